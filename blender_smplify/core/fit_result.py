@@ -1,0 +1,101 @@
+"""FitResult: what a fit returns, as plain data that the Blender layer and exports consume."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: status codes of FitResult.status
+STATUS_CONVERGED = 0
+STATUS_MAX_ITERATIONS = 1
+STATUS_CANCELLED = 2
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """Result of fitting a body model to 2D keypoints.
+
+    Attributes
+    ----------
+    betas : (B,) shape coefficients.
+    pose : (72,) axis-angle, joint 0 the global orientation (SMPL convention).
+    transl : (3,) translation in metres. The fit works in the camera frame of OpenCV
+        (camera at the origin, x right, y down, z forward), as SMPLify does: an upright
+        person facing the camera has a global orientation near a half turn about x.
+    focal_length : pixels.
+    principal_point : (2,) pixels (cx, cy).
+    image_size : (width, height) in pixels.
+    joints_3d : (24, 3) posed joints in the camera frame, metres.
+    energy : final energy per term, e.g. {"joints": ..., "pose_prior": ...}.
+    iterations : solver iterations over all stages.
+    stage_seconds : wall time of each stage, in order.
+    status : STATUS_* code.
+    gender : gender of the body model used.
+    warnings : human-readable notes such as "legs not visible".
+    """
+
+    betas: np.ndarray
+    pose: np.ndarray
+    transl: np.ndarray
+    focal_length: float
+    principal_point: np.ndarray
+    image_size: tuple[int, int]
+    joints_3d: np.ndarray
+    energy: dict[str, float] = field(default_factory=dict)
+    iterations: int = 0
+    stage_seconds: tuple[float, ...] = ()
+    status: int = STATUS_CONVERGED
+    gender: str = "neutral"
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def total_energy(self) -> float:
+        return float(sum(self.energy.values()))
+
+    @property
+    def seconds(self) -> float:
+        return float(sum(self.stage_seconds))
+
+    def to_dict(self) -> dict:
+        """Parameters under the smplx names, plus camera and joints, as JSON-ready lists."""
+        pose = np.asarray(self.pose, dtype=np.float64)
+        return {
+            "global_orient": pose[:3].tolist(),
+            "body_pose": pose[3:].tolist(),
+            "betas": np.asarray(self.betas, dtype=np.float64).tolist(),
+            "transl": np.asarray(self.transl, dtype=np.float64).tolist(),
+            "gender": self.gender,
+            "camera": {
+                "focal_length": float(self.focal_length),
+                "principal_point": np.asarray(self.principal_point, dtype=np.float64).tolist(),
+                "image_size": [int(self.image_size[0]), int(self.image_size[1])],
+                "convention": "pinhole at the origin, x right, y down, z forward (OpenCV)",
+            },
+            "joints_3d": np.asarray(self.joints_3d, dtype=np.float64).tolist(),
+            "energy": {k: float(v) for k, v in self.energy.items()},
+            "iterations": int(self.iterations),
+            "stage_seconds": [float(s) for s in self.stage_seconds],
+            "status": int(self.status),
+            "warnings": list(self.warnings),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "FitResult":
+        """Inverse of :meth:`to_dict` (energy, timings and warnings included when present)."""
+        camera = data["camera"]
+        return cls(
+            betas=np.asarray(data["betas"], dtype=np.float64),
+            pose=np.concatenate([data["global_orient"], data["body_pose"]]).astype(np.float64),
+            transl=np.asarray(data["transl"], dtype=np.float64),
+            focal_length=float(camera["focal_length"]),
+            principal_point=np.asarray(camera["principal_point"], dtype=np.float64),
+            image_size=(int(camera["image_size"][0]), int(camera["image_size"][1])),
+            joints_3d=np.asarray(data.get("joints_3d", np.zeros((24, 3))), dtype=np.float64),
+            energy=dict(data.get("energy", {})),
+            iterations=int(data.get("iterations", 0)),
+            stage_seconds=tuple(data.get("stage_seconds", ())),
+            status=int(data.get("status", STATUS_CONVERGED)),
+            gender=str(data.get("gender", "neutral")),
+            warnings=tuple(data.get("warnings", ())),
+        )
