@@ -1,0 +1,39 @@
+"""Command line: ``python -m blender_smplify fit|build|info ...``.
+
+``fit`` needs only the bpy-free core; ``build`` also needs Blender (the bpy module).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+#: subcommand modules, each with add_parser(subparsers) setting ``func``
+_COMMANDS = ("fit_cli", "build_cli", "info_cli")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m blender_smplify",
+        description="One photo of a person in, a posed, rigged, skinned 3D body out.",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in _COMMANDS:
+        try:
+            module = importlib.import_module(f".{name}", __package__)
+        except ModuleNotFoundError as error:
+            if error.name != f"{__package__}.{name}":
+                raise
+            continue  # that command is not part of this build
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""``python -m blender_smplify info``: what body model is in use and what it looks like."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from .core.body_model import GENDERS, BodyModel
+from .core.errors import SmplifyError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("info", help="describe the body model")
+    parser.add_argument("--gender", choices=GENDERS, default="neutral")
+    parser.add_argument("--model", default=None, help="SMPL .pkl/.npz (default: the open model)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        model = BodyModel.load(args.model, gender=args.gender)
+    except SmplifyError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    vertices, joints = model.forward(None, None)
+    height = vertices[:, 1].max() - vertices[:, 1].min()
+    print(f"model     {model.source}")
+    print(f"gender    {model.gender}")
+    print(f"mesh      {model.num_vertices} vertices, {len(model.faces)} triangles")
+    print(f"shape     {model.num_betas} betas; height at rest {height:.3f} m")
+    print(f"landmarks {', '.join(model.landmark_names) or 'none'}")
+    print(f"pelvis    {np.round(joints[0], 3).tolist()}")
+    return 0

@@ -1,0 +1,69 @@
+"""Set up the project's virtual environment (.venv) and run the main job or the tests.
+
+    python3.11 dev.py demo    # sample photo in, out/sample.blend and out/sample.png out
+    python3.11 dev.py test    # the whole test suite (extra arguments go to pytest)
+
+The environment is created on first use and brought up to date whenever a requirements file
+changes; nothing is installed outside .venv.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PYTHON = VENV / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+SAMPLE = ROOT / "blender_smplify" / "data" / "samples" / "sample.jpg"
+
+
+def ensure_environment(requirements: str) -> None:
+    """Create .venv if needed and install ``requirements`` unless already installed."""
+    if sys.version_info[:2] != (3, 11):
+        sys.exit("error: use Python 3.11 (Blender's Python, and the bpy module's)")
+    if not PYTHON.exists():
+        print(f"creating {VENV}", flush=True)
+        venv.create(VENV, with_pip=True)
+    files = sorted(ROOT.glob("requirements*.txt"))
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in files) + requirements.encode())
+    stamp = VENV / f".installed-{Path(requirements).stem}"
+    if stamp.exists() and stamp.read_text() == digest.hexdigest():
+        return
+    print(f"installing {requirements} into {VENV}", flush=True)
+    subprocess.run(
+        [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r",
+         str(ROOT / requirements)],
+        check=True,
+    )  # fmt: skip
+    stamp.write_text(digest.hexdigest())
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in ("demo", "test"):
+        print(__doc__)
+        return 2
+    command, rest = argv[0], argv[1:]
+    if command == "test":
+        ensure_environment("requirements-dev.txt")
+        code = subprocess.run([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT).returncode
+        if code == 5:
+            print("error: pytest collected no tests", file=sys.stderr)
+            return 1
+        return code
+    ensure_environment("requirements.txt")
+    out = ROOT / "out"
+    out.mkdir(exist_ok=True)
+    if SAMPLE.exists():
+        job = ["build", str(SAMPLE), "--blend", str(out / "sample.blend"),
+               "--render", str(out / "sample.png"), *rest]  # fmt: skip
+    else:
+        job = ["info", *rest]
+    return subprocess.run([str(PYTHON), "-m", "blender_smplify", *job], cwd=ROOT).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
