@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PYTHON = VENV / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
-SAMPLE = ROOT / "blender_smplify" / "data" / "samples" / "sample.jpg"
+SAMPLE = ROOT / "blender_smplify" / "data" / "samples" / "standing_person.jpg"
 
 
 def ensure_environment(requirements: str) -> None:
