@@ -1,0 +1,171 @@
+"""Operators on a built avatar: export its fit, rest/fitted pose, bones following shape keys."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import bpy
+import numpy as np
+from bpy.props import EnumProperty, StringProperty
+from bpy_extras.io_utils import ExportHelper
+
+from ..core.axes import SMPL_TO_BLENDER
+from ..core.errors import SmplifyError
+from ..core.fit_result import FitResult
+from ..core.rotation import rodrigues
+from . import build_rig
+
+
+def avatar_armature(obj: bpy.types.Object | None) -> bpy.types.Object | None:
+    """The avatar's armature object for its armature or body (else None)."""
+    if obj is None:
+        return None
+    if obj.get(build_rig.ROLE_PROP) == "body":
+        obj = obj.parent
+    if obj is not None and obj.get(build_rig.ROLE_PROP) == "armature" and obj.type == "ARMATURE":
+        return obj
+    return None
+
+
+def avatar_body(armature: bpy.types.Object) -> bpy.types.Object | None:
+    for child in armature.children:
+        if child.get(build_rig.ROLE_PROP) == "body":
+            return child
+    return None
+
+
+def stored_fit(armature: bpy.types.Object) -> FitResult:
+    try:
+        return FitResult.from_dict(json.loads(armature[build_rig.FIT_PROP]))
+    except (KeyError, ValueError, TypeError) as error:
+        raise SmplifyError(f"{armature.name} has no readable fit parameters ({error})") from None
+
+
+def export_parameters(armature: bpy.types.Object, path: str | Path) -> Path:
+    """Write the stored fit as JSON (``to_dict``) or NPZ (smplx names) by the file's suffix."""
+    fit, path = stored_fit(armature), Path(path)
+    data = fit.to_dict()
+    if path.suffix.lower() == ".npz":
+        arrays = {k: np.asarray(data[k]) for k in ("global_orient", "body_pose", "betas", "transl")}
+        camera = data["camera"]
+        np.savez(
+            path, **arrays, focal_length=np.float64(camera["focal_length"]),
+            principal_point=np.asarray(camera["principal_point"]),
+            image_size=np.asarray(camera["image_size"]), joints_3d=np.asarray(data["joints_3d"]),
+            gender=np.str_(data["gender"]),
+        )  # fmt: skip
+    else:
+        path.write_text(json.dumps(data, indent=1))
+    return path
+
+
+def shape_key_betas(body: bpy.types.Object, count: int) -> np.ndarray:
+    """Current values (count,) of the body's beta shape keys."""
+    keys = body.data.shape_keys.key_blocks if body and body.data.shape_keys else {}
+    return np.array([keys[build_rig.BETA_KEY.format(i)].value if build_rig.BETA_KEY.format(i) in
+                     keys else 0.0 for i in range(count)])  # fmt: skip
+
+
+def follow_shape_keys(armature: bpy.types.Object) -> np.ndarray:
+    """Move the rest bones to the joints of the body's current shape-key mix; returns betas."""
+    template = np.asarray(armature["smplify_J_template"], dtype=np.float64).reshape(24, 3)
+    dirs = np.asarray(armature["smplify_J_dirs"], dtype=np.float64).reshape(24, 3, -1)
+    betas = shape_key_betas(avatar_body(armature), dirs.shape[2])
+    joints = template + dirs @ betas  # J(β) = J_template + J_dirs β, SMPL frame
+    build_rig.set_rest_bones(armature, joints @ SMPL_TO_BLENDER.T)
+    return betas
+
+
+def set_corrective(armature: bpy.types.Object, value: float) -> None:
+    body = avatar_body(armature)
+    keys = body.data.shape_keys if body is not None else None
+    if keys is not None and build_rig.CORRECTIVE_KEY in keys.key_blocks:
+        keys.key_blocks[build_rig.CORRECTIVE_KEY].value = value
+
+
+class _AvatarOperator:
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context):
+        return context.mode == "OBJECT" and avatar_armature(context.active_object) is not None
+
+
+class SMPLIFY_OT_export_parameters(_AvatarOperator, ExportHelper, bpy.types.Operator):
+    """Export the avatar's fit parameters (smplx names) as JSON or NPZ"""
+
+    bl_idname = "smplify.export_parameters"
+    bl_label = "Export fit"
+    bl_options = {"REGISTER"}
+    filename_ext = ".json"
+    filter_glob: StringProperty(default="*.json;*.npz", options={"HIDDEN"})
+    file_format: EnumProperty(
+        name="Format", items=(("JSON", "JSON", ""), ("NPZ", "NPZ", "NumPy arrays")), default="JSON"
+    )
+
+    def execute(self, context):
+        path = Path(self.filepath).with_suffix("." + self.file_format.lower())
+        try:
+            export_parameters(avatar_armature(context.active_object), path)
+        except (SmplifyError, OSError) as error:
+            self.report({"ERROR"}, str(error))
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"fit saved to {path}")
+        return {"FINISHED"}
+
+
+class SMPLIFY_OT_rest_pose(_AvatarOperator, bpy.types.Operator):
+    """Put the avatar in its rest pose (T-pose) at the fitted place"""
+
+    bl_idname = "smplify.rest_pose"
+    bl_label = "Rest pose"
+
+    def execute(self, context):
+        armature = avatar_armature(context.active_object)
+        build_rig.set_pose(armature, None, rest=True)
+        set_corrective(armature, 0.0)
+        return {"FINISHED"}
+
+
+class SMPLIFY_OT_fitted_pose(_AvatarOperator, bpy.types.Operator):
+    """Put the avatar back in its fitted pose"""
+
+    bl_idname = "smplify.fitted_pose"
+    bl_label = "Fitted pose"
+
+    def execute(self, context):
+        armature = avatar_armature(context.active_object)
+        try:
+            fit = stored_fit(armature)
+        except SmplifyError as error:
+            self.report({"ERROR"}, str(error))
+            return {"CANCELLED"}
+        build_rig.set_pose(armature, rodrigues(np.asarray(fit.pose).reshape(24, 3)))
+        set_corrective(armature, 1.0)
+        return {"FINISHED"}
+
+
+class SMPLIFY_OT_bones_from_shape(_AvatarOperator, bpy.types.Operator):
+    """Move the bones' rest positions to the joints of the edited shape keys"""
+
+    bl_idname = "smplify.bones_from_shape"
+    bl_label = "Bones follow shape"
+
+    def execute(self, context):
+        armature = avatar_armature(context.active_object)
+        try:
+            follow_shape_keys(armature)
+        except (KeyError, ValueError) as error:
+            self.report({"ERROR"}, f"{armature.name}: joint data missing ({error})")
+            return {"CANCELLED"}
+        return {"FINISHED"}
+
+
+classes = (
+    SMPLIFY_OT_export_parameters,
+    SMPLIFY_OT_rest_pose,
+    SMPLIFY_OT_fitted_pose,
+    SMPLIFY_OT_bones_from_shape,
+)
+register, unregister = bpy.utils.register_classes_factory(classes)

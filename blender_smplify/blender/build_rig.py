@@ -1,0 +1,298 @@
+"""FitResult + BodyModel -> Blender scene: camera, armature, skinned mesh with shape keys.
+
+No fitting logic lives here: only the conversion of already fitted parameters into Blender data,
+in bulk through ``foreach_set``. The frames and the rotation conversion are explained in
+:mod:`.rig_math`. Everything is created in a collection of its own per photo; building again for
+the same photo updates that collection's objects in place (their data is replaced), so objects
+the user parented to or deformed with the rig keep working, and the user's own objects are
+never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import bpy
+import numpy as np
+from mathutils import Matrix
+
+from ..core.axes import SMPL_TO_BLENDER
+from ..core.fit_result import FitResult
+from ..core.joints import SMPL_JOINT_NAMES, SMPL_PARENTS
+from ..core.lbs import pose_features
+from ..core.rotation import rodrigues
+from . import rig_math
+from .camera import build_camera, load_photo
+
+log = logging.getLogger(__name__)
+
+#: custom property on our collections and objects
+KEY_PROP = "smplify_key"
+ROLE_PROP = "smplify_role"
+FIT_PROP = "smplify_fit"
+BETA_KEY = "beta_{:02d}"
+CORRECTIVE_KEY = "pose_correctives"
+MODIFIER_NAME = "SMPLify Armature"
+BETA_SLIDER = 5.0
+
+
+@dataclass
+class Avatar:
+    """The objects of one built avatar."""
+
+    collection: bpy.types.Collection
+    camera: bpy.types.Object
+    armature: bpy.types.Object
+    body: bpy.types.Object
+
+
+def avatar_key(image_path: str | Path | None, name: str) -> str:
+    """Identity of an avatar: the photo's absolute path, else the given name."""
+    return str(Path(image_path).resolve()) if image_path else f"name:{name}"
+
+
+def find_avatar_collection(scene: bpy.types.Scene, key: str) -> bpy.types.Collection | None:
+    """The collection of this scene holding the avatar built for ``key``, if any."""
+    for collection in scene.collection.children_recursive:
+        if collection.get(KEY_PROP) == key:
+            return collection
+    return None
+
+
+def build(
+    fit: FitResult,
+    model,
+    *,
+    image_path: str | Path | None = None,
+    image: bpy.types.Image | None = None,
+    name: str | None = None,
+    scene: bpy.types.Scene | None = None,
+    pose_correctives: bool = True,
+) -> Avatar:
+    """Build (or update) the avatar of one fit.
+
+    Parameters
+    ----------
+    fit : the fit (camera frame, OpenCV axes).
+    model : the BodyModel the fit used (``v_template (V, 3)``, ``shapedirs (V, 3, B)``,
+        ``posedirs (V, 3, 207)`` or None, ``lbs_weights (V, 24)``, ``faces (F, 3)``,
+        ``quads (Q, 4)`` or None, ``rest_joints(betas) -> (24, 3)``).
+    image_path, image : the photo (file or a loaded Blender image) for the camera background.
+    name : base name of the new objects (default: the photo's file name).
+    pose_correctives : add the fitted pose's pose blend shapes as a shape key (value 1), so the
+        skinned mesh equals the model's forward pass in the fitted pose.
+    """
+    scene = scene or bpy.context.scene
+    if image is None and image_path:
+        image = load_photo(image_path)
+    if image is not None and not image_path and image.filepath:
+        image_path = bpy.path.abspath(image.filepath)
+    name = name or (Path(image_path).stem if image_path else image.name if image else "avatar")
+    key = avatar_key(image_path, name if image is None else image.name)
+
+    collection = find_avatar_collection(scene, key)
+    existing: dict[str, bpy.types.Object] = {}
+    if collection is None:
+        collection = bpy.data.collections.new(f"SMPLify {name}")
+        collection[KEY_PROP] = key
+        scene.collection.children.link(collection)
+    else:
+        existing = {o[ROLE_PROP]: o for o in collection.objects if o.get(ROLE_PROP)}
+    _make_visible(collection, bpy.context.view_layer)
+
+    betas = np.asarray(fit.betas, dtype=np.float64)[: model.num_betas]
+    rotations = rodrigues(np.asarray(fit.pose, dtype=np.float64).reshape(24, 3))
+    rest_joints = model.rest_joints(betas)  # (24, 3) SMPL frame
+
+    camera = build_camera(fit, existing.get("camera"), f"{name}_camera", collection, image, scene)
+    armature = _build_armature(existing.get("armature"), f"{name}_rig", collection)
+    set_rest_bones(armature, rest_joints @ SMPL_TO_BLENDER.T)
+    armature.location = rig_math.armature_location(rest_joints[0], fit.transl)
+    set_pose(armature, rotations)
+    body = _build_body(existing.get("body"), f"{name}_body", collection, model, betas, armature)
+    if pose_correctives and model.posedirs is not None:
+        offsets = model.posedirs @ pose_features(rotations)  # (V, 3) SMPL frame
+        _add_shape_key(body, CORRECTIVE_KEY, model.v_template + offsets, 1.0, (0.0, 1.0))
+    _store_parameters(armature, fit, model, image_path)
+    for obj, role in ((camera, "camera"), (armature, "armature"), (body, "body")):
+        obj[ROLE_PROP] = role
+        obj[KEY_PROP] = key
+    if scene.camera is None or scene.camera.get(ROLE_PROP) == "camera":
+        scene.camera = camera
+    return Avatar(collection, camera, armature, body)
+
+
+def _make_visible(collection: bpy.types.Collection, view_layer: bpy.types.ViewLayer) -> None:
+    """Include our collection in the view layer (edit mode needs the armature there)."""
+
+    def find(layer):
+        if layer.collection == collection:
+            return layer
+        for child in layer.children:
+            found = find(child)
+            if found:
+                return found
+        return None
+
+    layer = find(view_layer.layer_collection)
+    if layer is not None:
+        layer.exclude = False
+
+
+def _replace_data(obj: bpy.types.Object, data) -> None:
+    """Give an existing object new data and drop the old data block when nothing else uses it."""
+    old = obj.data
+    obj.data = data
+    if old is not None and old.users == 0:
+        getattr(bpy.data, {"MESH": "meshes", "ARMATURE": "armatures"}[obj.type]).remove(old)
+
+
+def _build_armature(obj: bpy.types.Object | None, name: str, collection) -> bpy.types.Object:
+    data = bpy.data.armatures.new(name)
+    data.display_type = "OCTAHEDRAL"
+    if obj is None:
+        obj = bpy.data.objects.new(name, data)
+        collection.objects.link(obj)
+    else:
+        _replace_data(obj, data)
+    obj.rotation_mode = "QUATERNION"
+    obj.rotation_quaternion = (1.0, 0.0, 0.0, 0.0)
+    obj.scale = (1.0, 1.0, 1.0)
+    obj.show_in_front = True
+    return obj
+
+
+def set_rest_bones(armature: bpy.types.Object, heads: np.ndarray) -> None:
+    """Create or move the 24 bones: heads at the joints (armature frame), tails and rolls.
+
+    Existing bones of these names keep their identity (poses and constraints survive).
+    """
+    tails = rig_math.bone_tails(heads)
+    roll_to = rig_math.roll_targets(heads, tails)
+    view_layer = bpy.context.view_layer
+    previous_active = view_layer.objects.active
+    previous_mode = armature.mode
+    view_layer.objects.active = armature
+    with bpy.context.temp_override(active_object=armature, object=armature):
+        bpy.ops.object.mode_set(mode="EDIT")
+        edit_bones = armature.data.edit_bones
+        for k, joint in enumerate(SMPL_JOINT_NAMES):
+            bone = edit_bones.get(joint) or edit_bones.new(joint)
+            bone.head, bone.tail = heads[k], tails[k]
+            bone.align_roll(roll_to[k])
+            bone.use_deform = True
+        for k, joint in enumerate(SMPL_JOINT_NAMES):
+            parent = SMPL_PARENTS[k]
+            bone = edit_bones[joint]
+            bone.parent = edit_bones[SMPL_JOINT_NAMES[parent]] if parent >= 0 else None
+            bone.use_connect = False
+        bpy.ops.object.mode_set(mode=previous_mode if previous_mode != "EDIT" else "OBJECT")
+    view_layer.objects.active = previous_active
+
+
+def bone_frames(armature: bpy.types.Object) -> np.ndarray:
+    """Rest orientation (24, 3, 3) of each SMPL bone in the armature frame."""
+    bones = armature.data.bones
+    return np.array([np.array(bones[j].matrix_local.to_3x3()) for j in SMPL_JOINT_NAMES])
+
+
+def set_pose(armature: bpy.types.Object, rotations: np.ndarray | None, *, rest: bool = False) -> None:
+    """Pose the bones with SMPL rotations (24, 3, 3) (joint 0 in the fit's camera frame).
+
+    ``rest=True`` gives every bone the identity rotation instead (the rest pose).
+    """
+    if rest:
+        local = np.broadcast_to(np.eye(3), (24, 3, 3))
+    else:
+        local = rig_math.local_rotations(np.asarray(rotations), bone_frames(armature))
+    for k, joint in enumerate(SMPL_JOINT_NAMES):
+        pose_bone = armature.pose.bones[joint]
+        pose_bone.rotation_mode = "QUATERNION"
+        pose_bone.rotation_quaternion = Matrix(local[k].tolist()).to_quaternion()
+        pose_bone.location = (0.0, 0.0, 0.0)
+        pose_bone.scale = (1.0, 1.0, 1.0)
+
+
+def _build_body(
+    obj: bpy.types.Object | None, name: str, collection, model, betas: np.ndarray, armature
+) -> bpy.types.Object:
+    """Mesh in the armature frame with shape keys, vertex groups and an Armature modifier."""
+    mesh = _make_mesh(name, model.v_template @ SMPL_TO_BLENDER.T, model)
+    if obj is None:
+        obj = bpy.data.objects.new(name, mesh)
+        collection.objects.link(obj)
+    else:
+        _replace_data(obj, mesh)
+        obj.vertex_groups.clear()
+    obj.parent = armature
+    obj.matrix_parent_inverse = Matrix.Identity(4)
+    obj.location, obj.rotation_euler, obj.scale = (0, 0, 0), (0, 0, 0), (1, 1, 1)
+    # 1. Shape keys: Basis and one per fitted beta, as SMPL's v_template + shapedirs β
+    obj.shape_key_add(name="Basis", from_mix=False)
+    for i, beta in enumerate(betas):
+        target = model.v_template + model.shapedirs[:, :, i]
+        limit = max(BETA_SLIDER, abs(float(beta)))
+        _add_shape_key(obj, BETA_KEY.format(i), target, float(beta), (-limit, limit))
+    # 2. Skinning: one vertex group per joint, weights as in the model
+    weights = model.lbs_weights
+    for k, joint in enumerate(SMPL_JOINT_NAMES):
+        group = obj.vertex_groups.new(name=joint)
+        indices = np.flatnonzero(weights[:, k] > 0)
+        for index, weight in zip(indices.tolist(), weights[indices, k].tolist()):
+            group.add((index,), weight, "REPLACE")
+    modifier = obj.modifiers.get(MODIFIER_NAME) or obj.modifiers.new(MODIFIER_NAME, "ARMATURE")
+    modifier.object = armature
+    modifier.use_vertex_groups = True
+    modifier.use_bone_envelopes = False
+    modifier.use_deform_preserve_volume = False
+    return obj
+
+
+def _make_mesh(name: str, vertices: np.ndarray, model) -> bpy.types.Mesh:
+    polygons = model.quads if getattr(model, "quads", None) is not None else model.faces
+    polygons = np.asarray(polygons, dtype=np.int32)
+    count, sides = polygons.shape
+    mesh = bpy.data.meshes.new(name)
+    mesh.vertices.add(len(vertices))
+    mesh.vertices.foreach_set("co", vertices.astype(np.float32).ravel())
+    mesh.loops.add(count * sides)
+    mesh.loops.foreach_set("vertex_index", polygons.ravel())
+    mesh.polygons.add(count)
+    mesh.polygons.foreach_set("loop_start", np.arange(0, count * sides, sides, dtype=np.int32))
+    mesh.update()
+    mesh.shade_smooth()
+    return mesh
+
+
+def _add_shape_key(obj, name: str, target_smpl: np.ndarray, value: float, limits) -> None:
+    """Add a relative shape key whose full-value shape is ``target_smpl`` (V, 3), SMPL frame."""
+    key_block = obj.shape_key_add(name=name, from_mix=False)
+    co = (target_smpl @ SMPL_TO_BLENDER.T).astype(np.float32)
+    key_block.data.foreach_set("co", co.ravel())
+    key_block.slider_min, key_block.slider_max = limits
+    key_block.value = value
+
+
+def _store_parameters(armature, fit: FitResult, model, image_path) -> None:
+    """Fit parameters as custom properties under the smplx names, plus what rebuilding needs."""
+    params = fit.to_dict()
+    for name in ("global_orient", "body_pose", "betas", "transl"):
+        armature[name] = params[name]
+    armature["gender"] = fit.gender
+    armature["focal_length"] = float(fit.focal_length)
+    armature["image_size"] = [int(v) for v in fit.image_size]
+    armature["image_path"] = str(image_path or "")
+    armature["model_source"] = str(getattr(model, "source", ""))
+    armature[FIT_PROP] = json.dumps(params)
+    # Rest joints are linear in betas: J(β) = J_template + J_dirs β (SMPL frame); kept so the
+    # bones can follow edited shape keys without the model file.
+    nb = min(len(fit.betas), model.num_betas)
+    template = model.rest_joints(np.zeros(nb))
+    dirs = np.zeros((24, 3, nb))
+    for i, unit in enumerate(np.eye(nb)):
+        dirs[:, :, i] = model.rest_joints(unit) - template
+    armature["smplify_J_template"] = template.ravel().tolist()
+    armature["smplify_J_dirs"] = dirs.reshape(24, 3, nb).ravel().tolist()

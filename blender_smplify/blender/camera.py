@@ -1,0 +1,79 @@
+"""The fit's pinhole camera as a Blender camera, with the photo as its background."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import bpy
+
+from ..core.fit_result import FitResult
+
+#: Sensor width in millimetres; any value works as the lens is scaled with it.
+SENSOR_WIDTH_MM = 36.0
+
+
+def camera_settings(fit: FitResult) -> dict[str, float]:
+    """Lens, sensor and shift that reproduce the fit's pinhole (focal and principal point in px).
+
+    With ``sensor_fit = 'HORIZONTAL'`` the sensor width spans the image width, so a focal length
+    f in pixels is ``f * sensor / W`` millimetres, and Blender's shifts are fractions of the
+    width: the principal point (cx, cy) (pixels, y down) sits at the optical axis.
+    """
+    width, height = (int(v) for v in fit.image_size)
+    cx, cy = (float(v) for v in fit.principal_point)
+    return {
+        "lens": float(fit.focal_length) * SENSOR_WIDTH_MM / width,
+        "sensor_width": SENSOR_WIDTH_MM,
+        "sensor_height": SENSOR_WIDTH_MM * height / width,
+        "shift_x": (width / 2.0 - cx) / width,
+        "shift_y": (cy - height / 2.0) / width,
+    }
+
+
+def build_camera(
+    fit: FitResult,
+    camera_obj: bpy.types.Object | None,
+    name: str,
+    collection: bpy.types.Collection,
+    image: bpy.types.Image | None,
+    scene: bpy.types.Scene,
+) -> bpy.types.Object:
+    """Create or update the camera object at the origin looking along +y (z up).
+
+    The scene's render resolution is set to the photo's size, since the camera's field of view
+    is defined through it.
+    """
+    if camera_obj is None:
+        camera_obj = bpy.data.objects.new(name, bpy.data.cameras.new(name))
+        collection.objects.link(camera_obj)
+    cam = camera_obj.data
+    cam.type = "PERSP"
+    cam.lens_unit = "MILLIMETERS"
+    cam.sensor_fit = "HORIZONTAL"
+    for key, value in camera_settings(fit).items():
+        setattr(cam, key, value)
+    cam.clip_start, cam.clip_end = 0.05, 1000.0
+    # Blender cameras look along local -z with local +y up: local (x, y, z) -> world (x, z, -y)
+    camera_obj.location = (0.0, 0.0, 0.0)
+    camera_obj.rotation_mode = "XYZ"
+    camera_obj.rotation_euler = (math.pi / 2, 0.0, 0.0)
+    scene.render.resolution_x, scene.render.resolution_y = (int(v) for v in fit.image_size)
+    scene.render.resolution_percentage = 100
+    scene.render.pixel_aspect_x = scene.render.pixel_aspect_y = 1.0
+    if image is not None:
+        cam.show_background_images = True
+        background = cam.background_images[0] if cam.background_images else None
+        if background is None:
+            background = cam.background_images.new()
+        background.source = "IMAGE"
+        background.image = image
+        background.alpha = 1.0
+        background.display_depth = "BACK"
+        background.frame_method = "STRETCH"
+    return camera_obj
+
+
+def load_photo(path: str | Path) -> bpy.types.Image:
+    """The photo as a Blender image (reused when already loaded)."""
+    return bpy.data.images.load(str(Path(path).resolve()), check_existing=True)

@@ -1,0 +1,131 @@
+"""Panel buttons: Detect, Fit, Build and Photo to avatar. Thin glue over :mod:`.pipeline`."""
+
+from __future__ import annotations
+
+import time
+
+import bpy
+
+from ..core.errors import SmplifyError
+from . import build_rig, inputs, pipeline
+from .jobs import ModalJobOperator
+
+
+def _object_mode(context) -> bool:
+    return context.mode == "OBJECT" and getattr(context.scene, "smplify", None) is not None
+
+
+class SMPLIFY_OT_detect(bpy.types.Operator):
+    """Detect the person's 2D joints in the photo"""
+
+    bl_idname = "smplify.detect"
+    bl_label = "Detect"
+    bl_options = {"REGISTER"}
+
+    @classmethod
+    def poll(cls, context):
+        return getattr(context.scene, "smplify", None) is not None
+
+    def execute(self, context):
+        settings = context.scene.smplify
+        try:
+            run = inputs.resolve(context)
+            start = time.perf_counter()
+            image = pipeline.load_image(run.image_path)
+            keypoints = pipeline.detector().detect(image).keypoints
+        except SmplifyError as error:
+            settings.status = f"error: {error}"
+            self.report({"ERROR"}, str(error))
+            return {"CANCELLED"}
+        size = (image.shape[1], image.shape[0])
+        settings.keypoints_json = pipeline.keypoints_to_json(keypoints, size)
+        settings.keypoints_key = run.key
+        found = int((keypoints.confidence > 0.5).sum())
+        seconds = time.perf_counter() - start
+        settings.status = f"{found}/{len(keypoints.confidence)} joints found in {seconds:.2f} s"
+        return {"FINISHED"}
+
+
+class _FitJob(ModalJobOperator):
+    """Shared by Fit and Photo to avatar: detect (unless done) and fit in a worker thread."""
+
+    use_stored_keypoints = True
+
+    def prepare(self, context):
+        run = inputs.resolve(context)
+        model = inputs.model_for(run)
+        image = pipeline.load_image(run.image_path)
+        keypoints = inputs.stored_keypoints(context.scene.smplify, run.key)
+        if not self.use_stored_keypoints:
+            keypoints = None
+        self._run, self._model = run, model
+        return lambda progress: pipeline.detect_and_fit(
+            model, image, image_path=run.image_path, keypoints=keypoints,
+            focal_length=run.focal_length, progress=progress,
+        )  # fmt: skip
+
+    def finish(self, context, result):
+        settings = context.scene.smplify
+        inputs.store_result(settings, self._run.key, result)
+        settings.progress = 1.0
+        return {"FINISHED"}
+
+
+class SMPLIFY_OT_fit(_FitJob, bpy.types.Operator):
+    """Fit the body model to the detected joints (detects first when needed); Esc cancels"""
+
+    bl_idname = "smplify.fit"
+    bl_label = "Fit"
+    bl_options = {"REGISTER"}
+
+    @classmethod
+    def poll(cls, context):
+        return getattr(context.scene, "smplify", None) is not None
+
+
+class SMPLIFY_OT_build(bpy.types.Operator):
+    """Build (or update) the avatar of the last fit: camera, rig and skinned body"""
+
+    bl_idname = "smplify.build"
+    bl_label = "Build"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context):
+        return _object_mode(context)
+
+    def execute(self, context):
+        settings = context.scene.smplify
+        try:
+            run = inputs.resolve(context)
+            fit = inputs.stored_fit(settings, run.key)
+            if fit is None:
+                raise SmplifyError(f"no fit for {run.image_path.name} yet: press Fit first")
+            build_rig.build(fit, inputs.model_for(run), image_path=run.image_path)
+        except SmplifyError as error:
+            self.report({"ERROR"}, str(error))
+            return {"CANCELLED"}
+        return {"FINISHED"}
+
+
+class SMPLIFY_OT_photo_to_avatar(_FitJob, bpy.types.Operator):
+    """Detect, fit and build in one go; Esc cancels and leaves the scene as it was"""
+
+    bl_idname = "smplify.photo_to_avatar"
+    bl_label = "Photo to avatar"
+    bl_options = {"REGISTER", "UNDO"}
+    use_stored_keypoints = False
+
+    @classmethod
+    def poll(cls, context):
+        return _object_mode(context)
+
+    def finish(self, context, result):
+        super().finish(context, result)
+        build_rig.build(result.fit, self._model, image_path=self._run.image_path)
+        return {"FINISHED"}
+
+
+classes = (SMPLIFY_OT_detect, SMPLIFY_OT_fit, SMPLIFY_OT_build, SMPLIFY_OT_photo_to_avatar)
+register, unregister = bpy.utils.register_classes_factory(classes)
+

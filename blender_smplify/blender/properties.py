@@ -1,0 +1,71 @@
+"""Scene settings of the panel (``Scene.smplify``) and the last detection and fit."""
+
+from __future__ import annotations
+
+import bpy
+from bpy.props import (
+    EnumProperty,
+    FloatProperty,
+    PointerProperty,
+    StringProperty,
+)
+
+GENDER_ITEMS = (
+    ("neutral", "Neutral", "Gender-neutral body model"),
+    ("female", "Female", "Female body model"),
+    ("male", "Male", "Male body model"),
+)
+
+
+class SmplifySettings(bpy.types.PropertyGroup):
+    image_source: EnumProperty(
+        name="Image",
+        items=(
+            ("FILE", "File", "A photo on disk"),
+            ("IMAGE", "Blender image", "An image already loaded in Blender"),
+        ),
+        default="FILE",
+    )
+    image_path: StringProperty(name="Photo", subtype="FILE_PATH", description="Reference photo")
+    image: PointerProperty(name="Image", type=bpy.types.Image, description="Reference image")
+    gender: EnumProperty(name="Gender", items=GENDER_ITEMS, default="neutral")
+    model_source: EnumProperty(
+        name="Body model",
+        items=(
+            ("OPEN", "Open model", "The open SMPL-format body model shipped with the add-on"),
+            ("SMPL", "SMPL files", "Your SMPL model files, set in the add-on preferences"),
+        ),
+        default="OPEN",
+    )
+    focal_mode: EnumProperty(
+        name="Focal length",
+        items=(
+            ("AUTO", "Auto", "From the photo's EXIF, else a default field of view"),
+            ("MANUAL", "Manual", "Focal length in pixels"),
+        ),
+        default="AUTO",
+    )
+    focal_length: FloatProperty(
+        name="Focal (px)", default=1000.0, min=10.0, max=100000.0, description="Pixels"
+    )
+    status: StringProperty(name="Status", default="")
+    progress: FloatProperty(name="Progress", default=0.0, min=0.0, max=1.0, subtype="FACTOR")
+    # The last detection and fit (JSON), with the photo they belong to.
+    keypoints_json: StringProperty(options={"HIDDEN"})
+    keypoints_key: StringProperty(options={"HIDDEN"})
+    fit_json: StringProperty(options={"HIDDEN"})
+    fit_key: StringProperty(options={"HIDDEN"})
+
+
+classes = (SmplifySettings,)
+_register, _unregister = bpy.utils.register_classes_factory(classes)
+
+
+def register() -> None:
+    _register()
+    bpy.types.Scene.smplify = PointerProperty(type=SmplifySettings)
+
+
+def unregister() -> None:
+    del bpy.types.Scene.smplify
+    _unregister()

@@ -1,0 +1,17 @@
+"""register()/unregister() of the whole Blender layer, in dependency order and its mirror."""
+
+from __future__ import annotations
+
+from . import avatar_ops, cli_command, operators, panels, preferences, properties
+
+_modules = (preferences, properties, operators, avatar_ops, panels, cli_command)
+
+
+def register() -> None:
+    for module in _modules:
+        module.register()
+
+
+def unregister() -> None:
+    for module in reversed(_modules):
+        module.unregister()

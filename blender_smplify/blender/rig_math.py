@@ -1,0 +1,99 @@
+"""Pure NumPy geometry of the rig: bone tails and rolls, and SMPL rotations as bone-local ones.
+
+Frames used here (all right-handed, metres):
+
+* SMPL model frame: y up, the body faces +z, its left side at +x.
+* Armature frame: the SMPL frame turned by ``S = SMPL_TO_BLENDER`` (z up, the body faces -y).
+  The rest mesh and the bones' rest positions live here.
+* Blender world: the fit's OpenCV camera frame turned by ``C = CAMERA_TO_BLENDER`` (the camera
+  at the origin looks along +y, z up). The armature object is only translated, so the armature
+  frame keeps the world's axes.
+
+SMPL pose rotations R_k are parent-relative but expressed in world-aligned frames (every SMPL
+rest frame is the identity). Blender poses a bone in its own rest frame B_k (columns: x, y along
+the bone, z), so the local rotation is ``L_k = B_k^T (S R_k S^T) B_k`` for k > 0 and
+``L_0 = B_0^T (C R_0 S^T) B_0`` for the root, whose parent frame is the world (an upright person
+facing the camera has R_0 = half turn about x, which gives L_0 = I).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.axes import CAMERA_TO_BLENDER, SMPL_TO_BLENDER
+from ..core.joints import J, SMPL_PARENTS
+
+#: For joints with several children, the child the bone points at.
+MAIN_CHILD = {J["pelvis"]: J["spine1"], J["spine3"]: J["neck"]}
+#: Leaf bones continue their parent's direction, this long relative to the parent segment.
+LEAF_LENGTH = 0.6
+#: Shortest bone (Blender deletes bones of zero length).
+MIN_LENGTH = 0.02
+FORWARD = np.array([0.0, -1.0, 0.0])  # the body's front in the armature frame
+UP = np.array([0.0, 0.0, 1.0])
+
+
+def bone_tails(heads: np.ndarray, parents: np.ndarray = SMPL_PARENTS) -> np.ndarray:
+    """Bone tails (24, 3) for bone heads (24, 3) at the joints (armature frame).
+
+    A bone points at its (main) child joint, so rotating it moves exactly the limb segment the
+    SMPL joint rotates; leaves (head, hands, feet) continue their parent segment.
+    """
+    heads = np.asarray(heads, dtype=np.float64)
+    children: dict[int, list[int]] = {}
+    for k, p in enumerate(parents):
+        if p >= 0:
+            children.setdefault(int(p), []).append(k)
+    tails = np.empty_like(heads)
+    for k in range(len(heads)):
+        kids = children.get(k, [])
+        if kids:
+            tails[k] = heads[MAIN_CHILD.get(k, kids[0])]
+        else:
+            segment = heads[k] - heads[parents[k]]
+            tails[k] = heads[k] + LEAF_LENGTH * segment
+        direction = tails[k] - heads[k]
+        length = np.linalg.norm(direction)
+        if length < MIN_LENGTH:
+            direction = UP if length < 1e-9 else direction / length
+            tails[k] = heads[k] + MIN_LENGTH * direction
+    return tails
+
+
+def roll_targets(heads: np.ndarray, tails: np.ndarray) -> np.ndarray:
+    """Where each bone's local z axis should point (24, 3): the body's front.
+
+    With z forward, every bone bends forward and back about its local x axis (knees, elbows,
+    spine alike). Bones that point forward themselves (feet) take z up instead.
+    """
+    direction = tails - heads
+    direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+    along_forward = np.abs(direction @ FORWARD) > 0.7
+    return np.where(along_forward[:, None], UP[None], FORWARD[None])
+
+
+def local_rotations(rotations: np.ndarray, bone_frames: np.ndarray) -> np.ndarray:
+    """Bone-local rotation matrices (24, 3, 3) from SMPL rotations.
+
+    Parameters
+    ----------
+    rotations : (24, 3, 3) SMPL rotation matrices R_k (joint 0: global orientation in the
+        fit's camera frame).
+    bone_frames : (24, 3, 3) rest orientation B_k of each bone in the armature frame
+        (columns x, y, z; y along the bone).
+    """
+    S, C = SMPL_TO_BLENDER, CAMERA_TO_BLENDER
+    # world-aligned rotation of each joint in the armature frame: S R_k S^T, root: C R_0 S^T
+    aligned = S @ rotations @ S.T
+    aligned[0] = C @ rotations[0] @ S.T
+    # L_k = B_k^T aligned_k B_k
+    return np.swapaxes(bone_frames, 1, 2) @ aligned @ bone_frames
+
+
+def armature_location(rest_pelvis: np.ndarray, transl: np.ndarray) -> np.ndarray:
+    """World location (3,) of the armature object so that the rest pelvis lands on the posed one.
+
+    SMPL keeps the root joint at J_0 + transl (camera frame), the armature has it at S J_0.
+    """
+    rest_pelvis = np.asarray(rest_pelvis, dtype=np.float64)
+    return CAMERA_TO_BLENDER @ (rest_pelvis + np.asarray(transl)) - SMPL_TO_BLENDER @ rest_pelvis

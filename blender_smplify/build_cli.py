@@ -1,0 +1,119 @@
+"""``python -m blender_smplify build IMAGE... --blend OUT.blend``: photos to .blend files.
+
+Needs Blender's Python API: the ``bpy`` module (``pip install bpy==4.2.*`` on Python 3.11) or
+Blender itself (``blender -b -c smplify ...``, registered by the add-on). Each photo is built in
+a fresh empty file; a photo that fails is reported on stderr (``error: <file>: ...``) and the
+others still finish. Exit status: 0 all built, 1 some failed, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+DESCRIPTION = "Build a posed, rigged, skinned avatar with its camera from photos into .blend files."
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+GENDERS = ("neutral", "female", "male")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("images", nargs="+", metavar="IMAGE", help="photos or folders of photos")
+    parser.add_argument(
+        "--blend", required=True, metavar="OUT.blend",
+        help="output .blend; with several photos a folder, or a name each photo's name is "
+        "appended to",
+    )  # fmt: skip
+    parser.add_argument("--render", metavar="OUT.png", help="preview render: body over photo")
+    parser.add_argument("--gender", choices=GENDERS, default="neutral")
+    parser.add_argument("--model", metavar="PATH", help="SMPL model file (default: open model)")
+    parser.add_argument("--focal", type=float, metavar="PX", help="focal length in pixels")
+    parser.add_argument(
+        "--keypoints", metavar="JSON", help="2D keypoints to use instead of detecting them"
+    )
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Register the ``build`` subcommand."""
+    parser = subparsers.add_parser("build", help="photos to .blend files", description=DESCRIPTION)
+    add_arguments(parser)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def expand_images(paths: list[str]) -> tuple[list[Path], list[str]]:
+    """Photos named or found in the named folders (sorted), and errors for missing paths."""
+    images, errors = [], []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                errors.append(f"{path}: no photos in this folder")
+            images += found
+        elif path.exists():
+            images.append(path)
+        else:
+            errors.append(f"{path}: no such file or folder")
+    return images, errors
+
+
+def output_path(template: str | None, image: Path, suffix: str, many: bool) -> Path | None:
+    """Where one photo's output goes: the path itself for one photo; for several, inside the
+    folder ``template`` (no suffix or an existing folder) or ``<template stem>_<photo stem>``."""
+    if not template:
+        return None
+    path = Path(template)
+    if path.is_dir() or path.suffix.lower() != suffix:
+        return path / f"{image.stem}{suffix}" if (many or path.is_dir()) else path.with_suffix(
+            suffix
+        )
+    return path.with_name(f"{path.stem}_{image.stem}{suffix}") if many else path
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build every photo; returns the exit status."""
+    images, errors = expand_images(args.images)
+    for message in errors:
+        print(f"error: {message}", file=sys.stderr)
+    many = len(images) + len(errors) > 1
+    if args.keypoints and many:
+        print("error: --keypoints applies to a single photo", file=sys.stderr)
+        return 2
+    try:
+        import bpy
+    except ImportError:
+        print(
+            "error: the build command needs Blender's Python module: pip install 'bpy==4.2.*' "
+            "(Python 3.11), or run it inside Blender: blender -b -c smplify ...",
+            file=sys.stderr,
+        )
+        return 2
+    from .blender import pipeline
+    from .core.errors import SmplifyError
+
+    failed = len(errors)
+    for image in images:
+        start = time.perf_counter()
+        blend = output_path(args.blend, image, ".blend", many)
+        render = output_path(args.render, image, ".png", many)
+        try:
+            bpy.ops.wm.read_homefile(use_empty=True)
+            result = pipeline.photo_to_avatar(
+                image, gender=args.gender, model_path=args.model, focal_length=args.focal,
+                keypoints=args.keypoints, blend_path=blend, render_path=render,
+            )  # fmt: skip
+        except SmplifyError as error:
+            print(f"error: {image}: {error}", file=sys.stderr)
+            failed += 1
+            continue
+        except Exception as error:  # one bad photo must not stop the batch
+            print(f"error: {image}: internal error: {type(error).__name__}: {error}",
+                  file=sys.stderr)  # fmt: skip
+            failed += 1
+            continue
+        seconds = time.perf_counter() - start
+        written = ", ".join(str(p) for p in (blend, render) if p)
+        print(f"{image}: {written} ({result.status}; {seconds:.2f} s)")
+    return 1 if failed else 0

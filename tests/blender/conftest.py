@@ -1,0 +1,52 @@
+"""One bpy session for all Blender tests, with Blender's user folders in a temporary directory.
+
+bpy is imported once per test process (it is slow to start); every test that builds starts from
+an empty file. The environment variable must be set before bpy is imported, so that nothing
+lands in the user's real Blender configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="smplify_bpy_user_"))
+
+
+@pytest.fixture(scope="session")
+def bpy_module():
+    """The bpy module with the add-on's classes registered (as the extension would)."""
+    import bpy
+
+    import blender_smplify
+
+    blender_smplify.register()
+    yield bpy
+    blender_smplify.unregister()
+
+
+@pytest.fixture
+def empty_scene(bpy_module):
+    """A fresh empty file; returns its scene."""
+    bpy_module.ops.wm.read_homefile(use_empty=True)
+    return bpy_module.context.scene
+
+
+def make_fit(model, *, seed: int = 1, principal_point=(320.0, 240.0), image_size=(640, 480)):
+    """A hand-made FitResult: random pose and shape, upright, 4 m in front of the camera."""
+    from blender_smplify.core.fit_result import FitResult
+
+    rng = np.random.default_rng(seed)
+    pose = rng.normal(0.0, 0.3, 72)
+    pose[:3] = (np.pi + 0.1, 0.2, -0.1)
+    betas = rng.normal(0.0, 1.0, min(10, model.num_betas))
+    transl = np.array([0.1, 0.3, 4.0])
+    _, joints = model.forward(betas, pose, transl)
+    return FitResult(
+        betas=betas, pose=pose, transl=transl, focal_length=1100.0,
+        principal_point=np.asarray(principal_point, dtype=float), image_size=image_size,
+        joints_3d=joints, energy={"joints": 1.0}, gender="neutral",
+    )  # fmt: skip
