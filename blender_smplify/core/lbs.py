@@ -33,18 +33,18 @@ def rigid_transforms(
     """Forward kinematics: global rotations A (24, 3, 3) and posed joints t (24, 3).
 
     A_j = A_parent · R_j and t_j = t_parent + A_parent · (J_j − J_parent), with A_root = R_root
-    and t_root = J_root.
+    and t_root = J_root; computed as 4×4 transforms G_j = G_parent · [R_j | J_j − J_parent],
+    one matrix product per tree level.
     """
-    A = np.empty_like(rotations)
-    t = np.empty_like(rest_joints)
-    A[0] = rotations[0]
-    t[0] = rest_joints[0]
+    local = np.zeros((len(parents), 4, 4))
+    local[:, :3, :3] = rotations
+    local[:, :3, 3] = rest_joints
+    local[1:, :3, 3] -= rest_joints[parents[1:]]
+    local[:, 3, 3] = 1.0
+    world = local.copy()
     for joints in levels:
-        par = parents[joints]
-        A[joints] = A[par] @ rotations[joints]
-        offset = rest_joints[joints] - rest_joints[par]
-        t[joints] = t[par] + np.einsum("jab,jb->ja", A[par], offset)
-    return A, t
+        world[joints] = world[parents[joints]] @ local[joints]
+    return world[:, :3, :3], world[:, :3, 3]
 
 
 def lbs(
