@@ -1,4 +1,20 @@
-"""Keypoints2D: 2D keypoints in image pixels with confidences, tagged with their layout."""
+"""Keypoints2D and keypoint layouts: what each detector's keypoints are on the body model.
+
+A layout is data: it names its keypoints in order and maps each to a target on the body model,
+
+- an SMPL joint (``joint``), or
+- a surface landmark of the body model (``landmark``, regressed from a few vertices by the
+  model's ``keypoint_regressor``); when a model has no such landmark (an official SMPL file) the
+  target falls back to a point rigidly attached to ``joint`` at ``offset`` (metres, in the
+  joint's rest frame: x the body's left, y up, z forward).
+
+Detectors' hips and shoulders are not SMPL's joints: a detector marks the hip where the thigh
+meets the pelvis on the skin's outline, higher and further out than SMPL's hip joint, which
+sits inside the femoral head. BlazePose's hips and shoulders therefore map to the surface
+landmarks ``*_hip_surface`` and ``*_shoulder_surface``; the fallback offsets below were measured
+on the open body model as the rest-pose offset of each landmark from its joint (see
+``benchmarks/fit_synthetic.py --offsets``).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +23,159 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import KeypointsError
+from .joints import SMPL_JOINT_NAMES
+
+
+@dataclass(frozen=True)
+class KeypointTarget:
+    """Where one keypoint lies on the body model.
+
+    Attributes
+    ----------
+    joint : SMPL joint name; the target itself when ``landmark`` is None, else the joint the
+        fallback offset is attached to.
+    landmark : surface landmark name of the body model, or None.
+    offset : (3,) fallback offset from ``joint`` in metres (rest frame), used when the model lacks
+        ``landmark``.
+    weight : relative weight of the keypoint in the reprojection term (0 = unused).
+    """
+
+    joint: str
+    landmark: str | None = None
+    offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class KeypointLayout:
+    """An ordered set of named keypoints and their targets on the body model.
+
+    Attributes
+    ----------
+    name : layout name ("smpl24", "blazepose33", "coco17").
+    names : (K,) keypoint names.
+    targets : (K,) KeypointTarget per keypoint.
+    torso : keypoint names of left shoulder, right shoulder, left hip, right hip (initialisation).
+    """
+
+    name: str
+    names: tuple[str, ...]
+    targets: tuple[KeypointTarget, ...]
+    torso: tuple[str, str, str, str]
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def index(self, name: str) -> int:
+        return self.names.index(name)
+
+    @property
+    def weights(self) -> np.ndarray:
+        """(K,) per-keypoint weights."""
+        return np.array([t.weight for t in self.targets])
+
+
+def _t(joint: str, landmark: str | None = None, offset=(0.0, 0.0, 0.0), weight: float = 1.0):
+    return KeypointTarget(joint, landmark, tuple(float(v) for v in offset), weight)
+
+
+# Fallback offsets (m, rest frame of the joint), measured on the open body model (β = 0).
+_FACE = {
+    "nose": ("head", (0.0, 0.02, 0.11)),
+    "left_eye": ("head", (0.035, 0.06, 0.09)),
+    "right_eye": ("head", (-0.035, 0.06, 0.09)),
+    "left_ear": ("head", (0.075, 0.04, 0.0)),
+    "right_ear": ("head", (-0.075, 0.04, 0.0)),
+    "mouth_left": ("head", (0.025, -0.02, 0.09)),
+    "mouth_right": ("head", (-0.025, -0.02, 0.09)),
+}
+_SIDE = {
+    "shoulder_surface": ("shoulder", (0.0, 0.0, 0.0)),
+    "hip_surface": ("hip", (0.03, 0.05, 0.0)),
+    "heel": ("ankle", (0.0, -0.06, -0.05)),
+    "big_toe": ("foot", (0.0, -0.02, 0.1)),
+    "small_toe": ("foot", (0.04, -0.02, 0.06)),
+    "index": ("hand", (0.07, 0.0, 0.0)),
+    "pinky": ("hand", (0.05, 0.0, -0.03)),
+    "thumb": ("hand", (0.01, 0.0, 0.05)),
+}
+
+
+def _mirror(offset):
+    return (-offset[0], offset[1], offset[2])
+
+
+def _landmark(name: str, weight: float = 1.0) -> KeypointTarget:
+    """Target of a named model landmark with its fallback joint and offset."""
+    if name in _FACE:
+        joint, off = _FACE[name]
+        return _t(joint, name, off, weight)
+    side, rest = name.split("_", 1)
+    joint, off = _SIDE[rest]
+    return _t(f"{side}_{joint}", name, off if side == "left" else _mirror(off), weight)
+
+
+def _blazepose33() -> KeypointLayout:
+    names, targets = [], []
+
+    def add(name, target):
+        names.append(name), targets.append(target)
+
+    add("nose", _landmark("nose"))
+    for side in ("left", "right"):
+        add(f"{side}_eye_inner", _landmark(f"{side}_eye", 0.0))  # same point as the eye: unused
+        add(f"{side}_eye", _landmark(f"{side}_eye"))
+        add(f"{side}_eye_outer", _landmark(f"{side}_eye", 0.0))
+    add("left_ear", _landmark("left_ear"))
+    add("right_ear", _landmark("right_ear"))
+    add("mouth_left", _landmark("mouth_left", 0.5))
+    add("mouth_right", _landmark("mouth_right", 0.5))
+    for part, landmark in (("shoulder", "shoulder_surface"), ("elbow", None), ("wrist", None),
+                           ("pinky", "pinky"), ("index", "index"), ("thumb", "thumb"),
+                           ("hip", "hip_surface"), ("knee", None), ("ankle", None),
+                           ("heel", "heel"), ("foot_index", "big_toe")):  # fmt: skip
+        for side in ("left", "right"):
+            if landmark is None:
+                add(f"{side}_{part}", _t(f"{side}_{part}"))
+            else:
+                weight = 0.5 if part in ("pinky", "index", "thumb") else 1.0
+                add(f"{side}_{part}", _landmark(f"{side}_{landmark}", weight))
+    return KeypointLayout("blazepose33", tuple(names), tuple(targets),
+                          ("left_shoulder", "right_shoulder", "left_hip", "right_hip"))  # fmt: skip
+
+
+def _coco17() -> KeypointLayout:
+    names = ["nose", "left_eye", "right_eye", "left_ear", "right_ear"]
+    targets = [_landmark(n) for n in names]
+    for part, landmark in (("shoulder", "shoulder_surface"), ("elbow", None), ("wrist", None),
+                           ("hip", "hip_surface"), ("knee", None), ("ankle", None)):  # fmt: skip
+        for side in ("left", "right"):
+            names.append(f"{side}_{part}")
+            targets.append(
+                _t(f"{side}_{part}") if landmark is None else _landmark(f"{side}_{landmark}")
+            )
+    return KeypointLayout("coco17", tuple(names), tuple(targets),
+                          ("left_shoulder", "right_shoulder", "left_hip", "right_hip"))  # fmt: skip
+
+
+SMPL24 = KeypointLayout(
+    "smpl24", SMPL_JOINT_NAMES, tuple(_t(n) for n in SMPL_JOINT_NAMES),
+    ("left_shoulder", "right_shoulder", "left_hip", "right_hip"),
+)
+BLAZEPOSE33 = _blazepose33()
+COCO17 = _coco17()
+
+#: Registered layouts by name.
+LAYOUTS: dict[str, KeypointLayout] = {lay.name: lay for lay in (SMPL24, BLAZEPOSE33, COCO17)}
+
+
+def get_layout(name: str) -> KeypointLayout:
+    """The layout called ``name``; KeypointsError naming the known ones otherwise."""
+    try:
+        return LAYOUTS[name]
+    except KeyError:
+        known = ", ".join(sorted(LAYOUTS))
+        raise KeypointsError(f"unknown keypoint layout {name!r} (known: {known})") from None
 
 
 @dataclass(frozen=True)
@@ -25,13 +194,21 @@ class Keypoints2D:
     confidence: np.ndarray
 
     def __post_init__(self) -> None:
-        xy = np.asarray(self.xy, dtype=np.float64)
-        confidence = np.asarray(self.confidence, dtype=np.float64)
+        try:
+            xy = np.asarray(self.xy, dtype=np.float64)
+            confidence = np.asarray(self.confidence, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise KeypointsError(f"keypoints are not numeric arrays: {exc}") from None
         if xy.ndim != 2 or xy.shape[1] != 2:
             raise KeypointsError(f"keypoints xy must have shape (K, 2), got {xy.shape}")
         if confidence.shape != (xy.shape[0],):
             raise KeypointsError(
                 f"confidence must have shape ({xy.shape[0]},), got {confidence.shape}"
+            )
+        if self.layout in LAYOUTS and len(LAYOUTS[self.layout]) != xy.shape[0]:
+            raise KeypointsError(
+                f"layout {self.layout!r} has {len(LAYOUTS[self.layout])} keypoints, "
+                f"got {xy.shape[0]}"
             )
         confidence = np.where(np.isfinite(confidence), np.clip(confidence, 0.0, 1.0), 0.0)
         missing = ~np.all(np.isfinite(xy), axis=1)
@@ -39,3 +216,38 @@ class Keypoints2D:
         xy = np.where(missing[:, None], 0.0, xy)
         object.__setattr__(self, "xy", xy)
         object.__setattr__(self, "confidence", confidence)
+
+    @property
+    def layout_spec(self) -> KeypointLayout:
+        """The registered :class:`KeypointLayout` (KeypointsError when unknown)."""
+        return get_layout(self.layout)
+
+    def to_dict(self, image_size: tuple[int, int] | None = None) -> dict:
+        """JSON-ready ``{"layout", "names", "xy", "confidence"[, "image_size"]}``."""
+        out = {"layout": self.layout, "xy": self.xy.tolist(),
+               "confidence": self.confidence.tolist()}  # fmt: skip
+        if self.layout in LAYOUTS:
+            out["names"] = list(LAYOUTS[self.layout].names)
+        if image_size is not None:
+            out["image_size"] = [int(image_size[0]), int(image_size[1])]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> tuple["Keypoints2D", tuple[int, int] | None]:
+        """Keypoints and image size (or None) from :meth:`to_dict`'s form."""
+        if not isinstance(data, dict) or "xy" not in data or "layout" not in data:
+            raise KeypointsError('keypoints JSON needs "layout" and "xy"')
+        get_layout(str(data["layout"]))
+        xy = data["xy"]
+        conf = data.get("confidence")
+        if conf is None:
+            conf = np.ones(len(xy))
+        size = data.get("image_size")
+        if size is not None:
+            try:
+                size = (int(size[0]), int(size[1]))
+            except (TypeError, ValueError, IndexError):
+                raise KeypointsError(f"image_size must be [width, height], got {size!r}") from None
+            if size[0] <= 0 or size[1] <= 0:
+                raise KeypointsError(f"image_size must be positive, got {list(size)}")
+        return cls(str(data["layout"]), xy, conf), size

@@ -1,0 +1,101 @@
+"""Pinhole camera of the fit: projection, its Jacobian, and the focal length of a photo.
+
+The camera sits at the origin of the OpenCV frame (x right, y down, z forward) with the
+principal point at the image centre and square pixels:
+
+    u = f · X / Z + c_x,    v = f · Y / Z + c_y.
+
+Focal length: from the photo's EXIF ``FocalLengthIn35mmFilm`` when present (the 35 mm
+equivalent is defined on the diagonal: f_px = f_35 · diag_px / 43.27 mm), otherwise
+:data:`DEFAULT_FOV_DEG` on the image diagonal. The default was chosen by measurement
+(``benchmarks/fit_synthetic.py --focal-study``; see the README of the fit): fits of photos
+taken with a 26-50 mm equivalent lens lose least accuracy with a 55° diagonal guess.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+#: Diagonal field of view assumed when the focal length is unknown, degrees.
+DEFAULT_FOV_DEG = 55.0
+#: Diagonal of a 35 mm film frame (36 x 24 mm), mm.
+FILM_DIAGONAL_MM = math.hypot(36.0, 24.0)
+#: Points closer to the camera plane than this (m) are clamped when projected.
+MIN_DEPTH = 1e-3
+
+
+def principal_point(image_size: tuple[int, int]) -> np.ndarray:
+    """Image centre (2,) in pixels for image_size (width, height)."""
+    return np.array([image_size[0] / 2.0, image_size[1] / 2.0])
+
+
+def focal_from_fov(image_size: tuple[int, int], fov_deg: float = DEFAULT_FOV_DEG) -> float:
+    """Focal length in pixels giving a diagonal field of view ``fov_deg`` for image_size (w, h)."""
+    diag = math.hypot(float(image_size[0]), float(image_size[1]))
+    return 0.5 * diag / math.tan(math.radians(fov_deg) / 2.0)
+
+
+def focal_from_35mm(focal_35mm: float, image_size: tuple[int, int]) -> float:
+    """Focal length in pixels from a 35 mm-equivalent focal length in mm."""
+    return float(focal_35mm) * math.hypot(float(image_size[0]), float(image_size[1])) / (
+        FILM_DIAGONAL_MM
+    )
+
+
+def focal_from_exif(path: str | Path, image_size: tuple[int, int]) -> float | None:
+    """Focal length in pixels from EXIF FocalLengthIn35mmFilm, or None when the photo lacks it.
+
+    ``image_size`` is the (width, height) of the image as the fit sees it (after EXIF rotation;
+    the diagonal, and so the result, does not depend on the rotation).
+    """
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - Pillow is a dependency outside Blender
+        return None
+    try:
+        with Image.open(path) as img:
+            exif = img.getexif()
+            value = exif.get_ifd(0x8769).get(0xA405)  # Exif IFD: FocalLengthIn35mmFilm
+            if value is None:
+                value = exif.get(0xA405)
+    except Exception as exc:  # unreadable EXIF is not an error: fall back to the default
+        log.debug("no EXIF focal length in %s: %s", path, exc)
+        return None
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not (5.0 <= value <= 2000.0):
+        return None
+    return focal_from_35mm(value, image_size)
+
+
+def project(points: np.ndarray, focal: float, centre: np.ndarray) -> np.ndarray:
+    """Pixels (N, 2) of camera-frame points (N, 3)."""
+    z = np.maximum(points[:, 2], MIN_DEPTH)
+    return focal * points[:, :2] / z[:, None] + centre
+
+
+def project_with_jacobian(
+    points: np.ndarray, focal: float, centre: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels (N, 2) and d pixels / d points (N, 2, 3).
+
+    du/dX = f/Z, du/dZ = −f X/Z², likewise for v; points behind MIN_DEPTH have a zero
+    depth derivative (the projection is clamped there).
+    """
+    z = np.maximum(points[:, 2], MIN_DEPTH)
+    inv = focal / z
+    uv = points[:, :2] * inv[:, None] + centre
+    jac = np.zeros((len(points), 2, 3))
+    jac[:, 0, 0] = inv
+    jac[:, 1, 1] = inv
+    front = points[:, 2] > MIN_DEPTH
+    jac[:, :, 2] = np.where(front[:, None], -points[:, :2] * (inv / z)[:, None], 0.0)
+    return uv, jac

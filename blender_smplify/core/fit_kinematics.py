@@ -1,0 +1,227 @@
+"""Posed joints and attached surface points with their Jacobians, specialised for the fit.
+
+The fit evaluates a few dozen points a few hundred times, so everything here is vectorised
+over joints (one NumPy call per tree level for the forward chain, none per joint for the
+Jacobian). Notation: θ_i (3,) the axis-angle of joint i, R_i its rotation, G_i = G_par(i) R_i
+the global rotation, t(β) = t_0 + T β the rest joints, p the posed joints:
+
+    p_0 = t_0 + γ,   p_j = p_par(j) + G_par(j) (t_j − t_par(j)).
+
+With ω_i = G_par(i) J_l(θ_i) (3, 3) (J_l the left Jacobian of SO(3)), a change of θ_i rotates
+everything below joint i about p_i:  ∂x/∂θ_{i,a} = ω_i[:, a] × (x − p_i).
+
+An attached point l (a surface landmark or a rigid offset from a joint) is a skinned point
+
+    x_l = Σ_k m_lk p_k + G_k o_lk(β),    o_lk(β) = o_lk + O_lk β,
+
+with m_lk the combined skinning weights of its vertices and o_lk their weighted offsets from
+joint k in the rest pose (no pose blend shapes, as the lead's ``posed_points``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .rotation import rodrigues_with_left_jacobian, skew
+
+
+def _depth_levels(parents: np.ndarray) -> list[np.ndarray]:
+    depth = np.zeros(len(parents), dtype=int)
+    for j in range(1, len(parents)):
+        depth[j] = depth[parents[j]] + 1
+    return [np.flatnonzero(depth == d) for d in range(1, depth.max() + 1)]
+
+
+class PointKinematics:
+    """Joints (24) and attached points (L) of an SMPL-format model, with d/d[pose, betas, transl].
+
+    Parameters
+    ----------
+    joint_template : (24, 3) rest joints at β = 0.
+    joint_dirs : (24, 3, B) change of the rest joints per unit β.
+    parents : (24,) parent index, −1 for the root.
+    attach_weights : (L, 24) m_lk.
+    attach_offsets : (L, 24, 3) o_lk at β = 0 (already multiplied by m_lk).
+    attach_offset_dirs : (L, 24, 3, B) O_lk.
+    """
+
+    def __init__(
+        self,
+        joint_template: np.ndarray,
+        joint_dirs: np.ndarray,
+        parents: np.ndarray,
+        attach_weights: np.ndarray | None = None,
+        attach_offsets: np.ndarray | None = None,
+        attach_offset_dirs: np.ndarray | None = None,
+    ) -> None:
+        self.joint_template = np.asarray(joint_template, dtype=np.float64)
+        self.joint_dirs = np.asarray(joint_dirs, dtype=np.float64)
+        self.parents = np.asarray(parents, dtype=int)
+        n, b = self.joint_template.shape[0], self.joint_dirs.shape[2]
+        self.num_joints, self.num_betas = n, b
+        self.levels = _depth_levels(self.parents)
+        self._par = np.where(self.parents < 0, 0, self.parents)
+        # ancestor masks: strict[i, j] = i is a strict ancestor of j
+        strict = np.zeros((n, n), dtype=bool)
+        for j in range(1, n):
+            i = self.parents[j]
+            strict[:, j] = strict[:, i]
+            strict[i, j] = True
+        self.anc_strict = strict.astype(np.float64)
+        self.anc_self = self.anc_strict + np.eye(n)
+        # joint offsets from the parent, per unit beta (root: its own dirs)
+        dirs_rel = self.joint_dirs - self.joint_dirs[self._par]
+        dirs_rel[0] = self.joint_dirs[0]
+        self._dirs_rel = dirs_rel
+        if attach_weights is None:
+            attach_weights = np.zeros((0, n))
+            attach_offsets = np.zeros((0, n, 3))
+            attach_offset_dirs = np.zeros((0, n, 3, b))
+        self.m = np.asarray(attach_weights, dtype=np.float64)
+        self.o = np.asarray(attach_offsets, dtype=np.float64)
+        self.O = np.asarray(attach_offset_dirs, dtype=np.float64)[..., :b]
+        self.num_attached = self.m.shape[0]
+        self._O_mat = self.O.transpose(1, 2, 0, 3).reshape(3 * n, -1)
+        # joints each attached point depends on (keeps the per-point sums short)
+        self._m_sum = self.m.sum(axis=1)
+        self.num_params = 3 * n + b + 3
+
+    @property
+    def num_points(self) -> int:
+        return self.num_joints + self.num_attached
+
+    def evaluate(
+        self, pose: np.ndarray, betas: np.ndarray, transl: np.ndarray, jacobian: bool = True
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Posed points and their Jacobian.
+
+        Parameters
+        ----------
+        pose : (72,) axis-angle; betas : (B,); transl : (3,).
+
+        Returns
+        -------
+        points : (24 + L, 3) joints then attached points.
+        jac : (24 + L, 3, 72 + B + 3) d points / d [pose, betas, transl], or None.
+        """
+        n, b, L = self.num_joints, self.num_betas, self.num_attached
+        theta = np.asarray(pose, dtype=np.float64).reshape(n, 3)
+        betas = np.asarray(betas, dtype=np.float64)
+        R, Jl = rodrigues_with_left_jacobian(theta)
+        # 1. rest joints: t[j, x] = t0[j, x] + sum_b T[j, x, b] beta[b]
+        t = self.joint_template + self.joint_dirs @ betas
+        # 2. forward chain, one tree level at a time
+        G = np.empty((n, 3, 3))
+        p = np.empty((n, 3))
+        G[0] = R[0]
+        p[0] = t[0] + transl
+        for idx in self.levels:
+            par = self.parents[idx]
+            G[idx] = G[par] @ R[idx]
+            p[idx] = p[par] + np.einsum("jab,jb->ja", G[par], t[idx] - t[par])
+        # 3. attached points: x_l = sum_k m_lk p_k + G_k o_lk(beta)
+        if L:
+            o = self.o + self.O @ betas  # (L, n, 3)
+            # Go[l, k, a] = sum_b G[k, a, b] o[l, k, b]
+            Go = (o.transpose(1, 0, 2) @ G.transpose(0, 2, 1)).transpose(1, 0, 2)
+            q = self.m[:, :, None] * p[None] + Go  # (L, n, 3)
+            x = q.sum(axis=1)
+            points = np.concatenate([p, x])
+        else:
+            points = p
+        if not jacobian:
+            return points, None
+
+        jac = np.zeros((n + L, 3, self.num_params))
+        Gpar = G[self._par]
+        Gpar[0] = np.eye(3)
+        # omega[i, :, a] = G_par(i) J_l(theta_i) e_a; skew form S[i, a] = [omega_ia]x
+        omega = Gpar @ Jl
+        S = skew(np.swapaxes(omega, 1, 2)).reshape(n, 9, 3)  # S[i, (a, x), y] = [ω_ia]x
+        # 4. joints: dp_j/dtheta_ia = omega_ia x (p_j - p_i) for i strict ancestor of j
+        diff = (p[None, :, :] - p[:, None, :]) * self.anc_strict[:, :, None]  # (i, j, 3)
+        # jac[j, x, (i, a)] = sum_y S[i, (a, x), y] diff[i, j, y]
+        dj = (S @ diff.transpose(0, 2, 1)).reshape(n, 3, 3, n)  # (i, a, x, j)
+        jac[:n, :, : 3 * n] = dj.transpose(3, 2, 0, 1).reshape(n, 3, 3 * n)
+        # 5. betas: dp_j/dbeta = sum_{i anc-or-self j} G_par(i) (T_i - T_par(i))
+        E = Gpar @ self._dirs_rel  # (n, 3, b)
+        # dp_db[j] = sum_i anc_self[i, j] E[i]
+        dp_db = (self.anc_self.T @ E.reshape(n, -1)).reshape(n, 3, b)
+        jac[:n, :, 3 * n : 3 * n + b] = dp_db
+        jac[:n, :, 3 * n + b :] = np.eye(3)
+        if L:
+            # 6. attached: dx_l/dtheta_ia = omega_ia x (Q_li - M_li p_i), sums over k below i
+            # Q[l, i, x] = sum_k anc_self[i, k] q[l, k, x]
+            Q = (self.anc_self @ q.transpose(1, 0, 2).reshape(n, -1)).reshape(n, L, 3)
+            Q = Q.transpose(1, 0, 2)
+            M = self.m @ self.anc_self.T  # (L, i)
+            v = Q - M[:, :, None] * p[None]
+            dl = (S @ v.transpose(1, 2, 0)).reshape(n, 3, 3, L)  # (i, a, x, l)
+            jac[n:, :, : 3 * n] = dl.transpose(3, 2, 0, 1).reshape(L, 3, 3 * n)
+            # dx_l/dbeta = sum_k m_lk dp_k/dbeta + G_k O_lk
+            dx_db = (self.m @ dp_db.reshape(n, -1)).reshape(L, 3, b)
+            # sum_k G[k, x, y] O[l, k, y, b] as one (3, 24·3) @ (24·3, L·B) product
+            Gm = G.transpose(1, 0, 2).reshape(3, 3 * n)
+            dx_db += (Gm @ self._O_mat).reshape(3, L, b).transpose(1, 0, 2)
+            jac[n:, :, 3 * n : 3 * n + b] = dx_db
+            jac[n:, :, 3 * n + b :] = self._m_sum[:, None, None] * np.eye(3)
+        return points, jac
+
+
+def _landmark_sums(model, names: list[str], num_betas: int):
+    """m (L, 24), Σ a w v_rest (L, 24, 3) and its shape dirs (L, 24, 3, B) of named landmarks."""
+    if hasattr(model, "_landmark_m"):  # BodyModel keeps its regressor in this summed form
+        idx = [model.landmark_names.index(n) for n in names]
+        return (model._landmark_m[idx], model._landmark_M0[idx],
+                model._landmark_Mdirs[idx][..., :num_betas])  # fmt: skip
+    regressor = np.asarray(model.keypoint_regressor, dtype=np.float64)
+    rows = regressor[[list(model.landmark_names).index(n) for n in names]]
+    used = np.flatnonzero(np.any(rows != 0, axis=0))
+    weights = np.asarray(model.lbs_weights, dtype=np.float64)
+    rw = rows[:, used][:, :, None] * weights[used][None]  # (L, v, k)
+    shapedirs = np.asarray(model.shapedirs, dtype=np.float64)[used][:, :, :num_betas]
+    return (rw.sum(axis=1), np.einsum("lvk,vx->lkx", rw, model.v_template[used]),
+            np.einsum("lvk,vxb->lkxb", rw, shapedirs))  # fmt: skip
+
+
+def kinematics_from_model(
+    model, num_betas: int, landmarks: list[str] | tuple[str, ...] = (),
+    offsets: list[tuple[int, np.ndarray]] | None = None,
+) -> PointKinematics:
+    """Build the fit kinematics of a BodyModel.
+
+    Parameters
+    ----------
+    model : BodyModel (or an object with v_template (V, 3), shapedirs (V, 3, B'),
+        J_regressor (24, V), lbs_weights (V, 24), parents (24,), landmark_names and
+        keypoint_regressor (L, V)).
+    num_betas : number of shape coefficients to fit (≤ B').
+    landmarks : names of the model's surface landmarks to pose (after the joints).
+    offsets : rigid points (joint index, (3,) rest offset from that joint), after the landmarks.
+    """
+    v_template = np.asarray(model.v_template, dtype=np.float64)
+    shapedirs = np.asarray(model.shapedirs, dtype=np.float64)[:, :, :num_betas]
+    J_regressor = np.asarray(model.J_regressor, dtype=np.float64)
+    n = J_regressor.shape[0]
+    joint_template = J_regressor @ v_template
+    # T[j, x, b] = sum_v J_regressor[j, v] shapedirs[v, x, b]
+    joint_dirs = np.einsum("jv,vxb->jxb", J_regressor, shapedirs)
+    m_list, o_list, O_list = [], [], []
+    if landmarks:
+        m, M0, Mdirs = _landmark_sums(model, list(landmarks), num_betas)
+        # o[l, k] = Σ_v a w (v_rest − t0_k), O likewise with the shape directions
+        m_list.append(m)
+        o_list.append(M0 - m[:, :, None] * joint_template)
+        O_list.append(Mdirs - m[:, :, None, None] * joint_dirs)
+    for joint, offset in offsets or []:
+        m = np.zeros((1, n))
+        m[0, joint] = 1.0
+        o = np.zeros((1, n, 3))
+        o[0, joint] = offset
+        m_list.append(m), o_list.append(o), O_list.append(np.zeros((1, n, 3, num_betas)))
+    if m_list:
+        return PointKinematics(
+            joint_template, joint_dirs, model.parents,
+            np.concatenate(m_list), np.concatenate(o_list), np.concatenate(O_list),
+        )
+    return PointKinematics(joint_template, joint_dirs, model.parents)

@@ -1,0 +1,120 @@
+"""Every analytic Jacobian of the fit against central finite differences (float64)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from smplify_toy import make_placeholder_prior, make_toy_body, random_pose
+
+from blender_smplify.core.fit_kinematics import kinematics_from_model
+from blender_smplify.core.joints import J
+from blender_smplify.core.objective import Objective
+from blender_smplify.core.priors import SphereBody
+
+
+def central_difference(f, x, h=1e-6):
+    f0 = f(x)
+    out = np.zeros(f0.shape + (len(x),))
+    for k in range(len(x)):
+        xp, xm = x.copy(), x.copy()
+        xp[k] += h
+        xm[k] -= h
+        out[..., k] = (f(xp) - f(xm)) / (2 * h)
+    return out
+
+
+@pytest.fixture(scope="module")
+def body():
+    return make_toy_body()
+
+
+@pytest.fixture(scope="module")
+def kin(body):
+    return kinematics_from_model(
+        body, 10, ["nose", "left_heel", "right_index"], [(J["head"], np.array([0.0, 0.1, 0.1]))]
+    )
+
+
+def test_kinematics_jacobian_matches_finite_differences(kin):
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(scale=0.6, size=72), rng.normal(size=10), [0.2, -0.1, 3.0]])
+
+    def points(x):
+        return kin.evaluate(x[:72], x[72:82], x[82:], jacobian=False)[0]
+
+    _, jac = kin.evaluate(x[:72], x[72:82], x[82:])
+    np.testing.assert_allclose(jac, central_difference(points, x), atol=1e-7)
+
+
+def test_kinematics_agrees_with_body_model_posed_points(body, kin):
+    rng = np.random.default_rng(1)
+    pose, betas, transl = rng.normal(scale=0.5, size=72), rng.normal(size=10), np.ones(3)
+    pts, jac = kin.evaluate(pose, betas, transl)
+    ref, ref_jac = body.posed_points(
+        betas, pose, transl, landmarks=("nose", "left_heel", "right_index")
+    )
+    np.testing.assert_allclose(pts[:27], ref, atol=1e-12)
+    np.testing.assert_allclose(jac[:27], ref_jac, atol=1e-12)
+    # the rigid offset rides on the head joint
+    rest = kin.evaluate(np.zeros(72), np.zeros(10), np.zeros(3), False)[0]
+    np.testing.assert_allclose(rest[27] - rest[J["head"]], [0.0, 0.1, 0.1], atol=1e-12)
+
+
+def make_objective(body, kin, rng):
+    pose = random_pose(rng, 0.4)
+    x_true = np.concatenate([pose, rng.normal(size=10), [0.1, 0.2, 3.5]])
+    pts = kin.evaluate(x_true[:72], x_true[72:82], x_true[82:], False)[0]
+    index = np.r_[0:24, 24, 25, 26, 27]
+    target = 1000 * pts[index, :2] / pts[index, 2:] + 500 + rng.normal(scale=30, size=(28, 2))
+    conf = rng.uniform(0.2, 1.0, size=28)
+    obj = Objective(kin, index, target, conf, 1000.0, np.array([500.0, 500.0]), 1.3,
+                    make_placeholder_prior(), SphereBody(body, 10), sigma=40.0)  # fmt: skip
+    obj.weights.update(pose_prior=2.0, angle_prior=0.7, joint_limits=30.0, shape_prior=3.0,
+                       interpenetration=100.0, camera_depth=5.0)  # fmt: skip
+    obj.depth_target = 3.0
+    return obj, x_true
+
+
+@pytest.mark.parametrize("term", ["joints", "pose_prior", "angle_prior", "joint_limits",
+                                  "shape_prior", "interpenetration", "camera_depth"])  # fmt: skip
+def test_each_block_jacobian_matches_finite_differences(body, kin, term):
+    rng = np.random.default_rng(2)
+    obj, x = make_objective(body, kin, rng)
+    x = x + np.concatenate([rng.normal(scale=0.1, size=72), np.zeros(13)])
+    # make the hinge terms active: bend the left knee backwards, cross the legs
+    x[3 * J["left_knee"]] = -0.5
+    x[3 * J["left_hip"] : 3 * J["left_hip"] + 3] = (0.0, 0.0, -0.45)
+    x[3 * J["right_hip"] : 3 * J["right_hip"] + 3] = (0.0, 0.0, 0.1)
+
+    def block(x):
+        return dict((n, r) for n, r, _ in obj.blocks(x, jac=False, compact=False))[term]
+
+    r = block(x)
+    jac = dict((n, j) for n, _, j in obj.blocks(x, jac=True, compact=False))[term]
+    assert np.any(r != 0), f"{term} is inactive at the test point"
+    fd = central_difference(block, x)
+    np.testing.assert_allclose(jac, fd, atol=1e-6 * max(1.0, np.abs(fd).max()))
+
+
+def test_normal_equations_equal_stacked_jacobians(body, kin):
+    rng = np.random.default_rng(3)
+    obj, x = make_objective(body, kin, rng)
+    blocks = obj.blocks(x, jac=True)
+    r = np.concatenate([b[1] for b in blocks])
+    Jm = np.concatenate([b[2] for b in blocks])
+    free = np.r_[0:3, 10:40, 82:85]
+    cost, g, H = obj.normal_equations(x, free)
+    assert cost == pytest.approx(float(r @ r), rel=1e-12)
+    np.testing.assert_allclose(g, Jm[:, free].T @ r, rtol=1e-10, atol=1e-8)
+    np.testing.assert_allclose(H, Jm[:, free].T @ Jm[:, free], rtol=1e-10, atol=1e-8)
+
+
+def test_robust_term_is_geman_mcclure(body, kin):
+    rng = np.random.default_rng(4)
+    obj, x = make_objective(body, kin, rng)
+    r = dict((n, r) for n, r, _ in obj.blocks(x, jac=False))["joints"].reshape(-1, 2)
+    pts = kin.evaluate(x[:72], x[72:82], x[82:], False)[0][obj.point_index]
+    e = obj.scale * (1000 * pts[:, :2] / pts[:, 2:] + 500 - obj.target)
+    e2 = (e**2).sum(axis=1)
+    rho = obj.sigma**2 * e2 / (obj.sigma**2 + e2)
+    np.testing.assert_allclose((r**2).sum(axis=1), obj.confidence * rho, rtol=1e-10)
