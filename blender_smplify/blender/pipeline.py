@@ -134,10 +134,15 @@ def detect_and_fit(
         raise FitCancelled("cancelled before fitting")
     focal = focal_for(image_path, image_size, focal_length)
 
+    from ..core import fit as fit_module
+
+    stages = tuple(getattr(fit_module, "STAGE_NAMES", ()))
+
     def callback(stage, iteration, energy) -> bool:
-        stage_number = stage if isinstance(stage, (int, float)) else 0
-        fraction = 0.2 + 0.75 * min(float(stage_number) / 5.0, 1.0)
-        return report(fraction, f"fitting: stage {stage}, iteration {iteration}")
+        done = (int(stage) + 0.5) / len(stages) if stages else 0.5
+        name = stages[int(stage)] if stages else str(stage)
+        fraction = 0.2 + 0.75 * min(done, 1.0)
+        return report(fraction, f"fitting: {name}, iteration {iteration}, energy {energy:.4g}")
 
     start = time.perf_counter()
     result = run_fit(model, keypoints, image_size, focal_length=focal, callback=callback)

@@ -1,0 +1,134 @@
+"""Operators on a built avatar, the worker-thread job and registration, through bpy."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+from conftest import make_fit
+
+from blender_smplify.core.axes import SMPL_TO_BLENDER
+from blender_smplify.core.errors import FitCancelled
+from blender_smplify.core.joints import SMPL_JOINT_NAMES
+
+
+@pytest.fixture
+def avatar(bpy_module, empty_scene, toy_model):
+    from blender_smplify.blender import build_rig
+
+    fit = make_fit(toy_model)
+    built = build_rig.build(fit, toy_model, name="toy")
+    bpy_module.context.view_layer.objects.active = built.armature
+    return built, fit
+
+
+def world_heads(bpy, armature) -> np.ndarray:
+    evaluated = armature.evaluated_get(bpy.context.evaluated_depsgraph_get())
+    world = np.array(evaluated.matrix_world)
+    heads = np.array([evaluated.pose.bones[n].head for n in SMPL_JOINT_NAMES])
+    return heads @ world[:3, :3].T + world[:3, 3]
+
+
+def test_rest_and_fitted_pose(bpy_module, avatar, toy_model):
+    built, fit = avatar
+    bpy = bpy_module
+    assert bpy.ops.smplify.rest_pose() == {"FINISHED"}
+    location = np.array(built.armature.location)
+    rest = toy_model.rest_joints(fit.betas) @ SMPL_TO_BLENDER.T + location
+    np.testing.assert_allclose(world_heads(bpy, built.armature), rest, atol=1e-5)
+    assert built.body.data.shape_keys.key_blocks["pose_correctives"].value == 0.0
+    assert bpy.ops.smplify.fitted_pose() == {"FINISHED"}
+    expected = fit.joints_3d @ np.array([[1, 0, 0], [0, 0, 1], [0, -1, 0]]).T
+    np.testing.assert_allclose(world_heads(bpy, built.armature), expected, atol=1e-4)
+
+
+def test_bones_follow_edited_shape_keys(bpy_module, avatar, toy_model):
+    built, fit = avatar
+    blocks = built.body.data.shape_keys.key_blocks
+    betas = np.array(fit.betas, dtype=float)
+    betas[0], betas[3] = 4.0, -3.0
+    blocks["beta_00"].value, blocks["beta_03"].value = betas[0], betas[3]
+    assert bpy_module.ops.smplify.bones_from_shape() == {"FINISHED"}
+    bones = built.armature.data.bones
+    heads = np.array([bones[n].head_local for n in SMPL_JOINT_NAMES])
+    np.testing.assert_allclose(heads, toy_model.rest_joints(betas) @ SMPL_TO_BLENDER.T, atol=1e-5)
+
+
+@pytest.mark.parametrize("suffix", [".json", ".npz"])
+def test_export_parameters(bpy_module, avatar, tmp_path, suffix):
+    built, fit = avatar
+    path = tmp_path / f"fit{suffix}"
+    result = bpy_module.ops.smplify.export_parameters(
+        filepath=str(path), file_format=suffix[1:].upper()
+    )
+    assert result == {"FINISHED"}
+    if suffix == ".json":
+        data = json.loads(path.read_text())
+    else:
+        data = dict(np.load(path))
+    np.testing.assert_allclose(data["global_orient"], fit.pose[:3])
+    np.testing.assert_allclose(data["body_pose"], fit.pose[3:])
+    np.testing.assert_allclose(data["betas"], fit.betas)
+    np.testing.assert_allclose(data["transl"], fit.transl)
+
+
+def test_operators_report_bad_input_and_cancel(bpy_module, empty_scene, tmp_path):
+    settings = empty_scene.smplify
+    settings.image_path = str(tmp_path / "missing.jpg")
+    with pytest.raises(RuntimeError, match="no such file"):
+        bpy_module.ops.smplify.build()
+    settings.image_path = ""
+    with pytest.raises(RuntimeError, match="choose a photo"):
+        bpy_module.ops.smplify.fit()
+    assert settings.status.startswith("error:")
+    assert len(bpy_module.data.objects) == 0
+
+
+def test_job_runs_in_a_thread_and_cancels():
+    from blender_smplify.blender.jobs import Job
+
+    started = threading.Event()
+
+    def work(progress):
+        started.set()
+        for i in range(1000):
+            if not progress(i / 1000, f"step {i}"):
+                raise FitCancelled("stopped")
+            time.sleep(0.002)
+        return "done"
+
+    job = Job(work).start()
+    assert started.wait(2.0) and not job.done
+    job.cancel()
+    job._thread.join(2.0)
+    assert job.done and isinstance(job.error, FitCancelled) and job.result is None
+    assert Job(lambda progress: progress(1.0, "x") and 42).run_here() == 42
+
+
+def test_register_and_unregister_are_symmetric(bpy_module):
+    import blender_smplify
+    from blender_smplify.blender import registration
+
+    bpy = bpy_module
+    classes = [c for m in registration._modules for c in getattr(m, "classes", ())]
+    assert len(classes) >= 10 and all(c.is_registered for c in classes)
+    blender_smplify.unregister()
+    try:
+        assert not any(c.is_registered for c in classes)
+        assert not hasattr(bpy.types.Scene, "smplify")
+        assert not _op_exists(bpy, "build")
+    finally:
+        blender_smplify.register()
+    assert all(c.is_registered for c in classes)
+    assert _op_exists(bpy, "photo_to_avatar")
+
+
+def _op_exists(bpy, name: str) -> bool:
+    try:
+        getattr(bpy.ops.smplify, name).get_rna_type()
+        return True
+    except (KeyError, AttributeError):
+        return False
