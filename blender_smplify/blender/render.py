@@ -9,7 +9,7 @@ import bpy
 import numpy as np
 
 #: body colour (linear RGB) and how opaque it is over the photo
-BODY_COLOUR = (0.55, 0.75, 0.95)
+BODY_COLOUR = (0.8, 0.88, 1.0)
 BODY_OPACITY = 0.75
 
 

@@ -47,7 +47,16 @@ def main(zip_path: str, model_path: str, keypoints_path: str, photo: str, out: s
     settings.keypoints_json, settings.keypoints_key = json.dumps(keypoints), str(Path(photo))
     steps = {}
     steps["fit"] = bpy.ops.smplify.fit()
+    bpy.ops.ed.undo_push(message="before build")
+    before = sorted(o.name for o in bpy.data.objects)
     steps["build"] = bpy.ops.smplify.build()
+    built = sorted(o.name for o in bpy.data.objects)
+    # Blender's UI pushes the undo step of an UNDO operator; background mode does not.
+    bpy.ops.ed.undo_push(message="Build")
+    bpy.ops.ed.undo()
+    found["undo"] = {"before": before, "built": built,
+                     "after_undo": sorted(o.name for o in bpy.data.objects)}
+    bpy.ops.ed.redo()
     armature = next(o for o in bpy.data.objects if o.get("smplify_role") == "armature")
     bpy.context.view_layer.objects.active = armature
     steps["rest_pose"] = bpy.ops.smplify.rest_pose()

@@ -73,6 +73,8 @@ def test_install_enable_use_disable_remove(linux_zip, tmp_path, toy_model_data, 
     assert all(v == ["FINISHED"] for v in found["steps"].values()), found["steps"]
     assert {"global_orient", "body_pose", "betas", "transl"} <= set(found["exported_keys"])
     assert found["bones"] == 24
+    undo = found["undo"]
+    assert len(undo["built"]) == len(undo["before"]) + 3 and undo["after_undo"] == undo["before"]
     assert found["disable"] == ["FINISHED"] and not found["registered_after_disable"]
     assert found["uninstall"] == ["FINISHED"] and not found["enabled_after_remove"]
     assert found["left_in_repo"] == [] and found["wheels_left"] == []
