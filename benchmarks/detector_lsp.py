@@ -1,0 +1,106 @@
+"""PCK@0.2 of the joint detector on the LSP development photos, and its time per image.
+
+    python benchmarks/detector_lsp.py [--data ../shared/data/lsp_dev] [--threads 2]
+        [--passes 3] [--no-flip] [--no-movenet] [--limit N]
+
+A joint counts as correct when it lies within 0.2 × torso size of the ground truth, torso size
+being the distance from the right shoulder to the left hip (LSP's convention). Scored: the 12
+limb joints (ankles, knees, hips, wrists, elbows, shoulders; left/right are the person's own).
+Time: median wall-clock of ``JointDetector.detect`` per image (decoded image in, keypoints out,
+all passes), after one warm-up image.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from blender_smplify.core.detector import B, JointDetector  # noqa: E402
+from blender_smplify.core.errors import NoPersonFound  # noqa: E402
+from blender_smplify.core.image_io import load_image  # noqa: E402
+
+LSP_TO_BLAZEPOSE = {  # LSP joint index -> BlazePose landmark name
+    0: "right_ankle", 1: "right_knee", 2: "right_hip", 3: "left_hip", 4: "left_knee",
+    5: "left_ankle", 6: "right_wrist", 7: "right_elbow", 8: "right_shoulder",
+    9: "left_shoulder", 10: "left_elbow", 11: "left_wrist",
+}
+RIGHT_SHOULDER, LEFT_HIP = 8, 3
+
+
+def default_data() -> Path:
+    env = os.environ.get("LSP_DEV")
+    return Path(env) if env else REPO.parent / "shared/data/lsp_dev"
+
+
+def evaluate(detector: JointDetector, data: Path, limit: int | None = None):
+    """Run the detector on the LSP photos.
+
+    Returns
+    -------
+    correct : (N, 12) bool, per image and LSP limb joint.
+    times : (N,) seconds per detect call.
+    misses : number of images where no person was found (all their joints count as wrong).
+    """
+    gt = np.load(data / "joints.npz")
+    names, joints = gt["image"], gt["joints"]
+    if limit:
+        names, joints = names[:limit], joints[:limit]
+    idx = np.array([B[LSP_TO_BLAZEPOSE[j]] for j in range(12)])
+    correct, times, misses = [], [], 0
+    detector.detect(load_image(data / "images" / str(names[0])))  # warm-up
+    for name, truth in zip(names, joints):
+        image = load_image(data / "images" / str(name))
+        start = time.perf_counter()
+        try:
+            det = detector.detect(image)
+        except NoPersonFound:
+            times.append(time.perf_counter() - start)
+            correct.append(np.zeros(12, bool))
+            misses += 1
+            continue
+        times.append(time.perf_counter() - start)
+        torso = np.linalg.norm(truth[RIGHT_SHOULDER] - truth[LEFT_HIP])
+        err = np.linalg.norm(det.keypoints.xy[idx] - truth[:12], axis=1)
+        correct.append(err <= 0.2 * torso)
+    return np.array(correct), np.array(times), misses
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=default_data())
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--passes", type=int, default=3)
+    parser.add_argument("--crop-scale", type=float, default=1.25)
+    parser.add_argument("--no-flip", action="store_true")
+    parser.add_argument("--no-movenet", action="store_true")
+    parser.add_argument("--limit", type=int, default=None)
+    args = parser.parse_args(argv)
+    if not (args.data / "joints.npz").exists():
+        print(f"LSP data not found at {args.data} (set --data or LSP_DEV)", file=sys.stderr)
+        return 2
+    detector = JointDetector(threads=args.threads, passes=args.passes, flip=not args.no_flip,
+                             crop_scale=args.crop_scale,
+                             limb_model_path="" if args.no_movenet else None)
+    correct, times, misses = evaluate(detector, args.data, args.limit)
+    print(f"LSP dev: {len(correct)} photos, {misses} without a detected person; "
+          f"passes={args.passes} flip={not args.no_flip} movenet={detector._limbs is not None} "
+          f"crop_scale={args.crop_scale} threads={args.threads}")
+    print("PCK@0.2 per joint:")
+    for j in range(12):
+        print(f"  {LSP_TO_BLAZEPOSE[j]:<15s} {correct[:, j].mean():.3f}")
+    print(f"PCK@0.2, 12 limb joints: {correct.mean():.3f}")
+    print(f"time per image: median {1000 * np.median(times):.1f} ms, "
+          f"90th percentile {1000 * np.percentile(times, 90):.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Pose-presence scores on photos with a person and on images without one.
+
+    python benchmarks/detector_presence.py [--data ../shared/data/lsp_dev] [--limit N]
+
+Measures the score that ``JointDetector.detect`` compares with ``PRESENCE_THRESHOLD`` (the
+presence of the final pass) and the first pass's score:
+
+- with a person: the LSP development photos and the committed sample photo;
+- without: the CC0 HDRI photos shipped with Blender (bpy wheel, ``studiolights/world``) cut
+  into crops, the committed no-person test images, the sample photo's person-free left strip,
+  and synthetic images (noise, gradients, checkerboards, flat colours).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from blender_smplify.core.detector import PRESENCE_THRESHOLD, JointDetector  # noqa: E402
+from blender_smplify.core.image_io import load_image  # noqa: E402
+
+
+def synthetic_images(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Images that contain no person: noise, gradients, checkerboards, flat colours."""
+    out = {}
+    for k in range(4):
+        out[f"noise{k}"] = rng.integers(0, 256, (240 + 40 * k, 320, 3), dtype=np.uint8)
+        smooth = rng.normal(size=(12, 16, 3)).repeat(24, 0).repeat(24, 1)
+        out[f"blobs{k}"] = np.clip(128 + 60 * smooth, 0, 255).astype(np.uint8)
+    ramp = np.linspace(0, 255, 400)
+    out["gradient"] = np.stack(np.broadcast_arrays(ramp[None, :], ramp[:, None], 128 + 0 * ramp),
+                               axis=2).astype(np.uint8)
+    checker = ((np.arange(300)[:, None] // 25 + np.arange(300)[None, :] // 25) % 2) * 255
+    out["checker"] = np.repeat(checker[:, :, None], 3, axis=2).astype(np.uint8)
+    for name, value in (("black", 0), ("grey", 128), ("white", 255)):
+        out[name] = np.full((200, 300, 3), value, np.uint8)
+    return out
+
+
+def photo_negatives() -> dict[str, np.ndarray]:
+    """Crops of real photos without a person."""
+    out = {}
+    for path in sorted((REPO / "tests/data").glob("no_person_*.jpg")):
+        out[path.stem] = load_image(path)
+    sample = load_image(REPO / "blender_smplify/data/samples/standing_person.jpg")
+    out["sample_left_strip"] = sample[:, :140]
+    try:
+        import bpy  # noqa: F401  (only to find Blender's data files)
+        from blender_smplify.blender.image_io import load_image_bpy
+
+        world = Path(bpy.utils.system_resource("DATAFILES")) / "studiolights/world"
+        for exr in sorted(world.glob("*.exr")):
+            pano = load_image_bpy(exr)
+            for k, x0 in enumerate(range(0, pano.shape[1] - 256, 192)):
+                out[f"{exr.stem}{k}"] = pano[128:448, x0:x0 + 320]
+    except ImportError:
+        print("bpy not importable: Blender's HDRI photos are left out", file=sys.stderr)
+    return out
+
+
+def scores(detector: JointDetector, images: dict[str, np.ndarray]) -> np.ndarray:
+    """(N, 2) first-pass and final presence per image."""
+    rows = []
+    for image in images.values():
+        out, _ = detector.landmark_passes(image)
+        rows.append([out["presences"][0], out["presence"]])
+    return np.array(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared/data/lsp_dev")
+    parser.add_argument("--limit", type=int, default=None)
+    args = parser.parse_args(argv)
+    detector = JointDetector(threads=2, limb_model_path="")
+    negatives = {**synthetic_images(np.random.default_rng(0)), **photo_negatives()}
+    neg = scores(detector, negatives)
+    positives = {"sample": load_image(REPO / "blender_smplify/data/samples/standing_person.jpg")}
+    if (args.data / "joints.npz").exists():
+        names = np.load(args.data / "joints.npz")["image"][: args.limit]
+        positives.update({str(n): load_image(args.data / "images" / str(n)) for n in names})
+    pos = scores(detector, positives)
+    for label, s in (("without a person", neg), ("with a person", pos)):
+        print(f"{label}: {len(s)} images")
+        for col, what in enumerate(("first pass", "final pass")):
+            q = np.percentile(s[:, col], [0, 1, 5, 50, 95, 99, 100])
+            print(f"  {what}: min/1/5/50/95/99/max % = " + " ".join(f"{v:.3f}" for v in q))
+    worst = sorted(zip(neg[:, 1], negatives), reverse=True)[:5]
+    print("highest final scores without a person:", ", ".join(f"{n} {v:.3f}" for v, n in worst))
+    t = PRESENCE_THRESHOLD
+    print(f"threshold {t}: false alarms {np.mean(neg[:, 1] >= t):.3f}, "
+          f"missed people {np.mean(pos[:, 1] < t):.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

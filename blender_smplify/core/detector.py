@@ -1,0 +1,281 @@
+"""2D joint detector: MediaPipe BlazePose GHUM (full) run by onnxruntime, optionally refined
+by MoveNet SinglePose Thunder for the limb joints.
+
+Procedure for one image (``JointDetector.detect``):
+
+1. Pass 1: BlazePose on the whole image, letterboxed to 256 × 256 (or on a square around
+   ``person_box`` when given).
+2. Passes 2..n: BlazePose on a square crop around the person, centred on the model's body-centre
+   landmark, sized from the distance to its "top" landmark and rotated so the body is upright
+   (MediaPipe's own tracking rule). With ``flip``, the last pass is averaged with a pass on the
+   mirrored crop.
+3. MoveNet Thunder (when its model file is there) on the final crop, also mirrored; its twelve
+   limb joints (shoulders ... ankles) replace BlazePose's where MoveNet is confident.
+4. Everything is mapped back to image pixels; landmarks outside the image get confidence 0.
+
+Both models are Apache-2.0 (see ``onnx_models/README.md``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .detector_crop import Crop, letterbox, paste_back, roi_from_points, sample
+from .errors import ModelFileError, NoPersonFound
+from .keypoints import Keypoints2D
+
+log = logging.getLogger(__name__)
+
+BLAZEPOSE33_NAMES = (
+    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
+    "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder",
+    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_pinky",
+    "right_pinky", "left_index", "right_index", "left_thumb", "right_thumb", "left_hip",
+    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "left_heel",
+    "right_heel", "left_foot_index", "right_foot_index",
+)
+"""BlazePose landmark order (left/right are the person's own)."""
+
+B = {name: i for i, name in enumerate(BLAZEPOSE33_NAMES)}
+
+COCO17_NAMES = (
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
+    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip",
+    "left_knee", "right_knee", "left_ankle", "right_ankle",
+)
+"""MoveNet's (COCO) keypoint order."""
+
+LIMB_JOINTS = ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist",
+               "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
+               "right_ankle")
+"""The twelve joints that MoveNet refines (and that the LSP benchmark scores)."""
+
+MODEL_DIR = Path(__file__).resolve().parents[2] / "onnx_models"
+BLAZEPOSE_FILE = "blazepose_full.onnx"
+MOVENET_FILE = "movenet_thunder.onnx"
+INPUT = 256
+CENTRE, TOP = 33, 34  # BlazePose auxiliary alignment landmarks
+
+PRESENCE_THRESHOLD = 0.5
+"""Pose-presence score below which ``detect`` raises NoPersonFound (see benchmarks/detector_lsp)."""
+
+
+def _mirror_permutation(names: tuple[str, ...]) -> np.ndarray:
+    def swap(n: str) -> str:
+        if n.startswith("left_"):
+            return "right_" + n[5:]
+        if n.startswith("right_"):
+            return "left_" + n[6:]
+        return n.replace("_left", "_right") if n.endswith("_left") else n.replace("_right", "_left")
+
+    index = {n: i for i, n in enumerate(names)}
+    return np.array([index[swap(n)] for n in names])
+
+
+BLAZEPOSE_MIRROR = np.concatenate([_mirror_permutation(BLAZEPOSE33_NAMES), np.arange(33, 39)])
+COCO17_MIRROR = _mirror_permutation(COCO17_NAMES)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One detected person.
+
+    Attributes
+    ----------
+    keypoints : layout "blazepose33": xy (33, 2) image pixels, confidence (33,).
+    box : (4,) x0, y0, x1, y1 of the person in image pixels.
+    mask : (H, W) float32 person probability in image coordinates.
+    world : (33, 3) metric landmarks (metres, origin between the hips, BlazePose's axes).
+    score : pose-presence probability in [0, 1].
+    crop : the final crop the landmarks came from.
+    """
+
+    keypoints: Keypoints2D
+    box: np.ndarray
+    mask: np.ndarray
+    world: np.ndarray
+    score: float
+    crop: Crop
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -60.0, 60.0)))
+
+
+class JointDetector:
+    """BlazePose (+ MoveNet) joint detector; the onnxruntime sessions are created once.
+
+    Parameters
+    ----------
+    model_path : BlazePose landmark ONNX file; None = the shipped ``onnx_models/blazepose_full.onnx``.
+    threads : onnxruntime intra-op threads; None = onnxruntime's default (all cores).
+    limb_model_path : MoveNet Thunder ONNX file; None = the shipped one if present; "" = off.
+    passes : BlazePose passes (1 = whole image only).
+    flip : average the last BlazePose pass (and MoveNet) with a pass on the mirrored crop.
+    crop_scale : crop side = 2 × body radius × crop_scale (MediaPipe uses 1.25).
+    """
+
+    def __init__(self, model_path: str | os.PathLike | None = None, threads: int | None = None,
+                 *, limb_model_path: str | os.PathLike | None = None, passes: int = 3,
+                 flip: bool = True, crop_scale: float = 1.25) -> None:
+        self.model_path = Path(model_path) if model_path else MODEL_DIR / BLAZEPOSE_FILE
+        if limb_model_path is None:
+            default = MODEL_DIR / MOVENET_FILE
+            limb_model_path = default if default.exists() else ""
+        self.limb_model_path = Path(limb_model_path) if limb_model_path else None
+        self.passes, self.flip, self.crop_scale = max(int(passes), 1), bool(flip), crop_scale
+        self._pose = _session(self.model_path, threads)
+        self._limbs = _session(self.limb_model_path, threads) if self.limb_model_path else None
+
+    # ------------------------------------------------------------------ public
+    def detect(self, image: np.ndarray, person_box: np.ndarray | None = None) -> Detection:
+        """Detect the joints of one person.
+
+        Parameters
+        ----------
+        image : (H, W, 3) uint8 RGB (as ``load_image`` returns).
+        person_box : optional (4,) x0, y0, x1, y1 in image pixels choosing whom to detect.
+
+        Returns
+        -------
+        Detection
+
+        Raises
+        ------
+        NoPersonFound
+            The pose-presence score stays below ``PRESENCE_THRESHOLD``.
+        ValueError
+            ``image`` is not an (H, W, 3) array.
+        """
+        image = np.asarray(image)
+        if image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) < 1:
+            raise ValueError(f"image must have shape (H, W, 3), got {image.shape}")
+        h, w = image.shape[:2]
+        out, crop = self.landmark_passes(image, person_box)
+        score = float(out["presence"])
+        if score < PRESENCE_THRESHOLD:
+            raise NoPersonFound(f"no person found in the image (pose presence {score:.2f} < "
+                                f"{PRESENCE_THRESHOLD})")
+        xy, conf = out["xy"][:33].copy(), out["confidence"][:33].copy()
+        if self._limbs is not None:
+            self._refine_limbs(image, crop, xy, conf)
+        inside = ((xy[:, 0] >= 0) & (xy[:, 0] <= w) & (xy[:, 1] >= 0) & (xy[:, 1] <= h))
+        conf = np.where(inside, conf, 0.0)
+        return Detection(
+            keypoints=Keypoints2D("blazepose33", xy, conf),
+            box=_person_box(xy, conf, h, w),
+            mask=paste_back(out["mask"], crop, h, w),
+            world=out["world"][:33],
+            score=score,
+            crop=crop,
+        )
+
+    # ------------------------------------------------------------------ passes
+    def landmark_passes(self, image: np.ndarray, person_box: np.ndarray | None = None
+                        ) -> tuple[dict[str, np.ndarray], Crop]:
+        """Run the BlazePose passes; returns the last pass's raw outputs and its crop.
+
+        The outputs (image pixels) are "xy" (39, 2), "confidence" (39,), "presence" (float),
+        "presences" (one per pass), "mask" (256, 256) in crop space and "world" (39, 3).
+        """
+        h, w = image.shape[:2]
+        crop = letterbox(h, w, INPUT) if person_box is None else _box_crop(person_box, INPUT)
+        out = self._blazepose(image, crop, flip=self.passes == 1 and self.flip)
+        presences = [out["presence"]]
+        for k in range(1, self.passes):
+            crop = roi_from_points(out["xy"][CENTRE], out["xy"][TOP], self.crop_scale, INPUT)
+            out = self._blazepose(image, crop, flip=self.flip and k == self.passes - 1)
+            presences.append(out["presence"])
+        out["presences"] = np.array(presences)
+        return out, crop
+
+    def _blazepose(self, image: np.ndarray, crop: Crop, flip: bool) -> dict[str, np.ndarray]:
+        """One BlazePose pass on ``crop`` (averaged with its mirror image when ``flip``)."""
+        patch = sample(image, crop) / np.float32(255.0)
+        batch = patch[None] if not flip else np.stack([patch, patch[:, ::-1]])
+        res = [self._pose.run(None, {"image": b[None]}) for b in batch]
+        outs = [dict(zip(self._pose_outputs, r)) for r in res]
+        lm = outs[0]["landmarks"].reshape(39, 5).astype(np.float64)
+        mask = outs[0]["segmentation"].reshape(INPUT, INPUT)
+        world = outs[0]["world"].reshape(39, 3).astype(np.float64)
+        if flip:
+            lm_f = outs[1]["landmarks"].reshape(39, 5).astype(np.float64)[BLAZEPOSE_MIRROR]
+            lm_f[:, 0] = INPUT - lm_f[:, 0]
+            lm = 0.5 * (lm + lm_f)
+            mask = 0.5 * (mask + outs[1]["segmentation"].reshape(INPUT, INPUT)[:, ::-1])
+            world_f = outs[1]["world"].reshape(39, 3).astype(np.float64)[BLAZEPOSE_MIRROR]
+            world_f[:, 0] = -world_f[:, 0]
+            world = 0.5 * (world + world_f)
+        presence = float(np.mean([o["presence"].ravel()[0] for o in outs]))
+        return {
+            "xy": crop.to_image(lm[:, :2]),
+            "confidence": _sigmoid(lm[:, 3]) * _sigmoid(lm[:, 4]),
+            "presence": presence,
+            "mask": _sigmoid(mask.astype(np.float64)).astype(np.float32),
+            "world": world,
+        }
+
+    def _refine_limbs(self, image: np.ndarray, crop: Crop, xy: np.ndarray,
+                      conf: np.ndarray) -> None:
+        """Replace BlazePose's limb joints by MoveNet's where MoveNet is confident (in place)."""
+        patch = np.clip(np.rint(sample(image, crop)), 0, 255).astype(np.int32)
+        kp = self._limbs.run(None, {"image": patch[None]})[0].reshape(17, 3).astype(np.float64)
+        if self.flip:
+            kp_f = self._limbs.run(None, {"image": patch[None, :, ::-1].copy()})[0]
+            kp_f = kp_f.reshape(17, 3).astype(np.float64)[COCO17_MIRROR]
+            kp_f[:, 1] = 1.0 - kp_f[:, 1]
+            kp = 0.5 * (kp + kp_f)
+        uv = kp[:, [1, 0]] * INPUT
+        m_xy, m_conf = crop.to_image(uv), kp[:, 2]
+        for name in LIMB_JOINTS:
+            b, c = B[name], COCO17_NAMES.index(name)
+            if m_conf[c] >= LIMB_MIN_SCORE:
+                xy[b] = m_xy[c]
+                conf[b] = max(conf[b], float(m_conf[c]))
+
+    @property
+    def _pose_outputs(self) -> list[str]:
+        return [o.name for o in self._pose.get_outputs()]
+
+
+LIMB_MIN_SCORE = 0.2
+"""MoveNet keypoint score from which it replaces BlazePose's joint."""
+
+
+def _session(path: Path, threads: int | None):
+    """Create an onnxruntime CPU session, or raise ModelFileError naming the file."""
+    if not path.is_file():
+        raise ModelFileError(f"{path}: detector model file not found")
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    if threads:
+        opts.intra_op_num_threads = int(threads)
+        opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise ModelFileError(f"{path}: not a readable ONNX detector model ({exc})") from None
+
+
+def _box_crop(person_box: np.ndarray, size: int) -> Crop:
+    box = np.asarray(person_box, dtype=np.float64).reshape(4)
+    if not np.all(np.isfinite(box)) or box[2] <= box[0] or box[3] <= box[1]:
+        raise ValueError(f"person_box must be x0, y0, x1, y1 with x1 > x0, y1 > y0; got {box}")
+    centre = 0.5 * (box[:2] + box[2:])
+    return Crop(centre, 1.25 * float(np.max(box[2:] - box[:2])), 0.0, size)
+
+
+def _person_box(xy: np.ndarray, conf: np.ndarray, h: int, w: int) -> np.ndarray:
+    """(4,) box around the confident landmarks, 10 % margin, clipped to the image."""
+    pts = xy[conf >= 0.5] if np.count_nonzero(conf >= 0.5) >= 2 else xy
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    margin = 0.1 * (hi - lo) + 2.0
+    lo, hi = np.maximum(lo - margin, 0.0), np.minimum(hi + margin, [w, h])
+    return np.array([lo[0], lo[1], hi[0], hi[1]])

@@ -1,0 +1,163 @@
+"""Square, rotated crops of an image for the joint detector, and the way back to image pixels.
+
+A crop is described by :class:`Crop`: centre, side length and rotation in the image. Crop pixel
+coordinates (u, v) in [0, size] map to image coordinates p by
+
+    p = centre + (side / size) · R(rotation) · ((u, v) − size / 2),
+
+with continuous pixel coordinates (pixel (i, j) covers [j, j + 1) × [i, i + 1), so its centre
+is at (j + 0.5, i + 0.5)) in both the image and the crop. R rotates by ``rotation`` radians
+(x right, y down), so a person whose body axis is turned by ``rotation`` comes out upright.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Crop:
+    """Where a square model input lies in the image.
+
+    Attributes
+    ----------
+    centre : (2,) image pixels.
+    side : side length in image pixels.
+    rotation : radians; the crop's x axis points along (cos r, sin r) in the image.
+    size : model input side in pixels (256).
+    """
+
+    centre: np.ndarray
+    side: float
+    rotation: float = 0.0
+    size: int = 256
+
+    def crop_to_image(self) -> np.ndarray:
+        """(2, 3) affine matrix A with p_image = A @ (u, v, 1)."""
+        k = self.side / self.size
+        c, s = np.cos(self.rotation), np.sin(self.rotation)
+        lin = k * np.array([[c, -s], [s, c]])
+        offset = np.asarray(self.centre, dtype=np.float64) - lin @ np.full(2, self.size / 2)
+        return np.hstack([lin, offset[:, None]])
+
+    def to_image(self, uv: np.ndarray) -> np.ndarray:
+        """Map (N, 2) crop coordinates to (N, 2) image coordinates."""
+        return _affine(self.crop_to_image(), uv)
+
+    def to_crop(self, xy: np.ndarray) -> np.ndarray:
+        """Map (N, 2) image coordinates to (N, 2) crop coordinates."""
+        a = self.crop_to_image()
+        inv = np.linalg.inv(a[:, :2])
+        return _affine(np.hstack([inv, -(inv @ a[:, 2])[:, None]]), xy)
+
+
+def _affine(a: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """(2, 3) affine map of (N, 2) points (elementwise: tiny BLAS calls are slow here)."""
+    pts = np.asarray(pts, dtype=np.float64)
+    x, y = pts[:, 0], pts[:, 1]
+    return np.stack([a[0, 0] * x + a[0, 1] * y + a[0, 2], a[1, 0] * x + a[1, 1] * y + a[1, 2]],
+                    axis=1)
+
+
+def letterbox(height: int, width: int, size: int = 256) -> Crop:
+    """The crop that holds the whole image, centred, padded to a square."""
+    return Crop(np.array([width / 2.0, height / 2.0]), float(max(width, height)), 0.0, size)
+
+
+def roi_from_points(centre: np.ndarray, top: np.ndarray, scale: float, size: int = 256) -> Crop:
+    """Crop around a person from the detector's two alignment points (as MediaPipe does).
+
+    Parameters
+    ----------
+    centre : (2,) image pixels of the body centre (BlazePose auxiliary landmark 33).
+    top : (2,) image pixels of the point whose distance to the centre is the body radius and
+        whose direction is "up" (auxiliary landmark 34).
+    scale : side = 2 · radius · scale.
+    """
+    delta = np.asarray(top, float) - np.asarray(centre, float)
+    radius = float(np.hypot(*delta))
+    rotation = np.pi / 2 - np.arctan2(-delta[1], delta[0])
+    rotation = (rotation + np.pi) % (2 * np.pi) - np.pi
+    return Crop(np.asarray(centre, float), max(2.0 * radius * scale, 8.0), float(rotation), size)
+
+
+def sample(image: np.ndarray, crop: Crop, fill: float = 0.0) -> np.ndarray:
+    """Bilinear sample of a crop of an image.
+
+    Parameters
+    ----------
+    image : (H, W, C) uint8 or float.
+    crop : where to sample.
+    fill : value outside the image.
+
+    Returns
+    -------
+    (size, size, C) float32 in the image's value range.
+    """
+    step = crop.side / crop.size
+    src, a = image, crop.crop_to_image()
+    factor = int(step // 2) if step >= 3.0 else 1
+    if factor > 1:  # shrink by box averaging first, so bilinear sampling does not alias
+        src = box_downsample(image, factor)
+        a = a / factor
+    n = crop.size
+    grid = np.arange(n, dtype=np.float64) + 0.5
+    x = a[0, 0] * grid[None, :] + a[0, 1] * grid[:, None] + a[0, 2] - 0.5
+    y = a[1, 0] * grid[None, :] + a[1, 1] * grid[:, None] + a[1, 2] - 0.5
+    return bilinear(src, x, y, fill)
+
+
+def box_downsample(image: np.ndarray, factor: int) -> np.ndarray:
+    """(H, W, C) -> (H // factor, W // factor, C) float32 block means."""
+    h, w = (image.shape[0] // factor) * factor, (image.shape[1] // factor) * factor
+    if h == 0 or w == 0:
+        return image.astype(np.float32)
+    blocks = image[:h, :w].reshape(h // factor, factor, w // factor, factor, -1)
+    return blocks.mean(axis=(1, 3), dtype=np.float32)
+
+
+def bilinear(image: np.ndarray, x: np.ndarray, y: np.ndarray, fill: float = 0.0) -> np.ndarray:
+    """Sample (H, W, C) ``image`` at array-index positions ``x``, ``y`` (any equal shapes).
+
+    Returns
+    -------
+    (*x.shape, C) float32; positions more than half a pixel outside the image get ``fill``.
+    """
+    h, w = image.shape[:2]
+    inside = (x > -1.0) & (x < w) & (y > -1.0) & (y < h)
+    xc, yc = np.clip(x, 0, w - 1), np.clip(y, 0, h - 1)
+    x0, y0 = np.floor(xc).astype(np.intp), np.floor(yc).astype(np.intp)
+    x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
+    fx, fy = (xc - x0).astype(np.float32)[..., None], (yc - y0).astype(np.float32)[..., None]
+    flat = image.reshape(h * w, -1)
+    if flat.dtype != np.float32:
+        flat = flat.astype(np.float32)
+    top = flat[y0 * w + x0] * (1 - fx) + flat[y0 * w + x1] * fx
+    bottom = flat[y1 * w + x0] * (1 - fx) + flat[y1 * w + x1] * fx
+    out = top * (1 - fy) + bottom * fy
+    out[~inside] = fill
+    return out.astype(np.float32, copy=False)
+
+
+def paste_back(values: np.ndarray, crop: Crop, height: int, width: int) -> np.ndarray:
+    """Map a (size, size) crop-space map (e.g. the person mask) back onto the image.
+
+    Returns
+    -------
+    (height, width) float32, zero outside the crop.
+    """
+    out = np.zeros((height, width), dtype=np.float32)
+    corners = crop.to_image(np.array([[0, 0], [crop.size, 0], [0, crop.size],
+                                      [crop.size, crop.size]], dtype=np.float64))
+    x0, y0 = np.maximum(np.floor(corners.min(axis=0)).astype(int), 0)
+    x1 = min(int(np.ceil(corners[:, 0].max())), width)
+    y1 = min(int(np.ceil(corners[:, 1].max())), height)
+    if x1 <= x0 or y1 <= y0:
+        return out
+    ys, xs = np.mgrid[y0:y1, x0:x1]
+    uv = crop.to_crop(np.stack([xs.ravel() + 0.5, ys.ravel() + 0.5], axis=1)) - 0.5
+    vals = bilinear(values[..., None].astype(np.float32), uv[:, 0], uv[:, 1], 0.0)[:, 0]
+    out[y0:y1, x0:x1] = vals.reshape(y1 - y0, x1 - x0)
+    return out
