@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         avatar = build_rig.build(result.fit, model, image_path=args.photo)
         from blender_smplify.blender.render import render_preview
 
-        render = timed(lambda: render_preview(avatar, args.photo, out), max(2, args.repeats // 2))
+        render = timed(lambda: render_preview(avatar, out), max(2, args.repeats // 2))
     report("render", render)
     return 0
 

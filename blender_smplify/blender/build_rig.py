@@ -68,6 +68,7 @@ def build(
     *,
     image_path: str | Path | None = None,
     image: bpy.types.Image | None = None,
+    pixels: np.ndarray | None = None,
     name: str | None = None,
     scene: bpy.types.Scene | None = None,
     pose_correctives: bool = True,
@@ -81,13 +82,14 @@ def build(
         ``posedirs (V, 3, 207)`` or None, ``lbs_weights (V, 24)``, ``faces (F, 3)``,
         ``quads (Q, 4)`` or None, ``rest_joints(betas) -> (24, 3)``).
     image_path, image : the photo (file or a loaded Blender image) for the camera background.
+    pixels : (H, W, 3) uint8, the upright photo the fit saw (used for EXIF-rotated files).
     name : base name of the new objects (default: the photo's file name).
     pose_correctives : add the fitted pose's pose blend shapes as a shape key (value 1), so the
         skinned mesh equals the model's forward pass in the fitted pose.
     """
     scene = scene or bpy.context.scene
     if image is None and image_path:
-        image = load_photo(image_path)
+        image = load_photo(image_path, pixels)
     if image is not None and not image_path and image.filepath:
         image_path = bpy.path.abspath(image.filepath)
     name = name or (Path(image_path).stem if image_path else image.name if image else "avatar")

@@ -6,8 +6,10 @@ import math
 from pathlib import Path
 
 import bpy
+import numpy as np
 
 from ..core.fit_result import FitResult
+from ..core.image_io import exif_orientation
 
 #: Sensor width in millimetres; any value works as the lens is scaled with it.
 SENSOR_WIDTH_MM = 36.0
@@ -74,6 +76,23 @@ def build_camera(
     return camera_obj
 
 
-def load_photo(path: str | Path) -> bpy.types.Image:
-    """The photo as a Blender image (reused when already loaded)."""
-    return bpy.data.images.load(str(Path(path).resolve()), check_existing=True)
+def load_photo(path: str | Path, pixels: np.ndarray | None = None) -> bpy.types.Image:
+    """The photo as a Blender image (reused when already loaded), upright.
+
+    Blender's loader ignores the EXIF orientation of phone photos. When the file has one and the
+    upright ``pixels`` (H, W, 3) uint8 the fit used are given, the upright image is stored in
+    the .blend instead (packed), so the camera background matches the fit.
+    """
+    path = Path(path).resolve()
+    image = bpy.data.images.load(str(path), check_existing=True)
+    if pixels is None or exif_orientation(path.read_bytes()[:1 << 20]) == 1:
+        return image
+    name = f"{path.stem} (upright)"
+    height, width = pixels.shape[:2]
+    upright = bpy.data.images.get(name)
+    if upright is None or tuple(upright.size) != (width, height):
+        upright = bpy.data.images.new(name, width, height, alpha=False)
+    rgba = np.concatenate([pixels[::-1] / 255.0, np.ones((height, width, 1))], axis=2)
+    upright.pixels.foreach_set(rgba.astype(np.float32).ravel())  # Blender rows go bottom-up
+    upright.pack()
+    return upright

@@ -101,6 +101,7 @@ class SMPLIFY_OT_build(bpy.types.Operator):
             fit = inputs.stored_fit(settings, run.key)
             if fit is None:
                 raise SmplifyError(f"no fit for {run.image_path.name} yet: press Fit first")
+            run.gender = fit.gender  # the model the fit was made with
             build_rig.build(fit, inputs.model_for(run), image_path=run.image_path)
         except SmplifyError as error:
             self.report({"ERROR"}, str(error))

@@ -206,7 +206,7 @@ def photo_to_avatar(
         result.seconds.values())}
     seconds.update(result.seconds)
     start_build = time.perf_counter()
-    avatar = build_rig.build(result.fit, model, image_path=image_path, scene=scene)
+    avatar = build_rig.build(result.fit, model, image_path=image_path, pixels=image, scene=scene)
     seconds["build"] = time.perf_counter() - start_build
     if blend_path:
         save_blend(blend_path)
@@ -214,7 +214,7 @@ def photo_to_avatar(
         from .render import render_preview
 
         start_render = time.perf_counter()
-        render_preview(avatar, image_path, render_path, scene=scene)
+        render_preview(avatar, render_path, scene=scene)
         seconds["render"] = time.perf_counter() - start_render
     status = status_line(result)
     log.info("%s: %s", image_path.name, status)

@@ -15,7 +15,6 @@ BODY_OPACITY = 0.75
 
 def render_preview(
     avatar,
-    image_path: str | Path | None,
     out_path: str | Path,
     *,
     scene: bpy.types.Scene | None = None,
@@ -24,8 +23,8 @@ def render_preview(
     """Render ``avatar`` through its camera and composite it over the photo into a PNG.
 
     The render uses the avatar's camera with the scene's resolution (the photo's size) scaled so
-    that the longer side is at most ``max_size`` pixels. Only the avatar's body is drawn. The
-    scene's render settings are restored afterwards.
+    that the longer side is at most ``max_size`` pixels. Only the avatar's body is drawn, over the
+    camera's background photo. The scene's render settings are restored afterwards.
     """
     scene = scene or bpy.context.scene
     out_path = Path(out_path).resolve()
@@ -53,7 +52,9 @@ def render_preview(
             layer = Path(folder) / "body.png"
             render.filepath = str(layer)
             bpy.ops.render.render(write_still=True, scene=scene.name)
-            _composite(layer, image_path, out_path)
+            backgrounds = avatar.camera.data.background_images
+            photo = backgrounds[0].image if len(backgrounds) else None
+            _composite(layer, photo, out_path)
     finally:
         for obj, was in zip(hidden, hide_saved):
             obj.hide_render = was
@@ -61,17 +62,17 @@ def render_preview(
     return out_path
 
 
-def _composite(layer_path: Path, photo_path: str | Path | None, out_path: Path) -> None:
+def _composite(layer_path: Path, photo: bpy.types.Image | None, out_path: Path) -> None:
     """Alpha-blend the rendered body (RGBA PNG) over the photo scaled to the same size."""
     layer = bpy.data.images.load(str(layer_path))
     width, height = layer.size
     body = _pixels(layer)
     bpy.data.images.remove(layer)
-    if photo_path:
-        photo = bpy.data.images.load(str(Path(photo_path).resolve()))
-        photo.scale(width, height)
-        background = _pixels(photo)
-        bpy.data.images.remove(photo)
+    if photo is not None:
+        scaled = photo.copy()
+        scaled.scale(width, height)
+        background = _pixels(scaled)
+        bpy.data.images.remove(scaled)
     else:
         background = np.full_like(body, 0.5)
     alpha = body[..., 3:4] * BODY_OPACITY

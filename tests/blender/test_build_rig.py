@@ -195,3 +195,27 @@ def test_undo_restores_the_scene(bpy_module, empty_scene, toy_model):
     bpy.ops.ed.undo()
     assert sorted(o.name for o in bpy.data.objects) == before
     assert not [c for c in bpy.data.collections if c.get("smplify_key")]
+
+
+def test_exif_rotated_photo_becomes_an_upright_background(bpy_module, empty_scene, tmp_path):
+    from PIL import Image
+
+    from blender_smplify.blender.camera import load_photo
+    from blender_smplify.core.image_io import load_image
+
+    stored = np.zeros((40, 60, 3), dtype=np.uint8)  # 60 wide, 40 high as stored
+    stored[:, :30] = (255, 0, 0)  # left half red
+    exif = Image.Exif()
+    exif[0x0112] = 6  # display rotated 90 degrees clockwise
+    rotated, plain = tmp_path / "rotated.jpg", tmp_path / "plain.jpg"
+    Image.fromarray(stored).save(rotated, exif=exif.tobytes(), quality=95)
+    Image.fromarray(stored).save(plain, quality=95)
+    upright = load_image(rotated)
+    assert upright.shape == (60, 40, 3)
+    image = load_photo(rotated, upright)
+    assert tuple(image.size) == (40, 60) and image.packed_file is not None
+    pixels = np.empty(40 * 60 * 4, dtype=np.float32)
+    image.pixels.foreach_get(pixels)
+    top_row = pixels.reshape(60, 40, 4)[-1, :, :3]  # Blender rows go bottom-up
+    np.testing.assert_allclose(top_row * 255, upright[0], atol=2)
+    assert load_photo(plain, load_image(plain)).filepath.endswith("plain.jpg")
