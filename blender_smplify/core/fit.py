@@ -46,6 +46,8 @@ MIN_KEYPOINTS = 4
 #: Upright, facing the camera (OpenCV frame) and its 180° turn about the vertical.
 FACING = np.array([np.pi, 0.0, 0.0])
 FACING_AWAY = np.array([0.0, 0.0, np.pi])
+#: Camera-stage energies closer than this factor leave the facing to the first full stage.
+FLIP_AMBIGUITY = 4.0
 
 
 @dataclass(frozen=True)
@@ -245,32 +247,40 @@ def fit(
     obj.weights["camera_depth"] = weights.camera_depth
     obj.depth_target = depth
     free_cam = np.r_[0:3, n - 3 : n]
-    best = None
+    candidates = []
     facings = (FACING, FACING_AWAY) if options.try_flip else (FACING,)
     for facing in facings:
         x0 = np.zeros(n)
         x0[:3] = facing
+        x0[3:72] = prior.mean_pose
         x0[n - 3 :] = _initial_translation(setup, keypoints.xy, use * obj.data_mask > 0,
                                            focal, centre, depth, facing)  # fmt: skip
         x, res = run_stage(0, x0, free_cam, options.max_iterations[0])
-        if best is None or res.cost < best[1]:
-            best = (x, res.cost)
+        candidates.append((res.cost, x))
         if cancelled:
             break
-    x = best[0]
+    candidates.sort(key=lambda c: c[0])
     stage_seconds.append(time.perf_counter() - t0)
 
-    # 2. annealed stages over everything
+    # 2. annealed stages over everything; when the torso alone cannot tell the facing (the two
+    # energies within a factor FLIP_AMBIGUITY), both facings go through the first stage
     obj.data_mask = np.ones(len(use))
     obj.weights["camera_depth"] = 0.0
     free_all = np.arange(n)
     status = STATUS_CONVERGED
+    if len(candidates) > 1 and candidates[1][0] > FLIP_AMBIGUITY * candidates[0][0]:
+        candidates = candidates[:1]
+    x = candidates[0][1]
     for k in range(4):
         if cancelled:
             break
         t0 = time.perf_counter()
         obj.weights.update(weights.stage(k))
-        x, res = run_stage(k + 1, x, free_all, options.max_iterations[k + 1])
+        if k == 0 and len(candidates) > 1:
+            tried = [run_stage(1, c[1], free_all, options.max_iterations[1]) for c in candidates]
+            x, res = min(tried, key=lambda t: t[1].cost)
+        else:
+            x, res = run_stage(k + 1, x, free_all, options.max_iterations[k + 1])
         if k == 3 and res.status != 0 and not cancelled:
             status = STATUS_MAX_ITERATIONS
         stage_seconds.append(time.perf_counter() - t0)

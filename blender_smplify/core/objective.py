@@ -52,8 +52,8 @@ class SmplifyWeights:
     """
 
     sigma: float = 100.0
-    pose_prior: tuple[float, ...] = tuple(3.0 * w / 4.78 for w in (404.0, 404.0, 57.4, 4.78))
-    shape_prior: tuple[float, ...] = tuple(3.0 * w / 5.0 for w in (100.0, 50.0, 10.0, 5.0))
+    pose_prior: tuple[float, ...] = (100.0, 60.0, 40.0, 25.0)
+    shape_prior: tuple[float, ...] = (12.0, 6.0, 4.0, 3.0)
     angle_ratio: float = 0.317
     joint_limits: float = 300.0
     interpenetration: float = 1000.0

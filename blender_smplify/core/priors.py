@@ -33,11 +33,20 @@ class PosePrior:
     ----------
     means : (K, 69); chol : (K, 69, 69) lower-triangular L with precision = L Lᵀ;
     costs : (K,) κ_j = −log c_j − log normaliser_j, the constant part of −log(c_j N_j).
+    weights : (K,) mixture weights c_j, or None (equal).
     """
 
     means: np.ndarray
     chol: np.ndarray
     costs: np.ndarray
+    weights: np.ndarray | None = None
+
+    @property
+    def mean_pose(self) -> np.ndarray:
+        """(69,) mixture mean Σ_j c_j μ_j, where the fit starts (as SMPLify does)."""
+        if self.weights is None:
+            return self.means.mean(axis=0)
+        return self.weights @ self.means
 
     @property
     def half_precision(self) -> np.ndarray:
@@ -50,14 +59,13 @@ class PosePrior:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "PosePrior":
-        """Read a prior .npz (means, precisions_cholesky, weights, log_normalizers)."""
+        """Read a prior .npz (means (K, 69), precisions_cholesky (K, 69, 69), weights (K,))."""
         path = Path(path) if path is not None else DEFAULT_POSE_PRIOR
         try:
             with np.load(path, allow_pickle=False) as data:
                 means = np.asarray(data["means"], dtype=np.float64)
                 chol = np.asarray(data["precisions_cholesky"], dtype=np.float64)
                 weights = np.asarray(data["weights"], dtype=np.float64)
-                log_norm = np.asarray(data["log_normalizers"], dtype=np.float64)
         except FileNotFoundError:
             raise ModelFileError(f"pose prior not found at {path}") from None
         except (OSError, KeyError, ValueError) as exc:
@@ -65,7 +73,13 @@ class PosePrior:
         k = means.shape[0]
         if means.shape != (k, 69) or chol.shape != (k, 69, 69) or weights.shape != (k,):
             raise ModelFileError(f"pose prior {path} has unexpected array shapes")
-        return cls(means, chol, -np.log(weights) - log_norm)
+        # log normaliser of N(μ, (L Lᵀ)⁻¹): Σ log diag L − (d/2) log 2π, computed from the same
+        # L the residuals use (the file's own ``log_normalizers`` are not needed)
+        diag = np.abs(np.diagonal(chol, axis1=1, axis2=2))
+        if np.any(diag <= 0) or np.any(weights <= 0):
+            raise ModelFileError(f"pose prior {path} has a singular component")
+        log_norm = np.log(diag).sum(axis=1) - 0.5 * 69 * np.log(2 * np.pi)
+        return cls(means, chol, -np.log(weights) - log_norm, weights / weights.sum())
 
     def residuals(self, body_pose: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         """Residuals (70,), Jacobian (70, 69) and the chosen component."""
@@ -96,16 +110,19 @@ def angle_prior(pose: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 # Anatomical boxes on the axis-angle components (x, y, z) of each joint, radians, in the SMPL
 # rest frame (x: the body's left, y: up, z: forward). Wide on purpose: axis-angle components are
-# not Euler angles, and the pose prior does the fine work; these stop impossible bends.
+# not Euler angles, and the pose prior does the fine work; these stop impossible bends. Each box
+# is the union of a hand-set anatomical range and the 0.5-99.5 % range (± 0.1 rad) of the
+# retargeted CMU training motions (both sides, mirrored), except the ankle twist (z), where
+# the retargeted data holds ±π flips; 0.6 % of training frames fall outside somewhere.
 _LIMITS_LEFT = {
-    "hip": ((-2.6, 0.7), (-1.0, 1.0), (-0.7, 1.4)),
-    "knee": ((-0.15, 2.7), (-0.5, 0.5), (-0.4, 0.4)),
-    "ankle": ((-0.8, 1.1), (-0.7, 0.7), (-0.6, 0.6)),
-    "foot": ((-0.8, 0.8), (-0.4, 0.4), (-0.4, 0.4)),
-    "collar": ((-0.6, 0.6), (-0.7, 0.7), (-0.5, 0.8)),
-    "shoulder": ((-1.9, 1.9), (-2.0, 1.0), (-1.9, 1.8)),
-    "elbow": ((-1.6, 1.6), (-2.8, 0.2), (-0.6, 0.6)),
-    "wrist": ((-1.6, 1.6), (-1.2, 1.2), (-1.2, 1.2)),
+    "hip": ((-2.6, 0.7), (-1.0, 1.25), (-0.7, 1.4)),
+    "knee": ((-0.3, 2.7), (-0.5, 0.5), (-0.4, 0.4)),
+    "ankle": ((-1.5, 1.15), (-1.65, 0.9), (-1.0, 1.0)),
+    "foot": ((-0.8, 1.3), (-0.4, 0.55), (-0.4, 0.4)),
+    "collar": ((-0.6, 0.6), (-0.7, 0.7), (-0.65, 0.8)),
+    "shoulder": ((-2.15, 1.9), (-2.3, 1.0), (-1.9, 1.8)),
+    "elbow": ((-1.6, 1.6), (-2.8, 0.2), (-0.6, 1.2)),
+    "wrist": ((-1.7, 2.3), (-1.45, 1.2), (-1.2, 1.25)),
     "hand": ((-0.8, 0.8), (-0.8, 0.8), (-0.8, 0.8)),
 }
 _LIMITS_CENTRE = {
@@ -113,7 +130,7 @@ _LIMITS_CENTRE = {
     "spine2": ((-0.6, 1.0), (-0.8, 0.8), (-0.7, 0.7)),
     "spine3": ((-0.6, 1.0), (-0.8, 0.8), (-0.7, 0.7)),
     "neck": ((-0.9, 1.1), (-1.2, 1.2), (-0.8, 0.8)),
-    "head": ((-0.8, 0.8), (-1.0, 1.0), (-0.7, 0.7)),
+    "head": ((-0.8, 1.25), (-1.0, 1.0), (-0.7, 0.7)),
 }
 
 
