@@ -62,7 +62,11 @@ INPUT = 256
 CENTRE, TOP = 33, 34  # BlazePose auxiliary alignment landmarks
 
 PRESENCE_THRESHOLD = 0.5
-"""Pose-presence score below which ``detect`` raises NoPersonFound (see benchmarks/detector_lsp)."""
+"""Pose-presence score below which ``detect`` raises NoPersonFound
+(measured: benchmarks/detector_presence.py)."""
+
+MIN_WINDOW, MAX_WINDOWS = 64, 16
+"""Search windows: smallest side in pixels, most windows per level."""
 
 
 def _mirror_permutation(names: tuple[str, ...]) -> np.ndarray:
@@ -186,6 +190,8 @@ class JointDetector:
         h, w = image.shape[:2]
         crop = letterbox(h, w, INPUT) if person_box is None else _box_crop(person_box, INPUT)
         out = self._blazepose(image, crop, flip=self.passes == 1 and self.flip)
+        if out["presence"] < PRESENCE_THRESHOLD and person_box is None:
+            out, crop = self._search(image, out, crop)
         presences = [out["presence"]]
         for k in range(1, self.passes):
             crop = roi_from_points(out["xy"][CENTRE], out["xy"][TOP], self.crop_scale, INPUT)
@@ -193,6 +199,41 @@ class JointDetector:
             presences.append(out["presence"])
         out["presences"] = np.array(presences)
         return out, crop
+
+    def _search(self, image: np.ndarray, best: dict, best_crop: Crop) -> tuple[dict, Crop]:
+        """Look for a person turned sideways, too small or off-centre for the whole-image pass.
+
+        First the whole image turned by ±90° and 180°; then square windows of the image's short side, then of half of it, each overlapping its
+        neighbours by half; stops at the first level where a window reaches the threshold and
+        keeps the window with the highest presence (ties: the larger person).
+        """
+        h, w = image.shape[:2]
+        whole = letterbox(h, w, INPUT)
+        for angle in (np.pi / 2, -np.pi / 2, np.pi):  # a person lying or upside down
+            crop = Crop(whole.centre, whole.side, angle, INPUT)
+            out = self._blazepose(image, crop, flip=False)
+            if out["presence"] > best["presence"]:
+                best, best_crop = out, crop
+        if best["presence"] >= PRESENCE_THRESHOLD:
+            return best, best_crop
+        side = float(min(h, w))
+        for _ in range(2):
+            centres = [(cx, cy) for cx in _window_centres(w, side)
+                       for cy in _window_centres(h, side)]
+            if side < MIN_WINDOW or len(centres) > MAX_WINDOWS:
+                break
+            found = []
+            for cx, cy in centres:
+                crop = Crop(np.array([cx, cy]), side, 0.0, INPUT)
+                out = self._blazepose(image, crop, flip=False)
+                if out["presence"] > best["presence"]:
+                    best, best_crop = out, crop
+                if out["presence"] >= PRESENCE_THRESHOLD:
+                    found.append(out)
+            if found:
+                return best, best_crop
+            side /= 2.0
+        return best, best_crop
 
     def _blazepose(self, image: np.ndarray, crop: Crop, flip: bool) -> dict[str, np.ndarray]:
         """One BlazePose pass on ``crop`` (averaged with its mirror image when ``flip``)."""
@@ -262,6 +303,14 @@ def _session(path: Path, threads: int | None):
         return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own exception types
         raise ModelFileError(f"{path}: not a readable ONNX detector model ({exc})") from None
+
+
+def _window_centres(length: int, side: float) -> list[float]:
+    """Centres of windows of ``side`` covering [0, length] with half-window overlap."""
+    if length <= side:
+        return [length / 2.0]
+    count = int(np.ceil((length - side) / (side / 2.0))) + 1
+    return list(np.linspace(side / 2.0, length - side / 2.0, count))
 
 
 def _box_crop(person_box: np.ndarray, size: int) -> Crop:

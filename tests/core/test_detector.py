@@ -1,0 +1,246 @@
+"""JointDetector on the shipped ONNX models: conversion reference, real photos, bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from blender_smplify.core.detector import (
+    B,
+    BLAZEPOSE33_NAMES,
+    BLAZEPOSE_MIRROR,
+    LIMB_JOINTS,
+    MODEL_DIR,
+    Detection,
+    JointDetector,
+)
+from blender_smplify.core.detector_crop import Crop, letterbox, paste_back, sample
+from blender_smplify.core.errors import ModelFileError, NoPersonFound
+from blender_smplify.core.image_io import load_image
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO / "tests/data"
+SAMPLE = REPO / "blender_smplify/data/samples/standing_person.jpg"
+
+# Joint positions in standing_person.jpg, read off the photo by eye (image pixels, x right,
+# y down; left/right are the person's own: the person faces the camera, so their left is on
+# the image's right).
+SAMPLE_JOINTS = {
+    "left_shoulder": (310, 182), "right_shoulder": (232, 181),
+    "left_elbow": (332, 241), "right_elbow": (215, 237),
+    "left_wrist": (363, 295), "right_wrist": (183, 290),
+    "left_hip": (295, 298), "right_hip": (244, 297),
+    "left_knee": (296, 360), "right_knee": (233, 357),
+    "left_ankle": (293, 440), "right_ankle": (245, 435),
+}
+TOLERANCE_PX = 15.0  # the person is about 350 px tall; 15 px is 0.13 of the torso
+
+
+@pytest.fixture(scope="module")
+def detector() -> JointDetector:
+    return JointDetector(threads=2)
+
+
+@pytest.fixture(scope="module")
+def photo() -> np.ndarray:
+    return load_image(SAMPLE)
+
+
+@pytest.fixture(scope="module")
+def detection(detector, photo) -> Detection:
+    return detector.detect(photo)
+
+
+def _errors(det: Detection, names=SAMPLE_JOINTS) -> dict[str, float]:
+    return {n: float(np.linalg.norm(det.keypoints.xy[B[n]] - np.array(names[n], float)))
+            for n in names}
+
+
+# ----------------------------------------------------------------------------- shipped files
+def _run(model: str, feed: np.ndarray) -> dict[str, np.ndarray]:
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(MODEL_DIR / model), providers=["CPUExecutionProvider"])
+    return dict(zip([o.name for o in sess.get_outputs()], sess.run(None, {"image": feed})))
+
+
+def test_blazepose_onnx_matches_the_tflite_reference():
+    ref = np.load(DATA / "detector_reference.npz")
+    img = np.asarray(Image.open(DATA / "sample_256.png").convert("RGB"))
+    out = _run("blazepose_full.onnx", img[None].astype(np.float32) / 255.0)
+    ours = out["landmarks"].reshape(39, 5)
+    theirs = ref["blazepose_full/landmarks"].reshape(39, 5)
+    assert np.abs(ours[:, :2] - theirs[:, :2]).max() < 0.5  # pixels at 256 px
+    assert np.abs(out["presence"] - ref["blazepose_full/presence"]).max() < 1e-3
+    assert np.abs(out["world"] - ref["blazepose_full/world"]).max() < 1e-3
+
+
+def test_movenet_onnx_matches_the_tensorflow_reference():
+    ref = np.load(DATA / "detector_reference.npz")["movenet_thunder/keypoints"].reshape(17, 3)
+    img = np.asarray(Image.open(DATA / "sample_256.png").convert("RGB"))
+    ours = _run("movenet_thunder.onnx", img[None].astype(np.int32))["keypoints"].reshape(17, 3)
+    assert np.abs(ours[:, :2] - ref[:, :2]).max() * 256 < 0.5
+    assert np.abs(ours[:, 2] - ref[:, 2]).max() < 1e-3
+
+
+def test_model_readme_lists_the_shipped_files_with_their_sha256():
+    readme = (MODEL_DIR / "README.md").read_text()
+    assert "Apache" in readme and (MODEL_DIR / "LICENSE-Apache-2.0.txt").exists()
+    for onnx_file in MODEL_DIR.glob("*.onnx"):
+        digest = hashlib.sha256(onnx_file.read_bytes()).hexdigest()
+        assert re.search(rf"`{onnx_file.name}`.*`{digest}`", readme), onnx_file.name
+    assert sum(f.stat().st_size for f in MODEL_DIR.glob("*.onnx")) < 40e6
+
+
+# ----------------------------------------------------------------------------- real photos
+def test_sample_photo_joints(detection, photo):
+    det = detection
+    assert det.keypoints.layout == "blazepose33"
+    assert det.keypoints.xy.shape == (33, 2) and det.world.shape == (33, 3)
+    assert det.score > 0.9
+    errors = _errors(det)
+    assert max(errors.values()) < TOLERANCE_PX, errors
+    assert det.keypoints.confidence[[B[n] for n in LIMB_JOINTS]].min() > 0.5
+    # head above shoulders above hips above knees above ankles
+    y = det.keypoints.xy[:, 1]
+    assert y[B["nose"]] < y[B["left_shoulder"]] < y[B["left_hip"]] < y[B["left_knee"]] \
+        < y[B["left_ankle"]]
+
+
+def test_box_and_mask(detection, photo):
+    det = detection
+    h, w = photo.shape[:2]
+    assert det.mask.shape == (h, w) and det.mask.dtype == np.float32
+    assert 0.0 <= det.mask.min() and det.mask.max() <= 1.0
+    x0, y0, x1, y1 = det.box
+    assert 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h
+    limbs = det.keypoints.xy[[B[n] for n in LIMB_JOINTS]]
+    assert np.all((limbs >= [x0, y0]) & (limbs <= [x1, y1]))
+    # the mask covers the torso and not the sky in the top-left corner
+    torso = det.keypoints.xy[[B["left_shoulder"], B["right_hip"]]].mean(axis=0).astype(int)
+    assert det.mask[torso[1], torso[0]] > 0.9
+    assert det.mask[:60, :100].max() < 0.1
+    assert 0.05 < (det.mask > 0.5).mean() < 0.4
+
+
+def test_mirrored_photo_gives_mirrored_joints(detector, photo, detection):
+    mirrored = detector.detect(photo[:, ::-1].copy())
+    xy = mirrored.keypoints.xy[BLAZEPOSE_MIRROR[:33]]
+    xy[:, 0] = photo.shape[1] - xy[:, 0]
+    idx = [B[n] for n in LIMB_JOINTS]
+    assert np.abs(xy[idx] - detection.keypoints.xy[idx]).max() < 6.0
+
+
+def test_rotated_photo_is_found_upright(detector, photo, detection):
+    # A person lying sideways: the crop is rotated from the model's alignment landmarks.
+    h = photo.shape[0]
+    turned = np.rot90(photo, 1).copy()  # counter-clockwise: (x, y) -> (y, W - x)
+    det = detector.detect(turned)
+    back = np.stack([h - det.keypoints.xy[:, 1], det.keypoints.xy[:, 0]], axis=1)
+    idx = [B[n] for n in LIMB_JOINTS]
+    err = np.linalg.norm(back[idx] - detection.keypoints.xy[idx], axis=1)
+    assert err.max() < 12.0, err
+
+
+def test_person_cut_off_at_the_knees(detector, photo):
+    cut = photo[:365].copy()  # the knees are at y ~ 360
+    det = detector.detect(cut)
+    conf = det.keypoints.confidence
+    feet = ["left_ankle", "right_ankle", "left_heel", "right_heel", "left_foot_index",
+            "right_foot_index"]
+    assert conf[[B[n] for n in feet]].max() < 0.3
+    upper = {n: SAMPLE_JOINTS[n] for n in ("left_shoulder", "right_shoulder", "left_elbow",
+                                           "right_elbow", "left_hip", "right_hip")}
+    assert max(_errors(det, upper).values()) < TOLERANCE_PX
+    assert conf[[B[n] for n in upper]].min() > 0.5
+
+
+def test_two_people_and_choosing_one(detector):
+    image = load_image(DATA / "two_people.jpg")
+    boxes = {"man": np.array([270, 30, 370, 240]), "woman": np.array([570, 250, 700, 470])}
+    det = detector.detect(image)  # someone is found (the whole-image pass alone finds nobody)
+    assert det.score > 0.5
+    for name, box in boxes.items():
+        det = detector.detect(image, person_box=box)
+        hips = det.keypoints.xy[[B["left_hip"], B["right_hip"]]].mean(axis=0)
+        assert box[0] <= hips[0] <= box[2] and box[1] <= hips[1] <= box[3], name
+
+
+# ----------------------------------------------------------------------------- no person
+@pytest.mark.parametrize("name", ["no_person_forest.jpg", "no_person_interior.jpg"])
+def test_photo_without_a_person(detector, name):
+    with pytest.raises(NoPersonFound, match="no person"):
+        detector.detect(load_image(DATA / name))
+
+
+@pytest.mark.parametrize("kind", ["noise", "black", "tiny", "sliver"])
+def test_synthetic_images_without_a_person(detector, kind):
+    rng = np.random.default_rng(0)
+    image = {
+        "noise": rng.integers(0, 256, (300, 400, 3), dtype=np.uint8),
+        "black": np.zeros((200, 200, 3), np.uint8),
+        "tiny": rng.integers(0, 256, (8, 8, 3), dtype=np.uint8),
+        "sliver": rng.integers(0, 256, (4, 3000, 3), dtype=np.uint8),
+    }[kind]
+    with pytest.raises(NoPersonFound):
+        detector.detect(image)
+
+
+# ----------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("shape", [(100, 100), (100, 100, 4), (0, 10, 3), (5,)])
+def test_wrong_image_shape(detector, shape):
+    with pytest.raises(ValueError, match="shape"):
+        detector.detect(np.zeros(shape, np.uint8))
+
+
+@pytest.mark.parametrize("box", [[10, 10, 5, 50], [0, 0, np.nan, 10], [1, 2, 3]])
+def test_bad_person_box(detector, photo, box):
+    with pytest.raises(ValueError):
+        detector.detect(photo, person_box=np.array(box, float))
+
+
+def test_missing_model_file(tmp_path):
+    with pytest.raises(ModelFileError, match="not found"):
+        JointDetector(model_path=tmp_path / "nope.onnx")
+
+
+def test_corrupt_model_file(tmp_path):
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\x08\x07garbage" * 100)
+    with pytest.raises(ModelFileError, match="bad.onnx"):
+        JointDetector(model_path=bad)
+    with pytest.raises(ModelFileError, match="bad.onnx"):
+        JointDetector(limb_model_path=bad)
+
+
+def test_names_follow_blazepose_order():
+    assert len(BLAZEPOSE33_NAMES) == 33 and BLAZEPOSE33_NAMES[11] == "left_shoulder"
+    assert BLAZEPOSE33_NAMES[28] == "right_ankle" and BLAZEPOSE33_NAMES[32] == "right_foot_index"
+    assert all(BLAZEPOSE33_NAMES[BLAZEPOSE_MIRROR[i]].replace("right", "left")
+               == n.replace("right", "left") for i, n in enumerate(BLAZEPOSE33_NAMES))
+
+
+# ----------------------------------------------------------------------------- crop geometry
+def test_crop_maps_round_trip():
+    crop = Crop(np.array([120.0, 80.0]), 300.0, 0.7, 256)
+    uv = np.random.default_rng(0).uniform(0, 256, (20, 2))
+    np.testing.assert_allclose(crop.to_crop(crop.to_image(uv)), uv, atol=1e-9)
+    # the crop centre is the given centre; the crop's "up" is rotated by the given angle
+    np.testing.assert_allclose(crop.to_image(np.array([[128.0, 128.0]]))[0], [120, 80])
+
+
+def test_sample_and_paste_back_invert_each_other():
+    rng = np.random.default_rng(0)
+    image = rng.uniform(0, 1, (64, 64, 1)).astype(np.float32)
+    image = np.repeat(np.repeat(image, 4, 0), 4, 1)  # 256 x 256, smooth enough to resample
+    crop = letterbox(256, 256, 256)
+    np.testing.assert_allclose(sample(image, crop), image, atol=1e-6)
+    rotated = Crop(np.array([128.0, 128.0]), 180.0, 0.4, 256)
+    back = paste_back(sample(image, rotated)[..., 0], rotated, 256, 256)
+    inner = (slice(100, 156), slice(100, 156))
+    assert np.abs(back[inner] - image[..., 0][inner]).mean() < 0.05
