@@ -22,6 +22,7 @@ class Inputs:
     gender: str
     model_path: str | None
     focal_length: float | None
+    threads: int | None = None
 
     @property
     def key(self) -> str:
@@ -55,7 +56,9 @@ def resolve(context: bpy.types.Context) -> Inputs:
             )
         model_path = bpy.path.abspath(model_path)
     focal = settings.focal_length if settings.focal_mode == "MANUAL" else None
-    return Inputs(Path(path).resolve(), settings.gender, model_path, focal)
+    preferences = get_preferences(context)
+    threads = preferences.threads or None if preferences is not None else None
+    return Inputs(Path(path).resolve(), settings.gender, model_path, focal, threads)
 
 
 def model_for(inputs: Inputs):

@@ -32,7 +32,7 @@ class SMPLIFY_OT_detect(bpy.types.Operator):
             run = inputs.resolve(context)
             start = time.perf_counter()
             image = pipeline.load_image(run.image_path)
-            keypoints = pipeline.detector().detect(image).keypoints
+            keypoints = pipeline.detector(run.threads).detect(image).keypoints
         except SmplifyError as error:
             settings.status = f"error: {error}"
             self.report({"ERROR"}, str(error))
@@ -61,7 +61,7 @@ class _FitJob(ModalJobOperator):
         self._run, self._model = run, model
         return lambda progress: pipeline.detect_and_fit(
             model, image, image_path=run.image_path, keypoints=keypoints,
-            focal_length=run.focal_length, progress=progress,
+            focal_length=run.focal_length, progress=progress, threads=run.threads,
         )  # fmt: skip
 
     def finish(self, context, result):

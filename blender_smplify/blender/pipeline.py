@@ -55,13 +55,29 @@ def load_image(path: str | Path) -> np.ndarray:
     return core_load_image(path)
 
 
+def onnx_models_dir() -> Path | None:
+    """Where the detector models are: inside the package in the installed extension (the
+    package is the extension's root), beside it in the repository."""
+    package = Path(__file__).resolve().parents[1]
+    for folder in (package / "onnx_models", package.parent / "onnx_models"):
+        if folder.is_dir():
+            return folder
+    return None
+
+
 def detector(threads: int | None = None):
-    """The joint detector (its onnxruntime session is created once)."""
-    from ..core.detector import JointDetector
+    """The joint detector (its onnxruntime sessions are created once)."""
+    from ..core import detector as detector_module
 
     key = threads or 0
     if key not in _detectors:
-        _detectors[key] = JointDetector(threads=threads)
+        folder = onnx_models_dir()
+        paths = {}
+        if folder is not None:
+            limb = folder / detector_module.MOVENET_FILE
+            paths = {"model_path": folder / detector_module.BLAZEPOSE_FILE,
+                     "limb_model_path": limb if limb.is_file() else ""}  # fmt: skip
+        _detectors[key] = detector_module.JointDetector(threads=threads, **paths)
     return _detectors[key]
 
 
@@ -106,6 +122,7 @@ def detect_and_fit(
     keypoints: Keypoints2D | None = None,
     focal_length: float | None = None,
     progress: Callable[[float, str], bool] | None = None,
+    threads: int | None = None,
 ) -> FitJobResult:
     """Detect 2D joints (unless given) and fit the body model; bpy-free, thread-safe.
 
@@ -113,6 +130,7 @@ def detect_and_fit(
     ----------
     image : (H, W, 3) uint8 RGB, or None when ``keypoints`` and ``image_size`` are given.
     progress : called with (fraction done, message); returning False cancels (FitCancelled).
+    threads : detector threads (None: onnxruntime's default).
     """
     from ..core.errors import FitCancelled
     from ..core.fit import fit as run_fit
@@ -128,7 +146,7 @@ def detect_and_fit(
         if not report(0.05, "detecting joints"):
             raise FitCancelled("cancelled before detection")
         start = time.perf_counter()
-        keypoints = detector().detect(image).keypoints
+        keypoints = detector(threads).detect(image).keypoints
         seconds["detect"] = time.perf_counter() - start
     if not report(0.2, "fitting"):
         raise FitCancelled("cancelled before fitting")

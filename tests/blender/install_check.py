@@ -57,6 +57,7 @@ def main(zip_path: str, model_path: str, keypoints_path: str, photo: str, out: s
     found["undo"] = {"before": before, "built": built,
                      "after_undo": sorted(o.name for o in bpy.data.objects)}
     bpy.ops.ed.redo()
+    settings = bpy.context.scene.smplify  # undo reloads the scene: old references dangle
     armature = next(o for o in bpy.data.objects if o.get("smplify_role") == "armature")
     bpy.context.view_layer.objects.active = armature
     steps["rest_pose"] = bpy.ops.smplify.rest_pose()
@@ -68,6 +69,11 @@ def main(zip_path: str, model_path: str, keypoints_path: str, photo: str, out: s
     found["exported_keys"] = sorted(json.loads(export.read_text()))
     found["bones"] = len(armature.data.bones)
     found["status"] = settings.status
+    # The real thing: the shipped open model and detector, from inside the installed extension.
+    settings.model_source = "OPEN"
+    steps_open = {"photo_to_avatar": bpy.ops.smplify.photo_to_avatar()}
+    found["steps_open"] = {k: sorted(v) for k, v in steps_open.items()}
+    found["status_open"] = settings.status
 
     # Disable and remove: nothing of ours may stay registered, no files left.
     found["disable"] = sorted(bpy.ops.preferences.addon_disable(module=MODULE))

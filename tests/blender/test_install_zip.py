@@ -73,6 +73,7 @@ def test_install_enable_use_disable_remove(linux_zip, tmp_path, toy_model_data, 
     assert all(v == ["FINISHED"] for v in found["steps"].values()), found["steps"]
     assert {"global_orient", "body_pose", "betas", "transl"} <= set(found["exported_keys"])
     assert found["bones"] == 24
+    assert found["steps_open"] == {"photo_to_avatar": ["FINISHED"]}, found["status_open"]
     undo = found["undo"]
     assert len(undo["built"]) == len(undo["before"]) + 3 and undo["after_undo"] == undo["before"]
     assert found["disable"] == ["FINISHED"] and not found["registered_after_disable"]
