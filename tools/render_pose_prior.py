@@ -1,0 +1,113 @@
+"""Draw SMPL poses as stick figures (front and side views) to PNG, to look at the pose prior.
+
+Usage (venv with matplotlib)::
+
+    python tools/render_pose_prior.py --samples 12 --out /tmp/prior_samples.png
+    python tools/render_pose_prior.py --trial iclone/005_07 --out /tmp/trial.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tools.pose_prior_data import (  # noqa: E402
+    DEFAULT_MOCAP_DIR, REPO_ROOT, SMPL_PARENTS, load_smpl_poses, template_joints,
+)
+
+
+def forward_joints(template: np.ndarray, pose: np.ndarray) -> np.ndarray:
+    """Posed joint positions (N, 24, 3) from rest joints (24, 3) and poses (N, 72)."""
+    n = len(pose)
+    local = Rotation.from_rotvec(pose.reshape(-1, 3)).as_matrix().reshape(n, 24, 3, 3)
+    glob = np.empty_like(local)
+    out = np.zeros((n, 24, 3))
+    glob[:, 0] = local[:, 0]
+    out[:, 0] = template[0]
+    for j in range(1, 24):
+        p = SMPL_PARENTS[j]
+        glob[:, j] = glob[:, p] @ local[:, j]
+        out[:, j] = out[:, p] + np.einsum("nab,b->na", glob[:, p], template[j] - template[p])
+    return out
+
+
+def sample_prior(path: Path, count: int, seed: int = 0) -> np.ndarray:
+    """Draw body poses (count, 72) from the mixture (global orientation zero)."""
+    rng = np.random.default_rng(seed)
+    with np.load(path) as data:
+        w, mu, cov = data["weights"], data["means"], data["covariances"]
+    comp = rng.choice(len(w), size=count, p=w)
+    body = np.stack([rng.multivariate_normal(mu[k], cov[k]) for k in comp])
+    return np.concatenate([np.zeros((count, 3)), body], axis=1), comp
+
+
+def draw(joints: np.ndarray, titles: list[str], out: Path) -> None:
+    """Front (x-y) and side (z-y) stick figures for each pose, left side drawn in red."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(joints)
+    cols = min(n, 6)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows * 2, cols, figsize=(2.2 * cols, 4.4 * rows), squeeze=False)
+    for i, (pts, title) in enumerate(zip(joints, titles)):
+        for v, (h, label) in enumerate(((0, "front"), (2, "side"))):
+            ax = axes[(i // cols) * 2 + v, i % cols]
+            for j in range(1, 24):
+                p = SMPL_PARENTS[j]
+                colour = "r" if "left" in _NAMES[j] else ("b" if "right" in _NAMES[j] else "k")
+                sign = -1.0 if h == 0 else 1.0  # front view: the body's left on the image right
+                ax.plot([sign * pts[p, h], sign * pts[j, h]], [pts[p, 1], pts[j, 1]], colour)
+            ax.set_aspect("equal")
+            ax.set_xlim(-1, 1)
+            ax.set_ylim(-1.3, 0.7)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"{title} {label}", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=80)
+
+
+_NAMES = __import__("tools.pose_prior_data", fromlist=["x"]).SMPL_JOINT_NAMES
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--prior", type=Path,
+                        default=REPO_ROOT / "blender_smplify" / "data" / "pose_prior.npz")
+    parser.add_argument("--samples", type=int, default=0)
+    parser.add_argument("--means", action="store_true", help="draw the component means")
+    parser.add_argument("--trial", default=None)
+    parser.add_argument("--frames", type=int, default=12)
+    parser.add_argument("--mocap-dir", type=Path, default=DEFAULT_MOCAP_DIR)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    template = template_joints()[0]
+    if args.trial:
+        pose = load_smpl_poses(args.mocap_dir, [args.trial])[args.trial]
+        idx = np.linspace(0, len(pose) - 1, args.frames).astype(int)
+        pose = pose[idx].copy()
+        pose[:, :3] = 0.0  # upright, facing the viewer in the front view
+        titles = [f"{args.trial} f{i}" for i in idx]
+    elif args.means:
+        with np.load(args.prior) as data:
+            mu, w = data["means"], data["weights"]
+        pose = np.concatenate([np.zeros((len(mu), 3)), mu], axis=1)
+        titles = [f"mean {k} w={w[k]:.2f}" for k in range(len(mu))]
+    else:
+        pose, comp = sample_prior(args.prior, args.samples)
+        titles = [f"sample c{k}" for k in comp]
+    draw(forward_joints(template, pose), titles, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
