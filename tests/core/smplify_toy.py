@@ -51,7 +51,15 @@ def _radius(name: str) -> float:
 
 
 def make_toy_body(num_betas: int = 10, seed: int = 0, with_landmarks: bool = True):
-    """SMPL-format arrays as a namespace with BodyModel's attribute names."""
+    """The toy body as a BodyModel."""
+    from blender_smplify.core.body_model import BodyModel
+
+    data = toy_body_arrays(num_betas, seed, with_landmarks)
+    return BodyModel.from_arrays(**data, source="smplify toy body")
+
+
+def toy_body_arrays(num_betas: int = 10, seed: int = 0, with_landmarks: bool = True) -> dict:
+    """SMPL-format arrays (the names of an SMPL .npz) of the toy body."""
     rng = np.random.default_rng(seed)
     rest = np.array([REST_JOINTS[n] for n in SMPL_JOINT_NAMES])
     children = {j: [c for c in range(24) if SMPL_PARENTS[c] == j] for j in range(24)}
@@ -124,8 +132,6 @@ def make_toy_body(num_betas: int = 10, seed: int = 0, with_landmarks: bool = Tru
     keypoint_regressor = np.zeros((len(landmark_rows), V))
     for i, (base, _) in enumerate(landmark_rows):
         keypoint_regressor[i, base : base + 3] = 1.0 / 3.0
-    from blender_smplify.core.body_model import BodyModel
-
     kintree = np.stack([np.where(SMPL_PARENTS < 0, 4294967295, SMPL_PARENTS), np.arange(24)])
     data = dict(v_template=v_template, shapedirs=shapedirs, posedirs=np.zeros((V, 3, 207)),
                 J_regressor=J_regressor, weights=weights, kintree_table=kintree,
@@ -133,7 +139,7 @@ def make_toy_body(num_betas: int = 10, seed: int = 0, with_landmarks: bool = Tru
     if with_landmarks:
         data.update(keypoint_regressor=keypoint_regressor,
                     landmark_names=[n for _, n in landmark_rows])  # fmt: skip
-    return BodyModel.from_arrays(**data, source="smplify toy body")
+    return data
 
 
 def make_placeholder_prior(seed: int = 0, components: int = 3, std: float = 0.35):

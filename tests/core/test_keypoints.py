@@ -1,0 +1,92 @@
+"""Keypoint layouts: names, order, targets on the body model; Keypoints2D validation and JSON."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from blender_smplify.core.errors import KeypointsError
+from blender_smplify.core.joints import SMPL_JOINT_NAMES, mirror_joint_name
+from blender_smplify.core.keypoints import LAYOUTS, Keypoints2D, get_layout
+
+BLAZEPOSE_ORDER = (
+    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
+    "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder",
+    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_pinky",
+    "right_pinky", "left_index", "right_index", "left_thumb", "right_thumb", "left_hip",
+    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "left_heel",
+    "right_heel", "left_foot_index", "right_foot_index",
+)  # fmt: skip
+OPEN_MODEL_LANDMARKS = {
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_heel", "right_heel",
+    "left_big_toe", "right_big_toe", "left_small_toe", "right_small_toe", "left_hip_surface",
+    "right_hip_surface", "left_shoulder_surface", "right_shoulder_surface", "left_index",
+    "right_index", "left_pinky", "right_pinky", "left_thumb", "right_thumb", "mouth_left",
+    "mouth_right",
+}  # fmt: skip
+
+
+def test_blazepose33_order_is_mediapipes():
+    assert get_layout("blazepose33").names == BLAZEPOSE_ORDER
+
+
+def test_smpl24_is_the_joints_themselves():
+    layout = get_layout("smpl24")
+    assert layout.names == SMPL_JOINT_NAMES
+    assert all(t.landmark is None and t.joint == n for n, t in zip(layout.names, layout.targets))
+
+
+@pytest.mark.parametrize("name", sorted(LAYOUTS))
+def test_every_target_is_a_joint_or_a_known_landmark(name):
+    layout = get_layout(name)
+    assert len(layout.names) == len(layout.targets) == len(set(layout.names))
+    for kp, target in zip(layout.names, layout.targets):
+        assert target.joint in SMPL_JOINT_NAMES, kp
+        assert target.landmark is None or target.landmark in OPEN_MODEL_LANDMARKS, kp
+        assert 0.0 <= target.weight <= 1.0
+    assert all(t in layout.names for t in layout.torso)
+
+
+@pytest.mark.parametrize("name", sorted(LAYOUTS))
+def test_left_and_right_targets_mirror(name):
+    layout = get_layout(name)
+    for kp, target in zip(layout.names, layout.targets):
+        if not kp.startswith("left_"):
+            continue
+        other = layout.targets[layout.index("right_" + kp[5:])]
+        assert other.joint == mirror_joint_name(target.joint)
+        assert other.offset == pytest.approx((-target.offset[0],) + target.offset[1:])
+
+
+def test_detector_hips_are_surface_landmarks_not_joints():
+    layout = get_layout("blazepose33")
+    hip = layout.targets[layout.index("left_hip")]
+    assert hip.landmark == "left_hip_surface" and hip.joint == "left_hip"
+    # the fallback for models without landmarks sits above and outside SMPL's hip joint
+    assert hip.offset[0] > 0 and hip.offset[1] > 0
+
+
+def test_keypoints_validation():
+    with pytest.raises(KeypointsError, match="33 keypoints"):
+        Keypoints2D("blazepose33", np.zeros((24, 2)), np.ones(24))
+    with pytest.raises(KeypointsError, match=r"\(K, 2\)"):
+        Keypoints2D("smpl24", np.zeros((24, 3)), np.ones(24))
+    with pytest.raises(KeypointsError, match="unknown keypoint layout"):
+        Keypoints2D("nope", np.zeros((5, 2)), np.ones(5)).layout_spec
+    xy = np.ones((24, 2))
+    xy[3] = np.nan
+    kp = Keypoints2D("smpl24", xy, np.full(24, 2.0))
+    assert kp.confidence[3] == 0 and np.all(np.isfinite(kp.xy)) and kp.confidence.max() == 1.0
+
+
+def test_json_round_trip():
+    rng = np.random.default_rng(0)
+    kp = Keypoints2D("blazepose33", rng.uniform(0, 500, (33, 2)), rng.uniform(0, 1, 33))
+    back, size = Keypoints2D.from_dict(kp.to_dict((640, 480)))
+    assert size == (640, 480) and back.layout == "blazepose33"
+    np.testing.assert_allclose(back.xy, kp.xy)
+    np.testing.assert_allclose(back.confidence, kp.confidence)
+    with pytest.raises(KeypointsError, match="unknown keypoint layout"):
+        Keypoints2D.from_dict({"layout": "coco99", "xy": []})
+    with pytest.raises(KeypointsError, match="image_size"):
+        Keypoints2D.from_dict({"layout": "smpl24", "xy": [[0, 0]] * 24, "image_size": [0, 5]})
