@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bpy import (Blender start-up): {(time.perf_counter() - start) * 1000:.0f} ms")
     from blender_smplify.blender import build_rig, pipeline
 
-    fresh = lambda: bpy.ops.wm.read_homefile(use_empty=True)  # noqa: E731
+    fresh = lambda: bpy.ops.wm.read_homefile(use_empty=True)
     fresh()
     flow = timed(
         lambda: pipeline.photo_to_avatar(args.photo, gender=args.gender), args.repeats, fresh

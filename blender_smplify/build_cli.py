@@ -13,7 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-DESCRIPTION = "Build a posed, rigged, skinned avatar with its camera from photos into .blend files."
+DESCRIPTION = (
+    "Build a posed, rigged, skinned avatar with its camera from photos into .blend files."
+)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 GENDERS = ("neutral", "female", "male")
 
@@ -66,8 +68,8 @@ def output_path(template: str | None, image: Path, suffix: str, many: bool) -> P
         return None
     path = Path(template)
     if path.is_dir() or path.suffix.lower() != suffix:
-        return path / f"{image.stem}{suffix}" if (many or path.is_dir()) else path.with_suffix(
-            suffix
+        return (
+            path / f"{image.stem}{suffix}" if (many or path.is_dir()) else path.with_suffix(suffix)
         )
     return path.with_name(f"{path.stem}_{image.stem}{suffix}") if many else path
 
@@ -108,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: {image}: {error}", file=sys.stderr)
             failed += 1
             continue
-        except Exception as error:  # one bad photo must not stop the batch
+        except Exception as error:  # noqa: BLE001 (one bad photo must not stop the batch)
             print(f"error: {image}: internal error: {type(error).__name__}: {error}",
                   file=sys.stderr)  # fmt: skip
             failed += 1

@@ -47,7 +47,9 @@ def export_parameters(armature: bpy.types.Object, path: str | Path) -> Path:
     fit, path = stored_fit(armature), Path(path)
     data = fit.to_dict()
     if path.suffix.lower() == ".npz":
-        arrays = {k: np.asarray(data[k]) for k in ("global_orient", "body_pose", "betas", "transl")}
+        arrays = {
+            k: np.asarray(data[k]) for k in ("global_orient", "body_pose", "betas", "transl")
+        }
         camera = data["camera"]
         np.savez(
             path, **arrays, focal_length=np.float64(camera["focal_length"]),
@@ -60,11 +62,12 @@ def export_parameters(armature: bpy.types.Object, path: str | Path) -> Path:
     return path
 
 
-def shape_key_betas(body: bpy.types.Object, count: int) -> np.ndarray:
-    """Current values (count,) of the body's beta shape keys."""
-    keys = body.data.shape_keys.key_blocks if body and body.data.shape_keys else {}
-    return np.array([keys[build_rig.BETA_KEY.format(i)].value if build_rig.BETA_KEY.format(i) in
-                     keys else 0.0 for i in range(count)])  # fmt: skip
+def shape_key_betas(body: bpy.types.Object | None, count: int) -> np.ndarray:
+    """Current values (count,) of the body's beta shape keys (0 for a missing key)."""
+    keys = body.data.shape_keys if body is not None else None
+    blocks = keys.key_blocks if keys is not None else {}
+    names = [build_rig.BETA_KEY.format(i) for i in range(count)]
+    return np.array([blocks[name].value if name in blocks else 0.0 for name in names])
 
 
 def follow_shape_keys(armature: bpy.types.Object) -> np.ndarray:
@@ -85,7 +88,7 @@ def set_corrective(armature: bpy.types.Object, value: float) -> None:
 
 
 class _AvatarOperator:
-    bl_options = {"REGISTER", "UNDO"}
+    bl_options = {"REGISTER", "UNDO"}  # noqa: RUF012 (Blender reads a set)
 
     @classmethod
     def poll(cls, context):
@@ -97,7 +100,7 @@ class SMPLIFY_OT_export_parameters(_AvatarOperator, ExportHelper, bpy.types.Oper
 
     bl_idname = "smplify.export_parameters"
     bl_label = "Export fit"
-    bl_options = {"REGISTER"}
+    bl_options = {"REGISTER"}  # noqa: RUF012 (Blender reads a set)
     filename_ext = ".json"
     filter_glob: StringProperty(default="*.json;*.npz", options={"HIDDEN"})
     file_format: EnumProperty(

@@ -201,7 +201,9 @@ def bone_frames(armature: bpy.types.Object) -> np.ndarray:
     return np.array([np.array(bones[j].matrix_local.to_3x3()) for j in SMPL_JOINT_NAMES])
 
 
-def set_pose(armature: bpy.types.Object, rotations: np.ndarray | None, *, rest: bool = False) -> None:
+def set_pose(
+    armature: bpy.types.Object, rotations: np.ndarray | None, *, rest: bool = False
+) -> None:
     """Pose the bones with SMPL rotations (24, 3, 3) (joint 0 in the fit's camera frame).
 
     ``rest=True`` gives every bone the identity rotation instead (the rest pose).

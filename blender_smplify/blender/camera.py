@@ -85,7 +85,7 @@ def load_photo(path: str | Path, pixels: np.ndarray | None = None) -> bpy.types.
     """
     path = Path(path).resolve()
     image = bpy.data.images.load(str(path), check_existing=True)
-    if pixels is None or exif_orientation(path.read_bytes()[:1 << 20]) == 1:
+    if pixels is None or exif_orientation(path.read_bytes()[: 1 << 20]) == 1:
         return image
     name = f"{path.stem} (upright)"
     height, width = pixels.shape[:2]

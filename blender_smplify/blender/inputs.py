@@ -48,7 +48,9 @@ def resolve(context: bpy.types.Context) -> Inputs:
     model_path = None
     if settings.model_source == "SMPL":
         preferences = get_preferences(context)
-        model_path = getattr(preferences, f"smpl_{settings.gender}_path", "") if preferences else ""
+        model_path = (
+            getattr(preferences, f"smpl_{settings.gender}_path", "") if preferences else ""
+        )
         if not model_path:
             raise ModelFileError(
                 f"no SMPL {settings.gender} model file set: choose it in "

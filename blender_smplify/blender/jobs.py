@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..core.errors import FitCancelled, SmplifyError
 
@@ -38,10 +39,10 @@ class Job:
     def _run(self) -> None:
         try:
             self.result = self._work(self._progress)
-        except BaseException as error:  # handed to the main thread, never lost
+        except BaseException as error:  # noqa: BLE001 (handed to the main thread)
             self.error = error
 
-    def start(self) -> "Job":
+    def start(self) -> Job:
         self._thread.start()
         return self
 

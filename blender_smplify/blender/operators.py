@@ -20,7 +20,7 @@ class SMPLIFY_OT_detect(bpy.types.Operator):
 
     bl_idname = "smplify.detect"
     bl_label = "Detect"
-    bl_options = {"REGISTER"}
+    bl_options = {"REGISTER"}  # noqa: RUF012 (Blender reads a set)
 
     @classmethod
     def poll(cls, context):
@@ -76,7 +76,7 @@ class SMPLIFY_OT_fit(_FitJob, bpy.types.Operator):
 
     bl_idname = "smplify.fit"
     bl_label = "Fit"
-    bl_options = {"REGISTER"}
+    bl_options = {"REGISTER"}  # noqa: RUF012 (Blender reads a set)
 
     @classmethod
     def poll(cls, context):
@@ -88,7 +88,7 @@ class SMPLIFY_OT_build(bpy.types.Operator):
 
     bl_idname = "smplify.build"
     bl_label = "Build"
-    bl_options = {"REGISTER", "UNDO"}
+    bl_options = {"REGISTER", "UNDO"}  # noqa: RUF012 (Blender reads a set)
 
     @classmethod
     def poll(cls, context):
@@ -114,7 +114,7 @@ class SMPLIFY_OT_photo_to_avatar(_FitJob, bpy.types.Operator):
 
     bl_idname = "smplify.photo_to_avatar"
     bl_label = "Photo to avatar"
-    bl_options = {"REGISTER", "UNDO"}
+    bl_options = {"REGISTER", "UNDO"}  # noqa: RUF012 (Blender reads a set)
     use_stored_keypoints = False
 
     @classmethod
@@ -129,4 +129,3 @@ class SMPLIFY_OT_photo_to_avatar(_FitJob, bpy.types.Operator):
 
 classes = (SMPLIFY_OT_detect, SMPLIFY_OT_fit, SMPLIFY_OT_build, SMPLIFY_OT_photo_to_avatar)
 register, unregister = bpy.utils.register_classes_factory(classes)
-

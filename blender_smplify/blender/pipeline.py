@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -220,8 +220,10 @@ def photo_to_avatar(
     result = detect_and_fit(
         model, image, image_path=image_path, keypoints=keypoints, focal_length=focal_length
     )
-    seconds = {"model": loaded - start, "image": time.perf_counter() - loaded - sum(
-        result.seconds.values())}
+    seconds = {
+        "model": loaded - start,
+        "image": time.perf_counter() - loaded - sum(result.seconds.values()),
+    }
     seconds.update(result.seconds)
     start_build = time.perf_counter()
     avatar = build_rig.build(result.fit, model, image_path=image_path, pixels=image, scene=scene)

@@ -27,7 +27,9 @@ class SMPLIFY_AP_preferences(bpy.types.AddonPreferences):
 
     def draw(self, context: bpy.types.Context) -> None:
         layout = self.layout
-        layout.label(text="Your SMPL model files (register and download them at smpl.is.tue.mpg.de)")
+        layout.label(
+            text="Your SMPL model files (register and download them at smpl.is.tue.mpg.de)"
+        )
         for gender in ("neutral", "female", "male"):
             layout.prop(self, f"smpl_{gender}_path")
         layout.prop(self, "threads")

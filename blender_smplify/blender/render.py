@@ -31,8 +31,23 @@ def render_preview(
     out_path.parent.mkdir(parents=True, exist_ok=True)
     render = scene.render
     saved = _save_settings(scene)
-    hidden = [o for o in scene.objects if o.type in {"MESH", "CURVE", "SURFACE", "META", "FONT",
-              "VOLUME", "GPENCIL", "CURVES", "POINTCLOUD"} and o != avatar.body]
+    hidden = [
+        o
+        for o in scene.objects
+        if o.type
+        in {
+            "MESH",
+            "CURVE",
+            "SURFACE",
+            "META",
+            "FONT",
+            "VOLUME",
+            "GPENCIL",
+            "CURVES",
+            "POINTCLOUD",
+        }
+        and o != avatar.body
+    ]
     hide_saved = [o.hide_render for o in hidden]
     try:
         for obj in hidden:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.axes import CAMERA_TO_BLENDER, SMPL_TO_BLENDER
-from ..core.joints import J, SMPL_PARENTS
+from ..core.joints import SMPL_PARENTS, J
 
 #: For joints with several children, the child the bone points at.
 MAIN_CHILD = {J["pelvis"]: J["spine1"], J["spine3"]: J["neck"]}

@@ -54,8 +54,11 @@ def main(zip_path: str, model_path: str, keypoints_path: str, photo: str, out: s
     # Blender's UI pushes the undo step of an UNDO operator; background mode does not.
     bpy.ops.ed.undo_push(message="Build")
     bpy.ops.ed.undo()
-    found["undo"] = {"before": before, "built": built,
-                     "after_undo": sorted(o.name for o in bpy.data.objects)}
+    found["undo"] = {
+        "before": before,
+        "built": built,
+        "after_undo": sorted(o.name for o in bpy.data.objects),
+    }
     bpy.ops.ed.redo()
     settings = bpy.context.scene.smplify  # undo reloads the scene: old references dangle
     armature = next(o for o in bpy.data.objects if o.get("smplify_role") == "armature")

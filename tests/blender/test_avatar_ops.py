@@ -59,7 +59,7 @@ def test_bones_follow_edited_shape_keys(bpy_module, avatar, toy_model):
 
 @pytest.mark.parametrize("suffix", [".json", ".npz"])
 def test_export_parameters(bpy_module, avatar, tmp_path, suffix):
-    built, fit = avatar
+    _, fit = avatar
     path = tmp_path / f"fit{suffix}"
     result = bpy_module.ops.smplify.export_parameters(
         filepath=str(path), file_format=suffix[1:].upper()

@@ -177,7 +177,9 @@ def test_user_objects_are_untouched(bpy_module, empty_scene, toy_model):
     avatar = build_rig.build(make_fit(toy_model), toy_model, name="toy")
     assert avatar.armature.name != "toy_rig"
     for obj in (cube, user):
-        assert obj.name in before and (obj.data, tuple(obj.matrix_world.col[3])) == before[obj.name]
+        assert (
+            obj.name in before and (obj.data, tuple(obj.matrix_world.col[3])) == before[obj.name]
+        )
         assert obj.name in empty_scene.collection.objects
     assert bpy.context.view_layer.objects.active == cube
 

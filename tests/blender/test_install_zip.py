@@ -17,12 +17,12 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # build_addon.py
 SAMPLE = ROOT / "blender_smplify" / "data" / "samples" / "standing_person.jpg"
 
 
 @pytest.fixture(scope="module")
 def linux_zip(tmp_path_factory) -> Path:
-    sys.path.insert(0, str(ROOT))
     import build_addon
 
     wheels = Path(os.environ.get("SMPLIFY_WHEELS_DIR", ROOT / "wheels"))
@@ -54,15 +54,23 @@ def test_install_enable_use_disable_remove(linux_zip, tmp_path, toy_model_data, 
     _, joints = toy_model.forward(np.zeros(10), pose, np.array([0.0, 0.2, 5.0]))
     xy = 1000.0 * joints[:, :2] / joints[:, 2:] + np.array([250.0, 250.0])
     keypoints = tmp_path / "keypoints.json"
-    keypoints.write_text(json.dumps({"layout": "smpl24", "xy": xy.tolist(),
-                                     "confidence": [1.0] * 24, "image_size": [500, 500]}))
+    keypoints.write_text(
+        json.dumps(
+            {
+                "layout": "smpl24",
+                "xy": xy.tolist(),
+                "confidence": [1.0] * 24,
+                "image_size": [500, 500],
+            }
+        )
+    )
     env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "blender_user"))
     env["PYTHONPATH"] = ""  # the installed extension, not this checkout, must be used
     script = Path(__file__).with_name("install_check.py")
     run = subprocess.run(
         [sys.executable, str(script), str(linux_zip), str(model_path), str(keypoints),
          str(SAMPLE), str(tmp_path)],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300, check=False,
     )  # fmt: skip
     lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
     assert run.returncode == 0 and lines, run.stdout[-3000:] + run.stderr[-3000:]
@@ -79,3 +87,25 @@ def test_install_enable_use_disable_remove(linux_zip, tmp_path, toy_model_data, 
     assert found["disable"] == ["FINISHED"] and not found["registered_after_disable"]
     assert found["uninstall"] == ["FINISHED"] and not found["enabled_after_remove"]
     assert found["left_in_repo"] == [] and found["wheels_left"] == []
+
+
+def test_manifest_matches_the_package_and_blenders_platform_rules():
+    import importlib.util
+    import tomllib
+
+    import blender_smplify
+    import build_addon
+
+    manifest = tomllib.loads((ROOT / "blender_manifest.toml").read_text())
+    assert manifest["version"] == blender_smplify.__version__
+    assert manifest["blender_version_min"] == "4.2.0" and "network" not in manifest["permissions"]
+    tool = build_addon.extension_tool()[-1]
+    spec = importlib.util.spec_from_file_location("blender_ext", tool)
+    blender_ext = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(blender_ext)
+    for platform in manifest["platforms"]:
+        ours = build_addon.wheels_for(manifest["wheels"], [platform])
+        blenders = blender_ext.paths_filter_wheels_by_platform(manifest["wheels"], platform)
+        assert ours == blenders
+        for package in ("scipy", "onnxruntime"):
+            assert sum(Path(w).name.startswith(package + "-") for w in ours) == 1, platform
