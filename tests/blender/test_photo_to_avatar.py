@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from blender_smplify.core.axes import CAMERA_TO_BLENDER
 from blender_smplify.core.joints import SMPL_JOINT_NAMES
@@ -61,3 +62,32 @@ def test_photo_to_avatar_button_and_python_api(bpy_module, empty_scene, tmp_path
     assert result.avatar.body.data.shape_keys.key_blocks[0].name == "Basis"
     assert (tmp_path / "a.blend").is_file()
     assert set(result.seconds) >= {"detect", "fit", "build"}
+
+
+@pytest.mark.parametrize("stop_after", [0.0, 0.3])
+def test_cancelling_the_job_leaves_the_scene_as_it_was(bpy_module, empty_scene, stop_after):
+    """What Esc does in the modal operator: the job's progress callback says stop."""
+    from blender_smplify.blender import pipeline
+    from blender_smplify.blender.jobs import Job
+    from blender_smplify.core.errors import FitCancelled
+
+    bpy = bpy_module
+    bpy.ops.mesh.primitive_cube_add()
+    before = sorted(o.name for o in bpy.data.objects)
+    model = pipeline.load_model("neutral")
+    image = pipeline.load_image(SAMPLE)
+    seen = []
+
+    def work(progress):
+        def watched(fraction, message):
+            seen.append(fraction)
+            return progress(fraction, message) and fraction <= stop_after
+
+        return pipeline.detect_and_fit(model, image, progress=watched)
+
+    job = Job(work).start()
+    job._thread.join(30)
+    assert job.done and isinstance(job.error, FitCancelled) and job.result is None
+    assert max(seen) > stop_after  # it got that far, then stopped
+    assert sorted(o.name for o in bpy.data.objects) == before
+    assert not avatars(bpy)
