@@ -176,23 +176,30 @@ def set_rest_bones(armature: bpy.types.Object, heads: np.ndarray) -> None:
     roll_to = rig_math.roll_targets(heads, tails)
     view_layer = bpy.context.view_layer
     previous_active = view_layer.objects.active
-    previous_mode = armature.mode
+    previous_mode = armature.mode if armature.mode != "EDIT" else "OBJECT"
+    hidden = armature.hide_get(), armature.hide_viewport
+    armature.hide_viewport = False  # edit mode needs a visible object
+    armature.hide_set(False)
     view_layer.objects.active = armature
-    with bpy.context.temp_override(active_object=armature, object=armature):
-        bpy.ops.object.mode_set(mode="EDIT")
-        edit_bones = armature.data.edit_bones
-        for k, joint in enumerate(SMPL_JOINT_NAMES):
-            bone = edit_bones.get(joint) or edit_bones.new(joint)
-            bone.head, bone.tail = heads[k], tails[k]
-            bone.align_roll(roll_to[k])
-            bone.use_deform = True
-        for k, joint in enumerate(SMPL_JOINT_NAMES):
-            parent = SMPL_PARENTS[k]
-            bone = edit_bones[joint]
-            bone.parent = edit_bones[SMPL_JOINT_NAMES[parent]] if parent >= 0 else None
-            bone.use_connect = False
-        bpy.ops.object.mode_set(mode=previous_mode if previous_mode != "EDIT" else "OBJECT")
-    view_layer.objects.active = previous_active
+    try:
+        with bpy.context.temp_override(active_object=armature, object=armature):
+            bpy.ops.object.mode_set(mode="EDIT")
+            edit_bones = armature.data.edit_bones
+            for k, joint in enumerate(SMPL_JOINT_NAMES):
+                bone = edit_bones.get(joint) or edit_bones.new(joint)
+                bone.head, bone.tail = heads[k], tails[k]
+                bone.align_roll(roll_to[k])
+                bone.use_deform = True
+            for k, joint in enumerate(SMPL_JOINT_NAMES):
+                parent = SMPL_PARENTS[k]
+                bone = edit_bones[joint]
+                bone.parent = edit_bones[SMPL_JOINT_NAMES[parent]] if parent >= 0 else None
+                bone.use_connect = False
+            bpy.ops.object.mode_set(mode=previous_mode)
+    finally:
+        view_layer.objects.active = previous_active
+        armature.hide_set(hidden[0])
+        armature.hide_viewport = hidden[1]
 
 
 def bone_frames(armature: bpy.types.Object) -> np.ndarray:

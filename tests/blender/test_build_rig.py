@@ -221,3 +221,16 @@ def test_exif_rotated_photo_becomes_an_upright_background(bpy_module, empty_scen
     top_row = pixels.reshape(60, 40, 4)[-1, :, :3]  # Blender rows go bottom-up
     np.testing.assert_allclose(top_row * 255, upright[0], atol=2)
     assert load_photo(plain, load_image(plain)).filepath.endswith("plain.jpg")
+
+
+def test_rebuilding_a_hidden_rig_keeps_it_hidden(bpy_module, empty_scene, toy_model):
+    from blender_smplify.blender import build_rig
+
+    first = build_rig.build(make_fit(toy_model, seed=1), toy_model, name="toy")
+    first.armature.hide_set(True)
+    first.body.hide_viewport = True
+    second_fit = make_fit(toy_model, seed=3)
+    second = build_rig.build(second_fit, toy_model, name="toy")
+    assert second.armature.hide_get() and second.body.hide_viewport
+    heads = evaluated_joints(bpy_module, second.armature)
+    assert np.abs(heads - second_fit.joints_3d @ CAMERA_TO_BLENDER.T).max() < 1 * MM
