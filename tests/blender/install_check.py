@@ -1,6 +1,7 @@
 """Run in a fresh Python process: install the extension zip into bpy, use it, remove it.
 
     python install_check.py ZIP MODEL.npz KEYPOINTS.json PHOTO OUT_FOLDER
+    blender -b --factory-startup --python-exit-code 1 -P install_check.py -- ZIP ...
 
 Blender's user folders must already point at a temporary folder (BLENDER_USER_RESOURCES).
 Prints one JSON line of findings for the test to check; any exception fails the process.
@@ -95,4 +96,5 @@ def main(zip_path: str, model_path: str, keypoints_path: str, photo: str, out: s
 
 
 if __name__ == "__main__":
-    print("RESULT " + json.dumps(main(*sys.argv[1:6])), flush=True)
+    args = sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else sys.argv[1:]
+    print("RESULT " + json.dumps(main(*args[:5])), flush=True)
