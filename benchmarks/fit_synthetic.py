@@ -126,29 +126,29 @@ def procrustes_error(pred: np.ndarray, gt: np.ndarray) -> float:
     return float(np.linalg.norm(s * p @ R.T - g, axis=1).mean())
 
 
-def run_case(model, layout, kp_points, truth_joints, options, weights, rng_noise, keep):
-    """Fit one case; returns metrics."""
+def run_case(model, layout, kp_points, truth_joints, options, weights, noise, keep,
+             focal_true=FOCAL, focal_fit=None, fit_layout=None):
+    """Fit one case (keypoints ``kp_points`` (K, 3) seen by a camera of focal ``focal_true``,
+    fitted as ``fit_layout`` with ``focal_fit``, default the true one); returns metrics."""
     centre = np.array([IMAGE_SIZE[0] / 2, IMAGE_SIZE[1] / 2])
-    clean = FOCAL * kp_points[:, :2] / kp_points[:, 2:] + centre
-    xy = clean + rng_noise
+    xy = focal_true * kp_points[:, :2] / kp_points[:, 2:] + centre + noise
     conf = keep & (xy[:, 0] >= 0) & (xy[:, 0] < IMAGE_SIZE[0]) & (xy[:, 1] >= 0) & (
         xy[:, 1] < IMAGE_SIZE[1]
     )
-    kp = Keypoints2D(layout.name, xy, conf.astype(float))
+    fit_layout = fit_layout or layout
+    kp = Keypoints2D(fit_layout.name, xy, conf.astype(float))
+    focal_fit = focal_true if focal_fit is None else focal_fit
     t0 = time.perf_counter()
-    res = fit(model, kp, IMAGE_SIZE, FOCAL, weights=weights, options=options)
+    res = fit(model, kp, IMAGE_SIZE, focal_fit, weights=weights, options=options)
     seconds = time.perf_counter() - t0
-    fitted = fit_points(model, layout, res)
-    proj = FOCAL * fitted[:, :2] / fitted[:, 2:] + centre
-    reproj = np.linalg.norm(proj - xy, axis=1)[conf & (layout.weights > 0)].mean()
+    fitted = fit_points(model, fit_layout, res)
+    proj = focal_fit * fitted[:, :2] / fitted[:, 2:] + centre
+    reproj = np.linalg.norm(proj - xy, axis=1)[conf & (fit_layout.weights > 0)].mean()
     joints = res.joints_3d
     pa = procrustes_error(joints, truth_joints)
     mpjpe = np.linalg.norm((joints - joints[0]) - (truth_joints - truth_joints[0]), axis=1).mean()
     return {"pa": 1e3 * pa, "mpjpe": 1e3 * mpjpe, "reproj": reproj, "ms": 1e3 * seconds,
-            "iterations": res.iterations, "flipped": bool(res.pose[0] < 1.5)}  # fmt: skip
-
-
-_KIN_CACHE: dict = {}
+            "iterations": res.iterations}  # fmt: skip
 
 
 def fit_points(model, layout, res) -> np.ndarray:
@@ -192,6 +192,91 @@ def write_histogram(path: Path, rows: list[dict], title: str) -> None:
     img.save(path)
 
 
+def make_cases(model, layout, poses, rng):
+    """Ground-truth keypoints (K, 3), joints (24, 3), noise (K, 2) and kept flags (K,)."""
+    from blender_smplify.core.fit import _setup
+
+    setup = _setup(model, layout.name, 10, True)
+    cases = []
+    for pose in poses:
+        _, _, _, pts = make_case(model, setup.kin, layout, pose, rng)
+        noise = rng.normal(scale=3.0, size=(len(layout), 2))
+        keep = rng.uniform(size=len(layout)) >= 0.1
+        cases.append((pts[setup.point_index], pts[:24], noise, keep))
+    return cases
+
+
+def table(results: list[tuple[str, list[dict]]]) -> None:
+    print(f"{'method':<34}{'PA-MPJPE mm':>16}{'MPJPE mm':>16}{'reproj px':>14}{'time ms':>16}")
+    print(f"{'':<34}{'median / p90':>16}{'median / p90':>16}{'median / p90':>14}"
+          f"{'median / p90':>16}")  # fmt: skip
+    for name, rows in results:
+        if rows:
+            cells = [summary(rows, k) for k in ("pa", "mpjpe", "reproj", "ms")]
+            print(f"{name:<34}" + "".join(f"{a:>8.1f} / {b:<5.1f}" for a, b in cells))
+
+
+def print_offsets(model) -> None:
+    """Rest-pose offsets (m) of the model's landmarks from the joints the layouts hang them on."""
+    from blender_smplify.core.joints import J
+    from blender_smplify.core.keypoints import _FACE, _SIDE
+
+    names = tuple(model.landmark_names)
+    pts, _ = model.posed_points(np.zeros(10), np.zeros(72), np.zeros(3), landmarks=names,
+                                jacobian=False)  # fmt: skip
+    where = dict(zip(names, pts[24:]))
+    rows = [(n, j) for n, (j, _) in _FACE.items()]
+    rows += [(f"left_{n}", f"left_{j}") for n, (j, _) in _SIDE.items()]
+    for name, joint in rows:
+        if name in where:
+            off = where[name] - pts[J[joint]]
+            print(f"{name:<24} from {joint:<14} {np.round(off, 3).tolist()}  "
+                  f"({1e3 * np.linalg.norm(off):.0f} mm)")  # fmt: skip
+
+
+def hip_study(model, poses, rng, weights) -> None:
+    """How much modelling the detector's hips and shoulders as surface points matters."""
+    from blender_smplify.core.keypoints import LAYOUTS, KeypointLayout, _t
+
+    layout = get_layout("blazepose33")
+    joints_only = KeypointLayout(
+        "blazepose33_hip_joints", layout.names,
+        tuple(_t(t.joint) if t.landmark and ("hip" in t.landmark or "shoulder" in t.landmark)
+              else t for t in layout.targets),
+        layout.torso,
+    )  # fmt: skip
+    LAYOUTS[joints_only.name] = joints_only
+    cases = make_cases(model, layout, poses, rng)
+    results = []
+    for name, lay in (("surface landmarks (shipped)", layout),
+                      ("hips/shoulders = SMPL joints", joints_only)):  # fmt: skip
+        rows = [run_case(model, layout, c[0], c[1], FitOptions(), weights, c[2], c[3],
+                         fit_layout=lay) for c in cases]  # fmt: skip
+        results.append((name, rows))
+    print("blazepose33 keypoints from the body's surface landmarks, fitted as:")
+    table(results)
+
+
+def focal_study(model, layout, poses, rng, weights) -> None:
+    """PA-MPJPE when the true lens is a 26-70 mm equivalent and the fit assumes a FOV."""
+    from blender_smplify.core.camera import focal_from_35mm, focal_from_fov
+
+    cases = make_cases(model, layout, poses, rng)
+    lenses = (26.0, 35.0, 50.0, 70.0)
+    fovs = (40.0, 47.0, 55.0, 63.0, 75.0)
+    print("median PA-MPJPE (mm); rows: assumed diagonal FOV; columns: true 35 mm-equivalent lens")
+    print(f"{'FOV':>6}" + "".join(f"{f'{mm:g} mm':>10}" for mm in lenses) + f"{'mean':>10}")
+    for fov in fovs:
+        meds = []
+        for mm in lenses:
+            f_true = focal_from_35mm(mm, IMAGE_SIZE)
+            rows = [run_case(model, layout, c[0], c[1], FitOptions(), weights, c[2], c[3],
+                             focal_true=f_true, focal_fit=focal_from_fov(IMAGE_SIZE, fov))
+                    for c in cases]  # fmt: skip
+            meds.append(summary(rows, "pa")[0])
+        print(f"{fov:>6g}" + "".join(f"{m:>10.1f}" for m in meds) + f"{np.mean(meds):>10.1f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", type=int, default=100)
@@ -202,56 +287,43 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default=None,
                     help="body model file, or 'toy' (default: the open model)")  # fmt: skip
     ap.add_argument("--png", default=str(ROOT / "benchmarks" / "out" / "fit_synthetic.png"))
-    ap.add_argument("--pose-weight", type=float, default=None, help="final λθ (tuning)")
-    ap.add_argument("--shape-weight", type=float, default=None, help="final λβ (tuning)")
+    ap.add_argument("--offsets", action="store_true",
+                    help="print the landmark offsets from their joints and exit")  # fmt: skip
+    ap.add_argument("--hip-study", action="store_true",
+                    help="blazepose33: hips/shoulders as surface points vs as joints")  # fmt: skip
+    ap.add_argument("--focal-study", action="store_true",
+                    help="accuracy when the focal length is guessed from a default FOV")  # fmt: skip
     args = ap.parse_args(argv)
 
     rng = np.random.default_rng(args.seed)
     model, model_name = load_model(args.model)
+    if args.offsets:
+        print_offsets(model)
+        return 0
     layout = get_layout(args.layout)
     weights = SmplifyWeights()
-    if args.pose_weight is not None or args.shape_weight is not None:
-        pw = args.pose_weight or weights.pose_prior[-1]
-        sw = args.shape_weight or weights.shape_prior[-1]
-        weights = SmplifyWeights(
-            pose_prior=tuple(pw * w / 4.78 for w in (404.0, 404.0, 57.4, 4.78)),
-            shape_prior=tuple(sw * w / 5.0 for w in (100.0, 50.0, 10.0, 5.0)),
-        )
     poses = load_poses(args.split, args.cases, rng)
-    from blender_smplify.core.fit import _setup
+    fit(model, Keypoints2D("smpl24", np.random.default_rng(0).uniform(300, 400, (24, 2)),
+                           np.ones(24)), IMAGE_SIZE, FOCAL)  # warm-up: caches, imports  # fmt: skip
+    print(f"model: {model_name}; {len(poses)} cases from the {args.split} mocap trials; noise "
+          f"3 px, 10 % dropped; {IMAGE_SIZE[0]}x{IMAGE_SIZE[1]} px")  # fmt: skip
+    if args.hip_study:
+        hip_study(model, poses, rng, weights)
+        return 0
+    if args.focal_study:
+        focal_study(model, layout, poses, rng, weights)
+        return 0
 
-    kin = _setup(model, layout.name, 10, True).kin
-    point_index = _setup(model, layout.name, 10, True).point_index
-    cases = []
-    for pose in poses:
-        gt_pose, betas, transl, pts = make_case(model, kin, layout, pose, rng)
-        noise = rng.normal(scale=3.0, size=(len(layout), 2))
-        keep = rng.uniform(size=len(layout)) >= 0.1
-        cases.append((pts[point_index], pts[:24], noise, keep, gt_pose))
-    # warm-up (caches, imports) outside the timings
-    fit(model, Keypoints2D(layout.name, FOCAL * cases[0][0][:, :2] / cases[0][0][:, 2:] + 400,
-                           np.ones(len(layout))), IMAGE_SIZE, FOCAL)  # fmt: skip
-
+    cases = make_cases(model, layout, poses, rng)
     analytic = [run_case(model, layout, c[0], c[1], FitOptions(), weights, c[2], c[3])
                 for c in cases]  # fmt: skip
     nb = min(args.baseline_cases, len(cases))
     baseline = [run_case(model, layout, c[0], c[1], FitOptions(jacobian="2-point"), weights,
                          c[2], c[3]) for c in cases[:nb]]  # fmt: skip
-
-    print(f"model: {model_name}; layout {layout.name}; {len(cases)} cases from the "
-          f"{args.split} mocap trials; noise 3 px, 10 % dropped; f = {FOCAL:g} px, "
-          f"{IMAGE_SIZE[0]}x{IMAGE_SIZE[1]}")  # fmt: skip
-    header = f"{'method':<28}{'PA-MPJPE mm':>16}{'MPJPE mm':>16}{'reproj px':>14}{'time ms':>16}"
-    print(header)
-    print(f"{'':<28}{'median / p90':>16}{'median / p90':>16}{'median / p90':>14}"
-          f"{'median / p90':>16}")  # fmt: skip
-    for name, rows in ((f"analytic dogleg (n={len(analytic)})", analytic),
-                       (f"2-point FD (n={len(baseline)})", baseline),
-                       (f"analytic, same {nb} cases", analytic[:nb])):  # fmt: skip
-        if not rows:
-            continue
-        cells = [summary(rows, k) for k in ("pa", "mpjpe", "reproj", "ms")]
-        print(f"{name:<28}" + "".join(f"{a:>8.1f} / {b:<5.1f}" for a, b in cells))
+    print(f"layout {layout.name}; f = {FOCAL:g} px, known to the fit")
+    table([(f"analytic dogleg (n={len(analytic)})", analytic),
+           (f"2-point finite diff. (n={len(baseline)})", baseline),
+           (f"analytic, same {nb} cases", analytic[:nb])])  # fmt: skip
     times = np.array([r["ms"] for r in analytic])
     print(f"max fit time {times.max():.0f} ms; fits over 1 s: {(times > 1000).sum()}; "
           f"median iterations {np.median([r['iterations'] for r in analytic]):.0f}")
@@ -260,9 +332,9 @@ def main(argv: list[str] | None = None) -> int:
             [r["ms"] for r in analytic[:nb]]
         )
         print(f"speed-up of analytic Jacobians over 2-point finite differences "
-              f"(median time, same {nb} cases): {ratio:.1f}x")  # fmt: skip
+              f"(median time, same {nb} cases): {ratio:.0f}x")  # fmt: skip
     write_histogram(Path(args.png), analytic,
-                    f"fit_synthetic: {layout.name}, {len(cases)} held-out mocap cases, "
+                    f"fit_synthetic: {layout.name}, {len(cases)} {args.split} mocap cases, "
                     f"{model_name}")  # fmt: skip
     print(f"histogram: {args.png}")
     return 0

@@ -11,8 +11,9 @@ A layout is data: it names its keypoints in order and maps each to a target on t
 Detectors' hips and shoulders are not SMPL's joints: a detector marks the hip where the thigh
 meets the pelvis on the skin's outline, higher and further out than SMPL's hip joint, which
 sits inside the femoral head. BlazePose's hips and shoulders therefore map to the surface
-landmarks ``*_hip_surface`` and ``*_shoulder_surface``; the fallback offsets below were measured
-on the open body model as the rest-pose offset of each landmark from its joint (see
+landmarks ``*_hip_surface`` and ``*_shoulder_surface`` (on the open body model 62 mm outside the
+hip joint and 47 mm above the shoulder joint); the fallback offsets below were measured on the
+open body model as the rest-pose offset of each landmark from its joint (see
 ``benchmarks/fit_synthetic.py --offsets``).
 """
 
@@ -79,25 +80,27 @@ def _t(joint: str, landmark: str | None = None, offset=(0.0, 0.0, 0.0), weight: 
     return KeypointTarget(joint, landmark, tuple(float(v) for v in offset), weight)
 
 
-# Fallback offsets (m, rest frame of the joint), measured on the open body model (β = 0).
+# Fallback offsets (m, rest frame of the joint): each landmark's rest position minus its joint's
+# on the open body model at β = 0 (left side; the right side mirrors x). Measured with
+# ``benchmarks/fit_synthetic.py --offsets``.
 _FACE = {
-    "nose": ("head", (0.0, 0.02, 0.11)),
-    "left_eye": ("head", (0.035, 0.06, 0.09)),
-    "right_eye": ("head", (-0.035, 0.06, 0.09)),
-    "left_ear": ("head", (0.075, 0.04, 0.0)),
-    "right_ear": ("head", (-0.075, 0.04, 0.0)),
-    "mouth_left": ("head", (0.025, -0.02, 0.09)),
-    "mouth_right": ("head", (-0.025, -0.02, 0.09)),
+    "nose": ("head", (0.0, 0.003, 0.119)),
+    "left_eye": ("head", (0.029, 0.044, 0.09)),
+    "right_eye": ("head", (-0.029, 0.044, 0.09)),
+    "left_ear": ("head", (0.083, 0.037, -0.009)),
+    "right_ear": ("head", (-0.083, 0.037, -0.009)),
+    "mouth_left": ("head", (0.016, -0.029, 0.101)),
+    "mouth_right": ("head", (-0.016, -0.029, 0.101)),
 }
 _SIDE = {
-    "shoulder_surface": ("shoulder", (0.0, 0.0, 0.0)),
-    "hip_surface": ("hip", (0.03, 0.05, 0.0)),
-    "heel": ("ankle", (0.0, -0.06, -0.05)),
-    "big_toe": ("foot", (0.0, -0.02, 0.1)),
-    "small_toe": ("foot", (0.04, -0.02, 0.06)),
-    "index": ("hand", (0.07, 0.0, 0.0)),
-    "pinky": ("hand", (0.05, 0.0, -0.03)),
-    "thumb": ("hand", (0.01, 0.0, 0.05)),
+    "shoulder_surface": ("shoulder", (0.01, 0.047, 0.001)),
+    "hip_surface": ("hip", (0.062, 0.0, 0.004)),
+    "heel": ("ankle", (0.001, -0.055, -0.049)),
+    "big_toe": ("foot", (-0.033, -0.009, 0.058)),
+    "small_toe": ("foot", (0.009, -0.017, 0.038)),
+    "index": ("hand", (0.068, -0.036, 0.036)),
+    "pinky": ("hand", (0.047, -0.031, -0.041)),
+    "thumb": ("hand", (-0.006, -0.057, 0.073)),
 }
 
 
