@@ -47,6 +47,7 @@ DM_TO_M = 0.1
 SAMPLES_PER_SEX = 600
 NUM_BETAS = 16
 SEED = 20240607
+NEIGHBOURS = 120  # candidate vertices per joint for the joint regressor
 #: Adult stature, metres (mean, standard deviation): roughly the pooled figures of national
 #: anthropometric surveys of adults (women about 1.63 ± 0.07 m, men about 1.77 ± 0.075 m).
 STATURE = {"female": (1.63, 0.07), "male": (1.77, 0.075)}
@@ -159,7 +160,7 @@ def principal_shapes(bodies: np.ndarray, stature_of: np.ndarray) -> tuple[np.nda
 
 def regress_joints(
     bodies: np.ndarray, joints: np.ndarray, template: np.ndarray, mirror: np.ndarray,
-    neighbours: int = 120,
+    neighbours: int = NEIGHBOURS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Joint regressor (24, V): each joint a convex combination of its nearest template vertices,
     fitted by non-negative least squares over all samples; right = mirrored left.
@@ -192,6 +193,9 @@ def regress_joints(
             regressor[j] = regressor[SMPL_MIRROR[j], mirror]
     predicted = np.einsum("jv,svc->sjc", regressor, bodies)
     rms = np.sqrt(np.mean(np.sum((predicted - joints) ** 2, axis=2), axis=0))
+    bias = np.linalg.norm(predicted.mean(axis=0) - joints.mean(axis=0), axis=1)
+    log.info("joint regressor: mean offset %.1f mm, worst %.1f mm", 1000 * bias.mean(),
+             1000 * bias.max())  # fmt: skip
     return regressor, rms
 
 

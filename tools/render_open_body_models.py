@@ -29,7 +29,14 @@ def shaped(model: dict, betas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return verts, model["J_regressor"] @ verts
 
 
-def draw(ax, verts: np.ndarray, joints: np.ndarray, quads: np.ndarray, view: str) -> None:
+def draw(
+    ax,
+    verts: np.ndarray,
+    joints: np.ndarray,
+    quads: np.ndarray,
+    view: str,
+    ylim: tuple[float, float] = (-1.0, 1.1),
+) -> None:
     """Flat-shaded orthographic view: ``front`` from +z, ``side`` from −x (the right side)."""
     axes = (0, 1, 2) if view == "front" else (2, 1, 0)
     flip = np.array([1.0, 1.0, 1.0]) if view == "front" else np.array([1.0, 1.0, -1.0])
@@ -45,18 +52,42 @@ def draw(ax, verts: np.ndarray, joints: np.ndarray, quads: np.ndarray, view: str
     ax.add_collection(PolyCollection(faces[visible][order][:, :, :2], facecolors=colour,
                                      edgecolors="none", antialiased=False))  # fmt: skip
     j = joints[:, axes] * flip
-    ax.scatter(j[:, 0], j[:, 1], s=4, c="crimson", zorder=3)
-    ax.set_xlim(-1.0 if view == "front" else -0.5, 1.0 if view == "front" else 0.5)
-    ax.set_ylim(-1.25, 1.05)
+    ax.scatter(j[:, 0], j[:, 1], s=2, c="crimson", zorder=3)
+    ax.set_xlim(*((-0.95, 0.95) if view == "front" else (-0.4, 0.4)))
+    ax.set_ylim(*ylim)
     ax.set_aspect("equal")
     ax.axis("off")
+
+
+def facts(data: Path) -> str:
+    """Measured facts of the three models as a Markdown table."""
+    rows = ["| model | vertices | triangles (quads) | betas | height at β = 0 | height at β0 = −2 … +2 "
+            "| variance explained by the betas | file size |", "|---" * 8 + "|"]  # fmt: skip
+    for gender in ("neutral", "female", "male"):
+        path = data / f"open_body_{gender}.npz"
+        model = dict(np.load(path))
+        heights = []
+        for b0 in (0.0, -2.0, 2.0):
+            verts, _ = shaped(model, np.array([b0]))
+            heights.append(verts[:, 1].max() - verts[:, 1].min())
+        rows.append(
+            f"| {gender} | {len(model['v_template'])} | {len(model['f'])} ({len(model['quads'])}) "
+            f"| {model['shapedirs'].shape[2]} | {heights[0]:.3f} m | {heights[1]:.3f} … "
+            f"{heights[2]:.3f} m | {100 * model['shape_explained_variance'].sum():.3f} % "
+            f"| {path.stat().st_size / 1e6:.2f} MB |"
+        )
+    return "\n".join(rows)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "open_body_models.png")
+    parser.add_argument("--facts", action="store_true", help="print the facts table and stop")
     args = parser.parse_args(argv)
+    if args.facts:
+        print(facts(args.data))  # noqa: T201 (a command-line tool's output)
+        return
     settings = [("β = 0", np.zeros(3))]
     for k in range(3):
         for s in (-2.0, 2.0):
@@ -64,21 +95,26 @@ def main(argv: list[str] | None = None) -> None:
             b[k] = s
             settings.append((f"β{k} = {s:+.0f}", b))
     genders = ("neutral", "female", "male")
-    fig, axes = plt.subplots(2 * len(genders), len(settings), figsize=(2.0 * len(settings), 15))
+    fig, axes = plt.subplots(
+        len(genders), 2 * len(settings), figsize=(3.15 * len(settings), 2.75 * len(genders)),
+        gridspec_kw={"width_ratios": [1.9, 0.8] * len(settings), "wspace": 0.02, "hspace": 0.12},
+    )  # fmt: skip
+    models = {g: dict(np.load(args.data / f"open_body_{g}.npz")) for g in genders}
+    shapes = {(g, c): shaped(models[g], b) for g in genders for c, (_, b) in enumerate(settings)}
+    low = min(v[:, 1].min() for v, _ in shapes.values()) - 0.03
+    high = max(v[:, 1].max() for v, _ in shapes.values()) + 0.03
     for g, gender in enumerate(genders):
-        model = dict(np.load(args.data / f"open_body_{gender}.npz"))
-        quads = model["quads"]
-        for c, (label, betas) in enumerate(settings):
-            verts, joints = shaped(model, betas)
+        for c, (label, _) in enumerate(settings):
+            verts, joints = shapes[gender, c]
             height = verts[:, 1].max() - verts[:, 1].min()
             for r, view in enumerate(("front", "side")):
-                ax = axes[2 * g + r, c]
-                draw(ax, verts, joints, quads, view)
+                ax = axes[g, 2 * c + r]
+                draw(ax, verts, joints, models[gender]["quads"], view, (low, high))
                 if r == 0:
-                    ax.set_title(f"{gender}: {label}\n{height:.2f} m", fontsize=8)
-    fig.tight_layout()
+                    ax.set_title(f"{gender}, {label}: {height:.2f} m", fontsize=10, loc="left")
+    fig.subplots_adjust(left=0.005, right=0.995, top=0.95, bottom=0.01)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out, dpi=90)
+    fig.savefig(args.out, dpi=100)
 
 
 if __name__ == "__main__":
