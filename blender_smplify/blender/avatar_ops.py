@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import bpy
@@ -13,7 +14,9 @@ from bpy_extras.io_utils import ExportHelper
 from ..core.axes import SMPL_TO_BLENDER
 from ..core.errors import SmplifyError
 from ..core.fit_result import FitResult
-from ..core.rotation import rodrigues
+from ..core.joints import SMPL_PARENTS
+from ..core.lbs import depth_levels, rigid_transforms
+from ..core.rotation import matrix_to_rotvec, rodrigues
 from . import build_rig
 
 
@@ -42,9 +45,28 @@ def stored_fit(armature: bpy.types.Object) -> FitResult:
         raise SmplifyError(f"{armature.name} has no readable fit parameters ({error})") from None
 
 
-def export_parameters(armature: bpy.types.Object, path: str | Path) -> Path:
-    """Write the stored fit as JSON (``to_dict``) or NPZ (smplx names) by the file's suffix."""
-    fit, path = stored_fit(armature), Path(path)
+def current_fit(armature: bpy.types.Object) -> FitResult:
+    """The stored fit with pose, shape and translation as the rig and shape keys are now."""
+    fit = stored_fit(armature)
+    template = np.asarray(armature["smplify_J_template"], dtype=np.float64).reshape(24, 3)
+    dirs = np.asarray(armature["smplify_J_dirs"], dtype=np.float64).reshape(24, 3, -1)
+    betas = shape_key_betas(avatar_body(armature), dirs.shape[2])
+    rest = template + dirs @ betas  # J(β), SMPL frame
+    rotations, transl = build_rig.current_pose(armature, rest[0])
+    _, t = rigid_transforms(rotations, rest, SMPL_PARENTS, depth_levels(SMPL_PARENTS))
+    return replace(
+        fit, betas=betas, pose=matrix_to_rotvec(rotations).ravel(), transl=transl,
+        joints_3d=t + transl,
+    )  # fmt: skip
+
+
+def export_parameters(armature: bpy.types.Object, path: str | Path, current: bool = True) -> Path:
+    """Write the fit as JSON (``to_dict``) or NPZ (smplx names), by the file's suffix.
+
+    ``current``: the pose and shape as edited in Blender now, else as fitted.
+    """
+    fit = current_fit(armature) if current else stored_fit(armature)
+    path = Path(path)
     data = fit.to_dict()
     if path.suffix.lower() == ".npz":
         arrays = {
@@ -106,12 +128,21 @@ class SMPLIFY_OT_export_parameters(_AvatarOperator, ExportHelper, bpy.types.Oper
     file_format: EnumProperty(
         name="Format", items=(("JSON", "JSON", ""), ("NPZ", "NPZ", "NumPy arrays")), default="JSON"
     )
+    source: EnumProperty(
+        name="Parameters",
+        items=(
+            ("CURRENT", "Current", "Pose and shape as edited in Blender now"),
+            ("FIT", "As fitted", "The parameters the fit found"),
+        ),
+        default="CURRENT",
+    )
 
     def execute(self, context):
         path = Path(self.filepath).with_suffix("." + self.file_format.lower())
         try:
-            export_parameters(avatar_armature(context.active_object), path)
-        except (SmplifyError, OSError) as error:
+            armature = avatar_armature(context.active_object)
+            export_parameters(armature, path, current=self.source == "CURRENT")
+        except (SmplifyError, OSError, KeyError) as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
         self.report({"INFO"}, f"fit saved to {path}")

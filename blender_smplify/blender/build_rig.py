@@ -19,7 +19,7 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from ..core.axes import SMPL_TO_BLENDER
+from ..core.axes import CAMERA_TO_BLENDER, SMPL_TO_BLENDER
 from ..core.fit_result import FitResult
 from ..core.joints import SMPL_JOINT_NAMES, SMPL_PARENTS
 from ..core.lbs import pose_features
@@ -225,6 +225,36 @@ def set_pose(
         pose_bone.rotation_quaternion = Matrix(local[k].tolist()).to_quaternion()
         pose_bone.location = (0.0, 0.0, 0.0)
         pose_bone.scale = (1.0, 1.0, 1.0)
+
+
+def current_pose(armature: bpy.types.Object, rest_pelvis: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The rig as posed now in SMPL terms (the inverse of :func:`set_pose`).
+
+    Parameters
+    ----------
+    rest_pelvis : (3,) rest pelvis J_0(β) of the current shape, SMPL frame.
+
+    Returns
+    -------
+    rotations : (24, 3, 3) SMPL rotations (joint 0 in the camera frame).
+    transl : (3,) SMPL translation (camera frame).
+
+    Bone scale and the translation of bones other than the root are not part of SMPL.
+    """
+    bpy.context.view_layer.update()  # matrix_world follows edited transforms only after this
+    pose_bones, bones = armature.pose.bones, armature.data.bones
+    basis = [pose_bones[j].matrix_basis for j in SMPL_JOINT_NAMES]
+    local = np.array([np.array(m.to_3x3().normalized()) for m in basis])
+    world = armature.matrix_world
+    rotations = rig_math.smpl_rotations(
+        local, bone_frames(armature), np.array(world.to_3x3().normalized())
+    )
+    root = bones[SMPL_JOINT_NAMES[0]]
+    # posed root head: rest head + B_0 · location (pose location is in the bone's rest frame)
+    head = root.head_local + root.matrix_local.to_3x3() @ basis[0].translation
+    pelvis_world = np.array(world @ head)
+    transl = CAMERA_TO_BLENDER.T @ pelvis_world - np.asarray(rest_pelvis)
+    return rotations, transl
 
 
 def _build_body(

@@ -97,3 +97,24 @@ def armature_location(rest_pelvis: np.ndarray, transl: np.ndarray) -> np.ndarray
     """
     rest_pelvis = np.asarray(rest_pelvis, dtype=np.float64)
     return CAMERA_TO_BLENDER @ (rest_pelvis + np.asarray(transl)) - SMPL_TO_BLENDER @ rest_pelvis
+
+
+def smpl_rotations(
+    local: np.ndarray, bone_frames: np.ndarray, object_rotation: np.ndarray
+) -> np.ndarray:
+    """Inverse of :func:`local_rotations`: SMPL rotations (24, 3, 3) from a posed rig.
+
+    Parameters
+    ----------
+    local : (24, 3, 3) bone-local pose rotations L_k (``matrix_basis``).
+    bone_frames : (24, 3, 3) rest orientations B_k (armature frame).
+    object_rotation : (3, 3) world rotation of the armature object (identity as built).
+
+    With aligned_k = B_k L_k B_k^T: R_k = S^T aligned_k S for k > 0 and
+    R_0 = C^T (object_rotation aligned_0) S.
+    """
+    S, C = SMPL_TO_BLENDER, CAMERA_TO_BLENDER
+    aligned = bone_frames @ local @ np.swapaxes(bone_frames, 1, 2)
+    rotations = S.T @ aligned @ S
+    rotations[0] = C.T @ object_rotation @ aligned[0] @ S
+    return rotations

@@ -57,22 +57,28 @@ def test_bones_follow_edited_shape_keys(bpy_module, avatar, toy_model):
     np.testing.assert_allclose(heads, toy_model.rest_joints(betas) @ SMPL_TO_BLENDER.T, atol=1e-5)
 
 
+@pytest.mark.parametrize("source", ["FIT", "CURRENT"])
 @pytest.mark.parametrize("suffix", [".json", ".npz"])
-def test_export_parameters(bpy_module, avatar, tmp_path, suffix):
+def test_export_parameters(bpy_module, avatar, tmp_path, suffix, source):
+    from blender_smplify.core.rotation import rodrigues
+
     _, fit = avatar
     path = tmp_path / f"fit{suffix}"
     result = bpy_module.ops.smplify.export_parameters(
-        filepath=str(path), file_format=suffix[1:].upper()
+        filepath=str(path), file_format=suffix[1:].upper(), source=source
     )
     assert result == {"FINISHED"}
     if suffix == ".json":
         data = json.loads(path.read_text())
     else:
         data = dict(np.load(path))
-    np.testing.assert_allclose(data["global_orient"], fit.pose[:3])
-    np.testing.assert_allclose(data["body_pose"], fit.pose[3:])
-    np.testing.assert_allclose(data["betas"], fit.betas)
-    np.testing.assert_allclose(data["transl"], fit.transl)
+    pose = np.concatenate([data["global_orient"], data["body_pose"]]).reshape(24, 3)
+    if source == "FIT":  # exactly the stored numbers
+        np.testing.assert_allclose(pose.ravel(), fit.pose)
+    else:  # the same rotations, as the rig holds them (axis-angle may wrap)
+        np.testing.assert_allclose(rodrigues(pose), rodrigues(fit.pose.reshape(24, 3)), atol=1e-5)
+    np.testing.assert_allclose(data["betas"], fit.betas, atol=1e-6)
+    np.testing.assert_allclose(data["transl"], fit.transl, atol=1e-5)
 
 
 def test_operators_report_bad_input_and_cancel(bpy_module, empty_scene, tmp_path):
@@ -132,3 +138,31 @@ def _op_exists(bpy, name: str) -> bool:
         return True
     except (KeyError, AttributeError):
         return False
+
+
+def test_current_parameters_round_trip_and_follow_edits(bpy_module, avatar, toy_model):
+    from mathutils import Quaternion
+
+    from blender_smplify.blender.avatar_ops import current_fit
+
+    built, fit = avatar
+    bpy = bpy_module
+    unedited = current_fit(built.armature)
+    _, joints = toy_model.forward(unedited.betas, unedited.pose, unedited.transl)
+    np.testing.assert_allclose(joints, fit.joints_3d, atol=1e-5)
+    np.testing.assert_allclose(unedited.joints_3d, fit.joints_3d, atol=1e-5)
+    np.testing.assert_allclose(unedited.betas, fit.betas, atol=1e-6)
+    # an animator bends the left elbow, nudges the root, moves and turns the whole rig
+    elbow = built.armature.pose.bones["left_elbow"]
+    elbow.rotation_quaternion = Quaternion((1, 0, 0), 0.7) @ elbow.rotation_quaternion
+    built.armature.pose.bones["pelvis"].location = (0.05, -0.02, 0.1)
+    built.armature.location.z += 0.3
+    built.armature.rotation_quaternion = Quaternion((0, 0, 1), 0.4)
+    built.body.data.shape_keys.key_blocks["beta_01"].value = 2.0
+    assert bpy.ops.smplify.bones_from_shape() == {"FINISHED"}
+    edited = current_fit(built.armature)
+    _, joints = toy_model.forward(edited.betas, edited.pose, edited.transl)
+    expected = joints @ np.array([[1, 0, 0], [0, 0, 1], [0, -1, 0]]).T  # camera -> Blender
+    np.testing.assert_allclose(world_heads(bpy, built.armature), expected, atol=1e-4)
+    np.testing.assert_allclose(edited.joints_3d, joints, atol=1e-6)
+    assert edited.betas[1] == pytest.approx(2.0)
