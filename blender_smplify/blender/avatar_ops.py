@@ -102,6 +102,22 @@ def follow_shape_keys(armature: bpy.types.Object) -> np.ndarray:
     return betas
 
 
+def update_correctives(armature: bpy.types.Object) -> None:
+    """Pose blend shapes of the current pose into the body's corrective key (model file needed)."""
+    from .pipeline import load_model
+
+    source = str(armature.get("model_source", ""))
+    if not source or not Path(source).is_file():
+        raise SmplifyError(f"{armature.name}: the body model file '{source}' is not available")
+    model = load_model(str(armature.get("gender", "neutral")), source)
+    if model.posedirs is None:
+        raise SmplifyError(f"{Path(source).name} has no pose blend shapes: nothing to update")
+    fit = current_fit(armature)
+    build_rig.set_pose_correctives(
+        avatar_body(armature), model, rodrigues(fit.pose.reshape(24, 3))
+    )
+
+
 def set_corrective(armature: bpy.types.Object, value: float) -> None:
     body = avatar_body(armature)
     keys = body.data.shape_keys if body is not None else None
@@ -196,7 +212,25 @@ class SMPLIFY_OT_bones_from_shape(_AvatarOperator, bpy.types.Operator):
         return {"FINISHED"}
 
 
+class SMPLIFY_OT_update_correctives(_AvatarOperator, bpy.types.Operator):
+    """Recompute the pose-corrective shape key for the current pose (SMPL files with pose blend
+    shapes; reads the model file the avatar was built from)"""
+
+    bl_idname = "smplify.update_correctives"
+    bl_label = "Update pose correctives"
+
+    def execute(self, context):
+        armature = avatar_armature(context.active_object)
+        try:
+            update_correctives(armature)
+        except SmplifyError as error:
+            self.report({"ERROR"}, str(error))
+            return {"CANCELLED"}
+        return {"FINISHED"}
+
+
 classes = (
+    SMPLIFY_OT_update_correctives,
     SMPLIFY_OT_export_parameters,
     SMPLIFY_OT_rest_pose,
     SMPLIFY_OT_fitted_pose,

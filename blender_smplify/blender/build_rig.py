@@ -116,8 +116,7 @@ def build(
     set_pose(armature, rotations)
     body = _build_body(existing.get("body"), f"{name}_body", collection, model, betas, armature)
     if pose_correctives and model.posedirs is not None:
-        offsets = model.posedirs @ pose_features(rotations)  # (V, 3) SMPL frame
-        _add_shape_key(body, CORRECTIVE_KEY, model.v_template + offsets, 1.0, (0.0, 1.0))
+        set_pose_correctives(body, model, rotations)
     _store_parameters(armature, fit, model, image_path)
     for obj, role in ((camera, "camera"), (armature, "armature"), (body, "body")):
         obj[ROLE_PROP] = role
@@ -290,6 +289,24 @@ def _build_body(
     modifier.use_bone_envelopes = False
     modifier.use_deform_preserve_volume = False
     return obj
+
+
+def set_pose_correctives(body: bpy.types.Object, model, rotations: np.ndarray) -> None:
+    """Put the pose blend shapes of ``rotations`` (24, 3, 3) into the corrective shape key.
+
+    Blender's armature skinning has no pose blend shapes; this key (value 1) holds SMPL's
+    ``posedirs · (R − I)`` for one pose, so the mesh equals the model's forward pass there.
+    """
+    offsets = model.posedirs @ pose_features(rotations)  # (V, 3) SMPL frame
+    target = model.v_template + offsets
+    blocks = body.data.shape_keys.key_blocks if body.data.shape_keys else {}
+    if CORRECTIVE_KEY not in blocks:
+        _add_shape_key(body, CORRECTIVE_KEY, target, 1.0, (0.0, 1.0))
+        return
+    key_block = blocks[CORRECTIVE_KEY]
+    key_block.data.foreach_set("co", (target @ SMPL_TO_BLENDER.T).astype(np.float32).ravel())
+    key_block.value = 1.0
+    body.data.update()
 
 
 def _make_mesh(name: str, vertices: np.ndarray, model) -> bpy.types.Mesh:

@@ -58,6 +58,7 @@ class SMPLIFY_PT_avatar(bpy.types.Panel):
         row.operator("smplify.rest_pose")
         row.operator("smplify.fitted_pose")
         layout.operator("smplify.bones_from_shape")
+        layout.operator("smplify.update_correctives")
         layout.operator("smplify.export_parameters")
 
 

@@ -166,3 +166,33 @@ def test_current_parameters_round_trip_and_follow_edits(bpy_module, avatar, toy_
     np.testing.assert_allclose(world_heads(bpy, built.armature), expected, atol=1e-4)
     np.testing.assert_allclose(edited.joints_3d, joints, atol=1e-6)
     assert edited.betas[1] == pytest.approx(2.0)
+
+
+def test_update_pose_correctives_after_editing_the_pose(
+    bpy_module, empty_scene, tmp_path, toy_model_data
+):
+    from mathutils import Quaternion
+
+    from blender_smplify.blender import build_rig
+    from blender_smplify.blender.avatar_ops import current_fit
+    from blender_smplify.core.body_model import BodyModel
+
+    bpy = bpy_module
+    path = tmp_path / "toy.npz"
+    np.savez(path, **toy_model_data)
+    model = BodyModel.load(path)  # the avatar remembers its model file
+    built = build_rig.build(make_fit(model), model, name="toy")
+    bpy.context.view_layer.objects.active = built.armature
+    knee = built.armature.pose.bones["right_knee"]
+    knee.rotation_quaternion = Quaternion((1, 0, 0), 0.8) @ knee.rotation_quaternion
+    assert bpy.ops.smplify.update_correctives() == {"FINISHED"}
+    edited = current_fit(built.armature)
+    vertices, _ = model.forward(edited.betas, edited.pose, edited.transl)
+    evaluated = built.body.evaluated_get(bpy.context.evaluated_depsgraph_get())
+    mesh = evaluated.to_mesh()
+    co = np.empty(len(mesh.vertices) * 3, dtype=np.float32)
+    mesh.vertices.foreach_get("co", co)
+    world = np.array(evaluated.matrix_world)
+    co = co.reshape(-1, 3) @ world[:3, :3].T + world[:3, 3]
+    expected = vertices @ np.array([[1, 0, 0], [0, 0, 1], [0, -1, 0]]).T
+    assert np.abs(co - expected).max() < 1e-3
