@@ -25,8 +25,10 @@ from ..core.joints import SMPL_PARENTS, J
 
 #: For joints with several children, the child the bone points at.
 MAIN_CHILD = {J["pelvis"]: J["spine1"], J["spine3"]: J["neck"]}
-#: Leaf bones continue their parent's direction, this long relative to the parent segment.
-LEAF_LENGTH = 0.6
+#: Leaf bones continue their parent's direction, this long relative to the parent segment
+#: (SMPL's head joint is mid-skull, its hand joints at the knuckles, its foot joints at the toes).
+LEAF_LENGTH = {J["head"]: 1.5, J["left_hand"]: 1.0, J["right_hand"]: 1.0}
+LEAF_LENGTH_DEFAULT = 0.6
 #: Shortest bone (Blender deletes bones of zero length).
 MIN_LENGTH = 0.02
 FORWARD = np.array([0.0, -1.0, 0.0])  # the body's front in the armature frame
@@ -51,7 +53,7 @@ def bone_tails(heads: np.ndarray, parents: np.ndarray = SMPL_PARENTS) -> np.ndar
             tails[k] = heads[MAIN_CHILD.get(k, kids[0])]
         else:
             segment = heads[k] - heads[parents[k]]
-            tails[k] = heads[k] + LEAF_LENGTH * segment
+            tails[k] = heads[k] + LEAF_LENGTH.get(k, LEAF_LENGTH_DEFAULT) * segment
         direction = tails[k] - heads[k]
         length = np.linalg.norm(direction)
         if length < MIN_LENGTH:
