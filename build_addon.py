@@ -71,9 +71,8 @@ def download_wheels(wheels: list[str], folder: Path) -> None:
         command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
                    "--python-version", PYTHON_VERSION, "--dest", str(folder),
                    f"{name}=={version}"]  # fmt: skip
-        tag = wheel_platform(filename)
-        if tag != "any":
-            command += ["--platform", tag.split(".")[-1]]
+        # the platform tag pins the build: "any" admits only the pure-Python wheel
+        command += ["--platform", wheel_platform(filename).split(".")[-1]]
         print(f"downloading {filename}", flush=True)
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
         if not (folder / filename).is_file():
