@@ -81,18 +81,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crop-scale", type=float, default=1.25)
     parser.add_argument("--no-flip", action="store_true")
     parser.add_argument("--no-movenet", action="store_true")
+    parser.add_argument("--refine", action="store_true", help="heatmap refinement of BlazePose")
     parser.add_argument("--limit", type=int, default=None)
     args = parser.parse_args(argv)
     if not (args.data / "joints.npz").exists():
         print(f"LSP data not found at {args.data} (set --data or LSP_DEV)", file=sys.stderr)
         return 2
     detector = JointDetector(threads=args.threads, passes=args.passes, flip=not args.no_flip,
-                             crop_scale=args.crop_scale,
+                             crop_scale=args.crop_scale, refine=args.refine,
                              limb_model_path="" if args.no_movenet else None)
     correct, times, misses = evaluate(detector, args.data, args.limit)
     print(f"LSP dev: {len(correct)} photos, {misses} without a detected person; "
           f"passes={args.passes} flip={not args.no_flip} movenet={detector._limbs is not None} "
-          f"crop_scale={args.crop_scale} threads={args.threads}")
+          f"crop_scale={args.crop_scale} refine={args.refine} threads={args.threads}")
     print("PCK@0.2 per joint:")
     for j in range(12):
         print(f"  {LSP_TO_BLAZEPOSE[j]:<15s} {correct[:, j].mean():.3f}")

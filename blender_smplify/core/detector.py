@@ -1,19 +1,23 @@
-"""2D joint detector: MediaPipe BlazePose GHUM (full) run by onnxruntime, optionally refined
-by MoveNet SinglePose Thunder for the limb joints.
+"""2D joint detector: MediaPipe BlazePose GHUM (full) run by onnxruntime, its limb joints
+replaced by MoveNet SinglePose Thunder's.
 
-Procedure for one image (``JointDetector.detect``):
+Procedure for one image (``JointDetector.detect``), defaults in brackets:
 
 1. Pass 1: BlazePose on the whole image, letterboxed to 256 × 256 (or on a square around
-   ``person_box`` when given).
-2. Passes 2..n: BlazePose on a square crop around the person, centred on the model's body-centre
-   landmark, sized from the distance to its "top" landmark and rotated so the body is upright
-   (MediaPipe's own tracking rule). With ``flip``, the last pass is averaged with a pass on the
-   mirrored crop.
-3. MoveNet Thunder (when its model file is there) on the final crop, also mirrored; its twelve
-   limb joints (shoulders ... ankles) replace BlazePose's where MoveNet is confident.
+   ``person_box`` when given). When it finds nobody, the whole image turned by ±90° and 180°,
+   then square windows of the image, are tried (people lying down, small or off-centre).
+2. Passes 2..n [n = 2]: BlazePose on a square crop around the person, centred on the model's
+   body-centre landmark, sized from the distance to its "top" landmark and rotated so the body
+   is upright (MediaPipe's own tracking rule). With ``flip`` [off] the last pass is averaged
+   with a pass on the mirrored crop.
+3. MoveNet Thunder (when its model file is there) on that final crop; its twelve limb joints
+   (shoulders ... ankles) replace BlazePose's where MoveNet's score reaches LIMB_MIN_SCORE.
+   Face, hands, heels, toes, mask and world landmarks stay BlazePose's.
 4. Everything is mapped back to image pixels; landmarks outside the image get confidence 0.
 
-Both models are Apache-2.0 (see ``onnx_models/README.md``).
+Measured on the 300 LSP development photos (benchmarks/detector_lsp.py), PCK@0.2 on the 12
+limb joints: BlazePose alone 0.79 (2 passes) to 0.81 (3 passes + flip); MoveNet on the pass-2
+crop 0.885. Both models are Apache-2.0 (see ``onnx_models/README.md``).
 """
 
 from __future__ import annotations
@@ -120,19 +124,23 @@ class JointDetector:
     threads : onnxruntime intra-op threads; None = onnxruntime's default (all cores).
     limb_model_path : MoveNet Thunder ONNX file; None = the shipped one if present; "" = off.
     passes : BlazePose passes (1 = whole image only).
-    flip : average the last BlazePose pass (and MoveNet) with a pass on the mirrored crop.
+    flip : average the last BlazePose pass with a pass on the mirrored crop.
+    limb_flip : the same for MoveNet.
     crop_scale : crop side = 2 × body radius × crop_scale (MediaPipe uses 1.25).
+    refine : move BlazePose landmarks to their heatmap-weighted mean (MediaPipe's refinement).
     """
 
     def __init__(self, model_path: str | os.PathLike | None = None, threads: int | None = None,
-                 *, limb_model_path: str | os.PathLike | None = None, passes: int = 3,
-                 flip: bool = True, crop_scale: float = 1.25) -> None:
+                 *, limb_model_path: str | os.PathLike | None = None, passes: int = 2,
+                 flip: bool = False, limb_flip: bool = False, crop_scale: float = 1.25,
+                 refine: bool = False) -> None:
         self.model_path = Path(model_path) if model_path else MODEL_DIR / BLAZEPOSE_FILE
         if limb_model_path is None:
             default = MODEL_DIR / MOVENET_FILE
             limb_model_path = default if default.exists() else ""
         self.limb_model_path = Path(limb_model_path) if limb_model_path else None
         self.passes, self.flip, self.crop_scale = max(int(passes), 1), bool(flip), crop_scale
+        self.refine, self.limb_flip = bool(refine), bool(limb_flip)
         self._pose = _session(self.model_path, threads)
         self._limbs = _session(self.limb_model_path, threads) if self.limb_model_path else None
 
@@ -166,10 +174,12 @@ class JointDetector:
             raise NoPersonFound(f"no person found in the image (pose presence {score:.2f} < "
                                 f"{PRESENCE_THRESHOLD})")
         xy, conf = out["xy"][:33].copy(), out["confidence"][:33].copy()
+        # BlazePose was trained to place joints outside its crop when they are out of view:
+        # a joint it puts outside the photo is missing, whatever MoveNet says.
+        inside = (xy[:, 0] >= 0) & (xy[:, 0] <= w) & (xy[:, 1] >= 0) & (xy[:, 1] <= h)
+        conf = np.where(inside, conf, 0.0)
         if self._limbs is not None:
             self._refine_limbs(image, crop, xy, conf)
-        inside = ((xy[:, 0] >= 0) & (xy[:, 0] <= w) & (xy[:, 1] >= 0) & (xy[:, 1] <= h))
-        conf = np.where(inside, conf, 0.0)
         return Detection(
             keypoints=Keypoints2D("blazepose33", xy, conf),
             box=_person_box(xy, conf, h, w),
@@ -241,6 +251,10 @@ class JointDetector:
         batch = patch[None] if not flip else np.stack([patch, patch[:, ::-1]])
         res = [self._pose.run(None, {"image": b[None]}) for b in batch]
         outs = [dict(zip(self._pose_outputs, r)) for r in res]
+        if self.refine:
+            for o in outs:
+                o["landmarks"] = refine_from_heatmaps(o["landmarks"].reshape(39, 5),
+                                                      o["heatmaps"].reshape(64, 64, 39))
         lm = outs[0]["landmarks"].reshape(39, 5).astype(np.float64)
         mask = outs[0]["segmentation"].reshape(INPUT, INPUT)
         world = outs[0]["world"].reshape(39, 3).astype(np.float64)
@@ -263,10 +277,14 @@ class JointDetector:
 
     def _refine_limbs(self, image: np.ndarray, crop: Crop, xy: np.ndarray,
                       conf: np.ndarray) -> None:
-        """Replace BlazePose's limb joints by MoveNet's where MoveNet is confident (in place)."""
+        """Replace BlazePose's limb joints by MoveNet's where MoveNet is confident (in place).
+
+        Joints BlazePose marks missing (confidence 0) stay missing; the confidence of a replaced
+        joint is the geometric mean of both models' scores.
+        """
         patch = np.clip(np.rint(sample(image, crop)), 0, 255).astype(np.int32)
         kp = self._limbs.run(None, {"image": patch[None]})[0].reshape(17, 3).astype(np.float64)
-        if self.flip:
+        if self.limb_flip:
             kp_f = self._limbs.run(None, {"image": patch[None, :, ::-1].copy()})[0]
             kp_f = kp_f.reshape(17, 3).astype(np.float64)[COCO17_MIRROR]
             kp_f[:, 1] = 1.0 - kp_f[:, 1]
@@ -275,9 +293,9 @@ class JointDetector:
         m_xy, m_conf = crop.to_image(uv), kp[:, 2]
         for name in LIMB_JOINTS:
             b, c = B[name], COCO17_NAMES.index(name)
-            if m_conf[c] >= LIMB_MIN_SCORE:
+            if m_conf[c] >= LIMB_MIN_SCORE and conf[b] > 0.0:
                 xy[b] = m_xy[c]
-                conf[b] = max(conf[b], float(m_conf[c]))
+                conf[b] = float(np.sqrt(conf[b] * m_conf[c]))
 
     @property
     def _pose_outputs(self) -> list[str]:
@@ -303,6 +321,41 @@ def _session(path: Path, threads: int | None):
         return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own exception types
         raise ModelFileError(f"{path}: not a readable ONNX detector model ({exc})") from None
+
+
+def refine_from_heatmaps(landmarks: np.ndarray, heatmaps: np.ndarray, kernel: int = 7,
+                         min_confidence: float = 0.5) -> np.ndarray:
+    """Move landmarks to the heatmap-weighted mean position around them (as MediaPipe does).
+
+    Parameters
+    ----------
+    landmarks : (39, 5) x, y in crop pixels (0..256), z, visibility, presence.
+    heatmaps : (64, 64, 39) heatmap logits, one channel per landmark.
+    kernel : window side in heatmap cells.
+    min_confidence : windows whose peak probability is below this leave the landmark alone.
+
+    Returns
+    -------
+    (39, 5) refined copy.
+    """
+    out = np.array(landmarks, dtype=np.float64)
+    n = heatmaps.shape[0]
+    cell = INPUT / n
+    half = kernel // 2
+    for k in range(min(out.shape[0], heatmaps.shape[2])):
+        col, row = int(round(out[k, 0] / cell)), int(round(out[k, 1] / cell))
+        r0, r1 = max(row - half, 0), min(row + half + 1, n)
+        c0, c1 = max(col - half, 0), min(col + half + 1, n)
+        if r0 >= r1 or c0 >= c1:
+            continue
+        conf = _sigmoid(heatmaps[r0:r1, c0:c1, k].astype(np.float64))
+        total = conf.sum()
+        if conf.max() < min_confidence or total <= 0:
+            continue
+        rows, cols = np.mgrid[r0:r1, c0:c1]
+        out[k, 0] = (cols * conf).sum() / total * cell  # cell k is centred on k * cell
+        out[k, 1] = (rows * conf).sum() / total * cell
+    return out
 
 
 def _window_centres(length: int, side: float) -> list[float]:

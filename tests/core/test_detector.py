@@ -133,7 +133,7 @@ def test_mirrored_photo_gives_mirrored_joints(detector, photo, detection):
     xy = mirrored.keypoints.xy[BLAZEPOSE_MIRROR[:33]]
     xy[:, 0] = photo.shape[1] - xy[:, 0]
     idx = [B[n] for n in LIMB_JOINTS]
-    assert np.abs(xy[idx] - detection.keypoints.xy[idx]).max() < 6.0
+    assert np.abs(xy[idx] - detection.keypoints.xy[idx]).max() < 10.0
 
 
 def test_rotated_photo_is_found_upright(detector, photo, detection):
