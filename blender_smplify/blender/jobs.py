@@ -16,6 +16,9 @@ from ..core.errors import FitCancelled, SmplifyError
 
 log = logging.getLogger(__name__)
 
+#: the job the modal operator runs (one at a time)
+_running: list[Job] = []
+
 
 class Job:
     """One piece of work in a daemon thread, with progress and cooperative cancelling.
@@ -87,10 +90,14 @@ class ModalJobOperator:
     def invoke(self, context, event):
         if context.window is None:
             return self.execute(context)
+        if any(not job.done for job in _running):
+            self.report({"WARNING"}, "SMPLify is already working on a photo (Esc cancels it)")
+            return {"CANCELLED"}
         try:
             self._job = Job(self.prepare(context)).start()
         except SmplifyError as error:
             return self._fail(context, error)
+        _running[:] = [self._job]
         manager = context.window_manager
         self._timer = manager.event_timer_add(0.1, window=context.window)
         manager.modal_handler_add(self)
