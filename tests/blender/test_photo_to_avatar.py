@@ -55,6 +55,7 @@ def test_photo_to_avatar_button_and_python_api(bpy_module, empty_scene, tmp_path
     empty_scene.smplify.image_path = str(SAMPLE)
     assert bpy.ops.smplify.photo_to_avatar() == {"FINISHED"}
     assert len(avatars(bpy)) == 1
+    from blender_smplify.blender import pipeline
     from blender_smplify.blender.pipeline import photo_to_avatar
 
     result = photo_to_avatar(SAMPLE, blend_path=tmp_path / "a.blend")
@@ -62,6 +63,23 @@ def test_photo_to_avatar_button_and_python_api(bpy_module, empty_scene, tmp_path
     assert result.avatar.body.data.shape_keys.key_blocks[0].name == "Basis"
     assert (tmp_path / "a.blend").is_file()
     assert set(result.seconds) >= {"detect", "fit", "build"}
+    # the open model's skinning and shape, exactly as the model defines them
+    model = pipeline.load_model("neutral")
+    body = result.avatar.body
+    weights = np.zeros((len(body.data.vertices), 24))
+    for vertex in body.data.vertices:
+        for element in vertex.groups:
+            weights[vertex.index, element.group] = element.weight
+    np.testing.assert_allclose(weights, model.lbs_weights, atol=1e-6)
+    assert len(body.data.polygons) == len(model.quads if model.quads is not None else model.faces)
+    evaluated = body.evaluated_get(bpy.context.evaluated_depsgraph_get())
+    mesh = evaluated.to_mesh()
+    co = np.empty(len(mesh.vertices) * 3, dtype=np.float32)
+    mesh.vertices.foreach_get("co", co)
+    world = np.array(evaluated.matrix_world)
+    co = co.reshape(-1, 3) @ world[:3, :3].T + world[:3, 3]
+    vertices, _ = model.forward(result.fit.betas, result.fit.pose, result.fit.transl)
+    assert np.abs(co - vertices @ CAMERA_TO_BLENDER.T).max() < 1e-3
 
 
 @pytest.mark.parametrize("stop_after", [0.0, 0.3])
