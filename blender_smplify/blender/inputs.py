@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import bpy
+import numpy as np
 
 from ..core.errors import ImageError, ModelFileError
 from ..core.fit_result import FitResult
@@ -16,29 +17,56 @@ from .preferences import get_preferences
 
 @dataclass
 class Inputs:
-    """Resolved settings of one run."""
+    """Resolved settings of one run: the photo is a file, or a Blender image without one."""
 
-    image_path: Path
+    image_path: Path | None
     gender: str
     model_path: str | None
     focal_length: float | None
     threads: int | None = None
+    image: bpy.types.Image | None = None
 
     @property
     def key(self) -> str:
-        return str(self.image_path)
+        """Which avatar a result belongs to (as build_rig.avatar_key names it)."""
+        return str(self.image_path) if self.image_path else f"name:{self.image.name}"
+
+    @property
+    def label(self) -> str:
+        return self.image_path.name if self.image_path else self.image.name
+
+    def pixels(self) -> np.ndarray:
+        """The photo as (H, W, 3) uint8 RGB (read on the main thread: it may touch bpy)."""
+        if self.image_path is not None:
+            return pipeline.load_image(self.image_path)
+        return image_pixels(self.image)
+
+
+def image_pixels(image: bpy.types.Image) -> np.ndarray:
+    """A Blender image's pixels as (H, W, 3) uint8 RGB, top row first."""
+    width, height = image.size
+    if width < 8 or height < 8:
+        raise ImageError(f"image '{image.name}' is empty or too small ({width} x {height})")
+    buffer = np.empty(width * height * image.channels, dtype=np.float32)
+    image.pixels.foreach_get(buffer)
+    values = buffer.reshape(height, width, image.channels)[::-1]
+    rgb = values[..., :3] if image.channels >= 3 else np.repeat(values[..., :1], 3, axis=2)
+    if image.is_float:  # float buffers are linear: encode to sRGB like the files the fit saw
+        rgb = np.where(rgb <= 0.0031308, 12.92 * rgb, 1.055 * np.power(rgb, 1 / 2.4) - 0.055)
+    return np.ascontiguousarray(np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8))
 
 
 def resolve(context: bpy.types.Context) -> Inputs:
     """Read ``Scene.smplify`` and the preferences; raise SmplifyError naming what is missing."""
     settings = context.scene.smplify
+    image = None
     if settings.image_source == "IMAGE":
         image = settings.image
         if image is None:
             raise ImageError("choose an image in the SMPLify panel")
         path = bpy.path.abspath(image.filepath, library=image.library) if image.filepath else ""
-        if not path or not Path(path).is_file():
-            raise ImageError(f"image '{image.name}' has no file on disk; save it first")
+        if image.packed_file is not None or not path or not Path(path).is_file():
+            path = ""  # packed, generated or pasted: use its pixels
     else:
         path = bpy.path.abspath(settings.image_path)
         if not settings.image_path:
@@ -60,7 +88,8 @@ def resolve(context: bpy.types.Context) -> Inputs:
     focal = settings.focal_length if settings.focal_mode == "MANUAL" else None
     preferences = get_preferences(context)
     threads = preferences.threads or None if preferences is not None else None
-    return Inputs(Path(path).resolve(), settings.gender, model_path, focal, threads)
+    image_path = Path(path).resolve() if path else None
+    return Inputs(image_path, settings.gender, model_path, focal, threads, image)
 
 
 def model_for(inputs: Inputs):

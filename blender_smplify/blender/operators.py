@@ -31,7 +31,7 @@ class SMPLIFY_OT_detect(bpy.types.Operator):
         try:
             run = inputs.resolve(context)
             start = time.perf_counter()
-            image = pipeline.load_image(run.image_path)
+            image = run.pixels()
             keypoints = pipeline.detector(run.threads).detect(image).keypoints
         except SmplifyError as error:
             settings.status = f"error: {error}"
@@ -54,7 +54,7 @@ class _FitJob(ModalJobOperator):
     def prepare(self, context):
         run = inputs.resolve(context)
         model = inputs.model_for(run)
-        image = pipeline.load_image(run.image_path)
+        image = run.pixels()
         keypoints = inputs.stored_keypoints(context.scene.smplify, run.key)
         if not self.use_stored_keypoints:
             keypoints = None
@@ -100,9 +100,9 @@ class SMPLIFY_OT_build(bpy.types.Operator):
             run = inputs.resolve(context)
             fit = inputs.stored_fit(settings, run.key)
             if fit is None:
-                raise SmplifyError(f"no fit for {run.image_path.name} yet: press Fit first")
+                raise SmplifyError(f"no fit for {run.label} yet: press Fit first")
             run.gender = fit.gender  # the model the fit was made with
-            build_rig.build(fit, inputs.model_for(run), image_path=run.image_path)
+            build_rig.build(fit, inputs.model_for(run), image_path=run.image_path, image=run.image)
         except SmplifyError as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
@@ -123,7 +123,8 @@ class SMPLIFY_OT_photo_to_avatar(_FitJob, bpy.types.Operator):
 
     def finish(self, context, result):
         super().finish(context, result)
-        build_rig.build(result.fit, self._model, image_path=self._run.image_path)
+        run = self._run
+        build_rig.build(result.fit, self._model, image_path=run.image_path, image=run.image)
         return {"FINISHED"}
 
 

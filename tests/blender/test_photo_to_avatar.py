@@ -109,3 +109,23 @@ def test_cancelling_the_job_leaves_the_scene_as_it_was(bpy_module, empty_scene, 
     assert max(seen) > stop_after  # it got that far, then stopped
     assert sorted(o.name for o in bpy.data.objects) == before
     assert not avatars(bpy)
+
+
+def test_an_image_without_a_file_works_too(bpy_module, empty_scene):
+    """A pasted, generated or packed image in Blender: its pixels are the photo."""
+    from blender_smplify.core.image_io import load_image
+
+    bpy = bpy_module
+    photo = load_image(SAMPLE)
+    height, width = photo.shape[:2]
+    image = bpy.data.images.new("pasted", width, height)
+    rgba = np.concatenate([photo[::-1] / 255.0, np.ones((height, width, 1))], axis=2)
+    image.pixels.foreach_set(rgba.astype(np.float32).ravel())
+    settings = empty_scene.smplify
+    settings.image_source, settings.image = "IMAGE", image
+    assert bpy.ops.smplify.photo_to_avatar() == {"FINISHED"}
+    assert settings.fit_key == "name:pasted"
+    camera = next(o for o in bpy.data.objects if o.get("smplify_role") == "camera")
+    assert camera.data.background_images[0].image == image
+    assert bpy.ops.smplify.build() == {"FINISHED"}  # the stored fit is found again
+    assert len(avatars(bpy)) == 1
