@@ -9,6 +9,7 @@ others still finish. Exit status: 0 all built, 1 some failed, 2 usage error.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -83,9 +84,7 @@ def run(args: argparse.Namespace) -> int:
     if args.keypoints and many:
         print("error: --keypoints applies to a single photo", file=sys.stderr)
         return 2
-    try:
-        import bpy
-    except ImportError:
+    if importlib.util.find_spec("bpy") is None:
         print(
             "error: the build command needs Blender's Python module: pip install 'bpy==4.2.*' "
             "(Python 3.11), or run it inside Blender: blender -b -c smplify ...",
@@ -101,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         blend = output_path(args.blend, image, ".blend", many)
         render = output_path(args.render, image, ".png", many)
         try:
-            bpy.ops.wm.read_homefile(use_empty=True)
+            pipeline.new_file()
             result = pipeline.photo_to_avatar(
                 image, gender=args.gender, model_path=args.model, focal_length=args.focal,
                 keypoints=args.keypoints, blend_path=blend, render_path=render,

@@ -241,6 +241,13 @@ def photo_to_avatar(
     return PhotoResult(avatar, result.fit, result.keypoints, seconds, status)
 
 
+def new_file() -> None:
+    """Start an empty Blender file (add-ons and preferences stay as they are)."""
+    import bpy
+
+    bpy.ops.wm.read_homefile(use_empty=True)
+
+
 def save_blend(path: str | Path) -> None:
     """Save the current file as a copy at ``path`` (folders created)."""
     import bpy
