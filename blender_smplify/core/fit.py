@@ -48,6 +48,10 @@ FACING = np.array([np.pi, 0.0, 0.0])
 FACING_AWAY = np.array([0.0, 0.0, np.pi])
 #: Camera-stage energies closer than this factor leave the facing to the first full stage.
 FLIP_AMBIGUITY = 4.0
+#: Extra starting poses of the first stage: the means of this many heaviest prior components.
+POSE_STARTS = 0
+#: Annealed stage (0-3) after which the better of two ambiguous facings is kept.
+FLIP_DECIDE_STAGE = 0
 
 
 @dataclass(frozen=True)
@@ -270,17 +274,27 @@ def fit(
     status = STATUS_CONVERGED
     if len(candidates) > 1 and candidates[1][0] > FLIP_AMBIGUITY * candidates[0][0]:
         candidates = candidates[:1]
-    x = candidates[0][1]
+    tracks = [c[1] for c in candidates]
+    if POSE_STARTS > 0:  # also start the first stage from the heaviest components' means
+        order = np.argsort(-prior.weights) if prior.weights is not None else np.arange(0)
+        extra = []
+        for xt in tracks:
+            for k in order[:POSE_STARTS]:
+                xs = xt.copy()
+                xs[3:72] = prior.means[k]
+                extra.append(xs)
+        tracks = tracks + extra
+    x = tracks[0]
     for k in range(4):
         if cancelled:
             break
         t0 = time.perf_counter()
         obj.weights.update(weights.stage(k))
-        if k == 0 and len(candidates) > 1:
-            tried = [run_stage(1, c[1], free_all, options.max_iterations[1]) for c in candidates]
-            x, res = min(tried, key=lambda t: t[1].cost)
-        else:
-            x, res = run_stage(k + 1, x, free_all, options.max_iterations[k + 1])
+        runs = [run_stage(k + 1, xt, free_all, options.max_iterations[k + 1]) for xt in tracks]
+        if k >= FLIP_DECIDE_STAGE or cancelled:
+            runs = [min(runs, key=lambda t: t[1].cost)]
+        tracks = [t[0] for t in runs]
+        x, res = runs[0]
         if k == 3 and res.status != 0 and not cancelled:
             status = STATUS_MAX_ITERATIONS
         stage_seconds.append(time.perf_counter() - t0)
