@@ -1,4 +1,14 @@
-"""Preview render: the body over the photo, seen through the fitted camera (Workbench, fast)."""
+"""Preview renders (Workbench, fast): the body over the photo through the fitted camera, and the
+body alone from the front-right.
+
+The pictures in docs/ come from the sample photo::
+
+    python -m blender_smplify build blender_smplify/data/samples/standing_person.jpg \
+        --blend out/sample.blend --render docs/preview_standing_person.png
+    python -c "from blender_smplify.blender import pipeline, render; \
+        r = pipeline.photo_to_avatar('blender_smplify/data/samples/standing_person.jpg'); \
+        render.render_orbit(r.avatar, 'docs/preview_standing_person_3d.png')"
+"""
 
 from __future__ import annotations
 
@@ -74,6 +84,72 @@ def render_preview(
         for obj, was in zip(hidden, hide_saved):
             obj.hide_render = was
         _restore_settings(scene, saved)
+    return out_path
+
+
+def render_orbit(
+    avatar,
+    out_path: str | Path,
+    *,
+    scene: bpy.types.Scene | None = None,
+    azimuth_deg: float = 35.0,
+    size: tuple[int, int] = (600, 800),
+) -> Path:
+    """Render the posed body alone from the front-right (a temporary camera), as a 3D check.
+
+    The camera looks at the body's centre from ``azimuth_deg`` to the right of the body's front,
+    at a distance that frames its height. The scene is left as it was.
+    """
+    from mathutils import Vector
+
+    scene = scene or bpy.context.scene
+    out_path = Path(out_path).resolve()
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    bpy.context.view_layer.update()
+    corners = [avatar.body.matrix_world @ Vector(c) for c in avatar.body.bound_box]
+    low = Vector([min(c[i] for c in corners) for i in range(3)])
+    high = Vector([max(c[i] for c in corners) for i in range(3)])
+    centre, height = (low + high) / 2, max(high.z - low.z, 0.5)
+    front = avatar.armature.matrix_world.to_3x3() @ Vector((0.0, -1.0, 0.0))
+    front.z = 0.0
+    angle = np.radians(azimuth_deg)
+    direction = Vector(
+        (
+            np.cos(angle) * front.x - np.sin(angle) * front.y,
+            np.sin(angle) * front.x + np.cos(angle) * front.y,
+            0.15,
+        )
+    ).normalized()
+    data = bpy.data.cameras.new("smplify_orbit")
+    camera = bpy.data.objects.new("smplify_orbit", data)
+    scene.collection.objects.link(camera)
+    data.lens, data.sensor_width, data.sensor_fit = 50.0, 36.0, "VERTICAL"
+    data.sensor_height = 36.0
+    camera.location = centre + direction * (height * 1.25 * 50.0 / 36.0)
+    camera.rotation_euler = (centre - camera.location).to_track_quat("-Z", "Y").to_euler()
+    render, saved = scene.render, _save_settings(scene)
+    size_saved = render.resolution_x, render.resolution_y
+    hidden = [o for o in scene.objects if o.type == "MESH" and o != avatar.body]
+    hide_saved = [o.hide_render for o in hidden]
+    try:
+        for obj in hidden:
+            obj.hide_render = True
+        scene.camera = camera
+        render.engine, render.film_transparent = "BLENDER_WORKBENCH", False
+        render.resolution_x, render.resolution_y = size
+        render.resolution_percentage = 100
+        shading = scene.display.shading
+        shading.light, shading.color_type, shading.single_color = "STUDIO", "SINGLE", BODY_COLOUR
+        render.image_settings.file_format, render.image_settings.color_mode = "PNG", "RGB"
+        render.filepath = str(out_path)
+        bpy.ops.render.render(write_still=True, scene=scene.name)
+    finally:
+        for obj, was in zip(hidden, hide_saved):
+            obj.hide_render = was
+        render.resolution_x, render.resolution_y = size_saved
+        _restore_settings(scene, saved)
+        bpy.data.objects.remove(camera)
+        bpy.data.cameras.remove(data)
     return out_path
 
 

@@ -234,3 +234,21 @@ def test_rebuilding_a_hidden_rig_keeps_it_hidden(bpy_module, empty_scene, toy_mo
     assert second.armature.hide_get() and second.body.hide_viewport
     heads = evaluated_joints(bpy_module, second.armature)
     assert np.abs(heads - second_fit.joints_3d @ CAMERA_TO_BLENDER.T).max() < 1 * MM
+
+
+def test_renders_leave_the_scene_as_it_was(bpy_module, built, tmp_path):
+    from blender_smplify.blender.render import render_orbit, render_preview
+
+    bpy = bpy_module
+    avatar, fit = built
+    scene = bpy.context.scene
+    scene.render.engine = "CYCLES"
+    before = (sorted(o.name for o in bpy.data.objects), scene.camera, scene.render.engine)
+    overlay = render_preview(avatar, tmp_path / "overlay.png")
+    orbit = render_orbit(avatar, tmp_path / "orbit.png", size=(120, 160))
+    assert (sorted(o.name for o in bpy.data.objects), scene.camera, scene.render.engine) == before
+    images = [bpy.data.images.load(str(p)) for p in (overlay, orbit)]
+    assert tuple(images[0].size) == fit.image_size and tuple(images[1].size) == (120, 160)
+    pixels = np.empty(120 * 160 * 4, dtype=np.float32)
+    images[1].pixels.foreach_get(pixels)
+    assert np.ptp(pixels.reshape(-1, 4)[:, :3], axis=0).max() > 0.1  # something was drawn
