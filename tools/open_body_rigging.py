@@ -54,6 +54,12 @@ _BONE_TO_JOINT = {
 _SIDE = {".L": "left_", ".R": "right_"}
 
 
+def mirror_name(name: str) -> str:
+    if name.startswith("left_"):
+        return "right_" + name[5:]
+    return "left_" + name[6:] if name.startswith("right_") else name
+
+
 def joint_targets(points: dict[str, np.ndarray]) -> np.ndarray:
     """(24, 3) SMPL joint positions from posed rig points (bone name + ":head" -> (3,))."""
     out = np.zeros((len(SMPL_JOINTS), 3))
@@ -78,17 +84,28 @@ def bone_joint(bone: str, rig: dict[str, dict]) -> str:
 
 
 def merge_weights(
-    bone_weights: dict[str, tuple[np.ndarray, np.ndarray]], rig: dict[str, dict], count: int,
+    bone_weights: dict[str, tuple[np.ndarray, np.ndarray]],
+    rig: dict[str, dict],
+    mirror: np.ndarray,
     max_influences: int = 4,
 ) -> np.ndarray:
-    """(count, 24) skinning weights: MakeHuman bones summed per SMPL joint, the largest
+    """(V, 24) skinning weights: MakeHuman bones summed per SMPL joint, averaged with their
+    mirror image (``mirror (V,)``: each vertex's left/right twin), the largest
     ``max_influences`` kept per vertex, rows renormalised to 1."""
+    count = len(mirror)
     weights = np.zeros((count, len(SMPL_JOINTS)))
     for bone, (idx, w) in bone_weights.items():
         keep = idx < count
         np.add.at(weights[:, SMPL_JOINTS.index(bone_joint(bone, rig))], idx[keep], w[keep])
+    swap = [SMPL_JOINTS.index(mirror_name(n)) for n in SMPL_JOINTS]
+    weights = 0.5 * (weights + weights[mirror][:, swap])
     order = np.argsort(-weights, axis=1)
-    weights[np.arange(count)[:, None], order[:, max_influences:]] = 0.0
+    keep = np.zeros(weights.shape, dtype=bool)
+    keep[np.arange(count)[:, None], order[:, :max_influences]] = True
+    # A tie between a left and a right joint on the midline would keep one of them only:
+    # keep what the vertex and its twin both keep, so the weights stay mirror images.
+    keep &= keep[mirror][:, swap]
+    weights = np.where(keep, weights, 0.0)
     return weights / weights.sum(axis=1, keepdims=True)
 
 
@@ -168,7 +185,10 @@ def landmark_vertices(
         if name in left:
             out[name] = left[name]
         else:
-            twin = name.replace("right_", "left_") if "right_" in name else name.replace(
-                "_right", "_left")
+            twin = (
+                name.replace("right_", "left_")
+                if "right_" in name
+                else name.replace("_right", "_left")
+            )
             out[name] = mirror[left[twin]]
     return out

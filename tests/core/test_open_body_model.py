@@ -1,13 +1,13 @@
-"""The shipped open body models (built by tools/build_open_body_model.py from CC0 MakeHuman data)."""
+"""The shipped open body models (tools/build_open_body_model.py, from CC0 MakeHuman data)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from smplx_oracle import smplx_forward, write_smplx_pickle
 
 from blender_smplify.core.body_model import GENDERS, BodyModel, open_model_path
-from blender_smplify.core.joints import J, MIRROR_PERMUTATION, SMPL_JOINT_NAMES, SMPL_PARENTS
-from smplx_oracle import smplx_forward, write_smplx_pickle
+from blender_smplify.core.joints import MIRROR_PERMUTATION, SMPL_JOINT_NAMES, SMPL_PARENTS, J
 
 FLIP = np.array([-1.0, 1.0, 1.0])
 
@@ -107,6 +107,11 @@ def test_left_right_symmetry(open_model, open_arrays):
     betas = np.random.default_rng(0).normal(size=open_model.num_betas)
     shaped = open_model.shaped_vertices(betas)
     assert np.abs(shaped[twin] * FLIP - shaped).max() < 0.005
+    # Skinning and the joint regressor are mirror images too.
+    w = open_model.lbs_weights
+    assert np.abs(w[twin][:, MIRROR_PERMUTATION] - w).max() < 1e-6
+    R = open_model.J_regressor
+    assert np.abs(R[MIRROR_PERMUTATION][:, twin] - R).max() < 1e-9
     assert data["quads"].min() >= 0
 
 
@@ -212,7 +217,9 @@ def test_landmarks(open_model, open_arrays):
     np.testing.assert_allclose(reg.sum(axis=1), 1.0, atol=1e-6)
     # The compact form (vertex ids and weights) says the same as the dense regressor.
     dense = np.zeros_like(reg)
-    for row, (ids, w) in enumerate(zip(data["keypoint_vertex_ids"], data["keypoint_vertex_weights"])):
+    for row, (ids, w) in enumerate(
+        zip(data["keypoint_vertex_ids"], data["keypoint_vertex_weights"])
+    ):
         np.add.at(dense[row], ids, w)
     np.testing.assert_allclose(dense, reg, atol=1e-7)
     points = reg @ open_model.v_template
