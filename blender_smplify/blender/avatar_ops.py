@@ -18,6 +18,7 @@ from ..core.joints import SMPL_PARENTS
 from ..core.lbs import depth_levels, rigid_transforms
 from ..core.rotation import matrix_to_rotvec, rodrigues
 from . import build_rig
+from .camera import use_camera
 
 
 def avatar_armature(obj: bpy.types.Object | None) -> bpy.types.Object | None:
@@ -212,6 +213,23 @@ class SMPLIFY_OT_bones_from_shape(_AvatarOperator, bpy.types.Operator):
         return {"FINISHED"}
 
 
+class SMPLIFY_OT_use_camera(_AvatarOperator, bpy.types.Operator):
+    """Look through this avatar's camera: scene camera and render resolution of its photo"""
+
+    bl_idname = "smplify.use_camera"
+    bl_label = "Use its camera"
+
+    def execute(self, context):
+        armature = avatar_armature(context.active_object)
+        cameras = [o for o in armature.users_collection[0].objects if o.get(build_rig.ROLE_PROP)
+                   == "camera"] if armature.users_collection else []  # fmt: skip
+        if not cameras:
+            self.report({"ERROR"}, f"{armature.name}: its camera was deleted; build again")
+            return {"CANCELLED"}
+        use_camera(cameras[0], context.scene)
+        return {"FINISHED"}
+
+
 class SMPLIFY_OT_update_correctives(_AvatarOperator, bpy.types.Operator):
     """Recompute the pose-corrective shape key for the current pose (SMPL files with pose blend
     shapes; reads the model file the avatar was built from)"""
@@ -230,6 +248,7 @@ class SMPLIFY_OT_update_correctives(_AvatarOperator, bpy.types.Operator):
 
 
 classes = (
+    SMPLIFY_OT_use_camera,
     SMPLIFY_OT_update_correctives,
     SMPLIFY_OT_export_parameters,
     SMPLIFY_OT_rest_pose,

@@ -121,8 +121,6 @@ def build(
     for obj, role in ((camera, "camera"), (armature, "armature"), (body, "body")):
         obj[ROLE_PROP] = role
         obj[KEY_PROP] = key
-    if scene.camera is None or scene.camera.get(ROLE_PROP) == "camera":
-        scene.camera = camera
     return Avatar(collection, camera, armature, body)
 
 

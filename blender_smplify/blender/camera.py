@@ -13,6 +13,8 @@ from ..core.image_io import exif_orientation
 
 #: Sensor width in millimetres; any value works as the lens is scaled with it.
 SENSOR_WIDTH_MM = 36.0
+#: custom property of the camera: the photo's (width, height) in pixels
+RESOLUTION_PROP = "smplify_resolution"
 
 
 def camera_settings(fit: FitResult) -> dict[str, float]:
@@ -60,9 +62,8 @@ def build_camera(
     camera_obj.location = (0.0, 0.0, 0.0)
     camera_obj.rotation_mode = "XYZ"
     camera_obj.rotation_euler = (math.pi / 2, 0.0, 0.0)
-    scene.render.resolution_x, scene.render.resolution_y = (int(v) for v in fit.image_size)
-    scene.render.resolution_percentage = 100
-    scene.render.pixel_aspect_x = scene.render.pixel_aspect_y = 1.0
+    camera_obj[RESOLUTION_PROP] = [int(v) for v in fit.image_size]
+    use_camera(camera_obj, scene)
     if image is not None:
         cam.show_background_images = True
         background = cam.background_images[0] if cam.background_images else None
@@ -74,6 +75,19 @@ def build_camera(
         background.display_depth = "BACK"
         background.frame_method = "STRETCH"
     return camera_obj
+
+
+def use_camera(camera_obj: bpy.types.Object, scene: bpy.types.Scene) -> None:
+    """Look through an avatar's camera: make it the scene camera with its photo's resolution.
+
+    The render resolution is the scene's, so after building avatars of photos of other sizes
+    this restores the one this camera's field of view was made for.
+    """
+    scene.camera = camera_obj
+    width, height = camera_obj[RESOLUTION_PROP]
+    scene.render.resolution_x, scene.render.resolution_y = int(width), int(height)
+    scene.render.resolution_percentage = 100
+    scene.render.pixel_aspect_x = scene.render.pixel_aspect_y = 1.0
 
 
 def load_photo(path: str | Path, pixels: np.ndarray | None = None) -> bpy.types.Image:

@@ -54,6 +54,7 @@ class SMPLIFY_PT_avatar(bpy.types.Panel):
 
     def draw(self, context: bpy.types.Context) -> None:
         layout = self.layout
+        layout.operator("smplify.use_camera", icon="CAMERA_DATA")
         row = layout.row(align=True)
         row.operator("smplify.rest_pose")
         row.operator("smplify.fitted_pose")

@@ -18,6 +18,8 @@ from pathlib import Path
 import bpy
 import numpy as np
 
+from .camera import use_camera
+
 #: body colour (linear RGB) and how opaque it is over the photo
 BODY_COLOUR = (0.8, 0.88, 1.0)
 BODY_OPACITY = 0.75
@@ -62,7 +64,7 @@ def render_preview(
     try:
         for obj in hidden:
             obj.hide_render = True
-        scene.camera = avatar.camera
+        use_camera(avatar.camera, scene)  # its photo's resolution, whatever was built since
         render.engine = "BLENDER_WORKBENCH"
         render.film_transparent = True
         largest = max(render.resolution_x, render.resolution_y)
@@ -128,7 +130,6 @@ def render_orbit(
     camera.location = centre + direction * (height * 1.25 * 50.0 / 36.0)
     camera.rotation_euler = (centre - camera.location).to_track_quat("-Z", "Y").to_euler()
     render, saved = scene.render, _save_settings(scene)
-    size_saved = render.resolution_x, render.resolution_y
     hidden = [o for o in scene.objects if o.type == "MESH" and o != avatar.body]
     hide_saved = [o.hide_render for o in hidden]
     try:
@@ -146,7 +147,6 @@ def render_orbit(
     finally:
         for obj, was in zip(hidden, hide_saved):
             obj.hide_render = was
-        render.resolution_x, render.resolution_y = size_saved
         _restore_settings(scene, saved)
         bpy.data.objects.remove(camera)
         bpy.data.cameras.remove(data)
@@ -189,6 +189,7 @@ def _save_settings(scene: bpy.types.Scene) -> dict:
     render, shading = scene.render, scene.display.shading
     return {
         "camera": scene.camera,
+        "resolution": (render.resolution_x, render.resolution_y),
         "engine": render.engine,
         "film_transparent": render.film_transparent,
         "resolution_percentage": render.resolution_percentage,
@@ -204,6 +205,7 @@ def _save_settings(scene: bpy.types.Scene) -> dict:
 def _restore_settings(scene: bpy.types.Scene, saved: dict) -> None:
     render, shading = scene.render, scene.display.shading
     scene.camera = saved["camera"]
+    render.resolution_x, render.resolution_y = saved["resolution"]
     render.engine = saved["engine"]
     render.film_transparent = saved["film_transparent"]
     render.resolution_percentage = saved["resolution_percentage"]

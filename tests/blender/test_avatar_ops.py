@@ -196,3 +196,18 @@ def test_update_pose_correctives_after_editing_the_pose(
     co = co.reshape(-1, 3) @ world[:3, :3].T + world[:3, 3]
     expected = vertices @ np.array([[1, 0, 0], [0, 0, 1], [0, -1, 0]]).T
     assert np.abs(co - expected).max() < 1e-3
+
+
+def test_use_camera_restores_its_photo_resolution(bpy_module, empty_scene, toy_model):
+    from blender_smplify.blender import build_rig
+
+    bpy = bpy_module
+    first = build_rig.build(make_fit(toy_model), toy_model, name="first")
+    wide = make_fit(toy_model, principal_point=(500.0, 200.0), image_size=(1000, 400))
+    second = build_rig.build(wide, toy_model, name="second")
+    assert empty_scene.camera == second.camera
+    assert (empty_scene.render.resolution_x, empty_scene.render.resolution_y) == (1000, 400)
+    bpy.context.view_layer.objects.active = first.body
+    assert bpy.ops.smplify.use_camera() == {"FINISHED"}
+    assert empty_scene.camera == first.camera
+    assert (empty_scene.render.resolution_x, empty_scene.render.resolution_y) == (640, 480)
