@@ -15,8 +15,8 @@ def _object_mode(context) -> bool:
     return context.mode == "OBJECT" and getattr(context.scene, "smplify", None) is not None
 
 
-class SMPLIFY_OT_detect(bpy.types.Operator):
-    """Detect the person's 2D joints in the photo"""
+class SMPLIFY_OT_detect(ModalJobOperator, bpy.types.Operator):
+    """Detect the person's 2D joints in the photo (in the background; Esc cancels)"""
 
     bl_idname = "smplify.detect"
     bl_label = "Detect"
@@ -26,23 +26,27 @@ class SMPLIFY_OT_detect(bpy.types.Operator):
     def poll(cls, context):
         return getattr(context.scene, "smplify", None) is not None
 
-    def execute(self, context):
-        settings = context.scene.smplify
-        try:
-            run = inputs.resolve(context)
+    def prepare(self, context):
+        run = inputs.resolve(context)
+        image = run.pixels()
+        self._run = run
+
+        def work(progress):
             start = time.perf_counter()
-            image = run.pixels()
+            progress(0.1, "detecting joints")
             keypoints = pipeline.detector(run.threads).detect(image).keypoints
-        except SmplifyError as error:
-            settings.status = f"error: {error}"
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
-        size = (image.shape[1], image.shape[0])
+            return keypoints, (image.shape[1], image.shape[0]), time.perf_counter() - start
+
+        return work
+
+    def finish(self, context, result):
+        keypoints, size, seconds = result
+        settings = context.scene.smplify
         settings.keypoints_json = pipeline.keypoints_to_json(keypoints, size)
-        settings.keypoints_key = run.key
+        settings.keypoints_key = self._run.key
         found = int((keypoints.confidence > 0.5).sum())
-        seconds = time.perf_counter() - start
         settings.status = f"{found}/{len(keypoints.confidence)} joints found in {seconds:.2f} s"
+        settings.progress = 1.0
         return {"FINISHED"}
 
 
@@ -59,6 +63,7 @@ class _FitJob(ModalJobOperator):
         if not self.use_stored_keypoints:
             keypoints = None
         self._run, self._model = run, model
+        self._image_name = run.image.name if run.image is not None else None
         return lambda progress: pipeline.detect_and_fit(
             model, image, image_path=run.image_path, keypoints=keypoints,
             focal_length=run.focal_length, progress=progress, threads=run.threads,
@@ -123,8 +128,9 @@ class SMPLIFY_OT_photo_to_avatar(_FitJob, bpy.types.Operator):
 
     def finish(self, context, result):
         super().finish(context, result)
-        run = self._run
-        build_rig.build(result.fit, self._model, image_path=run.image_path, image=run.image)
+        # the image is looked up again: the user may have changed data while the job ran
+        image = bpy.data.images.get(self._image_name) if self._image_name else None
+        build_rig.build(result.fit, self._model, image_path=self._run.image_path, image=image)
         return {"FINISHED"}
 
 
