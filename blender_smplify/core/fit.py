@@ -27,7 +27,7 @@ from typing import Callable
 import numpy as np
 
 from .camera import focal_from_fov, principal_point
-from .dogleg import STOPPED, dogleg
+from .dogleg import STOPPED, DoglegResult, dogleg
 from .errors import KeypointsError
 from .fit_kinematics import PointKinematics, kinematics_from_model
 from .fit_result import STATUS_CANCELLED, STATUS_CONVERGED, STATUS_MAX_ITERATIONS, FitResult
@@ -48,11 +48,9 @@ FACING = np.array([np.pi, 0.0, 0.0])
 FACING_AWAY = np.array([0.0, 0.0, np.pi])
 #: Camera-stage energies closer than this factor leave the facing to the first full stage.
 FLIP_AMBIGUITY = 4.0
-#: Extra starting poses of the first stage: the means of this many heaviest prior components.
-POSE_STARTS = 0
-#: Annealed stage (0-3) after which the better of two ambiguous facings is kept.
-FLIP_DECIDE_STAGE = 0
-
+#: A fit whose joint energy per visible keypoint (normalised px²) exceeds this is re-run from
+#: the other facing, and the lower energy kept.
+RETRY_JOINT_ENERGY = 200.0
 
 @dataclass(frozen=True)
 class FitOptions:
@@ -230,6 +228,8 @@ def fit(
 
     def run_stage(stage, x0, free, max_it):
         nonlocal base, iterations, cancelled
+        if cancelled:  # a second track after a cancel: nothing more to do
+            return x0, DoglegResult(x0[free], np.inf, 0, 0, STOPPED)
         base = x0.copy()
         cb = None
         if callback is not None:
@@ -271,33 +271,39 @@ def fit(
     obj.data_mask = np.ones(len(use))
     obj.weights["camera_depth"] = 0.0
     free_all = np.arange(n)
+
+    def anneal(starts):
+        """Four stages from one or two starts (the better start kept after the first)."""
+        secs, chosen, tracks, res = [], 0, list(starts), None
+        for k in range(4):
+            if cancelled:
+                break
+            t1 = time.perf_counter()
+            obj.weights.update(weights.stage(k))
+            runs = [run_stage(k + 1, xt, free_all, options.max_iterations[k + 1]) for xt in tracks]
+            best = int(np.argmin([r[1].cost for r in runs]))
+            if len(runs) > 1:
+                chosen = best
+            tracks, res = [runs[best][0]], runs[best][1]
+            secs.append(time.perf_counter() - t1)
+        return tracks[0], res, secs, chosen
+
+    ambiguous = len(candidates) > 1 and candidates[1][0] <= FLIP_AMBIGUITY * candidates[0][0]
+    starts = [c[1] for c in (candidates if ambiguous else candidates[:1])]
+    x, res, secs, chosen = anneal(starts)
+    # 3. a fit that explains the keypoints badly may have kept the wrong facing: try the other
+    if len(candidates) > 1 and not cancelled and res is not None:
+        visible = max(int(use.sum()), 1)
+        if obj.energies(x).get("joints", 0.0) / visible > RETRY_JOINT_ENERGY:
+            other = candidates[1 - chosen][1] if ambiguous else candidates[1][1]
+            x2, res2, secs2, _ = anneal([other])
+            secs = [a + b for a, b in zip(secs, secs2)] + secs2[len(secs):]
+            if res2 is not None and res2.cost < res.cost:
+                x, res = x2, res2
+    stage_seconds.extend(secs)
     status = STATUS_CONVERGED
-    if len(candidates) > 1 and candidates[1][0] > FLIP_AMBIGUITY * candidates[0][0]:
-        candidates = candidates[:1]
-    tracks = [c[1] for c in candidates]
-    if POSE_STARTS > 0:  # also start the first stage from the heaviest components' means
-        order = np.argsort(-prior.weights) if prior.weights is not None else np.arange(0)
-        extra = []
-        for xt in tracks:
-            for k in order[:POSE_STARTS]:
-                xs = xt.copy()
-                xs[3:72] = prior.means[k]
-                extra.append(xs)
-        tracks = tracks + extra
-    x = tracks[0]
-    for k in range(4):
-        if cancelled:
-            break
-        t0 = time.perf_counter()
-        obj.weights.update(weights.stage(k))
-        runs = [run_stage(k + 1, xt, free_all, options.max_iterations[k + 1]) for xt in tracks]
-        if k >= FLIP_DECIDE_STAGE or cancelled:
-            runs = [min(runs, key=lambda t: t[1].cost)]
-        tracks = [t[0] for t in runs]
-        x, res = runs[0]
-        if k == 3 and res.status != 0 and not cancelled:
-            status = STATUS_MAX_ITERATIONS
-        stage_seconds.append(time.perf_counter() - t0)
+    if res is not None and res.status != 0:
+        status = STATUS_MAX_ITERATIONS
     if cancelled:
         status = STATUS_CANCELLED
 
