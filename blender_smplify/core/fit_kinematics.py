@@ -69,6 +69,8 @@ class PointKinematics:
             strict[i, j] = True
         self.anc_strict = strict.astype(np.float64)
         self.anc_self = self.anc_strict + np.eye(n)
+        # _col_mask[j, (i, a)] = i is a strict ancestor of j
+        self._col_mask = np.repeat(self.anc_strict.T, 3, axis=1)
         # joint offsets from the parent, per unit beta (root: its own dirs)
         dirs_rel = self.joint_dirs - self.joint_dirs[self._par]
         dirs_rel[0] = self.joint_dirs[0]
@@ -137,12 +139,14 @@ class PointKinematics:
         Gpar[0] = np.eye(3)
         # omega[i, :, a] = G_par(i) J_l(theta_i) e_a; skew form S[i, a] = [omega_ia]x
         omega = Gpar @ Jl
-        S = skew(np.swapaxes(omega, 1, 2)).reshape(n, 9, 3)  # S[i, (a, x), y] = [ω_ia]x
-        # 4. joints: dp_j/dtheta_ia = omega_ia x (p_j - p_i) for i strict ancestor of j
-        diff = (p[None, :, :] - p[:, None, :]) * self.anc_strict[:, :, None]  # (i, j, 3)
-        # jac[j, x, (i, a)] = sum_y S[i, (a, x), y] diff[i, j, y]
-        dj = (S @ diff.transpose(0, 2, 1)).reshape(n, 3, 3, n)  # (i, a, x, j)
-        jac[:n, :, : 3 * n] = dj.transpose(3, 2, 0, 1).reshape(n, 3, 3 * n)
+        # 4. joints: dp_j/dtheta_ia = omega_ia x (p_j - p_i) = -[p_j]x omega_ia - omega_ia x p_i
+        # for i a strict ancestor of j; all columns (i, a) at once with Om[x, (i, a)] = ω_ia[x]
+        Om = omega.transpose(1, 0, 2).reshape(3, 3 * n)
+        D = np.cross(Om.T, np.repeat(p, 3, axis=0))  # (3n, 3): ω_ia × p_i
+        jj = skew(-p) @ Om  # (n, 3, 3n)
+        jj -= D.T[None]
+        jj *= self._col_mask[:, None, :]
+        jac[:n, :, : 3 * n] = jj
         # 5. betas: dp_j/dbeta = sum_{i anc-or-self j} G_par(i) (T_i - T_par(i))
         E = Gpar @ self._dirs_rel  # (n, 3, b)
         # dp_db[j] = sum_i anc_self[i, j] E[i]
@@ -156,6 +160,7 @@ class PointKinematics:
             Q = Q.transpose(1, 0, 2)
             M = self.m @ self.anc_self.T  # (L, i)
             v = Q - M[:, :, None] * p[None]
+            S = skew(np.swapaxes(omega, 1, 2)).reshape(n, 9, 3)  # S[i, (a, x), y] = [ω_ia]x
             dl = (S @ v.transpose(1, 2, 0)).reshape(n, 3, 3, L)  # (i, a, x, l)
             jac[n:, :, : 3 * n] = dl.transpose(3, 2, 0, 1).reshape(L, 3, 3 * n)
             # dx_l/dbeta = sum_k m_lk dp_k/dbeta + G_k O_lk
