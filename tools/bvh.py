@@ -141,7 +141,9 @@ def _axis_rotations(axis: str, degrees: np.ndarray) -> np.ndarray:
     return out
 
 
-def forward_kinematics(bvh: BvhMotion, frames: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def forward_kinematics(
+    bvh: BvhMotion, frames: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Global rotations and positions of every joint.
 
     Parameters

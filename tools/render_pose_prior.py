@@ -18,8 +18,12 @@ from scipy.spatial.transform import Rotation
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tools.pose_prior_data import (  # noqa: E402
-    DEFAULT_MOCAP_DIR, REPO_ROOT, SMPL_PARENTS, load_smpl_poses, template_joints,
+    DEFAULT_MOCAP_DIR,
+    REPO_ROOT,
+    load_smpl_poses,
+    template_joints,
 )
+from tools.retarget_bvh import SMPL_JOINT_NAMES, SMPL_PARENTS  # noqa: E402
 
 
 def forward_joints(template: np.ndarray, pose: np.ndarray) -> np.ndarray:
@@ -58,12 +62,16 @@ def draw(joints: np.ndarray, titles: list[str], out: Path) -> None:
     cols = min(n, 6)
     rows = int(np.ceil(n / cols))
     fig, axes = plt.subplots(rows * 2, cols, figsize=(2.2 * cols, 4.4 * rows), squeeze=False)
-    for i, (pts, title) in enumerate(zip(joints, titles)):
+    for i, (pts, title) in enumerate(zip(joints, titles, strict=True)):
         for v, (h, label) in enumerate(((0, "front"), (2, "side"))):
             ax = axes[(i // cols) * 2 + v, i % cols]
             for j in range(1, 24):
                 p = SMPL_PARENTS[j]
-                colour = "r" if "left" in _NAMES[j] else ("b" if "right" in _NAMES[j] else "k")
+                colour = (
+                    "r"
+                    if "left" in SMPL_JOINT_NAMES[j]
+                    else ("b" if "right" in SMPL_JOINT_NAMES[j] else "k")
+                )
                 sign = -1.0 if h == 0 else 1.0  # front view: the body's left on the image right
                 ax.plot([sign * pts[p, h], sign * pts[j, h]], [pts[p, 1], pts[j, 1]], colour)
             ax.set_aspect("equal")
@@ -76,13 +84,11 @@ def draw(joints: np.ndarray, titles: list[str], out: Path) -> None:
     fig.savefig(out, dpi=80)
 
 
-_NAMES = __import__("tools.pose_prior_data", fromlist=["x"]).SMPL_JOINT_NAMES
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--prior", type=Path,
-                        default=REPO_ROOT / "blender_smplify" / "data" / "pose_prior.npz")
+    parser.add_argument(
+        "--prior", type=Path, default=REPO_ROOT / "blender_smplify" / "data" / "pose_prior.npz"
+    )
     parser.add_argument("--samples", type=int, default=0)
     parser.add_argument("--means", action="store_true", help="draw the component means")
     parser.add_argument("--trial", default=None)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from blender_smplify.core.joints import J, MIRROR_PERMUTATION
+from blender_smplify.core.joints import MIRROR_PERMUTATION, J
 
 REPO = Path(__file__).resolve().parents[2]
 PRIOR = REPO / "blender_smplify" / "data" / "pose_prior.npz"
@@ -59,7 +59,7 @@ def test_precision_cholesky_matches_covariance(prior):
     chol = prior["precisions_cholesky"]
     assert np.allclose(np.triu(chol, 1), 0.0)
     assert (np.diagonal(chol, axis1=1, axis2=2) > 0).all()
-    for L, cov in zip(chol, prior["covariances"]):
+    for L, cov in zip(chol, prior["covariances"], strict=True):
         assert np.allclose(L @ L.T @ cov, np.eye(69), atol=1e-6)
 
 
@@ -72,7 +72,8 @@ def test_log_normalizers_give_mixture_density(prior):
         r = (x - prior["means"][k]) @ prior["precisions_cholesky"][k]
         ours = 0.5 * r @ r - prior["log_normalizers"][k]
         ref = -np.log(prior["weights"][k]) - multivariate_normal(
-            prior["means"][k], prior["covariances"][k]).logpdf(x)
+            prior["means"][k], prior["covariances"][k]
+        ).logpdf(x)
         assert abs(ours - ref) < 1e-6 * max(1.0, abs(ref))
 
 
@@ -100,14 +101,22 @@ def test_prior_is_left_right_symmetric(prior):
 
 def test_mixture_prefers_a_natural_pose_to_a_broken_one(prior):
     def nll(x):
-        terms = [0.5 * np.sum(((x - m) @ L) ** 2) - c for m, L, c in zip(
-            prior["means"], prior["precisions_cholesky"], prior["log_normalizers"])]
+        terms = [
+            0.5 * np.sum(((x - m) @ L) ** 2) - c
+            for m, L, c in zip(
+                prior["means"], prior["precisions_cholesky"], prior["log_normalizers"], strict=True
+            )
+        ]
         return min(terms)
 
     natural = prior["weights"] @ prior["means"]
-    broken = natural.copy()
-    broken[_body("left_knee")] = [-1.2, 0.0, 0.0]  # knee bent 70 degrees the wrong way
-    assert nll(natural) + 50.0 < nll(broken)
+    costs = []
+    for angle in (0.0, -0.3, -0.6, -1.2):  # knee straight, then hyper-extended up to 70 degrees
+        bent = natural.copy()
+        bent[_body("left_knee")] = [angle, 0.0, 0.0]
+        costs.append(nll(bent) - nll(natural))
+    assert np.all(np.diff(costs) > 0)
+    assert costs[-1] > 20.0  # 70 degrees the wrong way is at least e^20 times less likely
 
 
 def test_provenance_is_recorded(prior):
@@ -165,7 +174,7 @@ def test_bvh_reader_names_the_file_on_bad_input(tmp_path):
 
 
 def test_global_to_pose_and_mirror_round_trip(rng):
-    from tools.pose_prior_data import SMPL_PARENTS, global_to_pose
+    from tools.retarget_bvh import SMPL_PARENTS, global_to_pose
     from tools.train_pose_prior import mirror
 
     pose = rng.normal(scale=0.4, size=(5, 72))
