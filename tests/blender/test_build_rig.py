@@ -62,6 +62,12 @@ def test_bones_rest_at_fitted_shape_joints_and_bend_forward(built, toy_model):
     knee = bones["left_knee"].matrix_local.to_3x3()
     assert np.dot(np.array(knee.col[2]), (0, -1, 0)) > 0.9
     assert (bones["left_knee"].tail_local - bones["left_ankle"].head_local).length < 1e-5
+    # Blender's bone frames are the ones rig_math plans: y along the bone, z to the roll target
+    from test_rig_math import frames_from
+
+    from blender_smplify.blender.build_rig import bone_frames
+
+    np.testing.assert_allclose(bone_frames(avatar.armature), frames_from(rest), atol=1e-5)
 
 
 def test_mesh_is_skinned_with_the_model_weights(built, toy_model):
