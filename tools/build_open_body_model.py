@@ -108,7 +108,8 @@ def posed_bodies(
     -------
     bodies : (S, V, 3) body surface, metres.
     joints : (S, 24, 3) SMPL joint targets from the rig, metres.
-    points : mean T-posed rig points (bone + ":head"/":tail", and "left_eye_centre"), metres.
+    points : mean T-posed rig points (bone + ":head"/":tail", "left_eye_centre", and
+        "left_eye_radius" (3,) all three the eyeball's radius), metres.
     """
     poser = TPoser(data)
     mirror = data.mirror[:NUM_BODY]
@@ -119,6 +120,8 @@ def posed_bodies(
         for mesh in space.meshes(phenotypes[start : start + 50]):
             posed, points = poser.pose(mesh)
             points["left_eye_centre"] = posed[eye].mean(axis=0)
+            radius = np.linalg.norm(posed[eye] - points["left_eye_centre"], axis=1).mean()
+            points["left_eye_radius"] = np.full(3, radius)
             for key, value in points.items():
                 point_sum[key] = point_sum.get(key, 0.0) + value * DM_TO_M / len(phenotypes)
             body = posed[:NUM_BODY]
@@ -239,7 +242,7 @@ def build_model(
              ", ".join(f"{n} {1000 * e:.1f}" for n, e in zip(SMPL_JOINTS, rms)))  # fmt: skip
     quads = np.array([f for f, g in data.faces if g == "body"], dtype=np.int32)
     weights = merge_weights(data.bone_weights, data.rig, mirror)
-    landmarks = landmark_vertices(template, points, points["left_eye_centre"], mirror)
+    landmarks = landmark_vertices(template, points, mirror)
     k = max(len(v) for v in landmarks.values())
     ids = np.zeros((len(LANDMARKS), k), dtype=np.int32)
     vw = np.zeros((len(LANDMARKS), k), dtype=np.float32)

@@ -116,7 +116,8 @@ LANDMARKS: tuple[str, ...] = (
     "left_heel", "right_heel", "left_big_toe", "right_big_toe", "left_small_toe",
     "right_small_toe", "left_thumb", "right_thumb", "left_index", "right_index", "left_pinky",
     "right_pinky", "left_index_knuckle", "right_index_knuckle", "left_pinky_knuckle",
-    "right_pinky_knuckle",
+    "right_pinky_knuckle", "left_eye_inner", "right_eye_inner", "left_eye_outer",
+    "right_eye_outer", "left_thumb_knuckle", "right_thumb_knuckle",
 )  # fmt: skip
 
 
@@ -130,22 +131,27 @@ def _extreme(body: np.ndarray, mask: np.ndarray, direction: np.ndarray, k: int) 
     return idx[np.argsort(-(body[idx] @ direction))[:k]]
 
 
-def left_landmarks(
-    body: np.ndarray, points: dict[str, np.ndarray], eye_centre: np.ndarray
-) -> dict[str, np.ndarray]:
+def left_landmarks(body: np.ndarray, points: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Vertex ids of the centre and left-side landmarks on a T-posed body (metres).
 
     Parameters
     ----------
-    body : (V, 3) template surface; points : T-posed rig points (metres); eye_centre : (3,)
-    centre of the left eyeball helper.
+    body : (V, 3) template surface; points : T-posed rig points (metres), with the centre and
+    radius of the left eyeball helper ("left_eye_centre", "left_eye_radius").
     """
     x, y, z = body[:, 0], body[:, 1], body[:, 2]
+    eye_centre = points["left_eye_centre"]
     head_y = points["head:head"][1]
     out: dict[str, np.ndarray] = {}
     out["nose"] = _extreme(body, (np.abs(x) < 0.01) & (y > head_y), np.array([0, 0, 1.0]), 1)
     eye_front = eye_centre + np.array([0.0, 0.0, 0.012])
     out["left_eye"] = _nearest(body, eye_front, 6)
+    # The eyelid margin touches the eyeball: its outermost vertices are the eye's corners.
+    margin = (np.linalg.norm(body - eye_centre, axis=1) < points["left_eye_radius"][0] + 0.003) & (
+        z > eye_centre[2]
+    )
+    out["left_eye_inner"] = _extreme(body, margin, np.array([-1.0, 0, 0]), 1)
+    out["left_eye_outer"] = _extreme(body, margin, np.array([1.0, 0, 0]), 1)
     ear = (y > head_y) & (y < head_y + 0.08) & (z < eye_centre[2] - 0.05) & (x > 0)
     out["left_ear"] = _extreme(body, ear, np.array([1.0, 0, 0]), 6)
     corner = 0.5 * (points["oris03.L:tail"] + points["oris07.L:tail"])
@@ -172,14 +178,15 @@ def left_landmarks(
     for name, finger in (("left_index_knuckle", "finger2-1.L"),
                          ("left_pinky_knuckle", "finger5-1.L")):  # fmt: skip
         out[name] = _nearest(body, points[finger + ":head"] + np.array([0, 0.012, 0]), 3)
+    out["left_thumb_knuckle"] = _nearest(body, points["finger1-2.L:head"], 3)  # thumb MCP
     return out
 
 
 def landmark_vertices(
-    body: np.ndarray, points: dict[str, np.ndarray], eye_centre: np.ndarray, mirror: np.ndarray
+    body: np.ndarray, points: dict[str, np.ndarray], mirror: np.ndarray
 ) -> dict[str, np.ndarray]:
     """Vertex ids of every landmark in :data:`LANDMARKS`; right = mirrored left."""
-    left = left_landmarks(body, points, eye_centre)
+    left = left_landmarks(body, points)
     out = {}
     for name in LANDMARKS:
         if name in left:

@@ -224,7 +224,8 @@ def test_landmarks(open_model, open_arrays):
     needed = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_heel",
               "right_heel", "left_big_toe", "right_big_toe", "left_small_toe", "right_small_toe",
               "left_hip_surface", "left_shoulder_surface", "left_index", "left_pinky",
-              "left_thumb", "mouth_left", "mouth_right")  # fmt: skip
+              "left_thumb", "mouth_left", "mouth_right", "left_eye_inner", "left_eye_outer",
+              "left_thumb_knuckle", "left_index_knuckle", "left_pinky_knuckle")  # fmt: skip
     assert set(needed) <= set(open_model.landmark_names)
     data = open_arrays[open_model.gender]
     reg = data["keypoint_regressor"]
@@ -251,6 +252,11 @@ def test_landmarks(open_model, open_arrays):
     assert at["left_shoulder_surface"][1] > j[J["left_shoulder"], 1] + 0.02
     assert at["left_index"][0] > j[J["left_hand"], 0] + 0.03
     assert at["mouth_left"][1] < at["nose"][1] and 0.01 < at["mouth_left"][0] < 0.04
+    assert 0.005 < at["left_eye_inner"][0] < at["left_eye"][0] < at["left_eye_outer"][0] < 0.06
+    assert 0.02 < at["left_eye_outer"][0] - at["left_eye_inner"][0] < 0.045  # eye width
+    wrist, hand = j[J["left_wrist"]], j[J["left_hand"]]
+    assert wrist[0] < at["left_thumb_knuckle"][0] < at["left_thumb"][0]
+    assert at["left_thumb"][2] > hand[2] + 0.03  # palm down: the thumb points forward
     # The model's joints-and-landmarks path poses them like the full mesh does.
     rng = np.random.default_rng(3)
     betas, pose, transl = rng.normal(size=10), rng.normal(0, 0.3, 72), rng.normal(size=3)
