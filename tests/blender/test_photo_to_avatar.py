@@ -129,3 +129,18 @@ def test_an_image_without_a_file_works_too(bpy_module, empty_scene):
     assert camera.data.background_images[0].image == image
     assert bpy.ops.smplify.build() == {"FINISHED"}  # the stored fit is found again
     assert len(avatars(bpy)) == 1
+
+
+def test_a_photo_without_a_person_is_reported_and_changes_nothing(
+    bpy_module, empty_scene, tmp_path
+):
+    from PIL import Image
+
+    bpy = bpy_module
+    blank = tmp_path / "wall.png"
+    Image.fromarray(np.full((240, 320, 3), 200, dtype=np.uint8)).save(blank)
+    empty_scene.smplify.image_path = str(blank)
+    with pytest.raises(RuntimeError, match="(?i)person"):
+        bpy.ops.smplify.photo_to_avatar()
+    assert empty_scene.smplify.status.startswith("error:")
+    assert len(bpy.data.objects) == 0 and not avatars(bpy)
