@@ -189,3 +189,84 @@ def test_global_to_pose_and_mirror_round_trip(rng):
     bent = np.zeros((1, 69))
     bent[0, _body("left_knee")] = [0.8, 0.1, 0.2]
     assert np.allclose(mirror(bent)[0, _body("right_knee")], [0.8, -0.1, -0.2])
+
+
+# A small T-posed skeleton with the 31-joint CMU names (metres; y up, facing +z, left at +x).
+_ARM = ("{S}Collar", (0, 0.15, 0), [("{S}Shoulder", (0.15, 0, 0), [("{S}Elbow", (0.25, 0, 0), [
+    ("{S}Wrist", (0.25, 0, 0), [("{s}hand", (0, 0, 0), [("{s2}Fingers", (0.08, 0, 0), [
+        ("end", (0.05, 0, 0), [])])])])])])])  # fmt: skip
+_LEG = ("{S}Hip", (0.1, -0.1, 0), [("{S}Knee", (0, -0.4, 0), [("{S}Ankle", (0, -0.4, 0), [
+    ("{S}Toe", (0, -0.05, 0.1), [("end", (0, 0, 0.05), [])])])])])  # fmt: skip
+_SPINE = ("lowerback", (0, 0, 0), [("Chest", (0, 0.1, 0), [("Chest2", (0, 0.1, 0), [
+    ("Neck", (0, 0.2, 0), [("Head", (0, 0.1, 0), [("end", (0, 0.1, 0), [])])]),
+    "LEFT_ARM", "RIGHT_ARM"])])])  # fmt: skip
+
+
+def _side(node, side: str):
+    if isinstance(node, str):
+        return node
+    name, off, kids = node
+    sign = 1.0 if side == "Left" else -1.0
+    name = name.format(S=side, s=side[0].lower(), s2=side[0])
+    return (name, (sign * off[0], off[1], off[2]), [_side(k, side) for k in kids])
+
+
+def _tpose_bvh_text(frames: list[dict[str, tuple[float, float, float]]]) -> tuple[str, list]:
+    """BVH text of the skeleton and the joint order; frames map joint -> (z, y, x) degrees."""
+    spine = _SPINE
+    chest2 = spine[2][0][2][0]
+    chest2[2][1:] = [_side(_ARM, "Left"), _side(_ARM, "Right")]
+    root = ("Hips", (0, 1.0, 0), [_side(_LEG, "Left"), _side(_LEG, "Right"), spine])
+    lines, order = ["HIERARCHY"], []
+
+    def emit(node, depth, parent):
+        name, off, kids = node
+        pad = " " * depth
+        if name == "end":
+            lines.extend([f"{pad}End Site", f"{pad}{{", f"{pad} OFFSET {off[0]} {off[1]} {off[2]}",
+                          f"{pad}}}"])  # fmt: skip
+            return
+        lines.append(f"{pad}{'ROOT' if parent is None else 'JOINT'} {name}")
+        lines.extend([f"{pad}{{", f"{pad} OFFSET {off[0]} {off[1]} {off[2]}"])
+        pos = "Xposition Yposition Zposition " if parent is None else ""
+        lines.append(
+            f"{pad} CHANNELS {6 if parent is None else 3} {pos}Zrotation Yrotation Xrotation"
+        )
+        order.append(name)
+        for k in kids:
+            emit(k, depth + 1, name)
+        lines.append(f"{pad}}}")
+
+    emit(root, 0, None)
+    lines += ["MOTION", f"Frames: {len(frames)}", "Frame Time: 0.01"]
+    for fr in frames:
+        row = [0.0, 1.0, 0.0]
+        for name in order:
+            row += list(fr.get(name, (0.0, 0.0, 0.0)))
+        lines.append(" ".join(str(v) for v in row))
+    return "\n".join(lines) + "\n", order
+
+
+def test_retarget_recovers_known_rotations_with_smpl_conventions(tmp_path):
+    from tools.bvh import forward_kinematics, read_bvh
+    from tools.retarget_bvh import FAMILIES, global_to_pose, retarget
+
+    frames = [{}, {"LeftKnee": (0, 0, 30)}, {"Hips": (0, 90, 0)}, {"LeftShoulder": (-40, 0, 0)},
+              {"RightElbow": (0, -50, 0), "Chest": (0, 0, 15)}]  # fmt: skip
+    text, _ = _tpose_bvh_text(frames)
+    path = tmp_path / "tpose.bvh"
+    path.write_text(text)
+    bvh = read_bvh(path)
+    rest = forward_kinematics(bvh, np.zeros((1, bvh.motion.shape[1])))[1][0]
+    mapping = FAMILIES["cmu31"]["map"]
+    template = np.array([rest[bvh.index(mapping[n])] for n in J])
+    for side in ("Left", "Right"):  # SMPL's hand joint sits at the knuckles
+        template[J[f"{side.lower()}_hand"]] = rest[bvh.index(f"{side[0]}Fingers")]
+    pose = global_to_pose(retarget(bvh, template=template))
+    expected = np.zeros((5, 24, 3))
+    expected[1, J["left_knee"]] = [np.radians(30), 0, 0]  # +x: the shank swings backwards
+    expected[2, J["pelvis"]] = [0, np.pi / 2, 0]  # turned to face +x; body pose unchanged
+    expected[3, J["left_shoulder"]] = [0, 0, np.radians(-40)]  # left arm lowered
+    expected[4, J["right_elbow"]] = [0, np.radians(-50), 0]
+    expected[4, J["spine2"]] = [np.radians(15), 0, 0]
+    assert np.allclose(pose, expected.reshape(5, 72), atol=1e-9)
