@@ -65,15 +65,18 @@ def load_model(path: str | None):
 
 
 def load_poses(split: str, cases: int, rng: np.random.Generator) -> np.ndarray:
-    """(cases, 72) mocap poses sampled evenly over the trials of a split."""
-    from tools.pose_prior_data import HELD_OUT_TRIALS, list_trials, load_smpl_poses
+    """(cases, 72) mocap poses sampled evenly over the trials of a split, cleaned as the prior's
+    training data (glitch frames and near-duplicates dropped)."""
+    from tools.pose_prior_data import (
+        HELD_OUT_TRIALS, clean_poses, list_trials, load_held_out_poses, load_smpl_poses,
+    )  # fmt: skip
 
     if split == "held-out":
-        trials = list(HELD_OUT_TRIALS)
+        poses = load_held_out_poses()
     else:
         trials = [t for t in list_trials() if t not in HELD_OUT_TRIALS]
         trials = list(rng.choice(trials, size=min(12, len(trials)), replace=False))
-    poses = load_smpl_poses(trials=trials, template=prior_template())
+        poses = {t: clean_poses(t, p) for t, p in load_smpl_poses(trials=trials).items()}
     per = int(np.ceil(cases / len(poses)))
     out = []
     for motion in poses.values():
@@ -81,20 +84,6 @@ def load_poses(split: str, cases: int, rng: np.random.Generator) -> np.ndarray:
         out.extend(motion[idx])
     out = np.array(out)
     return out[rng.permutation(len(out))[:cases]]
-
-
-def prior_template() -> np.ndarray | None:
-    """Rest joints the shipped pose prior was retargeted with (its provenance says which):
-    ground truth must be retargeted the same way, or its poses mean something else."""
-    import json
-
-    from blender_smplify.core.priors import DEFAULT_POSE_PRIOR
-    from tools.pose_prior_data import ROUGH_TEMPLATE_JOINTS
-
-    with np.load(DEFAULT_POSE_PRIOR) as data:
-        provenance = json.loads(str(data["provenance"])) if "provenance" in data else {}
-    template = str(provenance.get("template", ""))
-    return ROUGH_TEMPLATE_JOINTS if template.startswith("rough") else None
 
 
 def make_case(model, kin, layout, pose, rng):
