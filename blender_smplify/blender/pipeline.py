@@ -132,15 +132,15 @@ def detect_and_fit(
     progress : called with (fraction done, message); returning False cancels (FitCancelled).
     threads : detector threads (None: onnxruntime's default).
     """
+    from ..core import fit as fit_module
     from ..core.errors import FitCancelled
-    from ..core.fit import fit as run_fit
     from ..core.fit_result import STATUS_CANCELLED
 
     seconds: dict[str, float] = {}
     report = progress or (lambda fraction, message: True)
+    if image is None and (keypoints is None or image_size is None):
+        raise KeypointsError("without an image, both keypoints and image_size are needed")
     if image_size is None:
-        if image is None:
-            raise KeypointsError("image_size is needed when no image is given")
         image_size = (int(image.shape[1]), int(image.shape[0]))
     if keypoints is None:
         if not report(0.05, "detecting joints"):
@@ -151,9 +151,6 @@ def detect_and_fit(
     if not report(0.2, "fitting"):
         raise FitCancelled("cancelled before fitting")
     focal = focal_for(image_path, image_size, focal_length)
-
-    from ..core import fit as fit_module
-
     stages = tuple(getattr(fit_module, "STAGE_NAMES", ()))
 
     def callback(stage, iteration, energy) -> bool:
@@ -163,7 +160,7 @@ def detect_and_fit(
         return report(fraction, f"fitting: {name}, iteration {iteration}, energy {energy:.4g}")
 
     start = time.perf_counter()
-    result = run_fit(model, keypoints, image_size, focal_length=focal, callback=callback)
+    result = fit_module.fit(model, keypoints, image_size, focal_length=focal, callback=callback)
     seconds["fit"] = time.perf_counter() - start
     if result.status == STATUS_CANCELLED:
         raise FitCancelled("the fit was cancelled")
