@@ -104,7 +104,10 @@ class BodyModel:
                     f"the open {gender} body model is not available yet ({path} is missing); "
                     "pass the path of an SMPL model file"
                 )
-        return cls.from_arrays(**read_model_file(path), gender=gender, source=str(path))
+        data = read_model_file(path)
+        for own in ("gender", "source"):  # a file's metadata must not override the arguments
+            data.pop(own, None)
+        return cls.from_arrays(**data, gender=gender, source=str(path))
 
     @classmethod
     def from_arrays(cls, *, gender: str = "neutral", source: str = "", **data: object) -> "BodyModel":

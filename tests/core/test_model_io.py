@@ -57,8 +57,9 @@ def test_official_style_pickle_loads_without_chumpy(official_style_pickle, toy_m
 
 def test_npz_round_trip(tmp_path, toy_model_data):
     path = tmp_path / "model.npz"
-    np.savez(path, **toy_model_data)
-    model = BodyModel.load(path)
+    np.savez(path, **toy_model_data, gender="male", source="a conversion")  # metadata keys
+    model = BodyModel.load(path, gender="female")
+    assert model.gender == "female" and model.source == str(path)
     np.testing.assert_array_equal(model.v_template, toy_model_data["v_template"])
     assert model.landmark_names == ("nose", "left_heel", "right_heel")
 
