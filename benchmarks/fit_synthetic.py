@@ -251,23 +251,24 @@ def hip_study(model, poses, rng, weights) -> None:
 
 
 def focal_study(model, layout, poses, rng, weights) -> None:
-    """PA-MPJPE when the true lens is a 26-70 mm equivalent and the fit assumes a FOV."""
+    """Accuracy when the true lens is a 26-70 mm equivalent and the fit assumes a FOV."""
     from blender_smplify.core.camera import focal_from_35mm, focal_from_fov
 
     cases = make_cases(model, layout, poses, rng)
     lenses = (26.0, 35.0, 50.0, 70.0)
-    fovs = (40.0, 47.0, 55.0, 63.0, 75.0)
-    print("median PA-MPJPE (mm); rows: assumed diagonal FOV; columns: true 35 mm-equivalent lens")
-    print(f"{'FOV':>6}" + "".join(f"{f'{mm:g} mm':>10}" for mm in lenses) + f"{'mean':>10}")
-    for fov in fovs:
-        meds = []
+    print("rows: assumed diagonal FOV; columns: true lens (35 mm equivalent); "
+          "cells: median PA-MPJPE / median MPJPE (mm)")  # fmt: skip
+    for fov in (40.0, 50.0, 55.0, 60.0, 65.0, 75.0):
+        cells = []
         for mm in lenses:
             f_true = focal_from_35mm(mm, IMAGE_SIZE)
             rows = [run_case(model, layout, c[0], c[1], FitOptions(), weights, c[2], c[3],
                              focal_true=f_true, focal_fit=focal_from_fov(IMAGE_SIZE, fov))
                     for c in cases]  # fmt: skip
-            meds.append(summary(rows, "pa")[0])
-        print(f"{fov:>6g}" + "".join(f"{m:>10.1f}" for m in meds) + f"{np.mean(meds):>10.1f}")
+            cells.append((summary(rows, "pa")[0], summary(rows, "mpjpe")[0]))
+        mean = np.mean(cells, axis=0)
+        print(f"{fov:>5g} " + " ".join(f"{a:6.1f}/{b:6.1f}" for a, b in cells)
+              + f"   mean {mean[0]:.1f}/{mean[1]:.1f}", flush=True)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,7 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--gender", choices=GENDERS, default="neutral")
     parser.add_argument("--model", default=None, help="SMPL .pkl/.npz (default: the open model)")
     parser.add_argument("--focal", type=float, default=None,
-                        help="focal length in pixels (default: EXIF, else a 55° diagonal FOV)")
+                        help="focal length in pixels (default: EXIF, else a 60° diagonal FOV)")
     parser.add_argument("--keypoints", default=None, metavar="KEYPOINTS.json",
                         help='2D keypoints instead of detection: {"layout": ..., "xy": [[x, y], '
                         '...], "confidence": [...], "image_size": [w, h]}')  # fmt: skip
