@@ -51,6 +51,8 @@ FLIP_AMBIGUITY = 4.0
 #: A fit whose joint energy per visible keypoint (normalised px²) exceeds this is re-run from
 #: the other facing, and the lower energy kept.
 RETRY_JOINT_ENERGY = 200.0
+#: Retries also start from the mean poses of this many heaviest prior components.
+RETRY_POSES = 3
 
 @dataclass(frozen=True)
 class FitOptions:
@@ -291,15 +293,29 @@ def fit(
     ambiguous = len(candidates) > 1 and candidates[1][0] <= FLIP_AMBIGUITY * candidates[0][0]
     starts = [c[1] for c in (candidates if ambiguous else candidates[:1])]
     x, res, secs, chosen = anneal(starts)
-    # 3. a fit that explains the keypoints badly may have kept the wrong facing: try the other
-    if len(candidates) > 1 and not cancelled and res is not None:
-        visible = max(int(use.sum()), 1)
-        if obj.energies(x).get("joints", 0.0) / visible > RETRY_JOINT_ENERGY:
-            other = candidates[1 - chosen][1] if ambiguous else candidates[1][1]
-            x2, res2, secs2, _ = anneal([other])
+    # 3. a fit that explains the keypoints badly is stuck: try the other facing, then the
+    # heaviest prior components' mean poses, until one explains the keypoints; keep the best
+    visible = max(int(use.sum()), 1)
+
+    def bad(xt):
+        return obj.energies(xt).get("joints", 0.0) / visible > RETRY_JOINT_ENERGY
+
+    if res is not None and not cancelled and bad(x):
+        retries = []
+        if len(candidates) > 1:
+            retries.append(candidates[1 - chosen][1] if ambiguous else candidates[1][1])
+        order = np.argsort(-prior.weights) if prior.weights is not None else range(0)
+        for k in list(order)[:RETRY_POSES]:
+            xs = (candidates[chosen] if ambiguous else candidates[0])[1].copy()
+            xs[3:72] = prior.means[k]
+            retries.append(xs)
+        for start in retries:
+            x2, res2, secs2, _ = anneal([start])
             secs = [a + b for a, b in zip(secs, secs2)] + secs2[len(secs):]
             if res2 is not None and res2.cost < res.cost:
                 x, res = x2, res2
+            if cancelled or not bad(x):
+                break
     stage_seconds.extend(secs)
     status = STATUS_CONVERGED
     if res is not None and res.status != 0:
