@@ -132,6 +132,9 @@ def duplicate_pairs(
     cc_rest = read_bvh(mocap_dir / CCBASE_REST[0])
     out = {}
     for icl, cgs in DUPLICATE_TRIALS:
+        if icl not in trials or cgs not in trials:
+            logger.warning("duplicated trial %s / %s not under %s", icl, cgs, mocap_dir)
+            continue
         a = retarget(read_bvh(trials[icl]), cc_rest, CCBASE_REST[1], template)[1:]
         b = retarget(read_bvh(trials[cgs]), template=template, calibration=calibration)[::2]
         out[cgs] = _time_aligned(a, b)
@@ -161,6 +164,13 @@ def calibrate_cmu31(
     key = (str(Path(mocap_dir).resolve()), np.asarray(template, dtype=np.float64).tobytes())
     if key in _CALIBRATION_CACHE:
         return _CALIBRATION_CACHE[key]
+    available = list_trials(mocap_dir)
+    absent = [t for pair in DUPLICATE_TRIALS[:4] for t in pair if t not in available]
+    if absent:
+        raise FileNotFoundError(
+            f"calibrating the 31-joint CMU files needs the trials held in both folders; "
+            f"missing under {mocap_dir}: {absent}"
+        )
     pairs = duplicate_pairs(mocap_dir, calibration=None, template=template)
     result = fit_calibration({t: p for t, p in pairs.items() if t != "cgspeed/05_06"})
     _CALIBRATION_CACHE[key] = result
@@ -201,6 +211,8 @@ def load_smpl_poses(
     out = {}
     for t in names:
         bvh = read_bvh(available[t])
+        if not t.startswith("iclone/") and "LeftUpLeg" in bvh.names:
+            logger.warning("%s: MotionBuilder-named CMU skeleton, retargeted uncalibrated", t)
         if t.startswith("iclone/"):
             if cc_rest is None:
                 cc_rest = read_bvh(mocap_dir / CCBASE_REST[0])

@@ -144,7 +144,10 @@ def _detect_family(bvh: BvhMotion) -> str:
         return "cmu_mb"
     if "LeftHip" in bvh.names and "lowerback" in bvh.names:
         return "cmu31"
-    raise ValueError("unknown BVH skeleton (not CMU 31-joint nor Reallusion CC_Base)")
+    raise ValueError(
+        f"unknown BVH skeleton starting at {bvh.names[0]!r} "
+        "(expected the CMU 31-joint, CMU MotionBuilder or Reallusion CC_Base joint names)"
+    )
 
 
 def _first_distinct(bvh: BvhMotion, pos: np.ndarray, start: int, origin: np.ndarray) -> np.ndarray:
