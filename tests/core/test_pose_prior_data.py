@@ -270,3 +270,28 @@ def test_retarget_recovers_known_rotations_with_smpl_conventions(tmp_path):
     expected[4, J["right_elbow"]] = [0, np.radians(-50), 0]
     expected[4, J["spine2"]] = [np.radians(15), 0, 0]
     assert np.allclose(pose, expected.reshape(5, 72), atol=1e-9)
+
+
+def test_subsample_and_glitch_filter():
+    from tools.pose_prior_data import spike_free, subsample
+
+    pose = np.zeros((50, 72))
+    pose[:, 3 * J["left_knee"]] = np.radians(np.arange(50.0))  # knee bends 1 degree per frame
+    keep = subsample(pose, 4.5)
+    assert keep[0] == 0 and np.all(np.diff(keep) == 5)  # kept once the change exceeds 4.5 degrees
+    pose[20, 3 * J["right_wrist"] + 1] = np.pi / 2  # one-frame wrist flip
+    ok = spike_free(pose, fps=60.0, max_speed=1500.0)
+    assert not ok[19:22].any() and ok[:19].all() and ok[22:].all()
+
+
+def test_calibration_recovers_a_constant_offset(rng):
+    from tools.retarget_bvh import fit_calibration
+
+    a = Rotation.random(40 * 24, random_state=1).as_matrix().reshape(40, 24, 3, 3)
+    offset = Rotation.from_rotvec([0.0, 0.0, np.radians(20.0)]).as_matrix()
+    noise = Rotation.from_rotvec(rng.normal(scale=0.02, size=(40 * 24, 3))).as_matrix()
+    b = a @ offset.T @ noise.reshape(40, 24, 3, 3)  # b D = a with D = offset (plus noise)
+    calibration = fit_calibration({"walk": (a, b)})
+    assert J["left_ankle"] in calibration and J["left_wrist"] not in calibration
+    for d in calibration.values():
+        assert np.degrees(Rotation.from_matrix(d @ offset.T).magnitude()) < 1.0
