@@ -25,9 +25,11 @@ from tools.pose_prior_data import (  # noqa: E402
 )
 from tools.retarget_bvh import SMPL_JOINT_NAMES, SMPL_PARENTS  # noqa: E402
 
+J_HEAD = SMPL_JOINT_NAMES.index("head")
 
-def forward_joints(template: np.ndarray, pose: np.ndarray) -> np.ndarray:
-    """Posed joint positions (N, 24, 3) from rest joints (24, 3) and poses (N, 72)."""
+
+def forward_joints(template: np.ndarray, pose: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Posed joints (N, 24, 3) and global rotations (N, 24, 3, 3) from rest joints and poses."""
     n = len(pose)
     local = Rotation.from_rotvec(pose.reshape(-1, 3)).as_matrix().reshape(n, 24, 3, 3)
     glob = np.empty_like(local)
@@ -38,7 +40,7 @@ def forward_joints(template: np.ndarray, pose: np.ndarray) -> np.ndarray:
         p = SMPL_PARENTS[j]
         glob[:, j] = glob[:, p] @ local[:, j]
         out[:, j] = out[:, p] + np.einsum("nab,b->na", glob[:, p], template[j] - template[p])
-    return out
+    return out, glob
 
 
 def sample_prior(path: Path, count: int, seed: int = 0) -> np.ndarray:
@@ -51,8 +53,8 @@ def sample_prior(path: Path, count: int, seed: int = 0) -> np.ndarray:
     return np.concatenate([np.zeros((count, 3)), body], axis=1), comp
 
 
-def draw(joints: np.ndarray, titles: list[str], out: Path) -> None:
-    """Front (x-y) and side (z-y) stick figures for each pose, left side drawn in red."""
+def draw(joints: np.ndarray, rotations: np.ndarray, titles: list[str], out: Path) -> None:
+    """Front (x-y) and side (z-y) stick figures, left side red, a green nose on the head."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -62,6 +64,7 @@ def draw(joints: np.ndarray, titles: list[str], out: Path) -> None:
     cols = min(n, 6)
     rows = int(np.ceil(n / cols))
     fig, axes = plt.subplots(rows * 2, cols, figsize=(2.2 * cols, 4.4 * rows), squeeze=False)
+    joints = joints - joints[:, :1]  # pelvis at the origin
     for i, (pts, title) in enumerate(zip(joints, titles, strict=True)):
         for v, (h, label) in enumerate(((0, "front"), (2, "side"))):
             ax = axes[(i // cols) * 2 + v, i % cols]
@@ -74,9 +77,12 @@ def draw(joints: np.ndarray, titles: list[str], out: Path) -> None:
                 )
                 sign = -1.0 if h == 0 else 1.0  # front view: the body's left on the image right
                 ax.plot([sign * pts[p, h], sign * pts[j, h]], [pts[p, 1], pts[j, 1]], colour)
+            head = J_HEAD
+            nose = pts[head] + rotations[i, head] @ np.array([0.0, 0.0, 0.1])
+            ax.plot([sign * pts[head, h], sign * nose[h]], [pts[head, 1], nose[1]], "g")
             ax.set_aspect("equal")
             ax.set_xlim(-1, 1)
-            ax.set_ylim(-1.3, 0.7)
+            ax.set_ylim(-1.1, 0.9)
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_title(f"{title} {label}", fontsize=7)
@@ -111,7 +117,8 @@ def main() -> int:
     else:
         pose, comp = sample_prior(args.prior, args.samples)
         titles = [f"sample c{k}" for k in comp]
-    draw(forward_joints(template, pose), titles, args.out)
+    joints, rotations = forward_joints(template, pose)
+    draw(joints, rotations, titles, args.out)
     return 0
 
 
