@@ -51,6 +51,10 @@ FLIP_AMBIGUITY = 4.0
 #: A fit whose joint energy per visible keypoint (normalised px²) exceeds this is re-run from
 #: the other facing, and the lower energy kept.
 RETRY_JOINT_ENERGY = 200.0
+#: Also start the first stage from the camera solution with its yaw mirrored.
+MIRROR_YAW = True
+#: Annealed stage (0-3) after which only the best of several starts goes on.
+DECIDE_STAGE = 3
 #: Retries also start from the mean poses of this many heaviest prior components.
 RETRY_POSES = 3
 
@@ -274,25 +278,39 @@ def fit(
     obj.weights["camera_depth"] = 0.0
     free_all = np.arange(n)
 
-    def anneal(starts):
-        """Four stages from one or two starts (the better start kept after the first)."""
-        secs, chosen, tracks, res = [], 0, list(starts), None
+    def anneal(starts, groups):
+        """Four stages from several starts: after the first stage only the starts of the best
+        facing (``groups``) go on, after stage DECIDE_STAGE only the best one."""
+        secs, res, best = [], None, 0
+        tracks, ids = list(starts), list(range(len(starts)))
         for k in range(4):
             if cancelled:
                 break
             t1 = time.perf_counter()
             obj.weights.update(weights.stage(k))
             runs = [run_stage(k + 1, xt, free_all, options.max_iterations[k + 1]) for xt in tracks]
+            costs = [r[1].cost for r in runs]
+            keep = list(range(len(runs)))
+            if k == 0:
+                group = groups[ids[int(np.argmin(costs))]]
+                keep = [j for j in keep if groups[ids[j]] == group]
+            if k >= DECIDE_STAGE:
+                keep = [min(keep, key=lambda j: costs[j])]
+            runs, ids = [runs[j] for j in keep], [ids[j] for j in keep]
+            tracks = [r[0] for r in runs]
             best = int(np.argmin([r[1].cost for r in runs]))
-            if len(runs) > 1:
-                chosen = best
-            tracks, res = [runs[best][0]], runs[best][1]
+            res = runs[best][1]
             secs.append(time.perf_counter() - t1)
-        return tracks[0], res, secs, chosen
+        return tracks[best], res, secs, ids[best]
 
     ambiguous = len(candidates) > 1 and candidates[1][0] <= FLIP_AMBIGUITY * candidates[0][0]
-    starts = [c[1] for c in (candidates if ambiguous else candidates[:1])]
-    x, res, secs, chosen = anneal(starts)
+    starts, start_facing = [], []
+    for i, (_, xc) in enumerate(candidates if ambiguous else candidates[:1]):
+        starts.append(xc), start_facing.append(i)
+        if MIRROR_YAW:  # four torso points cannot tell a yaw of +ψ from −ψ: try both
+            starts.append(_mirror_yaw(xc)), start_facing.append(i)
+    x, res, secs, chosen = anneal(starts, start_facing)
+    chosen_facing = start_facing[chosen]
     # 3. a fit that explains the keypoints badly is stuck: try the other facing, then the
     # heaviest prior components' mean poses, until one explains the keypoints; keep the best
     visible = max(int(use.sum()), 1)
@@ -303,14 +321,14 @@ def fit(
     if res is not None and not cancelled and bad(x):
         retries = []
         if len(candidates) > 1:
-            retries.append(candidates[1 - chosen][1] if ambiguous else candidates[1][1])
+            retries.append(candidates[1 - chosen_facing][1])
         order = np.argsort(-prior.weights) if prior.weights is not None else range(0)
         for k in list(order)[:RETRY_POSES]:
-            xs = (candidates[chosen] if ambiguous else candidates[0])[1].copy()
+            xs = starts[chosen].copy()
             xs[3:72] = prior.means[k]
             retries.append(xs)
         for start in retries:
-            x2, res2, secs2, _ = anneal([start])
+            x2, res2, secs2, _ = anneal([start], [0])
             secs = [a + b for a, b in zip(secs, secs2)] + secs2[len(secs):]
             if res2 is not None and res2.cost < res.cost:
                 x, res = x2, res2
@@ -333,6 +351,22 @@ def fit(
         status=status, gender=str(getattr(model, "gender", "neutral")),
         warnings=_warnings(lay, use),
     )
+
+
+def _mirror_yaw(x: np.ndarray) -> np.ndarray:
+    """Parameters with the body's heading mirrored about the optical axis (yaw ψ -> −ψ).
+
+    The body's forward direction f = R e_z makes the angle φ = atan2(f_x, f_z) in the camera's
+    horizontal plane; a turn by −2φ about the camera's vertical axis maps it to −φ, which
+    projects the torso almost identically.
+    """
+    from .rotation import matrix_to_rotvec, rodrigues
+
+    R = rodrigues(x[:3])
+    phi = np.arctan2(R[0, 2], R[2, 2])
+    out = x.copy()
+    out[:3] = matrix_to_rotvec(rodrigues(np.array([0.0, -2.0 * phi, 0.0])) @ R)
+    return out
 
 
 def _initial_translation(setup, xy, use, focal, centre, depth, facing) -> np.ndarray:

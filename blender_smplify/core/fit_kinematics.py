@@ -60,6 +60,7 @@ class PointKinematics:
         n, b = self.joint_template.shape[0], self.joint_dirs.shape[2]
         self.num_joints, self.num_betas = n, b
         self.levels = _depth_levels(self.parents)
+        self._level_pairs = [(idx, self.parents[idx]) for idx in self.levels]
         self._par = np.where(self.parents < 0, 0, self.parents)
         # ancestor masks: strict[i, j] = i is a strict ancestor of j
         strict = np.zeros((n, n), dtype=bool)
@@ -117,10 +118,11 @@ class PointKinematics:
         p = np.empty((n, 3))
         G[0] = R[0]
         p[0] = t[0] + transl
-        for idx in self.levels:
-            par = self.parents[idx]
-            G[idx] = G[par] @ R[idx]
-            p[idx] = p[par] + np.einsum("jab,jb->ja", G[par], t[idx] - t[par])
+        t_rel = (t - t[self._par])[:, :, None]  # (n, 3, 1) offsets from the parent
+        for idx, par in self._level_pairs:
+            Gp = G[par]
+            G[idx] = Gp @ R[idx]
+            p[idx] = p[par] + (Gp @ t_rel[idx])[:, :, 0]
         # 3. attached points: x_l = sum_k m_lk p_k + G_k o_lk(beta)
         if L:
             o = self.o + self.O @ betas  # (L, n, 3)

@@ -290,10 +290,13 @@ class SphereBody:
         jac = np.zeros((len(rows), n))
         if len(active):
             ai, aj = i[active], j[active]
-            tt = self.t[:, None, None]
-            jc = (1 - tt) * joints_jac[self.a] + tt * joints_jac[self.b]  # (S, 3, n)
+
+            def centre_jac(k):  # (P, 3, n) d centre / d params of spheres k
+                tt = self.t[k][:, None, None]
+                return (1 - tt) * joints_jac[self.a[k]] + tt * joints_jac[self.b[k]]
+
             unit = d_vec[active] / np.maximum(dist[active], 1e-9)[:, None]
-            jrow = -np.einsum("px,pxn->pn", unit, jc[ai] - jc[aj])
+            jrow = -np.einsum("px,pxn->pn", unit, centre_jac(ai) - centre_jac(aj))
             jrow[:, beta_cols] += self.radius_dirs[ai] + self.radius_dirs[aj]
             if compact:
                 jac[:] = jrow
