@@ -142,9 +142,9 @@ def run_case(model, layout, kp_points, truth_joints, options, weights, noise, ke
 
 
 def fit_points(model, layout, res) -> np.ndarray:
-    from blender_smplify.core.fit import _setup
+    from blender_smplify.core.fit_setup import get_setup
 
-    setup = _setup(model, layout.name, len(res.betas), True)
+    setup = get_setup(model, layout.name, len(res.betas), True)
     pts, _ = setup.kin.evaluate(res.pose, res.betas, res.transl, jacobian=False)
     return pts[setup.point_index]
 
@@ -184,9 +184,9 @@ def write_histogram(path: Path, rows: list[dict], title: str) -> None:
 
 def make_cases(model, layout, poses, rng):
     """Ground-truth keypoints (K, 3), joints (24, 3), noise (K, 2) and kept flags (K,)."""
-    from blender_smplify.core.fit import _setup
+    from blender_smplify.core.fit_setup import get_setup
 
-    setup = _setup(model, layout.name, 10, True)
+    setup = get_setup(model, layout.name, 10, True)
     cases = []
     for pose in poses:
         _, _, _, pts = make_case(model, setup.kin, layout, pose, rng)

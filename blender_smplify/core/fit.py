@@ -5,11 +5,17 @@ Procedure:
 0. Camera: pinhole at the origin, principal point at the image centre, focal length given or
    from the default field of view (``camera.DEFAULT_FOV_DEG``). Depth of the body from similar
    triangles on the torso (shoulder-to-hip lengths of the rest body vs the image).
-1. Camera stage: global orientation and translation on the torso keypoints only, from the
-   upright orientation facing the camera and from the one turned 180° about the vertical;
-   the lower energy wins (the flip test).
+1. Camera stage: global orientation and translation on the torso keypoints only, the body in
+   the prior's mean pose, from the upright orientation facing the camera and from the one turned
+   180° about the vertical (the flip test).
 2. Four stages over all parameters (pose, shape, translation) with the prior weights annealed
-   from strong to weak (``SmplifyWeights``).
+   from strong to weak (``SmplifyWeights``). They start from the better camera solution and from
+   its yaw mirrored about the optical axis (four torso points cannot tell +ψ from −ψ); when the
+   two facings' camera energies are within ``FLIP_AMBIGUITY``, from both facings, whose loser
+   stops after the first stage. The lowest final energy wins.
+3. A result that still explains the keypoints badly (joint energy per keypoint above
+   ``RETRY_JOINT_ENERGY``) is re-run from the other facing and from the mean poses of the
+   heaviest prior components; the lowest energy is kept.
 
 Each stage runs Powell's dogleg (``dogleg.py``) on normal equations assembled from analytic
 Jacobians (``objective.py``), in float64. ``FitOptions.jacobian = "2-point"`` swaps in forward
@@ -20,8 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
-import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -29,13 +34,17 @@ import numpy as np
 from .camera import focal_from_fov, principal_point
 from .dogleg import STOPPED, DoglegResult, dogleg
 from .errors import KeypointsError
-from .fit_kinematics import PointKinematics, kinematics_from_model
+from .fit_setup import (
+    FACING, FACING_AWAY, finite_difference_normal_equations, get_setup, initial_depth,
+    initial_translation, mirror_yaw, visibility_warnings,
+)  # fmt: skip
 from .fit_result import STATUS_CANCELLED, STATUS_CONVERGED, STATUS_MAX_ITERATIONS, FitResult
-from .keypoints import Keypoints2D, get_layout
+from .keypoints import Keypoints2D
 from .objective import REFERENCE_HEIGHT_PX, Objective, SmplifyWeights
-from .priors import PosePrior, SphereBody
+from .priors import PosePrior
 
-__all__ = ["fit", "FitOptions", "FitResult", "SmplifyWeights", "STAGE_NAMES"]
+__all__ = ["fit", "FitOptions", "FitResult", "SmplifyWeights", "STAGE_NAMES", "FACING",
+           "FACING_AWAY"]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +52,6 @@ log = logging.getLogger(__name__)
 STAGE_NAMES = ("camera", "pose 1", "pose 2", "pose 3", "pose 4")
 #: Fewer confident keypoints than this cannot place a body.
 MIN_KEYPOINTS = 4
-#: Upright, facing the camera (OpenCV frame) and its 180° turn about the vertical.
-FACING = np.array([np.pi, 0.0, 0.0])
-FACING_AWAY = np.array([0.0, 0.0, np.pi])
 #: Camera-stage energies closer than this factor leave the facing to the first full stage.
 FLIP_AMBIGUITY = 4.0
 #: A fit whose joint energy per visible keypoint (normalised px²) exceeds this is re-run from
@@ -80,82 +86,6 @@ class FitOptions:
     try_flip: bool = True
     pose_prior: PosePrior | None = None
     interpenetration: bool = True
-    extra: dict = field(default_factory=dict)
-
-
-class _Setup:
-    """What a fit needs from a model and a layout, built once per (model, layout, betas)."""
-
-    def __init__(self, model, layout_name: str, num_betas: int, interpenetration: bool) -> None:
-        from .joints import J
-
-        layout = get_layout(layout_name)
-        available = set(getattr(model, "landmark_names", ()) or ())
-        landmarks: list[str] = []
-        offsets, offset_keys = [], []
-        where = []
-        for target in layout.targets:
-            if target.landmark is None:
-                where.append(("joint", J[target.joint]))
-            elif target.landmark in available:
-                if target.landmark not in landmarks:
-                    landmarks.append(target.landmark)
-                where.append(("landmark", landmarks.index(target.landmark)))
-            else:
-                key = (target.joint, target.offset)
-                if key not in offset_keys:
-                    offset_keys.append(key)
-                    offsets.append((J[target.joint], np.array(target.offset)))
-                where.append(("offset", offset_keys.index(key)))
-        base = {"joint": 0, "landmark": 24, "offset": 24 + len(landmarks)}
-        self.point_index = np.array([base[kind] + i for kind, i in where])
-        self.kin: PointKinematics = kinematics_from_model(model, num_betas, landmarks, offsets)
-        self.landmarks_used = tuple(landmarks)
-        self.layout = layout
-        self.spheres = SphereBody(model, num_betas) if interpenetration else None
-        rest, _ = self.kin.evaluate(np.zeros(72), np.zeros(num_betas), np.zeros(3), False)
-        self.rest_points = rest
-        self.height = float(np.ptp(rest[:24, 1]) + 0.25)  # joints span + head top and soles
-
-
-_SETUP_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def _setup(model, layout: str, num_betas: int, interpenetration: bool) -> _Setup:
-    key = (layout, num_betas, interpenetration)
-    try:
-        per_model = _SETUP_CACHE.setdefault(model, {})
-    except TypeError:  # model cannot be weakly referenced: no cache
-        per_model = {}
-    if key not in per_model:
-        per_model[key] = _Setup(model, layout, num_betas, interpenetration)
-    return per_model[key]
-
-
-def _rot_x_pi(points: np.ndarray) -> np.ndarray:
-    return points * np.array([1.0, -1.0, -1.0])
-
-
-def _initial_depth(setup: _Setup, xy: np.ndarray, use: np.ndarray, focal: float) -> float:
-    """Depth (m) by similar triangles: rest torso lengths over their image lengths."""
-    lay = setup.layout
-    rest = setup.rest_points[setup.point_index]
-    ratios = []
-    ls, rs, lh, rh = (lay.index(n) for n in lay.torso)
-    for a, b in ((ls, lh), (rs, rh), (ls, rh), (rs, lh)):
-        if use[a] and use[b]:
-            d2 = np.linalg.norm(xy[a] - xy[b])
-            if d2 > 1.0:
-                ratios.append(np.linalg.norm(rest[a] - rest[b]) / d2)
-    if not ratios:  # no torso: all pairs, the larger image distances first
-        idx = np.flatnonzero(use)
-        for i in idx:
-            for j in idx[idx > i]:
-                d3, d2 = np.linalg.norm(rest[i] - rest[j]), np.linalg.norm(xy[i] - xy[j])
-                if d3 > 0.15 and d2 > 1.0:
-                    ratios.append(d3 / d2)
-    ratio = float(np.median(ratios)) if ratios else 1.7 / 500.0
-    return float(np.clip(focal * ratio, 0.3, 200.0))
 
 
 def fit(
@@ -196,7 +126,7 @@ def fit(
         raise KeypointsError(f"focal length must be a positive number of pixels, got {focal}")
     centre = principal_point((w_img, h_img))
     num_betas = int(min(options.num_betas, np.asarray(model.shapedirs).shape[2]))
-    setup = _setup(model, keypoints.layout, num_betas, options.interpenetration)
+    setup = get_setup(model, keypoints.layout, num_betas, options.interpenetration)
     lay = setup.layout
     conf = keypoints.confidence * lay.weights
     use = conf > 0
@@ -207,7 +137,7 @@ def fit(
     prior = options.pose_prior if options.pose_prior is not None else PosePrior.load()
 
     # 0. camera: depth by similar triangles, normalisation of the pixels
-    depth = _initial_depth(setup, keypoints.xy, use, focal)
+    depth = initial_depth(setup, keypoints.xy, use, focal)
     person_px = focal * setup.height / depth
     scale = REFERENCE_HEIGHT_PX / person_px
     obj = Objective(setup.kin, setup.point_index, keypoints.xy, conf, focal, centre, scale,
@@ -222,7 +152,7 @@ def fit(
         if options.jacobian == "analytic":
             return lambda y: obj.normal_equations(_embed(y, free), free)
         if options.jacobian == "2-point":
-            return lambda y: _finite_difference_normal_equations(obj, _embed(y, free), free)
+            return lambda y: finite_difference_normal_equations(obj, _embed(y, free), free)
         raise ValueError(f"unknown jacobian mode {options.jacobian!r}")
 
     base = np.zeros(n)
@@ -263,7 +193,7 @@ def fit(
         x0 = np.zeros(n)
         x0[:3] = facing
         x0[3:72] = prior.mean_pose
-        x0[n - 3 :] = _initial_translation(setup, keypoints.xy, use * obj.data_mask > 0,
+        x0[n - 3 :] = initial_translation(setup, keypoints.xy, use * obj.data_mask > 0,
                                            focal, centre, depth, facing)  # fmt: skip
         x, res = run_stage(0, x0, free_cam, options.max_iterations[0])
         candidates.append((res.cost, x))
@@ -272,8 +202,7 @@ def fit(
     candidates.sort(key=lambda c: c[0])
     stage_seconds.append(time.perf_counter() - t0)
 
-    # 2. annealed stages over everything; when the torso alone cannot tell the facing (the two
-    # energies within a factor FLIP_AMBIGUITY), both facings go through the first stage
+    # 2. annealed stages over everything, from several starts
     obj.data_mask = np.ones(len(use))
     obj.weights["camera_depth"] = 0.0
     free_all = np.arange(n)
@@ -308,7 +237,7 @@ def fit(
     for i, (_, xc) in enumerate(candidates if ambiguous else candidates[:1]):
         starts.append(xc), start_facing.append(i)
         if MIRROR_YAW:  # four torso points cannot tell a yaw of +ψ from −ψ: try both
-            starts.append(_mirror_yaw(xc)), start_facing.append(i)
+            starts.append(mirror_yaw(xc)), start_facing.append(i)
     x, res, secs, chosen = anneal(starts, start_facing)
     chosen_facing = start_facing[chosen]
     # 3. a fit that explains the keypoints badly is stuck: try the other facing, then the
@@ -349,55 +278,5 @@ def fit(
         principal_point=centre, image_size=(w_img, h_img), joints_3d=joints[:24].copy(),
         energy=obj.energies(x), iterations=iterations, stage_seconds=tuple(stage_seconds),
         status=status, gender=str(getattr(model, "gender", "neutral")),
-        warnings=_warnings(lay, use),
+        warnings=visibility_warnings(lay, use),
     )
-
-
-def _mirror_yaw(x: np.ndarray) -> np.ndarray:
-    """Parameters with the body's heading mirrored about the optical axis (yaw ψ -> −ψ).
-
-    The body's forward direction f = R e_z makes the angle φ = atan2(f_x, f_z) in the camera's
-    horizontal plane; a turn by −2φ about the camera's vertical axis maps it to −φ, which
-    projects the torso almost identically.
-    """
-    from .rotation import matrix_to_rotvec, rodrigues
-
-    R = rodrigues(x[:3])
-    phi = np.arctan2(R[0, 2], R[2, 2])
-    out = x.copy()
-    out[:3] = matrix_to_rotvec(rodrigues(np.array([0.0, -2.0 * phi, 0.0])) @ R)
-    return out
-
-
-def _initial_translation(setup, xy, use, focal, centre, depth, facing) -> np.ndarray:
-    """Translation putting the rest body at ``depth`` over the used keypoints' centroid."""
-    rest = setup.rest_points[setup.point_index][use]
-    if np.allclose(facing, FACING):
-        rest = _rot_x_pi(rest)
-    else:
-        rest = rest * np.array([-1.0, -1.0, 1.0])
-    target = (xy[use].mean(axis=0) - centre) * depth / focal
-    return np.array([target[0] - rest[:, 0].mean(), target[1] - rest[:, 1].mean(), depth])
-
-
-def _finite_difference_normal_equations(obj: Objective, x: np.ndarray, free: np.ndarray):
-    """Normal equations from forward differences of the fixed-size residuals (baseline)."""
-    r = obj.residuals(x)
-    J = np.empty((len(r), len(free)))
-    for c, k in enumerate(free):
-        h = 1.49e-8 * max(1.0, abs(x[k]))
-        xp = x.copy()
-        xp[k] += h
-        J[:, c] = (obj.residuals(xp) - r) / h
-    return float(r @ r), J.T @ r, J.T @ J
-
-
-def _warnings(layout, use: np.ndarray) -> tuple[str, ...]:
-    out = []
-    groups = {"legs": ("knee", "ankle"), "arms": ("elbow", "wrist")}
-    for what, parts in groups.items():
-        idx = [layout.index(f"{s}_{p}") for s in ("left", "right") for p in parts
-               if f"{s}_{p}" in layout.names]  # fmt: skip
-        if idx and not use[idx].any():
-            out.append(f"{what} not visible: their pose comes from the prior only")
-    return tuple(out)

@@ -45,9 +45,9 @@ def truth(body, prior, layout="smpl24", facing_away=False, seed=0, yaw=0.4):
     betas = rng.normal(scale=0.7, size=10)
     transl = np.array([0.1, 0.05, 3.5])
     setup_layout = get_layout(layout)
-    from blender_smplify.core.fit import _setup
+    from blender_smplify.core.fit_setup import get_setup
 
-    setup = _setup(body, setup_layout.name, 10, True)
+    setup = get_setup(body, setup_layout.name, 10, True)
     pts, _ = setup.kin.evaluate(pose, betas, transl, jacobian=False)
     kp = pts[setup.point_index]
     xy = FOCAL * kp[:, :2] / kp[:, 2:] + CENTRE
@@ -64,9 +64,9 @@ def procrustes(pred, gt):
 
 
 def reprojection(body, result, keypoints):
-    from blender_smplify.core.fit import _setup
+    from blender_smplify.core.fit_setup import get_setup
 
-    setup = _setup(body, keypoints.layout, len(result.betas), True)
+    setup = get_setup(body, keypoints.layout, len(result.betas), True)
     pts, _ = setup.kin.evaluate(result.pose, result.betas, result.transl, jacobian=False)
     kp = pts[setup.point_index]
     uv = result.focal_length * kp[:, :2] / kp[:, 2:] + result.principal_point

@@ -12,7 +12,7 @@ import pytest
 from smplify_toy import toy_body_arrays
 
 from blender_smplify.__main__ import main
-from blender_smplify.core.fit import _setup
+from blender_smplify.core.fit_setup import get_setup
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "blender_smplify" / "data" / "samples" / "standing_person.jpg"
@@ -30,7 +30,7 @@ def keypoints_json(tmp_path_factory, toy_npz):
     from blender_smplify.core.body_model import BodyModel
 
     body = BodyModel.load(toy_npz)
-    setup = _setup(body, "smpl24", 10, True)
+    setup = get_setup(body, "smpl24", 10, True)
     pose = np.zeros(72)
     pose[0] = np.pi
     pose[3 * 16 + 2], pose[3 * 17 + 2] = -1.2, 1.2  # arms down

@@ -1,0 +1,139 @@
+"""What the fit derives from a model and a layout, and its initialisation helpers.
+
+``get_setup`` builds (once per model, layout and number of betas; cached while the model lives)
+the kinematics of the layout's keypoints, the spheres of the interpenetration term and the rest
+points; the helpers give the similar-triangles depth, the initial translation, the yaw-mirrored
+start and the finite-difference baseline of the normal equations.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from .fit_kinematics import PointKinematics, kinematics_from_model
+from .joints import J
+from .keypoints import get_layout
+from .objective import Objective
+from .priors import SphereBody
+from .rotation import matrix_to_rotvec, rodrigues
+
+#: Upright, facing the camera (OpenCV frame) and its 180° turn about the vertical.
+FACING = np.array([np.pi, 0.0, 0.0])
+FACING_AWAY = np.array([0.0, 0.0, np.pi])
+
+
+class FitSetup:
+    """What a fit needs from a model and a layout, built once per (model, layout, betas)."""
+
+    def __init__(self, model, layout_name: str, num_betas: int, interpenetration: bool) -> None:
+        layout = get_layout(layout_name)
+        available = set(getattr(model, "landmark_names", ()) or ())
+        landmarks: list[str] = []
+        offsets, offset_keys = [], []
+        where = []
+        for target in layout.targets:
+            if target.landmark is None:
+                where.append(("joint", J[target.joint]))
+            elif target.landmark in available:
+                if target.landmark not in landmarks:
+                    landmarks.append(target.landmark)
+                where.append(("landmark", landmarks.index(target.landmark)))
+            else:
+                key = (target.joint, target.offset)
+                if key not in offset_keys:
+                    offset_keys.append(key)
+                    offsets.append((J[target.joint], np.array(target.offset)))
+                where.append(("offset", offset_keys.index(key)))
+        base = {"joint": 0, "landmark": 24, "offset": 24 + len(landmarks)}
+        self.point_index = np.array([base[kind] + i for kind, i in where])
+        self.kin: PointKinematics = kinematics_from_model(model, num_betas, landmarks, offsets)
+        self.landmarks_used = tuple(landmarks)
+        self.layout = layout
+        self.spheres = SphereBody(model, num_betas) if interpenetration else None
+        rest, _ = self.kin.evaluate(np.zeros(72), np.zeros(num_betas), np.zeros(3), False)
+        self.rest_points = rest
+        self.height = float(np.ptp(rest[:24, 1]) + 0.25)  # joints span + head top and soles
+
+
+_SETUP_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def get_setup(model, layout: str, num_betas: int, interpenetration: bool = True) -> FitSetup:
+    """The cached FitSetup of a model (a new one when the model cannot be weakly referenced)."""
+    key = (layout, num_betas, interpenetration)
+    try:
+        per_model = _SETUP_CACHE.setdefault(model, {})
+    except TypeError:  # model cannot be weakly referenced: no cache
+        per_model = {}
+    if key not in per_model:
+        per_model[key] = FitSetup(model, layout, num_betas, interpenetration)
+    return per_model[key]
+
+
+def initial_depth(setup: FitSetup, xy: np.ndarray, use: np.ndarray, focal: float) -> float:
+    """Depth (m) by similar triangles: rest torso lengths over their image lengths."""
+    lay = setup.layout
+    rest = setup.rest_points[setup.point_index]
+    ratios = []
+    ls, rs, lh, rh = (lay.index(n) for n in lay.torso)
+    for a, b in ((ls, lh), (rs, rh), (ls, rh), (rs, lh)):
+        if use[a] and use[b]:
+            d2 = np.linalg.norm(xy[a] - xy[b])
+            if d2 > 1.0:
+                ratios.append(np.linalg.norm(rest[a] - rest[b]) / d2)
+    if not ratios:  # no torso: all pairs, the larger image distances first
+        idx = np.flatnonzero(use)
+        for i in idx:
+            for j in idx[idx > i]:
+                d3, d2 = np.linalg.norm(rest[i] - rest[j]), np.linalg.norm(xy[i] - xy[j])
+                if d3 > 0.15 and d2 > 1.0:
+                    ratios.append(d3 / d2)
+    ratio = float(np.median(ratios)) if ratios else 1.7 / 500.0
+    return float(np.clip(focal * ratio, 0.3, 200.0))
+
+
+def mirror_yaw(x: np.ndarray) -> np.ndarray:
+    """Parameters with the body's heading mirrored about the optical axis (yaw ψ -> −ψ).
+
+    The body's forward direction f = R e_z makes the angle φ = atan2(f_x, f_z) in the camera's
+    horizontal plane; a turn by −2φ about the camera's vertical axis maps it to −φ, which
+    projects the torso almost identically.
+    """
+    R = rodrigues(x[:3])
+    phi = np.arctan2(R[0, 2], R[2, 2])
+    out = x.copy()
+    out[:3] = matrix_to_rotvec(rodrigues(np.array([0.0, -2.0 * phi, 0.0])) @ R)
+    return out
+
+
+def initial_translation(setup, xy, use, focal, centre, depth, facing) -> np.ndarray:
+    """Translation putting the rest body at ``depth`` over the used keypoints' centroid."""
+    rest = setup.rest_points[setup.point_index][use]
+    rest = rest @ rodrigues(np.asarray(facing, dtype=np.float64)).T
+    target = (xy[use].mean(axis=0) - centre) * depth / focal
+    return np.array([target[0] - rest[:, 0].mean(), target[1] - rest[:, 1].mean(), depth])
+
+
+def finite_difference_normal_equations(obj: Objective, x: np.ndarray, free: np.ndarray):
+    """Normal equations from forward differences of the fixed-size residuals (baseline)."""
+    r = obj.residuals(x)
+    J = np.empty((len(r), len(free)))
+    for c, k in enumerate(free):
+        h = 1.49e-8 * max(1.0, abs(x[k]))
+        xp = x.copy()
+        xp[k] += h
+        J[:, c] = (obj.residuals(xp) - r) / h
+    return float(r @ r), J.T @ r, J.T @ J
+
+
+def visibility_warnings(layout, use: np.ndarray) -> tuple[str, ...]:
+    out = []
+    groups = {"legs": ("knee", "ankle"), "arms": ("elbow", "wrist")}
+    for what, parts in groups.items():
+        idx = [layout.index(f"{s}_{p}") for s in ("left", "right") for p in parts
+               if f"{s}_{p}" in layout.names]  # fmt: skip
+        if idx and not use[idx].any():
+            out.append(f"{what} not visible: their pose comes from the prior only")
+    return tuple(out)
