@@ -1,7 +1,10 @@
 """PCK@0.2 of the joint detector on the LSP development photos, and its time per image.
 
     python benchmarks/detector_lsp.py [--data ../shared/data/lsp_dev] [--threads 2]
-        [--passes 3] [--no-flip] [--no-movenet] [--limit N]
+        [--passes 2] [--flip] [--limb-flip] [--no-movenet] [--refine] [--crop-scale 1.25]
+        [--limb-crop-scale 1.0] [--limit N]
+
+Defaults are JointDetector's defaults.
 
 A joint counts as correct when it lies within 0.2 × torso size of the ground truth, torso size
 being the distance from the right shoulder to the left hip (LSP's convention). Scored: the 12
@@ -77,9 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=default_data())
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--passes", type=int, default=3)
+    parser.add_argument("--passes", type=int, default=2)
     parser.add_argument("--crop-scale", type=float, default=1.25)
-    parser.add_argument("--no-flip", action="store_true")
+    parser.add_argument("--limb-crop-scale", type=float, default=1.0)
+    parser.add_argument("--flip", action="store_true", help="flip-average BlazePose's last pass")
+    parser.add_argument("--limb-flip", action="store_true", help="flip-average MoveNet")
     parser.add_argument("--no-movenet", action="store_true")
     parser.add_argument("--refine", action="store_true", help="heatmap refinement of BlazePose")
     parser.add_argument("--limit", type=int, default=None)
@@ -87,13 +92,17 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.data / "joints.npz").exists():
         print(f"LSP data not found at {args.data} (set --data or LSP_DEV)", file=sys.stderr)
         return 2
-    detector = JointDetector(threads=args.threads, passes=args.passes, flip=not args.no_flip,
+    detector = JointDetector(threads=args.threads, passes=args.passes, flip=args.flip,
+                             limb_flip=args.limb_flip,
                              crop_scale=args.crop_scale, refine=args.refine,
+                             limb_crop_scale=args.limb_crop_scale,
                              limb_model_path="" if args.no_movenet else None)
     correct, times, misses = evaluate(detector, args.data, args.limit)
     print(f"LSP dev: {len(correct)} photos, {misses} without a detected person; "
-          f"passes={args.passes} flip={not args.no_flip} movenet={detector._limbs is not None} "
-          f"crop_scale={args.crop_scale} refine={args.refine} threads={args.threads}")
+          f"passes={args.passes} flip={args.flip} limb_flip={args.limb_flip} "
+          f"movenet={detector._limbs is not None} "
+          f"crop_scale={args.crop_scale} limb_crop_scale={args.limb_crop_scale} "
+          f"refine={args.refine} threads={args.threads}")
     print("PCK@0.2 per joint:")
     for j in range(12):
         print(f"  {LSP_TO_BLAZEPOSE[j]:<15s} {correct[:, j].mean():.3f}")

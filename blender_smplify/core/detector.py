@@ -29,7 +29,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .detector_crop import Crop, letterbox, paste_back, roi_from_points, sample
+from .detector_crop import (
+    Crop,
+    box_crop,
+    letterbox,
+    paste_back,
+    person_box_from,
+    roi_from_points,
+    sample,
+    window_centres,
+)
 from .errors import ModelFileError, NoPersonFound
 from .keypoints import Keypoints2D
 
@@ -66,8 +75,15 @@ INPUT = 256
 CENTRE, TOP = 33, 34  # BlazePose auxiliary alignment landmarks
 
 PRESENCE_THRESHOLD = 0.5
-"""Pose-presence score below which ``detect`` raises NoPersonFound
-(measured: benchmarks/detector_presence.py)."""
+"""Without MoveNet: pose-presence score below which ``detect`` raises NoPersonFound."""
+
+PRESENCE_WITH_LIMBS, LIMB_SCORE_THRESHOLD = 0.3, 0.18
+"""With MoveNet: a person needs BlazePose's presence >= 0.3 and MoveNet's mean score on the
+12 limb joints >= 0.18. Chosen with benchmarks/detector_presence.py: on 48 images without a
+person (Blender's CC0 HDRI photos cut into crops, synthetic images) BlazePose's presence alone
+(>= 0.5) gave 8 false detections, the pair none; on the 300 LSP photos + the sample photo the
+pair misses 1 (MoveNet's limb score there: lowest 0.198, 1st percentile 0.27; without a person:
+90th percentile 0.11, highest 0.25 on a crop whose presence was low)."""
 
 MIN_WINDOW, MAX_WINDOWS = 64, 16
 """Search windows: smallest side in pixels, most windows per level."""
@@ -101,6 +117,7 @@ class Detection:
     world : (33, 3) metric landmarks (metres, origin between the hips, BlazePose's axes).
     score : pose-presence probability in [0, 1].
     crop : the final crop the landmarks came from.
+    limb_score : MoveNet's mean score on the 12 limb joints (NaN without MoveNet).
     """
 
     keypoints: Keypoints2D
@@ -109,6 +126,7 @@ class Detection:
     world: np.ndarray
     score: float
     crop: Crop
+    limb_score: float = float("nan")
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -126,6 +144,8 @@ class JointDetector:
     passes : BlazePose passes (1 = whole image only).
     flip : average the last BlazePose pass with a pass on the mirrored crop.
     limb_flip : the same for MoveNet.
+    limb_crop_scale : MoveNet's crop is the last BlazePose crop resized to this scale (tighter
+        crops measured better on LSP: see the module docstring).
     crop_scale : crop side = 2 × body radius × crop_scale (MediaPipe uses 1.25).
     refine : move BlazePose landmarks to their heatmap-weighted mean (MediaPipe's refinement).
     """
@@ -133,7 +153,7 @@ class JointDetector:
     def __init__(self, model_path: str | os.PathLike | None = None, threads: int | None = None,
                  *, limb_model_path: str | os.PathLike | None = None, passes: int = 2,
                  flip: bool = False, limb_flip: bool = False, crop_scale: float = 1.25,
-                 refine: bool = False) -> None:
+                 limb_crop_scale: float = 1.0, refine: bool = False) -> None:
         self.model_path = Path(model_path) if model_path else MODEL_DIR / BLAZEPOSE_FILE
         if limb_model_path is None:
             default = MODEL_DIR / MOVENET_FILE
@@ -141,6 +161,7 @@ class JointDetector:
         self.limb_model_path = Path(limb_model_path) if limb_model_path else None
         self.passes, self.flip, self.crop_scale = max(int(passes), 1), bool(flip), crop_scale
         self.refine, self.limb_flip = bool(refine), bool(limb_flip)
+        self.limb_crop_scale = float(limb_crop_scale)
         self._pose = _session(self.model_path, threads)
         self._limbs = _session(self.limb_model_path, threads) if self.limb_model_path else None
 
@@ -160,7 +181,8 @@ class JointDetector:
         Raises
         ------
         NoPersonFound
-            The pose-presence score stays below ``PRESENCE_THRESHOLD``.
+            The scores stay below PRESENCE_WITH_LIMBS / LIMB_SCORE_THRESHOLD (with MoveNet)
+            or PRESENCE_THRESHOLD (without).
         ValueError
             ``image`` is not an (H, W, 3) array.
         """
@@ -170,23 +192,36 @@ class JointDetector:
         h, w = image.shape[:2]
         out, crop = self.landmark_passes(image, person_box)
         score = float(out["presence"])
-        if score < PRESENCE_THRESHOLD:
+        limbs = None
+        if self._limbs is not None:
+            limb_crop = crop if self.passes == 1 else Crop(
+                crop.centre, crop.side * self.limb_crop_scale / self.crop_scale, crop.rotation,
+                crop.size)
+            limbs = self._movenet(image, limb_crop)
+        limb_score = float(np.mean(limbs[1][_LIMB_COCO])) if limbs is not None else float("nan")
+        if limbs is None and score < PRESENCE_THRESHOLD:
             raise NoPersonFound(f"no person found in the image (pose presence {score:.2f} < "
                                 f"{PRESENCE_THRESHOLD})")
+        if limbs is not None and (score < PRESENCE_WITH_LIMBS or limb_score < LIMB_SCORE_THRESHOLD):
+            raise NoPersonFound(
+                f"no person found in the image (pose presence {score:.2f}, limb score "
+                f"{limb_score:.2f}; a person needs at least {PRESENCE_WITH_LIMBS} and "
+                f"{LIMB_SCORE_THRESHOLD})")
         xy, conf = out["xy"][:33].copy(), out["confidence"][:33].copy()
         # BlazePose was trained to place joints outside its crop when they are out of view:
         # a joint it puts outside the photo is missing, whatever MoveNet says.
         inside = (xy[:, 0] >= 0) & (xy[:, 0] <= w) & (xy[:, 1] >= 0) & (xy[:, 1] <= h)
         conf = np.where(inside, conf, 0.0)
-        if self._limbs is not None:
-            self._refine_limbs(image, crop, xy, conf)
+        if limbs is not None:
+            _fuse_limbs(xy, conf, *limbs)
         return Detection(
             keypoints=Keypoints2D("blazepose33", xy, conf),
-            box=_person_box(xy, conf, h, w),
+            box=person_box_from(xy, conf, h, w),
             mask=paste_back(out["mask"], crop, h, w),
             world=out["world"][:33],
             score=score,
             crop=crop,
+            limb_score=limb_score,
         )
 
     # ------------------------------------------------------------------ passes
@@ -198,7 +233,7 @@ class JointDetector:
         "presences" (one per pass), "mask" (256, 256) in crop space and "world" (39, 3).
         """
         h, w = image.shape[:2]
-        crop = letterbox(h, w, INPUT) if person_box is None else _box_crop(person_box, INPUT)
+        crop = letterbox(h, w, INPUT) if person_box is None else box_crop(person_box, INPUT)
         out = self._blazepose(image, crop, flip=self.passes == 1 and self.flip)
         if out["presence"] < PRESENCE_THRESHOLD and person_box is None:
             out, crop = self._search(image, out, crop)
@@ -228,8 +263,8 @@ class JointDetector:
             return best, best_crop
         side = float(min(h, w))
         for _ in range(2):
-            centres = [(cx, cy) for cx in _window_centres(w, side)
-                       for cy in _window_centres(h, side)]
+            centres = [(cx, cy) for cx in window_centres(w, side)
+                       for cy in window_centres(h, side)]
             if side < MIN_WINDOW or len(centres) > MAX_WINDOWS:
                 break
             found = []
@@ -275,13 +310,8 @@ class JointDetector:
             "world": world,
         }
 
-    def _refine_limbs(self, image: np.ndarray, crop: Crop, xy: np.ndarray,
-                      conf: np.ndarray) -> None:
-        """Replace BlazePose's limb joints by MoveNet's where MoveNet is confident (in place).
-
-        Joints BlazePose marks missing (confidence 0) stay missing; the confidence of a replaced
-        joint is the geometric mean of both models' scores.
-        """
+    def _movenet(self, image: np.ndarray, crop: Crop) -> tuple[np.ndarray, np.ndarray]:
+        """MoveNet Thunder on ``crop``: (17, 2) image pixels and (17,) scores, COCO order."""
         patch = np.clip(np.rint(sample(image, crop)), 0, 255).astype(np.int32)
         kp = self._limbs.run(None, {"image": patch[None]})[0].reshape(17, 3).astype(np.float64)
         if self.limb_flip:
@@ -289,13 +319,7 @@ class JointDetector:
             kp_f = kp_f.reshape(17, 3).astype(np.float64)[COCO17_MIRROR]
             kp_f[:, 1] = 1.0 - kp_f[:, 1]
             kp = 0.5 * (kp + kp_f)
-        uv = kp[:, [1, 0]] * INPUT
-        m_xy, m_conf = crop.to_image(uv), kp[:, 2]
-        for name in LIMB_JOINTS:
-            b, c = B[name], COCO17_NAMES.index(name)
-            if m_conf[c] >= LIMB_MIN_SCORE and conf[b] > 0.0:
-                xy[b] = m_xy[c]
-                conf[b] = float(np.sqrt(conf[b] * m_conf[c]))
+        return crop.to_image(kp[:, [1, 0]] * INPUT), kp[:, 2]
 
     @property
     def _pose_outputs(self) -> list[str]:
@@ -304,6 +328,21 @@ class JointDetector:
 
 LIMB_MIN_SCORE = 0.2
 """MoveNet keypoint score from which it replaces BlazePose's joint."""
+
+_LIMB_COCO = np.array([COCO17_NAMES.index(n) for n in LIMB_JOINTS])
+
+
+def _fuse_limbs(xy: np.ndarray, conf: np.ndarray, m_xy: np.ndarray, m_conf: np.ndarray) -> None:
+    """Replace BlazePose's limb joints by MoveNet's where MoveNet is confident (in place).
+
+    Joints BlazePose marks missing (confidence 0) stay missing; the confidence of a replaced
+    joint is the geometric mean of both models' scores.
+    """
+    for name in LIMB_JOINTS:
+        b, c = B[name], COCO17_NAMES.index(name)
+        if m_conf[c] >= LIMB_MIN_SCORE and conf[b] > 0.0:
+            xy[b] = m_xy[c]
+            conf[b] = float(np.sqrt(conf[b] * m_conf[c]))
 
 
 def _session(path: Path, threads: int | None):
@@ -356,28 +395,3 @@ def refine_from_heatmaps(landmarks: np.ndarray, heatmaps: np.ndarray, kernel: in
         out[k, 0] = (cols * conf).sum() / total * cell  # cell k is centred on k * cell
         out[k, 1] = (rows * conf).sum() / total * cell
     return out
-
-
-def _window_centres(length: int, side: float) -> list[float]:
-    """Centres of windows of ``side`` covering [0, length] with half-window overlap."""
-    if length <= side:
-        return [length / 2.0]
-    count = int(np.ceil((length - side) / (side / 2.0))) + 1
-    return list(np.linspace(side / 2.0, length - side / 2.0, count))
-
-
-def _box_crop(person_box: np.ndarray, size: int) -> Crop:
-    box = np.asarray(person_box, dtype=np.float64).reshape(4)
-    if not np.all(np.isfinite(box)) or box[2] <= box[0] or box[3] <= box[1]:
-        raise ValueError(f"person_box must be x0, y0, x1, y1 with x1 > x0, y1 > y0; got {box}")
-    centre = 0.5 * (box[:2] + box[2:])
-    return Crop(centre, 1.25 * float(np.max(box[2:] - box[:2])), 0.0, size)
-
-
-def _person_box(xy: np.ndarray, conf: np.ndarray, h: int, w: int) -> np.ndarray:
-    """(4,) box around the confident landmarks, 10 % margin, clipped to the image."""
-    pts = xy[conf >= 0.5] if np.count_nonzero(conf >= 0.5) >= 2 else xy
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
-    margin = 0.1 * (hi - lo) + 2.0
-    lo, hi = np.maximum(lo - margin, 0.0), np.minimum(hi + margin, [w, h])
-    return np.array([lo[0], lo[1], hi[0], hi[1]])

@@ -244,3 +244,31 @@ def test_sample_and_paste_back_invert_each_other():
     back = paste_back(sample(image, rotated)[..., 0], rotated, 256, 256)
     inner = (slice(100, 156), slice(100, 156))
     assert np.abs(back[inner] - image[..., 0][inner]).mean() < 0.05
+
+
+def test_box_downsample_is_the_block_mean():
+    from blender_smplify.core.detector_crop import box_downsample
+
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (101, 77, 3), dtype=np.uint8)
+    for factor in (2, 3, 7):
+        h, w = 101 // factor * factor, 77 // factor * factor
+        blocks = image[:h, :w].astype(np.float64).reshape(h // factor, factor, w // factor,
+                                                          factor, 3)
+        np.testing.assert_allclose(box_downsample(image, factor), blocks.mean(axis=(1, 3)),
+                                   atol=1e-4)
+
+
+def test_heatmap_refinement_moves_to_the_peak():
+    from blender_smplify.core.detector import refine_from_heatmaps
+
+    landmarks = np.zeros((39, 5))
+    landmarks[:, :2] = [100.0, 60.0]  # crop pixels; heatmap cell k is centred on 4 k
+    rows, cols = np.mgrid[0:64, 0:64]
+    peak = np.array([26.3, 14.6])  # (col, row) in cells, one cell away from the landmark
+    logits = 6.0 - ((cols - peak[0]) ** 2 + (rows - peak[1]) ** 2)
+    heatmaps = np.repeat(logits[:, :, None], 39, axis=2)
+    heatmaps[:, :, 5] = -50.0  # no confident peak: landmark 5 stays where it is
+    out = refine_from_heatmaps(landmarks, heatmaps)
+    np.testing.assert_allclose(out[0, :2], peak * 4.0, atol=0.5)
+    np.testing.assert_allclose(out[5, :2], [100.0, 60.0])
