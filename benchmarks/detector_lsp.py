@@ -10,7 +10,8 @@ A joint counts as correct when it lies within 0.2 × torso size of the ground tr
 being the distance from the right shoulder to the left hip (LSP's convention). Scored: the 12
 limb joints (ankles, knees, hips, wrists, elbows, shoulders; left/right are the person's own).
 Time: median wall-clock of ``JointDetector.detect`` per image (decoded image in, keypoints out,
-all passes), after one warm-up image.
+all passes), after one warm-up image; also its CPU time, which other processes on the machine
+disturb much less (with --threads 1 it estimates the time on one free core).
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def evaluate(detector: JointDetector, data: Path, limit: int | None = None):
     Returns
     -------
     correct : (N, 12) bool, per image and LSP limb joint.
-    times : (N,) seconds per detect call.
+    times : (N,) wall-clock seconds per detect call.
+    cpu : (N,) CPU seconds per detect call, all threads of this process together.
     misses : number of images where no person was found (all their joints count as wrong).
     """
     gt = np.load(data / "joints.npz")
@@ -57,23 +59,25 @@ def evaluate(detector: JointDetector, data: Path, limit: int | None = None):
     if limit:
         names, joints = names[:limit], joints[:limit]
     idx = np.array([B[LSP_TO_BLAZEPOSE[j]] for j in range(12)])
-    correct, times, misses = [], [], 0
+    correct, times, cpu, misses = [], [], [], 0
     detector.detect(load_image(data / "images" / str(names[0])))  # warm-up
     for name, truth in zip(names, joints):
         image = load_image(data / "images" / str(name))
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         try:
             det = detector.detect(image)
         except NoPersonFound:
-            times.append(time.perf_counter() - start)
+            det = None
+        times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+        if det is None:
             correct.append(np.zeros(12, bool))
             misses += 1
             continue
-        times.append(time.perf_counter() - start)
         torso = np.linalg.norm(truth[RIGHT_SHOULDER] - truth[LEFT_HIP])
         err = np.linalg.norm(det.keypoints.xy[idx] - truth[:12], axis=1)
         correct.append(err <= 0.2 * torso)
-    return np.array(correct), np.array(times), misses
+    return np.array(correct), np.array(times), np.array(cpu), misses
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
                              crop_scale=args.crop_scale, refine=args.refine,
                              limb_crop_scale=args.limb_crop_scale,
                              limb_model_path="" if args.no_movenet else None)
-    correct, times, misses = evaluate(detector, args.data, args.limit)
+    load_before = os.getloadavg()[0]
+    correct, times, cpu, misses = evaluate(detector, args.data, args.limit)
     print(f"LSP dev: {len(correct)} photos, {misses} without a detected person; "
           f"passes={args.passes} flip={args.flip} limb_flip={args.limb_flip} "
           f"movenet={detector._limbs is not None} "
@@ -108,7 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {LSP_TO_BLAZEPOSE[j]:<15s} {correct[:, j].mean():.3f}")
     print(f"PCK@0.2, 12 limb joints: {correct.mean():.3f}")
     print(f"time per image: median {1000 * np.median(times):.1f} ms, "
-          f"90th percentile {1000 * np.percentile(times, 90):.1f} ms")
+          f"90th percentile {1000 * np.percentile(times, 90):.1f} ms; CPU time (all threads) "
+          f"median {1000 * np.median(cpu):.1f} ms; load average before/after "
+          f"{load_before:.2f}/{os.getloadavg()[0]:.2f}")
     return 0
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -113,20 +114,28 @@ class Detection:
     ----------
     keypoints : layout "blazepose33": xy (33, 2) image pixels, confidence (33,).
     box : (4,) x0, y0, x1, y1 of the person in image pixels.
-    mask : (H, W) float32 person probability in image coordinates.
     world : (33, 3) metric landmarks (metres, origin between the hips, BlazePose's axes).
     score : pose-presence probability in [0, 1].
     crop : the final crop the landmarks came from.
+    crop_mask : (256, 256) float32 person probability in the crop's pixels.
+    image_shape : (H, W) of the image.
     limb_score : MoveNet's mean score on the 12 limb joints (NaN without MoveNet).
+    mask : (H, W) float32 person probability in image pixels (computed on first access:
+        mapping it back costs time proportional to the image, which keypoints do not need).
     """
 
     keypoints: Keypoints2D
     box: np.ndarray
-    mask: np.ndarray
     world: np.ndarray
     score: float
     crop: Crop
+    crop_mask: np.ndarray
+    image_shape: tuple[int, int]
     limb_score: float = float("nan")
+
+    @cached_property
+    def mask(self) -> np.ndarray:
+        return paste_back(self.crop_mask, self.crop, *self.image_shape)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -217,10 +226,11 @@ class JointDetector:
         return Detection(
             keypoints=Keypoints2D("blazepose33", xy, conf),
             box=person_box_from(xy, conf, h, w),
-            mask=paste_back(out["mask"], crop, h, w),
             world=out["world"][:33],
             score=score,
             crop=crop,
+            crop_mask=out["mask"],
+            image_shape=(h, w),
             limb_score=limb_score,
         )
 
