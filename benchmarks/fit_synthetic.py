@@ -28,12 +28,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from blender_smplify.core.errors import ModelFileError  # noqa: E402
-from blender_smplify.core.fit import FitOptions, fit  # noqa: E402
-from blender_smplify.core.fit_kinematics import kinematics_from_model  # noqa: E402
-from blender_smplify.core.keypoints import Keypoints2D, get_layout  # noqa: E402
-from blender_smplify.core.objective import SmplifyWeights  # noqa: E402
-from blender_smplify.core.rotation import matrix_to_rotvec, rodrigues  # noqa: E402
+from blender_smplify.core.errors import ModelFileError
+from blender_smplify.core.fit import FitOptions, fit
+from blender_smplify.core.keypoints import Keypoints2D, get_layout
+from blender_smplify.core.objective import SmplifyWeights
+from blender_smplify.core.rotation import matrix_to_rotvec, rodrigues
 
 IMAGE_SIZE = (750, 1000)
 FOCAL = 1000.0
@@ -68,7 +67,11 @@ def load_poses(split: str, cases: int, rng: np.random.Generator) -> np.ndarray:
     """(cases, 72) mocap poses sampled evenly over the trials of a split, cleaned as the prior's
     training data (glitch frames and near-duplicates dropped)."""
     from tools.pose_prior_data import (
-        HELD_OUT_TRIALS, clean_poses, list_trials, load_held_out_poses, load_smpl_poses,
+        HELD_OUT_TRIALS,
+        clean_poses,
+        list_trials,
+        load_held_out_poses,
+        load_smpl_poses,
     )  # fmt: skip
 
     if split == "held-out":
@@ -92,8 +95,8 @@ def make_case(model, kin, layout, pose, rng):
     betas = rng.normal(size=nb)
     yaw = rng.uniform(-np.pi, np.pi)
     # camera frame: upright (π about x), turned by the yaw, after the mocap's own root rotation
-    root = rodrigues(np.array([np.pi, 0, 0])) @ rodrigues(np.array([0, yaw, 0])) @ rodrigues(
-        pose[:3]
+    root = (
+        rodrigues(np.array([np.pi, 0, 0])) @ rodrigues(np.array([0, yaw, 0])) @ rodrigues(pose[:3])
     )
     pose = pose.copy()
     pose[:3] = matrix_to_rotvec(root)
@@ -116,14 +119,29 @@ def procrustes_error(pred: np.ndarray, gt: np.ndarray) -> float:
     return float(np.linalg.norm(s * p @ R.T - g, axis=1).mean())
 
 
-def run_case(model, layout, kp_points, truth_joints, options, weights, noise, keep,
-             focal_true=FOCAL, focal_fit=None, fit_layout=None):
+def run_case(
+    model,
+    layout,
+    kp_points,
+    truth_joints,
+    options,
+    weights,
+    noise,
+    keep,
+    focal_true=FOCAL,
+    focal_fit=None,
+    fit_layout=None,
+):
     """Fit one case (keypoints ``kp_points`` (K, 3) seen by a camera of focal ``focal_true``,
     fitted as ``fit_layout`` with ``focal_fit``, default the true one); returns metrics."""
     centre = np.array([IMAGE_SIZE[0] / 2, IMAGE_SIZE[1] / 2])
     xy = focal_true * kp_points[:, :2] / kp_points[:, 2:] + centre + noise
-    conf = keep & (xy[:, 0] >= 0) & (xy[:, 0] < IMAGE_SIZE[0]) & (xy[:, 1] >= 0) & (
-        xy[:, 1] < IMAGE_SIZE[1]
+    conf = (
+        keep
+        & (xy[:, 0] >= 0)
+        & (xy[:, 0] < IMAGE_SIZE[0])
+        & (xy[:, 1] >= 0)
+        & (xy[:, 1] < IMAGE_SIZE[1])
     )
     fit_layout = fit_layout or layout
     kp = Keypoints2D(fit_layout.name, xy, conf.astype(float))
@@ -165,7 +183,7 @@ def write_histogram(path: Path, rows: list[dict], title: str) -> None:
                                                ("ms", "fit time (ms)", 300.0))):  # fmt: skip
         x0, y0, w, h = 40 + panel * 440, 40, 400, 290
         values = np.clip([r[key] for r in rows], 0, top * 0.999)
-        counts, edges = np.histogram(values, bins=30, range=(0, top))
+        counts, _ = np.histogram(values, bins=30, range=(0, top))
         scale = h / max(counts.max(), 1)
         for i, c in enumerate(counts):
             bx = x0 + i * w / 30

@@ -19,8 +19,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from blender_smplify.core.body_model import BodyModel  # noqa: E402
-from blender_smplify.core.fit_setup import get_setup  # noqa: E402
+from blender_smplify.core.body_model import BodyModel
+from blender_smplify.core.fit_setup import get_setup
 
 
 def render(photo: str, fit_json: str, out: str, model_path: str | None = None) -> None:

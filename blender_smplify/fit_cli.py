@@ -32,8 +32,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="output JSON file")
     parser.add_argument("--gender", choices=GENDERS, default="neutral")
     parser.add_argument("--model", default=None, help="SMPL .pkl/.npz (default: the open model)")
-    parser.add_argument("--focal", type=float, default=None,
-                        help="focal length in pixels (default: EXIF, else a 60° diagonal FOV)")
+    parser.add_argument(
+        "--focal",
+        type=float,
+        default=None,
+        help="focal length in pixels (default: EXIF, else a 60° diagonal FOV)",
+    )
     parser.add_argument("--keypoints", default=None, metavar="KEYPOINTS.json",
                         help='2D keypoints instead of detection: {"layout": ..., "xy": [[x, y], '
                         '...], "confidence": [...], "image_size": [w, h]}')  # fmt: skip
@@ -135,7 +139,9 @@ def _run(args: argparse.Namespace) -> int:
     visible = int((keypoints.confidence > 0).sum())
     status = {0: "converged", 1: "iteration limit", 2: "cancelled"}.get(result.status, "?")
     print(f"image      {args.image}  ({image_size[0]} x {image_size[1]} px)")
-    print(f"keypoints  {keypoints.layout}: {visible}/{len(keypoints.confidence)} visible, {source}")
+    print(
+        f"keypoints  {keypoints.layout}: {visible}/{len(keypoints.confidence)} visible, {source}"
+    )
     print(f"model      {getattr(model, 'source', '') or 'open body model'} ({model.gender})")
     print(f"camera     focal {focal:.0f} px ({focal_source})")
     print(f"fit        {status}, {result.iterations} iterations, {1e3 * result.seconds:.0f} ms")

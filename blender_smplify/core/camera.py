@@ -45,8 +45,10 @@ def focal_from_fov(image_size: tuple[int, int], fov_deg: float = DEFAULT_FOV_DEG
 
 def focal_from_35mm(focal_35mm: float, image_size: tuple[int, int]) -> float:
     """Focal length in pixels from a 35 mm-equivalent focal length in mm."""
-    return float(focal_35mm) * math.hypot(float(image_size[0]), float(image_size[1])) / (
-        FILM_DIAGONAL_MM
+    return (
+        float(focal_35mm)
+        * math.hypot(float(image_size[0]), float(image_size[1]))
+        / (FILM_DIAGONAL_MM)
     )
 
 
@@ -66,7 +68,8 @@ def focal_from_exif(path: str | Path, image_size: tuple[int, int]) -> float | No
             value = exif.get_ifd(0x8769).get(0xA405)  # Exif IFD: FocalLengthIn35mmFilm
             if value is None:
                 value = exif.get(0xA405)
-    except Exception as exc:  # unreadable EXIF is not an error: fall back to the default
+    # unreadable EXIF is not an error: fall back to the default
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, SyntaxError) as exc:
         log.debug("no EXIF focal length in %s: %s", path, exc)
         return None
     try:

@@ -19,8 +19,8 @@ Limits: dense linear algebra on the free variables only; meant for ≤ a few hun
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -26,25 +26,38 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
 from .camera import focal_from_fov, principal_point
 from .dogleg import STOPPED, DoglegResult, dogleg
 from .errors import KeypointsError
-from .fit_setup import (
-    FACING, FACING_AWAY, finite_difference_normal_equations, get_setup, initial_depth,
-    initial_translation, mirror_yaw, visibility_warnings,
-)  # fmt: skip
 from .fit_result import STATUS_CANCELLED, STATUS_CONVERGED, STATUS_MAX_ITERATIONS, FitResult
+from .fit_setup import (
+    FACING,
+    FACING_AWAY,
+    finite_difference_normal_equations,
+    get_setup,
+    initial_depth,
+    initial_translation,
+    mirror_yaw,
+    visibility_warnings,
+)  # fmt: skip
 from .keypoints import Keypoints2D
 from .objective import REFERENCE_HEIGHT_PX, Objective, SmplifyWeights
 from .priors import PosePrior
 
-__all__ = ["fit", "FitOptions", "FitResult", "SmplifyWeights", "STAGE_NAMES", "FACING",
-           "FACING_AWAY"]  # fmt: skip
+__all__ = [
+    "FACING",
+    "FACING_AWAY",
+    "STAGE_NAMES",
+    "FitOptions",
+    "FitResult",
+    "SmplifyWeights",
+    "fit",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +65,8 @@ log = logging.getLogger(__name__)
 STAGE_NAMES = ("camera", "pose 1", "pose 2", "pose 3", "pose 4")
 #: Fewer confident keypoints than this cannot place a body.
 MIN_KEYPOINTS = 4
+#: Keypoints spanning fewer pixels than this cannot place a body either.
+MIN_SPAN_PX = 4.0
 #: Camera-stage energies closer than this factor leave the facing to the first full stage.
 FLIP_AMBIGUITY = 4.0
 #: A fit whose joint energy per visible keypoint (normalised px²) exceeds this is re-run from
@@ -63,6 +78,7 @@ MIRROR_YAW = True
 DECIDE_STAGE = 3
 #: Retries also start from the mean poses of this many heaviest prior components.
 RETRY_POSES = 3
+
 
 @dataclass(frozen=True)
 class FitOptions:
@@ -134,6 +150,9 @@ def fit(
         raise KeypointsError(
             f"too few keypoints to fit a body: {int(use.sum())} visible, need {MIN_KEYPOINTS}"
         )
+    span = float(np.ptp(keypoints.xy[use], axis=0).max())
+    if span < MIN_SPAN_PX:
+        raise KeypointsError(f"the keypoints span only {span:.1f} px: too small to fit a body")
     prior = options.pose_prior if options.pose_prior is not None else PosePrior.load()
 
     # 0. camera: depth by similar triangles, normalisation of the pixels
@@ -142,7 +161,6 @@ def fit(
     scale = REFERENCE_HEIGHT_PX / person_px
     obj = Objective(setup.kin, setup.point_index, keypoints.xy, conf, focal, centre, scale,
                     prior, setup.spheres, weights.sigma)  # fmt: skip
-    nb = num_betas
     n = obj.n
     stage_seconds: list[float] = []
     iterations = 0
@@ -169,8 +187,10 @@ def fit(
         base = x0.copy()
         cb = None
         if callback is not None:
-            def cb(it, F):  # noqa: E306
+
+            def cb(it, F):
                 return callback(stage, it, F)
+
         res = dogleg(normal_equations(free), x0[free], max_iterations=max_it,
                      ftol=options.ftol, callback=cb)  # fmt: skip
         iterations += res.iterations
@@ -258,7 +278,7 @@ def fit(
             retries.append(xs)
         for start in retries:
             x2, res2, secs2, _ = anneal([start], [0])
-            secs = [a + b for a, b in zip(secs, secs2)] + secs2[len(secs):]
+            secs = [a + b for a, b in zip(secs, secs2)] + secs2[len(secs) :]
             if res2 is not None and res2.cost < res.cost:
                 x, res = x2, res2
             if cancelled or not bad(x):
@@ -274,9 +294,17 @@ def fit(
     joints, _ = setup.kin.evaluate(pose, betas, transl, jacobian=False)
     obj.weights.update(weights.stage(3))
     return FitResult(
-        betas=betas.copy(), pose=pose.copy(), transl=transl.copy(), focal_length=focal,
-        principal_point=centre, image_size=(w_img, h_img), joints_3d=joints[:24].copy(),
-        energy=obj.energies(x), iterations=iterations, stage_seconds=tuple(stage_seconds),
-        status=status, gender=str(getattr(model, "gender", "neutral")),
+        betas=betas.copy(),
+        pose=pose.copy(),
+        transl=transl.copy(),
+        focal_length=focal,
+        principal_point=centre,
+        image_size=(w_img, h_img),
+        joints_3d=joints[:24].copy(),
+        energy=obj.energies(x),
+        iterations=iterations,
+        stage_seconds=tuple(stage_seconds),
+        status=status,
+        gender=str(getattr(model, "gender", "neutral")),
         warnings=visibility_warnings(lay, use),
     )

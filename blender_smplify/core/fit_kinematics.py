@@ -192,7 +192,9 @@ def _landmark_sums(model, names: list[str], num_betas: int):
 
 
 def kinematics_from_model(
-    model, num_betas: int, landmarks: list[str] | tuple[str, ...] = (),
+    model,
+    num_betas: int,
+    landmarks: list[str] | tuple[str, ...] = (),
     offsets: list[tuple[int, np.ndarray]] | None = None,
 ) -> PointKinematics:
     """Build the fit kinematics of a BodyModel.
@@ -228,7 +230,11 @@ def kinematics_from_model(
         m_list.append(m), o_list.append(o), O_list.append(np.zeros((1, n, 3, num_betas)))
     if m_list:
         return PointKinematics(
-            joint_template, joint_dirs, model.parents,
-            np.concatenate(m_list), np.concatenate(o_list), np.concatenate(O_list),
+            joint_template,
+            joint_dirs,
+            model.parents,
+            np.concatenate(m_list),
+            np.concatenate(o_list),
+            np.concatenate(O_list),
         )
     return PointKinematics(joint_template, joint_dirs, model.parents)

@@ -57,7 +57,7 @@ class FitSetup:
         self.height = float(np.ptp(rest[:24, 1]) + 0.25)  # joints span + head top and soles
 
 
-_SETUP_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_SETUP_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def get_setup(model, layout: str, num_betas: int, interpenetration: bool = True) -> FitSetup:

@@ -162,7 +162,9 @@ def _coco17() -> KeypointLayout:
 
 
 SMPL24 = KeypointLayout(
-    "smpl24", SMPL_JOINT_NAMES, tuple(_t(n) for n in SMPL_JOINT_NAMES),
+    "smpl24",
+    SMPL_JOINT_NAMES,
+    tuple(_t(n) for n in SMPL_JOINT_NAMES),
     ("left_shoulder", "right_shoulder", "left_hip", "right_hip"),
 )
 BLAZEPOSE33 = _blazepose33()
@@ -236,7 +238,7 @@ class Keypoints2D:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict) -> tuple["Keypoints2D", tuple[int, int] | None]:
+    def from_dict(cls, data: dict) -> tuple[Keypoints2D, tuple[int, int] | None]:
         """Keypoints and image size (or None) from :meth:`to_dict`'s form."""
         if not isinstance(data, dict) or "xy" not in data or "layout" not in data:
             raise KeypointsError('keypoints JSON needs "layout" and "xy"')

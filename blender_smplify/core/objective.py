@@ -87,9 +87,17 @@ class Objective:
     """
 
     def __init__(
-        self, kinematics: PointKinematics, point_index: np.ndarray, target: np.ndarray,
-        confidence: np.ndarray, focal: float, centre: np.ndarray, scale: float,
-        pose_prior: PosePrior | None, spheres: SphereBody | None, sigma: float = 100.0,
+        self,
+        kinematics: PointKinematics,
+        point_index: np.ndarray,
+        target: np.ndarray,
+        confidence: np.ndarray,
+        focal: float,
+        centre: np.ndarray,
+        scale: float,
+        pose_prior: PosePrior | None,
+        spheres: SphereBody | None,
+        sigma: float = 100.0,
     ) -> None:
         self.kin = kinematics
         self.point_index = np.asarray(point_index, dtype=int)

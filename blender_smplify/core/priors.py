@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ModelFileError
-from .joints import J, NUM_JOINTS, SMPL_JOINT_NAMES
+from .joints import NUM_JOINTS, SMPL_JOINT_NAMES, J
 
 DEFAULT_POSE_PRIOR = Path(__file__).resolve().parent.parent / "data" / "pose_prior.npz"
 
@@ -58,7 +58,7 @@ class PosePrior:
         return cached
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "PosePrior":
+    def load(cls, path: str | Path | None = None) -> PosePrior:
         """Read a prior .npz (means (K, 69), precisions_cholesky (K, 69, 69), weights (K,))."""
         path = Path(path) if path is not None else DEFAULT_POSE_PRIOR
         try:
@@ -268,7 +268,11 @@ class SphereBody:
         self.pairs = np.stack([ii.ravel()[keep], jj.ravel()[keep]], axis=1)
 
     def residuals(
-        self, joints: np.ndarray, joints_jac: np.ndarray, betas: np.ndarray, beta_cols: slice,
+        self,
+        joints: np.ndarray,
+        joints_jac: np.ndarray,
+        betas: np.ndarray,
+        beta_cols: slice,
         compact: bool = True,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Overlap depths (P,) in metres and their Jacobian (P, n).
@@ -318,6 +322,12 @@ def _segment_radius(verts: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
 
 
 __all__ = [
-    "PosePrior", "angle_prior", "joint_limits", "within_joint_limits", "SphereBody",
-    "JOINT_LIMIT_LOWER", "JOINT_LIMIT_UPPER", "SMPL_JOINT_NAMES",
+    "JOINT_LIMIT_LOWER",
+    "JOINT_LIMIT_UPPER",
+    "SMPL_JOINT_NAMES",
+    "PosePrior",
+    "SphereBody",
+    "angle_prior",
+    "joint_limits",
+    "within_joint_limits",
 ]  # fmt: skip

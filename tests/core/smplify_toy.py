@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from blender_smplify.core.joints import J, SMPL_JOINT_NAMES, SMPL_PARENTS
+from blender_smplify.core.joints import SMPL_JOINT_NAMES, SMPL_PARENTS, J
 
 # Rest joints (m), SMPL axes: x the body's left, y up, z forward; T-pose.
 REST_JOINTS = {
@@ -133,9 +133,11 @@ def toy_body_arrays(num_betas: int = 10, seed: int = 0, with_landmarks: bool = T
     for i, (base, _) in enumerate(landmark_rows):
         keypoint_regressor[i, base : base + 3] = 1.0 / 3.0
     kintree = np.stack([np.where(SMPL_PARENTS < 0, 4294967295, SMPL_PARENTS), np.arange(24)])
-    data = dict(v_template=v_template, shapedirs=shapedirs, posedirs=np.zeros((V, 3, 207)),
-                J_regressor=J_regressor, weights=weights, kintree_table=kintree,
-                f=np.zeros((0, 3), dtype=np.int64))  # fmt: skip
+    data = {
+        "v_template": v_template, "shapedirs": shapedirs, "posedirs": np.zeros((V, 3, 207)),
+        "J_regressor": J_regressor, "weights": weights, "kintree_table": kintree,
+        "f": np.zeros((0, 3), dtype=np.int64),
+    }  # fmt: skip
     if with_landmarks:
         data.update(keypoint_regressor=keypoint_regressor,
                     landmark_names=[n for _, n in landmark_rows])  # fmt: skip

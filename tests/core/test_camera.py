@@ -8,7 +8,11 @@ import numpy as np
 import pytest
 
 from blender_smplify.core.camera import (
-    DEFAULT_FOV_DEG, focal_from_35mm, focal_from_exif, focal_from_fov, project,
+    DEFAULT_FOV_DEG,
+    focal_from_35mm,
+    focal_from_exif,
+    focal_from_fov,
+    project,
     project_with_jacobian,
 )  # fmt: skip
 

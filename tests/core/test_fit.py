@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from smplify_toy import make_toy_body
 
 from blender_smplify.core.errors import KeypointsError
 from blender_smplify.core.fit import FACING_AWAY, STAGE_NAMES, FitOptions, FitResult, fit
-from blender_smplify.core.fit_kinematics import kinematics_from_model
 from blender_smplify.core.fit_result import STATUS_CANCELLED
 from blender_smplify.core.joints import J
 from blender_smplify.core.keypoints import Keypoints2D, get_layout
@@ -80,7 +81,7 @@ def rotation_angle_deg(a, b):
 
 
 def test_noiseless_case_is_recovered(body, prior):
-    pose, joints, kp = truth(body, prior)
+    _, joints, kp = truth(body, prior)
     # the default last stage weighs the prior for detector noise (a few px), which biases a
     # noise-free fit by about 2 px; noise-free input deserves a weaker last stage
     exact = SmplifyWeights(pose_prior=(100.0, 60.0, 40.0, 5.0), shape_prior=(12.0, 6.0, 4.0, 1.0))
@@ -145,7 +146,7 @@ def test_callback_returning_false_stops_with_best_so_far(body, prior):
     full = fit(body, kp, SIZE, FOCAL, options=FitOptions(pose_prior=prior))
     assert result.iterations < full.iterations
     # within one solver run (iterations counting up) the reported energy never increases
-    for (s0, i0, e0), (s1, i1, e1) in zip(calls, calls[1:]):
+    for (s0, i0, e0), (s1, i1, e1) in itertools.pairwise(calls):
         if s1 == s0 and i1 > i0:
             assert e1 <= e0 * (1 + 1e-12)
 
@@ -168,6 +169,9 @@ def test_bad_input_is_a_keypoints_error(body, prior):
     few = Keypoints2D("smpl24", kp.xy, np.r_[np.ones(3), np.zeros(21)])
     with pytest.raises(KeypointsError, match="too few keypoints"):
         fit(body, few, SIZE, FOCAL, options=FitOptions(pose_prior=prior))
+    with pytest.raises(KeypointsError, match="span only"):
+        fit(body, Keypoints2D("smpl24", np.full((24, 2), 50.0), np.ones(24)), SIZE, FOCAL,
+            options=FitOptions(pose_prior=prior))  # fmt: skip
     with pytest.raises(KeypointsError, match="focal"):
         fit(body, kp, SIZE, -5.0, options=FitOptions(pose_prior=prior))
     with pytest.raises(KeypointsError, match="image size"):
@@ -180,7 +184,9 @@ def test_finite_difference_baseline_reaches_the_same_fit(body, prior):
     _, _, kp = truth(body, prior, seed=5)
     options = FitOptions(pose_prior=prior, max_iterations=(4, 2, 2, 2, 3), try_flip=False)
     a = fit(body, kp, SIZE, FOCAL, options=options)
-    b = fit(body, kp, SIZE, FOCAL, options=FitOptions(**{**options.__dict__, "jacobian": "2-point"}))
+    b = fit(
+        body, kp, SIZE, FOCAL, options=FitOptions(**{**options.__dict__, "jacobian": "2-point"})
+    )
     assert b.total_energy == pytest.approx(a.total_energy, rel=1e-3)
 
 

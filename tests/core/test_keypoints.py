@@ -72,7 +72,7 @@ def test_keypoints_validation():
     with pytest.raises(KeypointsError, match=r"\(K, 2\)"):
         Keypoints2D("smpl24", np.zeros((24, 3)), np.ones(24))
     with pytest.raises(KeypointsError, match="unknown keypoint layout"):
-        Keypoints2D("nope", np.zeros((5, 2)), np.ones(5)).layout_spec
+        _ = Keypoints2D("nope", np.zeros((5, 2)), np.ones(5)).layout_spec
     xy = np.ones((24, 2))
     xy[3] = np.nan
     kp = Keypoints2D("smpl24", xy, np.full(24, 2.0))

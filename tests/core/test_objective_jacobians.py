@@ -87,10 +87,10 @@ def test_each_block_jacobian_matches_finite_differences(body, kin, term):
     x[3 * J["right_hip"] : 3 * J["right_hip"] + 3] = (0.0, 0.0, 0.1)
 
     def block(x):
-        return dict((n, r) for n, r, _ in obj.blocks(x, jac=False, compact=False))[term]
+        return {n: r for n, r, _ in obj.blocks(x, jac=False, compact=False)}[term]
 
     r = block(x)
-    jac = dict((n, j) for n, _, j in obj.blocks(x, jac=True, compact=False))[term]
+    jac = {n: j for n, _, j in obj.blocks(x, jac=True, compact=False)}[term]
     assert np.any(r != 0), f"{term} is inactive at the test point"
     fd = central_difference(block, x)
     np.testing.assert_allclose(jac, fd, atol=1e-6 * max(1.0, np.abs(fd).max()))
@@ -112,7 +112,7 @@ def test_normal_equations_equal_stacked_jacobians(body, kin):
 def test_robust_term_is_geman_mcclure(body, kin):
     rng = np.random.default_rng(4)
     obj, x = make_objective(body, kin, rng)
-    r = dict((n, r) for n, r, _ in obj.blocks(x, jac=False))["joints"].reshape(-1, 2)
+    r = {n: r for n, r, _ in obj.blocks(x, jac=False)}["joints"].reshape(-1, 2)
     pts = kin.evaluate(x[:72], x[72:82], x[82:], False)[0][obj.point_index]
     e = obj.scale * (1000 * pts[:, :2] / pts[:, 2:] + 500 - obj.target)
     e2 = (e**2).sum(axis=1)

@@ -9,9 +9,14 @@ from smplify_toy import make_toy_body
 
 from blender_smplify.core.errors import ModelFileError
 from blender_smplify.core.fit_kinematics import kinematics_from_model
-from blender_smplify.core.joints import J, MIRROR_PERMUTATION
+from blender_smplify.core.joints import MIRROR_PERMUTATION, J
 from blender_smplify.core.priors import (
-    JOINT_LIMIT_LOWER, JOINT_LIMIT_UPPER, PosePrior, SphereBody, angle_prior, joint_limits,
+    JOINT_LIMIT_LOWER,
+    JOINT_LIMIT_UPPER,
+    PosePrior,
+    SphereBody,
+    angle_prior,
+    joint_limits,
     within_joint_limits,
 )  # fmt: skip
 
