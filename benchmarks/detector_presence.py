@@ -30,7 +30,6 @@ from blender_smplify.core.detector import (  # noqa: E402
     PRESENCE_WITH_LIMBS,
     JointDetector,
 )
-from blender_smplify.core.detector_crop import Crop  # noqa: E402
 from blender_smplify.core.image_io import load_image  # noqa: E402
 
 
@@ -76,10 +75,8 @@ def scores(detector: JointDetector, images: dict[str, np.ndarray]) -> np.ndarray
     """(N, 3) per image: first-pass presence, final presence, MoveNet's mean limb score."""
     rows = []
     for image in images.values():
-        out, crop = detector.landmark_passes(image)
-        limb_crop = Crop(crop.centre, crop.side * detector.limb_crop_scale / detector.crop_scale,
-                         crop.rotation, crop.size)
-        _, limb = detector._movenet(image, limb_crop)
+        out, _ = detector.landmark_passes(image, limbs=True)
+        _, limb = out["limbs"]
         rows.append([out["presences"][0], out["presence"], float(limb[_LIMB_COCO].mean())])
     return np.array(rows)
 
