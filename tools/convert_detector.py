@@ -18,6 +18,11 @@ For each model it
 5. writes ``onnx_models/README.md`` (provenance, licence, tensors, landmark order, sha256) and
    a small reference output for ``tests/data/sample_256.png`` so CI can check the shipped files
    without TensorFlow.
+
+tf2onnx's optimizer numbers some internal nodes differently on each run: a rerun gives ONNX
+files with the same graph and outputs but other bytes (so other sha256 sums in the README).
+Optional: ``--models blazepose_heavy`` converts BlazePose heavy (27.7 MB, not shipped: about
+3x slower than full; see DESIGN.md's table).
 """
 
 from __future__ import annotations
@@ -386,7 +391,9 @@ def write_readme(out_dir: Path, facts: dict[str, dict]) -> None:
         "licensed under the Apache License 2.0 (text: `LICENSE-Apache-2.0.txt`); the ONNX files",
         "are conversions of the original weights: tf2onnx " + OPSET_NOTE + ", float32 weights",
         "stored as float16 where that is exact (the sources already hold float16 weights), inputs",
-        "and outputs renamed. Nothing was retrained.",
+        "and outputs renamed. Nothing was retrained. tf2onnx names some internal nodes",
+        "differently from run to run, so a rerun writes files with other sha256 sums but the same",
+        "graph and outputs (the conversion check below runs every time).",
         "",
         "| file | model | source package | file in the package | source sha256 | ONNX sha256 | size |",
         "|---|---|---|---|---|---|---|",

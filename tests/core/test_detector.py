@@ -272,3 +272,19 @@ def test_heatmap_refinement_moves_to_the_peak():
     out = refine_from_heatmaps(landmarks, heatmaps)
     np.testing.assert_allclose(out[0, :2], peak * 4.0, atol=0.5)
     np.testing.assert_allclose(out[5, :2], [100.0, 60.0])
+
+
+def test_parallel_and_sequential_runs_agree(detection, photo):
+    # the default detector runs MoveNet in a worker thread; the result must not depend on it
+    sequential = JointDetector(threads=2, parallel=False).detect(photo)
+    np.testing.assert_allclose(sequential.keypoints.xy, detection.keypoints.xy, atol=0.05)
+    np.testing.assert_allclose(sequential.keypoints.confidence, detection.keypoints.confidence,
+                               atol=1e-3)
+    assert abs(sequential.limb_score - detection.limb_score) < 1e-3
+
+
+def test_one_pass_detector_uses_the_same_limb_crop(detection, photo):
+    # MoveNet's crop comes from pass-1 landmarks in both set-ups, so the limb joints agree
+    one = JointDetector(threads=2, passes=1).detect(photo)
+    idx = [B[n] for n in LIMB_JOINTS]
+    assert np.abs(one.keypoints.xy[idx] - detection.keypoints.xy[idx]).max() < 0.05
