@@ -87,7 +87,9 @@ class FitOptions:
     Attributes
     ----------
     num_betas : shape coefficients to fit (at most the model's).
-    max_iterations : per stage, camera stage first.
+    max_iterations : per stage, camera stage first. The early annealed stages only steer: on
+        the training motions 3 iterations each beat 8-10 (median PA-MPJPE 31 -> 27 mm, 90th
+        percentile 99 -> 75 mm, and faster); the last stage converges.
     ftol : relative decrease of the energy below which a stage stops.
     jacobian : "analytic" or "2-point" (forward differences; slow, for comparison only).
     try_flip : run the camera stage from both facings.
@@ -96,7 +98,7 @@ class FitOptions:
     """
 
     num_betas: int = 10
-    max_iterations: tuple[int, ...] = (15, 8, 8, 10, 25)
+    max_iterations: tuple[int, ...] = (6, 3, 3, 3, 25)
     ftol: float = 1e-4
     jacobian: str = "analytic"
     try_flip: bool = True
