@@ -126,8 +126,10 @@ def fit(
     image_size : (width, height) in pixels.
     focal_length : pixels; None for the default field of view.
     weights : objective weights (default SmplifyWeights()).
-    callback : callback(stage, iteration, energy), stage indexing STAGE_NAMES; returning False
-        stops the fit, which then returns the best result so far with status STATUS_CANCELLED.
+    callback : callback(stage, iteration, energy) after every solver iteration, stage indexing
+        STAGE_NAMES (a stage may run from several starts, each counting iterations from 1);
+        returning False stops the fit, which then returns the best result so far with status
+        STATUS_CANCELLED.
     options : solver settings (default FitOptions()).
 
     Returns
