@@ -27,14 +27,23 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from blender_smplify.core.detector import B, JointDetector  # noqa: E402
-from blender_smplify.core.errors import NoPersonFound  # noqa: E402
-from blender_smplify.core.image_io import load_image  # noqa: E402
+from blender_smplify.core.detector import B, JointDetector
+from blender_smplify.core.errors import NoPersonFound
+from blender_smplify.core.image_io import load_image
 
 LSP_TO_BLAZEPOSE = {  # LSP joint index -> BlazePose landmark name
-    0: "right_ankle", 1: "right_knee", 2: "right_hip", 3: "left_hip", 4: "left_knee",
-    5: "left_ankle", 6: "right_wrist", 7: "right_elbow", 8: "right_shoulder",
-    9: "left_shoulder", 10: "left_elbow", 11: "left_wrist",
+    0: "right_ankle",
+    1: "right_knee",
+    2: "right_hip",
+    3: "left_hip",
+    4: "left_knee",
+    5: "left_ankle",
+    6: "right_wrist",
+    7: "right_elbow",
+    8: "right_shoulder",
+    9: "left_shoulder",
+    10: "left_elbow",
+    11: "left_wrist",
 }
 RIGHT_SHOULDER, LEFT_HIP = 8, 3
 
@@ -96,26 +105,35 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.data / "joints.npz").exists():
         print(f"LSP data not found at {args.data} (set --data or LSP_DEV)", file=sys.stderr)
         return 2
-    detector = JointDetector(threads=args.threads, passes=args.passes, flip=args.flip,
-                             limb_flip=args.limb_flip,
-                             crop_scale=args.crop_scale, refine=args.refine,
-                             limb_crop_scale=args.limb_crop_scale,
-                             limb_model_path="" if args.no_movenet else None)
+    detector = JointDetector(
+        threads=args.threads,
+        passes=args.passes,
+        flip=args.flip,
+        limb_flip=args.limb_flip,
+        crop_scale=args.crop_scale,
+        refine=args.refine,
+        limb_crop_scale=args.limb_crop_scale,
+        limb_model_path="" if args.no_movenet else None,
+    )
     load_before = os.getloadavg()[0]
     correct, times, cpu, misses = evaluate(detector, args.data, args.limit)
-    print(f"LSP dev: {len(correct)} photos, {misses} without a detected person; "
-          f"passes={args.passes} flip={args.flip} limb_flip={args.limb_flip} "
-          f"movenet={detector._limbs is not None} "
-          f"crop_scale={args.crop_scale} limb_crop_scale={args.limb_crop_scale} "
-          f"refine={args.refine} threads={args.threads}")
+    print(
+        f"LSP dev: {len(correct)} photos, {misses} without a detected person; "
+        f"passes={args.passes} flip={args.flip} limb_flip={args.limb_flip} "
+        f"movenet={detector._limbs is not None} "
+        f"crop_scale={args.crop_scale} limb_crop_scale={args.limb_crop_scale} "
+        f"refine={args.refine} threads={args.threads}"
+    )
     print("PCK@0.2 per joint:")
     for j in range(12):
         print(f"  {LSP_TO_BLAZEPOSE[j]:<15s} {correct[:, j].mean():.3f}")
     print(f"PCK@0.2, 12 limb joints: {correct.mean():.3f}")
-    print(f"time per image: median {1000 * np.median(times):.1f} ms, "
-          f"90th percentile {1000 * np.percentile(times, 90):.1f} ms; CPU time (all threads) "
-          f"median {1000 * np.median(cpu):.1f} ms; load average before/after "
-          f"{load_before:.2f}/{os.getloadavg()[0]:.2f}")
+    print(
+        f"time per image: median {1000 * np.median(times):.1f} ms, "
+        f"90th percentile {1000 * np.percentile(times, 90):.1f} ms; CPU time (all threads) "
+        f"median {1000 * np.median(cpu):.1f} ms; load average before/after "
+        f"{load_before:.2f}/{os.getloadavg()[0]:.2f}"
+    )
     return 0
 
 

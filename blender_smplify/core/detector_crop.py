@@ -1,4 +1,5 @@
-"""Square, rotated crops of an image for the joint detector, and the way back to image pixels.
+"""Square, rotated crops of an image for the joint detector, the way back to image pixels,
+and the crop-space post-processing of the landmark model's outputs.
 
 A crop is described by :class:`Crop`: centre, side length and rotation in the image. Crop pixel
 coordinates (u, v) in [0, size] map to image coordinates p by
@@ -58,8 +59,9 @@ def _affine(a: np.ndarray, pts: np.ndarray) -> np.ndarray:
     """(2, 3) affine map of (N, 2) points (elementwise: tiny BLAS calls are slow here)."""
     pts = np.asarray(pts, dtype=np.float64)
     x, y = pts[:, 0], pts[:, 1]
-    return np.stack([a[0, 0] * x + a[0, 1] * y + a[0, 2], a[1, 0] * x + a[1, 1] * y + a[1, 2]],
-                    axis=1)
+    return np.stack(
+        [a[0, 0] * x + a[0, 1] * y + a[0, 2], a[1, 0] * x + a[1, 1] * y + a[1, 2]], axis=1
+    )
 
 
 def letterbox(height: int, width: int, size: int = 256) -> Crop:
@@ -102,13 +104,17 @@ def sample(image: np.ndarray, crop: Crop, fill: float = 0.0) -> np.ndarray:
     factor = int(step // 2) if step >= 3.0 else 1
     if factor > 1:  # shrink by box averaging first, so bilinear sampling does not alias
         # only the part of the image the crop covers, on a grid aligned to the factor
-        corners = crop.to_image(np.array([[0, 0], [crop.size, 0], [0, crop.size],
-                                          [crop.size, crop.size]], dtype=np.float64))
+        corners = crop.to_image(
+            np.array(
+                [[0, 0], [crop.size, 0], [0, crop.size], [crop.size, crop.size]], dtype=np.float64
+            )
+        )
         lo = np.maximum(np.floor(corners.min(axis=0) / factor).astype(int) - 1, 0) * factor
-        hi = np.minimum(np.ceil(corners.max(axis=0)).astype(int) + factor,
-                        [image.shape[1], image.shape[0]])
+        hi = np.minimum(
+            np.ceil(corners.max(axis=0)).astype(int) + factor, [image.shape[1], image.shape[0]]
+        )
         if np.all(hi - lo >= factor):
-            src = box_downsample(image[lo[1]:hi[1], lo[0]:hi[0]], factor)
+            src = box_downsample(image[lo[1] : hi[1], lo[0] : hi[0]], factor)
             a = a.copy()
             a[:, 2] -= lo
             a = a / factor
@@ -146,8 +152,9 @@ def bilinear(image: np.ndarray, x: np.ndarray, y: np.ndarray, fill: float = 0.0)
     coords = np.stack([np.asarray(y, np.float32), np.asarray(x, np.float32)])
     out = np.empty(x.shape + image.shape[2:], dtype=np.float32)
     for c in range(image.shape[2]):  # scipy's C loop beats numpy gathers by about 2x here
-        ndimage.map_coordinates(image[..., c], coords, output=out[..., c], order=1,
-                                mode="nearest", prefilter=False)
+        ndimage.map_coordinates(
+            image[..., c], coords, output=out[..., c], order=1, mode="nearest", prefilter=False
+        )
     out[(x <= -1.0) | (x >= w) | (y <= -1.0) | (y >= h)] = fill  # edge pixels extend by 1 px
     return out
 
@@ -160,8 +167,11 @@ def paste_back(values: np.ndarray, crop: Crop, height: int, width: int) -> np.nd
     (height, width) float32, zero outside the crop.
     """
     out = np.zeros((height, width), dtype=np.float32)
-    corners = crop.to_image(np.array([[0, 0], [crop.size, 0], [0, crop.size],
-                                      [crop.size, crop.size]], dtype=np.float64))
+    corners = crop.to_image(
+        np.array(
+            [[0, 0], [crop.size, 0], [0, crop.size], [crop.size, crop.size]], dtype=np.float64
+        )
+    )
     x0, y0 = np.maximum(np.floor(corners.min(axis=0)).astype(int), 0)
     x1 = min(int(np.ceil(corners[:, 0].max())), width)
     y1 = min(int(np.ceil(corners[:, 1].max())), height)
@@ -198,3 +208,46 @@ def person_box_from(xy: np.ndarray, conf: np.ndarray, h: int, w: int) -> np.ndar
     margin = 0.1 * (hi - lo) + 2.0
     lo, hi = np.maximum(lo - margin, 0.0), np.minimum(hi + margin, [w, h])
     return np.array([lo[0], lo[1], hi[0], hi[1]])
+
+
+def refine_from_heatmaps(
+    landmarks: np.ndarray,
+    heatmaps: np.ndarray,
+    kernel: int = 7,
+    min_confidence: float = 0.5,
+    size: int = 256,
+) -> np.ndarray:
+    """Move landmarks to the heatmap-weighted mean position around them (as MediaPipe does).
+
+    Parameters
+    ----------
+    landmarks : (39, 5) x, y in crop pixels (0..256), z, visibility, presence.
+    heatmaps : (64, 64, 39) heatmap logits, one channel per landmark.
+    kernel : window side in heatmap cells.
+    min_confidence : windows whose peak probability is below this leave the landmark alone.
+    size : crop side in pixels.
+
+    Returns
+    -------
+    (39, 5) refined copy.
+    """
+    out = np.array(landmarks, dtype=np.float64)
+    n = heatmaps.shape[0]
+    cell = size / n
+    half = kernel // 2
+    for k in range(min(out.shape[0], heatmaps.shape[2])):
+        if not np.all(np.isfinite(out[k, :2])):
+            continue
+        col, row = int(np.rint(out[k, 0] / cell)), int(np.rint(out[k, 1] / cell))
+        r0, r1 = max(row - half, 0), min(row + half + 1, n)
+        c0, c1 = max(col - half, 0), min(col + half + 1, n)
+        if r0 >= r1 or c0 >= c1:
+            continue
+        conf = 1.0 / (1.0 + np.exp(-np.clip(heatmaps[r0:r1, c0:c1, k], -60.0, 60.0)))
+        total = conf.sum()
+        if conf.max() < min_confidence or total <= 0:
+            continue
+        rows, cols = np.mgrid[r0:r1, c0:c1]
+        out[k, 0] = (cols * conf).sum() / total * cell  # cell k is centred on k * cell
+        out[k, 1] = (rows * conf).sum() / total * cell
+    return out

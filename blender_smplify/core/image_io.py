@@ -73,7 +73,8 @@ def check_size(path: Path, width: int, height: int) -> None:
     if width * height > MAX_PIXELS:
         raise ImageError(
             f"{path}: image too large ({width} x {height} = {width * height / 1e6:.0f} "
-            f"megapixels; the limit is {MAX_PIXELS / 1e6:.0f})")
+            f"megapixels; the limit is {MAX_PIXELS / 1e6:.0f})"
+        )
     if min(width, height) < MIN_SIDE:
         raise ImageError(f"{path}: image too small ({width} x {height} pixels)")
 
@@ -122,8 +123,11 @@ def to_rgb(img) -> np.ndarray:
     if mode in ("1", "L"):
         return gray_to_rgb(np.asarray(img.convert("L")))
     if mode in ("LA", "La"):
-        return gray_to_rgb(composite(np.asarray(img.convert("LA"))[..., :1],
-                                     np.asarray(img.convert("LA"))[..., 1]))
+        return gray_to_rgb(
+            composite(
+                np.asarray(img.convert("LA"))[..., :1], np.asarray(img.convert("LA"))[..., 1]
+            )
+        )
     if mode in ("RGBA", "RGBa"):
         rgba = np.asarray(img.convert("RGBA"))
         return composite(rgba[..., :3], rgba[..., 3])
@@ -171,9 +175,9 @@ def exif_orientation(data: bytes) -> int:
     pos = 2
     while pos + 4 <= len(data) and data[pos] == 0xFF:
         marker = data[pos + 1]
-        length = struct.unpack(">H", data[pos + 2:pos + 4])[0]
-        if marker == 0xE1 and data[pos + 4:pos + 10] == b"Exif\x00\x00":
-            return _tiff_orientation(data[pos + 10:pos + 2 + length])
+        length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
+        if marker == 0xE1 and data[pos + 4 : pos + 10] == b"Exif\x00\x00":
+            return _tiff_orientation(data[pos + 10 : pos + 2 + length])
         if marker in (0xDA, 0xD9):  # start of scan / end of image: no more metadata
             break
         pos += 2 + length
@@ -184,9 +188,9 @@ def _tiff_orientation(tiff: bytes) -> int:
     try:
         endian = {b"II": "<", b"MM": ">"}[tiff[:2]]
         (ifd,) = struct.unpack(endian + "I", tiff[4:8])
-        (count,) = struct.unpack(endian + "H", tiff[ifd:ifd + 2])
+        (count,) = struct.unpack(endian + "H", tiff[ifd : ifd + 2])
         for i in range(count):
-            entry = tiff[ifd + 2 + 12 * i: ifd + 14 + 12 * i]
+            entry = tiff[ifd + 2 + 12 * i : ifd + 14 + 12 * i]
             tag, _, _, value = struct.unpack(endian + "HHIH", entry[:10])
             if tag == 0x0112:
                 return value if 1 <= value <= 8 else 1

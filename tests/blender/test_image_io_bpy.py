@@ -27,8 +27,13 @@ def _files(tmp_path: Path) -> list[Path]:
     exif = Image.Exif()
     exif[0x0112] = 6
     Image.fromarray(rgb).save(tmp_path / "rotated.jpg", exif=exif, quality=95)
-    return [SAMPLE, tmp_path / "rgb.png", tmp_path / "rgba.png", tmp_path / "gray.png",
-            tmp_path / "rotated.jpg"]
+    return [
+        SAMPLE,
+        tmp_path / "rgb.png",
+        tmp_path / "rgba.png",
+        tmp_path / "gray.png",
+        tmp_path / "rotated.jpg",
+    ]
 
 
 def test_blender_decoder_matches_pillow(tmp_path):
@@ -40,8 +45,11 @@ def test_blender_decoder_matches_pillow(tmp_path):
 
 def test_load_image_uses_blender_when_pillow_is_missing(tmp_path, monkeypatch):
     real = importlib.util.find_spec
-    monkeypatch.setattr(image_io.importlib.util, "find_spec",
-                        lambda name, *a: None if name == "PIL" else real(name, *a))
+    monkeypatch.setattr(
+        image_io.importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "PIL" else real(name, *a),
+    )
     path = _files(tmp_path)[4]
     out = image_io.load_image(path)
     assert out.shape == (44, 30, 3)  # EXIF orientation 6 applied

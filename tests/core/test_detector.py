@@ -11,11 +11,11 @@ import pytest
 from PIL import Image
 
 from blender_smplify.core.detector import (
-    B,
     BLAZEPOSE33_NAMES,
     BLAZEPOSE_MIRROR,
     LIMB_JOINTS,
     MODEL_DIR,
+    B,
     Detection,
     JointDetector,
 )
@@ -31,12 +31,18 @@ SAMPLE = REPO / "blender_smplify/data/samples/standing_person.jpg"
 # y down; left/right are the person's own: the person faces the camera, so their left is on
 # the image's right).
 SAMPLE_JOINTS = {
-    "left_shoulder": (310, 182), "right_shoulder": (232, 181),
-    "left_elbow": (332, 241), "right_elbow": (215, 237),
-    "left_wrist": (363, 295), "right_wrist": (183, 290),
-    "left_hip": (295, 298), "right_hip": (244, 297),
-    "left_knee": (296, 360), "right_knee": (233, 357),
-    "left_ankle": (293, 440), "right_ankle": (245, 435),
+    "left_shoulder": (310, 182),
+    "right_shoulder": (232, 181),
+    "left_elbow": (332, 241),
+    "right_elbow": (215, 237),
+    "left_wrist": (363, 295),
+    "right_wrist": (183, 290),
+    "left_hip": (295, 298),
+    "right_hip": (244, 297),
+    "left_knee": (296, 360),
+    "right_knee": (233, 357),
+    "left_ankle": (293, 440),
+    "right_ankle": (245, 435),
 }
 TOLERANCE_PX = 15.0  # the person is about 350 px tall; 15 px is 0.13 of the torso
 
@@ -57,8 +63,9 @@ def detection(detector, photo) -> Detection:
 
 
 def _errors(det: Detection, names=SAMPLE_JOINTS) -> dict[str, float]:
-    return {n: float(np.linalg.norm(det.keypoints.xy[B[n]] - np.array(names[n], float)))
-            for n in names}
+    return {
+        n: float(np.linalg.norm(det.keypoints.xy[B[n]] - np.array(names[n], float))) for n in names
+    }
 
 
 # ----------------------------------------------------------------------------- shipped files
@@ -108,8 +115,13 @@ def test_sample_photo_joints(detection, photo):
     assert det.keypoints.confidence[[B[n] for n in LIMB_JOINTS]].min() > 0.5
     # head above shoulders above hips above knees above ankles
     y = det.keypoints.xy[:, 1]
-    assert y[B["nose"]] < y[B["left_shoulder"]] < y[B["left_hip"]] < y[B["left_knee"]] \
+    assert (
+        y[B["nose"]]
+        < y[B["left_shoulder"]]
+        < y[B["left_hip"]]
+        < y[B["left_knee"]]
         < y[B["left_ankle"]]
+    )
 
 
 def test_box_and_mask(detection, photo):
@@ -151,11 +163,26 @@ def test_person_cut_off_at_the_knees(detector, photo):
     cut = photo[:365].copy()  # the knees are at y ~ 360
     det = detector.detect(cut)
     conf = det.keypoints.confidence
-    feet = ["left_ankle", "right_ankle", "left_heel", "right_heel", "left_foot_index",
-            "right_foot_index"]
+    feet = [
+        "left_ankle",
+        "right_ankle",
+        "left_heel",
+        "right_heel",
+        "left_foot_index",
+        "right_foot_index",
+    ]
     assert conf[[B[n] for n in feet]].max() < 0.3
-    upper = {n: SAMPLE_JOINTS[n] for n in ("left_shoulder", "right_shoulder", "left_elbow",
-                                           "right_elbow", "left_hip", "right_hip")}
+    upper = {
+        n: SAMPLE_JOINTS[n]
+        for n in (
+            "left_shoulder",
+            "right_shoulder",
+            "left_elbow",
+            "right_elbow",
+            "left_hip",
+            "right_hip",
+        )
+    }
     assert max(_errors(det, upper).values()) < TOLERANCE_PX
     assert conf[[B[n] for n in upper]].min() > 0.5
 
@@ -221,8 +248,11 @@ def test_corrupt_model_file(tmp_path):
 def test_names_follow_blazepose_order():
     assert len(BLAZEPOSE33_NAMES) == 33 and BLAZEPOSE33_NAMES[11] == "left_shoulder"
     assert BLAZEPOSE33_NAMES[28] == "right_ankle" and BLAZEPOSE33_NAMES[32] == "right_foot_index"
-    assert all(BLAZEPOSE33_NAMES[BLAZEPOSE_MIRROR[i]].replace("right", "left")
-               == n.replace("right", "left") for i, n in enumerate(BLAZEPOSE33_NAMES))
+    assert all(
+        BLAZEPOSE33_NAMES[BLAZEPOSE_MIRROR[i]].replace("right", "left")
+        == n.replace("right", "left")
+        for i, n in enumerate(BLAZEPOSE33_NAMES)
+    )
 
 
 # ----------------------------------------------------------------------------- crop geometry
@@ -253,14 +283,16 @@ def test_box_downsample_is_the_block_mean():
     image = rng.integers(0, 256, (101, 77, 3), dtype=np.uint8)
     for factor in (2, 3, 7):
         h, w = 101 // factor * factor, 77 // factor * factor
-        blocks = image[:h, :w].astype(np.float64).reshape(h // factor, factor, w // factor,
-                                                          factor, 3)
-        np.testing.assert_allclose(box_downsample(image, factor), blocks.mean(axis=(1, 3)),
-                                   atol=1e-4)
+        blocks = (
+            image[:h, :w].astype(np.float64).reshape(h // factor, factor, w // factor, factor, 3)
+        )
+        np.testing.assert_allclose(
+            box_downsample(image, factor), blocks.mean(axis=(1, 3)), atol=1e-4
+        )
 
 
 def test_heatmap_refinement_moves_to_the_peak():
-    from blender_smplify.core.detector import refine_from_heatmaps
+    from blender_smplify.core.detector_crop import refine_from_heatmaps
 
     landmarks = np.zeros((39, 5))
     landmarks[:, :2] = [100.0, 60.0]  # crop pixels; heatmap cell k is centred on 4 k
@@ -278,8 +310,9 @@ def test_parallel_and_sequential_runs_agree(detection, photo):
     # the default detector runs MoveNet in a worker thread; the result must not depend on it
     sequential = JointDetector(threads=2, parallel=False).detect(photo)
     np.testing.assert_allclose(sequential.keypoints.xy, detection.keypoints.xy, atol=0.05)
-    np.testing.assert_allclose(sequential.keypoints.confidence, detection.keypoints.confidence,
-                               atol=1e-3)
+    np.testing.assert_allclose(
+        sequential.keypoints.confidence, detection.keypoints.confidence, atol=1e-3
+    )
     assert abs(sequential.limb_score - detection.limb_score) < 1e-3
 
 

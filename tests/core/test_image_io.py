@@ -32,13 +32,18 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def write_png(path: Path, width: int, height: int, bit_depth: int, color_type: int,
-              rows: bytes | None) -> None:
+def write_png(
+    path: Path, width: int, height: int, bit_depth: int, color_type: int, rows: bytes | None
+) -> None:
     """A minimal PNG writer: lets the tests make 16-bit RGB files and fake huge headers."""
     ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0)
     idat = zlib.compress(rows if rows is not None else b"\x00" * 16)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat)
-                     + _png_chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", idat)
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def test_sample_photo_loads_as_rgb_uint8():
@@ -153,8 +158,9 @@ def test_own_orientation_transform_matches_pillow(rgb, orientation):
     exif = img.getexif()
     exif[0x0112] = orientation
     img.info["exif"] = exif.tobytes()
-    np.testing.assert_array_equal(np.asarray(ImageOps.exif_transpose(img)),
-                                  apply_orientation(rgb, orientation))
+    np.testing.assert_array_equal(
+        np.asarray(ImageOps.exif_transpose(img)), apply_orientation(rgb, orientation)
+    )
 
 
 def test_animated_gif_gives_first_frame(tmp_path):
