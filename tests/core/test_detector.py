@@ -321,3 +321,12 @@ def test_one_pass_detector_uses_the_same_limb_crop(detection, photo):
     one = JointDetector(threads=2, passes=1).detect(photo)
     idx = [B[n] for n in LIMB_JOINTS]
     assert np.abs(one.keypoints.xy[idx] - detection.keypoints.xy[idx]).max() < 0.05
+
+
+def test_detector_layout_is_the_fit_layout():
+    # the fit maps "blazepose33" keypoints to the body model by these names, in this order
+    from blender_smplify.core.detector import COCO17_NAMES
+    from blender_smplify.core.keypoints import LAYOUTS
+
+    assert LAYOUTS["blazepose33"].names == BLAZEPOSE33_NAMES
+    assert LAYOUTS["coco17"].names == COCO17_NAMES
