@@ -89,6 +89,38 @@ def evaluate(detector: JointDetector, data: Path, limit: int | None = None):
     return np.array(correct), np.array(times), np.array(cpu), misses
 
 
+def stage_times(data: Path, limit: int | None) -> dict[str, float]:
+    """Median CPU milliseconds of each stage of the default set-up, on one thread, in turn.
+
+    With two free cores, the parallel default runs "final BlazePose pass" and "MoveNet" at the
+    same time, so its time per image is about: first pass + max(final pass, MoveNet) + rest.
+    """
+    from blender_smplify.core.detector_crop import letterbox, roi_from_points
+
+    det = JointDetector(threads=1, parallel=False)
+    names = np.load(data / "joints.npz")["image"][:limit]
+    rows = []
+    for name in names:
+        image = load_image(data / "images" / str(name))
+        t0 = time.process_time()
+        out = det._blazepose(image, letterbox(*image.shape[:2]), flip=False)
+        t1 = time.process_time()
+        crop = roi_from_points(out["xy"][33], out["xy"][34], det.crop_scale)
+        det._blazepose(image, crop, flip=False)
+        t2 = time.process_time()
+        det._movenet(image, det._limb_crop(out))
+        t3 = time.process_time()
+        try:
+            det.detect(image)
+        except NoPersonFound:
+            pass
+        t4 = time.process_time()
+        rows.append([t1 - t0, t2 - t1, t3 - t2, (t4 - t3) - (t3 - t0)])
+    med = 1000 * np.median(np.array(rows), axis=0)
+    keys = ("first pass", "final BlazePose pass", "MoveNet", "rest")
+    return dict(zip(keys, med))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=default_data())
@@ -101,10 +133,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-movenet", action="store_true")
     parser.add_argument("--refine", action="store_true", help="heatmap refinement of BlazePose")
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument(
+        "--stages", action="store_true", help="CPU time of each stage (one thread) instead"
+    )
     args = parser.parse_args(argv)
     if not (args.data / "joints.npz").exists():
         print(f"LSP data not found at {args.data} (set --data or LSP_DEV)", file=sys.stderr)
         return 2
+    if args.stages:
+        st = stage_times(args.data, args.limit)
+        for key, ms in st.items():
+            print(f"  {key:<22s} {ms:6.1f} ms CPU (median)")
+        crit = (
+            st["first pass"] + max(st["final BlazePose pass"], st["MoveNet"]) + max(st["rest"], 0)
+        )
+        print(
+            f"estimated time per image on two free cores (parallel default): {crit:.1f} ms; "
+            f"on one core: {sum(st.values()):.1f} ms"
+        )
+        return 0
     detector = JointDetector(
         threads=args.threads,
         passes=args.passes,
