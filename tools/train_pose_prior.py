@@ -27,12 +27,15 @@ from scipy.spatial.transform import Rotation
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tools.bvh import read_bvh  # noqa: E402
 from tools.pose_prior_data import (  # noqa: E402
+    CCBASE_REST,
     DEFAULT_MOCAP_DIR,
     DUPLICATE_TRIALS,
     HELD_OUT_TRIALS,
     REPO_ROOT,
     duplicate_pairs,
+    list_trials,
     load_smpl_poses,
     spike_free,
     subsample,
@@ -41,6 +44,7 @@ from tools.pose_prior_data import (  # noqa: E402
 )
 from tools.retarget_bvh import (  # noqa: E402
     SMPL_JOINT_NAMES,
+    bone_direction_errors,
     fit_calibration,
     global_to_pose,
 )
@@ -210,6 +214,33 @@ def retarget_agreement(mocap_dir: Path) -> dict[str, dict]:
     return out
 
 
+_LIMB_BONES = tuple(
+    f"{side}_{a}-{side}_{b}"
+    for side in ("left", "right")
+    for a, b in (("hip", "knee"), ("knee", "ankle"), ("ankle", "foot"), ("shoulder", "elbow"),
+                 ("elbow", "wrist"))
+)  # fmt: skip
+
+
+def bone_direction_check(mocap_dir: Path, trials: tuple[str, ...]) -> dict[str, dict]:
+    """Median angle (degrees) between posed template limb bones and the mocap limb segments."""
+    template = template_joints()[0]
+    available = list_trials(mocap_dir)
+    poses = load_smpl_poses(mocap_dir, trials, template)
+    cc_rest = read_bvh(Path(mocap_dir) / CCBASE_REST[0])
+    out = {}
+    for t in trials:
+        bvh = read_bvh(available[t])
+        if t.startswith("iclone/"):
+            errors = bone_direction_errors(bvh, poses[t], template, cc_rest, CCBASE_REST[1], 1)
+        else:
+            errors = bone_direction_errors(bvh, poses[t], template)
+        out[t] = {b: round(float(np.median(errors[b])), 2) for b in _LIMB_BONES if b in errors}
+        logger.info("limb bone directions vs mocap, %s: median %.1f to %.1f deg", t,
+                    min(out[t].values()), max(out[t].values()))  # fmt: skip
+    return out
+
+
 def collect(
     mocap_dir: Path, min_change: float, max_speed: float = 1500.0
 ) -> tuple[dict, dict, dict]:
@@ -267,6 +298,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     t0 = time.time()
     agreement = retarget_agreement(args.mocap_dir)
+    directions = bone_direction_check(
+        args.mocap_dir, ("iclone/005_07", "iclone/002_05", "cgspeed/16_15", "cgspeed/35_01")
+    )
     train, held, counts = collect(args.mocap_dir, args.min_change, args.max_speed)
     x_train = np.concatenate(list(train.values()))
     x_train = np.concatenate([x_train, mirror(x_train)])
@@ -340,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         "validation_log_likelihood": {f"{r} {a}": v for (r, a), v in scores.items()},
         "held_out_log_likelihood_per_trial": per_trial,
         "retarget_agreement_duplicates": agreement,
+        "limb_bone_direction_median_deg": directions,
         "held_out_min_component_energy_median": float(np.median(energy)),
         "held_out_min_component_energy_p90": float(np.percentile(energy, 90)),
         "held_out_log_likelihood": held_ll,
