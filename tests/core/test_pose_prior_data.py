@@ -295,3 +295,10 @@ def test_calibration_recovers_a_constant_offset(rng):
     assert J["left_ankle"] in calibration and J["left_wrist"] not in calibration
     for d in calibration.values():
         assert np.degrees(Rotation.from_matrix(d @ offset.T).magnitude()) < 1.0
+
+
+def test_prior_refers_to_the_shipped_open_body_model(prior):
+    """Poses refer to a template's rest joints: retrain the prior if the model moves them."""
+    with np.load(REPO / "blender_smplify" / "data" / "open_body_neutral.npz") as model:
+        rest = model["J_regressor"] @ model["v_template"]
+    assert np.abs(prior["template_joints"] - rest).max() < 0.01  # metres
