@@ -89,13 +89,14 @@ CENTRE, TOP = 33, 34  # BlazePose auxiliary alignment landmarks
 PRESENCE_THRESHOLD = 0.5
 """Without MoveNet: pose-presence score below which ``detect`` raises NoPersonFound."""
 
-PRESENCE_WITH_LIMBS, LIMB_SCORE_THRESHOLD = 0.3, 0.18
-"""With MoveNet: a person needs BlazePose's presence >= 0.3 and MoveNet's mean score on the
-12 limb joints >= 0.18. Chosen with benchmarks/detector_presence.py: on 48 images without a
-person (Blender's CC0 HDRI photos cut into crops, synthetic images) BlazePose's presence alone
-(>= 0.5) gave 8 false detections, the pair none; on the 300 LSP photos + the sample photo the
-pair misses 1 (MoveNet's limb score there: lowest 0.198, 1st percentile 0.27; without a person:
-90th percentile 0.11, highest 0.25 on a crop whose presence was low)."""
+PRESENCE_WITH_LIMBS, LIMB_SCORE_THRESHOLD = 0.5, 0.18
+"""With MoveNet: a person needs BlazePose's presence (highest over the passes) >= 0.5 and
+MoveNet's mean score on the 12 limb joints >= 0.18. Chosen with benchmarks/detector_presence.py:
+on 48 images without a person (Blender's CC0 HDRI photos cut into crops, synthetic images)
+BlazePose's presence alone gave 8 false detections, the pair none; on the 300 LSP photos + the
+sample photo the pair misses none (MoveNet's limb score there: lowest 0.198, 1st percentile
+0.27; without a person: 90th percentile 0.11, highest 0.25 on a crop whose presence was low).
+The margins are thin on both sides: 48 negatives are few."""
 
 MIN_WINDOW, MAX_WINDOWS = 64, 16
 """Search windows: smallest side in pixels, most windows per level."""
@@ -128,7 +129,7 @@ class Detection:
     keypoints : layout "blazepose33": xy (33, 2) image pixels, confidence (33,).
     box : (4,) x0, y0, x1, y1 of the person in image pixels.
     world : (33, 3) metric landmarks (metres, origin between the hips, BlazePose's axes).
-    score : pose-presence probability in [0, 1].
+    score : pose-presence probability in [0, 1] (the highest of the passes).
     crop : the final crop the landmarks came from.
     crop_mask : (256, 256) float32 person probability in the crop's pixels.
     image_shape : (H, W) of the image.
@@ -231,7 +232,7 @@ class JointDetector:
             raise ValueError(f"image must have shape (H, W, 3), got {image.shape}")
         h, w = image.shape[:2]
         out, crop = self.landmark_passes(image, person_box, limbs=self._limbs is not None)
-        score = float(out["presence"])
+        score = float(np.max(out["presences"]))
         limbs = out.get("limbs")
         limb_score = float(np.mean(limbs[1][_LIMB_COCO])) if limbs is not None else float("nan")
         if limbs is None and score < PRESENCE_THRESHOLD:
@@ -280,6 +281,7 @@ class JointDetector:
         if out["presence"] < PRESENCE_THRESHOLD and person_box is None:
             out, crop = self._search(image, out, crop)
         presences, job, source = [out["presence"]], None, out
+        best = (out, crop)
         for k in range(1, self.passes):
             source = out  # MoveNet's crop comes from the landmarks the last crop came from
             crop = roi_from_points(out["xy"][CENTRE], out["xy"][TOP], self.crop_scale, INPUT)
@@ -287,6 +289,10 @@ class JointDetector:
                 job = self._worker.submit(self._movenet, image, self._limb_crop(source))
             out = self._blazepose(image, crop, flip=self.flip and k == self.passes - 1)
             presences.append(out["presence"])
+            if out["presence"] > best[0]["presence"]:
+                best = (out, crop)
+        if out["presence"] < PRESENCE_WITH_LIMBS <= best[0]["presence"]:
+            out, crop = best  # the last crop lost the person an earlier pass had: keep that one
         out["presences"] = np.array(presences)
         if limbs:
             out["limbs"] = (
