@@ -40,9 +40,9 @@ class SmplifyWeights:
     prior first, then let the data speak) and the angle ratio, but not the numbers: in our
     normalised pixels an 85× range makes the first stages ignore the keypoints altogether. The
     values below were chosen on ``benchmarks/fit_synthetic.py`` with motions of the prior's
-    *training* trials (3 px noise, 10 % dropped; median PA-MPJPE): final λθ 25 → 12 and
-    λβ 3 → 8 took it from 44 to 36 mm, and a 10× (not 85×) annealing range lowered the
-    90th percentile.
+    *training* trials (3 px noise, 10 % dropped; median PA-MPJPE, first prior): final λθ
+    25 → 12 and λβ 3 → 8 took it from 44 to 36 mm, and a 10× (not 85×) annealing range lowered
+    the 90th percentile. With the retrained prior λθ 12 still beat 7 and 20.
 
     Attributes
     ----------
