@@ -297,6 +297,9 @@ def fit(
     pose, betas, transl = obj.split(x)
     joints, _ = setup.kin.evaluate(pose, betas, transl, jacobian=False)
     obj.weights.update(weights.stage(3))
+    notes = visibility_warnings(lay, use)
+    if not cancelled and bad(x):
+        notes += ("the body explains the keypoints poorly; check them (or the focal length)",)
     return FitResult(
         betas=betas.copy(),
         pose=pose.copy(),
@@ -310,5 +313,5 @@ def fit(
         stage_seconds=tuple(stage_seconds),
         status=status,
         gender=str(getattr(model, "gender", "neutral")),
-        warnings=visibility_warnings(lay, use),
+        warnings=notes,
     )

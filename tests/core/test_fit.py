@@ -204,3 +204,14 @@ def test_rotvec_of_inverts_rodrigues_near_a_half_turn():
     twice = mirror_yaw(mirror_yaw(x))
     np.testing.assert_allclose(rodrigues(twice[:3]), rodrigues(x[:3]), atol=1e-9)
     assert rotation_angle_deg(mirror_yaw(x)[:3], x[:3]) == pytest.approx(2 * np.degrees(0.5))
+
+
+def test_keypoints_no_body_can_explain_are_flagged(body, prior):
+    rng = np.random.default_rng(8)
+    junk = Keypoints2D("smpl24", rng.uniform(100, 600, (24, 2)), np.ones(24))
+    result = fit(body, junk, SIZE, FOCAL, options=FitOptions(pose_prior=prior))
+    assert np.all(np.isfinite(result.pose))
+    assert any("poorly" in w for w in result.warnings)
+    _, _, kp = truth(body, prior, seed=9)
+    good = fit(body, kp, SIZE, FOCAL, options=FitOptions(pose_prior=prior))
+    assert not any("poorly" in w for w in good.warnings)
