@@ -87,6 +87,10 @@ _FACE = {
     "nose": ("head", (0.0, 0.003, 0.119)),
     "left_eye": ("head", (0.029, 0.044, 0.09)),
     "right_eye": ("head", (-0.029, 0.044, 0.09)),
+    "left_eye_inner": ("head", (0.014, 0.04, 0.077)),
+    "right_eye_inner": ("head", (-0.014, 0.04, 0.077)),
+    "left_eye_outer": ("head", (0.047, 0.04, 0.083)),
+    "right_eye_outer": ("head", (-0.047, 0.04, 0.083)),
     "left_ear": ("head", (0.083, 0.037, -0.009)),
     "right_ear": ("head", (-0.083, 0.037, -0.009)),
     "mouth_left": ("head", (0.016, -0.029, 0.101)),
@@ -98,9 +102,9 @@ _SIDE = {
     "heel": ("ankle", (0.001, -0.055, -0.049)),
     "big_toe": ("foot", (-0.033, -0.009, 0.058)),
     "small_toe": ("foot", (0.009, -0.017, 0.038)),
-    "index": ("hand", (0.068, -0.036, 0.036)),
-    "pinky": ("hand", (0.047, -0.031, -0.041)),
-    "thumb": ("hand", (-0.006, -0.057, 0.073)),
+    "index_knuckle": ("hand", (-0.002, 0.001, 0.024)),
+    "pinky_knuckle": ("hand", (-0.016, -0.001, -0.037)),
+    "thumb_knuckle": ("hand", (-0.057, -0.028, 0.052)),
 }
 
 
@@ -125,16 +129,18 @@ def _blazepose33() -> KeypointLayout:
         names.append(name), targets.append(target)
 
     add("nose", _landmark("nose"))
-    for side in ("left", "right"):
-        add(f"{side}_eye_inner", _landmark(f"{side}_eye", 0.0))  # same point as the eye: unused
+    for side in ("left", "right"):  # eye corners: small details of one rigid head, half weight
+        add(f"{side}_eye_inner", _landmark(f"{side}_eye_inner", 0.5))
         add(f"{side}_eye", _landmark(f"{side}_eye"))
-        add(f"{side}_eye_outer", _landmark(f"{side}_eye", 0.0))
+        add(f"{side}_eye_outer", _landmark(f"{side}_eye_outer", 0.5))
     add("left_ear", _landmark("left_ear"))
     add("right_ear", _landmark("right_ear"))
     add("mouth_left", _landmark("mouth_left", 0.5))
     add("mouth_right", _landmark("mouth_right", 0.5))
+    # BlazePose's pinky, index and thumb points sit on the knuckles (MCP), not the fingertips
     for part, landmark in (("shoulder", "shoulder_surface"), ("elbow", None), ("wrist", None),
-                           ("pinky", "pinky"), ("index", "index"), ("thumb", "thumb"),
+                           ("pinky", "pinky_knuckle"), ("index", "index_knuckle"),
+                           ("thumb", "thumb_knuckle"),
                            ("hip", "hip_surface"), ("knee", None), ("ankle", None),
                            ("heel", "heel"), ("foot_index", "big_toe")):  # fmt: skip
         for side in ("left", "right"):

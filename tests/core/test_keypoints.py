@@ -22,7 +22,9 @@ OPEN_MODEL_LANDMARKS = {
     "left_big_toe", "right_big_toe", "left_small_toe", "right_small_toe", "left_hip_surface",
     "right_hip_surface", "left_shoulder_surface", "right_shoulder_surface", "left_index",
     "right_index", "left_pinky", "right_pinky", "left_thumb", "right_thumb", "mouth_left",
-    "mouth_right",
+    "mouth_right", "left_eye_inner", "right_eye_inner", "left_eye_outer", "right_eye_outer",
+    "left_index_knuckle", "right_index_knuckle", "left_pinky_knuckle", "right_pinky_knuckle",
+    "left_thumb_knuckle", "right_thumb_knuckle",
 }  # fmt: skip
 
 
