@@ -128,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--passes", type=int, default=2)
     parser.add_argument("--crop-scale", type=float, default=1.25)
     parser.add_argument("--limb-crop-scale", type=float, default=1.0)
+    parser.add_argument("--repass-ratio", type=float, default=0.6, help="inf: always 2 passes")
     parser.add_argument("--flip", action="store_true", help="flip-average BlazePose's last pass")
     parser.add_argument("--limb-flip", action="store_true", help="flip-average MoveNet")
     parser.add_argument("--no-movenet", action="store_true")
@@ -160,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         crop_scale=args.crop_scale,
         refine=args.refine,
         limb_crop_scale=args.limb_crop_scale,
+        repass_ratio=args.repass_ratio,
         limb_model_path="" if args.no_movenet else None,
     )
     load_before = os.getloadavg()[0]
@@ -169,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         f"passes={args.passes} flip={args.flip} limb_flip={args.limb_flip} "
         f"movenet={detector._limbs is not None} "
         f"crop_scale={args.crop_scale} limb_crop_scale={args.limb_crop_scale} "
-        f"refine={args.refine} threads={args.threads}"
+        f"refine={args.refine} repass_ratio={args.repass_ratio} threads={args.threads}"
     )
     print("PCK@0.2 per joint:")
     for j in range(12):

@@ -8,8 +8,9 @@ Procedure for one image (``JointDetector.detect``), defaults in brackets:
    then square windows of the image, are tried (people lying down, small or off-centre).
 2. Passes 2..n [n = 2]: BlazePose on a square crop around the person, centred on the model's
    body-centre landmark, sized from the distance to its "top" landmark and rotated so the body
-   is upright (MediaPipe's own tracking rule). With ``flip`` [off] the last pass is averaged
-   with a pass on the mirrored crop.
+   is upright (MediaPipe's own tracking rule), when that crop is much smaller than the last one
+   or turned (``repass_ratio``; a person who already fills the photo gets one pass). With
+   ``flip`` [off] the last pass is averaged with a pass on the mirrored crop.
 3. MoveNet Thunder (when its model file is there) on that final crop; its twelve limb joints
    (shoulders ... ankles) replace BlazePose's where MoveNet's score reaches LIMB_MIN_SCORE.
    Face, hands, heels, toes, mask and world landmarks stay BlazePose's.
@@ -17,9 +18,9 @@ Procedure for one image (``JointDetector.detect``), defaults in brackets:
 
 Measured on the 300 LSP development photos (benchmarks/detector_lsp.py), PCK@0.2 on the 12
 limb joints: BlazePose alone 0.79 (2 passes) to 0.81 (3 passes + flip); the default (MoveNet on
-a crop at scale 1.0 from the pass-1 landmarks) 0.891. CPU per photo, one thread: first pass 23 ms,
-final BlazePose pass 23 ms, MoveNet 36 ms (on a shared, loaded machine); MoveNet runs beside the
-final pass (``parallel``). Both models are Apache-2.0 (see ``onnx_models/README.md``).
+a crop at scale 1.0 from the pass-1 landmarks) 0.891. CPU per photo, one thread: a BlazePose
+pass 24 ms, MoveNet 37 ms; MoveNet runs beside a second BlazePose pass (``parallel``); median
+60 ms per LSP photo on 2 cores. Both models are Apache-2.0 (see ``onnx_models/README.md``).
 """
 
 from __future__ import annotations
@@ -174,6 +175,9 @@ class JointDetector:
     refine : move BlazePose landmarks to their heatmap-weighted mean (MediaPipe's refinement).
     parallel : run MoveNet in a worker thread while the last BlazePose pass runs, each model
         with half of ``threads`` (on 2 cores this beats both models using 2 threads in turn).
+    repass_ratio : a further BlazePose pass runs only when its crop would be smaller than this
+        fraction of the current one (the person is small in it) or turned by more than 20°;
+        ``inf``: always.
     """
 
     def __init__(
@@ -189,6 +193,7 @@ class JointDetector:
         limb_crop_scale: float = 1.0,
         refine: bool = False,
         parallel: bool = True,
+        repass_ratio: float = 0.6,
     ) -> None:
         self.model_path = Path(model_path) if model_path else MODEL_DIR / BLAZEPOSE_FILE
         if limb_model_path is None:
@@ -198,6 +203,7 @@ class JointDetector:
         self.passes, self.flip, self.crop_scale = max(int(passes), 1), bool(flip), crop_scale
         self.refine, self.limb_flip = bool(refine), bool(limb_flip)
         self.limb_crop_scale = float(limb_crop_scale)
+        self.repass_ratio = float(repass_ratio)
         cores = int(threads) if threads else (os.cpu_count() or 1)
         self.parallel = bool(parallel) and self.limb_model_path is not None and cores >= 2
         # in parallel mode each model gets half of the cores: they run at the same time
@@ -284,7 +290,11 @@ class JointDetector:
         best = (out, crop)
         for k in range(1, self.passes):
             source = out  # MoveNet's crop comes from the landmarks the last crop came from
-            crop = roi_from_points(out["xy"][CENTRE], out["xy"][TOP], self.crop_scale, INPUT)
+            nxt = roi_from_points(out["xy"][CENTRE], out["xy"][TOP], self.crop_scale, INPUT)
+            turn = abs((nxt.rotation - crop.rotation + np.pi) % (2 * np.pi) - np.pi)
+            if nxt.side >= self.repass_ratio * crop.side and turn < REPASS_TURN:
+                break  # the person already filled the crop, upright: another pass adds little
+            crop = nxt
             if limbs and self._worker is not None and k == self.passes - 1:
                 job = self._worker.submit(self._movenet, image, self._limb_crop(source))
             out = self._blazepose(image, crop, flip=self.flip and k == self.passes - 1)
@@ -388,6 +398,9 @@ class JointDetector:
     def _pose_outputs(self) -> list[str]:
         return [o.name for o in self._pose.get_outputs()]
 
+
+REPASS_TURN = np.radians(20.0)
+"""Rotation change of the crop from which a further BlazePose pass always runs."""
 
 LIMB_MIN_SCORE = 0.2
 """MoveNet keypoint score from which it replaces BlazePose's joint."""
