@@ -95,8 +95,7 @@ PRESENCE_WITH_LIMBS, LIMB_SCORE_THRESHOLD = 0.5, 0.18
 MoveNet's mean score on the 12 limb joints >= 0.18. Chosen with benchmarks/detector_presence.py:
 on 48 images without a person (Blender's CC0 HDRI photos cut into crops, synthetic images)
 BlazePose's presence alone gave 8 (one pass) to 12 (two) false detections, the pair none; on
-the 300 LSP photos + the
-sample photo the pair misses none (MoveNet's limb score there: lowest 0.198, 1st percentile
+the 300 LSP photos + the sample photo the pair misses none (MoveNet's limb score there: lowest 0.198, 1st percentile
 0.27; without a person: 90th percentile 0.11, highest 0.25 on a crop whose presence was low).
 The margins are thin on both sides: 48 negatives are few."""
 
