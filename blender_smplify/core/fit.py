@@ -98,7 +98,7 @@ class FitOptions:
     """
 
     num_betas: int = 10
-    max_iterations: tuple[int, ...] = (6, 3, 3, 3, 25)
+    max_iterations: tuple[int, ...] = (6, 3, 3, 3, 40)
     ftol: float = 1e-4
     jacobian: str = "analytic"
     try_flip: bool = True
