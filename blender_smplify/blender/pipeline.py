@@ -55,29 +55,13 @@ def load_image(path: str | Path) -> np.ndarray:
     return core_load_image(path)
 
 
-def onnx_models_dir() -> Path | None:
-    """Where the detector models are: inside the package in the installed extension (the
-    package is the extension's root), beside it in the repository."""
-    package = Path(__file__).resolve().parents[1]
-    for folder in (package / "onnx_models", package.parent / "onnx_models"):
-        if folder.is_dir():
-            return folder
-    return None
-
-
 def detector(threads: int | None = None):
     """The joint detector (its onnxruntime sessions are created once)."""
     from ..core import detector as detector_module
 
     key = threads or 0
     if key not in _detectors:
-        folder = onnx_models_dir()
-        paths = {}
-        if folder is not None:
-            limb = folder / detector_module.MOVENET_FILE
-            paths = {"model_path": folder / detector_module.BLAZEPOSE_FILE,
-                     "limb_model_path": limb if limb.is_file() else ""}  # fmt: skip
-        _detectors[key] = detector_module.JointDetector(threads=threads, **paths)
+        _detectors[key] = detector_module.JointDetector(threads=threads)
     return _detectors[key]
 
 

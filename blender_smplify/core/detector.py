@@ -81,7 +81,17 @@ LIMB_JOINTS = (
 # fmt: on
 """The twelve joints that MoveNet refines (and that the LSP benchmark scores)."""
 
-MODEL_DIR = Path(__file__).resolve().parents[2] / "onnx_models"
+
+
+def _shipped_model_dir() -> Path:
+    """The shipped models: inside the package in an installed extension (the package is the
+    extension's root there), beside the package in the repository."""
+    package = Path(__file__).resolve().parents[1]
+    inside = package / "onnx_models"
+    return inside if inside.is_dir() else package.parent / "onnx_models"
+
+
+MODEL_DIR = _shipped_model_dir()
 BLAZEPOSE_FILE = "blazepose_full.onnx"
 MOVENET_FILE = "movenet_thunder.onnx"
 INPUT = 256
