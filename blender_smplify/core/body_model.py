@@ -2,18 +2,7 @@
 
 The joints-only path (:meth:`BodyModel.posed_points`) is what the fit calls hundreds of times: it
 poses the 24 joints and a few surface landmarks without skinning the mesh, and returns their
-analytic Jacobian with respect to pose, betas and translation.
-
-Derivation (the notation of ``lbs.rigid_transforms``: A_k global rotation, t_k posed joint,
-J_k rest joint, W_j = A_parent(j) · J_l(θ_j) with J_l the left Jacobian of SO(3)):
-
-* A point rigidly attached to joint k moves as x_k = A_k (v − J_k) + t_k. Turning θ_j by δ turns
-  everything in the subtree of j about t_j by W_j δ, so ∂x_k/∂θ_j = −[x_k − t_j]× W_j for k in
-  subtree(j). A landmark p = Σ_k m_k x_k (skinning weights times its vertex weights) therefore
-  has ∂p/∂θ_j = −[S_j − s_j t_j]× W_j with S_j = Σ_{k∈subtree(j)} m_k x_k, s_j = Σ m_k.
-  Joint k itself is the landmark with m = e_k and v = J_k.
-* With pose fixed, t_k − A_k J_k = Σ_{i∈ancestors(k)∪{k}} (A_parent(i) − A_i) J_i, so each
-  joint's rest position J_i(β) = J_template_i + J_dirs_i β enters linearly.
+analytic Jacobian with respect to pose, betas and translation (derivation in ``kinematics.py``).
 """
 
 from __future__ import annotations
@@ -24,9 +13,9 @@ import numpy as np
 
 from .errors import ModelFileError
 from .joints import NUM_JOINTS, SMPL_JOINT_NAMES
-from .lbs import blend_shapes, depth_levels, lbs, rigid_transforms
+from .kinematics import PointKinematics, kinematics_from_model
+from .lbs import blend_shapes, depth_levels, lbs
 from .model_io import read_model_file
-from .rotation import rodrigues_with_left_jacobian, skew
 
 GENDERS = ("neutral", "female", "male")
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -165,12 +154,6 @@ class BodyModel:
         # J_dirs[j, k, l] = sum_v J_regressor[j, v] * shapedirs[v, k, l]
         self.J_dirs = np.einsum("jv,vkl->jkl", self.J_regressor, self.shapedirs)
         self._levels = depth_levels(self.parents)
-        # subtree[j, k] = 1 when k is j or one of its descendants
-        subtree = np.eye(NUM_JOINTS)
-        for k in range(NUM_JOINTS - 1, 0, -1):
-            subtree[self.parents[k]] += subtree[k]
-        self._subtree = subtree
-        self._has_parent = self.parents >= 0
         # Landmarks: m[l, k] = Σ_v a[l, v] w[v, k]; M[l, k] = Σ_v a[l, v] w[v, k] v_rest[v]
         L = len(self.landmark_names)
         reg = np.zeros((L, self.num_vertices)) if landmark_regressor is None else landmark_regressor
@@ -181,6 +164,7 @@ class BodyModel:
         self._landmark_M0 = np.einsum("luk,ua->lka", aw, self.v_template[used])
         self._landmark_Mdirs = np.einsum("luk,uab->lkab", aw, self.shapedirs[used])
         self._landmark_index = {name: i for i, name in enumerate(self.landmark_names)}
+        self._kinematics: dict[tuple[int, tuple[str, ...]], PointKinematics] = {}
 
     # ------------------------------------------------------------------ properties
     @property
@@ -250,46 +234,29 @@ class BodyModel:
         jac : (24 + L, 3, 72 + b + 3) ∂points/∂[pose, betas, transl], or None.
         """
         betas = self._betas(betas)
-        nb = len(betas)
-        rotations, left_jacobians = rodrigues_with_left_jacobian(self._pose(pose))
-        J_dirs = self.J_dirs[:, :, :nb]
-        rest = self.J_template + J_dirs @ betas
-        A, t = rigid_transforms(rotations, rest, self.parents, self._levels)
-        lm = np.array([self._landmark_lookup(name) for name in landmarks], dtype=np.int64)
-        m = self._landmark_m[lm]  # (L, 24)
-        Mdirs = self._landmark_Mdirs[lm][..., :nb]  # (L, 24, 3, b)
-        M = self._landmark_M0[lm] + Mdirs @ betas  # (L, 24, 3)
-        # Y[l, k] = m[l, k] x_k: landmark l's share carried rigidly by joint k
-        offsets = t - np.einsum("kab,kb->ka", A, rest)  # t_k − A_k J_k
-        Y = np.einsum("kab,lkb->lka", A, M) + m[:, :, None] * offsets[None]
-        points = np.concatenate([t, Y.sum(axis=1)])
-        if transl is not None:
-            points = points + np.asarray(transl, dtype=np.float64).reshape(1, 3)
-        if not jacobian:
-            return points, None
-
-        P = len(points)
-        jac = np.zeros((P, 3, 72 + nb + 3))
-        # 1. Pose: ∂p/∂θ_j = −[S_j − s_j t_j]× W_j, W_j = A_parent(j) J_l(θ_j)
-        A_parent = np.where(self._has_parent[:, None, None], A[self.parents], np.eye(3))
-        W = A_parent @ left_jacobians
-        sub = self._subtree
-        d_joints = sub.T[:, :, None] * (t[:, None, :] - t[None, :, :])  # (24 k, 24 j, 3)
-        S = np.einsum("jk,lka->lja", sub, Y)
-        s = m @ sub.T
-        d_landmarks = S - s[:, :, None] * t[None]
-        d = np.concatenate([d_joints, d_landmarks])  # (P, 24, 3)
-        block = skew(-d) @ W  # (P, 24 j, 3 a, 3 m)
-        jac[:, :, :72] = block.transpose(0, 2, 1, 3).reshape(P, 3, 72)
-        # 2. Betas: Q_k = Σ_{i∈anc(k)∪{k}} (A_parent(i) − A_i) J_dirs_i
-        Q = np.einsum("ik,ian->kan", sub, (A_parent - A) @ J_dirs)
-        jac[:24, :, 72 : 72 + nb] = A @ J_dirs + Q
-        jac[24:, :, 72 : 72 + nb] = np.einsum("kab,lkbn->lan", A, Mdirs) + np.einsum(
-            "lk,kan->lan", m, Q
+        transl = np.zeros(3) if transl is None else np.asarray(transl, dtype=np.float64)
+        return self.kinematics(len(betas), tuple(landmarks)).evaluate(
+            self._pose(pose), betas, transl, jacobian=jacobian
         )
-        # 3. Translation
-        jac[:, :, 72 + nb :] = np.eye(3)
-        return points, jac
+
+    def kinematics(self, num_betas: int, landmarks: tuple[str, ...] = ()) -> PointKinematics:
+        """The joints-and-landmarks evaluator behind :meth:`posed_points` (cached per set)."""
+        key = (num_betas, landmarks)
+        if key not in self._kinematics:
+            self._kinematics[key] = kinematics_from_model(self, num_betas, landmarks)
+        return self._kinematics[key]
+
+    def landmark_sums(
+        self, names: tuple[str, ...] | list[str], num_betas: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Named landmarks in skinning form: m (L, 24) = Σ_v a_lv w_vk, the rest positions
+        Σ_v a_lv w_vk v_v (L, 24, 3) and their shape directions (L, 24, 3, num_betas)."""
+        index = [self._landmark_lookup(name) for name in names]
+        return (
+            self._landmark_m[index],
+            self._landmark_M0[index],
+            self._landmark_Mdirs[index][..., :num_betas],
+        )
 
     def _landmark_lookup(self, name: str) -> int:
         try:

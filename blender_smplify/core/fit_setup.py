@@ -12,7 +12,7 @@ import weakref
 
 import numpy as np
 
-from .fit_kinematics import PointKinematics, kinematics_from_model
+from .kinematics import PointKinematics, kinematics_from_model
 from .joints import J
 from .keypoints import get_layout
 from .objective import Objective

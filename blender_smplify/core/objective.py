@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .camera import project_with_jacobian
-from .fit_kinematics import PointKinematics
+from .kinematics import PointKinematics
 from .priors import PosePrior, SphereBody, angle_prior, joint_limits
 
 #: Person height (px) that normalised pixels refer to.

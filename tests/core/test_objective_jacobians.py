@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from smplify_toy import make_placeholder_prior, make_toy_body, random_pose
 
-from blender_smplify.core.fit_kinematics import kinematics_from_model
+from blender_smplify.core.kinematics import kinematics_from_model
 from blender_smplify.core.joints import J
 from blender_smplify.core.objective import Objective
 from blender_smplify.core.priors import SphereBody

@@ -8,7 +8,7 @@ from scipy.stats import multivariate_normal
 from smplify_toy import make_toy_body
 
 from blender_smplify.core.errors import ModelFileError
-from blender_smplify.core.fit_kinematics import kinematics_from_model
+from blender_smplify.core.kinematics import kinematics_from_model
 from blender_smplify.core.joints import MIRROR_PERMUTATION, J
 from blender_smplify.core.priors import (
     JOINT_LIMIT_LOWER,

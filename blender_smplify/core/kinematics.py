@@ -1,4 +1,4 @@
-"""Posed joints and attached surface points with their Jacobians, specialised for the fit.
+"""Posed joints and attached surface points with their Jacobians (the fit's hot path).
 
 The fit evaluates a few dozen points a few hundred times, so everything here is vectorised
 over joints (one NumPy call per tree level for the forward chain, none per joint for the
@@ -15,21 +15,15 @@ An attached point l (a surface landmark or a rigid offset from a joint) is a ski
     x_l = Σ_k m_lk p_k + G_k o_lk(β),    o_lk(β) = o_lk + O_lk β,
 
 with m_lk the combined skinning weights of its vertices and o_lk their weighted offsets from
-joint k in the rest pose (no pose blend shapes, as the lead's ``posed_points``).
+joint k in the rest pose (no pose blend shapes). ``BodyModel.posed_points`` is built on this.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .lbs import depth_levels
 from .rotation import rodrigues_with_left_jacobian, skew
-
-
-def _depth_levels(parents: np.ndarray) -> list[np.ndarray]:
-    depth = np.zeros(len(parents), dtype=int)
-    for j in range(1, len(parents)):
-        depth[j] = depth[parents[j]] + 1
-    return [np.flatnonzero(depth == d) for d in range(1, depth.max() + 1)]
 
 
 class PointKinematics:
@@ -59,7 +53,7 @@ class PointKinematics:
         self.parents = np.asarray(parents, dtype=int)
         n, b = self.joint_template.shape[0], self.joint_dirs.shape[2]
         self.num_joints, self.num_betas = n, b
-        self.levels = _depth_levels(self.parents)
+        self.levels = depth_levels(self.parents)
         self._level_pairs = [(idx, self.parents[idx]) for idx in self.levels]
         self._par = np.where(self.parents < 0, 0, self.parents)
         # ancestor masks: strict[i, j] = i is a strict ancestor of j
@@ -175,22 +169,6 @@ class PointKinematics:
         return points, jac
 
 
-def _landmark_sums(model, names: list[str], num_betas: int):
-    """m (L, 24), Σ a w v_rest (L, 24, 3) and its shape dirs (L, 24, 3, B) of named landmarks."""
-    if hasattr(model, "_landmark_m"):  # BodyModel keeps its regressor in this summed form
-        idx = [model.landmark_names.index(n) for n in names]
-        return (model._landmark_m[idx], model._landmark_M0[idx],
-                model._landmark_Mdirs[idx][..., :num_betas])  # fmt: skip
-    regressor = np.asarray(model.keypoint_regressor, dtype=np.float64)
-    rows = regressor[[list(model.landmark_names).index(n) for n in names]]
-    used = np.flatnonzero(np.any(rows != 0, axis=0))
-    weights = np.asarray(model.lbs_weights, dtype=np.float64)
-    rw = rows[:, used][:, :, None] * weights[used][None]  # (L, v, k)
-    shapedirs = np.asarray(model.shapedirs, dtype=np.float64)[used][:, :, :num_betas]
-    return (rw.sum(axis=1), np.einsum("lvk,vx->lkx", rw, model.v_template[used]),
-            np.einsum("lvk,vxb->lkxb", rw, shapedirs))  # fmt: skip
-
-
 def kinematics_from_model(
     model,
     num_betas: int,
@@ -201,23 +179,17 @@ def kinematics_from_model(
 
     Parameters
     ----------
-    model : BodyModel (or an object with v_template (V, 3), shapedirs (V, 3, B'),
-        J_regressor (24, V), lbs_weights (V, 24), parents (24,), landmark_names and
-        keypoint_regressor (L, V)).
+    model : BodyModel.
     num_betas : number of shape coefficients to fit (≤ B').
     landmarks : names of the model's surface landmarks to pose (after the joints).
     offsets : rigid points (joint index, (3,) rest offset from that joint), after the landmarks.
     """
-    v_template = np.asarray(model.v_template, dtype=np.float64)
-    shapedirs = np.asarray(model.shapedirs, dtype=np.float64)[:, :, :num_betas]
-    J_regressor = np.asarray(model.J_regressor, dtype=np.float64)
-    n = J_regressor.shape[0]
-    joint_template = J_regressor @ v_template
-    # T[j, x, b] = sum_v J_regressor[j, v] shapedirs[v, x, b]
-    joint_dirs = np.einsum("jv,vxb->jxb", J_regressor, shapedirs)
+    joint_template = model.J_template
+    joint_dirs = model.J_dirs[:, :, :num_betas]
+    n = joint_template.shape[0]
     m_list, o_list, O_list = [], [], []
     if landmarks:
-        m, M0, Mdirs = _landmark_sums(model, list(landmarks), num_betas)
+        m, M0, Mdirs = model.landmark_sums(landmarks, num_betas)
         # o[l, k] = Σ_v a w (v_rest − t0_k), O likewise with the shape directions
         m_list.append(m)
         o_list.append(M0 - m[:, :, None] * joint_template)
