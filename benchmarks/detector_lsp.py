@@ -108,7 +108,7 @@ def stage_times(data: Path, limit: int | None) -> dict[str, float]:
         crop = roi_from_points(out["xy"][33], out["xy"][34], det.crop_scale)
         det._blazepose(image, crop, flip=False)
         t2 = time.process_time()
-        det._movenet(image, det._limb_crop(out))
+        det._movenet(image, det._limb_crop(out), det._limbs)
         t3 = time.process_time()
         try:
             det.detect(image)

@@ -19,8 +19,8 @@ Procedure for one image (``JointDetector.detect``), defaults in brackets:
 Measured on the 300 LSP development photos (benchmarks/detector_lsp.py), PCK@0.2 on the 12
 limb joints: BlazePose alone 0.79 (2 passes) to 0.81 (3 passes + flip); the default (MoveNet on
 a crop at scale 1.0 from the pass-1 landmarks) 0.891. CPU per photo, one thread: a BlazePose
-pass 24 ms, MoveNet 37 ms; MoveNet runs beside a second BlazePose pass (``parallel``); median
-60 ms per LSP photo on 2 cores. Both models are Apache-2.0 (see ``onnx_models/README.md``).
+pass 24 ms, MoveNet 37 ms; MoveNet runs beside a second BlazePose pass (``parallel``), or on
+all cores when there is none; median 53-55 ms per LSP photo on 2 cores. Both models are Apache-2.0 (see ``onnx_models/README.md``).
 """
 
 from __future__ import annotations
@@ -220,6 +220,11 @@ class JointDetector:
         per_model = max(cores // 2, 1) if self.parallel else threads
         self._pose = _session(self.model_path, per_model)
         self._limbs = _session(self.limb_model_path, per_model) if self.limb_model_path else None
+        # When the second BlazePose pass is skipped MoveNet runs alone: give it every core
+        # (LSP dev median 62 -> 49 ms per photo on 2 cores).
+        self._limbs_alone = (
+            _session(self.limb_model_path, threads) if self.parallel else self._limbs
+        )
         self._worker = ThreadPoolExecutor(max_workers=1) if self.parallel else None
 
     # ------------------------------------------------------------------ public
@@ -306,7 +311,9 @@ class JointDetector:
                 break  # the person already filled the crop, upright: another pass adds little
             crop = nxt
             if limbs and self._worker is not None and k == self.passes - 1:
-                job = self._worker.submit(self._movenet, image, self._limb_crop(source))
+                job = self._worker.submit(
+                    self._movenet, image, self._limb_crop(source), self._limbs
+                )
             out = self._blazepose(image, crop, flip=self.flip and k == self.passes - 1)
             presences.append(out["presence"])
             if out["presence"] > best[0]["presence"]:
@@ -316,7 +323,9 @@ class JointDetector:
         out["presences"] = np.array(presences)
         if limbs:
             out["limbs"] = (
-                job.result() if job is not None else self._movenet(image, self._limb_crop(source))
+                job.result()
+                if job is not None
+                else self._movenet(image, self._limb_crop(source), self._limbs_alone)
             )
         return out, crop
 
@@ -393,12 +402,12 @@ class JointDetector:
             "world": world,
         }
 
-    def _movenet(self, image: np.ndarray, crop: Crop) -> tuple[np.ndarray, np.ndarray]:
+    def _movenet(self, image: np.ndarray, crop: Crop, session) -> tuple[np.ndarray, np.ndarray]:
         """MoveNet Thunder on ``crop``: (17, 2) image pixels and (17,) scores, COCO order."""
         patch = np.clip(np.rint(sample(image, crop)), 0, 255).astype(np.int32)
-        kp = self._limbs.run(None, {"image": patch[None]})[0].reshape(17, 3).astype(np.float64)
+        kp = session.run(None, {"image": patch[None]})[0].reshape(17, 3).astype(np.float64)
         if self.limb_flip:
-            kp_f = self._limbs.run(None, {"image": patch[None, :, ::-1].copy()})[0]
+            kp_f = session.run(None, {"image": patch[None, :, ::-1].copy()})[0]
             kp_f = kp_f.reshape(17, 3).astype(np.float64)[COCO17_MIRROR]
             kp_f[:, 1] = 1.0 - kp_f[:, 1]
             kp = 0.5 * (kp + kp_f)
