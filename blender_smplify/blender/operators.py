@@ -20,7 +20,7 @@ class SMPLIFY_OT_detect(ModalJobOperator, bpy.types.Operator):
 
     bl_idname = "smplify.detect"
     bl_label = "Detect"
-    bl_options = {"REGISTER"}  # noqa: RUF012 (Blender reads a set)
+    bl_options = {"REGISTER", "UNDO"}  # noqa: RUF012 (Blender reads a set)
 
     @classmethod
     def poll(cls, context):
@@ -81,7 +81,7 @@ class SMPLIFY_OT_fit(_FitJob, bpy.types.Operator):
 
     bl_idname = "smplify.fit"
     bl_label = "Fit"
-    bl_options = {"REGISTER"}  # noqa: RUF012 (Blender reads a set)
+    bl_options = {"REGISTER", "UNDO"}  # noqa: RUF012 (Blender reads a set)
 
     @classmethod
     def poll(cls, context):

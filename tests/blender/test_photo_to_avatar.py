@@ -50,6 +50,26 @@ def test_buttons_detect_fit_build_on_the_sample(bpy_module, empty_scene):
     assert np.all(centre > box_min) and np.all(centre < box_max)
 
 
+def test_detect_and_fit_are_undo_steps(bpy_module, empty_scene):
+    """Ctrl+Z after Detect or Fit undoes just that button, and Ctrl+Shift+Z brings it back."""
+    bpy = bpy_module
+    empty_scene.smplify.image_path = str(SAMPLE)
+    bpy.ops.ed.undo_push(message="photo")
+    empty_scene.smplify.gender = "female"
+    bpy.ops.ed.undo_push(message="gender")
+    # "EXEC_DEFAULT", True: run with an undo push, as a button press does
+    assert bpy.ops.smplify.detect("EXEC_DEFAULT", True) == {"FINISHED"}
+    assert bpy.ops.smplify.fit("EXEC_DEFAULT", True) == {"FINISHED"}
+    bpy.ops.ed.undo()
+    settings = bpy.context.scene.smplify
+    assert settings.keypoints_json and not settings.fit_json
+    bpy.ops.ed.undo()
+    settings = bpy.context.scene.smplify
+    assert settings.gender == "female" and not settings.keypoints_json
+    bpy.ops.ed.redo()
+    assert bpy.context.scene.smplify.keypoints_json
+
+
 def test_photo_to_avatar_button_and_python_api(bpy_module, empty_scene, tmp_path):
     bpy = bpy_module
     empty_scene.smplify.image_path = str(SAMPLE)
