@@ -15,6 +15,8 @@ from ..core.image_io import exif_orientation
 SENSOR_WIDTH_MM = 36.0
 #: custom property of the camera: the photo's (width, height) in pixels
 RESOLUTION_PROP = "smplify_resolution"
+#: custom property of an upright copy of an EXIF-rotated photo: the photo file's path
+SOURCE_PROP = "smplify_source"
 
 
 def camera_settings(fit: FitResult) -> dict[str, float]:
@@ -93,19 +95,25 @@ def use_camera(camera_obj: bpy.types.Object, scene: bpy.types.Scene) -> None:
 def load_photo(path: str | Path, pixels: np.ndarray | None = None) -> bpy.types.Image:
     """The photo as a Blender image (reused when already loaded), upright.
 
-    Blender's loader ignores the EXIF orientation of phone photos. When the file has one and the
-    upright ``pixels`` (H, W, 3) uint8 the fit used are given, the upright image is stored in
-    the .blend instead (packed), so the camera background matches the fit.
+    Blender's loader ignores the EXIF orientation of phone photos. When the file has one, the
+    upright pixels (H, W, 3) uint8 (``pixels`` as the fit saw them, else read here) are stored
+    in the .blend instead (packed, one image per photo file), so the camera background matches
+    the fit.
     """
     path = Path(path).resolve()
-    image = bpy.data.images.load(str(path), check_existing=True)
-    if pixels is None or exif_orientation(path.read_bytes()[: 1 << 20]) == 1:
-        return image
-    name = f"{path.stem} (upright)"
+    if exif_orientation(path.read_bytes()[: 1 << 20]) == 1:
+        return bpy.data.images.load(str(path), check_existing=True)
+    if pixels is None:
+        from ..core.image_io import load_image
+
+        pixels = load_image(path)
     height, width = pixels.shape[:2]
-    upright = bpy.data.images.get(name)
-    if upright is None or tuple(upright.size) != (width, height):
-        upright = bpy.data.images.new(name, width, height, alpha=False)
+    upright = next((i for i in bpy.data.images if i.get(SOURCE_PROP) == str(path)), None)
+    if upright is None:
+        upright = bpy.data.images.new(f"{path.stem} (upright)", width, height, alpha=False)
+        upright[SOURCE_PROP] = str(path)
+    elif tuple(upright.size) != (width, height):  # the file was edited since
+        upright.scale(width, height)
     rgba = np.concatenate([pixels[::-1] / 255.0, np.ones((height, width, 1))], axis=2)
     upright.pixels.foreach_set(rgba.astype(np.float32).ravel())  # Blender rows go bottom-up
     upright.pack()

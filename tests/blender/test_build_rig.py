@@ -229,6 +229,44 @@ def test_exif_rotated_photo_becomes_an_upright_background(bpy_module, empty_scen
     assert load_photo(plain, load_image(plain)).filepath.endswith("plain.jpg")
 
 
+def _rotated_photo(path, colour):
+    """A 60 x 40 JPEG stored sideways: EXIF says turn it 90 degrees (shown 40 wide, 60 high)."""
+    from PIL import Image
+
+    stored = np.zeros((40, 60, 3), dtype=np.uint8)
+    stored[:, :30] = colour
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(stored).save(path, exif=exif.tobytes(), quality=95)
+    return path
+
+
+def test_rotated_photo_is_upright_without_given_pixels(bpy_module, empty_scene, tmp_path):
+    """The panel's Build and Photo to avatar pass no pixels: the background is upright anyway."""
+    from blender_smplify.blender.camera import load_photo
+
+    image = load_photo(_rotated_photo(tmp_path / "phone.jpg", (255, 0, 0)))
+    assert tuple(image.size) == (40, 60)
+
+
+def test_rotated_photos_of_the_same_name_keep_their_own_backgrounds(
+    bpy_module, empty_scene, tmp_path
+):
+    from blender_smplify.blender.camera import load_photo
+    from blender_smplify.core.image_io import load_image
+
+    red = _rotated_photo(tmp_path / "a" / "IMG_0001.jpg", (255, 0, 0))
+    blue = _rotated_photo(tmp_path / "b" / "IMG_0001.jpg", (0, 0, 255))
+    first = load_photo(red, load_image(red))
+    second = load_photo(blue, load_image(blue))
+    assert first != second
+    pixels = np.empty(40 * 60 * 4, dtype=np.float32)
+    first.pixels.foreach_get(pixels)
+    assert pixels.reshape(-1, 4)[:, 0].max() > 0.9  # still the red photo
+    assert load_photo(red, load_image(red)) == first  # and found again
+
+
 def test_rebuilding_a_hidden_rig_keeps_it_hidden(bpy_module, empty_scene, toy_model):
     from blender_smplify.blender import build_rig
 
