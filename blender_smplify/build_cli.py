@@ -75,6 +75,17 @@ def output_path(template: str | None, image: Path, suffix: str, many: bool) -> P
     return path.with_name(f"{path.stem}_{image.stem}{suffix}") if many else path
 
 
+def unique_outputs(paths: tuple[Path | None, ...], taken: set[Path]) -> tuple[Path | None, ...]:
+    """``paths`` (one photo's outputs), with ``_2``, ``_3``... added to their names when an
+    earlier photo of the batch got one of them (``a.jpg`` and ``a.png`` both give ``a.blend``)."""
+    chosen, number = paths, 1
+    while any(p is not None and p.resolve() in taken for p in chosen):
+        number += 1
+        chosen = tuple(p and p.with_name(f"{p.stem}_{number}{p.suffix}") for p in paths)
+    taken.update(p.resolve() for p in chosen if p is not None)
+    return chosen
+
+
 def run(args: argparse.Namespace) -> int:
     """Build every photo; returns the exit status."""
     images, errors = expand_images(args.images)
@@ -94,11 +105,13 @@ def run(args: argparse.Namespace) -> int:
     from .blender import pipeline
     from .core.errors import SmplifyError
 
-    failed = len(errors)
+    failed, taken = len(errors), set()
     for image in images:
         start = time.perf_counter()
-        blend = output_path(args.blend, image, ".blend", many)
-        render = output_path(args.render, image, ".png", many)
+        blend, render = unique_outputs(
+            (output_path(args.blend, image, ".blend", many),
+             output_path(args.render, image, ".png", many)), taken,
+        )  # fmt: skip
         try:
             pipeline.new_file()
             result = pipeline.photo_to_avatar(

@@ -56,6 +56,23 @@ def test_batch_reports_bad_photos_and_finishes_the_rest(
     assert "good.jpg" in captured.out
 
 
+def test_batch_photos_of_the_same_name_get_outputs_of_their_own(
+    bpy_module, tmp_path, toy_model_file, capsys
+):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(SAMPLE, photos / "p.jpg")
+    shutil.copy(SAMPLE, photos / "p.png")
+    (photos / "notes.txt").write_text("not a photo: skipped")
+    out = tmp_path / "out"
+    code = run_build([str(photos), "--blend", str(out), "--render", str(out),
+                      "--model", str(toy_model_file)])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir() if not p.name.endswith(".blend1")) == [
+        "p.blend", "p.png", "p_2.blend", "p_2.png"
+    ]  # fmt: skip
+
+
 def test_single_photo_with_keypoints_writes_blend_and_render(
     bpy_module, tmp_path, toy_model, toy_model_file
 ):
