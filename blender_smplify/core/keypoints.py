@@ -257,7 +257,7 @@ class Keypoints2D:
         if size is not None:
             try:
                 size = (int(size[0]), int(size[1]))
-            except (TypeError, ValueError, IndexError):
+            except (TypeError, ValueError, IndexError, OverflowError):  # also NaN, Infinity
                 raise KeypointsError(f"image_size must be [width, height], got {size!r}") from None
             if size[0] <= 0 or size[1] <= 0:
                 raise KeypointsError(f"image_size must be positive, got {list(size)}")

@@ -92,3 +92,6 @@ def test_json_round_trip():
         Keypoints2D.from_dict({"layout": "coco99", "xy": []})
     with pytest.raises(KeypointsError, match="image_size"):
         Keypoints2D.from_dict({"layout": "smpl24", "xy": [[0, 0]] * 24, "image_size": [0, 5]})
+    for bad in ([float("inf"), 5], [float("nan"), 5]):  # json.load reads Infinity and NaN
+        with pytest.raises(KeypointsError, match="image_size"):
+            Keypoints2D.from_dict({"layout": "smpl24", "xy": [[0, 0]] * 24, "image_size": bad})
