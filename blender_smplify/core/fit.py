@@ -138,7 +138,10 @@ def fit(
     """
     weights = weights or SmplifyWeights()
     options = options or FitOptions()
-    w_img, h_img = (int(image_size[0]), int(image_size[1]))
+    try:
+        w_img, h_img = (int(image_size[0]), int(image_size[1]))
+    except (TypeError, ValueError, IndexError, OverflowError):  # also NaN, inf
+        raise KeypointsError(f"image size must be (width, height), got {image_size!r}") from None
     if w_img <= 0 or h_img <= 0:
         raise KeypointsError(f"image size must be positive, got {image_size}")
     focal = float(focal_length) if focal_length is not None else focal_from_fov((w_img, h_img))

@@ -259,7 +259,8 @@ class SphereBody:
                 rad.append(radius0[k]), rdirs.append(dirs[k])
         self.a, self.b, self.t = np.array(self.a), np.array(self.b), np.array(self.t)
         self.part = np.array(self.part)
-        self.radius0, self.radius_dirs = np.array(rad), np.array(rdirs).reshape(-1, num_betas)
+        self.radius0 = np.array(rad)
+        self.radius_dirs = np.array(rdirs).reshape(len(rad), num_betas)  # (S, 0) when B = 0
         pair_parts = {(names.index(x), names.index(y)) for x, y in _part_pairs(names)}
         s = np.arange(len(self.a))
         ii, jj = np.meshgrid(s, s, indexing="ij")

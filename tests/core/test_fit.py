@@ -174,8 +174,9 @@ def test_bad_input_is_a_keypoints_error(body, prior):
             options=FitOptions(pose_prior=prior))  # fmt: skip
     with pytest.raises(KeypointsError, match="focal"):
         fit(body, kp, SIZE, -5.0, options=FitOptions(pose_prior=prior))
-    with pytest.raises(KeypointsError, match="image size"):
-        fit(body, kp, (0, 100), FOCAL, options=FitOptions(pose_prior=prior))
+    for size in ((0, 100), (float("nan"), 100), (float("inf"), 100), (750,), None):
+        with pytest.raises(KeypointsError, match="image size"):
+            fit(body, kp, size, FOCAL, options=FitOptions(pose_prior=prior))
     with pytest.raises(KeypointsError, match="unknown keypoint layout"):
         fit(body, Keypoints2D("mine", kp.xy, kp.confidence), SIZE, FOCAL)
 
@@ -215,3 +216,11 @@ def test_keypoints_no_body_can_explain_are_flagged(body, prior):
     _, _, kp = truth(body, prior, seed=9)
     good = fit(body, kp, SIZE, FOCAL, options=FitOptions(pose_prior=prior))
     assert not any("poorly" in w for w in good.warnings)
+
+
+def test_pose_only_fit_without_shape_coefficients(body, prior):
+    _, _, kp = truth(body, prior, seed=10)
+    options = FitOptions(pose_prior=prior, num_betas=0, max_iterations=(4, 2, 2, 2, 5))
+    result = fit(body, kp, SIZE, FOCAL, options=options)
+    assert result.betas.shape == (0,) and np.all(np.isfinite(result.pose))
+    assert reprojection(body, result, kp) < 20.0
