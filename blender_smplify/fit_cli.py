@@ -132,9 +132,13 @@ def _run(args: argparse.Namespace) -> int:
     out["camera"]["focal_source"] = focal_source
     out_path = Path(args.out)
     tmp = out_path.with_name(out_path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(out, fh, indent=1)
-    os.replace(tmp, out_path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(out, fh, indent=1)
+        os.replace(tmp, out_path)
+    except OSError as exc:  # e.g. --out names a folder: say so, and leave no .tmp behind
+        tmp.unlink(missing_ok=True)
+        raise SmplifyError(f"cannot write {out_path}: {exc.strerror or exc}") from None
 
     visible = int((keypoints.confidence > 0).sum())
     status = {0: "converged", 1: "iteration limit", 2: "cancelled"}.get(result.status, "?")

@@ -90,6 +90,13 @@ def test_unwritable_output_exits_2(tmp_path, keypoints_json, toy_npz, capsys):
     rc = main(["fit", "x.jpg", "--keypoints", str(keypoints_json), "--model", str(toy_npz),
                "--out", str(tmp_path / "no" / "such" / "dir" / "fit.json")])  # fmt: skip
     assert rc == 2 and capsys.readouterr().err.startswith("error: ")
+    folder = tmp_path / "a_folder"
+    folder.mkdir()
+    rc = main(["fit", "x.jpg", "--keypoints", str(keypoints_json), "--model", str(toy_npz),
+               "--out", str(folder)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith(f"error: cannot write {folder}:")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_folder"]  # no stray .tmp
 
 
 def test_photo_end_to_end_in_a_subprocess(tmp_path):
