@@ -99,6 +99,7 @@ def follow_shape_keys(armature: bpy.types.Object) -> np.ndarray:
     dirs = np.asarray(armature["smplify_J_dirs"], dtype=np.float64).reshape(24, 3, -1)
     betas = shape_key_betas(avatar_body(armature), dirs.shape[2])
     joints = template + dirs @ betas  # J(β) = J_template + J_dirs β, SMPL frame
+    build_rig.check_bones(armature)  # else a renamed bone would get an SMPL-named twin
     build_rig.set_rest_bones(armature, joints @ SMPL_TO_BLENDER.T)
     return betas
 
@@ -174,7 +175,11 @@ class SMPLIFY_OT_rest_pose(_AvatarOperator, bpy.types.Operator):
 
     def execute(self, context):
         armature = avatar_armature(context.active_object)
-        build_rig.set_pose(armature, None, rest=True)
+        try:
+            build_rig.set_pose(armature, None, rest=True)
+        except SmplifyError as error:
+            self.report({"ERROR"}, str(error))
+            return {"CANCELLED"}
         set_corrective(armature, 0.0)
         return {"FINISHED"}
 
@@ -189,10 +194,10 @@ class SMPLIFY_OT_fitted_pose(_AvatarOperator, bpy.types.Operator):
         armature = avatar_armature(context.active_object)
         try:
             fit = stored_fit(armature)
+            build_rig.set_pose(armature, rodrigues(np.asarray(fit.pose).reshape(24, 3)))
         except SmplifyError as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
-        build_rig.set_pose(armature, rodrigues(np.asarray(fit.pose).reshape(24, 3)))
         set_corrective(armature, 1.0)
         return {"FINISHED"}
 
@@ -207,6 +212,9 @@ class SMPLIFY_OT_bones_from_shape(_AvatarOperator, bpy.types.Operator):
         armature = avatar_armature(context.active_object)
         try:
             follow_shape_keys(armature)
+        except SmplifyError as error:
+            self.report({"ERROR"}, str(error))
+            return {"CANCELLED"}
         except (KeyError, ValueError) as error:
             self.report({"ERROR"}, f"{armature.name}: joint data missing ({error})")
             return {"CANCELLED"}

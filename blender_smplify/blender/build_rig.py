@@ -20,6 +20,7 @@ import numpy as np
 from mathutils import Matrix
 
 from ..core.axes import CAMERA_TO_BLENDER, SMPL_TO_BLENDER
+from ..core.errors import SmplifyError
 from ..core.fit_result import FitResult
 from ..core.joints import SMPL_JOINT_NAMES, SMPL_PARENTS
 from ..core.lbs import pose_features
@@ -199,6 +200,16 @@ def set_rest_bones(armature: bpy.types.Object, heads: np.ndarray) -> None:
         armature.hide_viewport = hidden[1]
 
 
+def check_bones(armature: bpy.types.Object) -> None:
+    """Raise SmplifyError unless the rig still has all 24 SMPL-named bones."""
+    missing = [j for j in SMPL_JOINT_NAMES if j not in armature.data.bones]
+    if missing:
+        raise SmplifyError(
+            f"{armature.name}: bone{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+            "not found (renamed or deleted?): rename back, or build again"
+        )
+
+
 def bone_frames(armature: bpy.types.Object) -> np.ndarray:
     """Rest orientation (24, 3, 3) of each SMPL bone in the armature frame."""
     bones = armature.data.bones
@@ -212,6 +223,7 @@ def set_pose(
 
     ``rest=True`` gives every bone the identity rotation instead (the rest pose).
     """
+    check_bones(armature)
     if rest:
         local = np.broadcast_to(np.eye(3), (24, 3, 3))
     else:
@@ -238,6 +250,7 @@ def current_pose(armature: bpy.types.Object, rest_pelvis: np.ndarray) -> tuple[n
 
     Bone scale and the translation of bones other than the root are not part of SMPL.
     """
+    check_bones(armature)
     bpy.context.view_layer.update()  # matrix_world follows edited transforms only after this
     pose_bones, bones = armature.pose.bones, armature.data.bones
     basis = [pose_bones[j].matrix_basis for j in SMPL_JOINT_NAMES]

@@ -57,6 +57,23 @@ def test_bones_follow_edited_shape_keys(bpy_module, avatar, toy_model):
     np.testing.assert_allclose(heads, toy_model.rest_joints(betas) @ SMPL_TO_BLENDER.T, atol=1e-5)
 
 
+@pytest.mark.parametrize(
+    "operator", ["rest_pose", "fitted_pose", "bones_from_shape", "export_parameters"]
+)
+def test_a_renamed_bone_is_reported_and_the_rig_left_alone(
+    bpy_module, avatar, tmp_path, operator
+):
+    built, _ = avatar
+    bones = built.armature.data.bones
+    bones["left_elbow"].name = "forearm.L"
+    pose_before = [tuple(b.rotation_quaternion) for b in built.armature.pose.bones]
+    kwargs = {"filepath": str(tmp_path / "fit.json")} if operator == "export_parameters" else {}
+    with pytest.raises(RuntimeError, match="left_elbow not found"):
+        getattr(bpy_module.ops.smplify, operator)(**kwargs)
+    assert "left_elbow" not in bones and bones["left_wrist"].parent.name == "forearm.L"
+    assert [tuple(b.rotation_quaternion) for b in built.armature.pose.bones] == pose_before
+
+
 @pytest.mark.parametrize("source", ["FIT", "CURRENT"])
 @pytest.mark.parametrize("suffix", [".json", ".npz"])
 def test_export_parameters(bpy_module, avatar, tmp_path, suffix, source):
