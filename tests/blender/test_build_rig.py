@@ -117,16 +117,24 @@ def test_evaluated_mesh_equals_the_forward_pass(bpy_module, built, toy_model):
     assert error.max() < 1 * MM
 
 
-@pytest.mark.parametrize("principal_point", [(320.0, 240.0), (300.0, 260.0)])
+@pytest.mark.parametrize(
+    ("principal_point", "image_size"),
+    [
+        ((320.0, 240.0), (640, 480)),
+        ((300.0, 260.0), (640, 480)),
+        ((280.0, 530.0), (600, 1000)),  # portrait: the sensor width still spans the width
+        ((530.0, 280.0), (1000, 600)),
+    ],
+)
 def test_camera_projects_joints_onto_the_fitted_2d_points(
-    bpy_module, empty_scene, toy_model, principal_point
+    bpy_module, empty_scene, toy_model, principal_point, image_size
 ):
     from bpy_extras.object_utils import world_to_camera_view
     from mathutils import Vector
 
     from blender_smplify.blender import build_rig
 
-    fit = make_fit(toy_model, principal_point=principal_point)
+    fit = make_fit(toy_model, principal_point=principal_point, image_size=image_size)
     avatar = build_rig.build(fit, toy_model, name="toy")
     joints = evaluated_joints(bpy_module, avatar.armature)
     width, height = fit.image_size
