@@ -263,10 +263,17 @@ class JointDetector:
         if limbs is not None and (
             score < PRESENCE_WITH_LIMBS or limb_score < LIMB_SCORE_THRESHOLD
         ):
+            # a likely body whose arms and legs are not seen is most often one the frame cuts
+            # off at the waist: say so (the scores cannot tell it from some empty scenes)
+            hint = (
+                "; if the person is cut off by the frame, use a photo that shows the legs too"
+                if score >= PRESENCE_WITH_LIMBS
+                else ""
+            )
             raise NoPersonFound(
                 f"no person found in the image (pose presence {score:.2f}, limb score "
                 f"{limb_score:.2f}; a person needs at least {PRESENCE_WITH_LIMBS} and "
-                f"{LIMB_SCORE_THRESHOLD})"
+                f"{LIMB_SCORE_THRESHOLD}{hint})"
             )
         xy, conf = out["xy"][:33].copy(), out["confidence"][:33].copy()
         # BlazePose was trained to place joints outside its crop when they are out of view:

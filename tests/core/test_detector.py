@@ -187,6 +187,11 @@ def test_person_cut_off_at_the_knees(detector, photo):
     assert conf[[B[n] for n in upper]].min() > 0.5
 
 
+def test_person_cut_off_at_the_waist_is_named_in_the_error(detector, photo):
+    with pytest.raises(NoPersonFound, match="cut off by the frame"):
+        detector.detect(photo[:200].copy())  # the hips are at y ~ 290
+
+
 def test_two_people_and_choosing_one(detector):
     image = load_image(DATA / "two_people.jpg")
     boxes = {"man": np.array([270, 30, 370, 240]), "woman": np.array([570, 250, 700, 470])}
