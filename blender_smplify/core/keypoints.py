@@ -208,7 +208,7 @@ class Keypoints2D:
         try:
             xy = np.asarray(self.xy, dtype=np.float64)
             confidence = np.asarray(self.confidence, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise KeypointsError(f"keypoints are not numeric arrays: {exc}") from None
         if xy.ndim != 2 or xy.shape[1] != 2:
             raise KeypointsError(f"keypoints xy must have shape (K, 2), got {xy.shape}")
@@ -251,13 +251,13 @@ class Keypoints2D:
         get_layout(str(data["layout"]))
         xy = data["xy"]
         conf = data.get("confidence")
-        if conf is None:
-            conf = np.ones(len(xy))
+        if conf is None:  # all seen; an "xy" that is no list fails its shape check below
+            conf = np.ones(len(xy) if isinstance(xy, (list, tuple)) else 1)
         size = data.get("image_size")
         if size is not None:
             try:
                 size = (int(size[0]), int(size[1]))
-            except (TypeError, ValueError, IndexError, OverflowError):  # also NaN, Infinity
+            except (TypeError, ValueError, IndexError, KeyError, OverflowError):  # NaN, inf, {}
                 raise KeypointsError(f"image_size must be [width, height], got {size!r}") from None
             if size[0] <= 0 or size[1] <= 0:
                 raise KeypointsError(f"image_size must be positive, got {list(size)}")

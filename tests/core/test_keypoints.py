@@ -92,6 +92,10 @@ def test_json_round_trip():
         Keypoints2D.from_dict({"layout": "coco99", "xy": []})
     with pytest.raises(KeypointsError, match="image_size"):
         Keypoints2D.from_dict({"layout": "smpl24", "xy": [[0, 0]] * 24, "image_size": [0, 5]})
-    for bad in ([float("inf"), 5], [float("nan"), 5]):  # json.load reads Infinity and NaN
+    for bad in ([float("inf"), 5], [float("nan"), 5], {"w": 5}):  # json reads Infinity, NaN
         with pytest.raises(KeypointsError, match="image_size"):
             Keypoints2D.from_dict({"layout": "smpl24", "xy": [[0, 0]] * 24, "image_size": bad})
+    with pytest.raises(KeypointsError, match="shape"):
+        Keypoints2D.from_dict({"layout": "smpl24", "xy": None})
+    with pytest.raises(KeypointsError, match="not numeric"):  # a JSON integer of 400 digits
+        Keypoints2D.from_dict({"layout": "smpl24", "xy": [[10**400, 0]] * 24})
