@@ -73,23 +73,26 @@ def resolve(context: bpy.types.Context) -> Inputs:
             raise ImageError("choose a photo in the SMPLify panel")
         if not Path(path).is_file():
             raise ImageError(f"{path}: no such file")
-    model_path = None
-    if settings.model_source == "SMPL":
-        preferences = get_preferences(context)
-        model_path = (
-            getattr(preferences, f"smpl_{settings.gender}_path", "") if preferences else ""
-        )
-        if not model_path:
-            raise ModelFileError(
-                f"no SMPL {settings.gender} model file set: choose it in "
-                "Preferences > Add-ons > SMPLify, or use the open model"
-            )
-        model_path = bpy.path.abspath(model_path)
+    model_path = smpl_model_path(context, settings.gender)
     focal = settings.focal_length if settings.focal_mode == "MANUAL" else None
     preferences = get_preferences(context)
     threads = preferences.threads or None if preferences is not None else None
     image_path = Path(path).resolve() if path else None
     return Inputs(image_path, settings.gender, model_path, focal, threads, image)
+
+
+def smpl_model_path(context: bpy.types.Context, gender: str) -> str | None:
+    """The user's SMPL file of ``gender`` (None with the open model); SmplifyError if unset."""
+    if context.scene.smplify.model_source != "SMPL":
+        return None
+    preferences = get_preferences(context)
+    model_path = getattr(preferences, f"smpl_{gender}_path", "") if preferences else ""
+    if not model_path:
+        raise ModelFileError(
+            f"no SMPL {gender} model file set: choose it in "
+            "Preferences > Add-ons > SMPLify, or use the open model"
+        )
+    return bpy.path.abspath(model_path)
 
 
 def model_for(inputs: Inputs):

@@ -106,7 +106,8 @@ class SMPLIFY_OT_build(bpy.types.Operator):
             fit = inputs.stored_fit(settings, run.key)
             if fit is None:
                 raise SmplifyError(f"no fit for {run.label} yet: press Fit first")
-            run.gender = fit.gender  # the model the fit was made with
+            # the model the fit was made with, whatever the panel's gender says now
+            run.gender, run.model_path = fit.gender, inputs.smpl_model_path(context, fit.gender)
             build_rig.build(fit, inputs.model_for(run), image_path=run.image_path, image=run.image)
         except SmplifyError as error:
             self.report({"ERROR"}, str(error))
