@@ -67,8 +67,10 @@ def focal_from_exif(path: str | Path, image_size: tuple[int, int]) -> float | No
             value = exif.get_ifd(0x8769).get(0xA405)  # Exif IFD: FocalLengthIn35mmFilm
             if value is None:
                 value = exif.get(0xA405)
-    # unreadable EXIF is not an error: fall back to the default
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, SyntaxError) as exc:
+    # unreadable EXIF is not an error: fall back to the default (a header claiming more pixels
+    # than Pillow opens raises DecompressionBombError, which is no OSError)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, SyntaxError,
+            Image.DecompressionBombError) as exc:  # fmt: skip
         log.debug("no EXIF focal length in %s: %s", path, exc)
         return None
     try:

@@ -61,3 +61,9 @@ def test_focal_from_exif(tmp_path):
     junk = tmp_path / "junk.jpg"
     junk.write_bytes(b"not an image")
     assert focal_from_exif(junk, (400, 300)) is None
+    bomb = tmp_path / "bomb.bmp"  # a BMP header claiming 20000 x 20000 pixels
+    img.save(bomb)
+    header = bytearray(bomb.read_bytes())
+    header[18:26] = (20000).to_bytes(4, "little") * 2
+    bomb.write_bytes(bytes(header))
+    assert focal_from_exif(bomb, (400, 300)) is None
