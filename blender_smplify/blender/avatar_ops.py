@@ -229,8 +229,10 @@ class SMPLIFY_OT_use_camera(_AvatarOperator, bpy.types.Operator):
 
     def execute(self, context):
         armature = avatar_armature(context.active_object)
-        cameras = [o for o in armature.users_collection[0].objects if o.get(build_rig.ROLE_PROP)
-                   == "camera"] if armature.users_collection else []  # fmt: skip
+        key = armature.get(build_rig.KEY_PROP)  # the avatar's objects share it, wherever they are
+        cameras = [o for o in context.scene.objects
+                   if o.get(build_rig.ROLE_PROP) == "camera" and o.get(build_rig.KEY_PROP) == key
+                   and o.type == "CAMERA"]  # fmt: skip
         if not cameras:
             self.report({"ERROR"}, f"{armature.name}: its camera was deleted; build again")
             return {"CANCELLED"}

@@ -256,3 +256,18 @@ def test_use_camera_restores_its_photo_resolution(bpy_module, empty_scene, toy_m
     assert bpy.ops.smplify.use_camera() == {"FINISHED"}
     assert empty_scene.camera == first.camera
     assert (empty_scene.render.resolution_x, empty_scene.render.resolution_y) == (640, 480)
+
+
+def test_use_camera_after_moving_the_rig_to_another_collection(bpy_module, empty_scene, toy_model):
+    from blender_smplify.blender import build_rig
+
+    bpy = bpy_module
+    built = build_rig.build(make_fit(toy_model), toy_model, name="toy")
+    characters = bpy.data.collections.new("Characters")  # the user tidies the outliner
+    empty_scene.collection.children.link(characters)
+    characters.objects.link(built.armature)
+    built.collection.objects.unlink(built.armature)
+    empty_scene.camera = None
+    bpy.context.view_layer.objects.active = built.armature
+    assert bpy.ops.smplify.use_camera() == {"FINISHED"}
+    assert empty_scene.camera == built.camera
