@@ -85,6 +85,10 @@ def _run(args: argparse.Namespace) -> int:
 
     timings: dict[str, float] = {}
     image_exists = os.path.isfile(args.image)
+    for given, what in ((args.image, "IMAGE"), (args.keypoints, "--keypoints")):
+        both = given and os.path.exists(given) and os.path.exists(args.out)
+        if both and os.path.samefile(given, args.out):
+            raise SmplifyError(f"--out {args.out} is the {what} file: it would be overwritten")
     t0 = time.perf_counter()
     if args.keypoints:
         keypoints, image_size = _read_keypoints(args.keypoints)

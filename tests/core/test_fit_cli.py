@@ -99,6 +99,19 @@ def test_unwritable_output_exits_2(tmp_path, keypoints_json, toy_npz, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_folder"]  # no stray .tmp
 
 
+def test_output_never_overwrites_the_inputs(tmp_path, keypoints_json, toy_npz, capsys):
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(SAMPLE.read_bytes())
+    kp = tmp_path / "kp.json"
+    kp.write_text(keypoints_json.read_text())
+    for out, what in ((photo, "IMAGE"), (kp, "--keypoints")):
+        rc = main(["fit", str(photo), "--keypoints", str(kp), "--model", str(toy_npz),
+                   "--out", str(out)])  # fmt: skip
+        assert rc == 2 and what in capsys.readouterr().err
+    assert photo.read_bytes() == SAMPLE.read_bytes()
+    assert kp.read_text() == keypoints_json.read_text()
+
+
 def test_photo_end_to_end_in_a_subprocess(tmp_path):
     """Detection on the sample photo, the open body model, the fit: the command users run."""
     out = tmp_path / "fit.json"
