@@ -129,6 +129,11 @@ class SMPLIFY_OT_photo_to_avatar(_FitJob, bpy.types.Operator):
 
     def finish(self, context, result):
         super().finish(context, result)
+        if context.mode != "OBJECT":  # the user went on editing while the job ran
+            message = "fitted: press Build in Object mode to make the avatar"
+            context.scene.smplify.status = f"{message} ({context.scene.smplify.status})"
+            self.report({"WARNING"}, message)
+            return {"FINISHED"}
         # the image is looked up again: the user may have changed data while the job ran
         image = bpy.data.images.get(self._image_name) if self._image_name else None
         build_rig.build(result.fit, self._model, image_path=self._run.image_path, image=image)

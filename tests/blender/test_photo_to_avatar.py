@@ -102,6 +102,28 @@ def test_photo_to_avatar_button_and_python_api(bpy_module, empty_scene, tmp_path
     assert np.abs(co - vertices @ CAMERA_TO_BLENDER.T).max() < 1e-3
 
 
+def test_a_job_ending_while_the_user_edits_the_body_stores_the_fit_only(
+    bpy_module, empty_scene, monkeypatch
+):
+    """The job runs for seconds; meanwhile the user may Tab into edit mode on the avatar."""
+    from blender_smplify.blender import operators
+
+    bpy = bpy_module
+    empty_scene.smplify.image_path = str(SAMPLE)
+    assert bpy.ops.smplify.photo_to_avatar() == {"FINISHED"}
+    body = next(o for o in bpy.data.objects if o.get("smplify_role") == "body")
+    mesh = body.data
+    bpy.context.view_layer.objects.active = body
+    bpy.ops.object.mode_set(mode="EDIT")
+    empty_scene.smplify.fit_json = ""
+    # what the modal operator meets when the job ends: its poll was passed when it started
+    monkeypatch.setattr(operators, "_object_mode", lambda context: True)
+    assert bpy.ops.smplify.photo_to_avatar() == {"FINISHED"}
+    assert empty_scene.smplify.fit_json and "Build" in empty_scene.smplify.status
+    assert body.data == mesh and body.mode == "EDIT" and len(body.vertex_groups) == 24
+    bpy.ops.object.mode_set(mode="OBJECT")
+
+
 @pytest.mark.parametrize("stop_after", [0.0, 0.3])
 def test_cancelling_the_job_leaves_the_scene_as_it_was(bpy_module, empty_scene, stop_after):
     """What Esc does in the modal operator: the job's progress callback says stop."""
