@@ -105,6 +105,13 @@ class FitOptions:
     pose_prior: PosePrior | None = None
     interpenetration: bool = True
 
+    def __post_init__(self) -> None:
+        if len(self.max_iterations) != len(STAGE_NAMES):
+            raise ValueError(f"max_iterations needs one count per stage of {STAGE_NAMES}, "
+                             f"got {self.max_iterations}")  # fmt: skip
+        if self.num_betas < 0:
+            raise ValueError(f"num_betas must be 0 or more, got {self.num_betas}")
+
 
 def fit(
     model,

@@ -224,3 +224,9 @@ def test_pose_only_fit_without_shape_coefficients(body, prior):
     result = fit(body, kp, SIZE, FOCAL, options=options)
     assert result.betas.shape == (0,) and np.all(np.isfinite(result.pose))
     assert reprojection(body, result, kp) < 20.0
+
+
+@pytest.mark.parametrize("bad", [{"max_iterations": (5,)}, {"num_betas": -1}])
+def test_fit_options_are_checked_when_made(bad):
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        FitOptions(**bad)
