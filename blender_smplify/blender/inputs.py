@@ -10,6 +10,7 @@ import bpy
 import numpy as np
 
 from ..core.errors import ImageError, ModelFileError
+from ..core.image_io import check_size
 from ..core.fit_result import FitResult
 from . import pipeline
 from .preferences import get_preferences
@@ -47,6 +48,7 @@ def image_pixels(image: bpy.types.Image) -> np.ndarray:
     width, height = image.size
     if width < 8 or height < 8:
         raise ImageError(f"image '{image.name}' is empty or too small ({width} x {height})")
+    check_size(f"image '{image.name}'", width, height)  # the limits a photo file has
     buffer = np.empty(width * height * image.channels, dtype=np.float32)
     image.pixels.foreach_get(buffer)
     values = buffer.reshape(height, width, image.channels)[::-1]

@@ -173,6 +173,18 @@ def test_an_image_without_a_file_works_too(bpy_module, empty_scene):
     assert len(avatars(bpy)) == 1
 
 
+def test_a_huge_blender_image_is_refused_like_a_huge_file(bpy_module, empty_scene, monkeypatch):
+    from blender_smplify.core import image_io
+
+    bpy = bpy_module
+    monkeypatch.setattr(image_io, "MAX_PIXELS", 1000)  # instead of allocating 100 megapixels
+    settings = empty_scene.smplify
+    settings.image_source, settings.image = "IMAGE", bpy.data.images.new("huge", 64, 64)
+    with pytest.raises(RuntimeError, match="too large"):
+        bpy.ops.smplify.detect()
+    assert settings.status.startswith("error:")
+
+
 def test_a_photo_without_a_person_is_reported_and_changes_nothing(
     bpy_module, empty_scene, tmp_path
 ):
