@@ -63,7 +63,8 @@ class _FitJob(ModalJobOperator):
         if not self.use_stored_keypoints:
             keypoints = None
         self._run, self._model = run, model
-        self._image_name = run.image.name if run.image is not None else None
+        # a Blender image of a photo file is built from the file, upright (as for Build)
+        self._image_name = run.image.name if run.image_path is None else None
         return lambda progress: pipeline.detect_and_fit(
             model, image, image_path=run.image_path, keypoints=keypoints,
             focal_length=run.focal_length, progress=progress, threads=run.threads,
@@ -108,7 +109,10 @@ class SMPLIFY_OT_build(bpy.types.Operator):
                 raise SmplifyError(f"no fit for {run.label} yet: press Fit first")
             # the model the fit was made with, whatever the panel's gender says now
             run.gender, run.model_path = fit.gender, inputs.smpl_model_path(context, fit.gender)
-            build_rig.build(fit, inputs.model_for(run), image_path=run.image_path, image=run.image)
+            # a Blender image of a photo file: the file, upright as the fit saw it (the image
+            # itself when it needs no turning, since load_photo reuses loaded images)
+            image = run.image if run.image_path is None else None
+            build_rig.build(fit, inputs.model_for(run), image_path=run.image_path, image=image)
         except SmplifyError as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}

@@ -275,6 +275,33 @@ def test_rotated_photos_of_the_same_name_keep_their_own_backgrounds(
     assert load_photo(red, load_image(red)) == first  # and found again
 
 
+@pytest.mark.parametrize("rotated", [True, False])
+def test_build_from_a_blender_image_of_a_photo_file(bpy_module, empty_scene, tmp_path, rotated):
+    """The panel's "Blender image" source with a phone photo on disk: background as the fit saw it."""
+    from dataclasses import replace
+
+    from PIL import Image
+
+    from blender_smplify.blender.pipeline import load_model
+
+    bpy = bpy_module
+    path = tmp_path / "phone.jpg"
+    if rotated:
+        _rotated_photo(path, (255, 0, 0))
+    else:
+        Image.fromarray(np.zeros((60, 40, 3), dtype=np.uint8)).save(path)
+    image = bpy.data.images.load(str(path))
+    settings = empty_scene.smplify
+    settings.image_source, settings.image = "IMAGE", image
+    fit = replace(make_fit(load_model()), image_size=(40, 60), principal_point=np.array([20.0, 30.0]))
+    settings.fit_json, settings.fit_key = json.dumps(fit.to_dict()), str(path.resolve())
+    assert bpy.ops.smplify.build() == {"FINISHED"}
+    camera = next(o for o in bpy.data.objects if o.get("smplify_role") == "camera")
+    background = camera.data.background_images[0].image
+    assert tuple(background.size) == (40, 60)
+    assert (background == image) != rotated  # the user's image itself when it is upright
+
+
 def test_rebuilding_a_hidden_rig_keeps_it_hidden(bpy_module, empty_scene, toy_model):
     from blender_smplify.blender import build_rig
 
