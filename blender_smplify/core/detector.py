@@ -246,11 +246,14 @@ class JointDetector:
             The scores stay below PRESENCE_WITH_LIMBS / LIMB_SCORE_THRESHOLD (with MoveNet)
             or PRESENCE_THRESHOLD (without).
         ValueError
-            ``image`` is not an (H, W, 3) array.
+            ``image`` is not an (H, W, 3) array, or holds floats in 0..1.
         """
         image = np.asarray(image)
         if image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) < 1:
             raise ValueError(f"image must have shape (H, W, 3), got {image.shape}")
+        if image.dtype.kind == "f" and 0.0 < float(np.nanmax(image)) <= 1.0:
+            # read as 0..255 such an image is black: "no person" would hide the mistake
+            raise ValueError("image must hold values 0..255 (uint8), got floats in 0..1")
         h, w = image.shape[:2]
         out, crop = self.landmark_passes(image, person_box, limbs=self._limbs is not None)
         score = float(np.max(out["presences"]))

@@ -230,6 +230,11 @@ def test_wrong_image_shape(detector, shape):
         detector.detect(np.zeros(shape, np.uint8))
 
 
+def test_float_image_in_0_1_is_refused(detector, photo):
+    with pytest.raises(ValueError, match="0..255"):
+        detector.detect(photo / 255.0)
+
+
 @pytest.mark.parametrize("box", [[10, 10, 5, 50], [0, 0, np.nan, 10], [1, 2, 3]])
 def test_bad_person_box(detector, photo, box):
     with pytest.raises(ValueError):
