@@ -86,8 +86,42 @@ def _linear_to_srgb(x: np.ndarray) -> np.ndarray:
 
 
 def _check_complete(path: Path, data: bytes) -> None:
-    """Refuse JPEG / PNG files cut short (Blender would decode them silently as grey)."""
-    if data[:2] == b"\xff\xd8" and b"\xff\xd9" not in data[-4096:]:
+    """Refuse JPEG / PNG files cut short (Blender would decode them silently as grey).
+
+    Data after the image (the video of a phone's motion photo, padding) is allowed: the JPEG
+    needs an end marker after its first scan, the PNG an IEND chunk, wherever the file ends.
+    """
+    if data[:2] == b"\xff\xd8" and not _jpeg_complete(data):
         raise ImageError(f"{path}: truncated or damaged image file (JPEG end marker missing)")
-    if data[:8] == b"\x89PNG\r\n\x1a\n" and b"IEND" not in data[-64:]:
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and not _png_complete(data):
         raise ImageError(f"{path}: truncated or damaged image file (PNG end chunk missing)")
+
+
+def _jpeg_complete(data: bytes) -> bool:
+    """An end-of-image marker follows the first start-of-scan (segments before it skipped by
+    their lengths, so an EXIF thumbnail's own end marker does not count)."""
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            return False
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+        elif marker == 0x01 or 0xD0 <= marker <= 0xD7:  # markers without a length
+            pos += 2
+        elif marker == 0xDA:  # start of scan: entropy-coded data holds no FF D9 but the end
+            return data.find(b"\xff\xd9", pos) != -1
+        else:
+            pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+    return False
+
+
+def _png_complete(data: bytes) -> bool:
+    """The chunks, walked by their lengths, reach an IEND chunk inside the file."""
+    pos = 8
+    while pos + 8 <= len(data):
+        length, kind = int.from_bytes(data[pos : pos + 4], "big"), data[pos + 4 : pos + 8]
+        if kind == b"IEND":
+            return True
+        pos += 12 + length  # length, type, data, CRC
+    return False

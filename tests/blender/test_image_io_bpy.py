@@ -65,3 +65,15 @@ def test_blender_decoder_refuses_truncated_files(tmp_path, suffix):
     (tmp_path / f"cut.{suffix}").write_bytes(data[: len(data) // 2])
     with pytest.raises(ImageError, match="truncated"):
         load_image_bpy(tmp_path / f"cut.{suffix}")
+
+
+def test_blender_decoder_reads_photos_with_data_after_the_image(tmp_path):
+    """Phone "motion photos" carry a video after the JPEG; some tools pad PNGs: still images."""
+    rng = np.random.default_rng(1)
+    for suffix in ("jpg", "png"):
+        Image.open(SAMPLE).save(tmp_path / f"plain.{suffix}")
+        data = (tmp_path / f"plain.{suffix}").read_bytes()
+        extra = b"\x00\x00\x00\x18ftypmp42" + rng.integers(0, 256, 20000, np.uint8).tobytes()
+        (tmp_path / f"motion.{suffix}").write_bytes(data + extra)
+        ours = load_image_bpy(tmp_path / f"motion.{suffix}")
+        assert np.abs(ours.astype(int) - image_io.load_image(tmp_path / f"plain.{suffix}")).max() <= 2
