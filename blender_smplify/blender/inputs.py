@@ -118,10 +118,13 @@ def stored_fit(settings, key: str) -> FitResult | None:
     return FitResult.from_dict(json.loads(settings.fit_json))
 
 
-def store_result(settings, key: str, result: pipeline.FitJobResult) -> None:
-    """Keep the detection and fit on the scene (saved with the .blend)."""
+def store_result(
+    settings, key: str, result: pipeline.FitJobResult, model_path: str | None = None
+) -> None:
+    """Keep the detection and fit, and the model file it used, on the scene (in the .blend)."""
     settings.keypoints_json = pipeline.keypoints_to_json(result.keypoints, result.image_size)
     settings.keypoints_key = key
     settings.fit_json = json.dumps(result.fit.to_dict())
     settings.fit_key = key
+    settings.fit_model = model_path or ""
     settings.status = pipeline.status_line(result)

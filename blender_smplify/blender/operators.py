@@ -72,7 +72,7 @@ class _FitJob(ModalJobOperator):
 
     def finish(self, context, result):
         settings = context.scene.smplify
-        inputs.store_result(settings, self._run.key, result)
+        inputs.store_result(settings, self._run.key, result, self._run.model_path)
         settings.progress = 1.0
         return {"FINISHED"}
 
@@ -107,8 +107,8 @@ class SMPLIFY_OT_build(bpy.types.Operator):
             fit = inputs.stored_fit(settings, run.key)
             if fit is None:
                 raise SmplifyError(f"no fit for {run.label} yet: press Fit first")
-            # the model the fit was made with, whatever the panel's gender says now
-            run.gender, run.model_path = fit.gender, inputs.smpl_model_path(context, fit.gender)
+            # the model the fit was made with, whatever the panel's gender and model say now
+            run.gender, run.model_path = fit.gender, settings.fit_model or None
             # a Blender image of a photo file: the file, upright as the fit saw it (the image
             # itself when it needs no turning, since load_photo reuses loaded images)
             image = run.image if run.image_path is None else None

@@ -55,6 +55,7 @@ class SmplifySettings(bpy.types.PropertyGroup):
     keypoints_key: StringProperty(options={"HIDDEN"})
     fit_json: StringProperty(options={"HIDDEN"})
     fit_key: StringProperty(options={"HIDDEN"})
+    fit_model: StringProperty(options={"HIDDEN"})  # the fit's SMPL file; empty: open model
 
 
 classes = (SmplifySettings,)

@@ -110,11 +110,12 @@ def test_operators_report_bad_input_and_cancel(bpy_module, empty_scene, tmp_path
     assert len(bpy_module.data.objects) == 0
 
 
-def test_build_uses_the_smpl_file_of_the_fits_gender(
-    bpy_module, empty_scene, tmp_path, toy_model, toy_model_data, monkeypatch
+def test_build_uses_the_model_file_the_fit_used(
+    bpy_module, empty_scene, tmp_path, toy_model_data, monkeypatch
 ):
-    """Fit as female with SMPL files, switch the panel to male, Build: the female file is used."""
-    from dataclasses import replace
+    """Fit as female with SMPL files, switch the panel to male and the open model, Build:
+    the avatar is made with the female file the fit used."""
+    from pathlib import Path
     from types import SimpleNamespace
 
     from blender_smplify.blender import inputs
@@ -125,14 +126,12 @@ def test_build_uses_the_smpl_file_of_the_fits_gender(
         np.savez(files[gender], **toy_model_data)
     preferences = SimpleNamespace(threads=0, **{f"smpl_{g}_path": str(f) for g, f in files.items()})
     monkeypatch.setattr(inputs, "get_preferences", lambda context=None: preferences)
-    from PIL import Image
-
-    photo = tmp_path / "photo.png"
-    Image.fromarray(np.zeros((480, 640, 3), dtype=np.uint8)).save(photo)
     settings = empty_scene.smplify
-    settings.image_path, settings.model_source, settings.gender = str(photo), "SMPL", "male"
-    settings.fit_json = json.dumps(replace(make_fit(toy_model), gender="female").to_dict())
-    settings.fit_key = str(photo.resolve())
+    root = Path(__file__).resolve().parents[2]
+    settings.image_path = str(root / "blender_smplify" / "data" / "samples" / "standing_person.jpg")
+    settings.model_source, settings.gender = "SMPL", "female"
+    assert bpy_module.ops.smplify.fit() == {"FINISHED"}
+    settings.model_source, settings.gender = "OPEN", "male"
     assert bpy_module.ops.smplify.build() == {"FINISHED"}
     armature = next(o for o in bpy_module.data.objects if o.get("smplify_role") == "armature")
     assert armature["gender"] == "female" and armature["model_source"] == str(files["female"])
