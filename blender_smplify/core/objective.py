@@ -135,14 +135,16 @@ class Objective:
         kp = pts[self.point_index]
         uv, duv = project_with_jacobian(kp, self.focal, self.centre)
         e = self.scale * (uv - self.target)
-        s2e2 = self.sigma**2 + np.einsum("kx,kx->k", e, e)
-        a = np.sqrt(w["joints"] * use) * self.sigma / np.sqrt(s2e2)
+        # √(σ² + ‖e‖²) by hypot: σ² + eᵀe overflows for a keypoint ~1e154 px off (then J is NaN)
+        root = np.hypot(self.sigma, np.hypot(e[:, 0], e[:, 1]))
+        a = np.sqrt(w["joints"] * use) * self.sigma / root
         r = (a[:, None] * e).reshape(-1)
         J = None
         if jac:
-            # de/dx = scale · duv/dP · dP/dx ; dr/de = a (I − e eᵀ / s2e2)
-            # J[k] = a_k (I − e eᵀ / s2e2) · scale · duv[k] · dP[k]: the 2×3 factors first
-            proj = np.eye(2)[None] - e[:, :, None] * e[:, None, :] / s2e2[:, None, None]
+            # de/dx = scale · duv/dP · dP/dx ; dr/de = a (I − e eᵀ / (σ² + ‖e‖²)) = a (I − ê êᵀ)
+            # with ê = e / root; J[k] = a_k (I − ê êᵀ) · scale · duv[k] · dP[k], 2×3 factors first
+            e_n = e / root[:, None]
+            proj = np.eye(2)[None] - e_n[:, :, None] * e_n[:, None, :]
             left = (a * self.scale)[:, None, None] * (proj @ duv)  # (K, 2, 3)
             J = (left @ pjac[self.point_index]).reshape(-1, self.n)
         out.append(("joints", r, J))

@@ -230,3 +230,15 @@ def test_pose_only_fit_without_shape_coefficients(body, prior):
 def test_fit_options_are_checked_when_made(bad):
     with pytest.raises(ValueError, match=next(iter(bad))):
         FitOptions(**bad)
+
+
+def test_a_keypoint_absurdly_far_off_is_ignored_like_a_far_one(body, prior):
+    _, _, kp = truth(body, prior, seed=11)
+    options = FitOptions(pose_prior=prior, max_iterations=(4, 2, 2, 2, 8))
+    results = []
+    for far in (1e6, 1e200):  # 1e200 px: σ² + ‖e‖² overflows unless computed with care
+        xy = kp.xy.copy()
+        xy[J["left_wrist"]] = far
+        results.append(fit(body, Keypoints2D("smpl24", xy, kp.confidence), SIZE, FOCAL,
+                           options=options))  # fmt: skip
+    np.testing.assert_allclose(results[1].joints_3d, results[0].joints_3d, atol=1e-3)
