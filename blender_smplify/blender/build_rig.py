@@ -103,7 +103,7 @@ def build(
         collection[KEY_PROP] = key
         scene.collection.children.link(collection)
     else:
-        existing = {o[ROLE_PROP]: o for o in collection.objects if o.get(ROLE_PROP)}
+        existing = _avatar_objects(collection)
     _make_visible(collection, bpy.context.view_layer)
 
     betas = np.asarray(fit.betas, dtype=np.float64)[: model.num_betas]
@@ -123,6 +123,16 @@ def build(
         obj[ROLE_PROP] = role
         obj[KEY_PROP] = key
     return Avatar(collection, camera, armature, body)
+
+
+def _avatar_objects(collection: bpy.types.Collection) -> dict[str, bpy.types.Object]:
+    """The avatar's objects by role: the first of each role in its collection, not a later copy
+    the user made of it (Shift+D copies carry our properties and land in the same collection)."""
+    found: dict[str, bpy.types.Object] = {}
+    for obj in collection.objects:
+        if obj.get(ROLE_PROP):
+            found.setdefault(obj[ROLE_PROP], obj)
+    return found
 
 
 def _make_visible(collection: bpy.types.Collection, view_layer: bpy.types.ViewLayer) -> None:

@@ -179,6 +179,29 @@ def test_rebuilding_the_same_photo_updates_the_avatar(bpy_module, empty_scene, t
     assert np.abs(error).max() < 1 * MM
 
 
+def test_rebuilding_updates_the_avatar_not_the_users_copy_of_it(
+    bpy_module, empty_scene, toy_model
+):
+    """Shift+D of the rig and body (copies carry our properties, in our collection)."""
+    from blender_smplify.blender import build_rig
+
+    bpy = bpy_module
+    first = build_rig.build(make_fit(toy_model, seed=1), toy_model, name="toy")
+    for obj in (first.armature, first.body):
+        obj.select_set(True)
+    bpy.context.view_layer.objects.active = first.armature
+    bpy.ops.object.duplicate()
+    copy = bpy.context.view_layer.objects.active
+    copy_pose = [tuple(b.rotation_quaternion) for b in copy.pose.bones]
+    second_fit = make_fit(toy_model, seed=2)
+    second = build_rig.build(second_fit, toy_model, name="toy")
+    assert (second.armature, second.body) == (first.armature, first.body)
+    assert second.body.parent == first.armature
+    assert [tuple(b.rotation_quaternion) for b in copy.pose.bones] == copy_pose
+    error = evaluated_joints(bpy, second.armature) - second_fit.joints_3d @ CAMERA_TO_BLENDER.T
+    assert np.abs(error).max() < 1 * MM
+
+
 def test_user_objects_are_untouched(bpy_module, empty_scene, toy_model):
     from blender_smplify.blender import build_rig
 
