@@ -67,6 +67,9 @@ STAGE_NAMES = ("camera", "pose 1", "pose 2", "pose 3", "pose 4")
 MIN_KEYPOINTS = 4
 #: Keypoints spanning fewer pixels than this cannot place a body either.
 MIN_SPAN_PX = 4.0
+#: Widest diagonal field of view (degrees) a focal length may give: a pinhole camera models
+#: no wider lens (even a 12 mm-equivalent ultra-wide has about 120°).
+MAX_FOV_DEG = 170.0
 #: Camera-stage energies closer than this factor leave the facing to the first full stage.
 FLIP_AMBIGUITY = 4.0
 #: A fit whose joint energy per visible keypoint (normalised px²) exceeds this is re-run from
@@ -154,6 +157,11 @@ def fit(
     focal = float(focal_length) if focal_length is not None else focal_from_fov((w_img, h_img))
     if not np.isfinite(focal) or focal <= 0:
         raise KeypointsError(f"focal length must be a positive number of pixels, got {focal}")
+    if focal < focal_from_fov((w_img, h_img), MAX_FOV_DEG):  # else the fit runs into overflows
+        raise KeypointsError(
+            f"focal length {focal:.3g} px is too short for a {w_img} x {h_img} image: its "
+            f"diagonal field of view would exceed {MAX_FOV_DEG:g}° (is it in pixels?)"
+        )
     centre = principal_point((w_img, h_img))
     num_betas = int(min(options.num_betas, np.asarray(model.shapedirs).shape[2]))
     setup = get_setup(model, keypoints.layout, num_betas, options.interpenetration)

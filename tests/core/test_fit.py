@@ -172,8 +172,9 @@ def test_bad_input_is_a_keypoints_error(body, prior):
     with pytest.raises(KeypointsError, match="span only"):
         fit(body, Keypoints2D("smpl24", np.full((24, 2), 50.0), np.ones(24)), SIZE, FOCAL,
             options=FitOptions(pose_prior=prior))  # fmt: skip
-    with pytest.raises(KeypointsError, match="focal"):
-        fit(body, kp, SIZE, -5.0, options=FitOptions(pose_prior=prior))
+    for focal in (-5.0, 1e-300, 50.0):  # 50 px on a 750 x 1000 image: 171° diagonal
+        with pytest.raises(KeypointsError, match="focal"):
+            fit(body, kp, SIZE, focal, options=FitOptions(pose_prior=prior))
     for size in ((0, 100), (float("nan"), 100), (float("inf"), 100), (750,), None):
         with pytest.raises(KeypointsError, match="image size"):
             fit(body, kp, size, FOCAL, options=FitOptions(pose_prior=prior))
