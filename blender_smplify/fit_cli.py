@@ -93,7 +93,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.keypoints:
         keypoints, image_size = _read_keypoints(args.keypoints)
         if image_size is None:
-            if not image_exists:
+            if not os.path.exists(args.image):  # a folder or a non-image: load_image says so
                 raise KeypointsError(
                     f"{args.keypoints} has no image_size and the image {args.image} does not exist"
                 )

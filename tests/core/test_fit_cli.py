@@ -77,6 +77,14 @@ def test_bad_keypoints_exit_2_with_one_line(tmp_path, toy_npz, capsys, content, 
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_keypoints_without_size_and_a_folder_as_image(tmp_path, toy_npz, capsys):
+    kp = tmp_path / "kp.json"
+    kp.write_text('{"layout": "smpl24", "xy": ' + str([[1, 2]] * 24) + "}")
+    rc = main(["fit", str(tmp_path), "--keypoints", str(kp), "--out", str(tmp_path / "o.json"),
+               "--model", str(toy_npz)])  # fmt: skip
+    assert rc == 2 and capsys.readouterr().err == f"error: {tmp_path}: not a file\n"
+
+
 def test_bad_model_and_focal_exit_2(tmp_path, keypoints_json, toy_npz, capsys):
     rc = main(["fit", "x.jpg", "--keypoints", str(keypoints_json), "--out", str(tmp_path / "o"),
                "--model", str(tmp_path / "missing.npz")])  # fmt: skip
