@@ -126,6 +126,13 @@ class ModalJobOperator:
         except SmplifyError as error:
             return self._fail(context, error)
 
+    def cancel(self, context) -> None:
+        """Blender ends the operator itself (a file is opened, the window closes): stop the job
+        and drop its timer and progress cursor, which would otherwise stay behind."""
+        if self._job is not None:
+            self._job.cancel()
+        self._stop(context)
+
     def _stop(self, context) -> None:
         manager = context.window_manager
         if self._timer is not None:

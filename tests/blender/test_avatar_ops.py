@@ -158,6 +158,30 @@ def test_job_runs_in_a_thread_and_cancels():
     assert Job(lambda progress: progress(1.0, "x") and 42).run_here() == 42
 
 
+def test_an_operator_ended_by_blender_stops_its_job_timer_and_progress():
+    """Opening a file while a job runs ends the modal operator through ``cancel``."""
+    from types import SimpleNamespace
+
+    from blender_smplify.blender.jobs import Job, ModalJobOperator
+
+    def work(progress):
+        while progress(0.5, "working"):
+            time.sleep(0.002)
+        raise FitCancelled("stopped")
+
+    calls = []
+    manager = SimpleNamespace(
+        event_timer_remove=lambda timer: calls.append(("timer", timer)),
+        progress_end=lambda: calls.append("progress_end"),
+    )
+    operator = ModalJobOperator()
+    operator._job, operator._timer = Job(work).start(), "the timer"
+    operator.cancel(SimpleNamespace(window_manager=manager))
+    operator._job._thread.join(2.0)
+    assert operator._job.done and isinstance(operator._job.error, FitCancelled)
+    assert calls == [("timer", "the timer"), "progress_end"]
+
+
 def test_register_and_unregister_are_symmetric(bpy_module):
     import blender_smplify
     from blender_smplify.blender import registration
