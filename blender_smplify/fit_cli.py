@@ -48,7 +48,7 @@ def _read_keypoints(path: str):
     from .core.keypoints import Keypoints2D
 
     try:
-        with open(path, encoding="utf-8") as fh:
+        with open(path, encoding="utf-8-sig") as fh:  # -sig: files Windows tools save with a BOM
             data = json.load(fh)
     except FileNotFoundError:
         raise KeypointsError(f"keypoints file not found: {path}") from None

@@ -59,6 +59,14 @@ def test_fit_from_keypoints_writes_smplx_json(tmp_path, toy_npz, keypoints_json,
     assert "fit " in printed and "ms" in printed and str(out) in printed
 
 
+def test_keypoints_file_with_a_byte_order_mark(tmp_path, toy_npz, keypoints_json):
+    kp = tmp_path / "kp.json"
+    kp.write_text(keypoints_json.read_text(), encoding="utf-8-sig")  # as Windows Notepad saves
+    rc = main(["fit", "no_photo.jpg", "--keypoints", str(kp), "--out", str(tmp_path / "o.json"),
+               "--model", str(toy_npz), "--focal", "800"])  # fmt: skip
+    assert rc == 0
+
+
 @pytest.mark.parametrize("content, message", [
     (None, "keypoints file not found"),
     ("{not json", "cannot read keypoints file"),
