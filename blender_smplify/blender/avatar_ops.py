@@ -155,6 +155,12 @@ class SMPLIFY_OT_export_parameters(_AvatarOperator, ExportHelper, bpy.types.Oper
         default="CURRENT",
     )
 
+    def check(self, context):
+        """The file browser's name follows the format, so its overwrite warning is for the file
+        that will be written (a .json name could hide an existing .npz about to be replaced)."""
+        self.filename_ext = "." + self.file_format.lower()
+        return ExportHelper.check(self, context)
+
     def execute(self, context):
         path = Path(self.filepath).with_suffix("." + self.file_format.lower())
         try:

@@ -98,6 +98,19 @@ def test_export_parameters(bpy_module, avatar, tmp_path, suffix, source):
     np.testing.assert_allclose(data["transl"], fit.transl, atol=1e-5)
 
 
+def test_export_file_name_follows_the_chosen_format(bpy_module):
+    """What the file browser calls when the format is switched to NPZ."""
+    from types import SimpleNamespace
+
+    from blender_smplify.blender.avatar_ops import SMPLIFY_OT_export_parameters as Export
+
+    browser = SimpleNamespace(
+        file_format="NPZ", filepath="/somewhere/fit.json", filename_ext=Export.filename_ext,
+        check_extension=True,
+    )  # fmt: skip
+    assert Export.check(browser, None) and browser.filepath == "/somewhere/fit.npz"
+
+
 def test_operators_report_bad_input_and_cancel(bpy_module, empty_scene, tmp_path):
     settings = empty_scene.smplify
     settings.image_path = str(tmp_path / "missing.jpg")
