@@ -50,10 +50,10 @@ def main(zip_path: str, model_path: str, keypoints_path: str, photo: str, out: s
     steps["fit"] = bpy.ops.smplify.fit()
     bpy.ops.ed.undo_push(message="before build")
     before = sorted(o.name for o in bpy.data.objects)
-    steps["build"] = bpy.ops.smplify.build()
+    # "EXEC_DEFAULT", True: with the undo push a button press makes (bpy.ops from Python skips
+    # it otherwise), so this checks the operator's own UNDO flag
+    steps["build"] = bpy.ops.smplify.build("EXEC_DEFAULT", True)
     built = sorted(o.name for o in bpy.data.objects)
-    # Blender's UI pushes the undo step of an UNDO operator; background mode does not.
-    bpy.ops.ed.undo_push(message="Build")
     bpy.ops.ed.undo()
     found["undo"] = {
         "before": before,
