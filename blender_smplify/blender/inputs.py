@@ -10,8 +10,8 @@ import bpy
 import numpy as np
 
 from ..core.errors import ImageError, ModelFileError
-from ..core.image_io import check_size
 from ..core.fit_result import FitResult
+from ..core.image_io import check_size
 from . import pipeline
 from .preferences import get_preferences
 

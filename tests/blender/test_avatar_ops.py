@@ -60,9 +60,7 @@ def test_bones_follow_edited_shape_keys(bpy_module, avatar, toy_model):
 @pytest.mark.parametrize(
     "operator", ["rest_pose", "fitted_pose", "bones_from_shape", "export_parameters"]
 )
-def test_a_renamed_bone_is_reported_and_the_rig_left_alone(
-    bpy_module, avatar, tmp_path, operator
-):
+def test_a_renamed_bone_is_reported_and_the_rig_left_alone(bpy_module, avatar, tmp_path, operator):
     built, _ = avatar
     bones = built.armature.data.bones
     bones["left_elbow"].name = "forearm.L"
@@ -137,11 +135,15 @@ def test_build_uses_the_model_file_the_fit_used(
     for gender in ("female", "male"):
         files[gender] = tmp_path / f"smpl_{gender}.npz"
         np.savez(files[gender], **toy_model_data)
-    preferences = SimpleNamespace(threads=0, **{f"smpl_{g}_path": str(f) for g, f in files.items()})
+    preferences = SimpleNamespace(
+        threads=0, **{f"smpl_{g}_path": str(f) for g, f in files.items()}
+    )
     monkeypatch.setattr(inputs, "get_preferences", lambda context=None: preferences)
     settings = empty_scene.smplify
     root = Path(__file__).resolve().parents[2]
-    settings.image_path = str(root / "blender_smplify" / "data" / "samples" / "standing_person.jpg")
+    settings.image_path = str(
+        root / "blender_smplify" / "data" / "samples" / "standing_person.jpg"
+    )
     settings.model_source, settings.gender = "SMPL", "female"
     assert bpy_module.ops.smplify.fit() == {"FINISHED"}
     settings.model_source, settings.gender = "OPEN", "male"

@@ -316,7 +316,9 @@ def test_build_from_a_blender_image_of_a_photo_file(bpy_module, empty_scene, tmp
     image = bpy.data.images.load(str(path))
     settings = empty_scene.smplify
     settings.image_source, settings.image = "IMAGE", image
-    fit = replace(make_fit(load_model()), image_size=(40, 60), principal_point=np.array([20.0, 30.0]))
+    fit = replace(
+        make_fit(load_model()), image_size=(40, 60), principal_point=np.array([20.0, 30.0])
+    )
     settings.fit_json, settings.fit_key = json.dumps(fit.to_dict()), str(path.resolve())
     assert bpy.ops.smplify.build() == {"FINISHED"}
     camera = next(o for o in bpy.data.objects if o.get("smplify_role") == "camera")

@@ -76,4 +76,6 @@ def test_blender_decoder_reads_photos_with_data_after_the_image(tmp_path):
         extra = b"\x00\x00\x00\x18ftypmp42" + rng.integers(0, 256, 20000, np.uint8).tobytes()
         (tmp_path / f"motion.{suffix}").write_bytes(data + extra)
         ours = load_image_bpy(tmp_path / f"motion.{suffix}")
-        assert np.abs(ours.astype(int) - image_io.load_image(tmp_path / f"plain.{suffix}")).max() <= 2
+        assert (
+            np.abs(ours.astype(int) - image_io.load_image(tmp_path / f"plain.{suffix}")).max() <= 2
+        )
