@@ -55,27 +55,19 @@ def focal_from_exif(path: str | Path, image_size: tuple[int, int]) -> float | No
     """Focal length in pixels from EXIF FocalLengthIn35mmFilm, or None when the photo lacks it.
 
     ``image_size`` is the (width, height) of the image as the fit sees it (after EXIF rotation;
-    the diagonal, and so the result, does not depend on the rotation).
+    the diagonal, and so the result, does not depend on the rotation). Reads JPEG and TIFF EXIF
+    without Pillow, so it works inside Blender too; unreadable EXIF is not an error.
     """
+    from .image_io import FOCAL_35MM, exif_tags
+
     try:
-        from PIL import Image
-    except ImportError:  # pragma: no cover - Pillow is a dependency outside Blender
-        return None
-    try:
-        with Image.open(path) as img:
-            exif = img.getexif()
-            value = exif.get_ifd(0x8769).get(0xA405)  # Exif IFD: FocalLengthIn35mmFilm
-            if value is None:
-                value = exif.get(0xA405)
-    # unreadable EXIF is not an error: fall back to the default (a header claiming more pixels
-    # than Pillow opens raises DecompressionBombError, which is no OSError)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, SyntaxError,
-            Image.DecompressionBombError) as exc:  # fmt: skip
+        with open(path, "rb") as handle:
+            head = handle.read(1 << 20)  # EXIF sits in the first segments (APP1 ≤ 64 KB)
+    except OSError as exc:
         log.debug("no EXIF focal length in %s: %s", path, exc)
         return None
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
+    value = exif_tags(head).get(FOCAL_35MM)
+    if value is None:
         return None
     if not (5.0 <= value <= 2000.0):
         return None

@@ -165,38 +165,69 @@ def composite(color: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- EXIF without Pillow
-def exif_orientation(data: bytes) -> int:
-    """EXIF orientation tag (1..8) of a JPEG's bytes; 1 when absent or unreadable.
+#: EXIF tags read here: orientation, the Exif sub-IFD pointer, focal length in 35 mm film.
+ORIENTATION, EXIF_IFD, FOCAL_35MM = 0x0112, 0x8769, 0xA405
 
-    Used by the Blender decoding path (Blender's loader ignores EXIF orientation).
+
+def exif_tags(data: bytes) -> dict[int, int]:
+    """Integer-valued EXIF tags (IFD0 and the Exif sub-IFD) of a JPEG's or TIFF's bytes.
+
+    Only single SHORT or LONG values are read (orientation, focal length in 35 mm film); {} when
+    the data has no readable EXIF. Needs no Pillow, so it also serves inside Blender.
     """
+    tiff = data if data[:2] in (b"II", b"MM") else _jpeg_exif_block(data)
+    if tiff is None:
+        return {}
+    try:
+        endian = {b"II": "<", b"MM": ">"}[tiff[:2]]
+        (ifd,) = struct.unpack(endian + "I", tiff[4:8])
+        tags = _ifd_integers(tiff, ifd, endian)
+    except (KeyError, struct.error):
+        return {}
+    try:
+        if EXIF_IFD in tags:
+            tags.update(_ifd_integers(tiff, tags[EXIF_IFD], endian))
+    except struct.error:
+        pass  # a broken Exif sub-IFD leaves IFD0's tags (the orientation) usable
+    return tags
+
+
+def _jpeg_exif_block(data: bytes) -> bytes | None:
+    """The TIFF structure inside a JPEG's APP1 "Exif" segment, or None."""
     if data[:2] != b"\xff\xd8":
-        return 1
+        return None
     pos = 2
     while pos + 4 <= len(data) and data[pos] == 0xFF:
         marker = data[pos + 1]
         length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
         if marker == 0xE1 and data[pos + 4 : pos + 10] == b"Exif\x00\x00":
-            return _tiff_orientation(data[pos + 10 : pos + 2 + length])
+            return data[pos + 10 : pos + 2 + length]
         if marker in (0xDA, 0xD9):  # start of scan / end of image: no more metadata
             break
         pos += 2 + length
-    return 1
+    return None
 
 
-def _tiff_orientation(tiff: bytes) -> int:
-    try:
-        endian = {b"II": "<", b"MM": ">"}[tiff[:2]]
-        (ifd,) = struct.unpack(endian + "I", tiff[4:8])
-        (count,) = struct.unpack(endian + "H", tiff[ifd : ifd + 2])
-        for i in range(count):
-            entry = tiff[ifd + 2 + 12 * i : ifd + 14 + 12 * i]
-            tag, _, _, value = struct.unpack(endian + "HHIH", entry[:10])
-            if tag == 0x0112:
-                return value if 1 <= value <= 8 else 1
-    except (KeyError, struct.error):
-        pass
-    return 1
+def _ifd_integers(tiff: bytes, ifd: int, endian: str) -> dict[int, int]:
+    (count,) = struct.unpack(endian + "H", tiff[ifd : ifd + 2])
+    tags = {}
+    for i in range(count):
+        entry = tiff[ifd + 2 + 12 * i : ifd + 14 + 12 * i]
+        tag, kind, n = struct.unpack(endian + "HHI", entry[:8])
+        if n == 1 and kind == 3:  # SHORT
+            tags[tag] = struct.unpack(endian + "H", entry[8:10])[0]
+        elif n == 1 and kind == 4:  # LONG
+            tags[tag] = struct.unpack(endian + "I", entry[8:12])[0]
+    return tags
+
+
+def exif_orientation(data: bytes) -> int:
+    """EXIF orientation tag (1..8) of a JPEG's bytes; 1 when absent or unreadable.
+
+    Used by the Blender decoding path (Blender's loader ignores EXIF orientation).
+    """
+    value = exif_tags(data).get(ORIENTATION, 1)
+    return value if 1 <= value <= 8 else 1
 
 
 def apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:

@@ -67,3 +67,28 @@ def test_focal_from_exif(tmp_path):
     header[18:26] = (20000).to_bytes(4, "little") * 2
     bomb.write_bytes(bytes(header))
     assert focal_from_exif(bomb, (400, 300)) is None
+
+
+def test_focal_from_exif_needs_no_pillow(tmp_path):
+    """Blender has no Pillow: the EXIF focal length must be read without it."""
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    img = Image.new("RGB", (400, 300), "gray")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation beside the focal length
+    exif.get_ifd(0x8769)[0xA405] = 52
+    img.save(tmp_path / "phone.jpg", exif=exif)
+    code = (
+        "import sys; sys.modules['PIL'] = None\n"
+        "from blender_smplify.core.camera import focal_from_exif\n"
+        "from blender_smplify.core.image_io import exif_orientation\n"
+        f"data = open({str(tmp_path / 'phone.jpg')!r}, 'rb').read()\n"
+        f"print(focal_from_exif({str(tmp_path / 'phone.jpg')!r}, (300, 400)), exif_orientation(data))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    focal, orientation = out.stdout.split()
+    assert float(focal) == pytest.approx(52 * 500 / math.hypot(36, 24))
+    assert orientation == "6"
