@@ -46,31 +46,16 @@ from .detector_crop import (
     window_centres,
 )
 from .errors import ModelFileError, NoPersonFound
-from .keypoints import Keypoints2D
+from .keypoints import BLAZEPOSE33, COCO17, Keypoints2D
 
 log = logging.getLogger(__name__)
 
-# fmt: off
-BLAZEPOSE33_NAMES = (
-    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
-    "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder",
-    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_pinky",
-    "right_pinky", "left_index", "right_index", "left_thumb", "right_thumb", "left_hip",
-    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "left_heel",
-    "right_heel", "left_foot_index", "right_foot_index",
-)
-# fmt: on
+BLAZEPOSE33_NAMES = BLAZEPOSE33.names
 """BlazePose landmark order (left/right are the person's own)."""
 
 B = {name: i for i, name in enumerate(BLAZEPOSE33_NAMES)}
 
-# fmt: off
-COCO17_NAMES = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
-    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip",
-    "left_knee", "right_knee", "left_ankle", "right_ankle",
-)
-# fmt: on
+COCO17_NAMES = COCO17.names
 """MoveNet's (COCO) keypoint order."""
 
 # fmt: off
