@@ -68,6 +68,11 @@ class Job:
         return self.result
 
 
+def running_job() -> Job | None:
+    """The job now working, if any."""
+    return next((job for job in _running if not job.done), None)
+
+
 class ModalJobOperator:
     """Mixin: ``prepare(context) -> work`` (main thread), ``work`` in a thread, then
     ``finish(context, result)`` on the main thread. ``execute`` runs the same synchronously."""
@@ -90,7 +95,7 @@ class ModalJobOperator:
     def invoke(self, context, event):
         if context.window is None:
             return self.execute(context)
-        if any(not job.done for job in _running):
+        if running_job() is not None:
             self.report({"WARNING"}, "SMPLify is already working on a photo (Esc cancels it)")
             return {"CANCELLED"}
         try:
@@ -106,7 +111,7 @@ class ModalJobOperator:
 
     def modal(self, context, event):
         job, settings = self._job, context.scene.smplify
-        if event.type == "ESC":
+        if event.type == "ESC" or job.cancelled:  # Esc, or the panel's Cancel button
             job.cancel()
             self._stop(context)
             settings.status, settings.progress = "cancelled", 0.0

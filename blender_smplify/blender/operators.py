@@ -8,7 +8,7 @@ import bpy
 
 from ..core.errors import SmplifyError
 from . import build_rig, inputs, pipeline
-from .jobs import ModalJobOperator
+from .jobs import ModalJobOperator, running_job
 
 
 def _object_mode(context) -> bool:
@@ -144,5 +144,23 @@ class SMPLIFY_OT_photo_to_avatar(_FitJob, bpy.types.Operator):
         return {"FINISHED"}
 
 
-classes = (SMPLIFY_OT_detect, SMPLIFY_OT_fit, SMPLIFY_OT_build, SMPLIFY_OT_photo_to_avatar)
+class SMPLIFY_OT_cancel(bpy.types.Operator):
+    """Stop the detection or fit that is running; the scene stays as it was (same as Esc)"""
+
+    bl_idname = "smplify.cancel"
+    bl_label = "Cancel"
+
+    @classmethod
+    def poll(cls, context):
+        return running_job() is not None
+
+    def execute(self, context):
+        running_job().cancel()
+        return {"FINISHED"}
+
+
+classes = (
+    SMPLIFY_OT_detect, SMPLIFY_OT_fit, SMPLIFY_OT_build, SMPLIFY_OT_photo_to_avatar,
+    SMPLIFY_OT_cancel,
+)  # fmt: skip
 register, unregister = bpy.utils.register_classes_factory(classes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bpy
 
 from .avatar_ops import avatar_armature
+from .jobs import running_job
 
 
 class SMPLIFY_PT_main(bpy.types.Panel):
@@ -36,8 +37,10 @@ class SMPLIFY_PT_main(bpy.types.Panel):
         layout.operator("smplify.photo_to_avatar", icon="OUTLINER_OB_ARMATURE")
         if settings.status:
             box = layout.box()
-            if 0.0 < settings.progress < 1.0:
-                box.prop(settings, "progress", text="", slider=True)
+            if running_job() is not None:
+                row = box.row(align=True)
+                row.prop(settings, "progress", text="", slider=True)
+                row.operator("smplify.cancel", text="", icon="CANCEL")
             box.label(text=settings.status)
 
 

@@ -173,6 +173,49 @@ def test_job_runs_in_a_thread_and_cancels():
     assert Job(lambda progress: progress(1.0, "x") and 42).run_here() == 42
 
 
+def test_cancel_button_stops_the_running_job(bpy_module):
+    from blender_smplify.blender import jobs
+
+    def work(progress):
+        while progress(0.5, "working"):
+            time.sleep(0.002)
+        raise FitCancelled("stopped")
+
+    assert not bpy_module.ops.smplify.cancel.poll()  # nothing running: the button is grey
+    job = jobs.Job(work).start()
+    jobs._running[:] = [job]
+    try:
+        assert bpy_module.ops.smplify.cancel.poll()
+        assert bpy_module.ops.smplify.cancel() == {"FINISHED"}
+        job._thread.join(2.0)
+        assert job.cancelled and job.done and isinstance(job.error, FitCancelled)
+        assert not bpy_module.ops.smplify.cancel.poll()
+    finally:
+        job.cancel()
+        jobs._running.clear()
+
+
+def test_modal_operator_ends_without_building_once_its_job_is_cancelled():
+    """The Cancel button cancels the job; the operator's next timer tick ends it, like Esc."""
+    from types import SimpleNamespace
+
+    from blender_smplify.blender.jobs import Job, ModalJobOperator
+
+    class Operator(ModalJobOperator):
+        def finish(self, context, result):
+            raise AssertionError("a cancelled job must not reach finish()")
+
+    manager = SimpleNamespace(event_timer_remove=lambda timer: None, progress_end=lambda: None)
+    settings = SimpleNamespace(status="fitting", progress=0.4)
+    context = SimpleNamespace(window_manager=manager, scene=SimpleNamespace(smplify=settings))
+    operator = Operator()
+    operator._job, operator._timer = Job(lambda progress: 42).start(), "the timer"
+    operator._job._thread.join(2.0)
+    operator._job.cancel()
+    assert operator.modal(context, SimpleNamespace(type="TIMER")) == {"CANCELLED"}
+    assert (settings.status, settings.progress) == ("cancelled", 0.0)
+
+
 def test_an_operator_ended_by_blender_stops_its_job_timer_and_progress():
     """Opening a file while a job runs ends the modal operator through ``cancel``."""
     from types import SimpleNamespace
