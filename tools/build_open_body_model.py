@@ -26,9 +26,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import logging
+import sys
 from pathlib import Path
 
-import numpy as np
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository, for the package
+import numpy as np  # noqa: E402
 from makehuman_shapes import Phenotype, ShapeSpace, TPoser
 from makehuman_source import MakeHumanData, load_makehuman
 from open_body_rigging import (
@@ -39,7 +41,9 @@ from open_body_rigging import (
     merge_weights,
     mirror_name,
 )  # fmt: skip
-from scipy.optimize import nnls
+from scipy.optimize import nnls  # noqa: E402
+
+from blender_smplify.core.joints import SMPL_PARENTS  # noqa: E402
 
 log = logging.getLogger("build_open_body_model")
 
@@ -252,8 +256,7 @@ def build_model(
         ids[i, : len(idx)], vw[i, : len(idx)] = idx, 1.0 / len(idx)
         ids[i, len(idx) :] = idx[0]  # padding with weight 0
         dense[i, idx] = 1.0 / len(idx)
-    parents = np.array([-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18,
-                        19, 20, 21])  # fmt: skip
+    parents = SMPL_PARENTS
     arrays = {
         "v_template": template.astype(np.float64),
         "shapedirs": shapedirs.astype(np.float32),

@@ -22,12 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-SMPL_JOINTS: tuple[str, ...] = (
-    "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee",
-    "spine2", "left_ankle", "right_ankle", "spine3", "left_foot", "right_foot",
-    "neck", "left_collar", "right_collar", "head", "left_shoulder", "right_shoulder",
-    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hand", "right_hand",
-)  # fmt: skip
+from blender_smplify.core.joints import SMPL_JOINT_NAMES as SMPL_JOINTS
+from blender_smplify.core.joints import mirror_joint_name as mirror_name
 
 _CENTRE = {
     "pelvis": ["spine05"], "spine1": ["spine04"], "spine2": ["spine02"], "spine3": ["spine01"],
@@ -52,12 +48,6 @@ _BONE_TO_JOINT = {
 }  # fmt: skip
 
 _SIDE = {".L": "left_", ".R": "right_"}
-
-
-def mirror_name(name: str) -> str:
-    if name.startswith("left_"):
-        return "right_" + name[5:]
-    return "left_" + name[6:] if name.startswith("right_") else name
 
 
 def joint_targets(points: dict[str, np.ndarray]) -> np.ndarray:
