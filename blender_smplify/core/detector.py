@@ -14,6 +14,10 @@ Procedure for one image (``JointDetector.detect``), defaults in brackets:
 3. MoveNet Thunder (when its model file is there) on that final crop; its twelve limb joints
    (shoulders ... ankles) replace BlazePose's where MoveNet's score reaches LIMB_MIN_SCORE.
    Face, hands, heels, toes, mask and world landmarks stay BlazePose's.
+   When MoveNet's limb score stays below TURN_CHECK_LIMB (0.5), BlazePose also runs on the
+   whole image turned by 180° (an upside-down person gets an invented upright body with a high
+   presence at first); if that finds the person at least as surely, steps 2-3 run on it and the
+   result with the clearly higher limb score is kept.
 4. Everything is mapped back to image pixels; landmarks outside the image get confidence 0.
 
 Measured on the 300 LSP development photos (benchmarks/detector_lsp.py), PCK@0.2 on the 12
@@ -241,9 +245,11 @@ class JointDetector:
             raise ValueError("image must hold values 0..255 (uint8), got floats in 0..1")
         h, w = image.shape[:2]
         out, crop = self.landmark_passes(image, person_box, limbs=self._limbs is not None)
+        if person_box is None and _limb_score(out) < TURN_CHECK_LIMB:
+            out, crop = self._turned_check(image, out, crop)
         score = float(np.max(out["presences"]))
         limbs = out.get("limbs")
-        limb_score = float(np.mean(limbs[1][_LIMB_COCO])) if limbs is not None else float("nan")
+        limb_score = _limb_score(out) if limbs is not None else float("nan")
         if limbs is None and score < PRESENCE_THRESHOLD:
             raise NoPersonFound(
                 f"no person found in the image (pose presence {score:.2f} < {PRESENCE_THRESHOLD})"
@@ -283,20 +289,28 @@ class JointDetector:
 
     # ------------------------------------------------------------------ passes
     def landmark_passes(
-        self, image: np.ndarray, person_box: np.ndarray | None = None, limbs: bool = False
+        self,
+        image: np.ndarray,
+        person_box: np.ndarray | None = None,
+        limbs: bool = False,
+        first: tuple[dict[str, np.ndarray], Crop] | None = None,
     ) -> tuple[dict[str, np.ndarray], Crop]:
         """Run the BlazePose passes; returns the last pass's raw outputs and its crop.
 
         The outputs (image pixels) are "xy" (39, 2), "confidence" (39,), "presence" (float),
         "presences" (one per pass), "mask" (256, 256) in crop space and "world" (39, 3); with
         ``limbs``, also "limbs": MoveNet's (17, 2) keypoints and (17,) scores on the final crop.
+        ``first``: an already run first pass (outputs, crop) to go on from (no search).
         """
         h, w = image.shape[:2]
-        crop = letterbox(h, w, INPUT) if person_box is None else box_crop(person_box, INPUT)
-        out = self._blazepose(image, crop, flip=self.passes == 1 and self.flip)
-        if out["presence"] < PRESENCE_THRESHOLD and person_box is None:
-            out, crop = self._search(image, out, crop)
-        presences, job, source = [out["presence"]], None, out
+        if first is not None:
+            out, crop = first
+        else:
+            crop = letterbox(h, w, INPUT) if person_box is None else box_crop(person_box, INPUT)
+            out = self._blazepose(image, crop, flip=self.passes == 1 and self.flip)
+            if out["presence"] < PRESENCE_THRESHOLD and person_box is None:
+                out, crop = self._search(image, out, crop)
+        presences, job, source, first_crop = [out["presence"]], None, out, crop
         best = (out, crop)
         for k in range(1, self.passes):
             source = out  # MoveNet's crop comes from the landmarks the last crop came from
@@ -316,12 +330,37 @@ class JointDetector:
         if out["presence"] < PRESENCE_WITH_LIMBS <= best[0]["presence"]:
             out, crop = best  # the last crop lost the person an earlier pass had: keep that one
         out["presences"] = np.array(presences)
+        out["first_crop"] = first_crop
         if limbs:
             out["limbs"] = (
                 job.result()
                 if job is not None
                 else self._movenet(image, self._limb_crop(source), self._limbs_alone)
             )
+        return out, crop
+
+    def _turned_check(
+        self, image: np.ndarray, out: dict[str, np.ndarray], crop: Crop
+    ) -> tuple[dict[str, np.ndarray], Crop]:
+        """Second opinion for a result whose limbs MoveNet hardly sees: the image turned by 180°.
+
+        On an upside-down person (a photo turned without EXIF, a handstand) BlazePose's
+        first pass invents an upright body with a high presence, so the search never runs and
+        MoveNet, on a crop of that invented body, scores the limbs low. Here BlazePose runs on
+        the whole image turned by 180° from the first crop; only when its presence is at least
+        the first pass's do the further passes and MoveNet run on it, and their result replaces
+        the first one only when MoveNet's limb score is higher by TURN_GAIN.
+        """
+        first_crop = out.get("first_crop", crop)
+        turned_crop = Crop(first_crop.centre, first_crop.side, first_crop.rotation + np.pi, INPUT)
+        turned = self._blazepose(image, turned_crop, flip=self.passes == 1 and self.flip)
+        if turned["presence"] < max(float(out["presences"][0]), PRESENCE_WITH_LIMBS):
+            return out, crop
+        alt, alt_crop = self.landmark_passes(
+            image, limbs=self._limbs is not None, first=(turned, turned_crop)
+        )
+        if _limb_score(alt) >= _limb_score(out) + TURN_GAIN:
+            return alt, alt_crop
         return out, crop
 
     def _limb_crop(self, source: dict[str, np.ndarray]) -> Crop:
@@ -420,6 +459,17 @@ LIMB_MIN_SCORE = 0.2
 """MoveNet keypoint score from which it replaces BlazePose's joint."""
 
 _LIMB_COCO = np.array([COCO17_NAMES.index(n) for n in LIMB_JOINTS])
+
+TURN_CHECK_LIMB, TURN_GAIN = 0.5, 0.1
+"""MoveNet limb score below which ``detect`` also tries the image turned by 180°, and the gain
+in limb score that the turned result needs to be kept (see ``JointDetector._turned_check``)."""
+
+
+def _limb_score(out: dict) -> float:
+    """MoveNet's mean score on the 12 limb joints of ``landmark_passes``'s outputs; without
+    MoveNet +inf (nothing to check)."""
+    limbs = out.get("limbs")
+    return float(np.mean(limbs[1][_LIMB_COCO])) if limbs is not None else float("inf")
 
 
 def _fuse_limbs(xy: np.ndarray, conf: np.ndarray, m_xy: np.ndarray, m_conf: np.ndarray) -> None:

@@ -159,6 +159,18 @@ def test_rotated_photo_is_found_upright(detector, photo, detection):
     assert err.max() < 12.0, err
 
 
+def test_upside_down_photo_is_found_upside_down(detector, photo, detection):
+    # A photo turned by 180° without EXIF: BlazePose's whole-image pass invents an upright body
+    # with a high presence; MoveNet's low limb score sends detect to the turned image.
+    h, w = photo.shape[:2]
+    det = detector.detect(photo[::-1, ::-1].copy())
+    back = np.array([w, h]) - det.keypoints.xy
+    idx = [B[n] for n in LIMB_JOINTS]
+    err = np.linalg.norm(back[idx] - detection.keypoints.xy[idx], axis=1)
+    assert err.max() < 12.0, err
+    assert det.limb_score > 0.8
+
+
 def test_person_cut_off_at_the_knees(detector, photo):
     cut = photo[:365].copy()  # the knees are at y ~ 360
     det = detector.detect(cut)
