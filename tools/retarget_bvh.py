@@ -22,16 +22,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from blender_smplify.core.joints import SMPL_JOINT_NAMES, SMPL_PARENTS
+
 from .bvh import BvhMotion, forward_kinematics
 
-SMPL_JOINT_NAMES = (
-    "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee",
-    "spine2", "left_ankle", "right_ankle", "spine3", "left_foot", "right_foot",
-    "neck", "left_collar", "right_collar", "head", "left_shoulder", "right_shoulder",
-    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hand", "right_hand",
-)  # fmt: skip
-SMPL_PARENTS = np.array([-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18,
-                         19, 20, 21])  # fmt: skip
 _J = {n: i for i, n in enumerate(SMPL_JOINT_NAMES)}
 
 #: Rough SMPL-like T-pose joint positions (metres, y up, facing +z), used only when the open
