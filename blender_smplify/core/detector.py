@@ -5,7 +5,9 @@ Procedure for one image (``JointDetector.detect``), defaults in brackets:
 
 1. Pass 1: BlazePose on the whole image, letterboxed to 256 × 256 (or on a square around
    ``person_box`` when given). When it finds nobody, the whole image turned by ±90° and 180°,
-   then square windows of the image, are tried (people lying down, small or off-centre).
+   then square windows of the image, are tried (people lying down, small or off-centre; of
+   several people found in windows, the largest), then crops around the people MoveNet finds
+   in the smallest windows (a person ~150 px tall in a 3000 x 2000 photo).
 2. Passes 2..n [n = 2]: BlazePose on a square crop around the person, centred on the model's
    body-centre landmark, sized from the distance to its "top" landmark and rotated so the body
    is upright (MediaPipe's own tracking rule), when that crop is much smaller than the last one
@@ -100,6 +102,12 @@ The margins are thin on both sides: 48 negatives are few."""
 
 MIN_WINDOW, MAX_WINDOWS = 64, 16
 """Search windows: smallest side in pixels, most windows per level."""
+
+CANDIDATE_SCORE, CANDIDATE_POINTS, CANDIDATE_MIN, MAX_CANDIDATES = 0.3, 5, 48.0, 4
+"""MoveNet's person candidates in the search windows: keypoints with at least this score, at
+least this many of them spanning at least this many pixels (smaller ones, upsampled 3x and
+more for BlazePose, gave false detections on 3 of the 48 no-person images), and at most this
+many candidates tried with BlazePose."""
 
 
 def _mirror_permutation(names: tuple[str, ...]) -> np.ndarray:
@@ -303,6 +311,7 @@ class JointDetector:
         ``first``: an already run first pass (outputs, crop) to go on from (no search).
         """
         h, w = image.shape[:2]
+        searched = False
         if first is not None:
             out, crop = first
         else:
@@ -310,13 +319,14 @@ class JointDetector:
             out = self._blazepose(image, crop, flip=self.passes == 1 and self.flip)
             if out["presence"] < PRESENCE_THRESHOLD and person_box is None:
                 out, crop = self._search(image, out, crop)
+                searched = True  # a window or candidate crop: not centred on the person
         presences, job, source, first_crop = [out["presence"]], None, out, crop
         best = (out, crop)
         for k in range(1, self.passes):
             source = out  # MoveNet's crop comes from the landmarks the last crop came from
             nxt = roi_from_points(out["xy"][CENTRE], out["xy"][TOP], self.crop_scale, INPUT)
             turn = abs((nxt.rotation - crop.rotation + np.pi) % (2 * np.pi) - np.pi)
-            if nxt.side >= self.repass_ratio * crop.side and turn < REPASS_TURN:
+            if nxt.side >= self.repass_ratio * crop.side and turn < REPASS_TURN and not searched:
                 break  # the person already filled the crop, upright: another pass adds little
             crop = nxt
             if limbs and self._worker is not None and k == self.passes - 1:
@@ -372,9 +382,13 @@ class JointDetector:
     def _search(self, image: np.ndarray, best: dict, best_crop: Crop) -> tuple[dict, Crop]:
         """Look for a person turned sideways, too small or off-centre for the whole-image pass.
 
-        First the whole image turned by ±90° and 180°; then square windows of the image's short side, then of half of it, each overlapping its
-        neighbours by half; stops at the first level where a window reaches the threshold and
-        keeps the window with the highest presence (ties: the larger person).
+        First the whole image turned by ±90° and 180°; then square windows of the image's short
+        side, then of half of it, each overlapping its neighbours by half; stops at the first
+        level where a window reaches the threshold and keeps, of those windows, the one whose
+        person is the largest (body radius from the alignment landmarks). When no window
+        finds anybody, MoveNet, which still finds a person 40 px tall in its input, looks at the
+        smallest windows, and BlazePose runs on a crop around each of the (at most
+        MAX_CANDIDATES) best groups of keypoints it places there (a small person in a big photo).
         """
         h, w = image.shape[:2]
         whole = letterbox(h, w, INPUT)
@@ -385,7 +399,7 @@ class JointDetector:
                 best, best_crop = out, crop
         if best["presence"] >= PRESENCE_THRESHOLD:
             return best, best_crop
-        side = float(min(h, w))
+        side, windows = float(min(h, w)), []
         for _ in range(2):
             centres = [
                 (cx, cy) for cx in window_centres(w, side) for cy in window_centres(h, side)
@@ -393,16 +407,37 @@ class JointDetector:
             if side < MIN_WINDOW or len(centres) > MAX_WINDOWS:
                 break
             found = []
-            for cx, cy in centres:
-                crop = Crop(np.array([cx, cy]), side, 0.0, INPUT)
+            windows = [Crop(np.array([cx, cy]), side, 0.0, INPUT) for cx, cy in centres]
+            for crop in windows:
                 out = self._blazepose(image, crop, flip=False)
                 if out["presence"] > best["presence"]:
                     best, best_crop = out, crop
                 if out["presence"] >= PRESENCE_THRESHOLD:
-                    found.append(out)
+                    radius = float(np.hypot(*(out["xy"][TOP] - out["xy"][CENTRE])))
+                    found.append((radius, out["presence"], out, crop))
             if found:
-                return best, best_crop
+                _, _, out, crop = max(found, key=lambda f: f[:2])  # the largest person
+                return out, crop
             side /= 2.0
+        if self._limbs_alone is None:
+            return best, best_crop
+        candidates = []
+        for window in windows:
+            xy, score = self._movenet(image, window, self._limbs_alone)
+            sure = score >= CANDIDATE_SCORE
+            if np.count_nonzero(sure) >= CANDIDATE_POINTS:
+                lo, hi = xy[sure].min(axis=0), xy[sure].max(axis=0)
+                extent = float(np.max(hi - lo))
+                if CANDIDATE_MIN <= extent < 0.8 * window.side:  # a person small in the window
+                    crop = Crop(0.5 * (lo + hi), 2.0 * extent, 0.0, INPUT)
+                    candidates.append((float(np.mean(score[sure])), crop))
+        candidates.sort(key=lambda c: -c[0])
+        for _, crop in candidates[:MAX_CANDIDATES]:
+            out = self._blazepose(image, crop, flip=False)
+            if out["presence"] > best["presence"]:
+                best, best_crop = out, crop
+            if best["presence"] >= PRESENCE_THRESHOLD:
+                break
         return best, best_crop
 
     def _blazepose(self, image: np.ndarray, crop: Crop, flip: bool) -> dict[str, np.ndarray]:

@@ -171,6 +171,22 @@ def test_upside_down_photo_is_found_upside_down(detector, photo, detection):
     assert det.limb_score > 0.8
 
 
+def test_small_person_in_a_big_photo(detector, photo, detection, tall=150):
+    # ~150 px tall in 3000 x 2000: too small for the whole image and the search windows;
+    # found through MoveNet's keypoints in the smallest windows.
+    small = np.asarray(Image.fromarray(photo).resize((tall, tall), Image.BILINEAR))
+    rng = np.random.default_rng(0)
+    canvas = np.clip(128 + rng.normal(0, 10, (2000, 3000, 3)), 0, 255).astype(np.uint8)
+    x0, y0 = 2100, 1400
+    canvas[y0 : y0 + tall, x0 : x0 + tall] = small
+    det = detector.detect(canvas)
+    expected = detection.keypoints.xy * (tall / photo.shape[0]) + [x0, y0]
+    idx = [B[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
+    err = np.linalg.norm(det.keypoints.xy[idx] - expected[idx], axis=1)
+    assert err.max() < 6.0, err
+    assert det.box[0] >= x0 - 20 and det.box[2] <= x0 + tall + 20
+
+
 def test_person_cut_off_at_the_knees(detector, photo):
     cut = photo[:365].copy()  # the knees are at y ~ 360
     det = detector.detect(cut)
