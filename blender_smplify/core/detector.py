@@ -19,7 +19,8 @@ Procedure for one image (``JointDetector.detect``), defaults in brackets:
    When MoveNet's limb score stays below TURN_CHECK_LIMB (0.5), BlazePose also runs on the
    whole image turned by 180° (an upside-down person gets an invented upright body with a high
    presence at first); if that finds the person at least as surely, steps 2-3 run on it and the
-   result with the clearly higher limb score is kept.
+   result with the clearly higher limb score is kept; failing that, the same with the largest
+   person found in windows of the image's short side (several people).
 4. Everything is mapped back to image pixels; landmarks outside the image get confidence 0.
 
 Measured on the 300 LSP development photos (benchmarks/detector_lsp.py), PCK@0.2 on the 12
@@ -314,6 +315,7 @@ class JointDetector:
         searched = False
         if first is not None:
             out, crop = first
+            searched = True  # a turned whole image or a window: give it the second pass
         else:
             crop = letterbox(h, w, INPUT) if person_box is None else box_crop(person_box, INPUT)
             out = self._blazepose(image, crop, flip=self.passes == 1 and self.flip)
@@ -352,25 +354,46 @@ class JointDetector:
     def _turned_check(
         self, image: np.ndarray, out: dict[str, np.ndarray], crop: Crop
     ) -> tuple[dict[str, np.ndarray], Crop]:
-        """Second opinion for a result whose limbs MoveNet hardly sees: the image turned by 180°.
+        """Second opinions for a result whose limbs MoveNet hardly sees.
 
         On an upside-down person (a photo turned without EXIF, a handstand) BlazePose's
         first pass invents an upright body with a high presence, so the search never runs and
         MoveNet, on a crop of that invented body, scores the limbs low. Here BlazePose runs on
         the whole image turned by 180° from the first crop; only when its presence is at least
-        the first pass's do the further passes and MoveNet run on it, and their result replaces
-        the first one only when MoveNet's limb score is higher by TURN_GAIN.
+        the first pass's do the further passes and MoveNet run on it. Failing that, windows of
+        the image's short side (when there are 2..MAX_WINDOWS of them; several people can give
+        one invented body across them) are tried, and the largest person found goes on. A
+        result replaces the first only when MoveNet's limb score is higher by TURN_GAIN.
         """
         first_crop = out.get("first_crop", crop)
         turned_crop = Crop(first_crop.centre, first_crop.side, first_crop.rotation + np.pi, INPUT)
         turned = self._blazepose(image, turned_crop, flip=self.passes == 1 and self.flip)
-        if turned["presence"] < max(float(out["presences"][0]), PRESENCE_WITH_LIMBS):
+        if turned["presence"] >= max(float(out["presences"][0]), PRESENCE_WITH_LIMBS):
+            alt, alt_crop = self.landmark_passes(
+                image, limbs=self._limbs is not None, first=(turned, turned_crop)
+            )
+            if _limb_score(alt) >= _limb_score(out) + TURN_GAIN:
+                return alt, alt_crop
+        # several people, or one the whole image shows too small: the largest person found
+        # in windows of the image's short side
+        h, w = image.shape[:2]
+        side = float(min(h, w))
+        centres = [(cx, cy) for cx in window_centres(w, side) for cy in window_centres(h, side)]
+        if not 1 < len(centres) <= MAX_WINDOWS:
             return out, crop
-        alt, alt_crop = self.landmark_passes(
-            image, limbs=self._limbs is not None, first=(turned, turned_crop)
-        )
-        if _limb_score(alt) >= _limb_score(out) + TURN_GAIN:
-            return alt, alt_crop
+        found = []
+        for cx, cy in centres:
+            window = Crop(np.array([cx, cy]), side, 0.0, INPUT)
+            o = self._blazepose(image, window, flip=False)
+            if o["presence"] >= PRESENCE_WITH_LIMBS:
+                found.append((float(np.hypot(*(o["xy"][TOP] - o["xy"][CENTRE]))), o, window))
+        if found:
+            _, o, window = max(found, key=lambda f: f[0])
+            alt, alt_crop = self.landmark_passes(
+                image, limbs=self._limbs is not None, first=(o, window)
+            )
+            if _limb_score(alt) >= _limb_score(out) + TURN_GAIN:
+                return alt, alt_crop
         return out, crop
 
     def _limb_crop(self, source: dict[str, np.ndarray]) -> Crop:

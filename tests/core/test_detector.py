@@ -187,6 +187,20 @@ def test_small_person_in_a_big_photo(detector, photo, detection, tall=150):
     assert det.box[0] >= x0 - 20 and det.box[2] <= x0 + tall + 20
 
 
+@pytest.mark.parametrize("big_x, small_x", [(500, 50), (50, 750)])
+def test_of_two_people_the_larger_is_detected(detector, photo, big_x, small_x):
+    # Big on the right: the whole-image pass invents one lying body across both (limb score
+    # 0.18); windows of the short side find both and the larger one is kept.
+    big = np.asarray(Image.fromarray(photo).resize((550, 550), Image.BILINEAR))
+    small = np.asarray(Image.fromarray(photo).resize((300, 300), Image.BILINEAR))
+    canvas = np.full((600, 1100, 3), 120, np.uint8)
+    canvas[50:600, big_x : big_x + 550] = big
+    canvas[300:600, small_x : small_x + 300] = small
+    det = detector.detect(canvas)
+    hips = det.keypoints.xy[[B["left_hip"], B["right_hip"]]].mean(axis=0)
+    assert big_x < hips[0] < big_x + 550 and det.box[3] - det.box[1] > 400, det.box
+
+
 def test_person_cut_off_at_the_knees(detector, photo):
     cut = photo[:365].copy()  # the knees are at y ~ 360
     det = detector.detect(cut)
