@@ -376,21 +376,13 @@ class JointDetector:
                 return alt, alt_crop
         # several people, or one the whole image shows too small: the largest person found
         # in windows of the image's short side
-        h, w = image.shape[:2]
-        side = float(min(h, w))
-        centres = [(cx, cy) for cx in window_centres(w, side) for cy in window_centres(h, side)]
-        if not 1 < len(centres) <= MAX_WINDOWS:
+        windows = _square_windows(*image.shape[:2], float(min(image.shape[:2])))
+        if not 1 < len(windows) <= MAX_WINDOWS:
             return out, crop
-        found = []
-        for cx, cy in centres:
-            window = Crop(np.array([cx, cy]), side, 0.0, INPUT)
-            o = self._blazepose(image, window, flip=False)
-            if o["presence"] >= PRESENCE_WITH_LIMBS:
-                found.append((float(np.hypot(*(o["xy"][TOP] - o["xy"][CENTRE]))), o, window))
-        if found:
-            _, o, window = max(found, key=lambda f: f[0])
+        largest, _ = self._largest_person(image, windows, PRESENCE_WITH_LIMBS)
+        if largest is not None:
             alt, alt_crop = self.landmark_passes(
-                image, limbs=self._limbs is not None, first=(o, window)
+                image, limbs=self._limbs is not None, first=largest
             )
             if _limb_score(alt) >= _limb_score(out) + TURN_GAIN:
                 return alt, alt_crop
@@ -424,23 +416,15 @@ class JointDetector:
             return best, best_crop
         side, windows = float(min(h, w)), []
         for _ in range(2):
-            centres = [
-                (cx, cy) for cx in window_centres(w, side) for cy in window_centres(h, side)
-            ]
-            if side < MIN_WINDOW or len(centres) > MAX_WINDOWS:
+            level = _square_windows(h, w, side)
+            if side < MIN_WINDOW or len(level) > MAX_WINDOWS:
                 break
-            found = []
-            windows = [Crop(np.array([cx, cy]), side, 0.0, INPUT) for cx, cy in centres]
-            for crop in windows:
-                out = self._blazepose(image, crop, flip=False)
-                if out["presence"] > best["presence"]:
-                    best, best_crop = out, crop
-                if out["presence"] >= PRESENCE_THRESHOLD:
-                    radius = float(np.hypot(*(out["xy"][TOP] - out["xy"][CENTRE])))
-                    found.append((radius, out["presence"], out, crop))
-            if found:
-                _, _, out, crop = max(found, key=lambda f: f[:2])  # the largest person
-                return out, crop
+            windows = level
+            largest, top = self._largest_person(image, windows, PRESENCE_THRESHOLD)
+            if top is not None and top[0]["presence"] > best["presence"]:
+                best, best_crop = top
+            if largest is not None:
+                return largest
             side /= 2.0
         if self._limbs_alone is None:
             return best, best_crop
@@ -462,6 +446,23 @@ class JointDetector:
             if best["presence"] >= PRESENCE_THRESHOLD:
                 break
         return best, best_crop
+
+    def _largest_person(
+        self, image: np.ndarray, windows: list[Crop], threshold: float
+    ) -> tuple[tuple[dict, Crop] | None, tuple[dict, Crop] | None]:
+        """BlazePose on each window. Returns (out, crop) of the largest person whose presence
+        reaches ``threshold`` (body radius from the alignment landmarks, then presence), or
+        None; and (out, crop) of the highest presence seen."""
+        found, top = [], None
+        for window in windows:
+            out = self._blazepose(image, window, flip=False)
+            if top is None or out["presence"] > top[0]["presence"]:
+                top = (out, window)
+            if out["presence"] >= threshold:
+                radius = float(np.hypot(*(out["xy"][TOP] - out["xy"][CENTRE])))
+                found.append((radius, out["presence"], out, window))
+        largest = max(found, key=lambda f: f[:2])[2:] if found else None
+        return largest, top
 
     def _blazepose(self, image: np.ndarray, crop: Crop, flip: bool) -> dict[str, np.ndarray]:
         """One BlazePose pass on ``crop`` (averaged with its mirror image when ``flip``)."""
@@ -521,6 +522,15 @@ _LIMB_COCO = np.array([COCO17_NAMES.index(n) for n in LIMB_JOINTS])
 TURN_CHECK_LIMB, TURN_GAIN = 0.5, 0.1
 """MoveNet limb score below which ``detect`` also tries the image turned by 180°, and the gain
 in limb score that the turned result needs to be kept (see ``JointDetector._turned_check``)."""
+
+
+def _square_windows(h: int, w: int, side: float) -> list[Crop]:
+    """Square crops of ``side`` covering an h × w image, each overlapping its neighbours by half."""
+    return [
+        Crop(np.array([cx, cy]), side, 0.0, INPUT)
+        for cx in window_centres(w, side)
+        for cy in window_centres(h, side)
+    ]
 
 
 def _limb_score(out: dict) -> float:
