@@ -128,11 +128,25 @@ def set_corrective(armature: bpy.types.Object, value: float) -> None:
 
 
 class _AvatarOperator:
+    """Mixin: ``apply(context, armature)`` on the active avatar; a SmplifyError it raises is
+    reported and cancels the operator."""
+
     bl_options = {"REGISTER", "UNDO"}  # noqa: RUF012 (Blender reads a set)
 
     @classmethod
     def poll(cls, context):
         return context.mode == "OBJECT" and avatar_armature(context.active_object) is not None
+
+    def apply(self, context, armature: bpy.types.Object) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def execute(self, context):
+        try:
+            self.apply(context, avatar_armature(context.active_object))
+        except SmplifyError as error:
+            self.report({"ERROR"}, str(error))
+            return {"CANCELLED"}
+        return {"FINISHED"}
 
 
 class SMPLIFY_OT_export_parameters(_AvatarOperator, ExportHelper, bpy.types.Operator):
@@ -179,15 +193,9 @@ class SMPLIFY_OT_rest_pose(_AvatarOperator, bpy.types.Operator):
     bl_idname = "smplify.rest_pose"
     bl_label = "Rest pose"
 
-    def execute(self, context):
-        armature = avatar_armature(context.active_object)
-        try:
-            build_rig.set_pose(armature, None, rest=True)
-        except SmplifyError as error:
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
+    def apply(self, context, armature):
+        build_rig.set_pose(armature, None, rest=True)
         set_corrective(armature, 0.0)
-        return {"FINISHED"}
 
 
 class SMPLIFY_OT_fitted_pose(_AvatarOperator, bpy.types.Operator):
@@ -196,16 +204,10 @@ class SMPLIFY_OT_fitted_pose(_AvatarOperator, bpy.types.Operator):
     bl_idname = "smplify.fitted_pose"
     bl_label = "Fitted pose"
 
-    def execute(self, context):
-        armature = avatar_armature(context.active_object)
-        try:
-            fit = stored_fit(armature)
-            build_rig.set_pose(armature, rodrigues(np.asarray(fit.pose).reshape(24, 3)))
-        except SmplifyError as error:
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
+    def apply(self, context, armature):
+        fit = stored_fit(armature)
+        build_rig.set_pose(armature, rodrigues(np.asarray(fit.pose).reshape(24, 3)))
         set_corrective(armature, 1.0)
-        return {"FINISHED"}
 
 
 class SMPLIFY_OT_bones_from_shape(_AvatarOperator, bpy.types.Operator):
@@ -214,17 +216,11 @@ class SMPLIFY_OT_bones_from_shape(_AvatarOperator, bpy.types.Operator):
     bl_idname = "smplify.bones_from_shape"
     bl_label = "Bones follow shape"
 
-    def execute(self, context):
-        armature = avatar_armature(context.active_object)
+    def apply(self, context, armature):
         try:
             follow_shape_keys(armature)
-        except SmplifyError as error:
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
         except (KeyError, ValueError) as error:
-            self.report({"ERROR"}, f"{armature.name}: joint data missing ({error})")
-            return {"CANCELLED"}
-        return {"FINISHED"}
+            raise SmplifyError(f"{armature.name}: joint data missing ({error})") from None
 
 
 class SMPLIFY_OT_use_camera(_AvatarOperator, bpy.types.Operator):
@@ -233,17 +229,14 @@ class SMPLIFY_OT_use_camera(_AvatarOperator, bpy.types.Operator):
     bl_idname = "smplify.use_camera"
     bl_label = "Use its camera"
 
-    def execute(self, context):
-        armature = avatar_armature(context.active_object)
+    def apply(self, context, armature):
         key = armature.get(build_rig.KEY_PROP)  # the avatar's objects share it, wherever they are
         cameras = [o for o in context.scene.objects
                    if o.get(build_rig.ROLE_PROP) == "camera" and o.get(build_rig.KEY_PROP) == key
                    and o.type == "CAMERA"]  # fmt: skip
         if not cameras:
-            self.report({"ERROR"}, f"{armature.name}: its camera was deleted; build again")
-            return {"CANCELLED"}
+            raise SmplifyError(f"{armature.name}: its camera was deleted; build again")
         use_camera(cameras[0], context.scene)
-        return {"FINISHED"}
 
 
 class SMPLIFY_OT_update_correctives(_AvatarOperator, bpy.types.Operator):
@@ -253,14 +246,8 @@ class SMPLIFY_OT_update_correctives(_AvatarOperator, bpy.types.Operator):
     bl_idname = "smplify.update_correctives"
     bl_label = "Update pose correctives"
 
-    def execute(self, context):
-        armature = avatar_armature(context.active_object)
-        try:
-            update_correctives(armature)
-        except SmplifyError as error:
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
-        return {"FINISHED"}
+    def apply(self, context, armature):
+        update_correctives(armature)
 
 
 classes = (

@@ -80,6 +80,10 @@ class ModalJobOperator:
     _job: Job | None = None
     _timer = None
 
+    @classmethod
+    def poll(cls, context):
+        return getattr(context.scene, "smplify", None) is not None
+
     def prepare(self, context) -> Callable:  # pragma: no cover - overridden
         raise NotImplementedError
 

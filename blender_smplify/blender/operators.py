@@ -22,10 +22,6 @@ class SMPLIFY_OT_detect(ModalJobOperator, bpy.types.Operator):
     bl_label = "Detect"
     bl_options = {"REGISTER", "UNDO"}  # noqa: RUF012 (Blender reads a set)
 
-    @classmethod
-    def poll(cls, context):
-        return getattr(context.scene, "smplify", None) is not None
-
     def prepare(self, context):
         run = inputs.resolve(context)
         image = run.pixels()
@@ -83,10 +79,6 @@ class SMPLIFY_OT_fit(_FitJob, bpy.types.Operator):
     bl_idname = "smplify.fit"
     bl_label = "Fit"
     bl_options = {"REGISTER", "UNDO"}  # noqa: RUF012 (Blender reads a set)
-
-    @classmethod
-    def poll(cls, context):
-        return getattr(context.scene, "smplify", None) is not None
 
 
 class SMPLIFY_OT_build(bpy.types.Operator):
