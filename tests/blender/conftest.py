@@ -50,3 +50,13 @@ def make_fit(model, *, seed: int = 1, principal_point=(320.0, 240.0), image_size
         principal_point=np.asarray(principal_point, dtype=float), image_size=image_size,
         joints_3d=joints, energy={"joints": 1.0}, gender="neutral",
     )  # fmt: skip
+
+
+def evaluated_joints(bpy, armature) -> np.ndarray:
+    """Posed bone heads (24, 3) in world space, through the depsgraph."""
+    from blender_smplify.core.joints import SMPL_JOINT_NAMES
+
+    evaluated = armature.evaluated_get(bpy.context.evaluated_depsgraph_get())
+    world = np.array(evaluated.matrix_world)
+    heads = np.array([evaluated.pose.bones[name].head for name in SMPL_JOINT_NAMES])
+    return heads @ world[:3, :3].T + world[:3, 3]

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import make_fit
+from conftest import evaluated_joints, make_fit
 
 from blender_smplify.core.axes import SMPL_TO_BLENDER
 from blender_smplify.core.errors import FitCancelled
@@ -25,24 +25,17 @@ def avatar(bpy_module, empty_scene, toy_model):
     return built, fit
 
 
-def world_heads(bpy, armature) -> np.ndarray:
-    evaluated = armature.evaluated_get(bpy.context.evaluated_depsgraph_get())
-    world = np.array(evaluated.matrix_world)
-    heads = np.array([evaluated.pose.bones[n].head for n in SMPL_JOINT_NAMES])
-    return heads @ world[:3, :3].T + world[:3, 3]
-
-
 def test_rest_and_fitted_pose(bpy_module, avatar, toy_model):
     built, fit = avatar
     bpy = bpy_module
     assert bpy.ops.smplify.rest_pose() == {"FINISHED"}
     location = np.array(built.armature.location)
     rest = toy_model.rest_joints(fit.betas) @ SMPL_TO_BLENDER.T + location
-    np.testing.assert_allclose(world_heads(bpy, built.armature), rest, atol=1e-5)
+    np.testing.assert_allclose(evaluated_joints(bpy, built.armature), rest, atol=1e-5)
     assert built.body.data.shape_keys.key_blocks["pose_correctives"].value == 0.0
     assert bpy.ops.smplify.fitted_pose() == {"FINISHED"}
     expected = fit.joints_3d @ np.array([[1, 0, 0], [0, 0, 1], [0, -1, 0]]).T
-    np.testing.assert_allclose(world_heads(bpy, built.armature), expected, atol=1e-4)
+    np.testing.assert_allclose(evaluated_joints(bpy, built.armature), expected, atol=1e-4)
 
 
 def test_bones_follow_edited_shape_keys(bpy_module, avatar, toy_model):
@@ -289,7 +282,7 @@ def test_current_parameters_round_trip_and_follow_edits(bpy_module, avatar, toy_
     edited = current_fit(built.armature)
     _, joints = toy_model.forward(edited.betas, edited.pose, edited.transl)
     expected = joints @ np.array([[1, 0, 0], [0, 0, 1], [0, -1, 0]]).T  # camera -> Blender
-    np.testing.assert_allclose(world_heads(bpy, built.armature), expected, atol=1e-4)
+    np.testing.assert_allclose(evaluated_joints(bpy, built.armature), expected, atol=1e-4)
     np.testing.assert_allclose(edited.joints_3d, joints, atol=1e-6)
     assert edited.betas[1] == pytest.approx(2.0)
 

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import make_fit
+from conftest import evaluated_joints, make_fit
 
 from blender_smplify.core.axes import CAMERA_TO_BLENDER, SMPL_TO_BLENDER
 from blender_smplify.core.joints import SMPL_JOINT_NAMES, SMPL_PARENTS
@@ -21,14 +21,6 @@ def built(empty_scene, toy_model):
     fit = make_fit(toy_model)
     avatar = build_rig.build(fit, toy_model, name="toy")
     return avatar, fit
-
-
-def evaluated_joints(bpy, armature) -> np.ndarray:
-    """Posed bone heads (24, 3) in world space, through the depsgraph."""
-    evaluated = armature.evaluated_get(bpy.context.evaluated_depsgraph_get())
-    world = np.array(evaluated.matrix_world)
-    heads = np.array([evaluated.pose.bones[name].head for name in SMPL_JOINT_NAMES])
-    return heads @ world[:3, :3].T + world[:3, 3]
 
 
 def evaluated_vertices(bpy, body) -> np.ndarray:
