@@ -117,6 +117,17 @@ class Objective:
         return x[:72], x[72 : 72 + self.num_betas], x[72 + self.num_betas :]
 
     # ------------------------------------------------------------------ residual blocks
+    def _one_column_block(
+        self, name: str, w: dict, residuals: np.ndarray, derivatives: np.ndarray,
+        columns: np.ndarray, jac: bool,
+    ) -> tuple[str, np.ndarray, np.ndarray | None]:
+        """A weighted term whose residual i depends on parameter ``columns[i]`` alone."""
+        J = None
+        if jac:
+            J = np.zeros((len(residuals), self.n))
+            J[np.arange(len(residuals)), columns] = w[name] * derivatives
+        return name, w[name] * residuals, J
+
     def blocks(
         self, x: np.ndarray, jac: bool = True, compact: bool = True, prior_jacobian: bool = True
     ) -> list:
@@ -158,20 +169,11 @@ class Objective:
             out.append(("pose_prior", w["pose_prior"] * rp, Jp))
         # 3. angle prior on elbows and knees
         if w["angle_prior"] > 0:
-            ra, da, ia = angle_prior(pose)
-            Ja = None
-            if jac:
-                Ja = np.zeros((len(ra), self.n))
-                Ja[np.arange(len(ra)), ia] = w["angle_prior"] * da
-            out.append(("angle_prior", w["angle_prior"] * ra, Ja))
+            out.append(self._one_column_block("angle_prior", w, *angle_prior(pose), jac))
         # 4. joint limits
         if w["joint_limits"] > 0:
-            rl, sl, il = joint_limits(pose, compact)
-            Jl = None
-            if jac:
-                Jl = np.zeros((len(rl), self.n))
-                Jl[np.arange(len(rl)), il] = w["joint_limits"] * sl
-            out.append(("joint_limits", w["joint_limits"] * rl, Jl))
+            limits = joint_limits(pose, compact)
+            out.append(self._one_column_block("joint_limits", w, *limits, jac))
         # 5. shape prior
         if w["shape_prior"] > 0:
             Jb = None
