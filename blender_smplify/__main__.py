@@ -9,8 +9,9 @@ import argparse
 import importlib
 import sys
 
-#: subcommand modules, each with add_parser(subparsers) setting ``func``
-_COMMANDS = ("fit_cli", "build_cli", "info_cli")
+#: subcommand modules, each with add_parser(subparsers) setting ``func``; ``build`` lives in the
+#: Blender layer (it imports bpy only when it runs, and says so when bpy is missing)
+_COMMANDS = ("fit_cli", "blender.build_cli", "info_cli")
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -20,13 +21,7 @@ def make_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in _COMMANDS:
-        try:
-            module = importlib.import_module(f".{name}", __package__)
-        except ModuleNotFoundError as error:
-            if error.name != f"{__package__}.{name}":
-                raise
-            continue  # that command is not part of this build
-        module.add_parser(subparsers)
+        importlib.import_module(f".{name}", __package__).add_parser(subparsers)
     return parser
 
 

@@ -104,7 +104,7 @@ def load_photo(path: str | Path, pixels: np.ndarray | None = None) -> bpy.types.
     if exif_orientation(path.read_bytes()[: 1 << 20]) == 1:
         return bpy.data.images.load(str(path), check_existing=True)
     if pixels is None:
-        from ..core.image_io import load_image
+        from .image_io import load_image  # the core's loader, with Blender's decoder if needed
 
         pixels = load_image(path)
     height, width = pixels.shape[:2]

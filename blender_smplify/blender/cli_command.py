@@ -11,7 +11,7 @@ _handle = None
 
 def smplify_command(argv: list[str]) -> int:
     """Parse ``argv`` like ``python -m blender_smplify build`` and run it; returns exit status."""
-    from .. import build_cli
+    from . import build_cli
 
     parser = argparse.ArgumentParser(
         prog="blender -b -c smplify", description=build_cli.DESCRIPTION

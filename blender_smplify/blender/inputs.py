@@ -1,18 +1,22 @@
-"""What the panel's settings mean: the photo, the body model and the focal length to use."""
+"""What the panel's settings mean (the photo, the body model, the focal length), and the panel's
+door into ``core.pipeline``: :func:`fit_job`, which the Fit and Photo to avatar buttons run."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import bpy
 import numpy as np
 
+from ..core import pipeline as core_pipeline
 from ..core.errors import ImageError, ModelFileError
 from ..core.fit_result import FitResult
-from ..core.image_io import check_size
-from . import pipeline
+from ..core.keypoints import Keypoints2D
+from ..core.pipeline import FitInputs, FitJobResult, Progress
+from .image_io import image_decoder, load_image, photo_pixels
 from .preferences import get_preferences
 
 
@@ -39,23 +43,34 @@ class Inputs:
     def pixels(self) -> np.ndarray:
         """The photo as (H, W, 3) uint8 RGB (read on the main thread: it may touch bpy)."""
         if self.image_path is not None:
-            return pipeline.load_image(self.image_path)
-        return image_pixels(self.image)
+            return load_image(self.image_path)
+        return photo_pixels(self.image)
 
 
-def image_pixels(image: bpy.types.Image) -> np.ndarray:
-    """A Blender image's pixels as (H, W, 3) uint8 RGB, top row first."""
-    width, height = image.size
-    if width < 8 or height < 8:
-        raise ImageError(f"image '{image.name}' is empty or too small ({width} x {height})")
-    check_size(f"image '{image.name}'", width, height)  # the limits a photo file has
-    buffer = np.empty(width * height * image.channels, dtype=np.float32)
-    image.pixels.foreach_get(buffer)
-    values = buffer.reshape(height, width, image.channels)[::-1]
-    rgb = values[..., :3] if image.channels >= 3 else np.repeat(values[..., :1], 3, axis=2)
-    if image.is_float:  # float buffers are linear: encode to sRGB like the files the fit saw
-        rgb = np.where(rgb <= 0.0031308, 12.92 * rgb, 1.055 * np.power(rgb, 1 / 2.4) - 0.055)
-    return np.ascontiguousarray(np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8))
+def prepare(run: Inputs, keypoints: Keypoints2D | str | Path | None = None) -> FitInputs:
+    """``core.pipeline.prepare`` on the panel's inputs (main thread: the photo may be a Blender
+    image, and Blender's decoder may read the file)."""
+    return core_pipeline.prepare(
+        run.image_path,
+        gender=run.gender,
+        model_path=run.model_path,
+        focal_length=run.focal_length,
+        keypoints=keypoints,
+        pixels=None if run.image_path is not None else photo_pixels(run.image),
+        decode=image_decoder(),
+        need_image=True,
+    )
+
+
+def fit_job(
+    run: Inputs, keypoints: Keypoints2D | str | Path | None = None
+) -> Callable[[Progress], FitJobResult]:
+    """The panel's fit: read and check the inputs now, and return the work (detect unless
+    ``keypoints`` are given, then fit) that a worker thread runs with a progress callback."""
+    inputs = prepare(run, keypoints)
+    return lambda progress: core_pipeline.detect_and_fit(
+        inputs, progress=progress, threads=run.threads
+    )
 
 
 def resolve(context: bpy.types.Context) -> Inputs:
@@ -98,17 +113,15 @@ def smpl_model_path(context: bpy.types.Context, gender: str) -> str | None:
 
 
 def model_for(inputs: Inputs):
-    return pipeline.load_model(inputs.gender, inputs.model_path)
+    return core_pipeline.load_model(inputs.gender, inputs.model_path)
 
 
-def stored_keypoints(settings, key: str):
+def stored_keypoints(settings, key: str) -> Keypoints2D | None:
     """The last detection if it belongs to this photo, else None."""
     if settings.keypoints_key != key or not settings.keypoints_json:
         return None
-    from ..core.keypoints import Keypoints2D
-
-    data = json.loads(settings.keypoints_json)
-    return Keypoints2D(data["layout"], data["xy"], data["confidence"])
+    keypoints, _ = Keypoints2D.from_dict(json.loads(settings.keypoints_json))
+    return keypoints
 
 
 def stored_fit(settings, key: str) -> FitResult | None:
@@ -118,13 +131,16 @@ def stored_fit(settings, key: str) -> FitResult | None:
     return FitResult.from_dict(json.loads(settings.fit_json))
 
 
-def store_result(
-    settings, key: str, result: pipeline.FitJobResult, model_path: str | None = None
-) -> None:
-    """Keep the detection and fit, and the model file it used, on the scene (in the .blend)."""
-    settings.keypoints_json = pipeline.keypoints_to_json(result.keypoints, result.image_size)
+def store_keypoints(settings, key: str, keypoints: Keypoints2D, image_size) -> None:
+    """Keep a detection on the scene (in the .blend), in ``Keypoints2D.to_dict``'s form."""
+    settings.keypoints_json = json.dumps(keypoints.to_dict(image_size))
     settings.keypoints_key = key
+
+
+def store_result(settings, key: str, result: FitJobResult, model_path: str | None = None) -> None:
+    """Keep the detection and fit, and the model file it used, on the scene (in the .blend)."""
+    store_keypoints(settings, key, result.keypoints, result.image_size)
     settings.fit_json = json.dumps(result.fit.to_dict())
     settings.fit_key = key
     settings.fit_model = model_path or ""
-    settings.status = pipeline.status_line(result)
+    settings.status = core_pipeline.status_line(result)

@@ -1,4 +1,5 @@
-"""Panel buttons: Detect, Fit, Build and Photo to avatar. Thin glue over :mod:`.pipeline`."""
+"""Panel buttons: Detect, Fit, Build and Photo to avatar. Thin glue over ``core.pipeline``,
+entered through :func:`.inputs.fit_job` (the door ``fit`` and ``build`` take too)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import time
 
 import bpy
 
+from ..core import pipeline
 from ..core.errors import SmplifyError
-from . import build_rig, inputs, pipeline
+from . import build_rig, inputs
 from .jobs import ModalJobOperator, running_job
 
 
@@ -30,7 +32,7 @@ class SMPLIFY_OT_detect(ModalJobOperator, bpy.types.Operator):
         def work(progress):
             start = time.perf_counter()
             progress(0.1, "detecting joints")
-            keypoints = pipeline.detector(run.threads).detect(image).keypoints
+            keypoints = pipeline.detect(image, run.image_path, run.threads)
             return keypoints, (image.shape[1], image.shape[0]), time.perf_counter() - start
 
         return work
@@ -38,8 +40,7 @@ class SMPLIFY_OT_detect(ModalJobOperator, bpy.types.Operator):
     def finish(self, context, result):
         keypoints, size, seconds = result
         settings = context.scene.smplify
-        settings.keypoints_json = pipeline.keypoints_to_json(keypoints, size)
-        settings.keypoints_key = self._run.key
+        inputs.store_keypoints(settings, self._run.key, keypoints, size)
         found = int((keypoints.confidence > 0.5).sum())
         settings.status = f"{found}/{len(keypoints.confidence)} joints found in {seconds:.2f} s"
         settings.progress = 1.0
@@ -53,18 +54,12 @@ class _FitJob(ModalJobOperator):
 
     def prepare(self, context):
         run = inputs.resolve(context)
-        model = inputs.model_for(run)
-        image = run.pixels()
         keypoints = inputs.stored_keypoints(context.scene.smplify, run.key)
-        if not self.use_stored_keypoints:
-            keypoints = None
-        self._run, self._model = run, model
+        work = inputs.fit_job(run, keypoints if self.use_stored_keypoints else None)
+        self._run, self._model = run, inputs.model_for(run)
         # a Blender image of a photo file is built from the file, upright (as for Build)
         self._image_name = run.image.name if run.image_path is None else None
-        return lambda progress: pipeline.detect_and_fit(
-            model, image, image_path=run.image_path, keypoints=keypoints,
-            focal_length=run.focal_length, progress=progress, threads=run.threads,
-        )  # fmt: skip
+        return work
 
     def finish(self, context, result):
         settings = context.scene.smplify

@@ -21,6 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import CameraError
+from .image_bytes import FOCAL_35MM, exif_tags
+
 log = logging.getLogger(__name__)
 
 #: Diagonal field of view assumed when the focal length is unknown, degrees.
@@ -58,8 +61,6 @@ def focal_from_exif(path: str | Path, image_size: tuple[int, int]) -> float | No
     the diagonal, and so the result, does not depend on the rotation). Reads JPEG and TIFF EXIF
     without Pillow, so it works inside Blender too; unreadable EXIF is not an error.
     """
-    from .image_io import FOCAL_35MM, exif_tags
-
     try:
         with open(path, "rb") as handle:
             head = handle.read(1 << 20)  # EXIF sits in the first segments (APP1 ≤ 64 KB)
@@ -72,6 +73,45 @@ def focal_from_exif(path: str | Path, image_size: tuple[int, int]) -> float | No
     if not (5.0 <= value <= 2000.0):
         return None
     return focal_from_35mm(value, image_size)
+
+
+def check_focal(focal: float | None) -> float | None:
+    """A focal length given by the user, in pixels, as a float; None stays None (choose one).
+
+    Raises CameraError unless it is a finite positive number (0 is refused, not taken as unset).
+    """
+    if focal is None:
+        return None
+    try:
+        value = float(focal)
+    except (TypeError, ValueError):
+        raise CameraError(f"focal length must be a number of pixels, got {focal!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise CameraError(f"focal length must be a positive number of pixels, got {value:g}")
+    return value
+
+
+def choose_focal(
+    focal: float | None, image_path: str | Path | None, image_size: tuple[int, int]
+) -> tuple[float, str]:
+    """The focal length of a photo in pixels, and where it came from.
+
+    In order: the given ``focal`` (checked by :func:`check_focal`), the photo's EXIF 35 mm
+    equivalent, :data:`DEFAULT_FOV_DEG` on the diagonal of ``image_size`` (width, height).
+
+    Returns
+    -------
+    focal : pixels.
+    source : "given", "EXIF 35 mm equivalent" or "default 60° diagonal field of view".
+    """
+    given = check_focal(focal)
+    if given is not None:
+        return given, "given"
+    if image_path is not None and Path(image_path).is_file():
+        from_exif = focal_from_exif(image_path, image_size)
+        if from_exif is not None:
+            return from_exif, "EXIF 35 mm equivalent"
+    return focal_from_fov(image_size), f"default {DEFAULT_FOV_DEG:g}° diagonal field of view"
 
 
 def project(points: np.ndarray, focal: float, centre: np.ndarray) -> np.ndarray:

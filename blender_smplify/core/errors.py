@@ -27,5 +27,23 @@ class KeypointsError(SmplifyError):
     """Keypoints given to the fit are malformed (wrong layout, shapes, values)."""
 
 
+class CameraError(SmplifyError):
+    """A camera setting is unusable (a focal length that is not a positive number of pixels)."""
+
+
 class FitCancelled(SmplifyError):
     """The fit was stopped by its callback before a usable result existed."""
+
+
+def naming(path: object, error: SmplifyError) -> SmplifyError:
+    """``error`` with a message that names the file ``path`` once, at its start.
+
+    Errors about a photo that arise where its file is unknown (no person found, too few
+    keypoints) get ``"<path>: "`` in front; an error whose message starts with the file already
+    (every ImageError) is returned as it is, so an error line never repeats the name.
+    """
+    if path is None or str(error).startswith(str(path)):
+        return error
+    named = type(error)(f"{path}: {error}")
+    named.__cause__ = error.__cause__
+    return named

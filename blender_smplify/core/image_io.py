@@ -1,8 +1,9 @@
 """Load a photo as an (H, W, 3) uint8 RGB array, or fail with an ImageError that says why.
 
-Decoding uses Pillow (imported lazily). Inside Blender, where Pillow is absent, the same
-function decodes with Blender's own image loader (``blender_smplify.blender.image_io``),
-imported only when Pillow is missing and ``bpy`` can be imported.
+:func:`load_image` checks the file, then decodes it with Pillow (imported lazily), or with the
+decoder its caller passes in: inside Blender, where Pillow is absent, the Blender layer passes
+Blender's own loader (``blender_smplify.blender.image_io``). The core never imports it: bytes
+go up, callables come down.
 
 What is handled: EXIF orientation; grayscale, palette, RGBA / LA (composited on a neutral grey
 background), 16-bit and 32-bit integer, float, CMYK and YCbCr images; multi-frame files (first
@@ -12,16 +13,17 @@ truncated files, images over :data:`MAX_PIXELS` (decompression bombs) and degene
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 import struct
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from .errors import ImageError
+from .image_bytes import check_complete, exif_orientation
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +36,21 @@ MIN_SIDE = 8
 BACKGROUND = 128
 """Grey level that transparent pixels are composited onto."""
 
+Decoder = Callable[[Path], np.ndarray]
+"""``decode(path) -> (H, W, 3) uint8 RGB`` as stored in the file (rows top first, EXIF
+orientation not applied), calling :func:`check_size` before it decodes the pixels; raises
+:class:`ImageError` for a file it cannot read."""
 
-def load_image(path: str | os.PathLike) -> np.ndarray:
+
+def load_image(path: str | os.PathLike, *, decode: Decoder | None = None) -> np.ndarray:
     """Read an image file as RGB.
 
     Parameters
     ----------
     path : image file (JPEG, PNG, TIFF, BMP, WebP, GIF, ... whatever the decoder reads).
+    decode : the decoder to use instead of Pillow (see :data:`Decoder`). Its file is checked
+        for truncation first (JPEG, PNG), and its pixels are turned upright by the file's EXIF
+        orientation afterwards.
 
     Returns
     -------
@@ -59,13 +69,11 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
         raise ImageError(f"{path}: not a file")
     if path.stat().st_size == 0:
         raise ImageError(f"{path}: empty file (0 bytes)")
-    if importlib.util.find_spec("PIL") is not None:
+    if decode is None:
         return _load_with_pillow(path)
-    if importlib.util.find_spec("bpy") is not None:
-        from ..blender.image_io import load_image_bpy
-
-        return load_image_bpy(path)
-    raise ImageError(f"{path}: cannot decode images: neither Pillow nor Blender is available")
+    data = path.read_bytes()
+    check_complete(path, data)
+    return apply_orientation(decode(path), exif_orientation(data))
 
 
 def check_size(path: Path, width: int, height: int) -> None:
@@ -80,7 +88,10 @@ def check_size(path: Path, width: int, height: int) -> None:
 
 
 def _load_with_pillow(path: Path) -> np.ndarray:
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    try:
+        from PIL import Image, ImageOps, UnidentifiedImageError
+    except ImportError:
+        raise ImageError(f"{path}: cannot decode images: Pillow is not installed") from None
 
     try:
         with warnings.catch_warnings():
@@ -162,72 +173,6 @@ def composite(color: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     a = alpha.astype(np.float32)[..., None] / 255.0
     out = color.astype(np.float32) * a + BACKGROUND * (1.0 - a)
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
-
-
-# ----------------------------------------------------------------------------- EXIF without Pillow
-#: EXIF tags read here: orientation, the Exif sub-IFD pointer, focal length in 35 mm film.
-ORIENTATION, EXIF_IFD, FOCAL_35MM = 0x0112, 0x8769, 0xA405
-
-
-def exif_tags(data: bytes) -> dict[int, int]:
-    """Integer-valued EXIF tags (IFD0 and the Exif sub-IFD) of a JPEG's or TIFF's bytes.
-
-    Only single SHORT or LONG values are read (orientation, focal length in 35 mm film); {} when
-    the data has no readable EXIF. Needs no Pillow, so it also serves inside Blender.
-    """
-    tiff = data if data[:2] in (b"II", b"MM") else _jpeg_exif_block(data)
-    if tiff is None:
-        return {}
-    try:
-        endian = {b"II": "<", b"MM": ">"}[tiff[:2]]
-        (ifd,) = struct.unpack(endian + "I", tiff[4:8])
-        tags = _ifd_integers(tiff, ifd, endian)
-    except (KeyError, struct.error):
-        return {}
-    try:
-        if EXIF_IFD in tags:
-            tags.update(_ifd_integers(tiff, tags[EXIF_IFD], endian))
-    except struct.error:
-        pass  # a broken Exif sub-IFD leaves IFD0's tags (the orientation) usable
-    return tags
-
-
-def _jpeg_exif_block(data: bytes) -> bytes | None:
-    """The TIFF structure inside a JPEG's APP1 "Exif" segment, or None."""
-    if data[:2] != b"\xff\xd8":
-        return None
-    pos = 2
-    while pos + 4 <= len(data) and data[pos] == 0xFF:
-        marker = data[pos + 1]
-        length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
-        if marker == 0xE1 and data[pos + 4 : pos + 10] == b"Exif\x00\x00":
-            return data[pos + 10 : pos + 2 + length]
-        if marker in (0xDA, 0xD9):  # start of scan / end of image: no more metadata
-            break
-        pos += 2 + length
-    return None
-
-
-def _ifd_integers(tiff: bytes, ifd: int, endian: str) -> dict[int, int]:
-    (count,) = struct.unpack(endian + "H", tiff[ifd : ifd + 2])
-    tags = {}
-    for i in range(count):
-        entry = tiff[ifd + 2 + 12 * i : ifd + 14 + 12 * i]
-        tag, kind, n = struct.unpack(endian + "HHI", entry[:8])
-        if n == 1 and kind == 3:  # SHORT
-            tags[tag] = struct.unpack(endian + "H", entry[8:10])[0]
-        elif n == 1 and kind == 4:  # LONG
-            tags[tag] = struct.unpack(endian + "I", entry[8:12])[0]
-    return tags
-
-
-def exif_orientation(data: bytes) -> int:
-    """EXIF orientation tag (1..8) of a JPEG's bytes; 1 when absent or unreadable.
-
-    Used by the Blender decoding path (Blender's loader ignores EXIF orientation).
-    """
-    value = exif_tags(data).get(ORIENTATION, 1)
-    return value if 1 <= value <= 8 else 1
 
 
 def apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:

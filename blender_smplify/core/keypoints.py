@@ -19,7 +19,9 @@ open body model as the rest-pose offset of each landmark from its joint (see
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -245,20 +247,104 @@ class Keypoints2D:
 
     @classmethod
     def from_dict(cls, data: dict) -> tuple[Keypoints2D, tuple[int, int] | None]:
-        """Keypoints and image size (or None) from :meth:`to_dict`'s form."""
+        """Keypoints and image size (or None) from :meth:`to_dict`'s form: the one reader.
+
+        ``{"layout": name, "xy": [[x, y], ...], "confidence": [c, ...], "image_size": [w, h],
+        "names": [...]}``; only "layout" and "xy" are needed. Without "confidence" every
+        keypoint counts as seen; a null coordinate or confidence marks a keypoint missing.
+        "names", when present, must be the layout's names in its order.
+
+        Raises
+        ------
+        KeypointsError
+            An unknown layout, the wrong number of keypoints, a value that is not a number,
+            a confidence outside [0, 1], names out of order or a bad image size.
+        """
         if not isinstance(data, dict) or "xy" not in data or "layout" not in data:
             raise KeypointsError('keypoints JSON needs "layout" and "xy"')
-        get_layout(str(data["layout"]))
-        xy = data["xy"]
-        conf = data.get("confidence")
-        if conf is None:  # all seen; an "xy" that is no list fails its shape check below
-            conf = np.ones(len(xy) if isinstance(xy, (list, tuple)) else 1)
-        size = data.get("image_size")
-        if size is not None:
-            try:
-                size = (int(size[0]), int(size[1]))
-            except (TypeError, ValueError, IndexError, KeyError, OverflowError):  # NaN, inf, {}
-                raise KeypointsError(f"image_size must be [width, height], got {size!r}") from None
-            if size[0] <= 0 or size[1] <= 0:
-                raise KeypointsError(f"image_size must be positive, got {list(size)}")
-        return cls(str(data["layout"]), xy, conf), size
+        if not isinstance(data["layout"], str):
+            raise KeypointsError(f"layout must be a name, got {data['layout']!r}")
+        layout = get_layout(data["layout"])
+        xy = _numbers(data["xy"], "xy", pairs=True)
+        confidence = data.get("confidence")
+        confidence = np.ones(len(xy)) if confidence is None else _numbers(confidence, "confidence")
+        for what, array in (("xy", xy), ("confidence", confidence)):
+            if len(array) != len(layout):
+                raise KeypointsError(
+                    f"layout {layout.name!r} has {len(layout)} keypoints, {what} has {len(array)}"
+                )
+        outside = ~np.isnan(confidence) & ((confidence < 0) | (confidence > 1))
+        if outside.any():
+            raise KeypointsError(
+                f"confidence must be in [0, 1] (or null), got {confidence[outside][0]:g}"
+            )
+        names = data.get("names")
+        if names is not None and names != list(layout.names):
+            raise KeypointsError(f'"names" are not the {layout.name} keypoints in their order')
+        return cls(layout.name, xy, np.nan_to_num(confidence, nan=0.0)), _image_size(data)
+
+
+def _numbers(values, what: str, *, pairs: bool = False) -> np.ndarray:
+    """A JSON list of numbers, or of [x, y] pairs, as float64 (K,) or (K, 2); null is NaN.
+
+    Raises KeypointsError for anything else: strings, booleans, ragged or missing rows.
+    """
+    expected = "(K, 2): a list of [x, y]" if pairs else "(K,): a list of numbers"
+    if not isinstance(values, list) or (pairs and not all(isinstance(r, list) for r in values)):
+        raise KeypointsError(f"keypoints {what} must have shape {expected}, got {values!r:.60}")
+    flat = [v for row in values for v in row] if pairs else values
+    bad = [v for v in flat if v is not None and not _is_number(v)]
+    if bad:
+        raise KeypointsError(f"keypoints {what} must hold numbers (or null), got {bad[0]!r:.40}")
+    if pairs:
+        values = [[np.nan if v is None else v for v in row] for row in values]
+    else:
+        values = [np.nan if v is None else v for v in values]
+    try:
+        array = np.array(values, dtype=np.float64)
+    except OverflowError as exc:  # a JSON integer of 400 digits
+        raise KeypointsError(f"keypoints {what} are not numeric arrays: {exc}") from None
+    except ValueError:  # ragged rows
+        raise KeypointsError(f"keypoints {what} must have shape {expected}") from None
+    if array.shape[1:] != ((2,) if pairs else ()):
+        raise KeypointsError(f"keypoints {what} must have shape {expected}, got {array.shape}")
+    return array
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _image_size(data: dict) -> tuple[int, int] | None:
+    size = data.get("image_size")
+    if size is None:
+        return None
+    try:
+        size = (int(size[0]), int(size[1]))
+    except (TypeError, ValueError, IndexError, KeyError, OverflowError):  # NaN, inf, {}
+        raise KeypointsError(f"image_size must be [width, height], got {size!r}") from None
+    if size[0] <= 0 or size[1] <= 0:
+        raise KeypointsError(f"image_size must be positive, got {list(size)}")
+    return size
+
+
+def read_keypoints(path: str | Path) -> tuple[Keypoints2D, tuple[int, int] | None]:
+    """Keypoints and image size (or None) from a JSON file in :meth:`Keypoints2D.to_dict`'s form.
+
+    UTF-8 with or without a byte-order mark (as Windows tools save). Every error is a
+    KeypointsError whose message starts with the file's name.
+    """
+    try:
+        text = Path(path).read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise KeypointsError(f"{path}: keypoints file not found") from None
+    except IsADirectoryError:
+        raise KeypointsError(f"{path}: not a keypoints file but a folder") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KeypointsError(f"{path}: cannot read the keypoints file ({exc})") from None
+    try:
+        return Keypoints2D.from_dict(json.loads(text))
+    except json.JSONDecodeError as exc:
+        raise KeypointsError(f"{path}: not a keypoints JSON file ({exc})") from None
+    except KeypointsError as exc:
+        raise KeypointsError(f"{path}: {exc}") from None

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from blender_smplify.build_cli import output_path
+from blender_smplify.blender.build_cli import output_path
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "blender_smplify" / "data" / "samples" / "standing_person.jpg"

@@ -127,15 +127,14 @@ def test_a_job_ending_while_the_user_edits_the_body_stores_the_fit_only(
 @pytest.mark.parametrize("stop_after", [0.0, 0.3])
 def test_cancelling_the_job_leaves_the_scene_as_it_was(bpy_module, empty_scene, stop_after):
     """What Esc does in the modal operator: the job's progress callback says stop."""
-    from blender_smplify.blender import pipeline
+    from blender_smplify.blender.inputs import Inputs, fit_job
     from blender_smplify.blender.jobs import Job
     from blender_smplify.core.errors import FitCancelled
 
     bpy = bpy_module
     bpy.ops.mesh.primitive_cube_add()
     before = sorted(o.name for o in bpy.data.objects)
-    model = pipeline.load_model("neutral")
-    image = pipeline.load_image(SAMPLE)
+    fit = fit_job(Inputs(SAMPLE, "neutral", None, None))  # what the panel's Fit runs
     seen = []
 
     def work(progress):
@@ -143,7 +142,7 @@ def test_cancelling_the_job_leaves_the_scene_as_it_was(bpy_module, empty_scene, 
             seen.append(fraction)
             return progress(fraction, message) and fraction <= stop_after
 
-        return pipeline.detect_and_fit(model, image, progress=watched)
+        return fit(watched)
 
     job = Job(work).start()
     job._thread.join(30)

@@ -69,10 +69,10 @@ def test_keypoints_file_with_a_byte_order_mark(tmp_path, toy_npz, keypoints_json
 
 @pytest.mark.parametrize("content, message", [
     (None, "keypoints file not found"),
-    ("{not json", "cannot read keypoints file"),
+    ("{not json", "not a keypoints JSON file"),
     ('{"layout": "smpl99", "xy": []}', "unknown keypoint layout"),
     ('{"layout": "smpl24", "xy": [[1, 2]], "image_size": [10, 10]}', "24 keypoints"),
-    ('{"layout": "smpl24", "xy": ' + str([[1, 2]] * 24) + '}', "no image_size"),
+    ('{"layout": "smpl24", "xy": ' + str([[1, 2]] * 24) + '}', "none.jpg: no such file"),
 ])  # fmt: skip
 def test_bad_keypoints_exit_2_with_one_line(tmp_path, toy_npz, capsys, content, message):
     kp = tmp_path / "kp.json"

@@ -7,7 +7,7 @@ import pytest
 
 from blender_smplify.core.errors import KeypointsError
 from blender_smplify.core.joints import SMPL_JOINT_NAMES, mirror_joint_name
-from blender_smplify.core.keypoints import LAYOUTS, Keypoints2D, get_layout
+from blender_smplify.core.keypoints import LAYOUTS, Keypoints2D, get_layout, read_keypoints
 
 BLAZEPOSE_ORDER = (
     "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
@@ -99,3 +99,60 @@ def test_json_round_trip():
         Keypoints2D.from_dict({"layout": "smpl24", "xy": None})
     with pytest.raises(KeypointsError, match="not numeric"):  # a JSON integer of 400 digits
         Keypoints2D.from_dict({"layout": "smpl24", "xy": [[10**400, 0]] * 24})
+
+
+def _smpl24(**changes) -> dict:
+    data = {"layout": "smpl24", "xy": [[float(i), 2.0 * i] for i in range(24)]}
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_from_dict_takes_what_users_write():
+    kp, size = Keypoints2D.from_dict(_smpl24())  # no confidence: all seen, no size
+    assert size is None and np.all(kp.confidence == 1.0)
+    xy = [[1, 2]] * 23 + [[None, None]]
+    kp, _ = Keypoints2D.from_dict(_smpl24(xy=xy, confidence=[0.5] * 23 + [None]))
+    assert kp.confidence[-1] == 0.0 and kp.confidence[0] == 0.5 and np.isfinite(kp.xy).all()
+    names = list(LAYOUTS["smpl24"].names)
+    assert Keypoints2D.from_dict(_smpl24(names=names))[0].layout == "smpl24"
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"xy": [["1", "2"]] * 24}, "must hold numbers"),
+        ({"xy": [[True, 2]] * 24}, "must hold numbers"),
+        ({"xy": [[1, 2, 3]] * 24}, r"shape \(K, 2\)"),
+        ({"xy": [[1, 2]] * 23 + [[1]]}, r"shape \(K, 2\)"),
+        ({"xy": "[[1, 2]]"}, r"shape \(K, 2\)"),
+        ({"xy": [[1, 2]] * 17}, "'smpl24' has 24 keypoints, xy has 17"),
+        ({"confidence": [1.0] * 23}, "24 keypoints, confidence has 23"),
+        ({"confidence": [1.5] * 24}, r"in \[0, 1\].*1.5"),
+        ({"confidence": [-0.1] * 24}, r"in \[0, 1\]"),
+        ({"confidence": "high"}, "confidence must have shape"),
+        ({"layout": 24}, "layout must be a name"),
+        ({"names": list(reversed(LAYOUTS["smpl24"].names))}, "not the smpl24 keypoints"),
+    ],
+)
+def test_from_dict_refuses_bad_values(changes, message):
+    with pytest.raises(KeypointsError, match=message):
+        Keypoints2D.from_dict(_smpl24(**changes))
+
+
+def test_read_keypoints_file(tmp_path):
+    import json
+
+    path = tmp_path / "kp.json"
+    path.write_text(json.dumps(_smpl24(image_size=[64, 48])), encoding="utf-8-sig")  # a BOM
+    kp, size = read_keypoints(path)
+    assert kp.layout == "smpl24" and size == (64, 48)
+    path.write_text(json.dumps(_smpl24(confidence=[3] * 24)))
+    with pytest.raises(KeypointsError, match=f"^{path}: confidence must be"):  # named once
+        read_keypoints(path)
+    with pytest.raises(KeypointsError, match=f"^{tmp_path / 'none.json'}: keypoints file not"):
+        read_keypoints(tmp_path / "none.json")
+    with pytest.raises(KeypointsError, match="folder"):
+        read_keypoints(tmp_path)
+    path.write_bytes(b"\xff\xfe{}")
+    with pytest.raises(KeypointsError, match="cannot read"):
+        read_keypoints(path)

@@ -1,9 +1,12 @@
 """``python -m blender_smplify build IMAGE... --blend OUT.blend``: photos to .blend files.
 
 Needs Blender's Python API: the ``bpy`` module (``pip install bpy==4.2.*`` on Python 3.11) or
-Blender itself (``blender -b -c smplify ...``, registered by the add-on). Each photo is built in
-a fresh empty file; a photo that fails is reported on stderr (``error: <file>: ...``) and the
-others still finish. Exit status: 0 all built, 1 some failed, 2 usage error.
+Blender itself (``blender -b -c smplify ...``, registered by the add-on through
+:mod:`.cli_command`). This module imports no bpy itself, so ``python -m blender_smplify`` can say
+what is missing. Each photo is built in a fresh empty file; a photo that fails is reported on
+stderr (``error: <file>: ...``, the file named once) and the others still finish. A bad
+``--focal`` or body model stops the batch before it starts. Exit status: 0 all built, 1 some
+failed, 2 usage error.
 """
 
 from __future__ import annotations
@@ -14,27 +17,27 @@ import sys
 import time
 from pathlib import Path
 
+from ..core.camera import check_focal
+from ..core.cli_args import add_fit_arguments
+from ..core.errors import SmplifyError
+
 DESCRIPTION = (
     "Build a posed, rigged, skinned avatar with its camera from photos into .blend files."
 )
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
-GENDERS = ("neutral", "female", "male")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="photos or folders of photos")
     parser.add_argument(
-        "--blend", required=True, metavar="OUT.blend",
+        "--blend",
+        required=True,
+        metavar="OUT.blend",
         help="output .blend; with several photos a folder, or a name each photo's name is "
         "appended to",
-    )  # fmt: skip
-    parser.add_argument("--render", metavar="OUT.png", help="preview render: body over photo")
-    parser.add_argument("--gender", choices=GENDERS, default="neutral")
-    parser.add_argument("--model", metavar="PATH", help="SMPL model file (default: open model)")
-    parser.add_argument("--focal", type=float, metavar="PX", help="focal length in pixels")
-    parser.add_argument(
-        "--keypoints", metavar="JSON", help="2D keypoints to use instead of detecting them"
     )
+    parser.add_argument("--render", metavar="OUT.png", help="preview render: body over photo")
+    add_fit_arguments(parser)
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -46,7 +49,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def expand_images(paths: list[str]) -> tuple[list[Path], list[str]]:
-    """Photos named or found in the named folders (sorted), and errors for missing paths."""
+    """Photos named or found in the named folders (sorted), and errors for empty folders.
+
+    A path that does not exist stays in the list: reading it fails as it does for ``fit``.
+    """
     images, errors = [], []
     for name in paths:
         path = Path(name)
@@ -55,10 +61,8 @@ def expand_images(paths: list[str]) -> tuple[list[Path], list[str]]:
             if not found:
                 errors.append(f"{path}: no photos in this folder")
             images += found
-        elif path.exists():
-            images.append(path)
         else:
-            errors.append(f"{path}: no such file or folder")
+            images.append(path)
     return images, errors
 
 
@@ -102,32 +106,48 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    from .blender import pipeline
-    from .core.errors import SmplifyError
+    from . import pipeline
 
+    try:  # what every photo shares: refused once, before any photo
+        check_focal(args.focal)
+        pipeline.load_model(args.gender, args.model)
+    except SmplifyError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     failed, taken = len(errors), set()
     for image in images:
-        start = time.perf_counter()
-        blend, render = unique_outputs(
-            (output_path(args.blend, image, ".blend", many),
-             output_path(args.render, image, ".png", many)), taken,
-        )  # fmt: skip
-        try:
-            pipeline.new_file()
-            result = pipeline.photo_to_avatar(
-                image, gender=args.gender, model_path=args.model, focal_length=args.focal,
-                keypoints=args.keypoints, blend_path=blend, render_path=render,
-            )  # fmt: skip
-        except SmplifyError as error:
-            print(f"error: {image}: {error}", file=sys.stderr)
-            failed += 1
-            continue
-        except Exception as error:  # noqa: BLE001 (one bad photo must not stop the batch)
-            print(f"error: {image}: internal error: {type(error).__name__}: {error}",
-                  file=sys.stderr)  # fmt: skip
-            failed += 1
-            continue
-        seconds = time.perf_counter() - start
-        written = ", ".join(str(p) for p in (blend, render) if p)
-        print(f"{image}: {written} ({result.status}; {seconds:.2f} s)")
+        outputs = (
+            output_path(args.blend, image, ".blend", many),
+            output_path(args.render, image, ".png", many),
+        )
+        failed += not build_one(image, args, unique_outputs(outputs, taken))
     return 1 if failed else 0
+
+
+def build_one(image: Path, args: argparse.Namespace, outputs: tuple[Path | None, ...]) -> bool:
+    """Build one photo into a fresh file; print what was written, or one error line."""
+    from . import pipeline
+
+    start = time.perf_counter()
+    blend, render = outputs
+    try:
+        pipeline.new_file()
+        result = pipeline.photo_to_avatar(
+            image,
+            gender=args.gender,
+            model_path=args.model,
+            focal_length=args.focal,
+            keypoints=args.keypoints,
+            blend_path=blend,
+            render_path=render,
+        )
+    except SmplifyError as error:  # its message names the file (core.errors.naming)
+        print(f"error: {error}", file=sys.stderr)
+        return False
+    except Exception as error:  # noqa: BLE001 (one bad photo must not stop the batch)
+        print(f"error: {image}: internal error: {type(error).__name__}: {error}", file=sys.stderr)
+        return False
+    seconds = time.perf_counter() - start
+    written = ", ".join(str(p) for p in (blend, render) if p)
+    print(f"{image}: {written} ({result.status}; {seconds:.2f} s)")
+    return True
