@@ -7,14 +7,14 @@ import sys
 
 import numpy as np
 
-from .core.body_model import GENDERS, BodyModel
+from .core.body_model import BodyModel
+from .core.cli_args import add_model_arguments
 from .core.errors import SmplifyError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("info", help="describe the body model")
-    parser.add_argument("--gender", choices=GENDERS, default="neutral")
-    parser.add_argument("--model", default=None, help="SMPL .pkl/.npz (default: the open model)")
+    add_model_arguments(parser)
     parser.set_defaults(func=run)
 
 

@@ -6,6 +6,7 @@ import bpy
 from bpy.props import IntProperty, StringProperty
 
 from .. import __package__ as base_package
+from ..core.body_model import GENDERS
 
 
 class SMPLIFY_AP_preferences(bpy.types.AddonPreferences):
@@ -30,7 +31,7 @@ class SMPLIFY_AP_preferences(bpy.types.AddonPreferences):
         layout.label(
             text="Your SMPL model files (register and download them at smpl.is.tue.mpg.de)"
         )
-        for gender in ("neutral", "female", "male"):
+        for gender in GENDERS:
             layout.prop(self, f"smpl_{gender}_path")
         layout.prop(self, "threads")
 

@@ -10,11 +10,9 @@ from bpy.props import (
     StringProperty,
 )
 
-GENDER_ITEMS = (
-    ("neutral", "Neutral", "Gender-neutral body model"),
-    ("female", "Female", "Female body model"),
-    ("male", "Male", "Male body model"),
-)
+from ..core.body_model import GENDERS
+
+GENDER_ITEMS = tuple((gender, gender.title(), f"The {gender} body model") for gender in GENDERS)
 
 
 class SmplifySettings(bpy.types.PropertyGroup):

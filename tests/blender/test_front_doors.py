@@ -202,3 +202,38 @@ def test_a_photo_error_names_the_photo_once(bpy_module, tmp_path, toy_file, caps
     photo, _, _ = _inputs("not an image", tmp_path, {})
     outcome = run_build(photo, None, None, toy_file, capsys, tmp_path)
     assert outcome == ("error", f"{photo}: not an image, or a format that cannot be read")
+
+
+def _arguments(parser) -> dict:
+    return {
+        action.dest: (
+            action.option_strings,
+            action.type,
+            action.choices,
+            action.default,
+            action.help,
+        )
+        for action in parser._actions
+        if action.dest in ("gender", "model", "focal", "keypoints")
+    }
+
+
+def test_one_set_of_arguments_and_genders(bpy_module):
+    """fit, build, info and ``blender -c smplify`` declare the shared options the same way, and
+    the panel and preferences offer the core's genders."""
+    import argparse
+
+    from blender_smplify.__main__ import make_parser
+    from blender_smplify.blender import build_cli, preferences, properties
+    from blender_smplify.core.body_model import GENDERS
+
+    commands = make_parser()._subparsers._group_actions[0].choices
+    blender_command = argparse.ArgumentParser()
+    build_cli.add_arguments(blender_command)  # what cli_command.smplify_command parses
+    fit, build, info = (_arguments(commands[name]) for name in ("fit", "build", "info"))
+    assert fit == build == _arguments(blender_command) and len(fit) == 4
+    assert info == {k: fit[k] for k in ("gender", "model")}
+    assert fit["gender"][2] == GENDERS
+    assert tuple(item[0] for item in properties.GENDER_ITEMS) == GENDERS
+    annotations = preferences.SMPLIFY_AP_preferences.__annotations__
+    assert all(f"smpl_{gender}_path" in annotations for gender in GENDERS)
