@@ -99,10 +99,11 @@ def test_package_uses_relative_imports_only():
     assert absolute == []
 
 
-def test_core_imports_without_blender():
+def test_core_and_the_command_line_import_without_blender():
+    """The core, and every command's parser (build's too: it says when bpy is missing)."""
     code = (
-        "import sys, blender_smplify, blender_smplify.core.pipeline, "
-        "blender_smplify.core.cli_args, blender_smplify.fit_cli;"
+        "import sys, blender_smplify, blender_smplify.core.pipeline;"
+        "from blender_smplify.__main__ import make_parser; make_parser();"
         "assert 'bpy' not in sys.modules, 'bpy was imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)

@@ -1,6 +1,6 @@
 """Detection and fitting off Blender's main thread, behind a modal operator with a timer.
 
-The worker thread runs only bpy-free code (:func:`pipeline.detect_and_fit`) on plain data read
+The worker thread runs only bpy-free code (``core.pipeline.detect_and_fit``) on plain data read
 before it starts; Blender data is written on the main thread once the job is done, so cancelling
 (Esc) leaves the scene exactly as it was.
 """

@@ -176,7 +176,7 @@ def composite(color: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 
 
 def apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
-    """Turn an (H, W, C) array stored with EXIF ``orientation`` upright (as Pillow's exif_transpose)."""
+    """Turn an (H, W, C) array stored with EXIF ``orientation`` upright (as exif_transpose)."""
     ops = {
         2: lambda a: a[:, ::-1],
         3: lambda a: a[::-1, ::-1],

@@ -37,7 +37,7 @@ def toy_npz(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def keypoints(toy_npz) -> dict:
-    """smpl24 keypoints of the toy body, upright with arms down, 3 m in front of an 800 px camera."""
+    """smpl24 keypoints of the toy body, upright, arms down, 3 m before an 800 px camera."""
     body = pipeline.load_model("neutral", toy_npz)
     setup = get_setup(body, "smpl24", 10, True)
     pose = np.zeros(72)
