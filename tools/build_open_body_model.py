@@ -29,21 +29,22 @@ import logging
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository, for the package
-import numpy as np  # noqa: E402
-from makehuman_shapes import Phenotype, ShapeSpace, TPoser
-from makehuman_source import MakeHumanData, load_makehuman
-from open_body_rigging import (
+import numpy as np
+from scipy.optimize import nnls
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the repository
+
+from blender_smplify.core.joints import SMPL_PARENTS
+from tools.makehuman_shapes import Phenotype, ShapeSpace, TPoser
+from tools.makehuman_source import MakeHumanData, load_makehuman
+from tools.open_body_rigging import (
     LANDMARKS,
     SMPL_JOINTS,
     joint_targets,
     landmark_vertices,
     merge_weights,
     mirror_name,
-)  # fmt: skip
-from scipy.optimize import nnls  # noqa: E402
-
-from blender_smplify.core.joints import SMPL_PARENTS  # noqa: E402
+)
 
 log = logging.getLogger("build_open_body_model")
 
