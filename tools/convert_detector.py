@@ -1,9 +1,9 @@
 """Convert the joint-detector models shipped in ``onnx_models/`` from their registry packages.
 
-Dev-time tool; run it in its own virtual environment (``tools/requirements-convert.txt``),
-never in the project's::
+Dev-time tool; run it from the repository root in a virtual environment of its own (set up as
+``tools/requirements-convert.txt`` says), never in the project's ``.venv``::
 
-    /work/venvs/convert/bin/python tools/convert_detector.py [--models blazepose_full,...]
+    ~/venvs/smplify-convert/bin/python tools/convert_detector.py [--models blazepose_full,...]
 
 For each model it
 
