@@ -37,10 +37,10 @@ def timed(function, repeats: int, setup=None) -> list[float]:
 
 
 def report(name: str, times: list[float]) -> None:
-    warm = times[1:] or times
+    warm = [1000 * t for t in times[1:] or times]
     print(
-        f"{name:8s} cold {times[0] * 1000:7.0f} ms   warm median {statistics.median(warm) * 1000:7.0f}"
-        f" ms   (min {min(warm) * 1000:.0f}, max {max(warm) * 1000:.0f}, n={len(warm)})"
+        f"{name:8s} cold {times[0] * 1000:7.0f} ms   warm median {statistics.median(warm):7.0f}"
+        f" ms   (min {min(warm):.0f}, max {max(warm):.0f}, n={len(warm)})"
     )
 
 
@@ -57,18 +57,24 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bpy import (Blender start-up): {(time.perf_counter() - start) * 1000:.0f} ms")
     from blender_smplify.blender import build_rig, pipeline
 
-    fresh = lambda: bpy.ops.wm.read_homefile(use_empty=True)
+    def fresh():
+        bpy.ops.wm.read_homefile(use_empty=True)
+
     fresh()
     flow = timed(
         lambda: pipeline.photo_to_avatar(args.photo, gender=args.gender), args.repeats, fresh
     )
     report("flow", flow)
     result = pipeline.photo_to_avatar(args.photo, gender=args.gender)
-    print("flow stages (last run): " + ", ".join(
-        f"{k} {v * 1000:.0f} ms" for k, v in result.seconds.items()))  # fmt: skip
+    print(
+        "flow stages (last run): "
+        + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in result.seconds.items())
+    )
     model = pipeline.load_model(args.gender)
-    print(f"model: {model.num_vertices} vertices, {len(model.faces)} triangles, "
-          f"{model.num_betas} betas; fit: {result.status}")  # fmt: skip
+    print(
+        f"model: {model.num_vertices} vertices, {len(model.faces)} triangles, "
+        f"{model.num_betas} betas; fit: {result.status}"
+    )
     build = timed(
         lambda: build_rig.build(result.fit, model, image_path=args.photo), args.repeats, fresh
     )
