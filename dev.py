@@ -36,10 +36,18 @@ def ensure_environment(requirements: str) -> None:
         return
     print(f"installing {requirements} into {VENV}", flush=True)
     subprocess.run(
-        [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r",
-         str(ROOT / requirements)],
+        [
+            str(PYTHON),
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "-q",
+            "-r",
+            str(ROOT / requirements),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     stamp.write_text(digest.hexdigest())
 
 
@@ -78,8 +86,15 @@ def main(argv: list[str]) -> int:
     out = ROOT / "out"
     out.mkdir(exist_ok=True)
     if SAMPLE.exists():
-        job = ["build", str(SAMPLE), "--blend", str(out / "sample.blend"),
-               "--render", str(out / "sample.png"), *rest]  # fmt: skip
+        job = [
+            "build",
+            str(SAMPLE),
+            "--blend",
+            str(out / "sample.blend"),
+            "--render",
+            str(out / "sample.png"),
+            *rest,
+        ]
     else:
         job = ["info", *rest]
     return subprocess.run([str(PYTHON), "-m", "blender_smplify", *job], cwd=ROOT).returncode

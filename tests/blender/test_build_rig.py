@@ -299,7 +299,7 @@ def test_rotated_photos_of_the_same_name_keep_their_own_backgrounds(
 
 @pytest.mark.parametrize("rotated", [True, False])
 def test_build_from_a_blender_image_of_a_photo_file(bpy_module, empty_scene, tmp_path, rotated):
-    """The panel's "Blender image" source with a phone photo on disk: background as the fit saw it."""
+    """The panel's "Blender image" source, a phone photo on disk: background as the fit saw it."""
     from dataclasses import replace
 
     from PIL import Image
