@@ -97,14 +97,10 @@ def load_poses(
 ) -> np.ndarray:
     """(cases, 72) mocap poses sampled evenly over the trials of a split, cleaned as the prior's
     training data (glitch frames and near-duplicates dropped)."""
-    if split == "held-out":
-        poses = load_held_out_poses() if mocap_dir is None else load_held_out_poses(mocap_dir)
-    else:
-        folder = {} if mocap_dir is None else {"mocap_dir": mocap_dir}
-        trials = [t for t in list_trials(**folder) if t not in HELD_OUT_TRIALS]
-        trials = list(rng.choice(trials, size=min(12, len(trials)), replace=False))
-        loaded = load_smpl_poses(trials=trials, **folder)
-        poses = {t: clean_poses(t, p) for t, p in loaded.items()}
+    try:
+        poses = _split_poses(split, rng, mocap_dir)
+    except FileNotFoundError as exc:
+        raise SystemExit(f"error: {exc} (the mocap data: see benchmarks/DATA.md)") from exc
     if not poses:
         raise SystemExit(f"error: no mocap trials found in {mocap_dir or 'the default folder'}")
     per = int(np.ceil(cases / len(poses)))
@@ -114,6 +110,19 @@ def load_poses(
         out.extend(motion[idx])
     out = np.array(out)
     return out[rng.permutation(len(out))[:cases]]
+
+
+def _split_poses(
+    split: str, rng: np.random.Generator, mocap_dir: Path | None
+) -> dict[str, np.ndarray]:
+    """Cleaned poses (N, 72) per trial: the held-out trials, or 12 random training trials."""
+    if split == "held-out":
+        return load_held_out_poses() if mocap_dir is None else load_held_out_poses(mocap_dir)
+    folder = {} if mocap_dir is None else {"mocap_dir": mocap_dir}
+    trials = [t for t in list_trials(**folder) if t not in HELD_OUT_TRIALS]
+    trials = list(rng.choice(trials, size=min(12, len(trials)), replace=False))
+    loaded = load_smpl_poses(trials=trials, **folder)
+    return {t: clean_poses(t, p) for t, p in loaded.items()}
 
 
 def make_case(model, kin, layout, pose, rng):
