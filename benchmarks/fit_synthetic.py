@@ -40,6 +40,7 @@ from blender_smplify.core.keypoints import Keypoints2D, get_layout
 from blender_smplify.core.objective import SmplifyWeights
 from blender_smplify.core.rotation import matrix_to_rotvec, rodrigues
 from tools.pose_prior_data import (
+    DEFAULT_MOCAP_DIR,
     HELD_OUT_TRIALS,
     clean_poses,
     list_trials,
@@ -102,7 +103,7 @@ def load_poses(
     except FileNotFoundError as exc:
         raise SystemExit(f"error: {exc} (the mocap data: see benchmarks/DATA.md)") from exc
     if not poses:
-        raise SystemExit(f"error: no mocap trials found in {mocap_dir or 'the default folder'}")
+        raise SystemExit(f"error: no mocap trials found in {mocap_dir or DEFAULT_MOCAP_DIR}")
     per = int(np.ceil(cases / len(poses)))
     out = []
     for motion in poses.values():
@@ -118,10 +119,10 @@ def _split_poses(
     """Cleaned poses (N, 72) per trial: the held-out trials, or 12 random training trials."""
     if split == "held-out":
         return load_held_out_poses() if mocap_dir is None else load_held_out_poses(mocap_dir)
-    folder = {} if mocap_dir is None else {"mocap_dir": mocap_dir}
-    trials = [t for t in list_trials(**folder) if t not in HELD_OUT_TRIALS]
+    folder = DEFAULT_MOCAP_DIR if mocap_dir is None else mocap_dir
+    trials = [t for t in list_trials(folder) if t not in HELD_OUT_TRIALS]
     trials = list(rng.choice(trials, size=min(12, len(trials)), replace=False))
-    loaded = load_smpl_poses(trials=trials, **folder)
+    loaded = load_smpl_poses(folder, trials)
     return {t: clean_poses(t, p) for t, p in loaded.items()}
 
 
