@@ -1,7 +1,8 @@
 """Set up the project's virtual environment (.venv) and run the main job or the tests.
 
     python3.11 dev.py demo    # sample photo in, out/sample.blend and out/sample.png out
-    python3.11 dev.py test    # the whole test suite (extra arguments go to pytest)
+    python3.11 dev.py test    # ruff (lint, format check), then the whole test suite (extra
+                              # arguments go to pytest)
 
 The environment is created on first use and brought up to date whenever a requirements file
 changes; nothing is installed outside .venv.
@@ -35,11 +36,36 @@ def ensure_environment(requirements: str) -> None:
         return
     print(f"installing {requirements} into {VENV}", flush=True)
     subprocess.run(
-        [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r",
-         str(ROOT / requirements)],
+        [
+            str(PYTHON),
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "-q",
+            "-r",
+            str(ROOT / requirements),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     stamp.write_text(digest.hexdigest())
+
+
+def lint_passes() -> bool:
+    """ruff's lint and format check over the repository (settings in pyproject.toml)."""
+    ruff = PYTHON.parent.relative_to(ROOT) / "ruff"
+    checks = (
+        (["check", "."], f"{ruff} check --fix . (then by hand what it cannot fix)"),
+        (["format", "--check", "."], f"{ruff} format ."),
+    )
+    failed = [
+        fix
+        for args, fix in checks
+        if subprocess.run([str(PYTHON), "-m", "ruff", *args], cwd=ROOT).returncode
+    ]
+    for fix in failed:
+        print(f"error: ruff found problems; fix them with: {fix}", file=sys.stderr)
+    return not failed
 
 
 def main(argv: list[str]) -> int:
@@ -49,6 +75,8 @@ def main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     if command == "test":
         ensure_environment("requirements-dev.txt")
+        if not lint_passes():
+            return 1
         code = subprocess.run([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT).returncode
         if code == 5:
             print("error: pytest collected no tests", file=sys.stderr)
@@ -58,8 +86,15 @@ def main(argv: list[str]) -> int:
     out = ROOT / "out"
     out.mkdir(exist_ok=True)
     if SAMPLE.exists():
-        job = ["build", str(SAMPLE), "--blend", str(out / "sample.blend"),
-               "--render", str(out / "sample.png"), *rest]  # fmt: skip
+        job = [
+            "build",
+            str(SAMPLE),
+            "--blend",
+            str(out / "sample.blend"),
+            "--render",
+            str(out / "sample.png"),
+            *rest,
+        ]
     else:
         job = ["info", *rest]
     return subprocess.run([str(PYTHON), "-m", "blender_smplify", *job], cwd=ROOT).returncode

@@ -4,7 +4,8 @@
 
 Runs in the bpy module after Blender has started (its start-up is reported apart). Each timed
 run starts from an empty file. Prints the first (cold: model file read, detector session
-created) and the median of the warm runs:
+created) and the median of the warm runs, wall clock and this process's CPU time (which other
+processes on a busy machine disturb much less; the flow's detector may use several threads):
 
 * build: ``build_rig.build`` for a fit of the open model (camera, rig, skinned mesh, keys);
 * flow: ``pipeline.photo_to_avatar`` on the photo (image, detection, fit, build), no render;
@@ -25,22 +26,24 @@ sys.path.insert(0, str(ROOT))
 SAMPLE = ROOT / "blender_smplify" / "data" / "samples" / "standing_person.jpg"
 
 
-def timed(function, repeats: int, setup=None) -> list[float]:
+def timed(function, repeats: int, setup=None) -> list[tuple[float, float]]:
+    """(wall, CPU) seconds of each of ``repeats`` calls, ``setup`` untimed before each."""
     times = []
     for _ in range(repeats):
         if setup:
             setup()
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         function()
-        times.append(time.perf_counter() - start)
+        times.append((time.perf_counter() - wall, time.process_time() - cpu))
     return times
 
 
-def report(name: str, times: list[float]) -> None:
-    warm = times[1:] or times
+def report(name: str, times: list[tuple[float, float]]) -> None:
+    warm = [1000 * wall for wall, _ in times[1:] or times]
+    cpu = statistics.median(1000 * c for _, c in times[1:] or times)
     print(
-        f"{name:8s} cold {times[0] * 1000:7.0f} ms   warm median {statistics.median(warm) * 1000:7.0f}"
-        f" ms   (min {min(warm) * 1000:.0f}, max {max(warm) * 1000:.0f}, n={len(warm)})"
+        f"{name:8s} cold {times[0][0] * 1000:7.0f} ms   warm median {statistics.median(warm):7.0f}"
+        f" ms   (min {min(warm):.0f}, max {max(warm):.0f}, n={len(warm)}; CPU {cpu:.0f} ms)"
     )
 
 
@@ -57,18 +60,24 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bpy import (Blender start-up): {(time.perf_counter() - start) * 1000:.0f} ms")
     from blender_smplify.blender import build_rig, pipeline
 
-    fresh = lambda: bpy.ops.wm.read_homefile(use_empty=True)
+    def fresh():
+        bpy.ops.wm.read_homefile(use_empty=True)
+
     fresh()
     flow = timed(
         lambda: pipeline.photo_to_avatar(args.photo, gender=args.gender), args.repeats, fresh
     )
     report("flow", flow)
     result = pipeline.photo_to_avatar(args.photo, gender=args.gender)
-    print("flow stages (last run): " + ", ".join(
-        f"{k} {v * 1000:.0f} ms" for k, v in result.seconds.items()))  # fmt: skip
+    print(
+        "flow stages (last run): "
+        + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in result.seconds.items())
+    )
     model = pipeline.load_model(args.gender)
-    print(f"model: {model.num_vertices} vertices, {len(model.faces)} triangles, "
-          f"{model.num_betas} betas; fit: {result.status}")  # fmt: skip
+    print(
+        f"model: {model.num_vertices} vertices, {len(model.faces)} triangles, "
+        f"{model.num_betas} betas; fit: {result.status}"
+    )
     build = timed(
         lambda: build_rig.build(result.fit, model, image_path=args.photo), args.repeats, fresh
     )

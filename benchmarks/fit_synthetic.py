@@ -12,7 +12,12 @@ vs the noisy input ones that were kept) and fit time (ms). The baseline is the s
 forward finite-difference Jacobians (``FitOptions(jacobian="2-point")``) on the first cases.
 
     .venv/bin/python benchmarks/fit_synthetic.py [--cases 100] [--layout smpl24]
-        [--baseline-cases 10] [--split held-out|train] [--png benchmarks/out/fit_synthetic.png]
+        [--baseline-cases 10] [--split held-out|train] [--model SMPL.pkl] [--mocap-dir DIR]
+        [--png benchmarks/out/fit_synthetic.png]
+
+The data (mocap BVH files) and where they come from: ``benchmarks/DATA.md``. The studies of the
+fit's design choices (landmark offsets, detector hips, default focal length) are in
+``benchmarks/studies/`` and build their cases with this module's functions.
 """
 
 from __future__ import annotations
@@ -28,58 +33,77 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from blender_smplify.core.body_model import BodyModel
 from blender_smplify.core.errors import ModelFileError
 from blender_smplify.core.fit import FitOptions, fit
 from blender_smplify.core.keypoints import Keypoints2D, get_layout
 from blender_smplify.core.objective import SmplifyWeights
 from blender_smplify.core.rotation import matrix_to_rotvec, rodrigues
+from tools.pose_prior_data import (
+    DEFAULT_MOCAP_DIR,
+    HELD_OUT_TRIALS,
+    clean_poses,
+    list_trials,
+    load_held_out_poses,
+    load_smpl_poses,
+)
 
 IMAGE_SIZE = (750, 1000)
 FOCAL = 1000.0
 
 
-def load_model(path: str | None):
-    from blender_smplify.core.body_model import BodyModel
+def add_case_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that choose the body model and the cases (shared with the studies)."""
+    parser.add_argument("--cases", type=int, default=100)
+    parser.add_argument("--split", choices=("held-out", "train"), default="held-out")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model", default=None, help="body model file (default: the open model)")
+    parser.add_argument(
+        "--mocap-dir",
+        type=Path,
+        default=None,
+        help="the mocap folder (default: ../shared/data/mocap; see benchmarks/DATA.md)",
+    )
 
-    if path == "toy":
-        sys.path.insert(0, str(ROOT / "tests" / "core"))
-        from smplify_toy import make_toy_body
 
-        return make_toy_body(), "synthetic toy body (tests/core/smplify_toy.py)"
+def prepare(args: argparse.Namespace) -> tuple[BodyModel, str, np.ndarray, np.random.Generator]:
+    """Model, its name, the ground-truth poses (cases, 72) and the random generator that goes on
+    to make the cases; the fit is warmed up (caches, imports) and the set-up printed."""
+    rng = np.random.default_rng(args.seed)
+    model, model_name = load_model(args.model)
+    poses = load_poses(args.split, args.cases, rng, args.mocap_dir)
+    warm_up = Keypoints2D(
+        "smpl24", np.random.default_rng(0).uniform(300, 400, (24, 2)), np.ones(24)
+    )
+    fit(model, warm_up, IMAGE_SIZE, FOCAL)
+    print(
+        f"model: {model_name}; {len(poses)} cases from the {args.split} mocap trials; noise "
+        f"3 px, 10 % dropped; {IMAGE_SIZE[0]}x{IMAGE_SIZE[1]} px"
+    )
+    return model, model_name, poses, rng
+
+
+def load_model(path: str | None) -> tuple[BodyModel, str]:
+    """The body model to fit and its name; a missing or unreadable file ends the run with its
+    error (there is no stand-in body)."""
     try:
-        return BodyModel.load(path), "open body model" if path is None else path
-    except TypeError:  # open model file newer than the loader: read its arrays directly
-        from blender_smplify.core.body_model import open_model_path
-        from blender_smplify.core.model_io import read_model_file
-
-        data = read_model_file(path or open_model_path("neutral"))
-        data.pop("gender", None)
-        return BodyModel.from_arrays(**data), "open body model"
+        model = BodyModel.load(path)
     except ModelFileError as exc:
-        sys.path.insert(0, str(ROOT / "tests" / "core"))
-        from smplify_toy import make_toy_body
-
-        print(f"note: {exc}; using the synthetic toy body", file=sys.stderr)
-        return make_toy_body(), "synthetic toy body (tests/core/smplify_toy.py)"
+        raise SystemExit(f"error: {exc}") from exc
+    return model, "open body model" if path is None else path
 
 
-def load_poses(split: str, cases: int, rng: np.random.Generator) -> np.ndarray:
+def load_poses(
+    split: str, cases: int, rng: np.random.Generator, mocap_dir: Path | None = None
+) -> np.ndarray:
     """(cases, 72) mocap poses sampled evenly over the trials of a split, cleaned as the prior's
     training data (glitch frames and near-duplicates dropped)."""
-    from tools.pose_prior_data import (
-        HELD_OUT_TRIALS,
-        clean_poses,
-        list_trials,
-        load_held_out_poses,
-        load_smpl_poses,
-    )  # fmt: skip
-
-    if split == "held-out":
-        poses = load_held_out_poses()
-    else:
-        trials = [t for t in list_trials() if t not in HELD_OUT_TRIALS]
-        trials = list(rng.choice(trials, size=min(12, len(trials)), replace=False))
-        poses = {t: clean_poses(t, p) for t, p in load_smpl_poses(trials=trials).items()}
+    try:
+        poses = _split_poses(split, rng, mocap_dir)
+    except FileNotFoundError as exc:
+        raise SystemExit(f"error: {exc} (the mocap data: see benchmarks/DATA.md)") from exc
+    if not poses:
+        raise SystemExit(f"error: no mocap trials found in {mocap_dir or DEFAULT_MOCAP_DIR}")
     per = int(np.ceil(cases / len(poses)))
     out = []
     for motion in poses.values():
@@ -87,6 +111,19 @@ def load_poses(split: str, cases: int, rng: np.random.Generator) -> np.ndarray:
         out.extend(motion[idx])
     out = np.array(out)
     return out[rng.permutation(len(out))[:cases]]
+
+
+def _split_poses(
+    split: str, rng: np.random.Generator, mocap_dir: Path | None
+) -> dict[str, np.ndarray]:
+    """Cleaned poses (N, 72) per trial: the held-out trials, or 12 random training trials."""
+    if split == "held-out":
+        return load_held_out_poses() if mocap_dir is None else load_held_out_poses(mocap_dir)
+    folder = DEFAULT_MOCAP_DIR if mocap_dir is None else mocap_dir
+    trials = [t for t in list_trials(folder) if t not in HELD_OUT_TRIALS]
+    trials = list(rng.choice(trials, size=min(12, len(trials)), replace=False))
+    loaded = load_smpl_poses(folder, trials)
+    return {t: clean_poses(t, p) for t, p in loaded.items()}
 
 
 def make_case(model, kin, layout, pose, rng):
@@ -155,8 +192,14 @@ def run_case(
     joints = res.joints_3d
     pa = procrustes_error(joints, truth_joints)
     mpjpe = np.linalg.norm((joints - joints[0]) - (truth_joints - truth_joints[0]), axis=1).mean()
-    return {"pa": 1e3 * pa, "mpjpe": 1e3 * mpjpe, "reproj": reproj, "ms": 1e3 * seconds,
-            "cpu": 1e3 * cpu, "iterations": res.iterations}  # fmt: skip
+    return {
+        "pa": 1e3 * pa,
+        "mpjpe": 1e3 * mpjpe,
+        "reproj": reproj,
+        "ms": 1e3 * seconds,
+        "cpu": 1e3 * cpu,
+        "iterations": res.iterations,
+    }
 
 
 def fit_points(model, layout, res) -> np.ndarray:
@@ -179,8 +222,9 @@ def write_histogram(path: Path, rows: list[dict], title: str) -> None:
     img = Image.new("RGB", (900, 380), "white")
     draw = ImageDraw.Draw(img)
     draw.text((20, 8), title, fill="black")
-    for panel, (key, label, top) in enumerate((("pa", "PA-MPJPE (mm)", 150.0),
-                                               ("ms", "fit time (ms)", 300.0))):  # fmt: skip
+    for panel, (key, label, top) in enumerate(
+        (("pa", "PA-MPJPE (mm)", 150.0), ("ms", "fit time (ms)", 300.0))
+    ):
         x0, y0, w, h = 40 + panel * 440, 40, 400, 290
         values = np.clip([r[key] for r in rows], 0, top * 0.999)
         counts, _ = np.histogram(values, bins=30, range=(0, top))
@@ -192,8 +236,11 @@ def write_histogram(path: Path, rows: list[dict], title: str) -> None:
         med = float(np.median([r[key] for r in rows]))
         mx = x0 + min(med, top) / top * w
         draw.line([mx, y0, mx, y0 + h], fill=(200, 40, 40), width=2)
-        draw.text((x0, y0 + h + 8), f"{label}: 0 .. {top:g} (last bin: overflow); "
-                  f"red = median {med:.1f}", fill="black")  # fmt: skip
+        draw.text(
+            (x0, y0 + h + 8),
+            f"{label}: 0 .. {top:g} (last bin: overflow); red = median {med:.1f}",
+            fill="black",
+        )
         for frac in (0.0, 0.5, 1.0):
             draw.text((x0 + frac * w - 8, y0 + h + 22), f"{frac * top:g}", fill="black")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -217,142 +264,71 @@ def make_cases(model, layout, poses, rng):
 def table(results: list[tuple[str, list[dict]]]) -> None:
     """Median / 90th percentile per method; time = wall clock, CPU = this process's CPU time
     (what the wall time would be on an idle machine: the fit runs on one thread)."""
-    print(f"{'method':<34}{'PA-MPJPE mm':>16}{'MPJPE mm':>16}{'reproj px':>14}{'time ms':>16}"
-          f"{'CPU ms':>16}")  # fmt: skip
-    print(f"{'':<34}" + f"{'median / p90':>16}" * 2 + f"{'median / p90':>14}"
-          + f"{'median / p90':>16}" * 2)  # fmt: skip
+    print(
+        f"{'method':<34}{'PA-MPJPE mm':>16}{'MPJPE mm':>16}{'reproj px':>14}{'time ms':>16}"
+        f"{'CPU ms':>16}"
+    )
+    print(
+        f"{'':<34}"
+        + f"{'median / p90':>16}" * 2
+        + f"{'median / p90':>14}"
+        + f"{'median / p90':>16}" * 2
+    )
     for name, rows in results:
         if rows:
             cells = [summary(rows, k) for k in ("pa", "mpjpe", "reproj", "ms", "cpu")]
             print(f"{name:<34}" + "".join(f"{a:>8.1f} / {b:<5.1f}" for a, b in cells))
 
 
-def print_offsets(model) -> None:
-    """Rest-pose offsets (m) of the model's landmarks from the joints the layouts hang them on."""
-    from blender_smplify.core.joints import J
-    from blender_smplify.core.keypoints import _FACE, _SIDE
-
-    names = tuple(model.landmark_names)
-    pts, _ = model.posed_points(np.zeros(10), np.zeros(72), np.zeros(3), landmarks=names,
-                                jacobian=False)  # fmt: skip
-    where = dict(zip(names, pts[24:]))
-    rows = [(n, j) for n, (j, _) in _FACE.items()]
-    rows += [(f"left_{n}", f"left_{j}") for n, (j, _) in _SIDE.items()]
-    for name, joint in rows:
-        if name in where:
-            off = where[name] - pts[J[joint]]
-            print(f"{name:<24} from {joint:<14} {np.round(off, 3).tolist()}  "
-                  f"({1e3 * np.linalg.norm(off):.0f} mm)")  # fmt: skip
-
-
-def hip_study(model, poses, rng, weights) -> None:
-    """How much modelling the detector's hips and shoulders as surface points matters."""
-    from blender_smplify.core.keypoints import LAYOUTS, KeypointLayout, _t
-
-    layout = get_layout("blazepose33")
-    joints_only = KeypointLayout(
-        "blazepose33_hip_joints", layout.names,
-        tuple(_t(t.joint) if t.landmark and ("hip" in t.landmark or "shoulder" in t.landmark)
-              else t for t in layout.targets),
-        layout.torso,
-    )  # fmt: skip
-    LAYOUTS[joints_only.name] = joints_only
-    cases = make_cases(model, layout, poses, rng)
-    results = []
-    for name, lay in (("surface landmarks (shipped)", layout),
-                      ("hips/shoulders = SMPL joints", joints_only)):  # fmt: skip
-        rows = [run_case(model, layout, c[0], c[1], FitOptions(), weights, c[2], c[3],
-                         fit_layout=lay) for c in cases]  # fmt: skip
-        results.append((name, rows))
-    print("blazepose33 keypoints from the body's surface landmarks, fitted as:")
-    table(results)
-
-
-def focal_study(model, layout, poses, rng, weights) -> None:
-    """Accuracy when the true lens is a 26-70 mm equivalent and the fit assumes a FOV."""
-    from blender_smplify.core.camera import focal_from_35mm, focal_from_fov
-
-    cases = make_cases(model, layout, poses, rng)
-    lenses = (26.0, 35.0, 50.0, 70.0)
-    print("rows: assumed diagonal FOV; columns: true lens (35 mm equivalent); "
-          "cells: median PA-MPJPE / median MPJPE (mm)")  # fmt: skip
-    for fov in (40.0, 50.0, 55.0, 60.0, 65.0, 75.0):
-        cells = []
-        for mm in lenses:
-            f_true = focal_from_35mm(mm, IMAGE_SIZE)
-            rows = [run_case(model, layout, c[0], c[1], FitOptions(), weights, c[2], c[3],
-                             focal_true=f_true, focal_fit=focal_from_fov(IMAGE_SIZE, fov))
-                    for c in cases]  # fmt: skip
-            cells.append((summary(rows, "pa")[0], summary(rows, "mpjpe")[0]))
-        mean = np.mean(cells, axis=0)
-        print(f"{fov:>5g} " + " ".join(f"{a:6.1f}/{b:6.1f}" for a, b in cells)
-              + f"   mean {mean[0]:.1f}/{mean[1]:.1f}", flush=True)  # fmt: skip
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cases", type=int, default=100)
+    add_case_arguments(ap)
     ap.add_argument("--baseline-cases", type=int, default=10)
     ap.add_argument("--layout", default="smpl24")
-    ap.add_argument("--split", choices=("held-out", "train"), default="held-out")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--model", default=None,
-                    help="body model file, or 'toy' (default: the open model)")  # fmt: skip
     ap.add_argument("--png", default=str(ROOT / "benchmarks" / "out" / "fit_synthetic.png"))
-    ap.add_argument("--offsets", action="store_true",
-                    help="print the landmark offsets from their joints and exit")  # fmt: skip
-    ap.add_argument("--hip-study", action="store_true",
-                    help="blazepose33: hips/shoulders as surface points vs as joints")  # fmt: skip
-    ap.add_argument("--focal-study", action="store_true",
-                    help="accuracy when the focal length is guessed from a default FOV")  # fmt: skip
     args = ap.parse_args(argv)
 
-    rng = np.random.default_rng(args.seed)
-    model, model_name = load_model(args.model)
-    if args.offsets:
-        print_offsets(model)
-        return 0
     layout = get_layout(args.layout)
+    model, model_name, poses, rng = prepare(args)
     weights = SmplifyWeights()
-    poses = load_poses(args.split, args.cases, rng)
-    fit(model, Keypoints2D("smpl24", np.random.default_rng(0).uniform(300, 400, (24, 2)),
-                           np.ones(24)), IMAGE_SIZE, FOCAL)  # warm-up: caches, imports  # fmt: skip
-    print(f"model: {model_name}; {len(poses)} cases from the {args.split} mocap trials; noise "
-          f"3 px, 10 % dropped; {IMAGE_SIZE[0]}x{IMAGE_SIZE[1]} px")  # fmt: skip
-    if args.hip_study:
-        hip_study(model, poses, rng, weights)
-        return 0
-    if args.focal_study:
-        focal_study(model, layout, poses, rng, weights)
-        return 0
-
     cases = make_cases(model, layout, poses, rng)
     load_before = os.getloadavg()[0]
-    analytic = [run_case(model, layout, c[0], c[1], FitOptions(), weights, c[2], c[3])
-                for c in cases]  # fmt: skip
+    analytic = [
+        run_case(model, layout, c[0], c[1], FitOptions(), weights, c[2], c[3]) for c in cases
+    ]
     nb = min(args.baseline_cases, len(cases))
-    baseline = [run_case(model, layout, c[0], c[1], FitOptions(jacobian="2-point"), weights,
-                         c[2], c[3]) for c in cases[:nb]]  # fmt: skip
+    finite_differences = FitOptions(jacobian="2-point")
+    baseline = [
+        run_case(model, layout, c[0], c[1], finite_differences, weights, c[2], c[3])
+        for c in cases[:nb]
+    ]
     print(f"layout {layout.name}; f = {FOCAL:g} px, known to the fit")
-    table([(f"analytic dogleg (n={len(analytic)})", analytic),
-           (f"2-point finite diff. (n={len(baseline)})", baseline),
-           (f"analytic, same {nb} cases", analytic[:nb])])  # fmt: skip
+    table(
+        [
+            (f"analytic dogleg (n={len(analytic)})", analytic),
+            (f"2-point finite diff. (n={len(baseline)})", baseline),
+            (f"analytic, same {nb} cases", analytic[:nb]),
+        ]
+    )
     times = np.array([r["ms"] for r in analytic])
     cpu = np.array([r["cpu"] for r in analytic])
-    print(f"max fit time {times.max():.0f} ms wall, {cpu.max():.0f} ms CPU; fits over 1 s: "
-          f"{(times > 1000).sum()}; median iterations "
-          f"{np.median([r['iterations'] for r in analytic]):.0f}; load average before the run "
-          f"{load_before:.1f}, after {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")  # fmt: skip
+    iterations = np.median([r["iterations"] for r in analytic])
+    print(
+        f"max fit time {times.max():.0f} ms wall, {cpu.max():.0f} ms CPU; fits over 1 s: "
+        f"{(times > 1000).sum()}; median iterations {iterations:.0f}; load average before the "
+        f"run {load_before:.1f}, after {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)"
+    )
     if baseline:
         for key, what in (("ms", "wall"), ("cpu", "CPU")):
             ratio = np.median([r[key] for r in baseline]) / np.median(
                 [r[key] for r in analytic[:nb]]
             )
-            print(f"speed-up of analytic Jacobians over 2-point finite differences "
-                  f"(median {what} time, same {nb} cases): {ratio:.0f}x")  # fmt: skip
-    write_histogram(Path(args.png), analytic,
-                    f"fit_synthetic: {layout.name}, {len(cases)} {args.split} mocap cases, "
-                    f"{model_name}")  # fmt: skip
+            print(
+                "speed-up of analytic Jacobians over 2-point finite differences "
+                f"(median {what} time, same {nb} cases): {ratio:.0f}x"
+            )
+    title = f"fit_synthetic: {layout.name}, {len(cases)} {args.split} mocap cases, {model_name}"
+    write_histogram(Path(args.png), analytic, title)
     print(f"histogram: {args.png}")
     return 0
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from toy_model import make_toy_model, toy_model_arrays  # noqa: E402
+from toy_model import toy_model_arrays  # noqa: E402
 
 
 @pytest.fixture

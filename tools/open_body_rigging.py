@@ -26,26 +26,57 @@ from blender_smplify.core.joints import SMPL_JOINT_NAMES as SMPL_JOINTS
 from blender_smplify.core.joints import mirror_joint_name as mirror_name
 
 _CENTRE = {
-    "pelvis": ["spine05"], "spine1": ["spine04"], "spine2": ["spine02"], "spine3": ["spine01"],
-    "neck": ["neck01"], "head": ["head"],
-}  # fmt: skip
+    "pelvis": ["spine05"],
+    "spine1": ["spine04"],
+    "spine2": ["spine02"],
+    "spine3": ["spine01"],
+    "neck": ["neck01"],
+    "head": ["head"],
+}
 _SIDED = {
-    "hip": ["upperleg01"], "knee": ["lowerleg01"], "ankle": ["foot"],
-    "foot": [f"toe{k}-1" for k in range(1, 6)], "collar": ["clavicle", "shoulder01"],
-    "shoulder": ["upperarm01"], "elbow": ["lowerarm01"], "wrist": ["wrist"], "hand": ["finger3-1"],
-}  # fmt: skip
+    "hip": ["upperleg01"],
+    "knee": ["lowerleg01"],
+    "ankle": ["foot"],
+    "foot": [f"toe{k}-1" for k in range(1, 6)],
+    "collar": ["clavicle", "shoulder01"],
+    "shoulder": ["upperarm01"],
+    "elbow": ["lowerarm01"],
+    "wrist": ["wrist"],
+    "hand": ["finger3-1"],
+}
 
 #: MakeHuman bone -> SMPL joint; bones not listed inherit their parent's joint.
 _BONE_TO_JOINT = {
-    "root": "pelvis", "spine05": "pelvis", "spine04": "spine1", "spine03": "spine1",
-    "spine02": "spine2", "spine01": "spine3", "breast": "spine3",
-    "neck01": "neck", "neck02": "neck", "neck03": "neck", "head": "head",
-    "pelvis": "pelvis", "upperleg01": "hip", "lowerleg01": "knee", "foot": "ankle",
-    "toe1-1": "foot", "toe2-1": "foot", "toe3-1": "foot", "toe4-1": "foot", "toe5-1": "foot",
-    "clavicle": "collar", "upperarm01": "shoulder", "lowerarm01": "elbow", "wrist": "wrist",
-    "finger1-1": "hand", "finger2-1": "hand", "finger3-1": "hand", "finger4-1": "hand",
+    "root": "pelvis",
+    "spine05": "pelvis",
+    "spine04": "spine1",
+    "spine03": "spine1",
+    "spine02": "spine2",
+    "spine01": "spine3",
+    "breast": "spine3",
+    "neck01": "neck",
+    "neck02": "neck",
+    "neck03": "neck",
+    "head": "head",
+    "pelvis": "pelvis",
+    "upperleg01": "hip",
+    "lowerleg01": "knee",
+    "foot": "ankle",
+    "toe1-1": "foot",
+    "toe2-1": "foot",
+    "toe3-1": "foot",
+    "toe4-1": "foot",
+    "toe5-1": "foot",
+    "clavicle": "collar",
+    "upperarm01": "shoulder",
+    "lowerarm01": "elbow",
+    "wrist": "wrist",
+    "finger1-1": "hand",
+    "finger2-1": "hand",
+    "finger3-1": "hand",
+    "finger4-1": "hand",
     "finger5-1": "hand",
-}  # fmt: skip
+}
 
 _SIDE = {".L": "left_", ".R": "right_"}
 
@@ -101,14 +132,40 @@ def merge_weights(
 
 #: Surface landmark names, in the order of the keypoint regressor's rows.
 LANDMARKS: tuple[str, ...] = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "mouth_left", "mouth_right",
-    "left_shoulder_surface", "right_shoulder_surface", "left_hip_surface", "right_hip_surface",
-    "left_heel", "right_heel", "left_big_toe", "right_big_toe", "left_small_toe",
-    "right_small_toe", "left_thumb", "right_thumb", "left_index", "right_index", "left_pinky",
-    "right_pinky", "left_index_knuckle", "right_index_knuckle", "left_pinky_knuckle",
-    "right_pinky_knuckle", "left_eye_inner", "right_eye_inner", "left_eye_outer",
-    "right_eye_outer", "left_thumb_knuckle", "right_thumb_knuckle",
-)  # fmt: skip
+    "nose",
+    "left_eye",
+    "right_eye",
+    "left_ear",
+    "right_ear",
+    "mouth_left",
+    "mouth_right",
+    "left_shoulder_surface",
+    "right_shoulder_surface",
+    "left_hip_surface",
+    "right_hip_surface",
+    "left_heel",
+    "right_heel",
+    "left_big_toe",
+    "right_big_toe",
+    "left_small_toe",
+    "right_small_toe",
+    "left_thumb",
+    "right_thumb",
+    "left_index",
+    "right_index",
+    "left_pinky",
+    "right_pinky",
+    "left_index_knuckle",
+    "right_index_knuckle",
+    "left_pinky_knuckle",
+    "right_pinky_knuckle",
+    "left_eye_inner",
+    "right_eye_inner",
+    "left_eye_outer",
+    "right_eye_outer",
+    "left_thumb_knuckle",
+    "right_thumb_knuckle",
+)
 
 
 def _nearest(body: np.ndarray, point: np.ndarray, k: int) -> np.ndarray:
@@ -157,16 +214,22 @@ def left_landmarks(body: np.ndarray, points: dict[str, np.ndarray]) -> dict[str,
     out["left_heel"] = _extreme(body, foot & (y < ankle[1] - 0.03), np.array([0, -0.3, -1.0]), 4)
     for name, toe in (("left_big_toe", "toe1-2.L"), ("left_small_toe", "toe5-3.L")):
         tip = points[toe + ":tail"]
-        out[name] = _extreme(body, foot & (np.linalg.norm(body - tip, axis=1) < 0.03),
-                             np.array([0, 0, 1.0]), 3)  # fmt: skip
-    for name, finger in (("left_thumb", "finger1-3.L"), ("left_index", "finger2-3.L"),
-                         ("left_pinky", "finger5-3.L")):  # fmt: skip
+        out[name] = _extreme(
+            body, foot & (np.linalg.norm(body - tip, axis=1) < 0.03), np.array([0, 0, 1.0]), 3
+        )
+    for name, finger in (
+        ("left_thumb", "finger1-3.L"),
+        ("left_index", "finger2-3.L"),
+        ("left_pinky", "finger5-3.L"),
+    ):
         head, tail = points[finger + ":head"], points[finger + ":tail"]
         direction = (tail - head) / np.linalg.norm(tail - head)
         near = np.linalg.norm(body - tail, axis=1) < 0.025
         out[name] = _extreme(body, near, direction, 3)
-    for name, finger in (("left_index_knuckle", "finger2-1.L"),
-                         ("left_pinky_knuckle", "finger5-1.L")):  # fmt: skip
+    for name, finger in (
+        ("left_index_knuckle", "finger2-1.L"),
+        ("left_pinky_knuckle", "finger5-1.L"),
+    ):
         out[name] = _nearest(body, points[finger + ":head"] + np.array([0, 0.012, 0]), 3)
     out["left_thumb_knuckle"] = _nearest(body, points["finger1-2.L:head"], 3)  # thumb MCP
     return out

@@ -49,8 +49,14 @@ def draw(
     light = np.array([0.3, 0.5, 0.8]) / np.linalg.norm([0.3, 0.5, 0.8])
     shade = 0.25 + 0.75 * np.clip(normal[visible] @ light, 0, 1)
     colour = np.clip(shade[order, None] * np.array([0.85, 0.72, 0.62]), 0, 1)
-    ax.add_collection(PolyCollection(faces[visible][order][:, :, :2], facecolors=colour,
-                                     edgecolors="none", antialiased=False))  # fmt: skip
+    ax.add_collection(
+        PolyCollection(
+            faces[visible][order][:, :, :2],
+            facecolors=colour,
+            edgecolors="none",
+            antialiased=False,
+        )
+    )
     j = joints[:, axes] * flip
     ax.scatter(j[:, 0], j[:, 1], s=2, c="crimson", zorder=3)
     ax.set_xlim(*((-0.95, 0.95) if view == "front" else (-0.4, 0.4)))
@@ -99,9 +105,11 @@ def main(argv: list[str] | None = None) -> None:
             settings.append((f"β{k} = {s:+.0f}", b))
     genders = ("neutral", "female", "male")
     fig, axes = plt.subplots(
-        len(genders), 2 * len(settings), figsize=(3.15 * len(settings), 2.75 * len(genders)),
+        len(genders),
+        2 * len(settings),
+        figsize=(3.15 * len(settings), 2.75 * len(genders)),
         gridspec_kw={"width_ratios": [1.9, 0.8] * len(settings), "wspace": 0.02, "hspace": 0.12},
-    )  # fmt: skip
+    )
     models = {g: dict(np.load(args.data / f"open_body_{g}.npz")) for g in genders}
     shapes = {(g, c): shaped(models[g], b) for g in genders for c, (_, b) in enumerate(settings)}
     low = min(v[:, 1].min() for v, _ in shapes.values()) - 0.03

@@ -15,15 +15,15 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the repository
 
-from tools.pose_prior_data import (  # noqa: E402
+from tools.pose_prior_data import (
     DEFAULT_MOCAP_DIR,
     REPO_ROOT,
     load_smpl_poses,
     template_joints,
 )
-from tools.retarget_bvh import SMPL_JOINT_NAMES, SMPL_PARENTS  # noqa: E402
+from tools.retarget_bvh import SMPL_JOINT_NAMES, SMPL_PARENTS
 
 J_HEAD = SMPL_JOINT_NAMES.index("head")
 

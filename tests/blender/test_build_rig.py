@@ -62,15 +62,20 @@ def test_bones_rest_at_fitted_shape_joints_and_bend_forward(built, toy_model):
     np.testing.assert_allclose(bone_frames(avatar.armature), frames_from(rest), atol=1e-5)
 
 
-def test_mesh_is_skinned_with_the_model_weights(built, toy_model):
-    avatar, _ = built
-    body = avatar.body
+def vertex_group_weights(body) -> np.ndarray:
+    """The body's skinning weights (V, 24) as Blender holds them, read vertex by vertex."""
     assert [g.name for g in body.vertex_groups] == list(SMPL_JOINT_NAMES)
     weights = np.zeros((len(body.data.vertices), 24))
     for vertex in body.data.vertices:
         for element in vertex.groups:
             weights[vertex.index, element.group] = element.weight
-    np.testing.assert_allclose(weights, toy_model.lbs_weights, atol=1e-6)
+    return weights
+
+
+def test_mesh_is_skinned_with_the_model_weights(built, toy_model):
+    avatar, _ = built
+    body = avatar.body
+    np.testing.assert_allclose(vertex_group_weights(body), toy_model.lbs_weights, atol=1e-6)
     modifiers = [m for m in body.modifiers if m.type == "ARMATURE"]
     assert len(modifiers) == 1 and modifiers[0].object == avatar.armature
     assert modifiers[0].use_vertex_groups and not modifiers[0].use_deform_preserve_volume
@@ -167,6 +172,8 @@ def test_rebuilding_the_same_photo_updates_the_avatar(bpy_module, empty_scene, t
     assert len([c for c in bpy.data.collections if c.get("smplify_key")]) == 1
     assert hat.parent == second.armature and hat.parent_bone == "head"
     assert len(bpy.data.meshes) == 1 and len(bpy.data.armatures) == 1
+    weights = vertex_group_weights(second.body)
+    np.testing.assert_allclose(weights, toy_model.lbs_weights, atol=1e-6)
     error = evaluated_joints(bpy, second.armature) - second_fit.joints_3d @ CAMERA_TO_BLENDER.T
     assert np.abs(error).max() < 1 * MM
 
@@ -292,7 +299,7 @@ def test_rotated_photos_of_the_same_name_keep_their_own_backgrounds(
 
 @pytest.mark.parametrize("rotated", [True, False])
 def test_build_from_a_blender_image_of_a_photo_file(bpy_module, empty_scene, tmp_path, rotated):
-    """The panel's "Blender image" source with a phone photo on disk: background as the fit saw it."""
+    """The panel's "Blender image" source, a phone photo on disk: background as the fit saw it."""
     from dataclasses import replace
 
     from PIL import Image

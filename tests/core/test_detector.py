@@ -375,10 +375,15 @@ def test_one_pass_detector_uses_the_same_limb_crop(detection, photo):
     assert np.abs(one.keypoints.xy[idx] - detection.keypoints.xy[idx]).max() < 0.05
 
 
-def test_detector_layout_is_the_fit_layout():
-    # the fit maps "blazepose33" keypoints to the body model by these names, in this order
-    from blender_smplify.core.detector import COCO17_NAMES
+def test_fit_layouts_name_the_model_outputs_in_their_documented_order():
+    # the fit maps the detector's keypoints to the body by the layouts' names, in this order; the
+    # order of each model's outputs is documented with the models (onnx_models/README.md, as
+    # tools/convert_detector.py transcribed it from the models' own documentation)
     from blender_smplify.core.keypoints import LAYOUTS
 
-    assert LAYOUTS["blazepose33"].names == BLAZEPOSE33_NAMES
-    assert LAYOUTS["coco17"].names == COCO17_NAMES
+    readme = (REPO / "onnx_models" / "README.md").read_text(encoding="utf-8")
+    blazepose = re.search(r"Body landmark order \(0–32[^)]*\): ([^.]+)\.", readme)
+    movenet = re.search(r"in COCO order: ([^.]+)\.", readme)
+    assert blazepose and movenet, "landmark orders not found in onnx_models/README.md"
+    assert LAYOUTS["blazepose33"].names == tuple(re.split(r",\s*", blazepose[1]))
+    assert LAYOUTS["coco17"].names == tuple(re.split(r",\s*", movenet[1]))
