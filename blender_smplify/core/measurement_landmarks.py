@@ -23,7 +23,6 @@ from .mesh_sections import MeshEdges, plane_sections
 #: Landmark names and what they mark (left ones have right mirror twins).
 LANDMARKS: dict[str, str] = {
     "cervicale": "7th cervical vertebra: back midline at the neck joint's height",
-    "suprasternale": "jugular notch: front midline at the collar joints' height",
     "neck_front": "front of the neck midway between the neck and head joints (below the Adam's "
     "apple)",
     "glabella": "front midline of the head 2 cm above the eyes (head girth level)",
@@ -35,7 +34,6 @@ LANDMARKS: dict[str, str] = {
     "natural waist",
     "left_buttock": "most backward point of the left buttock (hip girth level)",
     "crotch": "lowest point of the trunk between the legs",
-    "left_thigh_top": "inner left thigh 2 cm below the crotch (highest thigh girth)",
     "left_mid_thigh": "front of the left thigh midway between the crotch and the knee joint",
     "left_patella": "front of the left knee at the knee joint's height",
     "left_calf": "back of the left calf at its largest girth",
@@ -53,25 +51,25 @@ LANDMARKS: dict[str, str] = {
 #: the right twins.
 OPEN_MODEL_LANDMARKS: dict[str, dict[str, int]] = {
     "neutral": {
-        "cervicale": 858, "suprasternale": 1524, "neck_front": 693, "glabella": 169,
+        "cervicale": 858, "neck_front": 693, "glabella": 169,
         "left_bust_point": 8487, "left_underbust": 10730, "natural_waist": 4069, "omphalion": 4116,
-        "left_buttock": 10854, "crotch": 4372, "left_thigh_top": 11048, "left_mid_thigh": 11128,
+        "left_buttock": 10854, "crotch": 4372, "left_mid_thigh": 11128,
         "left_patella": 11242, "left_calf": 11335, "left_ankle_min": 12961,
         "left_lateral_malleolus": 11444, "left_acromion": 8280, "left_olecranon": 10059,
         "left_ulnar_styloid": 10568, "left_waist_side": 10786, "left_hip_side": 10922,
     },
     "female": {
-        "cervicale": 1496, "suprasternale": 1526, "neck_front": 693, "glabella": 220,
+        "cervicale": 1496, "neck_front": 693, "glabella": 220,
         "left_bust_point": 8454, "left_underbust": 10743, "natural_waist": 4154, "omphalion": 4121,
-        "left_buttock": 10854, "crotch": 4372, "left_thigh_top": 11037, "left_mid_thigh": 11135,
+        "left_buttock": 10854, "crotch": 4372, "left_mid_thigh": 11135,
         "left_patella": 11242, "left_calf": 11335, "left_ankle_min": 12963,
         "left_lateral_malleolus": 12970, "left_acromion": 8280, "left_olecranon": 10076,
         "left_ulnar_styloid": 10568, "left_waist_side": 10681, "left_hip_side": 10922,
     },
     "male": {
-        "cervicale": 858, "suprasternale": 1522, "neck_front": 693, "glabella": 169,
+        "cervicale": 858, "neck_front": 693, "glabella": 169,
         "left_bust_point": 8554, "left_underbust": 10765, "natural_waist": 4106, "omphalion": 4106,
-        "left_buttock": 10854, "crotch": 4372, "left_thigh_top": 11048, "left_mid_thigh": 11128,
+        "left_buttock": 10854, "crotch": 4372, "left_mid_thigh": 11128,
         "left_patella": 11242, "left_calf": 11339, "left_ankle_min": 11440,
         "left_lateral_malleolus": 11444, "left_acromion": 8280, "left_olecranon": 10059,
         "left_ulnar_styloid": 10568, "left_waist_side": 10708, "left_hip_side": 10926,
@@ -128,7 +126,6 @@ def find_landmarks(v_template: np.ndarray, faces: np.ndarray, joints: np.ndarray
 
     neck, head = jt[J["neck"]], jt[J["head"]]
     lm["cervicale"] = nearest_in(back, neck[1])
-    lm["suprasternale"] = nearest_in(front, jt[J["left_collar"], 1])
     lm["neck_front"] = extreme(front & band(0.5 * (neck[1] + head[1]), 0.015), -z)  # not the chin
     face_front = front & (y > head[1])
     eye_level = y[extreme(face_front & (y < head[1] + 0.1), z)]  # the nose tip, near eye level
@@ -149,7 +146,6 @@ def find_landmarks(v_template: np.ndarray, faces: np.ndarray, joints: np.ndarray
     crotch_y = y[lm["crotch"]]
     lm["left_buttock"] = extreme((x > 0) & (y > crotch_y) & (y < waist_y) & (z < axis_z), -z)
     leg = (x > 0.02) & (np.abs(x - knee[0]) < 0.15)
-    lm["left_thigh_top"] = extreme(leg & band(crotch_y - 0.02), -x)
     lm["left_mid_thigh"] = extreme(leg & band(0.5 * (crotch_y + knee[1])), z)
     lm["left_patella"] = extreme(leg & band(knee[1]), z)
     shank_y = np.linspace(knee[1] - 0.05, ankle[1] + 0.03, 60)

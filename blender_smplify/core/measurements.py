@@ -42,10 +42,13 @@ class Girth:
 
     through : landmarks whose mean is a point of the plane.
     normal : ("up",) horizontal plane; ("bone", a, b) perpendicular to joint a → joint b;
-        ("contains_x", p, q) the plane through landmarks p and q that contains the x axis.
-    centre : joints whose mean, projected onto the plane, lies inside the wanted loop.
+    centre : joints or landmarks whose mean, projected onto the plane, lies inside the wanted
+        loop (at the waist halfway between the spine's joint and the front: the joint alone
+        can lie behind the back of a slim body; not at the chest or hip, where the midpoint
+        can fall between the breasts or buttocks).
     region : joints whose skinned faces may carry the loop (faces of other parts are not cut).
     tape : "hull" (convex-hull perimeter) or "contour" (the loop's length).
+    below : the plane passes this far (metres) below the landmarks' mean.
     """
 
     name: str
@@ -56,6 +59,7 @@ class Girth:
     region: tuple[str, ...]
     tape: str
     description: str = ""
+    below: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,7 @@ def _mirror(spec: Girth | Length) -> Girth | Length:
             tuple(mirror_joint_name(n) for n in spec.normal),
             tuple(mirror_joint_name(n) for n in spec.centre),
             tuple(mirror_joint_name(n) for n in spec.region), spec.tape, spec.description,
+            spec.below,
         )  # fmt: skip
     return Length(
         mirror_joint_name(spec.name), spec.iso, spec.kind,
@@ -91,32 +96,29 @@ _LEG = ("left_hip", "left_knee")
 _SHANK = ("left_knee", "left_ankle")
 _FOREARM = ("left_elbow", "left_wrist")
 _TRUNK_GIRTHS = (
-    Girth("head_girth", "head girth", ("glabella",), UP, ("head",), ("head", "neck"), "hull",
+    Girth("head_girth", "head girth", ("glabella",), UP, ("head", "glabella"), ("head", "neck"), "hull",
           "horizontal, just above the eyebrows, round the back of the head"),
     Girth("neck_girth", "neck girth", ("neck_front",), ("bone", "neck", "head"), ("neck", "head"),
           ("neck", "head", "spine3"), "contour", "perpendicular to the neck's axis, below the "
           "Adam's apple"),
-    Girth("neck_base_girth", "neck base girth", ("cervicale",),
-          ("contains_x", "cervicale", "suprasternale"), ("neck",), ("neck", "head", *TRUNK),
-          "hull", "through the 7th cervical vertebra and the jugular notch"),
     Girth("chest_girth", "chest girth (men) / bust girth (women)",
           ("left_bust_point", "right_bust_point"), UP, ("spine3",), TRUNK, "hull",
           "horizontal at the bust points (nipples); ANSUR II: chestcircumference"),
-    Girth("underbust_girth", "underbust girth", ("left_underbust",), UP, ("spine3", "spine2"),
+    Girth("underbust_girth", "underbust girth", ("left_underbust",), UP, ("spine2", "left_underbust"),
           TRUNK, "hull", "horizontal just below the breasts"),
-    Girth("waist_girth", "waist girth", ("natural_waist",), UP, ("spine1", "spine2"), TRUNK,
+    Girth("waist_girth", "waist girth", ("natural_waist",), UP, ("spine1", "natural_waist"), TRUNK,
           "hull", "horizontal at the natural waist, the trunk's narrowest girth between the "
           "ribs and the hips"),
     Girth("waist_girth_omphalion", "waist girth (at the omphalion)", ("omphalion",), UP,
-          ("spine1",), TRUNK + ("left_hip", "right_hip"), "hull",
+          ("spine1", "omphalion"), TRUNK + ("left_hip", "right_hip"), "hull",
           "horizontal at the navel; ANSUR II: waistcircumference"),
     Girth("hip_girth", "hip girth", ("left_buttock", "right_buttock"), UP, ("pelvis",),
           TRUNK + ("left_hip", "right_hip"), "hull", "horizontal at the buttocks' greatest "
           "protrusion; ANSUR II: buttockcircumference"),
 )  # fmt: skip
 _LEFT_GIRTHS = (
-    Girth("left_thigh_girth", "thigh girth", ("left_thigh_top",), ("bone", *_LEG),
-          ("left_knee",), ("pelvis", *_LEG), "hull", "highest thigh girth, just below the crotch"),
+    Girth("left_thigh_girth", "thigh girth", ("crotch",), ("bone", *_LEG), ("left_knee",),
+          ("pelvis", *_LEG), "hull", "highest thigh girth, 2 cm below the crotch", below=0.02),
     Girth("left_mid_thigh_girth", "mid-thigh girth", ("left_mid_thigh",), ("bone", *_LEG),
           ("left_knee",), _LEG, "contour", "midway between the crotch and the knee"),
     Girth("left_knee_girth", "knee girth", ("left_patella",), ("bone", "left_hip", "left_ankle"),
@@ -143,6 +145,8 @@ _LENGTHS = (
     Length("crotch_height", "crotch height = inside leg length", "height", ("crotch",),
            "crotch to the floor (ANSUR II: crotchheight)"),
     Length("knee_height", "knee height", "height", ("left_patella",)),
+    Length("ankle_height", "ankle height", "height", ("left_lateral_malleolus",),
+           "outer ankle bone to the floor"),
     Length("shoulder_width", "shoulder width", "line", ("left_acromion", "right_acromion"),
            "straight between the two shoulder points (acromions); ANSUR II: biacromialbreadth"),
     Length("back_length", "back waist length", "back", ("cervicale", "natural_waist"),
@@ -230,6 +234,10 @@ class BodyMeasurer:
         self._faces = local.reshape(-1, 3)
         self._edges = MeshEdges.of(self._faces)
 
+    def _named(self, vertices: np.ndarray, joints: np.ndarray, name: str) -> np.ndarray:
+        """A joint's or a landmark's position (3,)."""
+        return joints[J[name]] if name in J else vertices[self.landmarks[name]]
+
     def _point(self, vertices: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
         return vertices[[self.landmarks[n] for n in names]].mean(axis=0)
 
@@ -238,18 +246,15 @@ class BodyMeasurer:
         M = len(self._cuts)
         points, normals, centres = np.zeros((M, 3)), np.zeros((M, 3)), np.zeros((M, 3))
         for m, cut in enumerate(self._cuts):
-            points[m] = self._point(vertices, cut.through)
+            points[m] = self._point(vertices, cut.through) - (0.0, cut.below, 0.0)
             kind = cut.normal[0]
             if kind == "up":
                 normals[m] = (0.0, 1.0, 0.0)
             elif kind == "bone":
                 normals[m] = joints[J[cut.normal[2]]] - joints[J[cut.normal[1]]]
-            elif kind == "contains_x":
-                along = self._point(vertices, cut.normal[2:]) - self._point(vertices, cut.normal[1:2])
-                normals[m] = np.cross((1.0, 0.0, 0.0), along)
             elif kind == "sagittal":
                 normals[m] = (1.0, 0.0, 0.0)
-            centres[m] = joints[[J[n] for n in cut.centre]].mean(axis=0)
+            centres[m] = np.mean([self._named(vertices, joints, n) for n in cut.centre], axis=0)
         normals /= np.linalg.norm(normals, axis=1, keepdims=True)
         centres -= np.einsum("mk,mk->m", centres - points, normals)[:, None] * normals
         return points, normals, centres

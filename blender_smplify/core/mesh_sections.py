@@ -5,7 +5,8 @@ d_a = (a − p)·n and d_b = (b − p)·n change sign, at a + t (b − a) with t
 Each triangle with vertices on both sides contributes one segment between its two cut edges; the
 segments sharing a cut edge chain into closed loops (the mesh is closed). Of the loops of one
 plane we keep the one that encloses the plane's *centre* (a point on the limb's or torso's axis),
-found by the even–odd rule: a ray from the centre crosses that loop an odd number of times.
+found by the even–odd rule: a ray from the centre crosses that loop an odd number of times
+(or, when none does, the loop passing within a few centimetres of the centre).
 The length of a loop is the sum of its segment lengths (the tape pressed into every hollow);
 its convex-hull perimeter is the length of a tape stretched over the hollows.
 
@@ -86,6 +87,7 @@ def plane_sections(
     normals: np.ndarray,
     centres: np.ndarray,
     hull: np.ndarray | None = None,
+    max_gap: float = 0.03,
 ) -> Sections:
     """Cut a mesh with M planes, each restricted to its own subset of faces.
 
@@ -149,13 +151,18 @@ def plane_sections(
         u_hit = ua + (ub - ua) * wa / (wa - wb)
     hits = straddles & (u_hit > 0.0)
     encloses = np.bincount(loop_of_seg, weights=hits, minlength=n_loops) % 2 == 1
-    # 6. per plane the longest enclosing loop (the outer one if loops nest)
-    score = np.where(encloses, loop_length, -1.0)
+    # 6. per plane the longest enclosing loop (the outer one if loops nest); where none encloses
+    #    the centre (it lies just outside a thin body), the loop passing nearest to it
+    gap = np.full(n_loops, np.inf)
+    np.minimum.at(gap, loop_of_node, np.hypot(nu, nw))
+    score = np.where(encloses, loop_length, -gap)
     order = np.lexsort((score, loop_plane))
     last = np.r_[loop_plane[order][1:] != loop_plane[order][:-1], True]
     best = np.full(M, -1)
     best[loop_plane[order][last]] = order[last]
-    best[(best >= 0) & ~encloses[np.maximum(best, 0)]] = -1
+    chosen = best >= 0
+    near = encloses[best[chosen]] | (gap[best[chosen]] < max_gap)
+    best[np.flatnonzero(chosen)[~near]] = -1
     wanted = np.ones(M, dtype=bool) if hull is None else np.asarray(hull, dtype=bool)
     return _kept(best, wanted, loop_length, loop_of_seg, loop_of_node, seg, nodes, nu, nw)
 
