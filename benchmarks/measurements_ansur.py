@@ -72,9 +72,7 @@ def correlation_rows(sex: str, model: np.ndarray, survey: np.ndarray) -> list[st
     rows = []
     for i in range(len(names)):
         for j in range(i + 1, len(names)):
-            rows.append(
-                f"| {sex} | {names[i]} – {names[j]} | {cm[i, j]:+.2f} | {cs[i, j]:+.2f} |"
-            )
+            rows.append(f"| {sex} | {names[i]} – {names[j]} | {cm[i, j]:+.2f} | {cs[i, j]:+.2f} |")
     return rows
 
 

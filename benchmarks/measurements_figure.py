@@ -29,7 +29,7 @@ COLOURS = [
 
 def _view(vertices: np.ndarray, side: bool) -> tuple[np.ndarray, np.ndarray]:
     """Image-plane coordinates (V, 2) (x right, y up) and depth towards the viewer (V,)."""
-    if side:  # seen from the subject's left: +z is to the right... we look along −x
+    if side:  # seen from the subject's left (looking along −x): the front (+z) to the right
         return np.column_stack([vertices[:, 2], vertices[:, 1]]), vertices[:, 0]
     return np.column_stack([vertices[:, 0], vertices[:, 1]]), vertices[:, 2]
 
@@ -38,7 +38,9 @@ def draw_panel(model, vertices, result, landmarks, side: bool, size=(560, 520)) 
     image = Image.new("RGB", size, (255, 255, 255))
     draw = ImageDraw.Draw(image)
     xy, depth = _view(vertices, side)
-    centre = np.array([0.0 if not side else xy[:, 0].mean(), (xy[:, 1].max() + xy[:, 1].min()) / 2])
+    centre = np.array(
+        [0.0 if not side else xy[:, 0].mean(), (xy[:, 1].max() + xy[:, 1].min()) / 2]
+    )
 
     def to_px(p: np.ndarray) -> np.ndarray:
         q = (p - centre) * SCALE
@@ -82,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         vertices = model.shaped_vertices(np.asarray(args.betas))
         result = measurer.measure_vertices(vertices)
         for side in (False, True):
-            panels.append(draw_panel(model, vertices, result, measurer.landmarks, side))
+            size = (260, 520) if side else (520, 520)
+            panels.append(draw_panel(model, vertices, result, measurer.landmarks, side, size))
     width = sum(p.width for p in panels)
     sheet = Image.new("RGB", (width, panels[0].height), (255, 255, 255))
     x = 0

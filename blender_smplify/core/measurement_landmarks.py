@@ -23,8 +23,8 @@ from .mesh_sections import MeshEdges, plane_sections
 #: Landmark names and what they mark (left ones have right mirror twins).
 LANDMARKS: dict[str, str] = {
     "cervicale": "7th cervical vertebra: back midline at the neck joint's height",
-    "neck_front": "front of the neck midway between the neck and head joints (below the Adam's "
-    "apple)",
+    "neck_front": "front of the neck a third of the way from the neck joint up to the head "
+    "joint (below the Adam's apple)",
     "glabella": "front midline of the head 2 cm above the eyes (head girth level)",
     "left_bust_point": "most forward point of the left chest (nipple or bust point)",
     "left_underbust": "below the left breast, the deepest point of the front profile under the bust",
@@ -49,9 +49,10 @@ LANDMARKS: dict[str, str] = {
 #: The open models' left and midline landmarks, per gender: :func:`find_landmarks` on each
 #: model's template (``test_measurements.py`` re-finds them). :func:`open_model_landmarks` adds
 #: the right twins.
+# fmt: off
 OPEN_MODEL_LANDMARKS: dict[str, dict[str, int]] = {
     "neutral": {
-        "cervicale": 858, "neck_front": 693, "glabella": 169,
+        "cervicale": 858, "neck_front": 676, "glabella": 169,
         "left_bust_point": 8487, "left_underbust": 10730, "natural_waist": 4069, "omphalion": 4116,
         "left_buttock": 10854, "crotch": 4372, "left_mid_thigh": 11128,
         "left_patella": 11242, "left_calf": 11335, "left_ankle_min": 12961,
@@ -59,7 +60,7 @@ OPEN_MODEL_LANDMARKS: dict[str, dict[str, int]] = {
         "left_ulnar_styloid": 10568, "left_waist_side": 10786, "left_hip_side": 10922,
     },
     "female": {
-        "cervicale": 1496, "neck_front": 693, "glabella": 220,
+        "cervicale": 1496, "neck_front": 676, "glabella": 220,
         "left_bust_point": 8454, "left_underbust": 10743, "natural_waist": 4154, "omphalion": 4121,
         "left_buttock": 10854, "crotch": 4372, "left_mid_thigh": 11135,
         "left_patella": 11242, "left_calf": 11335, "left_ankle_min": 12963,
@@ -75,6 +76,7 @@ OPEN_MODEL_LANDMARKS: dict[str, dict[str, int]] = {
         "left_ulnar_styloid": 10568, "left_waist_side": 10708, "left_hip_side": 10926,
     },
 }
+# fmt: on
 
 
 def open_model_landmarks(v_template: np.ndarray, gender: str) -> dict[str, int]:
@@ -126,7 +128,7 @@ def find_landmarks(v_template: np.ndarray, faces: np.ndarray, joints: np.ndarray
 
     neck, head = jt[J["neck"]], jt[J["head"]]
     lm["cervicale"] = nearest_in(back, neck[1])
-    lm["neck_front"] = extreme(front & band(0.5 * (neck[1] + head[1]), 0.015), -z)  # not the chin
+    lm["neck_front"] = extreme(front & band(neck[1] + (head[1] - neck[1]) / 3, 0.015), -z)
     face_front = front & (y > head[1])
     eye_level = y[extreme(face_front & (y < head[1] + 0.1), z)]  # the nose tip, near eye level
     lm["glabella"] = nearest_in(face_front, eye_level + 0.045)
@@ -158,8 +160,12 @@ def find_landmarks(v_template: np.ndarray, faces: np.ndarray, joints: np.ndarray
 
     above_joint = (np.abs(x - sh[0]) < 0.02) & (np.abs(z - sh[2]) < 0.05)
     lm["left_acromion"] = extreme(above_joint, y)
-    lm["left_olecranon"] = extreme((np.abs(x - elbow[0]) < 0.012) & (np.abs(y - elbow[1]) < 0.06), -z)
-    lm["left_ulnar_styloid"] = extreme((np.abs(x - wrist[0]) < 0.01) & (np.abs(y - wrist[1]) < 0.05), -z)
+    lm["left_olecranon"] = extreme(
+        (np.abs(x - elbow[0]) < 0.012) & (np.abs(y - elbow[1]) < 0.06), -z
+    )
+    lm["left_ulnar_styloid"] = extreme(
+        (np.abs(x - wrist[0]) < 0.01) & (np.abs(y - wrist[1]) < 0.05), -z
+    )
     torso = (x > 0) & (x < 0.9 * sh[0])
     lm["left_waist_side"] = extreme(torso & band(waist_y), x)
     lm["left_hip_side"] = extreme(torso & band(y[lm["left_buttock"]]), x)
@@ -185,7 +191,9 @@ def _fold_below(v: np.ndarray, bust: int, axis_z: np.ndarray, low: float) -> int
     """The inframammary fold: on the front of the chest straight below the bust point, the
     vertex deepest below the chord from the bust point down to the height ``low``."""
     x, y, z = v.T
-    column = (np.abs(x - x[bust]) < 0.015) & (z > 0.5 * (z[bust] + axis_z)) & (y < y[bust]) & (y > low)
+    column = (
+        (np.abs(x - x[bust]) < 0.015) & (z > 0.5 * (z[bust] + axis_z)) & (y < y[bust]) & (y > low)
+    )
     ids = np.flatnonzero(column)
     near = np.abs(y[ids, None] - y[None, ids]) < 0.012
     ids = ids[z[ids] >= np.max(np.where(near, z[None, ids], -np.inf), axis=1)]  # front surface

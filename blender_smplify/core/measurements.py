@@ -159,9 +159,7 @@ _LEFT_LENGTHS = (
     Length("left_outside_leg_length", "outside leg length", "line_to_floor",
            ("left_waist_side", "left_hip_side"), "waist at the side over the hip, then down"),
 )  # fmt: skip
-GIRTHS: tuple[Girth, ...] = (
-    _TRUNK_GIRTHS + _LEFT_GIRTHS + tuple(_mirror(g) for g in _LEFT_GIRTHS)
-)
+GIRTHS: tuple[Girth, ...] = _TRUNK_GIRTHS + _LEFT_GIRTHS + tuple(_mirror(g) for g in _LEFT_GIRTHS)
 LENGTHS: tuple[Length, ...] = _LENGTHS + _LEFT_LENGTHS + tuple(_mirror(s) for s in _LEFT_LENGTHS)
 #: Every measurement's name, in output order.
 MEASUREMENT_NAMES: tuple[str, ...] = tuple(s.name for s in LENGTHS + GIRTHS)
@@ -272,7 +270,9 @@ class BodyMeasurer:
         """Measurements of rest-pose vertices (V, 3) of this model's mesh (y up, metres)."""
         vertices = np.asarray(vertices, dtype=np.float64)
         if vertices.shape != (self.model.num_vertices, 3):
-            raise SmplifyError(f"vertices must be ({self.model.num_vertices}, 3), got {vertices.shape}")
+            raise SmplifyError(
+                f"vertices must be ({self.model.num_vertices}, 3), got {vertices.shape}"
+            )
         joints = self._regressor @ vertices
         points, normals, centres = self._planes(vertices, joints)
         sections = plane_sections(

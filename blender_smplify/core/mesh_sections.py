@@ -38,7 +38,7 @@ class MeshEdges:
     face_edges: np.ndarray
 
     @classmethod
-    def of(cls, faces: np.ndarray) -> "MeshEdges":
+    def of(cls, faces: np.ndarray) -> MeshEdges:
         faces = np.asarray(faces, dtype=np.int64)
         sides = np.stack([faces, np.roll(faces, -1, axis=1)], axis=2).reshape(-1, 2)
         edges, inverse = np.unique(np.sort(sides, axis=1), axis=0, return_inverse=True)
