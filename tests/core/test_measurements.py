@@ -72,8 +72,9 @@ ARM_X = np.round(np.arange(0.18, 0.8001, 0.02), 2)
 class PrimitiveBody:
     """A body of capped tubes with known measurements: an elliptic torso (y 0.90–1.45 m), a
     neck and a cylindrical head up to 1.70 m (the stature), vertical legs (r 8 cm) from the
-    floor, arms along ±x (r 5 cm) at 1.40 m. Joints are ring centres (their J_regressor rows
-    average one ring); every vertex is skinned to one joint; landmarks are ring vertices."""
+    floor, arms along ±x (r 5 cm) at 1.40 m, a bump on the chest's front at 1.34 m. Joints are
+    ring centres (their J_regressor rows average one ring); every vertex is skinned to one
+    joint; landmarks are ring vertices."""
 
     def __init__(self) -> None:
         self.parts: dict[str, tuple[int, int]] = {}  # name -> (first vertex, vertices per ring)
@@ -109,6 +110,10 @@ class PrimitiveBody:
             faces.append(f + offset)
             offset += len(v)
         self.vertices, self.faces = np.vstack(vertices), np.vstack(faces)
+        # a bump on the front at 1.34 m (below the neck, above the chest ring), so that the
+        # front's midline profile is longer than the back's
+        bump = self.ring("torso", int(np.flatnonzero(TORSO_Y == 1.34)[0]))
+        self.vertices[bump, 2] *= np.where(self.vertices[bump, 2] > 0, 1.5, 1.0)
 
     def ring_vertex(self, part: str, ring: int, angle_deg: float = 90.0) -> int:
         """Vertex id of a part's ring at an angle (torso: 0° = left side, 90° = front)."""
@@ -323,6 +328,13 @@ def test_stored_landmarks_are_what_the_finder_finds(gender):
     found = find_landmarks(model.v_template, model.faces, model.J_template)
     assert set(found) == set(landmark_names())
     assert {name: found[name] for name in LANDMARKS} == OPEN_MODEL_LANDMARKS[gender]
+    stored = BodyMeasurer(model).landmarks
+    for name in LANDMARKS:
+        if name.startswith("left_"):
+            twin = model.v_template[stored["right_" + name[5:]]]
+            np.testing.assert_allclose(
+                twin, model.v_template[stored[name]] * [-1, 1, 1], atol=1e-6
+            )
 
 
 def test_left_and_right_agree_on_the_symmetric_open_models(open_measurer, rng):
@@ -355,6 +367,14 @@ def test_hull_never_exceeds_the_contour(open_measurer):
         loop = result.loops[name]
         contour = np.linalg.norm(loop[:, 1] - loop[:, 0], axis=1).sum()
         assert result.values[name] <= contour + 1e-9, name
+
+
+def test_back_length_follows_the_back_not_the_front(open_measurer):
+    """Down the back the profile is nearly straight: a little longer than the height drop from
+    the cervicale to the waist. Down the front, over the chest, it would be much longer."""
+    values = open_measurer.measure(None).values
+    drop = values["cervical_height"] - values["waist_height"]
+    assert drop < values["back_length"] < 1.06 * drop
 
 
 @pytest.mark.parametrize("gender", ("female", "male"))
