@@ -58,13 +58,13 @@ def draw_panel(model, vertices, result, landmarks, side: bool, size=(560, 520)) 
             continue
         shade = int(120 + 110 * facing[f])
         draw.polygon([tuple(px[i]) for i in faces[f]], fill=(shade, shade, shade))
-    for k, (name, segments) in enumerate(result.loops.items()):
+    for k, segments in enumerate(result.loops.values()):
         if len(segments) == 0:
             continue
         colour = COLOURS[k % len(COLOURS)]
         a, _ = _view(segments[:, 0], side)
         b, _ = _view(segments[:, 1], side)
-        for p, q in zip(to_px(a), to_px(b)):
+        for p, q in zip(to_px(a), to_px(b), strict=True):
             draw.line([tuple(p), tuple(q)], fill=colour, width=2)
     for vid in landmarks.values():
         p = to_px(_view(vertices[vid : vid + 1], side)[0])[0]

@@ -27,7 +27,7 @@ LANDMARKS: dict[str, str] = {
     "joint (below the Adam's apple)",
     "glabella": "front midline of the head 2 cm above the eyes (head girth level)",
     "left_bust_point": "most forward point of the left chest (nipple or bust point)",
-    "left_underbust": "below the left breast, the deepest point of the front profile under the bust",
+    "left_underbust": "below the left breast, the deepest point of the front profile under it",
     "natural_waist": "front midline at the height of the narrowest horizontal torso girth "
     "between the under-bust and the hip joints",
     "omphalion": "navel: the deepest point of the front midline between the pelvis and the "

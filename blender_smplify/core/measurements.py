@@ -96,7 +96,8 @@ _LEG = ("left_hip", "left_knee")
 _SHANK = ("left_knee", "left_ankle")
 _FOREARM = ("left_elbow", "left_wrist")
 _TRUNK_GIRTHS = (
-    Girth("head_girth", "head girth", ("glabella",), UP, ("head", "glabella"), ("head", "neck"), "hull",
+    Girth("head_girth", "head girth", ("glabella",), UP, ("head", "glabella"), ("head", "neck"),
+          "hull",
           "horizontal, just above the eyebrows, round the back of the head"),
     Girth("neck_girth", "neck girth", ("neck_front",), ("bone", "neck", "head"), ("neck", "head"),
           ("neck", "head", "spine3"), "contour", "perpendicular to the neck's axis, below the "
@@ -104,7 +105,8 @@ _TRUNK_GIRTHS = (
     Girth("chest_girth", "chest girth (men) / bust girth (women)",
           ("left_bust_point", "right_bust_point"), UP, ("spine3",), TRUNK, "hull",
           "horizontal at the bust points (nipples); ANSUR II: chestcircumference"),
-    Girth("underbust_girth", "underbust girth", ("left_underbust",), UP, ("spine2", "left_underbust"),
+    Girth("underbust_girth", "underbust girth", ("left_underbust",), UP,
+          ("spine2", "left_underbust"),
           TRUNK, "hull", "horizontal just below the breasts"),
     Girth("waist_girth", "waist girth", ("natural_waist",), UP, ("spine1", "natural_waist"), TRUNK,
           "hull", "horizontal at the natural waist, the trunk's narrowest girth between the "
@@ -276,7 +278,8 @@ class BodyMeasurer:
         joints = self._regressor @ vertices
         points, normals, centres = self._planes(vertices, joints)
         sections = plane_sections(
-            vertices[self._used_vertices], self._faces, self._edges, self._cut_faces, self._cut_plane,
+            vertices[self._used_vertices], self._faces, self._edges, self._cut_faces,
+            self._cut_plane,
             points, normals, centres, self._hull,
         )  # fmt: skip
         values, loops = {}, {}

@@ -44,7 +44,7 @@ def test_json_holds_each_fits_measurements_in_cm(fits, tmp_path, capsys):
     assert main([str(f) for f in fits] + ["--out", str(out)]) == 0
     data = json.loads(out.read_text())
     assert data["unit"] == "cm" and len(data["bodies"]) == 2
-    for body, gender, sign in zip(data["bodies"], ("female", "male"), (1, -1)):
+    for body, gender, sign in zip(data["bodies"], ("female", "male"), (1, -1), strict=True):
         assert body["gender"] == gender
         expected = BodyMeasurer(BodyModel.load(gender=gender)).measure(
             sign * np.linspace(-1.0, 1.0, 10)

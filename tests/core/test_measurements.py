@@ -156,13 +156,18 @@ class PrimitiveBody:
             ids = np.arange(first, first + self._count(part))
             side = part.split("_")[0]
             if part == "torso":
-                names = np.select([y[ids] < 0.95, y[ids] < 1.05, y[ids] < 1.2], ["pelvis", "spine1", "spine2"], "spine3")  # fmt: skip
+                cuts = [y[ids] < 0.95, y[ids] < 1.05, y[ids] < 1.2]
+                names = np.select(cuts, ["pelvis", "spine1", "spine2"], "spine3")
             elif part in ("neck", "head"):
                 names = np.full(len(ids), part)
             elif part.endswith("leg"):
-                names = np.select([y[ids] > 0.67, y[ids] > 0.28, y[ids] > 0.05], [f"{side}_hip", f"{side}_knee", f"{side}_ankle"], f"{side}_foot")  # fmt: skip
+                cuts = [y[ids] > 0.67, y[ids] > 0.28, y[ids] > 0.05]
+                joints = [f"{side}_{j}" for j in ("hip", "knee", "ankle", "foot")]
+                names = np.select(cuts, joints[:3], joints[3])
             else:
-                names = np.select([x[ids] < 0.34, x[ids] < 0.61, x[ids] < 0.76], [f"{side}_shoulder", f"{side}_elbow", f"{side}_wrist"], f"{side}_hand")  # fmt: skip
+                cuts = [x[ids] < 0.34, x[ids] < 0.61, x[ids] < 0.76]
+                joints = [f"{side}_{j}" for j in ("shoulder", "elbow", "wrist", "hand")]
+                names = np.select(cuts, joints[:3], joints[3])
             owner[ids] = [J[n] for n in names]
         weights = np.zeros((len(self.vertices), 24))
         weights[np.arange(len(owner)), owner] = 1.0
