@@ -130,7 +130,8 @@ def run(args: argparse.Namespace) -> int:
         key = ", ".join(f"{n} {values[n]:.1f}" for n in
                         ("stature", "chest_girth", "waist_girth", "hip_girth"))  # fmt: skip
         print(f"{path} ({gender}): {key} cm")
-    print(f"wrote {args.out} ({len(rows)} bodies, {len(rows[0][2])} measurements each)")
+    bodies = "1 body" if len(rows) == 1 else f"{len(rows)} bodies"
+    print(f"wrote {args.out} ({bodies}, {len(rows[0][2])} measurements each)")
     return 0
 
 

@@ -15,7 +15,7 @@ the model's regressed joints, so it follows the body through every shape:
 
 The names are ISO 8559-1:2017's terms (clause numbers are not given: the standard's text was not
 at hand; ANSUR II's names are noted where they differ). Values are in metres. All measurements
-of one body take about 5 ms (``benchmarks/measurements_speed.py``).
+of one body take about 5 ms of CPU time (``benchmarks/measurements_speed.py``).
 """
 
 from __future__ import annotations
@@ -40,8 +40,12 @@ TRUNK = ("pelvis", "spine1", "spine2", "spine3", "left_collar", "right_collar", 
 class Girth:
     """A girth: a plane cut through landmarks, the loop around ``centre``'s axis.
 
+    Attributes
+    ----------
+    name : output name; iso : ISO 8559-1's term; description : where the tape goes.
     through : landmarks whose mean is a point of the plane.
     normal : ("up",) horizontal plane; ("bone", a, b) perpendicular to joint a → joint b;
+        ("sagittal",) the plane x = const (only for the back length's profile).
     centre : joints or landmarks whose mean, projected onto the plane, lies inside the wanted
         loop (at the waist halfway between the spine's joint and the front: the joint alone
         can lie behind the back of a slim body; not at the chest or hip, where the midpoint
