@@ -1,0 +1,147 @@
+"""``measure FIT.json ... --out M.json|M.csv``: ISO 8559-1 body measurements of fitted bodies.
+
+Reads the betas and gender of each fit (the JSON that ``python -m blender_smplify fit`` writes),
+shapes that body in its rest pose and writes every measurement of ``core/measurements.py`` in
+centimetres: JSON (one object per fit, plus each measurement's ISO 8559-1 description) or CSV
+(one row per fit). Runs as ``python -m blender_smplify.measure_cli`` (and, once wired,
+``python -m blender_smplify measure``). User errors print one ``error:`` line and exit with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .core.errors import SmplifyError
+
+GENDERS = ("neutral", "female", "male")
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".heic")
+
+
+def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the measure arguments to ``parser``."""
+    parser.add_argument("fits", nargs="+", metavar="FIT.json", help="fit results to measure")
+    parser.add_argument("--out", required=True, help="output file: .json or .csv")
+    parser.add_argument("--gender", choices=GENDERS, default=None,
+                        help="body model to shape (default: each fit's own gender)")  # fmt: skip
+    parser.add_argument("--model", default=None, help="SMPL .pkl/.npz (default: the open model)")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``measure`` as a subcommand (``python -m blender_smplify measure``)."""
+    configure(subparsers.add_parser(
+        "measure", help="ISO 8559-1 body measurements of fitted bodies (cm)",
+        description="Measure the rest-pose body of each fit (its betas and gender) and write "
+        "the measurements in centimetres as JSON or CSV.",
+    ))  # fmt: skip
+
+
+def read_fit(path: str) -> tuple[np.ndarray, str]:
+    """Betas (B,) and gender of a fit JSON file."""
+    if Path(path).suffix.lower() in PHOTO_SUFFIXES:
+        raise SmplifyError(f"{path} is a photo: fit it first (python -m blender_smplify fit "
+                           f"{path} --out fit.json), then measure fit.json")  # fmt: skip
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        raise SmplifyError(f"fit file not found: {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SmplifyError(f"cannot read fit file {path}: {exc}") from None
+    if not isinstance(data, dict) or "betas" not in data:
+        raise SmplifyError(f"{path} has no 'betas': not a fit result")
+    try:
+        betas = np.asarray(data["betas"], dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        raise SmplifyError(f"{path}: 'betas' is not a list of numbers") from None
+    if not np.all(np.isfinite(betas)):
+        raise SmplifyError(f"{path}: 'betas' has non-finite values")
+    gender = str(data.get("gender", "neutral"))
+    if gender not in GENDERS:
+        raise SmplifyError(f"{path}: unknown gender '{gender}' (one of {', '.join(GENDERS)})")
+    return betas, gender
+
+
+def measure_fits(paths: list[str], gender: str | None = None, model_path: str | None = None):
+    """Measurements in cm of each fit: a list of (path, gender, {name: cm})."""
+    from .core.body_model import BodyModel
+    from .core.measurements import BodyMeasurer
+
+    measurers: dict[str, BodyMeasurer] = {}
+    rows = []
+    for path in paths:
+        betas, own_gender = read_fit(path)
+        chosen = gender or own_gender
+        if chosen not in measurers:
+            measurers[chosen] = BodyMeasurer(BodyModel.load(model_path, gender=chosen))
+        values = measurers[chosen].measure(betas).values
+        rows.append((path, chosen, {k: round(100.0 * v, 2) for k, v in values.items()}))
+    return rows
+
+
+def write_measurements(rows, out: str) -> None:
+    """Write rows from :func:`measure_fits` as .json or .csv (chosen by the suffix)."""
+    from .core.measurements import DESCRIPTIONS, MEASUREMENT_NAMES
+
+    out_path = Path(out)
+    suffix = out_path.suffix.lower()
+    if suffix not in (".json", ".csv"):
+        raise SmplifyError(f"--out must end in .json or .csv, got '{out}'")
+    tmp = out_path.with_name(out_path.name + ".tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            if suffix == ".json":
+                json.dump({
+                    "unit": "cm",
+                    "bodies": [{"fit": p, "gender": g, "measurements": v} for p, g, v in rows],
+                    "descriptions": {n: DESCRIPTIONS[n] for n in MEASUREMENT_NAMES},
+                }, fh, indent=1)  # fmt: skip
+            else:
+                writer = csv.writer(fh)
+                writer.writerow(["fit", "gender", *(f"{n}_cm" for n in MEASUREMENT_NAMES)])
+                for path, gender, values in rows:
+                    writer.writerow([path, gender, *(values[n] for n in MEASUREMENT_NAMES)])
+        os.replace(tmp, out_path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise SmplifyError(f"cannot write {out_path}: {exc.strerror or exc}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        for given in args.fits:
+            both = os.path.exists(given) and os.path.exists(args.out)
+            if both and os.path.samefile(given, args.out):
+                raise SmplifyError(f"--out {args.out} is an input file: it would be overwritten")
+        rows = measure_fits(args.fits, args.gender, args.model)
+        write_measurements(rows, args.out)
+    except SmplifyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for path, gender, values in rows:
+        key = ", ".join(f"{n} {values[n]:.1f}" for n in
+                        ("stature", "chest_girth", "waist_girth", "hip_girth"))  # fmt: skip
+        print(f"{path} ({gender}): {key} cm")
+    bodies = "1 body" if len(rows) == 1 else f"{len(rows)} bodies"
+    print(f"wrote {args.out} ({bodies}, {len(rows[0][2])} measurements each)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = configure(argparse.ArgumentParser(
+        prog="python -m blender_smplify measure",
+        description="ISO 8559-1 body measurements (cm) of fitted bodies, as JSON or CSV.",
+    ))  # fmt: skip
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
