@@ -1,6 +1,6 @@
-"""Command line: ``python -m blender_smplify fit|build|info ...``.
+"""Command line: ``python -m blender_smplify fit|build|measure|info ...``.
 
-``fit`` needs only the bpy-free core; ``build`` also needs Blender (the bpy module).
+``fit`` and ``measure`` need only the bpy-free core; ``build`` also needs Blender (the bpy module).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 
 #: subcommand modules, each with add_parser(subparsers) setting ``func``; ``build`` lives in the
 #: Blender layer (it imports bpy only when it runs, and says so when bpy is missing)
-_COMMANDS = ("fit_cli", "blender.build_cli", "info_cli")
+_COMMANDS = ("fit_cli", "blender.build_cli", "measure_cli", "info_cli")
 
 
 def make_parser() -> argparse.ArgumentParser:

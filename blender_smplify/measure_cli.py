@@ -3,7 +3,7 @@
 Reads the betas and gender of each fit (the JSON that ``python -m blender_smplify fit`` writes),
 shapes that body in its rest pose and writes every measurement of ``core/measurements.py`` in
 centimetres: JSON (one object per fit, plus each measurement's ISO 8559-1 description) or CSV
-(one row per fit). Runs as ``python -m blender_smplify.measure_cli`` (and, once wired,
+(one row per fit). Runs as ``python -m blender_smplify.measure_cli`` (and as
 ``python -m blender_smplify measure``). User errors print one ``error:`` line and exit with 2.
 """
 
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .core.body_model import GENDERS
 from .core.errors import SmplifyError
 
-GENDERS = ("neutral", "female", "male")
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".heic")
 
 
@@ -30,7 +30,9 @@ def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, help="output file: .json or .csv")
     parser.add_argument("--gender", choices=GENDERS, default=None,
                         help="body model to shape (default: each fit's own gender)")  # fmt: skip
-    parser.add_argument("--model", default=None, help="SMPL .pkl/.npz (default: the open model)")
+    parser.add_argument(
+        "--model", metavar="SMPL.pkl", help="SMPL .pkl/.npz model file (default: the open model)"
+    )
     parser.set_defaults(func=run)
     return parser
 
