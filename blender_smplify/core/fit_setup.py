@@ -15,7 +15,7 @@ import numpy as np
 from .kinematics import PointKinematics, kinematics_from_model
 from .joints import J
 from .keypoints import get_layout
-from .objective import Objective
+from .objective import Objective, StageConfig
 from .priors import SphereBody
 from .rotation import rodrigues
 
@@ -137,15 +137,17 @@ def initial_translation(setup, xy, use, focal, centre, depth, facing) -> np.ndar
     return np.array([target[0] - rest[:, 0].mean(), target[1] - rest[:, 1].mean(), depth])
 
 
-def finite_difference_normal_equations(obj: Objective, x: np.ndarray, free: np.ndarray):
+def finite_difference_normal_equations(
+    obj: Objective, x: np.ndarray, free: np.ndarray, stage: StageConfig
+):
     """Normal equations from forward differences of the fixed-size residuals (baseline)."""
-    r = obj.residuals(x)
+    r = obj.residuals(x, stage)
     J = np.empty((len(r), len(free)))
     for c, k in enumerate(free):
         h = 1.49e-8 * max(1.0, abs(x[k]))
         xp = x.copy()
         xp[k] += h
-        J[:, c] = (obj.residuals(xp) - r) / h
+        J[:, c] = (obj.residuals(xp, stage) - r) / h
     return float(r @ r), J.T @ r, J.T @ J
 
 
