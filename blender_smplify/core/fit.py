@@ -17,8 +17,12 @@ Procedure:
    ``RETRY_JOINT_ENERGY``) is re-run from the other facing and from the mean poses of the
    heaviest prior components; the lowest energy is kept.
 
-Each stage runs Powell's dogleg (``dogleg.py``) on normal equations assembled from analytic
-Jacobians (``objective.py``), in float64. ``FitOptions.jacobian = "2-point"`` swaps in forward
+``fit`` calls one function per step: ``fit_setup.prepare`` (0), ``_camera_stage`` (1),
+``_starts`` and ``_annealed_stages`` (2), ``_retry_if_stuck`` (3), ``_result``. Each stage runs
+Powell's dogleg (``dogleg.py``) on normal equations assembled from analytic Jacobians
+(``objective.py``), in float64, under that stage's frozen ``StageConfig``
+(``SmplifyWeights.camera_stage`` / ``pose_stage``: a weight per residual block, and the
+keypoints the joint term uses); the objective itself never changes during a fit. ``FitOptions.jacobian = "2-point"`` swaps in forward
 finite differences of the same residuals: the baseline of ``benchmarks/fit_synthetic.py``.
 """
 
@@ -31,30 +35,21 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .camera import focal_from_fov, principal_point
 from .dogleg import DoglegResult, Status, dogleg
-from .errors import KeypointsError, SmplifyError
+from .errors import SmplifyError
 from .fit_result import FitDiagnostics, FitResult
 from .fit_setup import (
     FACING,
     FACING_AWAY,
-    FitSetup,
+    FitProblem,
     finite_difference_normal_equations,
-    get_setup,
-    initial_depth,
     initial_translation,
     mirror_yaw,
+    prepare,
     visibility_warnings,
 )  # fmt: skip
 from .keypoints import Keypoints2D
-from .objective import (
-    REFERENCE_HEIGHT_PX,
-    KeypointBlock,
-    Objective,
-    SmplifyWeights,
-    StageConfig,
-    smplify_objective,
-)  # fmt: skip
+from .objective import SmplifyWeights, StageConfig
 from .priors import PosePrior
 
 __all__ = [
@@ -75,13 +70,6 @@ STAGE_NAMES = ("camera", "pose 1", "pose 2", "pose 3", "pose 4")
 #: The starting global orientations of the camera stage and their names in FitDiagnostics.
 FACINGS = (FACING, FACING_AWAY)
 FACING_NAMES = ("toward", "away")
-#: Fewer confident keypoints than this cannot place a body.
-MIN_KEYPOINTS = 4
-#: Keypoints spanning fewer pixels than this cannot place a body either.
-MIN_SPAN_PX = 4.0
-#: Widest diagonal field of view (degrees) a focal length may give: a pinhole camera models
-#: no wider lens (even a 12 mm-equivalent ultra-wide has about 120°).
-MAX_FOV_DEG = 170.0
 #: Camera-stage energies closer than this factor leave the facing to the first full stage.
 FLIP_AMBIGUITY = 4.0
 #: A fit whose joint energy per visible keypoint (normalised px²) exceeds this is re-run from
@@ -164,7 +152,7 @@ def fit(
     weights = weights or SmplifyWeights()
     options = options or FitOptions()
     # 0. camera and inputs; the objective
-    problem = _prepare(model, keypoints, image_size, focal_length, weights, options)
+    problem = prepare(model, keypoints, image_size, focal_length, weights, options)
     solver = _Solver(problem, options, callback)
     # 1. camera stage on the torso, both facings
     camera = _camera_stage(problem, solver)
@@ -175,85 +163,11 @@ def fit(
     return _result(problem, solver, best, camera.seconds, _diagnostics(camera, best))
 
 
-@dataclass(frozen=True)
-class _Problem:
-    """What every stage of one fit shares: checked inputs, camera, objective."""
-
-    setup: FitSetup
-    xy: np.ndarray  # (K, 2) keypoints, pixels
-    use: np.ndarray  # (K,) bool: keypoints the fit uses
-    focal: float
-    centre: np.ndarray  # (2,) principal point
-    image_size: tuple[int, int]
-    depth: float  # similar-triangles depth of the body, metres
-    objective: Objective
-    prior: PosePrior
-    weights: SmplifyWeights
-    gender: str
-
-    def joint_energy_is_bad(self, x: np.ndarray) -> bool:
-        """Joint energy per visible keypoint above RETRY_JOINT_ENERGY."""
-        energies = self.objective.energies(x, self.weights.pose_stage(3))
-        return energies.get("joints", 0.0) / max(int(self.use.sum()), 1) > RETRY_JOINT_ENERGY
-
-
-def _checked_camera(image_size, focal_length) -> tuple[tuple[int, int], float]:
-    """(width, height) and the focal length in pixels, or a KeypointsError saying what is wrong."""
-    try:
-        w_img, h_img = (int(image_size[0]), int(image_size[1]))
-    except (TypeError, ValueError, IndexError, OverflowError):  # also NaN, inf
-        raise KeypointsError(f"image size must be (width, height), got {image_size!r}") from None
-    if w_img <= 0 or h_img <= 0:
-        raise KeypointsError(f"image size must be positive, got {image_size}")
-    focal = float(focal_length) if focal_length is not None else focal_from_fov((w_img, h_img))
-    if not np.isfinite(focal) or focal <= 0:
-        raise KeypointsError(f"focal length must be a positive number of pixels, got {focal}")
-    if focal < focal_from_fov((w_img, h_img), MAX_FOV_DEG):  # else the fit runs into overflows
-        raise KeypointsError(
-            f"focal length {focal:.3g} px is too short for a {w_img} x {h_img} image: its "
-            f"diagonal field of view would exceed {MAX_FOV_DEG:g}° (is it in pixels?)"
-        )
-    return (w_img, h_img), focal
-
-
-def _checked_keypoints(setup: FitSetup, keypoints: Keypoints2D) -> np.ndarray:
-    """Confidence × layout weight (K,), or a KeypointsError when too few or too close."""
-    conf = keypoints.confidence * setup.layout.weights
-    use = conf > 0
-    if use.sum() < MIN_KEYPOINTS:
-        raise KeypointsError(
-            f"too few keypoints to fit a body: {int(use.sum())} visible, need {MIN_KEYPOINTS}"
-        )
-    span = float(np.ptp(keypoints.xy[use], axis=0).max())
-    if span < MIN_SPAN_PX:
-        raise KeypointsError(f"the keypoints span only {span:.1f} px: too small to fit a body")
-    return conf
-
-
-def _prepare(model, keypoints, image_size, focal_length, weights, options) -> _Problem:
-    """Step 0: check the inputs, place the camera, guess the depth, build the objective."""
-    size, focal = _checked_camera(image_size, focal_length)
-    centre = principal_point(size)
-    num_betas = int(min(options.num_betas, np.asarray(model.shapedirs).shape[2]))
-    setup = get_setup(model, keypoints.layout, num_betas, options.interpenetration)
-    conf = _checked_keypoints(setup, keypoints)
-    prior = options.pose_prior if options.pose_prior is not None else PosePrior.load()
-    use = conf > 0
-    depth = initial_depth(setup, keypoints.xy, use, focal)
-    scale = REFERENCE_HEIGHT_PX / (focal * setup.height / depth)  # normalised px per px
-    joints = KeypointBlock(point_index=setup.point_index, target=keypoints.xy, confidence=conf,
-                           focal=focal, centre=centre, scale=scale, sigma=weights.sigma)  # fmt: skip
-    objective = smplify_objective(kinematics=setup.kin, keypoints=joints, pose_prior=prior,
-                                  spheres=setup.spheres, depth=depth)  # fmt: skip
-    return _Problem(setup, keypoints.xy, use, focal, centre, size, depth, objective, prior,
-                    weights, str(getattr(model, "gender", "neutral")))  # fmt: skip
-
-
 class _Solver:
     """Runs the dogleg for the stages of one fit: relays the callback, counts iterations and
     remembers a cancel (after which every further run returns its start)."""
 
-    def __init__(self, problem: _Problem, options: FitOptions, callback) -> None:
+    def __init__(self, problem: FitProblem, options: FitOptions, callback) -> None:
         self.problem, self.options, self.callback = problem, options, callback
         self.iterations = 0
         self.cancelled = False
@@ -271,16 +185,15 @@ class _Solver:
             x[free] = y
             return x
 
-        if self.options.jacobian == "analytic":
-            def normal_equations(y):
+        analytic = self.options.jacobian == "analytic"
+
+        def normal_equations(y):
+            if analytic:
                 return obj.normal_equations(embed(y), free, config)
-        else:
-            def normal_equations(y):
-                return finite_difference_normal_equations(obj, embed(y), free, config)
-        report = None
-        if self.callback is not None:
-            def report(it, F):
-                return self.callback(stage, it, F)
+            return finite_difference_normal_equations(obj, embed(y), free, config)
+
+        callback = self.callback
+        report = None if callback is None else (lambda it, energy: callback(stage, it, energy))
         res = dogleg(normal_equations, x0[free], max_iterations=self.options.max_iterations[stage],
                      ftol=self.options.ftol, callback=report)  # fmt: skip
         self.iterations += res.iterations
@@ -312,12 +225,17 @@ class _Camera:
         return len(c) > 1 and c[1][0] <= FLIP_AMBIGUITY * c[0][0]
 
 
+def _explains_badly(problem: FitProblem, x: np.ndarray) -> bool:
+    """Joint energy per visible keypoint at x above RETRY_JOINT_ENERGY."""
+    return problem.joint_energy_per_keypoint(x) > RETRY_JOINT_ENERGY
+
+
 def _cost(value: float) -> float:
     """A cost to compare: +inf for a non-finite one."""
     return float(value) if np.isfinite(value) else np.inf
 
 
-def _camera_stage(problem: _Problem, solver: _Solver) -> _Camera:
+def _camera_stage(problem: FitProblem, solver: _Solver) -> _Camera:
     """Step 1: global orientation and translation on the torso keypoints, from each facing."""
     t0 = time.perf_counter()
     lay, n = problem.setup.layout, problem.objective.n
@@ -368,7 +286,7 @@ class _Annealed:
     from_retry: bool = False  # this outcome came from one of step 3's starts
 
 
-def _annealed_stages(problem: _Problem, solver: _Solver, starts: list[_Start]) -> _Annealed:
+def _annealed_stages(problem: FitProblem, solver: _Solver, starts: list[_Start]) -> _Annealed:
     """Step 2: the four annealed stages over all parameters from several starts. After the
     first stage only the starts of the best one's facing go on, after DECIDE_STAGE only the
     best one."""
@@ -396,7 +314,7 @@ def _annealed_stages(problem: _Problem, solver: _Solver, starts: list[_Start]) -
     return _Annealed(tracks[best], res, tuple(seconds), starts[ids[best]])
 
 
-def _retry_starts(problem: _Problem, camera: _Camera, first: _Annealed) -> list[_Start]:
+def _retry_starts(problem: FitProblem, camera: _Camera, first: _Annealed) -> list[_Start]:
     """The other facing's camera solution, then the first result's start with the body pose
     of each of the RETRY_POSES heaviest prior components."""
     out = [s for _, s in camera.candidates if s.facing != first.start.facing][:1]
@@ -411,21 +329,26 @@ def _retry_starts(problem: _Problem, camera: _Camera, first: _Annealed) -> list[
 
 
 def _retry_if_stuck(
-    problem: _Problem, solver: _Solver, camera: _Camera, first: _Annealed
+    problem: FitProblem, solver: _Solver, camera: _Camera, first: _Annealed
 ) -> _Annealed:
     """Step 3: when the result explains the keypoints badly, re-run the annealed stages from
     other starts until one explains them, and keep the lowest energy (seconds summed)."""
-    if first.result is None or solver.cancelled or not problem.joint_energy_is_bad(first.x):
+    if first.result is None or solver.cancelled or not _explains_badly(problem, first.x):
         return first
     best, seconds = first, list(first.seconds)
     for start in _retry_starts(problem, camera, first):
         again = _annealed_stages(problem, solver, [start])
-        seconds = [a + b for a, b in zip(seconds, again.seconds)] + list(again.seconds[len(seconds) :])
+        seconds = _add_seconds(seconds, again.seconds)
         if again.result is not None and _cost(again.result.cost) < _cost(best.result.cost):
             best = replace(again, from_retry=True)
-        if solver.cancelled or not problem.joint_energy_is_bad(best.x):
+        if solver.cancelled or not _explains_badly(problem, best.x):
             break
     return replace(best, seconds=tuple(seconds), retried=True)
+
+
+def _add_seconds(a, b) -> list[float]:
+    """Per-stage sums of two lists of stage times (the longer one's tail kept)."""
+    return [x + y for x, y in zip(a, b)] + list(a[len(b) :]) + list(b[len(a) :])
 
 
 def _diagnostics(camera: _Camera, best: _Annealed) -> FitDiagnostics:
@@ -441,7 +364,7 @@ def _diagnostics(camera: _Camera, best: _Annealed) -> FitDiagnostics:
 
 
 def _result(
-    problem: _Problem,
+    problem: FitProblem,
     solver: _Solver,
     best: _Annealed,
     camera_seconds: float,
@@ -460,7 +383,7 @@ def _result(
     pose, betas, transl = obj.split(best.x)
     joints, _ = problem.setup.kin.evaluate(pose, betas, transl, jacobian=False)
     notes = visibility_warnings(problem.setup.layout, problem.use)
-    if not solver.cancelled and problem.joint_energy_is_bad(best.x):
+    if not solver.cancelled and _explains_badly(problem, best.x):
         notes += ("the body explains the keypoints poorly; check them (or the focal length)",)
     return FitResult(
         betas=betas.copy(),

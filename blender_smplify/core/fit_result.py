@@ -129,7 +129,7 @@ class FitResult:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict) -> "FitResult":
+    def from_dict(cls, data: dict) -> FitResult:
         """Inverse of :meth:`to_dict` (energy, timings, warnings, diagnostics when present)."""
         camera = data["camera"]
         return cls(
@@ -146,6 +146,9 @@ class FitResult:
             status=Status(int(data.get("status", Status.CONVERGED))),
             gender=str(data.get("gender", "neutral")),
             warnings=tuple(data.get("warnings", ())),
-            diagnostics=(FitDiagnostics.from_dict(data["diagnostics"])
-                         if isinstance(data.get("diagnostics"), dict) else None),
+            diagnostics=(
+                FitDiagnostics.from_dict(data["diagnostics"])
+                if isinstance(data.get("diagnostics"), dict)
+                else None
+            ),
         )

@@ -1,27 +1,45 @@
-"""What the fit derives from a model and a layout, and its initialisation helpers.
+"""What the fit derives from a model, a layout and its inputs, and its initialisation helpers.
 
 ``get_setup`` builds (once per model, layout and number of betas; cached while the model lives)
 the kinematics of the layout's keypoints, the spheres of the interpenetration term and the rest
-points; the helpers give the similar-triangles depth, the initial translation, the yaw-mirrored
-start and the finite-difference baseline of the normal equations.
+points. ``prepare`` checks one fit's inputs and gathers what its stages share (``FitProblem``:
+camera, similar-triangles depth, objective). The helpers give the initial translation, the
+yaw-mirrored start and the finite-difference baseline of the normal equations.
 """
 
 from __future__ import annotations
 
 import weakref
+from dataclasses import dataclass
 
 import numpy as np
 
-from .kinematics import PointKinematics, kinematics_from_model
+from .camera import focal_from_fov, principal_point
+from .errors import KeypointsError
 from .joints import J
-from .keypoints import get_layout
-from .objective import Objective, StageConfig
-from .priors import SphereBody
+from .keypoints import Keypoints2D, get_layout
+from .kinematics import PointKinematics, kinematics_from_model
+from .objective import (
+    REFERENCE_HEIGHT_PX,
+    KeypointBlock,
+    Objective,
+    SmplifyWeights,
+    StageConfig,
+    smplify_objective,
+)  # fmt: skip
+from .priors import PosePrior, SphereBody
 from .rotation import rodrigues
 
 #: Upright, facing the camera (OpenCV frame) and its 180° turn about the vertical.
 FACING = np.array([np.pi, 0.0, 0.0])
 FACING_AWAY = np.array([0.0, 0.0, np.pi])
+#: Fewer confident keypoints than this cannot place a body.
+MIN_KEYPOINTS = 4
+#: Keypoints spanning fewer pixels than this cannot place a body either.
+MIN_SPAN_PX = 4.0
+#: Widest diagonal field of view (degrees) a focal length may give: a pinhole camera models
+#: no wider lens (even a 12 mm-equivalent ultra-wide has about 120°).
+MAX_FOV_DEG = 170.0
 
 
 class FitSetup:
@@ -70,6 +88,83 @@ def get_setup(model, layout: str, num_betas: int, interpenetration: bool = True)
     if key not in per_model:
         per_model[key] = FitSetup(model, layout, num_betas, interpenetration)
     return per_model[key]
+
+
+@dataclass(frozen=True)
+class FitProblem:
+    """What every stage of one fit shares: checked inputs, camera, objective."""
+
+    setup: FitSetup
+    xy: np.ndarray  # (K, 2) keypoints, pixels
+    use: np.ndarray  # (K,) bool: keypoints the fit uses
+    focal: float
+    centre: np.ndarray  # (2,) principal point
+    image_size: tuple[int, int]
+    depth: float  # similar-triangles depth of the body, metres
+    objective: Objective
+    prior: PosePrior
+    weights: SmplifyWeights
+    gender: str
+
+    def joint_energy_per_keypoint(self, x: np.ndarray) -> float:
+        """Joint energy (normalised px²) per visible keypoint at x (n,)."""
+        energies = self.objective.energies(x, self.weights.pose_stage(3))
+        return energies.get("joints", 0.0) / max(int(self.use.sum()), 1)
+
+
+def checked_camera(image_size, focal_length) -> tuple[tuple[int, int], float]:
+    """(width, height) and the focal length in pixels, or a KeypointsError saying what is wrong."""
+    try:
+        w_img, h_img = (int(image_size[0]), int(image_size[1]))
+    except (TypeError, ValueError, IndexError, OverflowError):  # also NaN, inf
+        raise KeypointsError(f"image size must be (width, height), got {image_size!r}") from None
+    if w_img <= 0 or h_img <= 0:
+        raise KeypointsError(f"image size must be positive, got {image_size}")
+    focal = float(focal_length) if focal_length is not None else focal_from_fov((w_img, h_img))
+    if not np.isfinite(focal) or focal <= 0:
+        raise KeypointsError(f"focal length must be a positive number of pixels, got {focal}")
+    if focal < focal_from_fov((w_img, h_img), MAX_FOV_DEG):  # else the fit runs into overflows
+        raise KeypointsError(
+            f"focal length {focal:.3g} px is too short for a {w_img} x {h_img} image: its "
+            f"diagonal field of view would exceed {MAX_FOV_DEG:g}° (is it in pixels?)"
+        )
+    return (w_img, h_img), focal
+
+
+def checked_keypoints(setup: FitSetup, keypoints: Keypoints2D) -> np.ndarray:
+    """Confidence × layout weight (K,), or a KeypointsError when too few or too close."""
+    conf = keypoints.confidence * setup.layout.weights
+    use = conf > 0
+    if use.sum() < MIN_KEYPOINTS:
+        raise KeypointsError(
+            f"too few keypoints to fit a body: {int(use.sum())} visible, need {MIN_KEYPOINTS}"
+        )
+    span = float(np.ptp(keypoints.xy[use], axis=0).max())
+    if span < MIN_SPAN_PX:
+        raise KeypointsError(f"the keypoints span only {span:.1f} px: too small to fit a body")
+    return conf
+
+
+def prepare(model, keypoints, image_size, focal_length, weights, options) -> FitProblem:
+    """Check the inputs, place the camera, guess the depth, build the objective.
+
+    ``options`` is the fit's FitOptions (num_betas, interpenetration and pose_prior are read).
+    """
+    size, focal = checked_camera(image_size, focal_length)
+    centre = principal_point(size)
+    num_betas = int(min(options.num_betas, np.asarray(model.shapedirs).shape[2]))
+    setup = get_setup(model, keypoints.layout, num_betas, options.interpenetration)
+    conf = checked_keypoints(setup, keypoints)
+    prior = options.pose_prior if options.pose_prior is not None else PosePrior.load()
+    use = conf > 0
+    depth = initial_depth(setup, keypoints.xy, use, focal)
+    scale = REFERENCE_HEIGHT_PX / (focal * setup.height / depth)  # normalised px per px
+    joints = KeypointBlock(point_index=setup.point_index, target=keypoints.xy, confidence=conf,
+                           focal=focal, centre=centre, scale=scale, sigma=weights.sigma)  # fmt: skip
+    objective = smplify_objective(kinematics=setup.kin, keypoints=joints, pose_prior=prior,
+                                  spheres=setup.spheres, depth=depth)  # fmt: skip
+    return FitProblem(setup, keypoints.xy, use, focal, centre, size, depth, objective, prior,
+                    weights, str(getattr(model, "gender", "neutral")))  # fmt: skip
 
 
 def initial_depth(setup: FitSetup, xy: np.ndarray, use: np.ndarray, focal: float) -> float:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from smplify_toy import make_placeholder_prior, make_toy_body, random_pose
 
-from blender_smplify.core.kinematics import kinematics_from_model
 from blender_smplify.core.joints import J
+from blender_smplify.core.kinematics import kinematics_from_model
 from blender_smplify.core.objective import KeypointBlock, StageConfig, smplify_objective
 from blender_smplify.core.priors import SphereBody
 
