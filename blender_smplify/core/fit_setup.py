@@ -28,7 +28,7 @@ from .objective import (
     smplify_objective,
 )  # fmt: skip
 from .priors import PosePrior, SphereBody
-from .rotation import rodrigues
+from .rotation import matrix_to_rotvec, rodrigues
 
 #: Upright, facing the camera (OpenCV frame) and its 180° turn about the vertical.
 FACING = np.array([np.pi, 0.0, 0.0])
@@ -199,29 +199,8 @@ def mirror_yaw(x: np.ndarray) -> np.ndarray:
     R = rodrigues(x[:3])
     phi = np.arctan2(R[0, 2], R[2, 2])
     out = x.copy()
-    out[:3] = rotvec_of(rodrigues(np.array([0.0, -2.0 * phi, 0.0])) @ R)
+    out[:3] = matrix_to_rotvec(rodrigues(np.array([0.0, -2.0 * phi, 0.0])) @ R)
     return out
-
-
-def rotvec_of(R: np.ndarray) -> np.ndarray:
-    """Rotation vector (3,) of one rotation matrix (3, 3), robust near a half turn.
-
-    (The fit's global orientation sits near a half turn about x, where θ/(2 sin θ)·vee(R − Rᵀ)
-    loses its digits; there the axis comes from (R + Rᵀ)/2 − cos θ I = (1 − cos θ) a aᵀ.)
-    """
-    vee = np.array([R[2, 1] - R[1, 2], R[0, 2] - R[2, 0], R[1, 0] - R[0, 1]])
-    cos = float(np.clip((np.trace(R) - 1.0) / 2.0, -1.0, 1.0))
-    angle = float(np.arccos(cos))
-    if angle < 1e-6:
-        return 0.5 * vee
-    if angle < np.pi / 2:
-        return angle / (2.0 * np.sin(angle)) * vee
-    aat = (0.5 * (R + R.T) - cos * np.eye(3)) / (1.0 - cos)
-    k = int(np.argmax(np.diag(aat)))
-    axis = aat[:, k] / np.sqrt(max(aat[k, k], 1e-300))
-    if axis @ vee < 0:
-        axis = -axis
-    return angle * axis / np.linalg.norm(axis)
 
 
 def initial_translation(setup, xy, use, focal, centre, depth, facing) -> np.ndarray:
