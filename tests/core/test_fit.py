@@ -12,7 +12,6 @@ from smplify_toy import make_toy_body
 from blender_smplify.core.dogleg import Status
 from blender_smplify.core.errors import KeypointsError
 from blender_smplify.core.fit import FACING_AWAY, STAGE_NAMES, FitOptions, FitResult, fit
-from blender_smplify.core.fit_result import STATUS_CANCELLED
 from blender_smplify.core.joints import J
 from blender_smplify.core.keypoints import Keypoints2D, get_layout
 from blender_smplify.core.objective import SmplifyWeights
@@ -141,7 +140,7 @@ def test_callback_returning_false_stops_with_best_so_far(body, prior):
         return len(calls) < 20
 
     result = fit(body, kp, SIZE, FOCAL, callback=callback, options=FitOptions(pose_prior=prior))
-    assert result.status == STATUS_CANCELLED
+    assert result.status is Status.CANCELLED
     assert len(calls) == 20 and all(np.isfinite(e) for _, _, e in calls)
     assert np.all(np.isfinite(result.pose)) and np.all(np.isfinite(result.joints_3d))
     full = fit(body, kp, SIZE, FOCAL, options=FitOptions(pose_prior=prior))
