@@ -225,7 +225,8 @@ def test_pose_only_fit_without_shape_coefficients(body, prior):
     assert reprojection(body, result, kp) < 20.0
 
 
-@pytest.mark.parametrize("bad", [{"max_iterations": (5,)}, {"num_betas": -1}])
+@pytest.mark.parametrize("bad", [{"max_iterations": (5,)}, {"num_betas": -1},
+                                 {"jacobian": "3-point"}])  # fmt: skip
 def test_fit_options_are_checked_when_made(bad):
     with pytest.raises(ValueError, match=next(iter(bad))):
         FitOptions(**bad)
