@@ -5,12 +5,19 @@ Minimises F(x) = ‖r(x)‖² given, at each point, the normal equations g = J�
 
 1. scale the variables by D = √diag(H) (running maximum, as MINPACK), so one trust radius
    serves radians, shape coefficients and metres;
-2. Gauss-Newton step h_gn = −H⁻¹g (Cholesky, with a tiny ridge when H is singular) and
-   Cauchy step h_sd = −(gᵀg / gᵀHg) g in the scaled space;
+2. Gauss-Newton step h_gn = −H⁻¹g by a dense LU solve (``np.linalg.solve``) of the scaled
+   system; when the solve fails or gives non-finite values, again with a ridge
+   1e-12 · max diag(H) · I that grows a hundredfold per try (six tries), and at last a scaled
+   gradient step; and the Cauchy step h_sd = −(gᵀg / gᵀHg) g;
 3. dogleg step: h_gn when inside the radius Δ, else the point where the path
-   0 → h_sd → h_gn crosses ‖h‖ = Δ;
+   0 → h_sd → h_gn crosses ‖h‖ = Δ (along −g when gᵀHg ≤ 0: no positive curvature);
 4. accept when F decreases; grow Δ when the gain ratio ρ = (F − F_new)/(−2gᵀh − hᵀHh) > 0.75,
-   shrink it when ρ < 0.25 or F is not finite.
+   shrink it to ½‖h‖ when ρ < 0.25, and to ¼‖h‖ when F(x + h) is not finite (as SciPy's
+   ``dogbox``), so the next step is shorter than the failed one and never lands on it again.
+
+It stops with a :class:`Status`: the energy stopped decreasing (``ftol``), the step or the
+trust region became negligible (``xtol``), the iteration limit, the callback's cancel, or a
+starting point whose energy is not finite.
 
 References: M. J. D. Powell, "A hybrid method for nonlinear equations" (1970); K. Madsen,
 H. B. Nielsen, O. Tingleff, "Methods for non-linear least squares problems" (2004), Sec. 3.3.
@@ -21,25 +28,71 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import IntEnum
 
 import numpy as np
 
-#: status codes of :class:`DoglegResult`
-CONVERGED, MAX_ITERATIONS, STOPPED = 0, 1, 2
+#: Trust radius below which the solver stops (scaled variables).
+MIN_RADIUS = 1e-10
+#: Fraction of a failed (non-finite) step's length the trust radius shrinks to.
+NONFINITE_SHRINK = 0.25
 
 
-@dataclass
+class Status(IntEnum):
+    """Why a solver run, or a whole fit, stopped. The values 0-2 are those of the fit's JSON."""
+
+    CONVERGED = 0
+    MAX_ITERATIONS = 1
+    CANCELLED = 2
+    NONFINITE_START = 3
+    SMALL_STEP = 4
+
+    @property
+    def message(self) -> str:
+        """A readable sentence for the user."""
+        return _MESSAGES[self]
+
+    @property
+    def converged(self) -> bool:
+        """True for the two ways of converging (ftol and xtol)."""
+        return self in (Status.CONVERGED, Status.SMALL_STEP)
+
+
+_MESSAGES = {
+    Status.CONVERGED: "converged: the energy stopped decreasing (ftol)",
+    Status.MAX_ITERATIONS: "stopped at the iteration limit",
+    Status.CANCELLED: "cancelled",
+    Status.NONFINITE_START: "the energy at the starting point is not finite",
+    Status.SMALL_STEP: "converged: the step became negligible (xtol)",
+}
+
+
+@dataclass(frozen=True)
 class DoglegResult:
-    """x (n,) best point, cost F(x), iterations, evaluations, status (CONVERGED, ...)."""
+    """What :func:`dogleg` returns.
+
+    Attributes
+    ----------
+    x : (n,) best point found (the start when nothing better was).
+    cost : F(x).
+    iterations : solver iterations (one normal-equation evaluation each).
+    evaluations : normal-equation evaluations, the start's included.
+    status : why it stopped.
+    """
 
     x: np.ndarray
     cost: float
     iterations: int
     evaluations: int
-    status: int
+    status: Status
+
+    @property
+    def message(self) -> str:
+        return self.status.message
 
 
 def _gn_step(H: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Gauss-Newton step −H⁻¹g (n,) by LU, with a growing ridge when H is singular."""
     ridge = 1e-12 * max(float(np.max(np.diag(H))), 1.0)
     eye = np.eye(len(g))
     for _ in range(6):
@@ -60,7 +113,7 @@ def dogleg_step(H: np.ndarray, g: np.ndarray, radius: float) -> np.ndarray:
         return h_gn
     gHg = float(g @ H @ g)
     gg = float(g @ g)
-    if gHg <= 0.0:
+    if gHg <= 0.0:  # no positive curvature along −g: go to the boundary
         return -radius * g / max(np.sqrt(gg), 1e-300)
     h_sd = -(gg / gHg) * g
     n_sd = np.linalg.norm(h_sd)
@@ -76,30 +129,36 @@ def dogleg_step(H: np.ndarray, g: np.ndarray, radius: float) -> np.ndarray:
 def dogleg(
     normal_equations: Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]],
     x0: np.ndarray,
+    *,
     max_iterations: int = 50,
     ftol: float = 1e-5,
     xtol: float = 1e-8,
     radius: float = 1.0,
-    callback: Callable[[int, float], bool] | None = None,
+    callback: Callable[[int, float], bool | None] | None = None,
 ) -> DoglegResult:
     """Minimise ‖r(x)‖² from x0.
 
     Parameters
     ----------
     normal_equations : x (n,) -> (F, g (n,), H (n, n)).
+    x0 : (n,) starting point.
     max_iterations : solver iterations (one normal-equation evaluation each).
     ftol : stop when an accepted step lowers F by less than ftol · F.
     xtol : stop when the scaled step is shorter than xtol · (‖D x‖ + xtol).
     radius : initial trust radius in the scaled variables.
     callback : (iteration, F) -> False to stop now with the best point so far.
+
+    Returns
+    -------
+    DoglegResult; its status is NONFINITE_START (and x the start) when F(x0) is not finite.
     """
     x = np.array(x0, dtype=np.float64)
     F, g, H = normal_equations(x)
     evaluations = 1
     if not np.isfinite(F):
-        return DoglegResult(x, F, 0, evaluations, STOPPED)
+        return DoglegResult(x, F, 0, evaluations, Status.NONFINITE_START)
     D = np.sqrt(np.maximum(np.diag(H), 1e-12))
-    status = MAX_ITERATIONS
+    status = Status.MAX_ITERATIONS
     it = 0
     while it < max_iterations:
         it += 1
@@ -107,30 +166,34 @@ def dogleg(
         Hs = H / D[:, None] / D[None, :]
         gs = g / D
         hs = dogleg_step(Hs, gs, radius)
+        step = float(np.linalg.norm(hs))
         predicted = -(2.0 * float(gs @ hs) + float(hs @ Hs @ hs))
         x_new = x + hs / D
         F_new, g_new, H_new = normal_equations(x_new)
         evaluations += 1
-        small_step = np.linalg.norm(hs) <= xtol * (np.linalg.norm(D * x) + xtol)
         if not np.isfinite(F_new):
-            radius *= 0.25
+            radius = NONFINITE_SHRINK * step
+            if radius < MIN_RADIUS:
+                status = Status.SMALL_STEP
+                break
             continue
+        small_step = step <= xtol * (np.linalg.norm(D * x) + xtol)
         rho = (F - F_new) / predicted if predicted > 0 else -1.0
         if rho > 0.75:
-            radius = max(radius, 3.0 * np.linalg.norm(hs))
+            radius = max(radius, 3.0 * step)
         elif rho < 0.25:
-            radius = 0.5 * np.linalg.norm(hs)
+            radius = 0.5 * step
         accepted = F_new < F
         if accepted:
             decrease = F - F_new
             x, F, g, H = x_new, F_new, g_new, H_new
         if callback is not None and callback(it, F) is False:
-            status = STOPPED
+            status = Status.CANCELLED
             break
         if accepted and decrease <= ftol * F:
-            status = CONVERGED
+            status = Status.CONVERGED
             break
-        if small_step or radius < 1e-10:
-            status = CONVERGED
+        if small_step or radius < MIN_RADIUS:
+            status = Status.SMALL_STEP
             break
     return DoglegResult(x, F, it, evaluations, status)

@@ -17,8 +17,12 @@ Procedure:
    ``RETRY_JOINT_ENERGY``) is re-run from the other facing and from the mean poses of the
    heaviest prior components; the lowest energy is kept.
 
-Each stage runs Powell's dogleg (``dogleg.py``) on normal equations assembled from analytic
-Jacobians (``objective.py``), in float64. ``FitOptions.jacobian = "2-point"`` swaps in forward
+``fit`` calls one function per step: ``fit_setup.prepare`` (0), ``_camera_stage`` (1),
+``_starts`` and ``_annealed_stages`` (2), ``_retry_if_stuck`` (3), ``_result``. Each stage runs
+Powell's dogleg (``dogleg.py``) on normal equations assembled from analytic Jacobians
+(``objective.py``), in float64, under that stage's frozen ``StageConfig``
+(``SmplifyWeights.camera_stage`` / ``pose_stage``: a weight per residual block, and the
+keypoints the joint term uses); the objective itself never changes during a fit. ``FitOptions.jacobian = "2-point"`` swaps in forward
 finite differences of the same residuals: the baseline of ``benchmarks/fit_synthetic.py``.
 """
 
@@ -27,32 +31,32 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .camera import focal_from_fov, principal_point
-from .dogleg import STOPPED, DoglegResult, dogleg
-from .errors import KeypointsError
-from .fit_result import STATUS_CANCELLED, STATUS_CONVERGED, STATUS_MAX_ITERATIONS, FitResult
+from .dogleg import DoglegResult, Status, dogleg
+from .errors import SmplifyError
+from .fit_result import FitDiagnostics, FitResult
 from .fit_setup import (
     FACING,
     FACING_AWAY,
+    FitProblem,
     finite_difference_normal_equations,
-    get_setup,
-    initial_depth,
     initial_translation,
     mirror_yaw,
+    prepare,
     visibility_warnings,
 )  # fmt: skip
 from .keypoints import Keypoints2D
-from .objective import REFERENCE_HEIGHT_PX, Objective, SmplifyWeights
+from .objective import SmplifyWeights, StageConfig
 from .priors import PosePrior
 
 __all__ = [
     "FACING",
     "FACING_AWAY",
     "STAGE_NAMES",
+    "FitDiagnostics",
     "FitOptions",
     "FitResult",
     "SmplifyWeights",
@@ -63,13 +67,9 @@ log = logging.getLogger(__name__)
 
 #: Names of the stages, in the order ``callback`` and ``FitResult.stage_seconds`` use.
 STAGE_NAMES = ("camera", "pose 1", "pose 2", "pose 3", "pose 4")
-#: Fewer confident keypoints than this cannot place a body.
-MIN_KEYPOINTS = 4
-#: Keypoints spanning fewer pixels than this cannot place a body either.
-MIN_SPAN_PX = 4.0
-#: Widest diagonal field of view (degrees) a focal length may give: a pinhole camera models
-#: no wider lens (even a 12 mm-equivalent ultra-wide has about 120°).
-MAX_FOV_DEG = 170.0
+#: The starting global orientations of the camera stage and their names in FitDiagnostics.
+FACINGS = (FACING, FACING_AWAY)
+FACING_NAMES = ("toward", "away")
 #: Camera-stage energies closer than this factor leave the facing to the first full stage.
 FLIP_AMBIGUITY = 4.0
 #: A fit whose joint energy per visible keypoint (normalised px²) exceeds this is re-run from
@@ -114,6 +114,8 @@ class FitOptions:
                              f"got {self.max_iterations}")  # fmt: skip
         if self.num_betas < 0:
             raise ValueError(f"num_betas must be 0 or more, got {self.num_betas}")
+        if self.jacobian not in ("analytic", "2-point"):
+            raise ValueError(f"jacobian must be 'analytic' or '2-point', got {self.jacobian!r}")
 
 
 def fit(
@@ -139,197 +141,263 @@ def fit(
     callback : callback(stage, iteration, energy) after every solver iteration, stage indexing
         STAGE_NAMES (a stage may run from several starts, each counting iterations from 1);
         returning False stops the fit, which then returns the best result so far with status
-        STATUS_CANCELLED.
+        Status.CANCELLED.
     options : solver settings (default FitOptions()).
 
     Returns
     -------
-    FitResult with the pose (72,), betas, translation (3,), camera and energies per term.
+    FitResult with the pose (72,), betas, translation (3,), camera, energies per term and
+    diagnostics (FitDiagnostics).
     """
     weights = weights or SmplifyWeights()
     options = options or FitOptions()
-    try:
-        w_img, h_img = (int(image_size[0]), int(image_size[1]))
-    except (TypeError, ValueError, IndexError, OverflowError):  # also NaN, inf
-        raise KeypointsError(f"image size must be (width, height), got {image_size!r}") from None
-    if w_img <= 0 or h_img <= 0:
-        raise KeypointsError(f"image size must be positive, got {image_size}")
-    focal = float(focal_length) if focal_length is not None else focal_from_fov((w_img, h_img))
-    if not np.isfinite(focal) or focal <= 0:
-        raise KeypointsError(f"focal length must be a positive number of pixels, got {focal}")
-    if focal < focal_from_fov((w_img, h_img), MAX_FOV_DEG):  # else the fit runs into overflows
-        raise KeypointsError(
-            f"focal length {focal:.3g} px is too short for a {w_img} x {h_img} image: its "
-            f"diagonal field of view would exceed {MAX_FOV_DEG:g}° (is it in pixels?)"
-        )
-    centre = principal_point((w_img, h_img))
-    num_betas = int(min(options.num_betas, np.asarray(model.shapedirs).shape[2]))
-    setup = get_setup(model, keypoints.layout, num_betas, options.interpenetration)
-    lay = setup.layout
-    conf = keypoints.confidence * lay.weights
-    use = conf > 0
-    if use.sum() < MIN_KEYPOINTS:
-        raise KeypointsError(
-            f"too few keypoints to fit a body: {int(use.sum())} visible, need {MIN_KEYPOINTS}"
-        )
-    span = float(np.ptp(keypoints.xy[use], axis=0).max())
-    if span < MIN_SPAN_PX:
-        raise KeypointsError(f"the keypoints span only {span:.1f} px: too small to fit a body")
-    prior = options.pose_prior if options.pose_prior is not None else PosePrior.load()
-
-    # 0. camera: depth by similar triangles, normalisation of the pixels
-    depth = initial_depth(setup, keypoints.xy, use, focal)
-    person_px = focal * setup.height / depth
-    scale = REFERENCE_HEIGHT_PX / person_px
-    obj = Objective(setup.kin, setup.point_index, keypoints.xy, conf, focal, centre, scale,
-                    prior, setup.spheres, weights.sigma)  # fmt: skip
-    n = obj.n
-    stage_seconds: list[float] = []
-    iterations = 0
-    cancelled = False
-
-    def normal_equations(free):
-        if options.jacobian == "analytic":
-            return lambda y: obj.normal_equations(_embed(y, free), free)
-        if options.jacobian == "2-point":
-            return lambda y: finite_difference_normal_equations(obj, _embed(y, free), free)
-        raise ValueError(f"unknown jacobian mode {options.jacobian!r}")
-
-    base = np.zeros(n)
-
-    def _embed(y, free):
-        x = base.copy()
-        x[free] = y
-        return x
-
-    def run_stage(stage, x0, free, max_it):
-        nonlocal base, iterations, cancelled
-        if cancelled:  # a second track after a cancel: nothing more to do
-            return x0, DoglegResult(x0[free], np.inf, 0, 0, STOPPED)
-        base = x0.copy()
-        cb = None
-        if callback is not None:
-
-            def cb(it, F):
-                return callback(stage, it, F)
-
-        res = dogleg(normal_equations(free), x0[free], max_iterations=max_it,
-                     ftol=options.ftol, callback=cb)  # fmt: skip
-        iterations += res.iterations
-        x = _embed(res.x, free)
-        if res.status == STOPPED and callback is not None:
-            cancelled = True
-        return x, res
-
+    # 0. camera and inputs; the objective
+    problem = prepare(model, keypoints, image_size, focal_length, weights, options)
+    solver = _Solver(problem, options, callback)
     # 1. camera stage on the torso, both facings
+    camera = _camera_stage(problem, solver)
+    # 2. annealed stages from several starts
+    best = _annealed_stages(problem, solver, _starts(camera))
+    # 3. a fit that explains the keypoints badly is re-run from other starts
+    best = _retry_if_stuck(problem, solver, camera, best)
+    return _result(problem, solver, best, camera.seconds, _diagnostics(camera, best))
+
+
+class _Solver:
+    """Runs the dogleg for the stages of one fit: relays the callback, counts iterations and
+    remembers a cancel (after which every further run returns its start)."""
+
+    def __init__(self, problem: FitProblem, options: FitOptions, callback) -> None:
+        self.problem, self.options, self.callback = problem, options, callback
+        self.iterations = 0
+        self.cancelled = False
+
+    def run(
+        self, stage: int, config: StageConfig, x0: np.ndarray, free: np.ndarray
+    ) -> tuple[np.ndarray, DoglegResult]:
+        """Minimise stage ``stage`` over the parameters ``free`` from x0 (n,): (x (n,), result)."""
+        if self.cancelled:  # a second track after a cancel: nothing more to do
+            return x0, DoglegResult(x0[free], np.inf, 0, 0, Status.CANCELLED)
+        obj = self.problem.objective
+
+        def embed(y):
+            x = x0.copy()
+            x[free] = y
+            return x
+
+        analytic = self.options.jacobian == "analytic"
+
+        def normal_equations(y):
+            if analytic:
+                return obj.normal_equations(embed(y), free, config)
+            return finite_difference_normal_equations(obj, embed(y), free, config)
+
+        callback = self.callback
+        report = None if callback is None else (lambda it, energy: callback(stage, it, energy))
+        res = dogleg(normal_equations, x0[free], max_iterations=self.options.max_iterations[stage],
+                     ftol=self.options.ftol, callback=report)  # fmt: skip
+        self.iterations += res.iterations
+        self.cancelled = self.cancelled or res.status is Status.CANCELLED
+        return embed(res.x), res
+
+
+@dataclass(frozen=True)
+class _Start:
+    """A starting point x (n,) of the annealed stages and where it came from."""
+
+    x: np.ndarray
+    facing: int  # index into FACINGS
+    mirrored: bool = False
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class _Camera:
+    """Step 1's outcome: one start per facing, lowest camera energy first."""
+
+    candidates: tuple[tuple[float, _Start], ...]
+    energies: tuple[float, ...]  # per facing tried, in FACINGS order
+    seconds: float
+
+    @property
+    def ambiguous(self) -> bool:
+        c = self.candidates
+        return len(c) > 1 and c[1][0] <= FLIP_AMBIGUITY * c[0][0]
+
+
+def _explains_badly(problem: FitProblem, x: np.ndarray) -> bool:
+    """Joint energy per visible keypoint at x above RETRY_JOINT_ENERGY."""
+    return problem.joint_energy_per_keypoint(x) > RETRY_JOINT_ENERGY
+
+
+def _cost(value: float) -> float:
+    """A cost to compare: +inf for a non-finite one."""
+    return float(value) if np.isfinite(value) else np.inf
+
+
+def _camera_stage(problem: FitProblem, solver: _Solver) -> _Camera:
+    """Step 1: global orientation and translation on the torso keypoints, from each facing."""
     t0 = time.perf_counter()
-    torso = np.zeros(len(use))
-    torso[[lay.index(nm) for nm in lay.torso]] = 1.0
-    obj.data_mask = torso if (use * torso).sum() >= 3 else np.ones(len(use))
-    obj.weights["camera_depth"] = weights.camera_depth
-    obj.depth_target = depth
-    free_cam = np.r_[0:3, n - 3 : n]
+    lay, n = problem.setup.layout, problem.objective.n
+    torso = np.zeros(len(problem.use))
+    torso[[lay.index(name) for name in lay.torso]] = 1.0
+    mask = torso if (problem.use * torso).sum() >= 3 else np.ones(len(problem.use))
+    config = problem.weights.camera_stage(mask)
+    free = np.r_[0:3, n - 3 : n]
     candidates = []
-    facings = (FACING, FACING_AWAY) if options.try_flip else (FACING,)
-    for facing in facings:
+    for facing in range(2 if solver.options.try_flip else 1):
         x0 = np.zeros(n)
-        x0[:3] = facing
-        x0[3:72] = prior.mean_pose
-        x0[n - 3 :] = initial_translation(setup, keypoints.xy, use * obj.data_mask > 0,
-                                           focal, centre, depth, facing)  # fmt: skip
-        x, res = run_stage(0, x0, free_cam, options.max_iterations[0])
-        candidates.append((res.cost, x))
-        if cancelled:
+        x0[:3] = FACINGS[facing]
+        x0[3:72] = problem.prior.mean_pose
+        x0[n - 3 :] = initial_translation(problem.setup, problem.xy, problem.use * mask > 0,
+                                          problem.focal, problem.centre, problem.depth,
+                                          FACINGS[facing])  # fmt: skip
+        x, res = solver.run(0, config, x0, free)
+        candidates.append((_cost(res.cost), _Start(x, facing, label=FACING_NAMES[facing])))
+        if solver.cancelled:
             break
+    energies = tuple(c for c, _ in candidates)
     candidates.sort(key=lambda c: c[0])
-    stage_seconds.append(time.perf_counter() - t0)
+    return _Camera(tuple(candidates), energies, time.perf_counter() - t0)
 
-    # 2. annealed stages over everything, from several starts
-    obj.data_mask = np.ones(len(use))
-    obj.weights["camera_depth"] = 0.0
-    free_all = np.arange(n)
 
-    def anneal(starts, groups):
-        """Four stages from several starts: after the first stage only the starts of the best
-        facing (``groups``) go on, after stage DECIDE_STAGE only the best one."""
-        secs, res, best = [], None, 0
-        tracks, ids = list(starts), list(range(len(starts)))
-        for k in range(4):
-            if cancelled:
-                break
-            t1 = time.perf_counter()
-            obj.weights.update(weights.stage(k))
-            runs = [run_stage(k + 1, xt, free_all, options.max_iterations[k + 1]) for xt in tracks]
-            costs = [r[1].cost for r in runs]
-            keep = list(range(len(runs)))
-            if k == 0:
-                group = groups[ids[int(np.argmin(costs))]]
-                keep = [j for j in keep if groups[ids[j]] == group]
-            if k >= DECIDE_STAGE:
-                keep = [min(keep, key=lambda j: costs[j])]
-            runs, ids = [runs[j] for j in keep], [ids[j] for j in keep]
-            tracks = [r[0] for r in runs]
-            best = int(np.argmin([r[1].cost for r in runs]))
-            res = runs[best][1]
-            secs.append(time.perf_counter() - t1)
-        return tracks[best], res, secs, ids[best]
+def _starts(camera: _Camera) -> list[_Start]:
+    """Starts of step 2: the better facing (both when ambiguous), each also with its yaw
+    mirrored (four torso points cannot tell a yaw of +ψ from −ψ)."""
+    starts = []
+    for _, start in camera.candidates if camera.ambiguous else camera.candidates[:1]:
+        starts.append(start)
+        if MIRROR_YAW:
+            label = f"{start.label}, yaw mirrored"
+            starts.append(_Start(mirror_yaw(start.x), start.facing, True, label))
+    return starts
 
-    ambiguous = len(candidates) > 1 and candidates[1][0] <= FLIP_AMBIGUITY * candidates[0][0]
-    starts, start_facing = [], []
-    for i, (_, xc) in enumerate(candidates if ambiguous else candidates[:1]):
-        starts.append(xc), start_facing.append(i)
-        if MIRROR_YAW:  # four torso points cannot tell a yaw of +ψ from −ψ: try both
-            starts.append(mirror_yaw(xc)), start_facing.append(i)
-    x, res, secs, chosen = anneal(starts, start_facing)
-    chosen_facing = start_facing[chosen]
-    # 3. a fit that explains the keypoints badly is stuck: try the other facing, then the
-    # heaviest prior components' mean poses, until one explains the keypoints; keep the best
-    visible = max(int(use.sum()), 1)
 
-    def bad(xt):
-        return obj.energies(xt).get("joints", 0.0) / visible > RETRY_JOINT_ENERGY
+@dataclass(frozen=True)
+class _Annealed:
+    """Step 2's outcome: the best track's parameters (n,), its last solver result (None when
+    cancelled before), the seconds of each annealed stage and the start it came from."""
 
-    if res is not None and not cancelled and bad(x):
-        retries = []
-        if len(candidates) > 1:
-            retries.append(candidates[1 - chosen_facing][1])
-        order = np.argsort(-prior.weights) if prior.weights is not None else range(0)
-        for k in list(order)[:RETRY_POSES]:
-            xs = starts[chosen].copy()
-            xs[3:72] = prior.means[k]
-            retries.append(xs)
-        for start in retries:
-            x2, res2, secs2, _ = anneal([start], [0])
-            secs = [a + b for a, b in zip(secs, secs2)] + secs2[len(secs) :]
-            if res2 is not None and res2.cost < res.cost:
-                x, res = x2, res2
-            if cancelled or not bad(x):
-                break
-    stage_seconds.extend(secs)
-    status = STATUS_CONVERGED
-    if res is not None and res.status != 0:
-        status = STATUS_MAX_ITERATIONS
-    if cancelled:
-        status = STATUS_CANCELLED
+    x: np.ndarray
+    result: DoglegResult | None
+    seconds: tuple[float, ...]
+    start: _Start
+    retried: bool = False  # step 3 ran (seconds then cover every run)
+    from_retry: bool = False  # this outcome came from one of step 3's starts
 
-    pose, betas, transl = obj.split(x)
-    joints, _ = setup.kin.evaluate(pose, betas, transl, jacobian=False)
-    obj.weights.update(weights.stage(3))
-    notes = visibility_warnings(lay, use)
-    if not cancelled and bad(x):
+
+def _annealed_stages(problem: FitProblem, solver: _Solver, starts: list[_Start]) -> _Annealed:
+    """Step 2: the four annealed stages over all parameters from several starts. After the
+    first stage only the starts of the best one's facing go on, after DECIDE_STAGE only the
+    best one."""
+    free = np.arange(problem.objective.n)
+    seconds, res, best = [], None, 0
+    tracks, ids = [s.x for s in starts], list(range(len(starts)))
+    for k in range(4):
+        if solver.cancelled:
+            break
+        t1 = time.perf_counter()
+        config = problem.weights.pose_stage(k)
+        runs = [solver.run(k + 1, config, xt, free) for xt in tracks]
+        costs = [_cost(r[1].cost) for r in runs]
+        keep = list(range(len(runs)))
+        if k == 0:
+            facing = starts[ids[int(np.argmin(costs))]].facing
+            keep = [j for j in keep if starts[ids[j]].facing == facing]
+        if k >= DECIDE_STAGE:
+            keep = [min(keep, key=lambda j: costs[j])]
+        runs, ids = [runs[j] for j in keep], [ids[j] for j in keep]
+        tracks = [r[0] for r in runs]
+        best = int(np.argmin([_cost(r[1].cost) for r in runs]))
+        res = runs[best][1]
+        seconds.append(time.perf_counter() - t1)
+    return _Annealed(tracks[best], res, tuple(seconds), starts[ids[best]])
+
+
+def _retry_starts(problem: FitProblem, camera: _Camera, first: _Annealed) -> list[_Start]:
+    """The other facing's camera solution, then the first result's start with the body pose
+    of each of the RETRY_POSES heaviest prior components."""
+    out = [s for _, s in camera.candidates if s.facing != first.start.facing][:1]
+    out = [replace(s, label="other facing") for s in out]
+    prior = problem.prior
+    order = np.argsort(-prior.weights) if prior.weights is not None else range(0)
+    for k in list(order)[:RETRY_POSES]:
+        xs = first.start.x.copy()
+        xs[3:72] = prior.means[k]
+        out.append(replace(first.start, x=xs, label=f"prior component {k}"))
+    return out
+
+
+def _retry_if_stuck(
+    problem: FitProblem, solver: _Solver, camera: _Camera, first: _Annealed
+) -> _Annealed:
+    """Step 3: when the result explains the keypoints badly, re-run the annealed stages from
+    other starts until one explains them, and keep the lowest energy (seconds summed)."""
+    if first.result is None or solver.cancelled or not _explains_badly(problem, first.x):
+        return first
+    best, seconds = first, list(first.seconds)
+    for start in _retry_starts(problem, camera, first):
+        again = _annealed_stages(problem, solver, [start])
+        seconds = _add_seconds(seconds, again.seconds)
+        if again.result is not None and _cost(again.result.cost) < _cost(best.result.cost):
+            best = replace(again, from_retry=True)
+        if solver.cancelled or not _explains_badly(problem, best.x):
+            break
+    return replace(best, seconds=tuple(seconds), retried=True)
+
+
+def _add_seconds(a, b) -> list[float]:
+    """Per-stage sums of two lists of stage times (the longer one's tail kept)."""
+    return [x + y for x, y in zip(a, b)] + list(a[len(b) :]) + list(b[len(a) :])
+
+
+def _diagnostics(camera: _Camera, best: _Annealed) -> FitDiagnostics:
+    return FitDiagnostics(
+        camera_energies=tuple(e if np.isfinite(e) else None for e in camera.energies),
+        camera_facing=FACING_NAMES[camera.candidates[0][1].facing],
+        ambiguous=camera.ambiguous,
+        facing=FACING_NAMES[best.start.facing],
+        mirrored_yaw=best.start.mirrored,
+        retried=best.retried,
+        retry_start=best.start.label if best.from_retry else None,
+    )
+
+
+def _result(
+    problem: FitProblem,
+    solver: _Solver,
+    best: _Annealed,
+    camera_seconds: float,
+    diagnostics: FitDiagnostics,
+) -> FitResult:
+    """The FitResult of the best outcome, with energies of the last stage's weights."""
+    res = best.result
+    if solver.cancelled:
+        status = Status.CANCELLED
+    elif res is not None and res.status is Status.NONFINITE_START:
+        raise SmplifyError(f"the fit's energy is not finite from any start ({res.message}): "
+                           "check the keypoints, the focal length and the body model")  # fmt: skip
+    else:
+        status = Status.CONVERGED if res is None or res.status.converged else Status.MAX_ITERATIONS
+    obj = problem.objective
+    pose, betas, transl = obj.split(best.x)
+    joints, _ = problem.setup.kin.evaluate(pose, betas, transl, jacobian=False)
+    notes = visibility_warnings(problem.setup.layout, problem.use)
+    if not solver.cancelled and _explains_badly(problem, best.x):
         notes += ("the body explains the keypoints poorly; check them (or the focal length)",)
     return FitResult(
         betas=betas.copy(),
         pose=pose.copy(),
         transl=transl.copy(),
-        focal_length=focal,
-        principal_point=centre,
-        image_size=(w_img, h_img),
+        focal_length=problem.focal,
+        principal_point=problem.centre,
+        image_size=problem.image_size,
         joints_3d=joints[:24].copy(),
-        energy=obj.energies(x),
-        iterations=iterations,
-        stage_seconds=tuple(stage_seconds),
+        energy=obj.energies(best.x, problem.weights.pose_stage(3)),
+        iterations=solver.iterations,
+        stage_seconds=(camera_seconds, *best.seconds),
         status=status,
-        gender=str(getattr(model, "gender", "neutral")),
+        gender=problem.gender,
         warnings=notes,
+        diagnostics=diagnostics,
     )

@@ -2,14 +2,49 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-#: status codes of FitResult.status
-STATUS_CONVERGED = 0
-STATUS_MAX_ITERATIONS = 1
-STATUS_CANCELLED = 2
+from .dogleg import Status
+
+#: FitResult.status values (the solver's :class:`~.dogleg.Status`; a fit ends in one of these)
+STATUS_CONVERGED = Status.CONVERGED
+STATUS_MAX_ITERATIONS = Status.MAX_ITERATIONS
+STATUS_CANCELLED = Status.CANCELLED
+
+
+@dataclass(frozen=True)
+class FitDiagnostics:
+    """How the fit reached its result: the camera stage's flip test, the starts, the retries.
+
+    Attributes
+    ----------
+    camera_energies : camera-stage energy per facing tried, in ``fit.FACING_NAMES`` order
+        (one entry when the flip test is off; None for a facing whose energy was not finite).
+    camera_facing : the facing with the lower camera-stage energy ("toward" or "away").
+    ambiguous : the two energies were within ``fit.FLIP_AMBIGUITY``, so both facings started
+        the annealed stages and the first of them decided.
+    facing : the facing of the start the result came from.
+    mirrored_yaw : the result came from the start with the camera solution's yaw mirrored.
+    retried : the annealed result explained the keypoints badly, so the fit was re-run.
+    retry_start : the retry start that gave the result ("other facing", "prior component k"),
+        or None when no retry improved on the first result.
+    """
+
+    camera_energies: tuple[float | None, ...] = ()
+    camera_facing: str = ""
+    ambiguous: bool = False
+    facing: str = ""
+    mirrored_yaw: bool = False
+    retried: bool = False
+    retry_start: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict) -> FitDiagnostics:
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        known["camera_energies"] = tuple(known.get("camera_energies", ()))
+        return cls(**known)
 
 
 @dataclass(frozen=True)
@@ -30,9 +65,12 @@ class FitResult:
     energy : final energy per term, e.g. {"joints": ..., "pose_prior": ...}.
     iterations : solver iterations over all stages.
     stage_seconds : wall time of each stage, in order.
-    status : STATUS_* code.
+    status : Status.CONVERGED, MAX_ITERATIONS (the last stage stopped at its limit) or
+        CANCELLED (by the callback); an int in JSON.
     gender : gender of the body model used.
     warnings : human-readable notes such as "legs not visible".
+    diagnostics : how the camera stage and the retries went (None when not known, e.g. a
+        result read back from an older file).
     """
 
     betas: np.ndarray
@@ -45,9 +83,10 @@ class FitResult:
     energy: dict[str, float] = field(default_factory=dict)
     iterations: int = 0
     stage_seconds: tuple[float, ...] = ()
-    status: int = STATUS_CONVERGED
+    status: Status = Status.CONVERGED
     gender: str = "neutral"
     warnings: tuple[str, ...] = ()
+    diagnostics: FitDiagnostics | None = None
 
     @property
     def total_energy(self) -> float:
@@ -57,10 +96,15 @@ class FitResult:
     def seconds(self) -> float:
         return float(sum(self.stage_seconds))
 
+    @property
+    def status_message(self) -> str:
+        """The status as a sentence ("converged: ...", "cancelled", ...)."""
+        return Status(self.status).message
+
     def to_dict(self) -> dict:
         """Parameters under the smplx names, plus camera and joints, as JSON-ready lists."""
         pose = np.asarray(self.pose, dtype=np.float64)
-        return {
+        out = {
             "global_orient": pose[:3].tolist(),
             "body_pose": pose[3:].tolist(),
             "betas": np.asarray(self.betas, dtype=np.float64).tolist(),
@@ -79,10 +123,14 @@ class FitResult:
             "status": int(self.status),
             "warnings": list(self.warnings),
         }
+        if self.diagnostics is not None:
+            out["diagnostics"] = asdict(self.diagnostics)
+            out["diagnostics"]["camera_energies"] = list(self.diagnostics.camera_energies)
+        return out
 
     @classmethod
-    def from_dict(cls, data: dict) -> "FitResult":
-        """Inverse of :meth:`to_dict` (energy, timings and warnings included when present)."""
+    def from_dict(cls, data: dict) -> FitResult:
+        """Inverse of :meth:`to_dict` (energy, timings, warnings, diagnostics when present)."""
         camera = data["camera"]
         return cls(
             betas=np.asarray(data["betas"], dtype=np.float64),
@@ -95,7 +143,12 @@ class FitResult:
             energy=dict(data.get("energy", {})),
             iterations=int(data.get("iterations", 0)),
             stage_seconds=tuple(data.get("stage_seconds", ())),
-            status=int(data.get("status", STATUS_CONVERGED)),
+            status=Status(int(data.get("status", Status.CONVERGED))),
             gender=str(data.get("gender", "neutral")),
             warnings=tuple(data.get("warnings", ())),
+            diagnostics=(
+                FitDiagnostics.from_dict(data["diagnostics"])
+                if isinstance(data.get("diagnostics"), dict)
+                else None
+            ),
         )

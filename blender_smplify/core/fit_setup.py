@@ -1,27 +1,45 @@
-"""What the fit derives from a model and a layout, and its initialisation helpers.
+"""What the fit derives from a model, a layout and its inputs, and its initialisation helpers.
 
 ``get_setup`` builds (once per model, layout and number of betas; cached while the model lives)
 the kinematics of the layout's keypoints, the spheres of the interpenetration term and the rest
-points; the helpers give the similar-triangles depth, the initial translation, the yaw-mirrored
-start and the finite-difference baseline of the normal equations.
+points. ``prepare`` checks one fit's inputs and gathers what its stages share (``FitProblem``:
+camera, similar-triangles depth, objective). The helpers give the initial translation, the
+yaw-mirrored start and the finite-difference baseline of the normal equations.
 """
 
 from __future__ import annotations
 
 import weakref
+from dataclasses import dataclass
 
 import numpy as np
 
-from .kinematics import PointKinematics, kinematics_from_model
+from .camera import focal_from_fov, principal_point
+from .errors import KeypointsError
 from .joints import J
-from .keypoints import get_layout
-from .objective import Objective
-from .priors import SphereBody
-from .rotation import rodrigues
+from .keypoints import Keypoints2D, get_layout
+from .kinematics import PointKinematics, kinematics_from_model
+from .objective import (
+    REFERENCE_HEIGHT_PX,
+    KeypointBlock,
+    Objective,
+    SmplifyWeights,
+    StageConfig,
+    smplify_objective,
+)  # fmt: skip
+from .priors import PosePrior, SphereBody
+from .rotation import matrix_to_rotvec, rodrigues
 
 #: Upright, facing the camera (OpenCV frame) and its 180° turn about the vertical.
 FACING = np.array([np.pi, 0.0, 0.0])
 FACING_AWAY = np.array([0.0, 0.0, np.pi])
+#: Fewer confident keypoints than this cannot place a body.
+MIN_KEYPOINTS = 4
+#: Keypoints spanning fewer pixels than this cannot place a body either.
+MIN_SPAN_PX = 4.0
+#: Widest diagonal field of view (degrees) a focal length may give: a pinhole camera models
+#: no wider lens (even a 12 mm-equivalent ultra-wide has about 120°).
+MAX_FOV_DEG = 170.0
 
 
 class FitSetup:
@@ -72,6 +90,83 @@ def get_setup(model, layout: str, num_betas: int, interpenetration: bool = True)
     return per_model[key]
 
 
+@dataclass(frozen=True)
+class FitProblem:
+    """What every stage of one fit shares: checked inputs, camera, objective."""
+
+    setup: FitSetup
+    xy: np.ndarray  # (K, 2) keypoints, pixels
+    use: np.ndarray  # (K,) bool: keypoints the fit uses
+    focal: float
+    centre: np.ndarray  # (2,) principal point
+    image_size: tuple[int, int]
+    depth: float  # similar-triangles depth of the body, metres
+    objective: Objective
+    prior: PosePrior
+    weights: SmplifyWeights
+    gender: str
+
+    def joint_energy_per_keypoint(self, x: np.ndarray) -> float:
+        """Joint energy (normalised px²) per visible keypoint at x (n,)."""
+        energies = self.objective.energies(x, self.weights.pose_stage(3))
+        return energies.get("joints", 0.0) / max(int(self.use.sum()), 1)
+
+
+def checked_camera(image_size, focal_length) -> tuple[tuple[int, int], float]:
+    """(width, height) and the focal length in pixels, or a KeypointsError saying what is wrong."""
+    try:
+        w_img, h_img = (int(image_size[0]), int(image_size[1]))
+    except (TypeError, ValueError, IndexError, OverflowError):  # also NaN, inf
+        raise KeypointsError(f"image size must be (width, height), got {image_size!r}") from None
+    if w_img <= 0 or h_img <= 0:
+        raise KeypointsError(f"image size must be positive, got {image_size}")
+    focal = float(focal_length) if focal_length is not None else focal_from_fov((w_img, h_img))
+    if not np.isfinite(focal) or focal <= 0:
+        raise KeypointsError(f"focal length must be a positive number of pixels, got {focal}")
+    if focal < focal_from_fov((w_img, h_img), MAX_FOV_DEG):  # else the fit runs into overflows
+        raise KeypointsError(
+            f"focal length {focal:.3g} px is too short for a {w_img} x {h_img} image: its "
+            f"diagonal field of view would exceed {MAX_FOV_DEG:g}° (is it in pixels?)"
+        )
+    return (w_img, h_img), focal
+
+
+def checked_keypoints(setup: FitSetup, keypoints: Keypoints2D) -> np.ndarray:
+    """Confidence × layout weight (K,), or a KeypointsError when too few or too close."""
+    conf = keypoints.confidence * setup.layout.weights
+    use = conf > 0
+    if use.sum() < MIN_KEYPOINTS:
+        raise KeypointsError(
+            f"too few keypoints to fit a body: {int(use.sum())} visible, need {MIN_KEYPOINTS}"
+        )
+    span = float(np.ptp(keypoints.xy[use], axis=0).max())
+    if span < MIN_SPAN_PX:
+        raise KeypointsError(f"the keypoints span only {span:.1f} px: too small to fit a body")
+    return conf
+
+
+def prepare(model, keypoints, image_size, focal_length, weights, options) -> FitProblem:
+    """Check the inputs, place the camera, guess the depth, build the objective.
+
+    ``options`` is the fit's FitOptions (num_betas, interpenetration and pose_prior are read).
+    """
+    size, focal = checked_camera(image_size, focal_length)
+    centre = principal_point(size)
+    num_betas = int(min(options.num_betas, np.asarray(model.shapedirs).shape[2]))
+    setup = get_setup(model, keypoints.layout, num_betas, options.interpenetration)
+    conf = checked_keypoints(setup, keypoints)
+    prior = options.pose_prior if options.pose_prior is not None else PosePrior.load()
+    use = conf > 0
+    depth = initial_depth(setup, keypoints.xy, use, focal)
+    scale = REFERENCE_HEIGHT_PX / (focal * setup.height / depth)  # normalised px per px
+    joints = KeypointBlock(point_index=setup.point_index, target=keypoints.xy, confidence=conf,
+                           focal=focal, centre=centre, scale=scale, sigma=weights.sigma)  # fmt: skip
+    objective = smplify_objective(kinematics=setup.kin, keypoints=joints, pose_prior=prior,
+                                  spheres=setup.spheres, depth=depth)  # fmt: skip
+    return FitProblem(setup, keypoints.xy, use, focal, centre, size, depth, objective, prior,
+                    weights, str(getattr(model, "gender", "neutral")))  # fmt: skip
+
+
 def initial_depth(setup: FitSetup, xy: np.ndarray, use: np.ndarray, focal: float) -> float:
     """Depth (m) by similar triangles: rest torso lengths over their image lengths."""
     lay = setup.layout
@@ -104,29 +199,8 @@ def mirror_yaw(x: np.ndarray) -> np.ndarray:
     R = rodrigues(x[:3])
     phi = np.arctan2(R[0, 2], R[2, 2])
     out = x.copy()
-    out[:3] = rotvec_of(rodrigues(np.array([0.0, -2.0 * phi, 0.0])) @ R)
+    out[:3] = matrix_to_rotvec(rodrigues(np.array([0.0, -2.0 * phi, 0.0])) @ R)
     return out
-
-
-def rotvec_of(R: np.ndarray) -> np.ndarray:
-    """Rotation vector (3,) of one rotation matrix (3, 3), robust near a half turn.
-
-    (The fit's global orientation sits near a half turn about x, where θ/(2 sin θ)·vee(R − Rᵀ)
-    loses its digits; there the axis comes from (R + Rᵀ)/2 − cos θ I = (1 − cos θ) a aᵀ.)
-    """
-    vee = np.array([R[2, 1] - R[1, 2], R[0, 2] - R[2, 0], R[1, 0] - R[0, 1]])
-    cos = float(np.clip((np.trace(R) - 1.0) / 2.0, -1.0, 1.0))
-    angle = float(np.arccos(cos))
-    if angle < 1e-6:
-        return 0.5 * vee
-    if angle < np.pi / 2:
-        return angle / (2.0 * np.sin(angle)) * vee
-    aat = (0.5 * (R + R.T) - cos * np.eye(3)) / (1.0 - cos)
-    k = int(np.argmax(np.diag(aat)))
-    axis = aat[:, k] / np.sqrt(max(aat[k, k], 1e-300))
-    if axis @ vee < 0:
-        axis = -axis
-    return angle * axis / np.linalg.norm(axis)
 
 
 def initial_translation(setup, xy, use, focal, centre, depth, facing) -> np.ndarray:
@@ -137,15 +211,17 @@ def initial_translation(setup, xy, use, focal, centre, depth, facing) -> np.ndar
     return np.array([target[0] - rest[:, 0].mean(), target[1] - rest[:, 1].mean(), depth])
 
 
-def finite_difference_normal_equations(obj: Objective, x: np.ndarray, free: np.ndarray):
+def finite_difference_normal_equations(
+    obj: Objective, x: np.ndarray, free: np.ndarray, stage: StageConfig
+):
     """Normal equations from forward differences of the fixed-size residuals (baseline)."""
-    r = obj.residuals(x)
+    r = obj.residuals(x, stage)
     J = np.empty((len(r), len(free)))
     for c, k in enumerate(free):
         h = 1.49e-8 * max(1.0, abs(x[k]))
         xp = x.copy()
         xp[k] += h
-        J[:, c] = (obj.residuals(xp) - r) / h
+        J[:, c] = (obj.residuals(xp, stage) - r) / h
     return float(r @ r), J.T @ r, J.T @ J
 
 

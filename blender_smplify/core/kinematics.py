@@ -79,7 +79,7 @@ class PointKinematics:
         self.O = np.asarray(attach_offset_dirs, dtype=np.float64)[..., :b]
         self.num_attached = self.m.shape[0]
         self._O_mat = self.O.transpose(1, 2, 0, 3).reshape(3 * n, -1)
-        # joints each attached point depends on (keeps the per-point sums short)
+        # Σ_k m_lk per attached point: dx_l/dtransl = (Σ_k m_lk) I
         self._m_sum = self.m.sum(axis=1)
         self.num_params = 3 * n + b + 3
 

@@ -1,11 +1,12 @@
-"""The SMPLify objective as stacked least-squares residual blocks with analytic Jacobians.
+"""The SMPLify objective as named, weighted least-squares residual blocks with analytic Jacobians.
 
     E = E_J + λθ² Eθ + λa² Ea + λl² E_lim + λβ² Eβ + λsp² Esp       (Bogo et al. 2016, Eq. 1)
 
-with every term a sum of squares ‖r‖² of a residual block (see ``priors.py``). The joint term
-is Geman-McClure on the reprojection error e_i (2,) of each keypoint, in *normalised pixels*
-(pixels of the image rescaled so the person is ``REFERENCE_HEIGHT_PX`` tall, which makes the
-weights independent of image resolution and of how large the person appears):
+with every term a sum of squares ‖λ r‖² of one :class:`ResidualBlock` (see ``priors.py``); a
+stage of the fit says which blocks count and with what λ (a :class:`StageConfig`). The joint
+term is Geman-McClure on the reprojection error e_i (2,) of each keypoint, in *normalised
+pixels* (pixels of the image rescaled so the person is ``REFERENCE_HEIGHT_PX`` tall, which makes
+the weights independent of image resolution and of how large the person appears):
 
     ρ(e) = σ² ‖e‖² / (σ² + ‖e‖²),    r_i = √(w_i c_i) · σ / √(σ² + ‖e_i‖²) · e_i,
 
@@ -15,11 +16,16 @@ c_i: confidence). Its Jacobian is √(w_i c_i) σ (σ² + ‖e‖²)^(−1/2) (I
 Parameters x = [pose (72), betas (B), transl (3)], the column order of the kinematics' Jacobian.
 The solver consumes the normal equations (cost ‖r‖², g = Jᵀr, H = JᵀJ); the pose prior adds its
 Gauss-Newton block ½ λθ² L Lᵀ directly, which avoids forming its 70 × 69 Jacobian products.
+
+A new term is a :class:`ResidualBlock` subclass (a ``name`` and ``residuals``) added to the
+blocks of an :class:`Objective`, with its λ in each stage's ``StageConfig.weights``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 
@@ -29,6 +35,35 @@ from .priors import PosePrior, SphereBody, angle_prior, joint_limits
 
 #: Person height (px) that normalised pixels refer to.
 REFERENCE_HEIGHT_PX = 1000.0
+#: Names of the blocks of :func:`smplify_objective`, in their order.
+TERMS = ("joints", "pose_prior", "angle_prior", "joint_limits", "shape_prior",
+         "interpenetration", "camera_depth")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """What one stage of the fit asks of the objective.
+
+    Attributes
+    ----------
+    weights : λ per block name (residual multiplier; the energy is λ² ‖r‖²); a block that is
+        missing or has λ ≤ 0 is left out of the stage.
+    keypoint_mask : (K,) 1 for the keypoints the joint term uses in this stage, 0 for the
+        others; None for all.
+    """
+
+    weights: Mapping[str, float]
+    keypoint_mask: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "weights", MappingProxyType(dict(self.weights)))
+        if self.keypoint_mask is not None:
+            mask = np.array(self.keypoint_mask, dtype=np.float64)
+            mask.flags.writeable = False
+            object.__setattr__(self, "keypoint_mask", mask)
+
+    def weight(self, name: str) -> float:
+        return float(self.weights.get(name, 0.0))
 
 
 @dataclass(frozen=True)
@@ -64,177 +99,301 @@ class SmplifyWeights:
     camera_depth: float = 50.0
 
     def stage(self, k: int) -> dict[str, float]:
-        """Scalar weights of stage k (0-based over the annealed stages)."""
+        """Scalar prior weights of stage k (0-based over the annealed stages)."""
         return {"pose_prior": self.pose_prior[k], "shape_prior": self.shape_prior[k],
                 "angle_prior": self.angle_ratio * self.pose_prior[k],
                 "joint_limits": self.joint_limits, "interpenetration": self.interpenetration}  # fmt: skip
 
+    def camera_stage(self, keypoint_mask: np.ndarray | None) -> StageConfig:
+        """The camera stage: the joint term on ``keypoint_mask`` and the depth guess."""
+        return StageConfig({"joints": 1.0, "camera_depth": self.camera_depth}, keypoint_mask)
 
-TERMS = ("joints", "pose_prior", "angle_prior", "joint_limits", "shape_prior",
-         "interpenetration", "camera_depth")  # fmt: skip
+    def pose_stage(self, k: int) -> StageConfig:
+        """Annealed stage k (0-3): the joint term on every keypoint and the priors."""
+        return StageConfig({"joints": 1.0, **self.stage(k)})
+
+
+@dataclass(frozen=True)
+class BodyState:
+    """The parameters x (n,) split, and the posed points every block reads.
+
+    points : (P, 3) joints then attached points, camera frame; points_jac : (P, 3, n) or None.
+    """
+
+    x: np.ndarray
+    pose: np.ndarray
+    betas: np.ndarray
+    transl: np.ndarray
+    points: np.ndarray
+    points_jac: np.ndarray | None
+    beta_cols: slice
+
+
+class ResidualBlock:
+    """One named term ‖λ r(x)‖² of the objective; λ comes from the stage (``StageConfig``).
+
+    A subclass sets ``name`` and implements :meth:`residuals`; it may override
+    :meth:`add_normal_equations` when it can add λ² JᵀJ more cheaply than by forming J.
+    """
+
+    name: str = ""
+
+    def residuals(
+        self, state: BodyState, stage: StageConfig, *, jacobian: bool, compact: bool
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Unweighted residuals r (m,) and, with ``jacobian``, dr/dx (m, n).
+
+        With ``compact`` a block may leave out rows that are zero with a zero gradient (an
+        inactive hinge); without it the size must not depend on x (finite differences).
+        """
+        raise NotImplementedError
+
+    def add_normal_equations(
+        self, state: BodyState, stage: StageConfig, weight: float, g: np.ndarray, H: np.ndarray
+    ) -> float:
+        """Add λ Jᵀ(λ r) to g (n,) and λ² JᵀJ to H (n, n); return the energy ‖λ r‖²."""
+        r, J = self.residuals(state, stage, jacobian=True, compact=True)
+        if r.size == 0:
+            return 0.0
+        r, J = weight * r, weight * J
+        g += J.T @ r
+        _add_gram(H, J)
+        return float(r @ r)
 
 
 class Objective:
-    """Residual blocks of one fit problem.
+    """Residual blocks of one fit problem over the parameters of ``kinematics``.
+
+    It holds no per-stage state: every evaluation takes the stage's ``StageConfig``.
 
     Parameters
     ----------
-    kinematics : points (joints then attached points) and their Jacobian.
+    kinematics : posed points (joints then attached points) and their Jacobian.
+    blocks : the terms, in the order their energies are summed.
+    """
+
+    def __init__(self, *, kinematics: PointKinematics, blocks: Sequence[ResidualBlock]) -> None:
+        self.kinematics = kinematics
+        self.blocks: tuple[ResidualBlock, ...] = tuple(blocks)
+
+    @property
+    def num_betas(self) -> int:
+        return self.kinematics.num_betas
+
+    @property
+    def n(self) -> int:
+        """Number of parameters, 72 + B + 3."""
+        return self.kinematics.num_params
+
+    def split(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """pose (72,), betas (B,), transl (3,) of x (n,)."""
+        return x[:72], x[72 : 72 + self.num_betas], x[72 + self.num_betas :]
+
+    def state(self, x: np.ndarray, jacobian: bool = True) -> BodyState:
+        pose, betas, transl = self.split(x)
+        pts, pjac = self.kinematics.evaluate(pose, betas, transl, jacobian=jacobian)
+        cols = slice(72, 72 + self.num_betas)
+        return BodyState(x, pose, betas, transl, pts, pjac, cols)
+
+    def _active(self, stage: StageConfig):
+        for block in self.blocks:
+            weight = stage.weight(block.name)
+            if weight > 0:
+                yield block, weight
+
+    def weighted_blocks(
+        self, x: np.ndarray, stage: StageConfig, *, jacobian: bool = True, compact: bool = True
+    ) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
+        """[(name, λ r (m,), λ J (m, n) or None)] of the blocks active in ``stage``."""
+        state = self.state(x, jacobian)
+        out = []
+        for block, weight in self._active(stage):
+            r, J = block.residuals(state, stage, jacobian=jacobian, compact=compact)
+            out.append((block.name, weight * r, None if J is None else weight * J))
+        return out
+
+    def residuals(self, x: np.ndarray, stage: StageConfig) -> np.ndarray:
+        """All weighted residuals, fixed size (for finite differences)."""
+        blocks = self.weighted_blocks(x, stage, jacobian=False, compact=False)
+        return np.concatenate([r for _, r, _ in blocks])
+
+    def energies(self, x: np.ndarray, stage: StageConfig) -> dict[str, float]:
+        """Energy ‖λ r‖² per active block."""
+        out: dict[str, float] = {}
+        for name, r, _ in self.weighted_blocks(x, stage, jacobian=False):
+            out[name] = out.get(name, 0.0) + float(r @ r)
+        return out
+
+    def normal_equations(
+        self, x: np.ndarray, free: np.ndarray, stage: StageConfig
+    ) -> tuple[float, np.ndarray, np.ndarray]:
+        """Cost ‖r‖², gradient half g = Jᵀr (f,) and Gauss-Newton matrix H = JᵀJ (f, f).
+
+        Only the columns ``free`` (f,) enter g and H.
+        """
+        state = self.state(x, jacobian=True)
+        cost = 0.0
+        g = np.zeros(self.n)
+        H = np.zeros((self.n, self.n))
+        for block, weight in self._active(stage):
+            cost += block.add_normal_equations(state, stage, weight, g, H)
+        if len(free) == self.n:
+            return cost, g, H
+        return cost, g[free], H[np.ix_(free, free)]
+
+
+# ---------------------------------------------------------------------------------- the blocks
+class KeypointBlock(ResidualBlock):
+    """The joint term E_J: Geman-McClure reprojection error of the 2D keypoints.
+
+    Parameters
+    ----------
     point_index : (K,) which kinematics point each keypoint is.
     target : (K, 2) keypoints in pixels; confidence : (K,) c_i · w_i (0: unused).
     focal : pixels; centre : (2,) principal point; scale : normalised px per px.
-    pose_prior, spheres : priors (None switches the term off).
+    sigma : Geman-McClure scale, normalised px.
     """
 
-    def __init__(
-        self,
-        kinematics: PointKinematics,
-        point_index: np.ndarray,
-        target: np.ndarray,
-        confidence: np.ndarray,
-        focal: float,
-        centre: np.ndarray,
-        scale: float,
-        pose_prior: PosePrior | None,
-        spheres: SphereBody | None,
-        sigma: float = 100.0,
-    ) -> None:
-        self.kin = kinematics
+    name = "joints"
+
+    def __init__(self, *, point_index, target, confidence, focal, centre, scale, sigma) -> None:
         self.point_index = np.asarray(point_index, dtype=int)
         self.target = np.asarray(target, dtype=np.float64)
         self.confidence = np.asarray(confidence, dtype=np.float64)
         self.focal, self.centre, self.scale = float(focal), np.asarray(centre), float(scale)
-        self.pose_prior, self.spheres, self.sigma = pose_prior, spheres, float(sigma)
-        self.num_betas = kinematics.num_betas
-        self.n = kinematics.num_params
-        self.beta_cols = slice(72, 72 + self.num_betas)
-        self.weights: dict[str, float] = {t: 0.0 for t in TERMS}
-        self.weights["joints"] = 1.0
-        self.depth_target = 0.0
-        self.data_mask = np.ones(len(self.point_index))
+        self.sigma = float(sigma)
 
-    def split(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return x[:72], x[72 : 72 + self.num_betas], x[72 + self.num_betas :]
-
-    # ------------------------------------------------------------------ residual blocks
-    def _one_column_block(
-        self, name: str, w: dict, residuals: np.ndarray, derivatives: np.ndarray,
-        columns: np.ndarray, jac: bool,
-    ) -> tuple[str, np.ndarray, np.ndarray | None]:
-        """A weighted term whose residual i depends on parameter ``columns[i]`` alone."""
-        J = None
-        if jac:
-            J = np.zeros((len(residuals), self.n))
-            J[np.arange(len(residuals)), columns] = w[name] * derivatives
-        return name, w[name] * residuals, J
-
-    def blocks(
-        self, x: np.ndarray, jac: bool = True, compact: bool = True, prior_jacobian: bool = True
-    ) -> list:
-        """Residual blocks [(term, r (m,), J (m, n) or None)], weights applied.
-
-        With ``compact`` the hinge terms return only their active rows; otherwise every block
-        has a fixed size (for finite differences). Without ``prior_jacobian`` the pose prior's
-        Jacobian is left out (None): ``normal_equations`` adds its product directly.
-        """
-        pose, betas, transl = self.split(x)
-        pts, pjac = self.kin.evaluate(pose, betas, transl, jacobian=True)
-        out = []
-        w = self.weights
-        # 1. joints: robust reprojection
-        use = self.confidence * self.data_mask
-        kp = pts[self.point_index]
-        uv, duv = project_with_jacobian(kp, self.focal, self.centre)
+    def residuals(self, state, stage, *, jacobian, compact):
+        use = self.confidence
+        if stage.keypoint_mask is not None:
+            use = use * stage.keypoint_mask
+        uv, duv = project_with_jacobian(state.points[self.point_index], self.focal, self.centre)
         e = self.scale * (uv - self.target)
         # √(σ² + ‖e‖²) by hypot: σ² + eᵀe overflows for a keypoint ~1e154 px off (then J is NaN)
         root = np.hypot(self.sigma, np.hypot(e[:, 0], e[:, 1]))
-        a = np.sqrt(w["joints"] * use) * self.sigma / root
+        a = np.sqrt(use) * self.sigma / root
         r = (a[:, None] * e).reshape(-1)
-        J = None
-        if jac:
-            # de/dx = scale · duv/dP · dP/dx ; dr/de = a (I − e eᵀ / (σ² + ‖e‖²)) = a (I − ê êᵀ)
-            # with ê = e / root; J[k] = a_k (I − ê êᵀ) · scale · duv[k] · dP[k], 2×3 factors first
-            e_n = e / root[:, None]
-            proj = np.eye(2)[None] - e_n[:, :, None] * e_n[:, None, :]
-            left = (a * self.scale)[:, None, None] * (proj @ duv)  # (K, 2, 3)
-            J = (left @ pjac[self.point_index]).reshape(-1, self.n)
-        out.append(("joints", r, J))
-        # 2. pose prior (best Gaussian component)
-        if w["pose_prior"] > 0 and self.pose_prior is not None:
-            rp, jp, self._prior_best = self.pose_prior.residuals(pose[3:])
-            Jp = None
-            if jac and prior_jacobian:
-                Jp = np.zeros((70, self.n))
-                Jp[:, 3:72] = w["pose_prior"] * jp
-            out.append(("pose_prior", w["pose_prior"] * rp, Jp))
-        # 3. angle prior on elbows and knees
-        if w["angle_prior"] > 0:
-            out.append(self._one_column_block("angle_prior", w, *angle_prior(pose), jac))
-        # 4. joint limits
-        if w["joint_limits"] > 0:
-            limits = joint_limits(pose, compact)
-            out.append(self._one_column_block("joint_limits", w, *limits, jac))
-        # 5. shape prior
-        if w["shape_prior"] > 0:
-            Jb = None
-            if jac:
-                Jb = np.zeros((self.num_betas, self.n))
-                Jb[:, self.beta_cols] = w["shape_prior"] * np.eye(self.num_betas)
-            out.append(("shape_prior", w["shape_prior"] * betas, Jb))
-        # 6. interpenetration
-        if w["interpenetration"] > 0 and self.spheres is not None:
-            n_j = self.kin.num_joints
-            rs, js = self.spheres.residuals(pts[:n_j], pjac[:n_j], betas, self.beta_cols, compact)
-            out.append(("interpenetration", w["interpenetration"] * rs,
-                        w["interpenetration"] * js if jac else None))  # fmt: skip
-        # 7. camera stage: keep the similar-triangles depth
-        if w["camera_depth"] > 0:
-            Jz = None
-            if jac:
-                Jz = np.zeros((1, self.n))
-                Jz[0, -1] = w["camera_depth"]
-            out.append(("camera_depth", np.array([w["camera_depth"] * (transl[2] -
-                                                  self.depth_target)]), Jz))  # fmt: skip
-        return out
+        if not jacobian:
+            return r, None
+        # de/dx = scale · duv/dP · dP/dx ; dr/de = a (I − e eᵀ / (σ² + ‖e‖²)) = a (I − ê êᵀ)
+        # with ê = e / root; J[k] = a_k (I − ê êᵀ) · scale · duv[k] · dP[k], 2×3 factors first
+        e_n = e / root[:, None]
+        proj = np.eye(2)[None] - e_n[:, :, None] * e_n[:, None, :]
+        left = (a * self.scale)[:, None, None] * (proj @ duv)  # (K, 2, 3)
+        n = state.points_jac.shape[2]
+        return r, (left @ state.points_jac[self.point_index]).reshape(-1, n)
 
-    def residuals(self, x: np.ndarray) -> np.ndarray:
-        """All residuals, fixed size (for finite differences)."""
-        return np.concatenate([r for _, r, _ in self.blocks(x, jac=False, compact=False)])
 
-    def energies(self, x: np.ndarray) -> dict[str, float]:
-        """Energy ‖r‖² per active term."""
-        out: dict[str, float] = {}
-        for name, r, _ in self.blocks(x, jac=False):
-            out[name] = out.get(name, 0.0) + float(r @ r)
-        return out
+class PosePriorBlock(ResidualBlock):
+    """Eθ: the best Gaussian component of the pose prior (``PosePrior.residuals``)."""
 
-    # ------------------------------------------------------------------ normal equations
-    def normal_equations(
-        self, x: np.ndarray, free: np.ndarray
-    ) -> tuple[float, np.ndarray, np.ndarray]:
-        """Cost ‖r‖², gradient half g = Jᵀr (f,) and Gauss-Newton matrix H = JᵀJ (f, f).
+    name = "pose_prior"
 
-        Only the columns ``free`` (f,) enter g and H. The pose prior's block is added from its
-        precomputed ½ λθ² L Lᵀ.
-        """
-        cost = 0.0
-        g = np.zeros(self.n)
-        H = np.zeros((self.n, self.n))
-        for name, r, J in self.blocks(x, jac=True, prior_jacobian=False):
-            if r.size == 0:
-                continue
-            cost += float(r @ r)
-            if J is None:  # pose prior: r = λ √½ Lᵀ(θ − μ), so Jᵀr = λ² ½ L Lᵀ (θ − μ)
-                k, w2 = self._prior_best, self.weights["pose_prior"] ** 2
-                half = self.pose_prior.half_precision[k]
-                g[3:72] += w2 * (half @ (x[3:72] - self.pose_prior.means[k]))
-                H[3:72, 3:72] += w2 * half
-                continue
-            g += J.T @ r
-            _add_gram(H, J)
-        if len(free) == self.n:
-            return cost, g, H
-        return cost, g[free], H[np.ix_(free, free)]
+    def __init__(self, prior: PosePrior) -> None:
+        self.prior = prior
+
+    def residuals(self, state, stage, *, jacobian, compact):
+        r, jp, _ = self.prior.residuals(state.pose[3:])
+        if not jacobian:
+            return r, None
+        J = np.zeros((70, len(state.x)))
+        J[:, 3:72] = jp
+        return r, J
+
+    def add_normal_equations(self, state, stage, weight, g, H):
+        # r = λ √½ Lᵀ(θ − μ): Jᵀr = λ² ½ L Lᵀ (θ − μ) and JᵀJ = λ² ½ L Lᵀ, precomputed per component
+        r, _, k = self.prior.residuals(state.pose[3:])
+        r = weight * r
+        w2, half = weight**2, self.prior.half_precision[k]
+        g[3:72] += w2 * (half @ (state.x[3:72] - self.prior.means[k]))
+        H[3:72, 3:72] += w2 * half
+        return float(r @ r)
+
+
+class OneColumnBlock(ResidualBlock):
+    """A term whose residual i depends on the pose parameter ``columns[i]`` alone.
+
+    ``function(pose (72,), compact) -> (residuals (m,), derivatives (m,), columns (m,))``.
+    """
+
+    def __init__(self, name: str, function) -> None:
+        self.name, self.function = name, function
+
+    def residuals(self, state, stage, *, jacobian, compact):
+        r, derivatives, columns = self.function(state.pose, compact)
+        if not jacobian:
+            return r, None
+        J = np.zeros((len(r), len(state.x)))
+        J[np.arange(len(r)), columns] = derivatives
+        return r, J
+
+
+class ShapePriorBlock(ResidualBlock):
+    """Eβ: r = β (β standardised, Σ_β = I)."""
+
+    name = "shape_prior"
+
+    def residuals(self, state, stage, *, jacobian, compact):
+        if not jacobian:
+            return state.betas, None
+        J = np.zeros((len(state.betas), len(state.x)))
+        J[:, state.beta_cols] = np.eye(len(state.betas))
+        return state.betas, J
+
+
+class InterpenetrationBlock(ResidualBlock):
+    """Esp: overlap of the spheres of non-adjacent body parts (``SphereBody.residuals``)."""
+
+    name = "interpenetration"
+
+    def __init__(self, spheres: SphereBody, num_joints: int = 24) -> None:
+        self.spheres, self.num_joints = spheres, num_joints
+
+    def residuals(self, state, stage, *, jacobian, compact):
+        n_j = self.num_joints
+        pjac = state.points_jac
+        if pjac is None:  # the sphere term forms its rows from the Jacobian's shape
+            pjac = np.zeros((n_j, 3, len(state.x)))
+        r, J = self.spheres.residuals(state.points[:n_j], pjac[:n_j], state.betas,
+                                      state.beta_cols, compact)  # fmt: skip
+        return r, (J if jacobian else None)
+
+
+class CameraDepthBlock(ResidualBlock):
+    """The camera stage's pull towards the similar-triangles depth: r = t_z − depth (metres)."""
+
+    name = "camera_depth"
+
+    def __init__(self, depth: float) -> None:
+        self.depth = float(depth)
+
+    def residuals(self, state, stage, *, jacobian, compact):
+        r = np.array([state.transl[2] - self.depth])
+        if not jacobian:
+            return r, None
+        J = np.zeros((1, len(state.x)))
+        J[0, -1] = 1.0
+        return r, J
+
+
+def smplify_objective(
+    *,
+    kinematics: PointKinematics,
+    keypoints: KeypointBlock,
+    pose_prior: PosePrior | None,
+    spheres: SphereBody | None,
+    depth: float,
+) -> Objective:
+    """The objective of the fit: the blocks of ``TERMS`` (a prior given as None is left out)."""
+    blocks: list[ResidualBlock] = [keypoints]
+    if pose_prior is not None:
+        blocks.append(PosePriorBlock(pose_prior))
+    blocks += [OneColumnBlock("angle_prior", lambda pose, compact: angle_prior(pose)),
+               OneColumnBlock("joint_limits", joint_limits), ShapePriorBlock()]  # fmt: skip
+    if spheres is not None:
+        blocks.append(InterpenetrationBlock(spheres, kinematics.num_joints))
+    blocks.append(CameraDepthBlock(depth))
+    return Objective(kinematics=kinematics, blocks=blocks)
 
 
 def _add_gram(H: np.ndarray, J: np.ndarray, rows: int = 24) -> None:

@@ -190,7 +190,7 @@ _LIMB_PARTS = (("upper_arm", "shoulder", "elbow", (0.45, 0.8)),
 _TORSO_PARTS = (("belly", "spine1", "spine2", (0.0,)),
                 ("chest", "spine3", "neck", (0.0,)),
                 ("head", "head", "head", (0.0,)))  # fmt: skip
-_LEFT_ARM = ("upper_arm", "forearm", "hand")
+_ARM = ("upper_arm", "forearm", "hand")  # the parts of either arm
 _LEGS = ("thigh", "shin", "foot")
 
 
@@ -208,11 +208,11 @@ def _part_pairs(names: list[str]) -> list[tuple[str, str]]:
     """Pairs of parts that must not overlap: arms vs torso/head/legs/other arm, leg vs leg."""
     pairs = set()
     for side, other in (("left", "right"), ("right", "left")):
-        arm = [f"{side}_{p}" for p in _LEFT_ARM]
+        arm = [f"{side}_{p}" for p in _ARM]
         for a in arm:
             for b in ("belly", "chest") + tuple(f"{s}_{p}" for s in (side, other) for p in _LEGS):
                 pairs.add(tuple(sorted((a, b))))
-            for b in (f"{other}_{p}" for p in _LEFT_ARM):
+            for b in (f"{other}_{p}" for p in _ARM):
                 pairs.add(tuple(sorted((a, b))))
         for a in (f"{side}_forearm", f"{side}_hand"):
             pairs.add(tuple(sorted((a, "head"))))
@@ -221,8 +221,8 @@ def _part_pairs(names: list[str]) -> list[tuple[str, str]]:
                 pairs.add(tuple(sorted((a, b))))
         for a in (f"{side}_shin", f"{side}_foot"):
             pairs.add(tuple(sorted((a, "belly"))))
-    pairs.discard((f"{'left'}_upper_arm", "chest"))  # touches the chest at the shoulder
-    pairs.discard(("chest", "right_upper_arm"))
+    for side in ("left", "right"):  # an upper arm touches the chest at the shoulder
+        pairs.discard(("chest", f"{side}_upper_arm"))
     return sorted(p for p in pairs if p[0] in names and p[1] in names)
 
 

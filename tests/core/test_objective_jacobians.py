@@ -6,10 +6,14 @@ import numpy as np
 import pytest
 from smplify_toy import make_placeholder_prior, make_toy_body, random_pose
 
-from blender_smplify.core.kinematics import kinematics_from_model
 from blender_smplify.core.joints import J
-from blender_smplify.core.objective import Objective
+from blender_smplify.core.kinematics import kinematics_from_model
+from blender_smplify.core.objective import KeypointBlock, StageConfig, smplify_objective
 from blender_smplify.core.priors import SphereBody
+
+#: every block on, with weights that make each matter
+ALL_ON = StageConfig({"joints": 1.0, "pose_prior": 2.0, "angle_prior": 0.7, "joint_limits": 30.0,
+                      "shape_prior": 3.0, "interpenetration": 100.0, "camera_depth": 5.0})  # fmt: skip
 
 
 def central_difference(f, x, h=1e-6):
@@ -46,15 +50,24 @@ def test_kinematics_jacobian_matches_finite_differences(kin):
     np.testing.assert_allclose(jac, central_difference(points, x), atol=1e-7)
 
 
-def test_kinematics_agrees_with_body_model_posed_points(body, kin):
+def test_kinematics_agrees_with_the_skinned_mesh(kin):
+    """Joints and landmarks of the kinematics against full linear blend skinning of the mesh
+    (``lbs``: every vertex posed, then the regressors applied), which shares no code with it."""
+    from smplify_toy import toy_body_arrays
+
+    from blender_smplify.core.body_model import BodyModel
+
+    data = toy_body_arrays()
+    body = BodyModel.from_arrays(**data)
     rng = np.random.default_rng(1)
     pose, betas, transl = rng.normal(scale=0.5, size=72), rng.normal(size=10), np.ones(3)
-    pts, jac = kin.evaluate(pose, betas, transl)
-    ref, ref_jac = body.posed_points(
-        betas, pose, transl, landmarks=("nose", "left_heel", "right_index")
-    )
-    np.testing.assert_allclose(pts[:27], ref, atol=1e-12)
-    np.testing.assert_allclose(jac[:27], ref_jac, atol=1e-12)
+    pts, _ = kin.evaluate(pose, betas, transl)
+    vertices, joints = body.forward(betas, pose, transl)
+    names = list(data["landmark_names"])
+    rows = [names.index(n) for n in ("nose", "left_heel", "right_index")]
+    landmarks = data["keypoint_regressor"][rows] @ vertices
+    np.testing.assert_allclose(pts[:24], joints, atol=1e-10)
+    np.testing.assert_allclose(pts[24:27], landmarks, atol=1e-10)
     # the rigid offset rides on the head joint
     rest = kin.evaluate(np.zeros(72), np.zeros(10), np.zeros(3), False)[0]
     np.testing.assert_allclose(rest[27] - rest[J["head"]], [0.0, 0.1, 0.1], atol=1e-12)
@@ -67,11 +80,10 @@ def make_objective(body, kin, rng):
     index = np.r_[0:24, 24, 25, 26, 27]
     target = 1000 * pts[index, :2] / pts[index, 2:] + 500 + rng.normal(scale=30, size=(28, 2))
     conf = rng.uniform(0.2, 1.0, size=28)
-    obj = Objective(kin, index, target, conf, 1000.0, np.array([500.0, 500.0]), 1.3,
-                    make_placeholder_prior(), SphereBody(body, 10), sigma=40.0)  # fmt: skip
-    obj.weights.update(pose_prior=2.0, angle_prior=0.7, joint_limits=30.0, shape_prior=3.0,
-                       interpenetration=100.0, camera_depth=5.0)  # fmt: skip
-    obj.depth_target = 3.0
+    joints = KeypointBlock(point_index=index, target=target, confidence=conf, focal=1000.0,
+                           centre=np.array([500.0, 500.0]), scale=1.3, sigma=40.0)  # fmt: skip
+    obj = smplify_objective(kinematics=kin, keypoints=joints, pose_prior=make_placeholder_prior(),
+                            spheres=SphereBody(body, 10), depth=3.0)  # fmt: skip
     return obj, x_true
 
 
@@ -87,10 +99,11 @@ def test_each_block_jacobian_matches_finite_differences(body, kin, term):
     x[3 * J["right_hip"] : 3 * J["right_hip"] + 3] = (0.0, 0.0, 0.1)
 
     def block(x):
-        return {n: r for n, r, _ in obj.blocks(x, jac=False, compact=False)}[term]
+        return {n: r for n, r, _ in obj.weighted_blocks(x, ALL_ON, jacobian=False,
+                                                          compact=False)}[term]  # fmt: skip
 
     r = block(x)
-    jac = {n: j for n, _, j in obj.blocks(x, jac=True, compact=False)}[term]
+    jac = {n: j for n, _, j in obj.weighted_blocks(x, ALL_ON, compact=False)}[term]
     assert np.any(r != 0), f"{term} is inactive at the test point"
     fd = central_difference(block, x)
     np.testing.assert_allclose(jac, fd, atol=1e-6 * max(1.0, np.abs(fd).max()))
@@ -99,11 +112,13 @@ def test_each_block_jacobian_matches_finite_differences(body, kin, term):
 def test_normal_equations_equal_stacked_jacobians(body, kin):
     rng = np.random.default_rng(3)
     obj, x = make_objective(body, kin, rng)
-    blocks = obj.blocks(x, jac=True)
+    blocks = obj.weighted_blocks(x, ALL_ON)
+    assert [b[0] for b in blocks] == ["joints", "pose_prior", "angle_prior", "joint_limits",
+                                      "shape_prior", "interpenetration", "camera_depth"]  # fmt: skip
     r = np.concatenate([b[1] for b in blocks])
     Jm = np.concatenate([b[2] for b in blocks])
     free = np.r_[0:3, 10:40, 82:85]
-    cost, g, H = obj.normal_equations(x, free)
+    cost, g, H = obj.normal_equations(x, free, ALL_ON)
     assert cost == pytest.approx(float(r @ r), rel=1e-12)
     np.testing.assert_allclose(g, Jm[:, free].T @ r, rtol=1e-10, atol=1e-8)
     np.testing.assert_allclose(H, Jm[:, free].T @ Jm[:, free], rtol=1e-10, atol=1e-8)
@@ -112,9 +127,11 @@ def test_normal_equations_equal_stacked_jacobians(body, kin):
 def test_robust_term_is_geman_mcclure(body, kin):
     rng = np.random.default_rng(4)
     obj, x = make_objective(body, kin, rng)
-    r = {n: r for n, r, _ in obj.blocks(x, jac=False)}["joints"].reshape(-1, 2)
-    pts = kin.evaluate(x[:72], x[72:82], x[82:], False)[0][obj.point_index]
-    e = obj.scale * (1000 * pts[:, :2] / pts[:, 2:] + 500 - obj.target)
+    r = {n: r for n, r, _ in obj.weighted_blocks(x, ALL_ON, jacobian=False)}["joints"]
+    r = r.reshape(-1, 2)
+    kp = obj.blocks[0]
+    pts = kin.evaluate(x[:72], x[72:82], x[82:], False)[0][kp.point_index]
+    e = kp.scale * (1000 * pts[:, :2] / pts[:, 2:] + 500 - kp.target)
     e2 = (e**2).sum(axis=1)
-    rho = obj.sigma**2 * e2 / (obj.sigma**2 + e2)
-    np.testing.assert_allclose((r**2).sum(axis=1), obj.confidence * rho, rtol=1e-10)
+    rho = kp.sigma**2 * e2 / (kp.sigma**2 + e2)
+    np.testing.assert_allclose((r**2).sum(axis=1), kp.confidence * rho, rtol=1e-10)

@@ -8,8 +8,8 @@ from scipy.stats import multivariate_normal
 from smplify_toy import make_toy_body
 
 from blender_smplify.core.errors import ModelFileError
-from blender_smplify.core.kinematics import kinematics_from_model
 from blender_smplify.core.joints import MIRROR_PERMUTATION, J
+from blender_smplify.core.kinematics import kinematics_from_model
 from blender_smplify.core.priors import (
     JOINT_LIMIT_LOWER,
     JOINT_LIMIT_UPPER,
@@ -128,3 +128,20 @@ def test_sphere_radii_follow_shape(body):
     girth[1] = 2.0  # the toy body's second shape direction inflates every limb
     grown = spheres.radius0 + spheres.radius_dirs @ girth
     assert np.all(grown >= spheres.radius0 - 1e-4) and np.mean(grown > spheres.radius0) > 0.8
+
+
+def test_sphere_part_pairs_are_mirror_symmetric_and_spare_the_shoulders():
+    from blender_smplify.core.priors import _part_list, _part_pairs
+
+    names = [p[0] for p in _part_list()]
+    pairs = set(_part_pairs(names))
+
+    def mirrored(name):
+        for a, b in (("left_", "\0"), ("right_", "left_"), ("\0", "right_")):
+            name = name.replace(a, b)
+        return name
+
+    assert pairs == {tuple(sorted(map(mirrored, p))) for p in pairs}
+    # an upper arm meets the chest at the shoulder: that contact is no interpenetration
+    assert not {("chest", "left_upper_arm"), ("chest", "right_upper_arm")} & pairs
+    assert ("belly", "left_upper_arm") in pairs

@@ -1,0 +1,138 @@
+"""Check that the tests catch each one-line mutation of the fit's decisions (run by hand).
+
+    .venv/bin/python tests/mutations.py              # every mutation
+    .venv/bin/python tests/mutations.py --list       # the table of docs/mutations.md
+    .venv/bin/python tests/mutations.py mirror-yaw   # some of them, by name
+
+For each mutation: copy the working tree (tracked and untracked, not ignored files) into a
+temporary folder, check that the named tests pass there, apply the one-line edit (the old text
+must occur exactly once), run the named tests again and report "caught" (they fail) or
+"missed" (they pass). Exit status 1 when any mutation is missed. Not part of CI: it runs the
+named tests twice per mutation (about 2 minutes on the development machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CORE = "blender_smplify/core"
+DECISIONS = "tests/core/test_fit_decisions.py"
+NAN_STEP_TEST = "test_a_non_finite_step_shrinks_to_a_quarter_of_its_length_and_is_not_retried"
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str
+    path: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+
+
+MUTATIONS = (
+    Mutation("camera-keeps-worse-facing", f"{CORE}/fit.py",
+             "candidates.sort(key=lambda c: c[0])",
+             "candidates.sort(key=lambda c: c[0], reverse=True)",
+             (f"{DECISIONS}::test_camera_stage_keeps_the_facing_with_the_lower_energy",)),
+    Mutation("mirror-yaw-off", f"{CORE}/fit.py",
+             "MIRROR_YAW = True", "MIRROR_YAW = False",
+             (f"{DECISIONS}::test_the_mirrored_yaw_start_recovers_the_heading",)),
+    Mutation("flip-ambiguity-0", f"{CORE}/fit.py",
+             "FLIP_AMBIGUITY = 4.0", "FLIP_AMBIGUITY = 0",
+             (f"{DECISIONS}::test_an_ambiguous_flip_test_is_decided_by_the_first_pose_stage",)),
+    Mutation("interpenetration-0", f"{CORE}/objective.py",
+             "interpenetration: float = 1000.0", "interpenetration: float = 0.0",
+             (f"{DECISIONS}::test_interpenetration_keeps_the_arm_out_of_the_body",)),
+    Mutation("joint-limits-0", f"{CORE}/objective.py",
+             "joint_limits: float = 300.0", "joint_limits: float = 0.0",
+             (f"{DECISIONS}::test_joint_limits_keep_the_pose_inside_its_boxes",)),
+    Mutation("angle-prior-0", f"{CORE}/objective.py",
+             "angle_ratio: float = 0.317", "angle_ratio: float = 0.0",
+             (f"{DECISIONS}::test_angle_prior_bends_elbows_and_knees_the_natural_way",)),
+    Mutation("shape-prior-0", f"{CORE}/objective.py",
+             "shape_prior: tuple[float, ...] = (20.0, 12.0, 10.0, 8.0)",
+             "shape_prior: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)",
+             (f"{DECISIONS}::test_shape_prior_keeps_the_shape_plausible",)),
+    Mutation("pose-prior-0", f"{CORE}/objective.py",
+             "pose_prior: tuple[float, ...] = (100.0, 60.0, 40.0, 12.0)",
+             "pose_prior: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)",
+             (f"{DECISIONS}::test_pose_prior_fills_in_what_the_keypoints_do_not_say",)),
+    Mutation("dogleg-no-shrink-on-nan", f"{CORE}/dogleg.py",
+             "            radius = NONFINITE_SHRINK * step", "            pass",
+             (f"tests/core/test_dogleg.py::{NAN_STEP_TEST}",)),
+    Mutation("retry-off", f"{CORE}/fit.py",
+             "RETRY_JOINT_ENERGY = 200.0", 'RETRY_JOINT_ENERGY = float("inf")',
+             (f"{DECISIONS}::test_a_stuck_fit_is_retried_and_the_retry_wins",)),
+)  # fmt: skip
+
+
+def copy_tree(dest: Path) -> None:
+    """The working tree's tracked and untracked (not ignored) files, and the .venv link."""
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
+                           capture_output=True, check=True).stdout.decode().split("\0")  # fmt: skip
+    for name in filter(None, files):
+        src = ROOT / name
+        if src.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+
+
+def run_tests(where: Path, tests: tuple[str, ...]) -> bool:
+    """True when the tests pass."""
+    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+    return subprocess.run(cmd, cwd=where, capture_output=True, check=False).returncode == 0
+
+
+def check(mutation: Mutation) -> str:
+    with tempfile.TemporaryDirectory(prefix="mutation-") as tmp:
+        where = Path(tmp)
+        copy_tree(where)
+        if not run_tests(where, mutation.tests):
+            return "tests fail unmutated"
+        path = where / mutation.path
+        text = path.read_text(encoding="utf-8")
+        if text.count(mutation.old) != 1:
+            return f"old text found {text.count(mutation.old)} times"
+        path.write_text(text.replace(mutation.old, mutation.new), encoding="utf-8")
+        return "missed" if run_tests(where, mutation.tests) else "caught"
+
+
+def markdown_table() -> str:
+    rows = ["| mutation | file | old text | new text | test that catches it |",
+            "|---|---|---|---|---|"]  # fmt: skip
+    for m in MUTATIONS:
+        tests = "<br>".join(f"`{t.split('::')[-1]}` ({Path(t.split('::')[0]).name})"
+                            for t in m.tests)  # fmt: skip
+        rows.append(f"| {m.name} | `{m.path}` | `{m.old.strip()}` | `{m.new.strip()}` | {tests} |")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("names", nargs="*", help="mutations to check (default: all)")
+    ap.add_argument("--list", action="store_true", help="print the table of mutations and exit")
+    args = ap.parse_args(argv)
+    if args.list:
+        print(markdown_table())
+        return 0
+    chosen = [m for m in MUTATIONS if not args.names or m.name in args.names]
+    missed = 0
+    print("| mutation | result | seconds |\n|---|---|---|")
+    for m in chosen:
+        start = time.perf_counter()
+        outcome = check(m)
+        missed += outcome != "caught"
+        print(f"| {m.name} | {outcome} | {time.perf_counter() - start:.0f} |", flush=True)
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
