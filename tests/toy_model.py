@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from blender_smplify.core.body_model import BodyModel
 from blender_smplify.core.joints import J, SMPL_PARENTS
 
 # Rough SMPL T-pose joint positions (metres, y-up, facing +z), left side at +x.
@@ -70,8 +69,3 @@ def toy_model_arrays(rng: np.random.Generator, verts_per_joint: int = 8, num_bet
         "landmark_names": np.array(TOY_LANDMARKS),
     }  # fmt: skip
 
-
-def make_toy_model(rng: np.random.Generator | None = None, **kwargs) -> BodyModel:
-    """A toy BodyModel (24 joints, 192 vertices, 10 betas, random pose blend shapes)."""
-    rng = np.random.default_rng(0) if rng is None else rng
-    return BodyModel.from_arrays(**toy_model_arrays(rng, **kwargs), source="toy model")

@@ -8,7 +8,7 @@ principal point at the image centre and square pixels:
 Focal length: from the photo's EXIF ``FocalLengthIn35mmFilm`` when present (the 35 mm
 equivalent is defined on the diagonal: f_px = f_35 · diag_px / 43.27 mm), otherwise
 :data:`DEFAULT_FOV_DEG` on the image diagonal. The default was chosen by measurement
-(``benchmarks/fit_synthetic.py --focal-study``, docs/fit.md): with photos taken through 26, 35,
+(``benchmarks/studies/focal_guess.py``, docs/fit.md): with photos taken through 26, 35,
 50 and 70 mm-equivalent lenses and fitted with a guessed field of view, the median PA-MPJPE and
 MPJPE averaged over the lenses are lowest at 60°, and within 2 mm of it from 40° to 75°.
 """

@@ -14,7 +14,7 @@ sits inside the femoral head. BlazePose's hips and shoulders therefore map to th
 landmarks ``*_hip_surface`` and ``*_shoulder_surface`` (on the open body model 62 mm outside the
 hip joint and 47 mm above the shoulder joint); the fallback offsets below were measured on the
 open body model as the rest-pose offset of each landmark from its joint (see
-``benchmarks/fit_synthetic.py --offsets``).
+``benchmarks/studies/landmark_offsets.py``).
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def _t(joint: str, landmark: str | None = None, offset=(0.0, 0.0, 0.0), weight: 
 
 # Fallback offsets (m, rest frame of the joint): each landmark's rest position minus its joint's
 # on the open body model at β = 0 (left side; the right side mirrors x). Measured with
-# ``benchmarks/fit_synthetic.py --offsets``.
+# ``benchmarks/studies/landmark_offsets.py``.
 _FACE = {
     "nose": ("head", (0.0, 0.003, 0.119)),
     "left_eye": ("head", (0.029, 0.044, 0.09)),
