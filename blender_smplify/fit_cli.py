@@ -89,7 +89,6 @@ def _print_summary(image: str, inputs, result, out_path: Path) -> None:
 
     fit, keypoints, (width, height) = result.fit, result.keypoints, result.image_size
     visible = int((keypoints.confidence > 0).sum())
-    status = {0: "converged", 1: "iteration limit", 2: "cancelled"}.get(fit.status, "?")
     stages = ", ".join(f"{n} {1e3 * s:.0f} ms" for n, s in zip(STAGE_NAMES, fit.stage_seconds))
     seen = f"{visible}/{len(keypoints.confidence)} visible"
     betas = np.array2string(fit.betas[:3], precision=2)
@@ -98,7 +97,7 @@ def _print_summary(image: str, inputs, result, out_path: Path) -> None:
         ("keypoints", f"{keypoints.layout}: {seen}, {result.keypoints_source}"),
         ("model", f"{inputs.model.source or 'open body model'} ({inputs.model.gender})"),
         ("camera", f"focal {inputs.focal_length:.0f} px ({result.focal_source})"),
-        ("fit", f"{status}, {fit.iterations} iterations, {1e3 * fit.seconds:.0f} ms"),
+        ("fit", f"{fit.status_message}, {fit.iterations} iterations, {1e3 * fit.seconds:.0f} ms"),
         ("stages", stages),
         ("energy", ", ".join(f"{k} {v:.3g}" for k, v in fit.energy.items())),
         ("body", f"{fit.transl[2]:.2f} m from the camera; betas[:3] {betas}"),
