@@ -7,6 +7,11 @@ left along +x); the benchmark puts it on the floor and sees it from all around. 
 - ``cmu_walk``, ``cmu_dance``, ``cmu_action``: frames of the CMU trials held out of the prior
   (``tools.pose_prior_data.HELD_OUT_TRIALS``: walks; modern dance; punch, swordplay, basketball,
   playground climbing).
+- ``hdm05_*``: HDM05 clips held out of the prior (``tools.pose_prior_data.load_hdm05_poses(
+  split="held-out")``): the activities it never trained on (lying down, front kicks, throws;
+  every actor) and the trained activities of the actors it never saw (squats and picking up from
+  the floor, reaching overhead, hops). ``hdm05_lying`` keeps the lieDownFloor frames whose trunk
+  is tilted more than 45° from upright (the clip also holds the standing and kneeling on the way).
 - ``chair``, ``floor_sit``, ``crawl``, ``kneel``, ``t_pose``, ``a_pose``: **hand-built**, not
   mocap: a few named-joint templates per category with their angles drawn from ranges, plus
   Gaussian noise on every joint (:data:`NOISE_RAD`). Signs in the SMPL rest frame: hip and
@@ -33,6 +38,25 @@ CMU_CATEGORIES: dict[str, tuple[str, ...]] = {
     "cmu_action": ("iclone/001_14", "iclone/002_05", "iclone/002_09", "iclone/006_05",
                    "iclone/006_11"),
 }  # fmt: skip
+
+
+HDM05_CATEGORIES: dict[str, tuple[str, ...]] = {
+    "hdm05_lying": ("lieDownFloor",),
+    "hdm05_kick": ("kickLFront1Reps",),
+    "hdm05_throw": ("throwBasketball",),
+    "hdm05_squat": ("squat1Reps", "depositFloorR"),
+    "hdm05_reach_up": ("grabHighR",),
+    "hdm05_hop": ("hopBothLegs1hops",),
+}
+
+
+def trunk_tilted(poses: np.ndarray, min_deg: float = 45.0) -> np.ndarray:
+    """Mask (N,) of poses whose root turns the body's up axis more than ``min_deg`` from the
+    world's."""
+    from blender_smplify.core.rotation import rodrigues
+
+    up = np.array([rodrigues(p[:3])[1, 1] for p in poses])
+    return up < np.cos(np.radians(min_deg))
 
 
 class PoseBuilder:
@@ -176,15 +200,11 @@ class PoseSource:
 
     def __init__(self) -> None:
         self._mocap: dict[str, np.ndarray] | None = None
-        self._extra: dict[str, list[tuple[str, np.ndarray]]] = {}
+        self._hdm05: dict[str, list[tuple[str, np.ndarray]]] | None = None
 
     @property
     def categories(self) -> tuple[str, ...]:
-        return tuple(CMU_CATEGORIES) + tuple(self._extra) + tuple(HAND_BUILT)
-
-    def add_mocap_category(self, name: str, clips: list[tuple[str, np.ndarray]]) -> None:
-        """Register a mocap category: (clip name, (N, 72) poses) pairs."""
-        self._extra[name] = clips
+        return tuple(CMU_CATEGORIES) + tuple(HDM05_CATEGORIES) + tuple(HAND_BUILT)
 
     def sample(self, category: str, rng: np.random.Generator) -> tuple[np.ndarray, str]:
         """One pose (72,) of ``category`` and where it came from (clip and frame, or
@@ -193,8 +213,8 @@ class PoseSource:
             return HAND_BUILT[category](PoseBuilder(rng)), "hand-built"
         if category in CMU_CATEGORIES:
             clips = [(t, self._cmu()[t]) for t in CMU_CATEGORIES[category]]
-        elif category in self._extra:
-            clips = self._extra[category]
+        elif category in HDM05_CATEGORIES:
+            clips = self._held_out_hdm05()[category]
         else:
             raise KeyError(f"unknown category {category!r}; known: {', '.join(self.categories)}")
         name, poses = clips[rng.integers(len(clips))]
@@ -207,3 +227,19 @@ class PoseSource:
 
             self._mocap = load_held_out_poses()
         return self._mocap
+
+    def _held_out_hdm05(self) -> dict[str, list[tuple[str, np.ndarray]]]:
+        """(clip, cleaned poses) per HDM05 category, from the held-out split only."""
+        if self._hdm05 is None:
+            from tools.pose_prior_data import clean_poses, list_hdm05_clips, load_hdm05_poses
+
+            classes = sorted({c for cs in HDM05_CATEGORIES.values() for c in cs})
+            activity = {n: c.activity for n, c in list_hdm05_clips().items()}
+            poses = load_hdm05_poses(classes=classes, split="held-out")
+            self._hdm05 = {}
+            for category, names in HDM05_CATEGORIES.items():
+                clips = [(n, clean_poses(n, p)) for n, p in poses.items() if activity[n] in names]
+                if category == "hdm05_lying":
+                    clips = [(n, p[trunk_tilted(p)]) for n, p in clips]
+                self._hdm05[category] = [(n, p) for n, p in clips if len(p)]
+        return self._hdm05
