@@ -13,14 +13,13 @@ Coordinates come in SMPL world axes (y up) and are turned to Blender's (z up) he
 
 from __future__ import annotations
 
-import numpy as np
-
 import bpy
+import numpy as np
 from mathutils import Matrix
+from render_scene import Camera, Look
+
 from blender_smplify.core.axes import SMPL_TO_BLENDER
 from blender_smplify.core.joints import J
-
-from render_scene import Camera, Look
 
 #: Dominant-joint regions of the clothes.
 TORSO = ("spine1", "spine2", "spine3", "left_collar", "right_collar", "neck")
@@ -274,9 +273,9 @@ class Renderer:
         ramp = self.scene.world.node_tree.nodes["sky"].color_ramp
         ramp.elements[0].color = _linear(look.sky[0])
         ramp.elements[1].color = _linear(look.sky[1])
-        self.scene.world.node_tree.nodes["background"].inputs[1].default_value = (
-            look.world_strength
-        )
+        self.scene.world.node_tree.nodes["background"].inputs[
+            1
+        ].default_value = look.world_strength
         # the wall stands behind the body, facing the camera, 1.5-3 m beyond it
         away = target - camera.position
         away[1] = 0.0
@@ -301,7 +300,9 @@ class Renderer:
         obj = self._body_object(model)
         obj.hide_render = False
         vertices, _ = model.forward(betas, pose, transl)
-        obj.data.vertices.foreach_set("co", (vertices @ SMPL_TO_BLENDER.T).astype(np.float32).ravel())
+        obj.data.vertices.foreach_set(
+            "co", (vertices @ SMPL_TO_BLENDER.T).astype(np.float32).ravel()
+        )
         colours = self._clothes(self._regions[id(model)], look)
         obj.data.color_attributes["clothes"].data.foreach_set(
             "color", colours.astype(np.float32).ravel()

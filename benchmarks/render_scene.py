@@ -92,7 +92,10 @@ def sample_look(rng: np.random.Generator, props: tuple[Box, ...] = ()) -> Look:
     i = min(int(t), len(SKIN_TONES) - 2)
     skin = tuple((1 - (t - i)) * SKIN_TONES[i] + (t - i) * SKIN_TONES[i + 1])
     muted = ((0.0, 0.7), (0.1, 0.9))
-    pair = lambda s, v: (_colour(rng, s, v), _colour(rng, s, v))  # noqa: E731
+
+    def pair(sat, val):
+        return _colour(rng, sat, val), _colour(rng, sat, val)
+
     return Look(
         skin=skin,
         subsurface=float(rng.uniform(0.15, 0.4)),

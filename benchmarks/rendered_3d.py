@@ -41,8 +41,8 @@ def case_rng(seed: int, category: str, index: int) -> np.random.Generator:
 
 def compose(models: dict, source, category: str, rng: np.random.Generator):
     """Body, pose on the floor, look and camera of one photo; returns what ``render`` needs."""
-    import rendered_poses as rp
     import render_scene as rs
+    import rendered_poses as rp
 
     gender = str(rng.choice(["female", "male"]))
     model = models[gender]
@@ -68,9 +68,10 @@ def compose(models: dict, source, category: str, rng: np.random.Generator):
 
 
 def render(args) -> int:
-    from blender_smplify.core.body_model import BodyModel
     from render_people import Renderer
     from rendered_poses import PoseSource
+
+    from blender_smplify.core.body_model import BodyModel
 
     out = Path(args.cache) / f"seed{args.seed}"
     out.mkdir(parents=True, exist_ok=True)
@@ -131,16 +132,26 @@ def evaluate(args) -> int:
         results.append(evaluator.case(png, info))
         if (k + 1) % 25 == 0:
             print(f"{k + 1}/{len(cases)} photos, {time.perf_counter() - start:.0f} s", flush=True)
-    order = list(dict.fromkeys(info["category"] for _, info in cases))
+    from rendered_poses import PoseSource
+
+    present = {info["category"] for _, info in cases}
+    order = [c for c in PoseSource().categories if c in present]
+    order += sorted(present - set(order))
     model = "the neutral model" if args.gender == "neutral" else "the true gender's model"
-    text = [f"{len(cases)} photos from {folder}; fitted with {model}, true focal length; "
-            f"prior {args.prior or 'shipped'}; truth-2D layout {args.gt_layout}",
-            "", "From the detector's keypoints:", "", table(results, "detector", order),
-            "", f"From the true 2D keypoints ({args.gt_layout}):", "",
-            table(results, "truth2d", order)]  # fmt: skip
+    head = (
+        f"{len(cases)} photos from {folder}; fitted with {model}, true focal length; "
+        f"prior {args.prior or 'shipped'}; truth-2D layout {args.gt_layout}"
+    )
     seconds = time.perf_counter() - start
-    text += ["", f"evaluation {seconds:.0f} s for {len(cases)} photos; load average "
-             f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after ({os.cpu_count()} cores)"]
+    tail = (
+        f"evaluation {seconds:.0f} s for {len(cases)} photos; load average "
+        f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after ({os.cpu_count()} cores)"
+    )
+    text = [
+        head, "", "From the detector's keypoints:", "", table(results, "detector", order), "",
+        f"From the true 2D keypoints ({args.gt_layout}):", "", table(results, "truth2d", order),
+        "", tail,
+    ]  # fmt: skip
     print("\n".join(text))
     if args.md:
         Path(args.md).write_text("\n".join(text) + "\n")
@@ -186,12 +197,14 @@ def main(argv: list[str] | None = None) -> int:
     for p in (e, d):
         p.add_argument("--prior", default="", help="pose prior .npz (default: the shipped one)")
         p.add_argument("--gender", choices=("neutral", "true"), default="neutral")
-        p.add_argument("--options", default="", help='FitOptions fields as JSON, e.g. '
-                       '\'{"try_flip": false}\'')  # fmt: skip
+        p.add_argument("--options", default="", help="FitOptions fields as JSON")
         p.add_argument("--gt-layout", choices=("blazepose33", "smpl24"), default="blazepose33")
     e.add_argument("--fit-kwargs", default="", help="extra keyword arguments of fit(), JSON")
-    e.add_argument("--world-keyword", default="",
-                   help="pass the detection's world landmarks to fit() under this keyword")
+    e.add_argument(
+        "--world-keyword",
+        default="",
+        help="pass the detection's world landmarks to fit() under this keyword",
+    )
     e.add_argument("--no-detector", action="store_true", help="only the truth-2D fits")
     e.add_argument("--limit", type=int, default=0)
     e.add_argument("--md", default="", help="also write the tables to this file")

@@ -17,9 +17,8 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
-
 import depth_metrics as dm
+import numpy as np
 
 METRICS = ("pa24", "pa12", "mpjpe24", "mpjpe12")
 
@@ -128,8 +127,10 @@ def summarise(rows: list[dict]) -> dict:
 
 def table(results: list[dict], path: str, categories: list[str]) -> str:
     """Markdown table for one path ("detector" or "truth2d"), a row per category and "all"."""
-    head = ("| category | photos | missed | PA-MPJPE 24 median / p90 | PA-MPJPE 12 | MPJPE 24 "
-            "| MPJPE 12 | limb segments backwards | facing right | fit ms median / p90 (CPU) |")
+    head = (
+        "| category | photos | missed | PA-MPJPE 24 median / p90 | PA-MPJPE 12 | MPJPE 24 "
+        "| MPJPE 12 | limb segments backwards | facing right | fit ms median / p90 (CPU) |"
+    )
     lines = [head, "|---" * 10 + "|"]
     for cat in categories + ["all"]:
         rows = [r.get(path) for r in results if cat == "all" or r["category"] == cat]

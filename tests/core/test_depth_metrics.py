@@ -12,7 +12,7 @@ from blender_smplify.core.joints import J
 from blender_smplify.core.rotation import matrix_to_rotvec, rodrigues
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-import depth_metrics as dm  # noqa: E402
+import depth_metrics as dm
 
 FOREARM = dm.LIMB_SEGMENTS.index((J["left_elbow"], J["left_wrist"]))
 
@@ -103,6 +103,8 @@ def test_facing_is_not_judged_side_on(model):
 def test_case_metrics_in_millimetres(model):
     truth = posed(model)
     m = dm.case_metrics(truth + [0.0, 0.0, 0.5], truth)
-    assert m["pa24"] == pytest.approx(0.0, abs=1e-6) and m["mpjpe12"] == pytest.approx(0.0, abs=1e-6)
+    assert m["pa24"] == pytest.approx(0.0, abs=1e-6) and m["mpjpe12"] == pytest.approx(
+        0.0, abs=1e-6
+    )
     m = dm.case_metrics(truth * 1.01, truth)
     assert 1.0 < m["mpjpe24"] < 30.0
