@@ -132,6 +132,8 @@ def evaluate(args) -> int:
         results.append(evaluator.case(png, info))
         if (k + 1) % 25 == 0:
             print(f"{k + 1}/{len(cases)} photos, {time.perf_counter() - start:.0f} s", flush=True)
+    if args.save:
+        Path(args.save).write_text(json.dumps(results))
     from rendered_poses import PoseSource
 
     present = {info["category"] for _, info in cases}
@@ -155,8 +157,6 @@ def evaluate(args) -> int:
     print("\n".join(text))
     if args.md:
         Path(args.md).write_text("\n".join(text) + "\n")
-    if args.save:
-        Path(args.save).write_text(json.dumps(results))
     return 0
 
 

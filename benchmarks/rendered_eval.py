@@ -143,12 +143,12 @@ def table(results: list[dict], path: str, categories: list[str]) -> str:
             continue
         seg = s["segments"]
         back = f"{100 * s['backwards'] / seg:.1f} % ({s['backwards']}/{seg})" if seg else "–"
-        judged = s["facing_judged"]
-        facing = f"{100 * s['facing_right'] / judged:.0f} % ({s['facing_right']}/{judged})"
+        judged, right = s["facing_judged"], s["facing_right"]
+        facing = f"{100 * right / judged:.0f} % ({right}/{judged})" if judged else "–"
         lines.append(
             f"| {name} | {s['n']} | {s['missed']} | {s['pa24']:.0f} / {s['pa24_p90']:.0f} "
             f"| {s['pa12']:.0f} | {s['mpjpe24']:.0f} | {s['mpjpe12']:.0f} | {back} "
-            f"| {facing if judged else '–'} | {s['ms']:.0f} / {s['ms_p90']:.0f} ({s['cpu_ms']:.0f}) |"
+            f"| {facing} | {s['ms']:.0f} / {s['ms_p90']:.0f} ({s['cpu_ms']:.0f}) |"
         )
     return "\n".join(lines)
 
