@@ -1,7 +1,11 @@
 """Photo-like renders of SMPL-format bodies with Blender's ``bpy`` module (Cycles on the CPU).
 
-    renderer = Renderer(samples=16)
-    info = renderer.render("out.png", model, betas, pose, transl, camera, look)
+    renderer = Renderer()
+    seconds = renderer.render("out.png", model, betas, pose, transl, camera, look)
+    # or: the body on the floor, seen as a Shot describes (yaw 0: from the front, π/2: from
+    # its left), in a random look; returns the exact truth (render_scene.truth)
+    info = renderer.photo("front.png", model, betas, pose, Shot(0.0, 1.4, 50.0, 0.8, False,
+                          (0.0, 0.0), 0.0), rng=np.random.default_rng(0))
 
 One scene is built once and reused: a mesh per body topology (vertex positions replaced per
 photo), a skin material (Principled BSDF with subsurface scattering) mixed per vertex with
@@ -16,7 +20,7 @@ from __future__ import annotations
 import bpy
 import numpy as np
 from mathutils import Matrix
-from render_scene import Camera, Look
+from render_scene import Camera, Look, Shot
 
 from blender_smplify.core.axes import SMPL_TO_BLENDER
 from blender_smplify.core.joints import J
@@ -321,3 +325,20 @@ class Renderer:
         start = time.perf_counter()
         bpy.ops.render.render(write_still=True)
         return time.perf_counter() - start
+
+    def photo(self, path: str, model, betas, pose, view: Shot | Camera, look: Look | None = None,
+              rng: np.random.Generator | None = None) -> dict:  # fmt: skip
+        """Render the body (``pose`` (72,) in the SMPL world) standing on the floor, seen from
+        ``view`` (a Shot framed around the body, or a Camera in the world), in ``look`` (default
+        a random one from ``rng``); returns ``render_scene.truth`` plus ``render_seconds``."""
+        import render_scene as rs
+
+        transl = rs.place_on_floor(model, betas, pose)
+        vertices, _ = model.forward(betas, pose, transl)
+        camera = view
+        if isinstance(view, Shot):
+            camera = rs.frame_body(vertices, rs.body_facing(pose), view)
+        if look is None:
+            look = rs.sample_look(rng if rng is not None else np.random.default_rng())
+        seconds = self.render(path, model, betas, pose, transl, camera, look)
+        return {**rs.truth(model, betas, pose, transl, camera), "render_seconds": seconds}
