@@ -57,7 +57,6 @@ class Renderer:
         self.skin = self._body_material()
         self.floor = self._plane("floor", 40.0)
         self.wall = self._plane("wall", 30.0)
-        self.prop_material = self._plain_material("prop")
         self.props: list[bpy.types.Object] = []
         self.sun = bpy.data.objects.new("sun", bpy.data.lights.new("sun", "SUN"))
         self.scene.collection.objects.link(self.sun)
@@ -229,7 +228,8 @@ class Renderer:
 
     def _set_props(self, look: Look) -> None:
         for obj in self.props:
-            bpy.data.objects.remove(obj, do_unlink=True)
+            bpy.data.materials.remove(obj.data.materials[0])
+            bpy.data.meshes.remove(obj.data)  # removes the object with it
         self.props = []
         for i, box in enumerate(look.props):
             mesh = bpy.data.meshes.new(f"prop_{i}")
