@@ -164,7 +164,7 @@ def sheet(args) -> int:
     from rendered_views import contact_sheet
 
     folder = Path(args.cache) / f"seed{args.seed}"
-    contact_sheet(folder, Path(args.out), args.count, args.width)
+    contact_sheet(folder, Path(args.out), args.count, args.width, args.start)
     print(f"{args.out}: {Path(args.out).stat().st_size / 1e3:.0f} KB")
     return 0
 
@@ -213,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("out")
     s.add_argument("--count", type=int, default=12)
     s.add_argument("--width", type=int, default=1200)
+    s.add_argument("--start", type=int, default=0, help="first photo index per category")
     for p in (r, e, d, s):
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--cache", default=str(DEFAULT_CACHE))

@@ -13,16 +13,18 @@ from blender_smplify.core.joints import SMPL_PARENTS
 TRUTH, DETECTOR, TRUTH2D = (40, 200, 60), (230, 40, 40), (60, 110, 230)
 
 
-def contact_sheet(folder: Path, out: Path, count: int = 12, width: int = 1200) -> None:
-    """``count`` photos (round-robin over the categories) in two rows, labelled, as a PNG
-    quantised to 256 colours to stay small."""
+def contact_sheet(
+    folder: Path, out: Path, count: int = 12, width: int = 1200, start: int = 0
+) -> None:
+    """``count`` photos (round-robin over the categories, from each one's ``start``-th photo)
+    in two rows, labelled, as a PNG quantised to 256 colours to stay small."""
     from PIL import Image, ImageDraw
 
     by_category: dict[str, list[Path]] = {}
     for js in sorted(folder.glob("*.json")):
         if js.with_suffix(".png").exists():
             by_category.setdefault(json.loads(js.read_text())["category"], []).append(js)
-    picks, k = [], 0
+    picks, k = [], start
     while len(picks) < count and any(k < len(v) for v in by_category.values()):
         picks += [v[k] for v in by_category.values() if k < len(v)]
         k += 1
