@@ -5,6 +5,8 @@ the pose prior never saw, through the real detector and the fit.
     .venv/bin/python benchmarks/rendered_3d.py evaluate [--prior PATH] [--gender neutral|true]
         [--md docs-table.md] [--limit N] [--categories a,b]
     .venv/bin/python benchmarks/rendered_3d.py sheet OUT.png [--count 12] [--width 1200]
+    .venv/bin/python benchmarks/rendered_3d.py draw NAME OUT.png
+    .venv/bin/python benchmarks/rendered_3d.py compare BEFORE.json AFTER.json
 
 ``render`` (needs the ``bpy`` module) makes per category and index one photo and its truth
 (``<category>_<index>.png`` and ``.json`` under ``--cache``, default
@@ -183,6 +185,18 @@ def draw(args) -> int:
     return 0
 
 
+def compare_runs(args) -> int:
+    from rendered_eval import compare
+    from rendered_poses import PoseSource
+
+    before, after = (json.loads(Path(p).read_text()) for p in (args.before, args.after))
+    present = {r["category"] for r in before}
+    order = [c for c in PoseSource().categories if c in present]
+    for path in ("detector", "truth2d"):
+        print(compare(before, after, path, order), end="\n\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -214,12 +228,16 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--count", type=int, default=12)
     s.add_argument("--width", type=int, default=1200)
     s.add_argument("--start", type=int, default=0, help="first photo index per category")
+    c = sub.add_parser("compare", help="two runs saved by evaluate --save, side by side")
+    c.add_argument("before")
+    c.add_argument("after")
     for p in (r, e, d, s):
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--cache", default=str(DEFAULT_CACHE))
         p.add_argument("--categories", default="", help="comma-separated (default: all)")
     args = ap.parse_args(argv)
-    commands = {"render": render, "evaluate": evaluate, "sheet": sheet, "draw": draw}
+    commands = {"render": render, "evaluate": evaluate, "sheet": sheet, "draw": draw,
+                "compare": compare_runs}  # fmt: skip
     return commands[args.command](args)
 
 

@@ -153,6 +153,31 @@ def table(results: list[dict], path: str, categories: list[str]) -> str:
     return "\n".join(lines)
 
 
+def compare(before: list[dict], after: list[dict], path: str, categories: list[str]) -> str:
+    """Markdown table of two saved runs side by side (median PA-MPJPE 24, limb segments
+    backwards, facing right), a row per category and "all"."""
+    lines = [
+        (
+            f"| category ({path}) | PA-MPJPE 24 before → after | backwards before → after "
+            "| facing right before → after |"
+        ),
+        "|---|---|---|---|",
+    ]
+    for cat in categories + ["all"]:
+        cells = []
+        for run in (before, after):
+            s = summarise([r.get(path) for r in run if cat == "all" or r["category"] == cat])
+            seg, judged = s.get("segments", 0), s.get("facing_judged", 0)
+            cells.append((
+                f"{s['pa24']:.0f}" if "pa24" in s else "–",
+                f"{100 * s['backwards'] / seg:.1f} %" if seg else "–",
+                f"{100 * s['facing_right'] / judged:.1f} %" if judged else "–",
+            ))  # fmt: skip
+        name = f"**{cat}**" if cat == "all" else cat
+        lines.append(f"| {name} | " + " | ".join(f"{a} → {b}" for a, b in zip(*cells)) + " |")
+    return "\n".join(lines)
+
+
 def load_cases(folder: Path, categories: list[str] | None, limit: int | None):
     """(png, truth) pairs of the cached renders, sorted by name, optionally filtered."""
     cases = []
