@@ -5,6 +5,10 @@ and a MOTION block (one row of channel values per frame). Each joint's local tra
 translation by its OFFSET (plus any position channels) followed by the product of its rotation
 channels in the order they are listed (``Zrotation Yrotation Xrotation`` gives Rz @ Ry @ Rx),
 angles in degrees. End Sites are kept as channel-less joints so bone tips are known.
+
+The same structure holds Acclaim ASF/AMC motion (``tools/asf_amc.py``): there each joint's
+rotation channels turn about the axes of its own bone frame A, i.e. the local rotation is
+A (channel product) Aᵀ, stored in the optional ``joint_axes``.
 """
 
 from __future__ import annotations
@@ -37,6 +41,9 @@ class BvhMotion:
         (F, C) channel values per frame.
     frame_time : float
         Seconds per frame.
+    joint_axes : numpy.ndarray, optional
+        (J, 3, 3) frame each joint's rotation channels turn about (ASF bone axes); None for
+        BVH, where channels turn about the parent's axes.
     """
 
     names: list[str]
@@ -45,6 +52,7 @@ class BvhMotion:
     channels: list[list[str]]
     motion: np.ndarray
     frame_time: float
+    joint_axes: np.ndarray | None = None
 
     def index(self, name: str) -> int:
         """Index of the joint called ``name``."""
@@ -177,6 +185,8 @@ def forward_kinematics(
                 local_r = local_r @ _axis_rotations(axis, values)
             else:
                 raise BvhError(f"unknown BVH channel {name!r}")
+        if bvh.joint_axes is not None:
+            local_r = bvh.joint_axes[j] @ local_r @ bvh.joint_axes[j].T
         p = bvh.parents[j]
         if p < 0:
             rot[:, j] = local_r

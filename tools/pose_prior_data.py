@@ -1,9 +1,15 @@
-"""CMU motion capture as SMPL poses: trial lists, held-out trials and loaders (numpy, scipy).
+"""Motion capture as SMPL poses: trial lists, held-out split and loaders (numpy, scipy).
 
-The fit benchmark draws ground-truth poses from the trials the pose prior never saw::
+The fit benchmark draws ground-truth poses from motions the pose prior never saw::
 
-    from tools.pose_prior_data import HELD_OUT_TRIALS, load_held_out_poses
-    poses = load_held_out_poses()          # {trial: (N, 72)}, near-duplicate frames removed
+    from tools.pose_prior_data import load_held_out_cases, load_held_out_poses
+    poses = load_held_out_poses()          # {CMU trial: (N, 72)}, near-duplicate frames removed
+    cases = load_held_out_cases()          # {category: (N, 72)}: CMU trials, unseen HDM05
+                                           # activities, HDM05 test actors
+
+HDM05 (``../shared/data/mocap_extra/hdm05_ccbysa``, ASF/AMC, 120 fps, CC BY-SA 3.0) is read by
+``asf_amc.py`` and retargeted like the BVH files, each actor's zero-dof ASF pose as the rest
+(see :func:`load_hdm05_poses`).
 
 Data: ``../shared/data/mocap`` (see its SOURCES.md), read in place. Two conversions of CMU
 trials: ``cmu_iclone_ccbase`` (Reallusion CC_Base rig, 60 fps; frame 0 is an added T-pose and is
@@ -16,15 +22,19 @@ is in ``retarget_bvh.py``.
 
 from __future__ import annotations
 
+import csv
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from .asf_amc import read_amc, read_asf
 from .bvh import read_bvh
 from .retarget_bvh import (
     ROUGH_TEMPLATE_JOINTS,
+    SMPL_JOINT_NAMES,
     fit_calibration,
     global_to_pose,
     retarget,
@@ -34,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MOCAP_DIR = REPO_ROOT.parent / "shared" / "data" / "mocap"
+DEFAULT_HDM05_DIR = REPO_ROOT.parent / "shared" / "data" / "mocap_extra" / "hdm05_ccbysa"
 OPEN_MODEL_PATH = REPO_ROOT / "blender_smplify" / "data" / "open_body_neutral.npz"
 
 CCBASE_REST = ("cmu_iclone_ccbase/subjects/007/007_03.bvh", 0)
@@ -71,7 +82,7 @@ def list_trials(mocap_dir: str | Path = DEFAULT_MOCAP_DIR) -> dict[str, Path]:
 
 
 def trial_fps(trial: str) -> float:
-    """Frame rate of a trial's poses as returned by :func:`load_smpl_poses`."""
+    """Frame rate of a trial's poses as returned by :func:`load_smpl_poses` (HDM05: 120)."""
     return 60.0 if trial.startswith("iclone/") else 120.0
 
 
@@ -257,11 +268,32 @@ def subsample(pose: np.ndarray, min_change_deg: float) -> np.ndarray:
     return np.array(keep)
 
 
+#: Hinge joints and the body-pose axis (sign included) they flex about (see ``retarget_bvh``).
+_HINGES = {"left_knee": (0, 1.0), "right_knee": (0, 1.0), "left_elbow": (1, -1.0),
+           "right_elbow": (1, 1.0)}  # fmt: skip
+
+
+def plausible_hinges(pose: np.ndarray, max_overextension_deg: float = 30.0) -> np.ndarray:
+    """Mask (F,) of frames where no knee or elbow bends backwards by more than the limit.
+
+    Some HDM05 knees are written past 180 degrees of flexion (up to 261), which is the same
+    rotation as a knee bent far backwards: marker-solver failures in deep squats and kneeling.
+    """
+    body = pose[:, 3:].reshape(len(pose), 23, 3)
+    ok = np.ones(len(pose), dtype=bool)
+    for name, (axis, sign) in _HINGES.items():
+        flexion = sign * body[:, SMPL_JOINT_NAMES.index(name) - 1, axis]
+        ok &= flexion > -np.radians(max_overextension_deg)
+    return ok
+
+
 def clean_poses(
     trial: str, pose: np.ndarray, min_change_deg: float = 5.0, max_speed: float = 1500.0
 ) -> np.ndarray:
-    """Frames of one trial without glitches and near-duplicates (as used to train the prior)."""
-    clean = pose[spike_free(pose, trial_fps(trial), max_speed)]
+    """Frames of one trial without glitches and near-duplicates (as used to train the prior):
+    frames next to a joint turning too fast or with a knee or elbow bent backwards are
+    dropped, then only frames where some joint turned by ``min_change_deg`` are kept."""
+    clean = pose[spike_free(pose, trial_fps(trial), max_speed) & plausible_hinges(pose)]
     return clean[subsample(clean, min_change_deg)]
 
 
@@ -271,3 +303,135 @@ def load_held_out_poses(
     """Cleaned SMPL poses (N, 72) of :data:`HELD_OUT_TRIALS`, the prior's unseen motions."""
     poses = load_smpl_poses(mocap_dir, HELD_OUT_TRIALS)
     return {t: clean_poses(t, p, min_change_deg) for t, p in poses.items()}
+
+
+# ---- HDM05 -----------------------------------------------------------------------------------
+
+#: HDM05 activities never used for training: each is a category the CMU trials lack (kneeling
+#: and lying on the floor, kicking, throwing), and each has a relative that is trained on
+#: (going down in depositFloorR and squat1Reps, a raised knee in elbowToKnee1RepsLelbowStart,
+#: arms overhead in grabHighR), so they measure how the prior generalises beyond its activities.
+HDM05_HELD_OUT_CLASSES: tuple[str, ...] = ("lieDownFloor", "kickLFront1Reps", "throwBasketball")
+
+#: HDM05 actors never used for training (the data's ``test/`` folder), in every activity.
+HDM05_HELD_OUT_ACTORS: tuple[str, ...] = ("mm", "tr")
+
+
+@dataclass(frozen=True)
+class Hdm05Clip:
+    """One HDM05 clip: its AMC file, the actor's ASF, activity class, actor and folder split."""
+
+    amc: Path
+    asf: Path
+    activity: str
+    actor: str
+    split: str  # "train" or "test": the folder it is in
+
+
+def list_hdm05_clips(root: str | Path = DEFAULT_HDM05_DIR) -> dict[str, Hdm05Clip]:
+    """All HDM05 clips by name (``hdm05/HDM_bd_squat1Reps_001``) from ``manifest.csv``."""
+    root = Path(root)
+    manifest = root / "manifest.csv"
+    if not manifest.exists():
+        raise FileNotFoundError(f"no HDM05 manifest.csv under {root} (see its SOURCES.md)")
+    clips = {}
+    with manifest.open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            amc = root / row["path"]
+            name = "hdm05/" + amc.name.removesuffix(".amc").removesuffix("_120")
+            asf = root / "asf" / f"HDM_{row['actor']}.asf"
+            clips[name] = Hdm05Clip(
+                amc, asf, row["class"], row["actor"], row["path"].split("/")[0]
+            )
+    return clips
+
+
+def is_hdm05_training_clip(clip: Hdm05Clip) -> bool:
+    """Whether the prior may train on a clip: neither a held-out activity nor actor."""
+    return clip.activity not in HDM05_HELD_OUT_CLASSES and clip.actor not in HDM05_HELD_OUT_ACTORS
+
+
+def load_hdm05_poses(
+    root: str | Path = DEFAULT_HDM05_DIR,
+    classes: list[str] | tuple[str, ...] | None = None,
+    split: str | None = None,
+    template: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """SMPL poses (N, 72) per HDM05 clip, every frame at 120 fps.
+
+    Each actor's ASF rest (zero dofs: a T-pose with the legs spread) is the retargeting rest;
+    torso joints take it as upright, limbs are turned onto the template's (``retarget_bvh.py``).
+
+    Parameters
+    ----------
+    root : path
+        The ``hdm05_ccbysa`` folder (``asf/``, ``train/``, ``test/``, ``manifest.csv``).
+    classes : sequence of str, optional
+        Activity classes to load (e.g. :data:`HDM05_HELD_OUT_CLASSES`); default all.
+    split : {"train", "held-out"}, optional
+        "train": clips :func:`is_hdm05_training_clip` allows; "held-out": the others
+        (held-out activities of any actor and every activity of held-out actors); default all.
+    template : numpy.ndarray, optional
+        (24, 3) SMPL rest joints; default :func:`template_joints`.
+
+    Returns
+    -------
+    dict
+        Clip name -> (N, 72) float64 axis-angle poses; ``list_hdm05_clips()[name].activity``
+        is its class.
+    """
+    if split not in (None, "train", "held-out"):
+        raise ValueError(f"split must be None, 'train' or 'held-out', not {split!r}")
+    clips = list_hdm05_clips(root)
+    known = {c.activity for c in clips.values()}
+    unknown = sorted(set(classes or ()) - known)
+    if unknown:
+        raise KeyError(f"HDM05 classes not under {root}: {unknown} (known: {sorted(known)})")
+    if template is None:
+        template = template_joints()[0]
+    skeletons: dict[Path, object] = {}
+    out = {}
+    for name, clip in clips.items():
+        if classes is not None and clip.activity not in classes:
+            continue
+        if split is not None and is_hdm05_training_clip(clip) != (split == "train"):
+            continue
+        if clip.asf not in skeletons:
+            skeletons[clip.asf] = read_asf(clip.asf)
+        motion = read_amc(clip.amc, skeletons[clip.asf])
+        out[name] = global_to_pose(retarget(motion, template=template))
+    return out
+
+
+HELD_OUT_CMU = "cmu/held_out_trials"
+HELD_OUT_HDM05_ACTORS = "hdm05/held_out_actors"
+
+
+def load_held_out_cases(
+    mocap_dir: str | Path = DEFAULT_MOCAP_DIR,
+    hdm05_dir: str | Path = DEFAULT_HDM05_DIR,
+    min_change_deg: float = 5.0,
+) -> dict[str, np.ndarray]:
+    """Cleaned poses (N, 72) the prior never saw, by category.
+
+    Returns
+    -------
+    dict
+        ``"cmu/held_out_trials"``: :data:`HELD_OUT_TRIALS`; ``"hdm05/<class>"`` for each of
+        :data:`HDM05_HELD_OUT_CLASSES` (all actors); ``"hdm05/held_out_actors"``: the trained
+        activities performed by :data:`HDM05_HELD_OUT_ACTORS`.
+    """
+    cmu = load_held_out_poses(mocap_dir, min_change_deg)
+    cases = {HELD_OUT_CMU: np.concatenate(list(cmu.values()))}
+    clips = list_hdm05_clips(hdm05_dir)
+    held = load_hdm05_poses(hdm05_dir, split="held-out")
+    for activity in HDM05_HELD_OUT_CLASSES:
+        cases[f"hdm05/{activity}"] = np.concatenate(
+            [clean_poses(n, p, min_change_deg) for n, p in held.items()
+             if clips[n].activity == activity]
+        )  # fmt: skip
+    cases[HELD_OUT_HDM05_ACTORS] = np.concatenate(
+        [clean_poses(n, p, min_change_deg) for n, p in held.items()
+         if clips[n].activity not in HDM05_HELD_OUT_CLASSES]
+    )  # fmt: skip
+    return cases

@@ -4,6 +4,10 @@ Usage (venv with matplotlib)::
 
     python tools/render_pose_prior.py --samples 12 --out /tmp/prior_samples.png
     python tools/render_pose_prior.py --trial iclone/005_07 --out /tmp/trial.png
+    python tools/render_pose_prior.py --trial hdm05/HDM_bd_lieDownFloor_001 --world --out x.png
+
+``--world`` keeps each frame's global orientation (views along the mocap's own z and x axes),
+so lying and bending show as such; otherwise every frame is drawn upright facing the viewer.
 """
 
 from __future__ import annotations
@@ -18,8 +22,11 @@ from scipy.spatial.transform import Rotation
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the repository
 
 from tools.pose_prior_data import (
+    DEFAULT_HDM05_DIR,
     DEFAULT_MOCAP_DIR,
     REPO_ROOT,
+    list_hdm05_clips,
+    load_hdm05_poses,
     load_smpl_poses,
     template_joints,
 )
@@ -99,15 +106,23 @@ def main() -> int:
     parser.add_argument("--means", action="store_true", help="draw the component means")
     parser.add_argument("--trial", default=None)
     parser.add_argument("--frames", type=int, default=12)
+    parser.add_argument("--world", action="store_true", help="keep the global orientation")
     parser.add_argument("--mocap-dir", type=Path, default=DEFAULT_MOCAP_DIR)
+    parser.add_argument("--hdm05-dir", type=Path, default=DEFAULT_HDM05_DIR)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     template = template_joints()[0]
     if args.trial:
-        pose = load_smpl_poses(args.mocap_dir, [args.trial])[args.trial]
+        if args.trial.startswith("hdm05/"):
+            activity = list_hdm05_clips(args.hdm05_dir)[args.trial].activity
+            clips = load_hdm05_poses(args.hdm05_dir, classes=[activity])
+            pose = clips[args.trial]
+        else:
+            pose = load_smpl_poses(args.mocap_dir, [args.trial])[args.trial]
         idx = np.linspace(0, len(pose) - 1, args.frames).astype(int)
         pose = pose[idx].copy()
-        pose[:, :3] = 0.0  # upright, facing the viewer in the front view
+        if not args.world:
+            pose[:, :3] = 0.0  # upright, facing the viewer in the front view
         titles = [f"{args.trial} f{i}" for i in idx]
     elif args.means:
         with np.load(args.prior) as data:

@@ -13,8 +13,9 @@ pelvis, spine, neck and head (both rigs stand upright at rest). So R_j carries t
 segment onto the mocap segment, with the mocap's twist. SMPL's local rotation is R_parent^T R_j.
 
 Supported skeletons: the 31-joint CMU conversion (``Hips, LHipJoint, LeftHip, ..., lowerback,
-Chest, Chest2, ...``), the MotionBuilder-named CMU conversion (``LeftUpLeg, ...``) and the
-Reallusion ``CC_Base_*`` rig.
+Chest, Chest2, ...``), the MotionBuilder-named CMU conversion (``LeftUpLeg, ...``), the
+Reallusion ``CC_Base_*`` rig and Acclaim ASF/AMC skeletons as in HDM05 and CMU (``root, lfemur,
+ltibia, ..., lowerback, upperback, thorax, ...``, read by ``tools/asf_amc.py``).
 """
 
 from __future__ import annotations
@@ -65,6 +66,17 @@ _MB_SIDE = {
     "wrist": "{L}Hand",
     "hand": "{L}FingerBase",
 }
+_ACCLAIM_SIDE = {
+    "hip": "{l}femur",
+    "knee": "{l}tibia",
+    "ankle": "{l}foot",
+    "foot": "{l}toes",
+    "collar": "{l}clavicle",
+    "shoulder": "{l}humerus",
+    "elbow": "{l}radius",  # the proximal forearm; {l}wrist is its distal part (forearm twist)
+    "wrist": "{l}hand",
+    "hand": "{l}fingers",
+}
 _CC_SIDE = {
     "hip": "CC_Base_{S}_Thigh",
     "knee": "CC_Base_{S}_Calf",
@@ -87,7 +99,7 @@ def _family(center: dict[str, str], side: dict[str, str], tips: dict[str, str]) 
     for joint, pattern in tips.items():
         for prefix, subs in (("left", ("Left", "L", "L")), ("right", ("Right", "R", "R"))):
             name = f"{prefix}_{joint}" if joint in ("foot", "hand") else joint
-            resolved_tips[name] = pattern.format(L=subs[0], S=subs[1])
+            resolved_tips[name] = pattern.format(L=subs[0], S=subs[1], l=subs[1].lower())
     return {"map": mapping, "tips": resolved_tips}
 
 
@@ -128,6 +140,18 @@ FAMILIES = {
         _CC_SIDE,
         {"foot": "CC_Base_{S}_MidToe1", "hand": "CC_Base_{S}_Mid1"},
     ),
+    "acclaim": _family(
+        {
+            "pelvis": "root",
+            "spine1": "lowerback",
+            "spine2": "upperback",
+            "spine3": "thorax",
+            "neck": "lowerneck",
+            "head": "head",
+        },
+        _ACCLAIM_SIDE,
+        {"foot": "{l}toes_end", "hand": "{l}fingers_end", "head": "head_end"},
+    ),
 }
 
 
@@ -138,9 +162,11 @@ def _detect_family(bvh: BvhMotion) -> str:
         return "cmu_mb"
     if "LeftHip" in bvh.names and "lowerback" in bvh.names:
         return "cmu31"
+    if "lfemur" in bvh.names and "upperback" in bvh.names:
+        return "acclaim"
     raise ValueError(
-        f"unknown BVH skeleton starting at {bvh.names[0]!r} "
-        "(expected the CMU 31-joint, CMU MotionBuilder or Reallusion CC_Base joint names)"
+        f"unknown skeleton starting at {bvh.names[0]!r} (expected the CMU 31-joint, CMU "
+        "MotionBuilder, Reallusion CC_Base or Acclaim ASF bone names)"
     )
 
 
