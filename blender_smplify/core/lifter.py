@@ -1,0 +1,190 @@
+"""A learned 2D→3D lifter: blazepose33 keypoints in, their 3D positions in the camera frame out.
+
+The network (``onnx_models/lifter_blazepose33.onnx``, trained by ``tools/train_lifter.py`` on
+the mocap training data seen by random cameras) follows Martinez et al. (2017), "A simple yet
+effective baseline for 3d human pose estimation": an MLP from normalised 2D points to 3D.
+
+Normalisation (the same at training and at run time, :func:`network_input`): each keypoint's
+ray u_k = K⁻¹ (x_k, y_k, 1)ᵀ is turned into the frame of a virtual camera looking along the
+ray through the hips' midpoint c (R_c the smallest rotation taking e_z to that ray), so that a
+person anywhere in the photo, under any focal length, looks as if centred:
+
+    q_k = π(R_cᵀ u_k),      π(v) = (v_x / v_z, v_y / v_z),
+
+then centred on q of the hips' midpoint and divided by the RMS distance s of the used points
+from it. Dropped points are zeroed and flagged in a 0/1 mask; input = [q / s (33·2), mask
+(33)]. The output is the 33 points (metres, hip-centred) in the virtual camera's frame, turned
+back into the camera frame (OpenCV: x right, y down, z forward) by R_c — the interface of
+BlazePose's world landmarks in the camera frame (``world_landmarks.world_to_camera``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .detector import MODEL_DIR
+from .errors import KeypointsError, ModelFileError
+from .keypoints import get_layout
+
+LIFTER_FILE = "lifter_blazepose33.onnx"
+LAYOUT = get_layout("blazepose33")
+NUM_POINTS = len(LAYOUT.names)
+#: Network input: normalised 2D (33 × 2) then the 0/1 mask (33); output: 3D (33 × 3).
+INPUT_SIZE = NUM_POINTS * 3
+OUTPUT_SIZE = NUM_POINTS * 3
+HIPS = (LAYOUT.index("left_hip"), LAYOUT.index("right_hip"))
+TORSO = tuple(LAYOUT.index(n) for n in LAYOUT.torso)
+#: Index of each point's left-right mirror image.
+MIRROR = np.array([LAYOUT.index(n.replace("left_", "#").replace("right_", "left_")
+                                .replace("#", "right_")) for n in LAYOUT.names])  # fmt: skip
+#: Keypoints with a confidence below this count as dropped.
+MIN_CONFIDENCE = 0.1
+
+
+def ray_rotations(pixels: np.ndarray, focal: np.ndarray, principal: np.ndarray) -> np.ndarray:
+    """(N, 3, 3) the smallest rotations taking e_z to the rays through pixels (N, 2)."""
+    ray = np.concatenate([(pixels - principal) / focal[:, None], np.ones((len(pixels), 1))], 1)
+    ray /= np.linalg.norm(ray, axis=1, keepdims=True)
+    # Rodrigues' formula for axis e_z × ray, cos = ray_z: R = I + [a]x + [a]x² / (1 + cos)
+    ax = np.stack([-ray[:, 1], ray[:, 0], np.zeros(len(ray))], axis=1)
+    K = np.zeros((len(ray), 3, 3))
+    K[:, 0, 2], K[:, 1, 2] = ax[:, 1], -ax[:, 0]
+    K[:, 2, 0], K[:, 2, 1] = -ax[:, 1], ax[:, 0]
+    return np.eye(3) + K + K @ K / (1.0 + ray[:, 2])[:, None, None]
+
+
+def _centre_pixels(xy: np.ndarray, used: np.ndarray) -> np.ndarray:
+    """(N, 2) hips' midpoint; the mean of the used torso points, or of all used points, when a
+    hip is missing."""
+    centre = np.zeros((len(xy), 2))
+    for group, need in ((range(NUM_POINTS), 1), (TORSO, 1), (HIPS, 2)):  # last wins
+        w = used[:, list(group)].astype(np.float64)
+        have = w.sum(1) >= need
+        mean = (xy[:, list(group)] * w[:, :, None]).sum(1) / np.maximum(w.sum(1), 1)[:, None]
+        centre[have] = mean[have]
+    return centre
+
+
+def network_input(
+    xy: np.ndarray, confidence: np.ndarray, focal: np.ndarray, principal: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The network's input for N sets of keypoints.
+
+    Parameters
+    ----------
+    xy : (N, 33, 2) pixels; confidence : (N, 33); focal : (N,) pixels; principal : (N, 2).
+
+    Returns
+    -------
+    inputs : (N, 99) float32; rotation : (N, 3, 3) R_c of each (see the module's notes).
+    """
+    used = (confidence >= MIN_CONFIDENCE) & np.all(np.isfinite(xy), axis=2)
+    xy = np.where(used[:, :, None], xy, 0.0)
+    R = ray_rotations(_centre_pixels(xy, used), focal, principal)
+    rays = np.concatenate([(xy - principal[:, None]) / focal[:, None, None],
+                           np.ones(xy.shape[:2] + (1,))], axis=2)  # fmt: skip
+    v = rays @ R  # R_cᵀ u for each point (row vectors)
+    q = v[:, :, :2] / v[:, :, 2:]
+    q = np.where(used[:, :, None], q, 0.0)
+    # the centre is on the optical axis of the virtual camera: q = 0 there
+    s = np.sqrt((q**2).sum(2).sum(1) / np.maximum(used.sum(1), 1))
+    q = q / np.maximum(s, 1e-9)[:, None, None]
+    inputs = np.concatenate([q.reshape(len(q), -1), used.astype(np.float64)], axis=1)
+    return inputs.astype(np.float32), R
+
+
+def to_camera(output: np.ndarray, rotation: np.ndarray) -> np.ndarray:
+    """(N, 33, 3) camera-frame points from the network's output (N, 99) and R_c (N, 3, 3)."""
+    return output.reshape(len(output), NUM_POINTS, 3).astype(np.float64) @ rotation.transpose(
+        0, 2, 1
+    )
+
+
+def mirror_points(points: np.ndarray) -> np.ndarray:
+    """Left-right mirror image (..., 33, D) of points in a frame whose first axis is x."""
+    out = points[..., MIRROR, :].copy()
+    out[..., 0] *= -1
+    return out
+
+
+@dataclass(frozen=True)
+class LiftedPoints:
+    """The lifter's 3D points for one photo.
+
+    Attributes
+    ----------
+    points : (33, 3) metres, hip-centred, camera frame (x right, y down, z forward).
+    visibility : (33,) the 2D keypoints' confidences (0 where the keypoint was dropped).
+    """
+
+    points: np.ndarray
+    visibility: np.ndarray
+
+
+class Lifter:
+    """The shipped 2D→3D lifter; the onnxruntime session is created on first use.
+
+    Parameters
+    ----------
+    model_path : ONNX file; None = the shipped ``onnx_models/lifter_blazepose33.onnx``.
+    threads : onnxruntime intra-op threads; None = onnxruntime's default.
+    """
+
+    def __init__(self, model_path: str | Path | None = None, threads: int | None = 1) -> None:
+        self.model_path = Path(model_path) if model_path else MODEL_DIR / LIFTER_FILE
+        self.threads = threads
+        self._session = None
+
+    def run(self, inputs: np.ndarray) -> np.ndarray:
+        """The raw network: (N, 99) float32 inputs → (N, 99) outputs."""
+        if self._session is None:
+            self._session = _session(self.model_path, self.threads)
+        name = self._session.get_inputs()[0].name
+        return self._session.run(None, {name: np.asarray(inputs, dtype=np.float32)})[0]
+
+    def lift(
+        self,
+        xy: np.ndarray,
+        confidence: np.ndarray,
+        focal: float,
+        principal: np.ndarray,
+    ) -> LiftedPoints:
+        """Lift one photo's blazepose33 keypoints.
+
+        Parameters
+        ----------
+        xy : (33, 2) pixels; confidence : (33,) in [0, 1]; focal : pixels; principal : (2,).
+        """
+        xy = np.asarray(xy, dtype=np.float64)
+        confidence = np.asarray(confidence, dtype=np.float64)
+        if xy.shape != (NUM_POINTS, 2) or confidence.shape != (NUM_POINTS,):
+            raise KeypointsError(f"the lifter needs blazepose33 keypoints (33, 2) and confidence "
+                                 f"(33,), got {xy.shape} and {confidence.shape}")  # fmt: skip
+        confidence = np.where(np.isfinite(confidence), confidence, 0.0)
+        if np.count_nonzero(confidence >= MIN_CONFIDENCE) < 4:
+            raise KeypointsError("the lifter needs at least 4 confident keypoints")
+        principal = np.asarray(principal, dtype=np.float64).reshape(1, 2)
+        inputs, R = network_input(xy[None], confidence[None], np.array([float(focal)]), principal)
+        points = to_camera(self.run(inputs), R)[0]
+        used = inputs[0, 2 * NUM_POINTS :]
+        return LiftedPoints(points, np.clip(confidence, 0.0, 1.0) * used)
+
+
+def _session(path: Path, threads: int | None):
+    """An onnxruntime CPU session of the lifter, or ModelFileError naming the file."""
+    if not path.is_file():
+        raise ModelFileError(f"{path}: lifter model file not found")
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    if threads:
+        opts.intra_op_num_threads = int(threads)
+        opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001  (onnxruntime's errors derive from Exception only)
+        raise ModelFileError(f"{path}: not a readable ONNX lifter model ({exc})") from None

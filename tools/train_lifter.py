@@ -1,0 +1,342 @@
+"""Train the 2D→3D lifter (``onnx_models/lifter_blazepose33.onnx``) on the mocap training data.
+
+Usage (build time only; torch in a private venv, see ``tools/requirements-lifter.txt``)::
+
+    /tmp/venvs/lift/bin/python -m tools.train_lifter [--cache /tmp/lift] [--minutes 12]
+
+Steps:
+
+1. Poses: SMPL poses of the CMU trials not in ``HELD_OUT_TRIALS`` (the cgspeed copies of
+   ``DUPLICATE_TRIALS`` dropped) and the HDM05 training clips, cleaned as for the pose prior
+   (``clean_poses``); held-out poses (``load_held_out_cases``) only for the report.
+2. Samples: each pose posed with the open body models (neutral, female or male, β ~ N(0, I)),
+   its blazepose33 points (the fit's own ``FitSetup`` kinematics: joints, surface landmarks),
+   seen by a random camera (yaw 360°, pitch ±30°, roll ±10°, distance 2–8 m, focal
+   24–70 mm-equivalent, the person anywhere in frame), 2D noise of 1–2 % of the body height,
+   10 % of the points dropped, mirrored half of the time. The network's input and output are
+   those of :mod:`blender_smplify.core.lifter` (``normalise``): the rays through the points in
+   the frame of the virtual camera looking at the hips, centred and scaled.
+3. Network: Martinez et al. (2017), "A simple yet effective baseline for 3d human pose
+   estimation": linear → 2 residual blocks of two linear–BN–ReLU–dropout layers → linear;
+   trained with Adam on the mean per-point distance, exported to ONNX (BN folded, fp32) and
+   checked against onnxruntime.
+
+Seeded: the same data and seed give the same network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from blender_smplify.core.body_model import BodyModel
+from blender_smplify.core.fit_setup import get_setup
+from blender_smplify.core.lifter import (
+    HIPS as LIFTED_HIPS,
+    INPUT_SIZE,
+    LAYOUT,
+    MIRROR,
+    NUM_POINTS as NUM,
+    OUTPUT_SIZE,
+    mirror_points,
+    network_input,
+    to_camera,
+)
+from tools.pose_prior_data import (
+    DUPLICATE_TRIALS,
+    HELD_OUT_TRIALS,
+    clean_poses,
+    load_hdm05_poses,
+    load_held_out_cases,
+    load_smpl_poses,
+)
+
+logger = logging.getLogger("train_lifter")
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = REPO_ROOT / "onnx_models" / "lifter_blazepose33.onnx"
+GENDERS = ("neutral", "female", "male")
+LAYOUT_INDEX = {n: i for i, n in enumerate(LAYOUT.names)}
+
+
+# ---- 1. poses --------------------------------------------------------------------------------
+
+
+def training_poses() -> np.ndarray:
+    """(N, 72) cleaned poses of the CMU training trials and the HDM05 training clips."""
+    drop = {cgs for _, cgs in DUPLICATE_TRIALS} | set(HELD_OUT_TRIALS)
+    cmu = load_smpl_poses()
+    parts = [clean_poses(t, p) for t, p in cmu.items() if t not in drop]
+    hdm = load_hdm05_poses(split="train")
+    parts += [clean_poses(n, p) for n, p in hdm.items()]
+    logger.info("training poses: %d CMU trials, %d HDM05 clips", len(parts) - len(hdm), len(hdm))
+    return np.concatenate(parts)
+
+
+def cached_poses(cache: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Training poses (N, 72) and held-out poses by category, read from or written to cache."""
+    path = cache / "poses.npz"
+    if not path.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        train = training_poses()
+        held = load_held_out_cases()
+        np.savez(path, train=train, **{"held:" + k: v for k, v in held.items()})
+    data = np.load(path)
+    held = {k.removeprefix("held:"): data[k] for k in data.files if k.startswith("held:")}
+    return data["train"], held
+
+
+# ---- 2. samples ------------------------------------------------------------------------------
+
+
+def body_points(poses: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(N, 33, 3) blazepose33 points of each pose in the model frame (root at the origin,
+    y up), on a random gender's model with β ~ N(0, I)."""
+    out = np.empty((len(poses), 33, 3))
+    genders = rng.integers(0, len(GENDERS), len(poses))
+    for g, gender in enumerate(GENDERS):
+        setup = get_setup(BodyModel.load(gender=gender), "blazepose33", 10, False)
+        for i in np.flatnonzero(genders == g):
+            pose = poses[i].copy()
+            pose[:3] = 0.0  # the camera gives the orientation
+            pts, _ = setup.kin.evaluate(pose, rng.standard_normal(10), np.zeros(3), False)
+            out[i] = pts[setup.point_index]
+    return out
+
+
+def _axis_rotations(angle: np.ndarray, axis: int) -> np.ndarray:
+    """(n, 3, 3) rotations by angle (n,) about a coordinate axis."""
+    i, j = [k for k in range(3) if k != axis]
+    c, s = np.cos(angle), np.sin(angle)
+    R = np.zeros((len(angle), 3, 3))
+    R[:, axis, axis] = 1.0
+    R[:, i, i], R[:, i, j], R[:, j, i], R[:, j, j] = c, -s, s, c
+    return R
+
+
+def random_rotation(n: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, 3, 3) model-to-camera rotations: OpenCV camera (y down, z forward) looking at a
+    y-up body with yaw uniform over 360°, pitch ±30° and roll ±10°."""
+    yaw = _axis_rotations(rng.uniform(-np.pi, np.pi, n), 1)
+    pitch = _axis_rotations(np.radians(rng.uniform(-30, 30, n)), 0)
+    roll = _axis_rotations(np.radians(rng.uniform(-10, 10, n)), 2)
+    flip = np.diag([1.0, -1.0, -1.0])  # y-up model facing +z → facing an OpenCV camera
+    return roll @ pitch @ flip @ yaw
+
+
+def random_views(points: np.ndarray, rng: np.random.Generator):
+    """Project model-frame points (N, 33, 3) through random cameras.
+
+    Returns
+    -------
+    xy : (N, 33, 2) pixels with noise; conf : (N, 33) 0/1 (dropped points 0);
+    focal : (N,) pixels; centre : (N, 2) principal points; camera : (N, 33, 3) exact points in
+    the camera frame (metres).
+    """
+    n = len(points)
+    size = np.stack([rng.uniform(600, 1600, n), rng.uniform(600, 1600, n)], axis=1)
+    focal_mm = rng.uniform(24, 70, n)
+    focal = focal_mm / 43.27 * np.hypot(size[:, 0], size[:, 1])  # 35 mm-equivalent diagonal
+    centre = size / 2
+    R = random_rotation(n, rng)
+    cam = np.einsum("nij,nkj->nki", R, points)
+    height = np.ptp(points[:, :, 1], axis=1)
+    distance = rng.uniform(2, 8, n)
+    # the hips anywhere in the frame (a margin of ~ a third of the body's image size)
+    half = size / 2 / focal[:, None]  # tan of the half field of view
+    body = (height / distance)[:, None] / 3
+    aim = rng.uniform(-1, 1, (n, 2)) * np.maximum(half - body, 0.0)
+    cam = cam + (np.concatenate([aim, np.ones((n, 1))], axis=1) * distance[:, None])[:, None]
+    xy = cam[:, :, :2] / cam[:, :, 2:] * focal[:, None, None] + centre[:, None]
+    px_height = height * focal / distance
+    noise = rng.uniform(0.01, 0.02, n) * px_height
+    xy = xy + rng.standard_normal(xy.shape) * noise[:, None, None] / np.sqrt(2)
+    conf = (rng.random((n, 33)) > rng.uniform(0, 0.2, (n, 1))).astype(np.float64)
+    return xy, conf, focal, centre, cam
+
+
+def samples(points: np.ndarray, rng: np.random.Generator, mirror: bool = True):
+    """Network inputs (N, 99) and targets (N, 99) of model-frame points (N, 33, 3) under random
+    cameras; with ``mirror``, half of them left-right mirrored. Also the camera-frame truth
+    (N, 33, 3) and R_c (N, 3, 3)."""
+    xy, conf, focal, centre, cam = random_views(points, rng)
+    inputs, R = network_input(xy, conf, focal, centre)
+    hips = cam[:, list(LIFTED_HIPS)].mean(1, keepdims=True)
+    target = np.einsum("nki,nij->nkj", cam - hips, R)  # R_cᵀ (p − hips), row vectors
+    if mirror:
+        flip = rng.random(len(inputs)) < 0.5
+        q = inputs[flip, : 2 * NUM].reshape(-1, NUM, 2)
+        inputs[flip, : 2 * NUM] = mirror_points(q).reshape(-1, 2 * NUM)
+        inputs[flip, 2 * NUM :] = inputs[flip, 2 * NUM :][:, MIRROR]
+        target[flip] = mirror_points(target[flip])
+    return inputs.astype(np.float32), target.reshape(len(target), -1).astype(np.float32), cam, R
+
+
+# ---- 3. network ------------------------------------------------------------------------------
+
+
+def build_network(width: int, blocks: int, dropout: float):
+    """Martinez et al. (2017): linear-BN-ReLU-dropout in, residual blocks, linear out."""
+    import torch.nn as nn
+
+    def layer():
+        return [nn.Linear(width, width), nn.BatchNorm1d(width), nn.ReLU(), nn.Dropout(dropout)]
+
+    class Residual(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(*layer(), *layer())
+
+        def forward(self, x):
+            return x + self.body(x)
+
+    return nn.Sequential(
+        nn.Linear(INPUT_SIZE, width), nn.BatchNorm1d(width), nn.ReLU(), nn.Dropout(dropout),
+        *[Residual() for _ in range(blocks)], nn.Linear(width, OUTPUT_SIZE),
+    )  # fmt: skip
+
+
+def train(net, points: np.ndarray, args, rng: np.random.Generator) -> list[dict]:
+    """Adam on the mean per-point distance, fresh random views of the training bodies every
+    epoch, the learning rate decayed exponentially; stops after ``args.minutes``."""
+    import torch
+
+    opt = torch.optim.Adam(net.parameters(), lr=args.lr)
+    history, start, epoch = [], time.perf_counter(), 0
+    while time.perf_counter() - start < 60 * args.minutes and epoch < args.max_epochs:
+        x, y, _, _ = samples(points, rng)
+        x, y = torch.from_numpy(x), torch.from_numpy(y)
+        order = torch.from_numpy(rng.permutation(len(x)))
+        net.train()
+        total = 0.0
+        for b in range(0, len(x) - args.batch + 1, args.batch):
+            idx = order[b : b + args.batch]
+            pred = net(x[idx])
+            loss = (pred - y[idx]).reshape(-1, NUM, 3).norm(dim=2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(idx)
+        for group in opt.param_groups:
+            group["lr"] *= args.decay
+        epoch += 1
+        history.append({"epoch": epoch, "train_mm": 1e3 * total / len(x),
+                        "minutes": (time.perf_counter() - start) / 60})  # fmt: skip
+        logger.info("epoch %d: %.1f mm (%.1f min)", epoch, history[-1]["train_mm"],
+                    history[-1]["minutes"])  # fmt: skip
+    return history
+
+
+def export(net, path: Path) -> float:
+    """Write the network to ONNX (eval mode, fp32) and return the largest difference between
+    onnxruntime's and torch's outputs on random inputs."""
+    import onnxruntime as ort
+    import torch
+
+    net.eval()
+    dummy = torch.randn(64, INPUT_SIZE)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.onnx.export(net, (dummy,), str(path), input_names=["keypoints"],
+                      output_names=["points"], dynamic_axes={"keypoints": {0: "n"},
+                      "points": {0: "n"}}, opset_version=17, dynamo=False)  # fmt: skip
+    with torch.no_grad():
+        expected = net(dummy).numpy()
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {"keypoints": dummy.numpy()}
+    )[0]
+    return float(np.abs(got - expected).max())
+
+
+# ---- evaluation ------------------------------------------------------------------------------
+
+LIMB_POINTS = [(f"{s}_{a}", f"{s}_{b}") for s in ("left", "right")
+               for a, b in (("shoulder", "elbow"), ("elbow", "wrist"), ("hip", "knee"),
+                            ("knee", "ankle"))]  # fmt: skip
+
+
+def backwards_share(pred: np.ndarray, truth: np.ndarray) -> tuple[int, int]:
+    """(backwards, counted) limb segments over N bodies (N, 33, 3) in the camera frame, as
+    ``benchmarks/depth_metrics.py`` counts them (clearly out of the image plane: |Δ|/len > 0.3)."""
+    a = [LAYOUT_INDEX[p] for p, _ in LIMB_POINTS]
+    b = [LAYOUT_INDEX[q] for _, q in LIMB_POINTS]
+    ray = truth[:, a] + truth[:, b]
+    ray /= np.linalg.norm(ray, axis=2, keepdims=True)
+    d_true = np.einsum("nkj,nkj->nk", truth[:, b] - truth[:, a], ray)
+    d_pred = np.einsum("nkj,nkj->nk", pred[:, b] - pred[:, a], ray)
+    clear = np.abs(d_true) / np.linalg.norm(truth[:, b] - truth[:, a], axis=2) > 0.3
+    return int((clear & (np.sign(d_pred) != np.sign(d_true))).sum()), int(clear.sum())
+
+
+def evaluate(run, points: np.ndarray, rng: np.random.Generator) -> dict:
+    """MPJPE (hip-centred, mm, all 33 points and the 12 limb points) and backwards limb
+    segments of ``run`` (inputs (N, 99) → outputs (N, 99)) on random views of points."""
+    x, _, cam, R = samples(points, rng, mirror=False)
+    hips = cam[:, list(LIFTED_HIPS)].mean(1, keepdims=True)
+    pred = to_camera(run(x), R) + hips
+    err = np.linalg.norm(pred - cam, axis=2)
+    limbs = sorted({LAYOUT_INDEX[n] for pair in LIMB_POINTS for n in pair})
+    back, counted = backwards_share(pred, cam)
+    return {"samples": len(x), "mpjpe33_mm": 1e3 * float(err.mean()),
+            "mpjpe_limbs_mm": 1e3 * float(err[:, limbs].mean()),
+            "median_case_mm": 1e3 * float(np.median(err.mean(1))),
+            "backwards": back, "segments": counted,
+            "backwards_pct": 100.0 * back / max(counted, 1)}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/lift"))
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--bodies", type=int, default=2, help="random bodies per pose")
+    parser.add_argument("--width", type=int, default=512)
+    parser.add_argument("--blocks", type=int, default=2)
+    parser.add_argument("--dropout", type=float, default=0.25)
+    parser.add_argument("--batch", type=int, default=512)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--decay", type=float, default=0.92)
+    parser.add_argument("--minutes", type=float, default=12.0)
+    parser.add_argument("--max-epochs", type=int, default=60)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    import torch
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    rng = np.random.default_rng(args.seed)
+    train_poses, held = cached_poses(args.cache)
+    poses = np.concatenate([train_poses] * args.bodies)
+    t0 = time.perf_counter()
+    points = body_points(poses, rng)
+    logger.info("%d training bodies posed in %.0f s", len(points), time.perf_counter() - t0)
+    net = build_network(args.width, args.blocks, args.dropout)
+    history = train(net, points, args, rng)
+    diff = export(net, args.out)
+    logger.info("onnxruntime vs torch: max |Δ| = %.2e", diff)
+    if diff > 1e-4:
+        raise SystemExit(f"onnxruntime's output differs from torch's by {diff:.2e}")
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(args.out), providers=["CPUExecutionProvider"])
+
+    def run(x):
+        return session.run(None, {"keypoints": x})[0]
+
+    report = {"args": {k: str(v) for k, v in vars(args).items()}, "history": history,
+              "onnx_max_abs_diff": diff,
+              "params": int(sum(p.numel() for p in net.parameters())), "held_out": {}}  # fmt: skip
+    eval_rng = np.random.default_rng(1000 + args.seed)
+    for name, pose in held.items():
+        report["held_out"][name] = evaluate(run, body_points(pose, eval_rng), eval_rng)
+        logger.info("%s: %s", name, report["held_out"][name])
+    args.out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
