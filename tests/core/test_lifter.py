@@ -1,0 +1,133 @@
+"""The learned 2D→3D lifter: normalisation, the shipped ONNX network, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from blender_smplify.core.body_model import BodyModel
+from blender_smplify.core.errors import KeypointsError, ModelFileError
+from blender_smplify.core.fit_setup import get_setup
+from blender_smplify.core.joints import J
+from blender_smplify.core.lifter import (
+    HIPS,
+    LAYOUT,
+    MIRROR,
+    Lifter,
+    mirror_points,
+    network_input,
+    ray_rotations,
+)
+from blender_smplify.core.rotation import rodrigues
+
+FOCAL, PRINCIPAL = 1200.0, np.array([500.0, 400.0])
+IDX = {n: i for i, n in enumerate(LAYOUT.names)}
+
+
+@pytest.fixture(scope="module")
+def lifter():
+    return Lifter()
+
+
+def posed(pose_edits: dict[str, tuple[float, float, float]], yaw: float = 0.0, distance=3.0):
+    """(33, 3) camera-frame blazepose33 points of the neutral model, upright, facing the camera
+    turned by yaw, its root ``distance`` m ahead; pose_edits: joint -> axis-angle."""
+    setup = get_setup(BodyModel.load(), "blazepose33", 10, False)
+    pose = np.zeros(72)
+    for joint, rotvec in pose_edits.items():
+        pose[3 * J[joint] : 3 * J[joint] + 3] = rotvec
+    pts, _ = setup.kin.evaluate(pose, np.zeros(10), np.zeros(3), False)
+    turn = np.diag([1.0, -1.0, -1.0]) @ rodrigues(np.array([0.0, yaw, 0.0]))
+    return pts[setup.point_index] @ turn.T + np.array([0.0, 0.0, distance])
+
+
+def project(points: np.ndarray) -> np.ndarray:
+    return FOCAL * points[:, :2] / points[:, 2:] + PRINCIPAL
+
+
+def hip_centred(points: np.ndarray) -> np.ndarray:
+    return points - points[list(HIPS)].mean(0)
+
+
+def test_ray_rotations_turn_the_optical_axis_onto_the_ray():
+    pixels = np.array([[900.0, 100.0], [500.0, 400.0], [-300.0, 800.0]])
+    R = ray_rotations(pixels, np.full(3, FOCAL), np.tile(PRINCIPAL, (3, 1)))
+    for p, r in zip(pixels, R):
+        ray = np.array([*(p - PRINCIPAL) / FOCAL, 1.0])
+        np.testing.assert_allclose(r @ [0, 0, 1], ray / np.linalg.norm(ray), atol=1e-12)
+        np.testing.assert_allclose(r @ r.T, np.eye(3), atol=1e-12)
+        assert np.linalg.det(r) == pytest.approx(1.0)
+
+
+def test_input_is_centred_scaled_and_masked():
+    xy = project(posed({}))
+    conf = np.ones(33)
+    conf[IDX["left_wrist"]] = 0.0
+    x, _ = network_input(xy[None], conf[None], np.array([FOCAL]), PRINCIPAL[None])
+    q, mask = x[0, :66].reshape(33, 2), x[0, 66:]
+    np.testing.assert_allclose(q[list(HIPS)].mean(0), 0.0, atol=1e-6)  # hips on the axis
+    assert np.sqrt((q**2).sum() / 32) == pytest.approx(1.0, abs=1e-5)  # unit RMS of used
+    assert mask[IDX["left_wrist"]] == 0 and q[IDX["left_wrist"]].tolist() == [0.0, 0.0]
+    assert mask.sum() == 32
+    # the same view through a zoomed, shifted image gives the same input
+    x2, _ = network_input((2 * xy + 7)[None], conf[None], np.array([2 * FOCAL]),
+                          (2 * PRINCIPAL + 7)[None])  # fmt: skip
+    np.testing.assert_allclose(x2, x, atol=1e-5)
+
+
+def test_mirror_index_swaps_sides():
+    assert LAYOUT.names[MIRROR[IDX["left_knee"]]] == "right_knee"
+    assert MIRROR[IDX["nose"]] == IDX["nose"]
+    np.testing.assert_array_equal(MIRROR[MIRROR], np.arange(33))
+
+
+def test_shipped_model_lifts_a_known_pose(lifter):
+    """Arms reaching toward the camera (shoulders flexed 80°), elbows bent: the lifted points
+    are within 60 mm of the truth on average and the wrists lie in front of the shoulders."""
+    truth = posed({"left_shoulder": (0.0, -1.4, 0.0), "right_shoulder": (0.0, 1.4, 0.0),
+                   "left_elbow": (0.0, -0.5, 0.0), "right_elbow": (0.0, 0.5, 0.0),
+                   "left_knee": (0.5, 0.0, 0.0)}, yaw=0.4)  # fmt: skip
+    for side in ("left", "right"):  # the truth itself: wrists well in front of the shoulders
+        assert truth[IDX[f"{side}_wrist"], 2] < truth[IDX[f"{side}_shoulder"], 2] - 0.3
+    out = lifter.lift(project(truth), np.ones(33), FOCAL, PRINCIPAL)
+    assert out.points.shape == (33, 3) and out.visibility.shape == (33,)
+    assert np.all(np.isfinite(out.points))
+    err = np.linalg.norm(out.points - hip_centred(truth), axis=1)
+    assert err.mean() < 0.06, err.mean()
+    for side in ("left", "right"):
+        wrist, shoulder = out.points[IDX[f"{side}_wrist"]], out.points[IDX[f"{side}_shoulder"]]
+        assert wrist[2] < shoulder[2] - 0.2
+
+
+def test_mirrored_photo_gives_the_mirrored_body(lifter):
+    truth = posed({"left_hip": (-0.8, 0.0, 0.2), "right_shoulder": (0.0, 0.0, 1.0)}, yaw=-0.7)
+    xy = project(truth)
+    mirrored_xy = xy[MIRROR].copy()
+    mirrored_xy[:, 0] = 2 * PRINCIPAL[0] - mirrored_xy[:, 0]
+    a = lifter.lift(xy, np.ones(33), FOCAL, PRINCIPAL).points
+    b = lifter.lift(mirrored_xy, np.ones(33), FOCAL, PRINCIPAL).points
+    assert np.linalg.norm(mirror_points(b) - a, axis=1).mean() < 0.03
+
+
+def test_dropped_points_still_lift(lifter):
+    truth = posed({"left_shoulder": (0.0, 0.0, -1.2), "right_shoulder": (0.0, 0.0, 1.2)}, yaw=2.5)
+    conf = np.ones(33)
+    conf[[IDX["left_ankle"], IDX["right_wrist"], IDX["nose"]]] = 0.0
+    out = lifter.lift(project(truth), conf, FOCAL, PRINCIPAL)
+    assert out.visibility[IDX["left_ankle"]] == 0.0 and out.visibility[IDX["left_knee"]] == 1.0
+    used = conf > 0
+    err = np.linalg.norm(out.points - hip_centred(truth), axis=1)[used]
+    assert err.mean() < 0.08
+
+
+def test_bad_input_and_missing_model_raise(tmp_path, lifter):
+    with pytest.raises(KeypointsError, match="33"):
+        lifter.lift(np.zeros((17, 2)), np.ones(17), FOCAL, PRINCIPAL)
+    with pytest.raises(KeypointsError, match="at least 4"):
+        lifter.lift(np.zeros((33, 2)), np.r_[np.ones(3), np.zeros(30)], FOCAL, PRINCIPAL)
+    with pytest.raises(ModelFileError, match="not found"):
+        Lifter(tmp_path / "none.onnx").lift(np.zeros((33, 2)), np.ones(33), FOCAL, PRINCIPAL)
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not onnx")
+    with pytest.raises(ModelFileError, match="not a readable"):
+        Lifter(bad).run(np.zeros((1, 99), np.float32))
