@@ -80,7 +80,9 @@ def run_case(png, info, ctx) -> dict:
         t0 = time.perf_counter()
         lifted = ctx["lifter"].lift(kp.xy, kp.confidence, info["focal_px"], principal)
         out = {"lift_ms": 1e3 * (time.perf_counter() - t0),
-               "lifted": alone(lifted.points, names, truth)}  # fmt: skip
+               "alone": alone(lifted.points, names, truth)}  # fmt: skip
+        mirrored = ctx["lifter_tta"].lift(kp.xy, kp.confidence, info["focal_px"], principal)
+        out["alone_tta"] = alone(mirrored.points, names, truth)
         if ctx["fit"]:
             out.update(fits(kp, info, lifted, ctx, truth))
         row[source] = out
@@ -155,7 +157,8 @@ def main(argv=None) -> int:
     from blender_smplify.core.lifter import LAYOUT, Lifter
 
     ctx = {"models": {g: BodyModel.load(gender=g) for g in ("neutral", "female", "male")},
-           "detector": JointDetector(), "lifter": Lifter(args.model), "names": LAYOUT.names,
+           "detector": JointDetector(), "lifter": Lifter(args.model),
+           "lifter_tta": Lifter(args.model, mirror_average=True), "names": LAYOUT.names,
            "fit": args.fit,
            "variants": [("without", False, None)] + [
                (k, True, v) for k, v in json.loads(args.weights).items()]}  # fmt: skip
@@ -169,7 +172,9 @@ def main(argv=None) -> int:
     print(f"{len(results)} renders from {args.cache}, {time.perf_counter() - start:.0f} s")
     measures = [("BlazePose world landmarks alone (detector)", _get("blazepose_world"), "pa12")]
     for source in ("detector", "truth2d"):
-        measures.append((f"lifter alone ({source})", _get(source, "lifted"), "pa12"))
+        measures.append((f"lifter alone ({source})", _get(source, "alone"), "pa12"))
+        measures.append((f"lifter alone, mirror-averaged ({source})", _get(source, "alone_tta"),
+                         "pa12"))  # fmt: skip
         if args.fit:
             measures += [(f"fit {name} ({source})", _get(source, name), "pa24")
                          for name, _, _ in ctx["variants"]]  # fmt: skip

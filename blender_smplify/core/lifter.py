@@ -131,11 +131,19 @@ class Lifter:
     ----------
     model_path : ONNX file; None = the shipped ``onnx_models/lifter_blazepose33.onnx``.
     threads : onnxruntime intra-op threads; None = onnxruntime's default.
+    mirror_average : also lift the left-right mirrored keypoints and average the mirrored-back
+        result with the direct one (test-time augmentation; the network was trained on both).
     """
 
-    def __init__(self, model_path: str | Path | None = None, threads: int | None = 1) -> None:
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        threads: int | None = 1,
+        mirror_average: bool = False,
+    ) -> None:
         self.model_path = Path(model_path) if model_path else MODEL_DIR / LIFTER_FILE
         self.threads = threads
+        self.mirror_average = mirror_average
         self._session = None
 
     def run(self, inputs: np.ndarray) -> np.ndarray:
@@ -168,7 +176,14 @@ class Lifter:
             raise KeypointsError("the lifter needs at least 4 confident keypoints")
         principal = np.asarray(principal, dtype=np.float64).reshape(1, 2)
         inputs, R = network_input(xy[None], confidence[None], np.array([float(focal)]), principal)
-        points = to_camera(self.run(inputs), R)[0]
+        if self.mirror_average:
+            q = mirror_points(inputs[:, : 2 * NUM_POINTS].reshape(1, NUM_POINTS, 2))
+            mirrored = np.concatenate([q.reshape(1, -1), inputs[:, 2 * NUM_POINTS :][:, MIRROR]], 1)
+            out = self.run(np.concatenate([inputs, mirrored])).reshape(2, NUM_POINTS, 3)
+            output = 0.5 * (out[0] + mirror_points(out[1])).reshape(1, -1)
+        else:
+            output = self.run(inputs)
+        points = to_camera(output, R)[0]
         used = inputs[0, 2 * NUM_POINTS :]
         return LiftedPoints(points, np.clip(confidence, 0.0, 1.0) * used)
 
