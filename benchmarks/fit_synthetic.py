@@ -64,18 +64,30 @@ def load_model(path: str | None):
 
 
 def load_poses(split: str, cases: int, rng: np.random.Generator) -> np.ndarray:
-    """(cases, 72) mocap poses sampled evenly over the trials of a split, cleaned as the prior's
-    training data (glitch frames and near-duplicates dropped)."""
+    """(cases, 72) mocap poses sampled evenly over the trials or activities of a split, cleaned
+    as the prior's training data (glitch frames and near-duplicates dropped).
+
+    Splits: "held-out", the CMU trials held out of the prior (``HELD_OUT_TRIALS``);
+    "held-out-activities", the HDM05 activities the prior never saw (``HDM05_HELD_OUT_CLASSES``:
+    lying down, front kicks, basketball throws; all actors); "held-out-all", every held-out
+    category of ``load_held_out_cases`` (also the HDM05 actors never trained on); "train".
+    """
     from tools.pose_prior_data import (
+        HDM05_HELD_OUT_CLASSES,
         HELD_OUT_TRIALS,
         clean_poses,
         list_trials,
+        load_held_out_cases,
         load_held_out_poses,
         load_smpl_poses,
     )  # fmt: skip
 
     if split == "held-out":
         poses = load_held_out_poses()
+    elif split in ("held-out-activities", "held-out-all"):
+        poses = load_held_out_cases()
+        if split == "held-out-activities":
+            poses = {f"hdm05/{c}": poses[f"hdm05/{c}"] for c in HDM05_HELD_OUT_CLASSES}
     else:
         trials = [t for t in list_trials() if t not in HELD_OUT_TRIALS]
         trials = list(rng.choice(trials, size=min(12, len(trials)), replace=False))
