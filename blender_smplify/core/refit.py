@@ -38,10 +38,19 @@ from .objective import Objective, SmplifyWeights, StageConfig
 from .priors import PosePrior
 from .rotation import matrix_to_rotvec, rodrigues
 
-__all__ = ["LIMB_SEGMENTS", "RefitOptions", "flip_depth", "flip_facing", "refit"]
+__all__ = ["LIMB_SEGMENTS", "RefitOptions", "drag_keypoint", "flip_depth", "flip_facing", "refit"]
 
 #: Iterations of a flip's refit (the mirrored start is farther from the answer than a drag's).
 FLIP_ITERATIONS = 40
+#: Keypoints that move with a dragged one (hand, foot and face landmarks of BlazePose): dragging
+#: a wrist alone would leave the hand's landmarks holding the hand where it was.
+FOLLOWERS: dict[str, tuple[str, ...]] = {
+    **{f"{s}_wrist": (f"{s}_pinky", f"{s}_index", f"{s}_thumb") for s in ("left", "right")},
+    **{f"{s}_ankle": (f"{s}_heel", f"{s}_foot_index") for s in ("left", "right")},
+    "nose": tuple(f"{s}_{part}" for s in ("left", "right")
+                  for part in ("eye_inner", "eye", "eye_outer", "ear"))
+    + ("mouth_left", "mouth_right"),
+}  # fmt: skip
 #: A half turn about the camera's vertical axis (OpenCV frame: y down).
 HALF_TURN_Y = np.diag([-1.0, 1.0, -1.0])
 
@@ -191,6 +200,20 @@ def flip_facing(
     turned = turn_around(previous, model=model)
     facing = body_facing(turned.joints_3d)
     return refit(turned, keypoints, model=model, facing=facing, **edits), facing, keypoints
+
+
+def drag_keypoint(keypoints: Keypoints2D, name: str, xy) -> Keypoints2D:
+    """The keypoints with ``name`` moved to ``xy`` (2,) pixels and its ``FOLLOWERS`` in the
+    layout moved by the same offset."""
+    names = keypoints.layout_spec.names
+    if name not in names:
+        raise ValueError(f"no keypoint {name!r} in layout {keypoints.layout!r}")
+    k = names.index(name)
+    moved = keypoints.xy.copy()
+    offset = np.asarray(xy, dtype=np.float64) - moved[k]
+    rows = [k] + [names.index(f) for f in FOLLOWERS.get(name, ()) if f in names]
+    moved[rows] += offset
+    return Keypoints2D(keypoints.layout, moved, keypoints.confidence)
 
 
 def swap_keypoint_sides(keypoints: Keypoints2D) -> Keypoints2D:

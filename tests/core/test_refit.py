@@ -156,3 +156,18 @@ def test_bad_edits_are_named(body, fitted, edit, message):
     previous, keypoints = fitted
     with pytest.raises(ValueError, match=message):
         refit(previous, keypoints, model=body, **edit)
+
+
+def test_a_dragged_wrist_takes_its_hand_landmarks_along():
+    from blender_smplify.core.refit import drag_keypoint
+
+    layout = get_layout("blazepose33")
+    xy = np.arange(66, dtype=float).reshape(33, 2)
+    keypoints = Keypoints2D("blazepose33", xy, np.ones(33))
+    dragged = drag_keypoint(keypoints, "left_wrist", xy[layout.index("left_wrist")] + (20, -5))
+    shift = dragged.xy - xy
+    hand = [layout.index(n) for n in ("left_wrist", "left_pinky", "left_index", "left_thumb")]
+    np.testing.assert_array_equal(shift[hand], np.tile([20.0, -5.0], (4, 1)))
+    assert not np.delete(shift, hand, axis=0).any()
+    with pytest.raises(ValueError, match="no keypoint 'wrist'"):
+        drag_keypoint(keypoints, "wrist", (0, 0))
