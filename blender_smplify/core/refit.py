@@ -42,6 +42,12 @@ __all__ = ["LIMB_SEGMENTS", "RefitOptions", "drag_keypoint", "flip_depth", "flip
 
 #: Iterations of a flip's refit (the mirrored start is farther from the answer than a drag's).
 FLIP_ITERATIONS = 40
+#: The flips' factor on the pose prior. The prior settles what one view leaves open; once the
+#: artist settled it the body should stay on the keypoints: on a synthetic fit with the open
+#: model, a flipped forearm's ends reprojected 3.4 and 2.2 px off their keypoints with the
+#: fit's weight, 1.5 and 1.0 px with half of it (its 90 % of drags then needed all 12
+#: iterations, 34 ms median, hence not for drags).
+FLIP_PRIOR_SCALE = 0.5
 #: Keypoints that move with a dragged one (hand, foot and face landmarks of BlazePose): dragging
 #: a wrist alone would leave the hand's landmarks holding the hand where it was.
 FOLLOWERS: dict[str, tuple[str, ...]] = {
@@ -64,6 +70,9 @@ class RefitOptions:
     max_iterations : dogleg iterations (the warm start is near the answer).
     ftol : relative energy decrease below which it stops.
     shape : also refit the shape (betas); by default an edit changes the pose only.
+    prior_scale : factor on the last stage's pose and angle prior weights (1: the fit's, so
+        a refit to unchanged keypoints leaves the body where it is). The flips use
+        ``FLIP_PRIOR_SCALE``.
     pin_weight : λ of the pins, per radian (strong: on a synthetic fit a pin 17° from the
         keypoints' answer moved 0.12° with 1e4, 1.3° with 3e3).
     depth_weight : λ of the depth-order hinge, per metre.
@@ -73,9 +82,14 @@ class RefitOptions:
     max_iterations: int = 12
     ftol: float = 1e-4
     shape: bool = False
+    prior_scale: float = 1.0
     pin_weight: float = 1e4
     depth_weight: float = 2000.0
     facing_weight: float = 300.0
+
+
+#: Options of :func:`flip_depth` and :func:`flip_facing`.
+FLIP_OPTIONS = RefitOptions(max_iterations=FLIP_ITERATIONS, prior_scale=FLIP_PRIOR_SCALE)
 
 
 @lru_cache(maxsize=1)
@@ -121,7 +135,9 @@ def refit(
     objective = Objective(kinematics=problem.objective.kinematics,
                           blocks=problem.objective.blocks
                           + tuple(edit_blocks(pins, depth_choices, facing)))  # fmt: skip
-    config = StageConfig({**weights.pose_stage(3).weights, "pins": options.pin_weight,
+    last = weights.pose_stage(3).weights
+    priors = {k: options.prior_scale * last[k] for k in ("pose_prior", "angle_prior")}
+    config = StageConfig({**last, **priors, "pins": options.pin_weight,
                           "depth_order": options.depth_weight,
                           "facing": options.facing_weight})  # fmt: skip
     x0 = _parameters(previous, objective.num_betas)
@@ -166,14 +182,14 @@ def flip_depth(
     segment : the segment's bone, a key of ``LIMB_SEGMENTS`` ("left_elbow": the left forearm).
     depth_choices : the choices held so far; the segment's is replaced.
     edits : pins, facing, callback, weights, options of :func:`refit` (default options:
-        ``FLIP_ITERATIONS`` iterations).
+        ``FLIP_OPTIONS``).
 
     Returns
     -------
     The refitted FitResult and the depth choices it held (the segment's included).
     """
     check_segment(segment)
-    edits.setdefault("options", RefitOptions(max_iterations=FLIP_ITERATIONS))
+    edits.setdefault("options", FLIP_OPTIONS)
     mirrored = mirror_segment(previous, segment, model=model)
     choices = {**(depth_choices or {}), segment: segment_depth(mirrored.joints_3d, segment)}
     return refit(mirrored, keypoints, model=model, depth_choices=choices, **edits), choices
@@ -194,7 +210,7 @@ def flip_facing(
     The refitted FitResult, the facing it held ("toward" or "away") and the keypoints it used.
     """
     edits.pop("facing", None)
-    edits.setdefault("options", RefitOptions(max_iterations=FLIP_ITERATIONS))
+    edits.setdefault("options", FLIP_OPTIONS)
     if swap_sides:
         keypoints = swap_keypoint_sides(keypoints)
     turned = turn_around(previous, model=model)
