@@ -57,6 +57,10 @@ FOLLOWERS: dict[str, tuple[str, ...]] = {
                   for part in ("eye_inner", "eye", "eye_outer", "ear"))
     + ("mouth_left", "mouth_right"),
 }  # fmt: skip
+#: A flip also holds the other limb segments tilted at least this much (sine of 15°) toward or
+#: away from the camera (see :func:`flip_depth`).
+HOLD_OTHERS = True
+HOLD_TILT = float(np.sin(np.radians(15.0)))
 #: A half turn about the camera's vertical axis (OpenCV frame: y down).
 HALF_TURN_Y = np.diag([-1.0, 1.0, -1.0])
 
@@ -173,6 +177,7 @@ def flip_depth(
     *,
     model,
     depth_choices: Mapping[str, str] | None = None,
+    hold_others: bool = HOLD_OTHERS,
     **edits,
 ) -> tuple[FitResult, dict[str, str]]:
     """Mirror a limb segment's depth, then refit holding it.
@@ -181,6 +186,9 @@ def flip_depth(
     ----------
     segment : the segment's bone, a key of ``LIMB_SEGMENTS`` ("left_elbow": the left forearm).
     depth_choices : the choices held so far; the segment's is replaced.
+    hold_others : during this refit also hold the depth order of every other limb segment
+        that clearly points toward or away from the camera (tilt ≥ ``HOLD_TILT``), so that
+        one click changes one segment (they are not added to the returned choices).
     edits : pins, facing, callback, weights, options of :func:`refit` (default options:
         ``FLIP_OPTIONS``).
 
@@ -192,7 +200,14 @@ def flip_depth(
     edits.setdefault("options", FLIP_OPTIONS)
     mirrored = mirror_segment(previous, segment, model=model)
     choices = {**(depth_choices or {}), segment: segment_depth(mirrored.joints_3d, segment)}
-    return refit(mirrored, keypoints, model=model, depth_choices=choices, **edits), choices
+    held = dict(choices)
+    if hold_others:  # as they were before the click
+        joints = _joints(previous, model)
+        for other, child in LIMB_SEGMENTS.items():
+            v = joints[J[child]] - joints[J[other]]
+            if other not in held and abs(v[2]) >= HOLD_TILT * np.linalg.norm(v):
+                held[other] = segment_depth(joints, other)
+    return refit(mirrored, keypoints, model=model, depth_choices=held, **edits), choices
 
 
 def flip_facing(
