@@ -88,7 +88,7 @@ def run(data: Path, photos: int, drags: int, seed: int) -> dict[str, np.ndarray]
     model = load_model("neutral")
     rng = np.random.default_rng(seed)
     rows: dict[str, list] = {k: [] for k in ("fit_ms", "fit_cpu", "ms", "cpu", "iters", "follow")}
-    for name, stored in detections(data, photos).items():
+    for stored in detections(data, photos).values():
         keypoints, size = Keypoints2D.from_dict(stored)
         t, c = time.perf_counter(), time.process_time()
         try:
@@ -131,7 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     follow = rows["follow"]
     print(f"the dragged keypoint's body point came {np.median(follow):.1f} px closer (median; "
           f"{100 * np.mean(follow > 0):.0f} % of drags closer)")  # fmt: skip
-    ok = np.median(rows["ms"]) <= TARGET_MEDIAN_MS and np.percentile(rows["ms"], 90) <= TARGET_P90_MS
+    ok = (
+        np.median(rows["ms"]) <= TARGET_MEDIAN_MS
+        and np.percentile(rows["ms"], 90) <= TARGET_P90_MS
+    )
     print(f"target median ≤ {TARGET_MEDIAN_MS:g} ms, p90 ≤ {TARGET_P90_MS:g} ms: "
           f"{'met' if ok else 'NOT met'}")  # fmt: skip
     return 0 if ok else 1

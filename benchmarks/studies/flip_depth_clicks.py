@@ -55,7 +55,9 @@ def depth_signs(joints: np.ndarray) -> dict[str, tuple[float, float]]:
 def backwards(fitted: np.ndarray, truth: np.ndarray) -> set[str]:
     """Segments that point toward/away in ``truth`` and the other way in ``fitted``."""
     t, f = depth_signs(truth), depth_signs(fitted)
-    return {s for s in LIMB_SEGMENTS if t[s][1] >= MIN_TILT and np.sign(f[s][0]) != np.sign(t[s][0])}
+    return {
+        s for s in LIMB_SEGMENTS if t[s][1] >= MIN_TILT and np.sign(f[s][0]) != np.sign(t[s][0])
+    }
 
 
 def synthetic_cases(args):
@@ -135,9 +137,11 @@ def report(rows: list[dict], label: str) -> None:
     for kind in ("shoulder", "elbow", "hip", "knee"):
         sub = [r for r in clicks if r["segment"].endswith(kind)]
         if sub:
-            print(f"  {kind:>8}: {len(sub):3d} clicks, fixed {100 * np.mean([r['fixed'] for r in sub]):.0f} %, "
-                  f"PA-MPJPE {np.median([r['pa_before'] for r in sub]):.1f} -> "
-                  f"{np.median([r['pa_after'] for r in sub]):.1f} mm")  # fmt: skip
+            fixed = 100 * np.mean([r["fixed"] for r in sub])
+            before = np.median([r["pa_before"] for r in sub])
+            after = np.median([r["pa_after"] for r in sub])
+            print(f"  {kind:>8}: {len(sub):3d} clicks, fixed {fixed:.0f} %, "
+                  f"PA-MPJPE {before:.1f} -> {after:.1f} mm")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

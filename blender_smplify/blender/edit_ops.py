@@ -97,8 +97,7 @@ def flip_depth(armature: bpy.types.Object, segment: str, *, model=None) -> FitRe
     keypoints = keypoint_markers.marker_keypoints(armature, previous)
     model = model or avatar_model(armature)
     held = edits(armature, previous)
-    result, choices = core_refit.flip_depth(previous, keypoints, segment, model=model,
-                                            depth_choices=held.pop("depth_choices"), **held)  # fmt: skip
+    result, choices = core_refit.flip_depth(previous, keypoints, segment, model=model, **held)
     armature[DEPTH_PROP] = json.dumps(choices)
     apply_fit(armature, result, keypoints, model)
     return result

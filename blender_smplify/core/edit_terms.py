@@ -51,8 +51,10 @@ def check_direction(value: str, what: str) -> float:
 def check_segment(name: str) -> str:
     """A limb segment's bone name, or a ValueError listing the segments."""
     if name not in LIMB_SEGMENTS:
-        raise ValueError(f"{name!r} is not a limb segment; choose one of "
-                         f"{', '.join(LIMB_SEGMENTS)} (upper arm, forearm, thigh, shin)")  # fmt: skip
+        raise ValueError(
+            f"{name!r} is not a limb segment; choose one of "
+            f"{', '.join(LIMB_SEGMENTS)} (upper arm, forearm, thigh, shin)"
+        )
     return name
 
 
@@ -167,7 +169,7 @@ def edit_blocks(
 
 
 def segment_depth(joints: np.ndarray, segment: str) -> str:
-    """"toward" when the segment's child end is nearer the camera than its joint, else "away".
+    """ "toward" when the segment's child end is nearer the camera than its joint, else "away".
 
     joints : (24, 3) camera frame.
     """
@@ -176,7 +178,7 @@ def segment_depth(joints: np.ndarray, segment: str) -> str:
 
 
 def body_facing(joints: np.ndarray) -> str:
-    """"toward" when the torso normal of joints (24, 3), camera frame, points at the camera."""
+    """ "toward" when the torso normal of joints (24, 3), camera frame, points at the camera."""
     lh, rh, neck, pelvis = FacingBlock.POINTS
     a, b = joints[lh] - joints[rh], joints[neck] - joints[pelvis]
     return "toward" if a[0] * b[1] - a[1] * b[0] < 0 else "away"

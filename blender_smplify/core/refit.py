@@ -154,8 +154,12 @@ def refit(
         return x
 
     report = None if callback is None else (lambda it, energy: callback(0, it, energy))
-    res = dogleg(lambda y: objective.normal_equations(embed(y), free, config), x0[free],
-                 max_iterations=options.max_iterations, ftol=options.ftol, callback=report)  # fmt: skip
+
+    def normal_equations(y):
+        return objective.normal_equations(embed(y), free, config)
+
+    res = dogleg(normal_equations, x0[free], max_iterations=options.max_iterations,
+                 ftol=options.ftol, callback=report)  # fmt: skip
     if res.status is Status.NONFINITE_START:
         raise SmplifyError(f"the refit's energy is not finite at the previous fit ({res.message})")
     x = embed(res.x)
@@ -318,9 +322,10 @@ def _joints(fit: FitResult, model) -> np.ndarray:
     from .fit_setup import get_setup
 
     setup = get_setup(model, "smpl24", len(fit.betas), False)
-    pts, _ = setup.kin.evaluate(np.asarray(fit.pose, dtype=np.float64),
-                                np.asarray(fit.betas, dtype=np.float64),
-                                np.asarray(fit.transl, dtype=np.float64), jacobian=False)  # fmt: skip
+    pose, betas, transl = (
+        np.asarray(a, dtype=np.float64) for a in (fit.pose, fit.betas, fit.transl)
+    )
+    pts, _ = setup.kin.evaluate(pose, betas, transl, jacobian=False)
     return pts[:24]
 
 

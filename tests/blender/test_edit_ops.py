@@ -227,7 +227,9 @@ def test_edits_leave_the_users_objects_alone(bpy_module, avatar):
     assert bpy.ops.smplify.refit() == {"FINISHED"}
     assert bpy.ops.smplify.flip_facing() == {"FINISHED"}
     assert sorted(o.name for o in bpy.data.objects) == names
-    assert tuple(cube.location) == (1.0, 2.0, 3.0) and list(cube.users_collection) == cube_collections
+    assert (
+        tuple(cube.location) == (1.0, 2.0, 3.0) and list(cube.users_collection) == cube_collections
+    )
     assert cube.parent is None and not cube.keys()
     new = [o for o in bpy.data.objects if o.get("smplify_role") == "keypoint"]
     assert all(o.users_collection[0] == avatar.collection for o in new)
