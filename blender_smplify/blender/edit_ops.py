@@ -19,6 +19,7 @@ artist drags a marker, a depsgraph handler notices the move and a timer refits a
 from __future__ import annotations
 
 import json
+import logging
 
 import bpy
 import numpy as np
@@ -31,6 +32,8 @@ from ..core.fit_result import FitResult
 from ..core.rotation import rodrigues
 from . import build_rig, keypoint_markers, rig_math
 from .avatar_ops import avatar_armature, avatar_body, current_fit, stored_fit
+
+log = logging.getLogger(__name__)
 
 #: custom properties of the choices
 PIN_PROP = "smplify_pin"
@@ -175,7 +178,7 @@ def refit_moved(scene: bpy.types.Scene | None = None) -> list[bpy.types.Object]:
             refit_avatar(armature)
             refitted.append(armature)
         except (SmplifyError, ValueError) as error:
-            print(f"SMPLify: refit of {armature.name} failed: {error}")
+            log.warning("refit of %s failed: %s", armature.name, error)
     return refitted
 
 
