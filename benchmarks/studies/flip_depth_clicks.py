@@ -129,6 +129,13 @@ def report(rows: list[dict], label: str) -> None:
     print(f"  PA-MPJPE (mm) before/after the click: median {np.median(before):.1f} -> "
           f"{np.median(after):.1f}, mean {before.mean():.1f} -> {after.mean():.1f}; better in "
           f"{100 * np.mean(after < before):.0f} % of clicks")  # fmt: skip
+    ok = [r for r in clicks if r["fixed"] and not r["others_worse"]]
+    if ok:
+        b, a = (np.array([r[k] for r in ok]) for k in ("pa_before", "pa_after"))
+        print(
+            f"  the clean fixes alone: PA-MPJPE median {np.median(b):.1f} -> {np.median(a):.1f}"
+            f", mean {b.mean():.1f} -> {a.mean():.1f}; better in {100 * np.mean(a < b):.0f} %"
+        )
     best = sorted((r for r in clicks if r["fixed"] and not r["others_worse"] and r["name"]),
                   key=lambda r: r["pa_after"] - r["pa_before"])[:5]  # fmt: skip
     for r in best:
