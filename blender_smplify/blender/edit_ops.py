@@ -183,16 +183,24 @@ def refit_moved(scene: bpy.types.Scene | None = None) -> list[bpy.types.Object]:
 
 
 def _timer():
+    """The throttled live refit; the markers' looks follow their switches (the panel's
+    checkboxes set the switch alone)."""
+    for obj in bpy.context.scene.objects:
+        if obj.get(build_rig.ROLE_PROP) == keypoint_markers.ROLE:
+            on = bool(obj.get(keypoint_markers.ON_PROP, True))
+            if (obj.empty_display_type == "SPHERE") != on:
+                keypoint_markers.set_marker_on(obj, on)
     refit_moved()
     return None  # once; the next marker move registers it again
 
 
 @bpy.app.handlers.persistent
 def _on_depsgraph_update(scene, depsgraph) -> None:
-    """A marker moved: refit soon (at most every THROTTLE_S while the mouse moves)."""
+    """A marker moved or was switched: refit soon (at most every THROTTLE_S while the mouse
+    moves)."""
     for update in depsgraph.updates:
         obj = update.id
-        if (isinstance(obj, bpy.types.Object) and update.is_updated_transform
+        if (isinstance(obj, bpy.types.Object)
                 and obj.get(build_rig.ROLE_PROP) == keypoint_markers.ROLE):  # fmt: skip
             if not bpy.app.timers.is_registered(_timer):
                 bpy.app.timers.register(_timer, first_interval=THROTTLE_S)

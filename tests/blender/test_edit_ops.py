@@ -109,17 +109,33 @@ def test_a_marker_dragged_20_px_pulls_its_body_point(bpy_module, avatar):
 
 
 def test_a_marker_move_schedules_the_live_refit(bpy_module, avatar):
-    from blender_smplify.blender import edit_ops
+    from blender_smplify.blender import edit_ops, keypoint_markers
+    from blender_smplify.blender.avatar_ops import stored_fit
 
     bpy = bpy_module
     bpy.context.view_layer.update()
     if bpy.app.timers.is_registered(edit_ops._timer):
         bpy.app.timers.unregister(edit_ops._timer)
-    avatar.body.location.x += 0.0  # an avatar object that is not a marker: no refit
+    avatar.body.location.x += 0.01  # an avatar object that is not a marker: no refit
+    bpy.context.view_layer.update()
+    avatar.body.location.x -= 0.01
+    assert not bpy.app.timers.is_registered(edit_ops._timer)
     drag_marker(avatar.armature, "right_knee", (0.0, 15.0))
     bpy.context.view_layer.update()
     assert bpy.app.timers.is_registered(edit_ops._timer)
     bpy.app.timers.unregister(edit_ops._timer)
+    edit_ops._timer()  # what the timer runs (timers do not run without Blender's event loop)
+    assert not keypoint_markers.markers_moved(avatar.armature, stored_fit(avatar.armature))
+    # the panel's checkbox sets the switch alone: the timer refits and fixes the marker's look
+    marker = keypoint_markers.markers(avatar.armature)["right_knee"]
+    marker[keypoint_markers.ON_PROP] = False
+    marker.update_tag()
+    bpy.context.view_layer.update()
+    assert bpy.app.timers.is_registered(edit_ops._timer)
+    bpy.app.timers.unregister(edit_ops._timer)
+    edit_ops._timer()
+    assert keypoint_markers.stored_keypoints(avatar.armature).confidence[J["right_knee"]] == 0
+    assert marker.empty_display_type == "PLAIN_AXES"
 
 
 @pytest.mark.parametrize("segment", ["left_elbow", "right_elbow", "left_shoulder"])
