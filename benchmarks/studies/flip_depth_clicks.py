@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import fit_synthetic as fs  # noqa: E402
 
-from blender_smplify.core.edit_terms import LIMB_SEGMENTS  # noqa: E402
+from blender_smplify.core.edit_terms import LIMB_SEGMENTS, body_facing  # noqa: E402
 from blender_smplify.core.errors import SmplifyError  # noqa: E402
 from blender_smplify.core.fit import fit  # noqa: E402
 from blender_smplify.core.joints import J  # noqa: E402
@@ -99,6 +99,7 @@ def study(model, cases) -> list[dict]:
             continue
         wrong = backwards(result.joints_3d, truth)
         pa_before = 1e3 * fs.procrustes_error(result.joints_3d, truth)
+        facing_ok = body_facing(result.joints_3d) == body_facing(truth)
         for seg in sorted(wrong):
             t = time.perf_counter()
             clicked, _ = flip_depth(result, keypoints, seg, model=model)
@@ -108,6 +109,7 @@ def study(model, cases) -> list[dict]:
                 "others_worse": bool(now_wrong - wrong), "pa_before": pa_before,
                 "pa_after": 1e3 * fs.procrustes_error(clicked.joints_3d, truth),
                 "ms": 1e3 * (time.perf_counter() - t), "wrong_before": len(wrong), "name": name,
+                "facing_ok": facing_ok,
             })  # fmt: skip
         rows.append({"fit": True, "any_wrong": bool(wrong)})
     return rows
@@ -136,6 +138,14 @@ def report(rows: list[dict], label: str) -> None:
             f"  the clean fixes alone: PA-MPJPE median {np.median(b):.1f} -> {np.median(a):.1f}"
             f", mean {b.mean():.1f} -> {a.mean():.1f}; better in {100 * np.mean(a < b):.0f} %"
         )
+    for ok_facing in (True, False):
+        sub = [r for r in clicks if r["facing_ok"] == ok_facing]
+        if sub:
+            b, a = (np.array([r[k] for r in sub]) for k in ("pa_before", "pa_after"))
+            fixed = 100 * np.mean([r["fixed"] for r in sub])
+            print(f"  fits facing the {'right' if ok_facing else 'wrong'} way: {len(sub)} clicks, "
+                  f"fixed {fixed:.0f} %, PA-MPJPE median {np.median(b):.1f} -> "
+                  f"{np.median(a):.1f}, mean {b.mean():.1f} -> {a.mean():.1f}")  # fmt: skip
     best = sorted((r for r in clicks if r["fixed"] and not r["others_worse"] and r["name"]),
                   key=lambda r: r["pa_after"] - r["pa_before"])[:5]  # fmt: skip
     for r in best:
