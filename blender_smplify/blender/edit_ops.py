@@ -203,7 +203,8 @@ def _on_depsgraph_update(scene, depsgraph) -> None:
         if (isinstance(obj, bpy.types.Object)
                 and obj.get(build_rig.ROLE_PROP) == keypoint_markers.ROLE):  # fmt: skip
             if not bpy.app.timers.is_registered(_timer):
-                bpy.app.timers.register(_timer, first_interval=THROTTLE_S)
+                # persistent: a pending timer that a file load drops crashed bpy 4.2 at exit
+                bpy.app.timers.register(_timer, first_interval=THROTTLE_S, persistent=True)
             return
 
 
