@@ -9,7 +9,7 @@ import bpy
 
 from ..core import pipeline
 from ..core.errors import SmplifyError
-from . import build_rig, inputs
+from . import build_rig, edit_ops, inputs
 from .jobs import ModalJobOperator, running_job
 
 
@@ -99,7 +99,10 @@ class SMPLIFY_OT_build(bpy.types.Operator):
             # a Blender image of a photo file: the file, upright as the fit saw it (the image
             # itself when it needs no turning, since load_photo reuses loaded images)
             image = run.image if run.image_path is None else None
-            build_rig.build(fit, inputs.model_for(run), image_path=run.image_path, image=image)
+            avatar = build_rig.build(
+                fit, inputs.model_for(run), image_path=run.image_path, image=image
+            )
+            _show_keypoints(avatar, inputs.stored_keypoints(settings, run.key))
         except SmplifyError as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
@@ -127,8 +130,17 @@ class SMPLIFY_OT_photo_to_avatar(_FitJob, bpy.types.Operator):
             return {"FINISHED"}
         # the image is looked up again: the user may have changed data while the job ran
         image = bpy.data.images.get(self._image_name) if self._image_name else None
-        build_rig.build(result.fit, self._model, image_path=self._run.image_path, image=image)
+        avatar = build_rig.build(
+            result.fit, self._model, image_path=self._run.image_path, image=image
+        )
+        _show_keypoints(avatar, result.keypoints)
         return {"FINISHED"}
+
+
+def _show_keypoints(avatar: build_rig.Avatar, keypoints) -> None:
+    """The fitted keypoints as draggable markers on the avatar's camera (Edit on the photo)."""
+    if keypoints is not None:
+        edit_ops.edit_keypoints(avatar.armature, keypoints)
 
 
 class SMPLIFY_OT_cancel(bpy.types.Operator):

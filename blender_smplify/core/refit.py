@@ -46,8 +46,9 @@ FLIP_ITERATIONS = 40
 #: artist settled it the body should stay on the keypoints: on a synthetic fit with the open
 #: model, a flipped forearm's ends reprojected 3.4 and 2.2 px off their keypoints with the
 #: fit's weight, 1.5 and 1.0 px with half of it (its 90 % of drags then needed all 12
-#: iterations, 34 ms median, hence not for drags).
-FLIP_PRIOR_SCALE = 0.5
+#: iterations, 34 ms median, hence not for drags). With the prior retrained on CMU + HDM05, half
+#: left a flipped forearm 3.7 px off in the Blender test; 0.35 brings it under 3 px again.
+FLIP_PRIOR_SCALE = 0.35
 #: Keypoints that move with a dragged one (hand, foot and face landmarks of BlazePose): dragging
 #: a wrist alone would leave the hand's landmarks holding the hand where it was.
 FOLLOWERS: dict[str, tuple[str, ...]] = {

@@ -30,7 +30,13 @@ def test_buttons_detect_fit_build_on_the_sample(bpy_module, empty_scene):
     assert "energy" in settings.status and settings.fit_key == str(SAMPLE.resolve())
     assert bpy.ops.smplify.build() == {"FINISHED"}
     assert bpy.ops.smplify.build() == {"FINISHED"}  # again: updates, no duplicate
-    assert len(avatars(bpy)) == 1 and len(bpy.data.objects) == 3
+    # again: one camera, rig and body, and one marker per keypoint on the camera (not two sets)
+    roles = [o.get("smplify_role") for o in bpy.data.objects]
+    assert len(avatars(bpy)) == 1 and sorted(r for r in roles if r != "keypoint") == [
+        "armature", "body", "camera"
+    ]
+    markers = [o for o in bpy.data.objects if o.get("smplify_role") == "keypoint"]
+    assert len(markers) >= 12 and len({o.get("smplify_keypoint") for o in markers}) == len(markers)
     fit = json.loads(settings.fit_json)
     # the posed skeleton, seen through the camera, is where the fit put it
     armature = next(o for o in bpy.data.objects if o.get("smplify_role") == "armature")
