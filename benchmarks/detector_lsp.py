@@ -31,6 +31,7 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +39,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from blender_smplify.core.detector import B, JointDetector  # noqa: E402
+from blender_smplify.core.detector import B, DetectorSettings, JointDetector  # noqa: E402
 from blender_smplify.core.errors import NoPersonFound  # noqa: E402
 from blender_smplify.core.image_io import load_image  # noqa: E402
 
@@ -175,11 +176,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--limit", type=int, default=None, help="first N photos of each half")
     parser.add_argument("--save", type=Path, default=None, help="per-image results (.npz)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a DetectorSettings field (repeatable), e.g. --set second_opinion_limb=0.6",
+    )
     parser.add_argument("--model", type=Path, default=None, help="BlazePose ONNX file")
     parser.add_argument("--passes", type=int, default=2)
     parser.add_argument("--crop-scale", type=float, default=1.25)
     parser.add_argument("--limb-crop-scale", type=float, default=1.0)
-    parser.add_argument("--repass-ratio", type=float, default=0.6, help="inf: always 2 passes")
+    parser.add_argument("--repass-ratio", type=float, default=None, help="inf: always 2 passes")
     parser.add_argument("--flip", action="store_true", help="flip-average BlazePose's last pass")
     parser.add_argument("--limb-flip", action="store_true", help="flip-average MoveNet")
     parser.add_argument("--no-movenet", action="store_true")
@@ -188,6 +196,10 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.data / "joints.npz").exists():
         print(f"LSP data not found at {args.data} (set --data or LSP_DEV)", file=sys.stderr)
         return 2
+    settings = DetectorSettings()
+    for item in args.set:
+        name, value = item.split("=", 1)
+        settings = replace(settings, **{name: type(getattr(settings, name))(value)})
     detector = JointDetector(
         args.model,
         threads=args.threads,
@@ -199,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         limb_crop_scale=args.limb_crop_scale,
         repass_ratio=args.repass_ratio,
         limb_model_path="" if args.no_movenet else None,
+        settings=settings,
     )
     gt = np.load(args.data / "joints.npz")
     names, joints = gt["image"], gt["joints"]
@@ -209,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         f"passes={args.passes} flip={args.flip} "
         f"limb_flip={args.limb_flip} movenet={not args.no_movenet} crop_scale={args.crop_scale} "
         f"limb_crop_scale={args.limb_crop_scale} refine={args.refine} "
-        f"repass_ratio={args.repass_ratio} threads={args.threads}; load average "
+        f"repass_ratio={args.repass_ratio} threads={args.threads} settings={args.set}; load "
+        f"average "
         f"{os.getloadavg()[0]:.2f}"
     )
     saved = {}

@@ -14,13 +14,15 @@ Procedure for one image (``JointDetector.detect``), defaults in brackets:
 3. MoveNet Thunder (``movenet.py``) on the crop from the landmarks the last crop came from; its
    twelve limb joints replace BlazePose's where its score reaches ``limb_min_score``. Face,
    hands, heels, toes, mask and world landmarks stay BlazePose's.
-4. Second opinions, when MoveNet's limb score stays below ``second_opinion_limb`` or the body is
+4. When MoveNet's limb score stays below ``mirror_check_limb``, MoveNet also runs on the
+   mirrored crop, and of the two the pass with the higher limb score is kept.
+5. Second opinions, when MoveNet's limb score stays below ``second_opinion_limb`` or the body is
    rolled far from upright (``second_opinion_roll``): the first crop turned by 90°, 180° and
    270° (a person lying, upside down, a photo turned without EXIF: BlazePose invents an upright
    body with a high presence there), then the largest of several people in windows of the
    image's short side; a result replaces the first only when its limb score is higher by
    ``second_opinion_gain``.
-5. Everything is mapped back to image pixels. Landmarks BlazePose places outside the image are
+6. Everything is mapped back to image pixels. Landmarks BlazePose places outside the image are
    out of frame (``Detection.out_of_frame``): confidence 0, left out of the limb score, so a
    person the frame cuts is decided on the visible part.
 
@@ -270,6 +272,11 @@ class JointDetector:
         result = self.landmark_passes(_checked(image), person_box)
         if person_box is None and self._looks_wrong(result):
             result = self._second_opinions(image, result)
+        if result.limbs is not None and result.limb_score < self.settings.mirror_check_limb:
+            # MoveNet on the mirrored crop sees some doubtful people better (LSP tuning half)
+            mirrored = self._movenet_alone.run(image, result.limbs.crop, mirrored=True)
+            alt = replace(result, limbs=mirrored, retried=True)
+            result = alt if alt.limb_score > result.limb_score else replace(result, retried=True)
         return result
 
     def landmark_passes(
@@ -324,12 +331,14 @@ class JointDetector:
 
     # ------------------------------------------------------------------ private
     def _looks_wrong(self, result: PassResult) -> bool:
-        """MoveNet hardly sees the limbs, or the body is far from upright."""
+        """MoveNet hardly sees the limbs, the body is far from upright, or MoveNet's torso lies
+        across the crop that BlazePose's alignment points made upright."""
         if result.limbs is None:
             return False
         return (
             result.limb_score < self.settings.second_opinion_limb
             or abs(result.pose.roll) > self.settings.second_opinion_roll
+            or result.limbs.torso_tilt > self.settings.second_opinion_tilt
         )
 
     def _second_opinions(self, image: np.ndarray, result: PassResult) -> PassResult:

@@ -25,7 +25,12 @@ class DetectorSettings:
         >= ``limb_score``. On 48 images without a person BlazePose's presence alone gave 8 (one
         pass) to 12 (two) false detections, the pair none; on the 300 LSP photos and the sample
         photo the pair misses none. The margins are thin on both sides: 48 negatives are few.
-    limb_min_score : MoveNet keypoint score from which it replaces BlazePose's joint.
+    limb_min_score : MoveNet keypoint score from which it replaces BlazePose's joint (LSP
+        tuning half: 0.8989 at 0, 0.8956 at 0.2, 0.8644 at 0.5: MoveNet's joint is the better
+        one even when it is unsure).
+    mirror_check_limb : MoveNet limb score below which MoveNet also runs on the mirrored crop
+        and the pass with the higher limb score is kept (LSP tuning half, on 20 % of the
+        photos: 0.8989 -> 0.9028).
     confidence_weights : logistic regression weights of a limb joint's confidence (see
         ``detector.fuse_limbs``), learned on the LSP tuning half.
     repass_ratio : a further BlazePose pass runs only when its crop would be smaller than this
@@ -35,6 +40,9 @@ class DetectorSettings:
         (the body turned by 90°, 180°, 270°; the largest of several people).
     second_opinion_roll : the same when the body's roll from BlazePose's alignment points is
         further than this from upright (radians).
+    second_opinion_tilt : the same when MoveNet's torso (mid-hip to mid-shoulder) is turned
+        further than this from its crop's "up" (BlazePose invented an upright body for a person
+        lying: on 25 LSP tuning photos turned by 90° the tilt was 47°-101°, upright 0°-31°).
     turns : degrees by which the first crop is turned for second opinions.
     second_opinion_gain : limb score that a second opinion must gain to replace the first.
     pad_scale : when the whole-image pass finds nobody, the search first tries the whole image
@@ -54,12 +62,14 @@ class DetectorSettings:
     presence: float = 0.5
     presence_with_limbs: float = 0.5
     limb_score: float = 0.18
-    limb_min_score: float = 0.2
+    limb_min_score: float = 0.0
+    mirror_check_limb: float = 0.6
     confidence_weights: tuple[float, float, float] = (1.07, -1.18, 1.97)
     repass_ratio: float = 0.6
     repass_turn: float = float(np.radians(20.0))
     second_opinion_limb: float = 0.5
     second_opinion_roll: float = float(np.radians(60.0))
+    second_opinion_tilt: float = float(np.radians(45.0))
     second_opinion_gain: float = 0.1
     turns: tuple[float, ...] = (180.0, 90.0, -90.0)
     pad_scale: float = 1.5

@@ -46,6 +46,18 @@ class LimbPass:
     xy: np.ndarray
     score: np.ndarray
 
+    @property
+    def torso_tilt(self) -> float:
+        """Radians between the torso (mid-hip to mid-shoulder) and the crop's "up": near 0 for
+        a person upright in the crop, near π/2 for one lying across it."""
+        names = ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
+        ls, rs, lh, rh = (self.xy[COCO17_NAMES.index(n)] for n in names)
+        torso = 0.5 * (ls + rs) - 0.5 * (lh + rh)
+        r = self.crop.rotation
+        up = np.array([np.sin(r), -np.cos(r)])  # the crop's (0, -1) in the image
+        cos = float(np.dot(torso, up)) / max(float(np.linalg.norm(torso)), 1e-9)
+        return float(np.arccos(np.clip(cos, -1.0, 1.0)))
+
     def limb_score(self, inside: np.ndarray | None = None, at_least: int = 1) -> float:
         """Mean score on the 12 limb joints; with ``inside`` ((12,) bool, LIMB_JOINTS order),
         on those of them only (the ones in the frame) when they are ``at_least`` many."""
@@ -69,17 +81,20 @@ class MoveNet:
         self.path, self.flip = Path(path), bool(flip)
         self.session = onnx_session(self.path, threads)
 
-    def run(self, image: np.ndarray, crop: Crop) -> LimbPass:
-        """One pass on ``crop`` of an (H, W, 3) uint8 image."""
+    def run(self, image: np.ndarray, crop: Crop, mirrored: bool = False) -> LimbPass:
+        """One pass on ``crop`` of an (H, W, 3) uint8 image; ``mirrored``: on the mirrored crop
+        only, left and right swapped back."""
         patch = np.clip(np.rint(sample(image, crop)), 0, 255).astype(np.int32)
-        kp = self._keypoints(patch)
+        kp = self._keypoints(patch, mirrored)
         if self.flip:
-            kp_f = self._keypoints(np.ascontiguousarray(patch[:, ::-1]))[COCO17_MIRROR]
-            kp_f[:, 1] = 1.0 - kp_f[:, 1]
-            kp = 0.5 * (kp + kp_f)
+            kp = 0.5 * (kp + self._keypoints(patch, not mirrored))
         return LimbPass(crop=crop, xy=crop.to_image(kp[:, [1, 0]] * INPUT), score=kp[:, 2])
 
-    def _keypoints(self, patch: np.ndarray) -> np.ndarray:
+    def _keypoints(self, patch: np.ndarray, mirrored: bool) -> np.ndarray:
         """(17, 3) y, x (0..1 of the crop), score."""
-        out = self.session.run(None, {"image": patch[None]})[0]
-        return out.reshape(17, 3).astype(np.float64)
+        feed = np.ascontiguousarray(patch[:, ::-1]) if mirrored else patch
+        out = self.session.run(None, {"image": feed[None]})[0].reshape(17, 3).astype(np.float64)
+        if mirrored:
+            out = out[COCO17_MIRROR]
+            out[:, 1] = 1.0 - out[:, 1]
+        return out

@@ -18,7 +18,7 @@ from blender_smplify.core.detector import (
 )
 from blender_smplify.core.errors import NoPersonFound
 from blender_smplify.core.image_io import load_image
-from blender_smplify.core.movenet import LimbPass
+from blender_smplify.core.movenet import COCO17_NAMES, LimbPass
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "blender_smplify/data/samples/standing_person.jpg"
@@ -141,3 +141,51 @@ def test_limb_score_on_the_joints_in_the_frame():
     assert limbs.limb_score() == pytest.approx((10 * 0.9 + 0.2) / 12)
     assert limbs.limb_score(inside, at_least=9) == pytest.approx(0.9)
     assert limbs.limb_score(inside, at_least=11) == pytest.approx((10 * 0.9 + 0.2) / 12)
+
+
+def test_torso_tilt_is_measured_against_the_crop():
+    from blender_smplify.core.detector_crop import Crop
+
+    xy = np.zeros((17, 2))
+    names = ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
+    upright = dict(zip(names, ([110, 50], [90, 50], [108, 100], [92, 100])))
+    for n, p in upright.items():
+        xy[COCO17_NAMES.index(n)] = p
+    straight = LimbPass(Crop(np.array([100.0, 75.0]), 200.0, 0.0), xy, np.ones(17))
+    assert straight.torso_tilt == pytest.approx(0.0, abs=1e-9)
+    # the same body in a crop turned by 90°: it lies across that crop
+    turned = LimbPass(Crop(np.array([100.0, 75.0]), 200.0, np.pi / 2), xy, np.ones(17))
+    assert turned.torso_tilt == pytest.approx(np.pi / 2)
+
+
+def test_mirrored_movenet_pass_swaps_left_and_right_back(detector, photo, upright):
+    crop = upright.crop
+    plain = detector.movenet.run(photo, crop)
+    mirrored = detector.movenet.run(photo, crop, mirrored=True)
+    limbs = [COCO17_NAMES.index(n) for n in LIMB_JOINTS]
+    assert np.linalg.norm(mirrored.xy[limbs] - plain.xy[limbs], axis=1).max() < 8.0
+
+
+def test_limb_confidence_is_calibrated_on_score_and_agreement():
+    from blender_smplify.core.detector import LIMB_B, fuse_limbs
+    from blender_smplify.core.detector_crop import Crop
+    from blender_smplify.core.movenet import LIMB_COCO
+
+    settings = DetectorSettings()
+    m_xy = np.zeros((17, 2))
+    m_xy[LIMB_COCO] = np.arange(24, dtype=float).reshape(12, 2) * 10.0
+    score = np.full(17, 0.5)
+    limbs = LimbPass(Crop(np.zeros(2), 100.0), m_xy, score)
+    xy, conf = np.zeros((33, 2)), np.full(33, 0.8)
+    xy[LIMB_B] = m_xy[LIMB_COCO]
+    torso = np.linalg.norm(m_xy[LIMB_COCO][1] - m_xy[LIMB_COCO][6])
+    xy[LIMB_B[4]] += [torso, 0.0]  # the models disagree by a torso length on one wrist
+    conf[LIMB_B[11]] = 0.0  # one joint out of the frame
+    fuse_limbs(xy, conf, limbs, settings)
+    w0, w1, w2 = settings.confidence_weights
+    agree = 1.0 / (1.0 + np.exp(-(w0 * np.log(1.0) + w2)))
+    assert conf[LIMB_B[0]] == pytest.approx(agree)
+    assert conf[LIMB_B[4]] == pytest.approx(1.0 / (1.0 + np.exp(-(w0 * np.log(1.0) + w1 + w2))))
+    assert conf[LIMB_B[4]] < agree - 0.1
+    assert conf[LIMB_B[11]] == 0.0
+    np.testing.assert_allclose(xy[LIMB_B], m_xy[LIMB_COCO])  # MoveNet's joints are taken
