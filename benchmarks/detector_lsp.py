@@ -153,10 +153,13 @@ def report(label: str, res: dict[str, np.ndarray]) -> None:
     correct = np.where(res["scored"], res["correct"], np.nan)
     plain = ~res["retried"] & ~res["missed"]
     ms = {k: 1000 * res[k][plain] for k in ("wall", "cpu")}
-    print(f"{label}: {len(correct)} photos, PCK@0.2 on the 12 limb joints {np.nanmean(correct):.3f}")
-    print("  per joint: " + ", ".join(
-        f"{LSP_TO_BLAZEPOSE[j]} {np.nanmean(correct[:, j]):.3f}" for j in range(12)
-    ))
+    print(
+        f"{label}: {len(correct)} photos, PCK@0.2 on the 12 limb joints {np.nanmean(correct):.3f}"
+    )
+    print(
+        "  per joint: "
+        + ", ".join(f"{LSP_TO_BLAZEPOSE[j]} {np.nanmean(correct[:, j]):.3f}" for j in range(12))
+    )
     print(
         f"  misses {int(res['missed'].sum())}, retried {int(res['retried'].sum())}; time per "
         f"photo without retry ({int(plain.sum())}): wall median {np.median(ms['wall']):.1f} ms "
@@ -218,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     parts = halves(names)
     chosen = ("tune", "validate") if args.half == "both" else (args.half,)
     print(
-        f"{detector.model_path.name}, LSP dev, turned by {args.turn}°, lowest joint {args.cut_past} px off the frame: "
+        f"{detector.model_path.name}, LSP dev, turned by {args.turn}°, lowest joint "
+        f"{args.cut_past} px off the frame: "
         f"passes={args.passes} flip={args.flip} "
         f"limb_flip={args.limb_flip} movenet={not args.no_movenet} crop_scale={args.crop_scale} "
         f"limb_crop_scale={args.limb_crop_scale} refine={args.refine} "

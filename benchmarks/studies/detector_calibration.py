@@ -72,7 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         "m, b, d": [logit(m), logit(b), apart],
     }
     tune, val = parts["tune"], parts["validate"]
-    print(f"validation half, old confidence as it is: {scores(np.sqrt(m * b)[val].ravel(), y[val].ravel())}")
+    print(
+        "validation half, old confidence as it is: "
+        + scores(np.sqrt(m * b)[val].ravel(), y[val].ravel())
+    )
     for name, cols in features.items():
         x = np.stack([*cols, one], axis=-1)
         w = logistic_fit(x[tune].reshape(-1, x.shape[-1]), y[tune].ravel())

@@ -116,7 +116,11 @@ class BlazePose:
         patch = sample(image, crop) / np.float32(255.0)
         batch = [patch] if not flip else [patch, patch[:, ::-1]]
         outs = [
-            dict(zip(self._outputs, self.session.run(None, {"image": np.ascontiguousarray(b)[None]})))
+            dict(
+                zip(
+                    self._outputs, self.session.run(None, {"image": np.ascontiguousarray(b)[None]})
+                )
+            )
             for b in batch
         ]
         lm, world, mask = self._decode(outs[0])
@@ -125,7 +129,11 @@ class BlazePose:
             lm_f, world_f = lm_f[BLAZEPOSE_MIRROR], world_f[BLAZEPOSE_MIRROR]
             lm_f[:, 0] = INPUT - lm_f[:, 0]
             world_f[:, 0] = -world_f[:, 0]
-            lm, world, mask = 0.5 * (lm + lm_f), 0.5 * (world + world_f), 0.5 * (mask + mask_f[:, ::-1])
+            lm, world, mask = (
+                0.5 * (lm + lm_f),
+                0.5 * (world + world_f),
+                0.5 * (mask + mask_f[:, ::-1]),
+            )
         return PosePass(
             crop=crop,
             xy=crop.to_image(lm[:, :2]),

@@ -5,26 +5,30 @@ Procedure for one image (``JointDetector.detect``), defaults in brackets:
 
 1. First pass: BlazePose (``blazepose.py``) on the whole image, letterboxed to 256 × 256 (or on
    a square around ``person_box`` when given). When it finds nobody, ``person_search.search``
-   tries the image turned, windows of it and MoveNet's person candidates.
+   tries the image padded beyond its border (a person the frame cuts), turned, windows of it
+   and MoveNet's person candidates.
 2. Passes 2..n [n = 2]: BlazePose on a square crop around the person, centred on the model's
    body-centre landmark, sized from its "top" landmark and turned so the body is upright
    (MediaPipe's own tracking rule), when that crop is much smaller than the last one or turned
    (``DetectorSettings.repass_ratio``, ``repass_turn``). With ``flip`` [off] the last pass is
    averaged with a pass on the mirrored crop.
-3. MoveNet Thunder (``movenet.py``) on the crop from the landmarks the last crop came from; its
-   twelve limb joints replace BlazePose's where its score reaches ``limb_min_score``. Face,
-   hands, heels, toes, mask and world landmarks stay BlazePose's.
-4. When MoveNet's limb score stays below ``mirror_check_limb``, MoveNet also runs on the
-   mirrored crop, and of the two the pass with the higher limb score is kept.
-5. Second opinions, when MoveNet's limb score stays below ``second_opinion_limb`` or the body is
-   rolled far from upright (``second_opinion_roll``): the first crop turned by 90°, 180° and
-   270° (a person lying, upside down, a photo turned without EXIF: BlazePose invents an upright
-   body with a high presence there), then the largest of several people in windows of the
-   image's short side; a result replaces the first only when its limb score is higher by
-   ``second_opinion_gain``.
-6. Everything is mapped back to image pixels. Landmarks BlazePose places outside the image are
-   out of frame (``Detection.out_of_frame``): confidence 0, left out of the limb score, so a
-   person the frame cuts is decided on the visible part.
+3. MoveNet Thunder (``movenet.py``) on the crop from the landmarks the last crop came from.
+4. Second opinions, when the result looks wrong: MoveNet's limb score below
+   ``second_opinion_limb``, the body rolled far from upright (``second_opinion_roll``), or
+   MoveNet's torso lying across the crop BlazePose made upright (``second_opinion_tilt``). The
+   first crop turned by 180°, 90° and 270° (a person lying, upside down, a photo turned without
+   EXIF: BlazePose invents an upright body with a high presence there), failing those the
+   largest of several people in windows of the image's short side; a result replaces the
+   first only when its limb score is higher by ``second_opinion_gain``.
+5. When MoveNet's limb score stays below ``mirror_check_limb`` (but shows a person), MoveNet
+   also runs on the mirrored crop, and of the two the pass with the higher limb score is kept
+   (a pass that decides nobody is there is not asked again: two chances would let more empty
+   scenes through).
+6. MoveNet's twelve limb joints replace BlazePose's (``fuse_limbs``, with a calibrated
+   confidence); face, hands, heels, toes, mask and world landmarks stay BlazePose's.
+   Landmarks BlazePose places outside the image are out of frame (``Detection.out_of_frame``):
+   confidence 0, left out of the limb score, so a person the frame cuts is decided on the
+   visible part.
 
 Measured figures (LSP tuning and validation halves, times) are in ``docs/detector.md``. Both
 models are Apache-2.0 (see ``onnx_models/README.md``).
@@ -34,32 +38,32 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from functools import cached_property
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from .blazepose import (
-    B,
     BLAZEPOSE33_NAMES,
     BLAZEPOSE_MIRROR,
     INPUT,
+    B,
     BlazePose,
     PosePass,
     cores,
     model_dir,
-    sigmoid,
 )
-from .detector_crop import Crop, box_crop, letterbox, paste_back, person_box_from
+from .detector_crop import Crop, box_crop, letterbox, person_box_from
+from .detector_result import LIMB_B, Detection, PassResult, fuse_limbs, outside_image
 from .detector_settings import DEFAULT_SETTINGS, DetectorSettings
 from .errors import NoPersonFound
 from .keypoints import Keypoints2D
-from .movenet import COCO17_NAMES, LIMB_COCO, LIMB_JOINTS, LimbPass, MoveNet
+from .movenet import COCO17_NAMES, LIMB_JOINTS, MoveNet
 from .person_search import largest_person, search, square_windows
 
 __all__ = [
     "B",
+    "LIMB_B",
     "BLAZEPOSE33_NAMES",
     "BLAZEPOSE_MIRROR",
     "COCO17_NAMES",
@@ -69,95 +73,12 @@ __all__ = [
     "DetectorSettings",
     "JointDetector",
     "PassResult",
+    "fuse_limbs",
 ]
 
 MODEL_DIR = model_dir()
 BLAZEPOSE_FILE = "blazepose_full.onnx"
 MOVENET_FILE = "movenet_thunder.onnx"
-LIMB_B = np.array([B[n] for n in LIMB_JOINTS])
-"""(12,) BlazePose indices of the limb joints, in LIMB_JOINTS order."""
-TORSO = (LIMB_JOINTS.index("right_shoulder"), LIMB_JOINTS.index("left_hip"))
-
-
-@dataclass(frozen=True)
-class Detection:
-    """One detected person.
-
-    Attributes
-    ----------
-    keypoints : layout "blazepose33": xy (33, 2) image pixels, confidence (33,).
-    box : (4,) x0, y0, x1, y1 of the person in image pixels.
-    world : (33, 3) metric landmarks (metres, origin between the hips) in the final crop's
-        upright frame: x right, y down, z away from the camera, turned by ``crop.rotation``
-        against the image (measured; ``world_landmarks.world_to_camera`` takes them into the
-        fit's camera frame).
-    score : pose-presence probability in [0, 1] (the highest of the passes).
-    crop : the final crop the landmarks came from.
-    crop_mask : (256, 256) float32 person probability in the crop's pixels.
-    image_shape : (H, W) of the image.
-    limb_score : MoveNet's mean score on the limb joints in the frame (NaN without MoveNet).
-    world_visibility : (33,) BlazePose's own visibility of each landmark in [0, 1] (not
-        occluded; ``keypoints.confidence`` also holds the presence and MoveNet's scores).
-    out_of_frame : (33,) bool, landmarks BlazePose places outside the image (their confidence
-        is 0): a fit can warn that those limbs were not seen.
-    retried : the first result looked wrong or found nobody, and a search or second opinion ran.
-    mask : (H, W) float32 person probability in image pixels (computed on first access:
-        mapping it back costs time proportional to the image, which keypoints do not need).
-    """
-
-    keypoints: Keypoints2D
-    box: np.ndarray
-    world: np.ndarray
-    score: float
-    crop: Crop
-    crop_mask: np.ndarray
-    image_shape: tuple[int, int]
-    limb_score: float = float("nan")
-    world_visibility: np.ndarray | None = None
-    out_of_frame: np.ndarray = field(default_factory=lambda: np.zeros(33, bool))
-    retried: bool = False
-
-    @cached_property
-    def mask(self) -> np.ndarray:
-        return paste_back(self.crop_mask, self.crop, *self.image_shape)
-
-
-@dataclass(frozen=True)
-class PassResult:
-    """What ``JointDetector.landmark_passes`` found.
-
-    Attributes
-    ----------
-    pose : the BlazePose pass the landmarks come from (the last, or an earlier one when the
-        last lost the person).
-    first : the first pass (whole image, or what the search found).
-    presences : BlazePose's presence in each pass, first to last.
-    limbs : MoveNet's pass, or None without MoveNet.
-    out_of_frame : (39,) bool, landmarks of ``pose`` outside the image.
-    retried : a search or second opinion ran.
-    in_frame_joints : ``DetectorSettings.in_frame_joints``.
-    """
-
-    pose: PosePass
-    first: PosePass
-    presences: tuple[float, ...]
-    limbs: LimbPass | None
-    out_of_frame: np.ndarray
-    retried: bool = False
-    in_frame_joints: int = 12
-
-    @property
-    def score(self) -> float:
-        """The highest presence of the passes."""
-        return max(self.presences)
-
-    @property
-    def limb_score(self) -> float:
-        """MoveNet's mean score on the limb joints in the frame (``DetectorSettings.
-        in_frame_joints``); +inf without MoveNet."""
-        if self.limbs is None:
-            return float("inf")
-        return self.limbs.limb_score(~self.out_of_frame[LIMB_B], self.in_frame_joints)
 
 
 class JointDetector:
@@ -165,7 +86,8 @@ class JointDetector:
 
     Parameters
     ----------
-    model_path : BlazePose landmark ONNX file; None = the shipped ``onnx_models/blazepose_full.onnx``.
+    model_path : BlazePose landmark ONNX file; None = the shipped
+        ``onnx_models/blazepose_full.onnx``.
     threads : onnxruntime intra-op threads; None = onnxruntime's default (all cores).
     limb_model_path : MoveNet Thunder ONNX file; None = the shipped one if present; "" = off.
     passes : BlazePose passes (1 = whole image only).
@@ -219,7 +141,9 @@ class JointDetector:
             # When the second BlazePose pass is skipped MoveNet runs alone: give it every core
             # (LSP dev median 62 -> 49 ms per photo on 2 cores).
             self._movenet_alone = (
-                MoveNet(self.limb_model_path, threads, limb_flip) if self.parallel else self.movenet
+                MoveNet(self.limb_model_path, threads, limb_flip)
+                if self.parallel
+                else self.movenet
             )
         self._worker = ThreadPoolExecutor(max_workers=1) if self.parallel else None
 
@@ -272,7 +196,8 @@ class JointDetector:
         result = self.landmark_passes(_checked(image), person_box)
         if person_box is None and self._looks_wrong(result):
             result = self._second_opinions(image, result)
-        if result.limbs is not None and result.limb_score < self.settings.mirror_check_limb:
+        s = self.settings
+        if result.limbs is not None and s.limb_score <= result.limb_score < s.mirror_check_limb:
             # MoveNet on the mirrored crop sees some doubtful people better (LSP tuning half)
             mirrored = self._movenet_alone.run(image, result.limbs.crop, mirrored=True)
             alt = replace(result, limbs=mirrored, retried=True)
@@ -295,7 +220,14 @@ class JointDetector:
             crop = letterbox(h, w, INPUT) if person_box is None else box_crop(person_box, INPUT)
             first = self.blazepose.run(image, crop, flip=self.passes == 1 and self.flip)
             if first.presence < self.settings.presence and person_box is None:
-                first = search(self.blazepose, self._movenet_alone, image, first, self.settings)
+                first = search(
+                    self.blazepose,
+                    self._movenet_alone,
+                    image,
+                    first,
+                    self.settings,
+                    self.crop_scale,
+                )
                 searched = True  # a window or candidate crop: not centred on the person
         out = best = source = first
         presences, job = [first.presence], None
@@ -324,7 +256,7 @@ class JointDetector:
             first,
             tuple(presences),
             limbs,
-            _outside(out.xy, h, w),
+            outside_image(out.xy, h, w),
             retried=searched,
             in_frame_joints=self.settings.in_frame_joints,
         )
@@ -346,12 +278,17 @@ class JointDetector:
         ``settings.turns``; failing those, from the largest person in windows of the image's
         short side (several people can give one invented body across them).
 
-        A turned first pass goes on only when its presence reaches the first pass's (and the
-        threshold); an alternative replaces ``result`` only when its limb score is higher by
+        A turned first pass goes on when its presence reaches ``presence_with_limbs`` and, unless
+        MoveNet's torso lies across the first result's crop, the first pass's presence; an
+        alternative replaces ``result`` only when its limb score is higher by
         ``second_opinion_gain``.
         """
         s, base = self.settings, result.first.crop
-        need = max(result.first.presence, s.presence_with_limbs)
+        gain = s.second_opinion_gain
+        # a torso lying across its upright crop says BlazePose invented the body: then a turned
+        # pass need not reach that invention's presence
+        tilted = result.limbs.torso_tilt > s.second_opinion_tilt
+        need = max(s.presence_with_limbs, 0.0 if tilted else result.first.presence)
         alternatives = []
         for degrees in s.turns:
             crop = Crop(base.centre, base.side, base.rotation + np.radians(degrees), INPUT)
@@ -359,16 +296,14 @@ class JointDetector:
             if turned.presence >= need:
                 alternatives.append(self.landmark_passes(image, first=turned))
         best = max(alternatives, key=lambda r: r.limb_score, default=None)
-        if best is None or best.limb_score < result.limb_score + s.second_opinion_gain:
+        if best is None or best.limb_score < result.limb_score + gain:
             best = None
             windows = square_windows(*image.shape[:2], float(min(image.shape[:2])))
             if 1 < len(windows) <= s.max_windows:
-                largest, _ = largest_person(
-                    self.blazepose, image, windows, s.presence_with_limbs
-                )
+                largest, _ = largest_person(self.blazepose, image, windows, s.presence_with_limbs)
                 if largest is not None:
                     alt = self.landmark_passes(image, first=largest)
-                    if alt.limb_score >= result.limb_score + s.second_opinion_gain:
+                    if alt.limb_score >= result.limb_score + gain:
                         best = alt
         best = result if best is None else best
         return replace(best, retried=True)
@@ -396,46 +331,6 @@ class JointDetector:
                 f"{limb_score:.2f}; a person needs at least {s.presence_with_limbs} and "
                 f"{s.limb_score}{hint})"
             )
-
-
-def fuse_limbs(
-    xy: np.ndarray, conf: np.ndarray, limbs: LimbPass, settings: DetectorSettings
-) -> None:
-    """Replace BlazePose's limb joints by MoveNet's where MoveNet is confident, and give each
-    limb joint its calibrated confidence (in place).
-
-    The confidence of a limb joint is the probability that it lies within PCK@0.2 of the truth,
-    by logistic regression on the LSP tuning half (``benchmarks/studies/detector_calibration.py``)
-    of MoveNet's score m and the distance d between the two models' joints over the detected
-    torso (right shoulder to left hip), d capped at 2:
-
-        p = sigmoid(w0 · logit(m) + w1 · d + w2),   (w0, w1, w2) = ``settings.confidence_weights``.
-
-    Joints BlazePose marks missing (confidence 0, out of frame) stay missing.
-
-    Parameters
-    ----------
-    xy : (33, 2) BlazePose's landmarks in image pixels.
-    conf : (33,) their confidence.
-    limbs : MoveNet's pass.
-    settings : ``limb_min_score`` (MoveNet score from which its joint replaces BlazePose's) and
-        ``confidence_weights``.
-    """
-    m_xy, m = limbs.xy[LIMB_COCO], limbs.score[LIMB_COCO]
-    torso = max(float(np.linalg.norm(m_xy[TORSO[0]] - m_xy[TORSO[1]])), 1.0)
-    apart = np.minimum(np.linalg.norm(xy[LIMB_B] - m_xy, axis=1) / torso, 2.0)
-    w0, w1, w2 = settings.confidence_weights
-    p = np.clip(m, 1e-4, 1.0 - 1e-4)
-    calibrated = sigmoid(w0 * np.log(p / (1.0 - p)) + w1 * apart + w2)
-    seen = conf[LIMB_B] > 0.0
-    taken = seen & (m >= settings.limb_min_score)
-    xy[LIMB_B[taken]] = m_xy[taken]
-    conf[LIMB_B[seen]] = calibrated[seen]
-
-
-def _outside(xy: np.ndarray, h: int, w: int) -> np.ndarray:
-    """(N,) bool: points outside the h × w image."""
-    return ~((xy[:, 0] >= 0) & (xy[:, 0] <= w) & (xy[:, 1] >= 0) & (xy[:, 1] <= h))
 
 
 def _checked(image: np.ndarray) -> np.ndarray:
