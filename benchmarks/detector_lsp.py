@@ -2,7 +2,7 @@
 
     python benchmarks/detector_lsp.py [--data ../shared/data/lsp_dev] [--threads 2]
         [--half tune|validate|both] [--turn 0|90|180|270] [--cut-past PX] [--limit N]
-        [--save FILE.npz]
+        [--save FILE.npz] [--model BLAZEPOSE.onnx] [--set SETTING=VALUE ...]
         [detector options: --passes 2 --flip --limb-flip --no-movenet --refine ...]
 
 Defaults are JointDetector's defaults.

@@ -11,7 +11,8 @@ issue 13, each on the same crops, and saves the limb joints of each in LSP order
   0.9 / 1.1 times as large; ``move_mask``: on a square around the person mask (> 0.5).
 
 Each entry holds xy (N, 12, 2) and a score (N, 12); ``truth`` the (N, 14, 2) ground truth.
-The choices are then made offline on the tuning half (``detector_fusion.py``).
+The choices are then made offline on the tuning half (``detector_fusion.py``,
+``detector_calibration.py``).
 """
 
 from __future__ import annotations

@@ -193,7 +193,8 @@ class JointDetector:
     def results(self, image: np.ndarray, person_box: np.ndarray | None = None) -> PassResult:
         """The passes ``detect`` runs, with their scores, before it decides whether a person
         is there: ``landmark_passes``, then second opinions when the result looks wrong."""
-        result = self.landmark_passes(_checked(image), person_box)
+        image = _checked(image)
+        result = self.landmark_passes(image, person_box)
         if person_box is None and self._looks_wrong(result):
             result = self._second_opinions(image, result)
         s = self.settings
