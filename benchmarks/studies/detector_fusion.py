@@ -58,9 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         extra = f"; with BlazePose below 0.2: {pck(fused(xy[key], score[key]))}"
         print(f"  {key:<11s} {pck(xy[key])}{extra if key.startswith('move') else ''}")
     for threshold in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5):
-        print(
-            f"  MoveNet's joint from score {threshold}: {pck(fused(xy['move'], score['move'], threshold))}"
-        )
+        taken = fused(xy["move"], score["move"], threshold)
+        print(f"  MoveNet's joint from score {threshold}: {pck(taken)}")
     for weight in (0.1, 0.2, 0.3):
         blend = (1 - weight) * xy["move"] + weight * xy["blaze"]
         print(f"  blend with BlazePose, weight {weight}: {pck(fused(blend, score['move']))}")
