@@ -137,12 +137,17 @@ class Detection:
     ----------
     keypoints : layout "blazepose33": xy (33, 2) image pixels, confidence (33,).
     box : (4,) x0, y0, x1, y1 of the person in image pixels.
-    world : (33, 3) metric landmarks (metres, origin between the hips, BlazePose's axes).
+    world : (33, 3) metric landmarks (metres, origin between the hips) in the final crop's
+        upright frame: x right, y down, z away from the camera, turned by ``crop.rotation``
+        against the image (measured; ``world_landmarks.world_to_camera`` takes them into the
+        fit's camera frame).
     score : pose-presence probability in [0, 1] (the highest of the passes).
     crop : the final crop the landmarks came from.
     crop_mask : (256, 256) float32 person probability in the crop's pixels.
     image_shape : (H, W) of the image.
     limb_score : MoveNet's mean score on the 12 limb joints (NaN without MoveNet).
+    world_visibility : (33,) BlazePose's own visibility of each landmark in [0, 1] (not
+        occluded; ``keypoints.confidence`` also holds the presence and MoveNet's scores).
     mask : (H, W) float32 person probability in image pixels (computed on first access:
         mapping it back costs time proportional to the image, which keypoints do not need).
     """
@@ -155,6 +160,7 @@ class Detection:
     crop_mask: np.ndarray
     image_shape: tuple[int, int]
     limb_score: float = float("nan")
+    world_visibility: np.ndarray | None = None
 
     @cached_property
     def mask(self) -> np.ndarray:
@@ -294,6 +300,7 @@ class JointDetector:
             crop_mask=out["mask"],
             image_shape=(h, w),
             limb_score=limb_score,
+            world_visibility=out["visibility"][:33],
         )
 
     # ------------------------------------------------------------------ passes
@@ -307,8 +314,9 @@ class JointDetector:
         """Run the BlazePose passes; returns the last pass's raw outputs and its crop.
 
         The outputs (image pixels) are "xy" (39, 2), "confidence" (39,), "presence" (float),
-        "presences" (one per pass), "mask" (256, 256) in crop space and "world" (39, 3); with
-        ``limbs``, also "limbs": MoveNet's (17, 2) keypoints and (17,) scores on the final crop.
+        "presences" (one per pass), "mask" (256, 256) in crop space, "world" (39, 3) and
+        "visibility" (39,); with ``limbs``, also "limbs": MoveNet's (17, 2) keypoints and (17,)
+        scores on the final crop.
         ``first``: an already run first pass (outputs, crop) to go on from (no search).
         """
         h, w = image.shape[:2]
@@ -493,6 +501,7 @@ class JointDetector:
             "presence": presence,
             "mask": _sigmoid(mask.astype(np.float64)).astype(np.float32),
             "world": world,
+            "visibility": _sigmoid(lm[:, 3]),
         }
 
     def _movenet(self, image: np.ndarray, crop: Crop, session) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,10 @@ Procedure:
    from strong to weak (``SmplifyWeights``). They start from the better camera solution and from
    its yaw mirrored about the optical axis (four torso points cannot tell +ψ from −ψ); when the
    two facings' camera energies are within ``FLIP_AMBIGUITY``, from both facings, whose loser
-   stops after the first stage. The lowest final energy wins.
+   stops after the first stage. The lowest final energy wins. Given BlazePose's world
+   landmarks (``world_landmarks.py``), their bone directions join the objective of these stages,
+   and a torso of theirs that clearly faces the camera or away (``WORLD_FACING``) decides the
+   facing instead of the camera energies.
 3. A result that still explains the keypoints badly (joint energy per keypoint above
    ``RETRY_JOINT_ENERGY``) is re-run from the other facing and from the mean poses of the
    heaviest prior components; the lowest energy is kept.
@@ -51,6 +54,8 @@ from .fit_setup import (
 from .keypoints import Keypoints2D
 from .objective import SmplifyWeights, StageConfig
 from .priors import PosePrior
+from .rotation import rodrigues
+from .world_landmarks import WorldLandmarks
 
 __all__ = [
     "FACING",
@@ -81,6 +86,9 @@ MIRROR_YAW = True
 DECIDE_STAGE = 3
 #: Retries also start from the mean poses of this many heaviest prior components.
 RETRY_POSES = 3
+#: World landmarks whose torso faces the camera or away by at least this much (|z| of the unit
+#: forward direction) decide the facing instead of the camera stage's energies.
+WORLD_FACING = 0.3
 
 
 @dataclass(frozen=True)
@@ -127,6 +135,7 @@ def fit(
     weights: SmplifyWeights | None = None,
     callback: Callable[[int, int, float], bool | None] | None = None,
     options: FitOptions | None = None,
+    world: WorldLandmarks | None = None,
 ) -> FitResult:
     """Fit the body model to 2D keypoints.
 
@@ -143,6 +152,9 @@ def fit(
         returning False stops the fit, which then returns the best result so far with status
         Status.CANCELLED.
     options : solver settings (default FitOptions()).
+    world : BlazePose's world landmarks (``WorldLandmarks.from_detection``): their bone
+        directions join the annealed stages (weight ``weights.world``) and their torso decides
+        the facing when it clearly faces the camera or away; None: keypoints only.
 
     Returns
     -------
@@ -152,7 +164,7 @@ def fit(
     weights = weights or SmplifyWeights()
     options = options or FitOptions()
     # 0. camera and inputs; the objective
-    problem = prepare(model, keypoints, image_size, focal_length, weights, options)
+    problem = prepare(model, keypoints, image_size, focal_length, weights, options, world)
     solver = _Solver(problem, options, callback)
     # 1. camera stage on the torso, both facings
     camera = _camera_stage(problem, solver)
@@ -213,16 +225,18 @@ class _Start:
 
 @dataclass(frozen=True)
 class _Camera:
-    """Step 1's outcome: one start per facing, lowest camera energy first."""
+    """Step 1's outcome: one start per facing, the chosen facing first (lowest camera energy,
+    unless the world landmarks decided)."""
 
     candidates: tuple[tuple[float, _Start], ...]
     energies: tuple[float, ...]  # per facing tried, in FACINGS order
     seconds: float
+    by_landmarks: bool = False  # the world landmarks' torso put its facing first
 
     @property
     def ambiguous(self) -> bool:
         c = self.candidates
-        return len(c) > 1 and c[1][0] <= FLIP_AMBIGUITY * c[0][0]
+        return not self.by_landmarks and len(c) > 1 and c[1][0] <= FLIP_AMBIGUITY * c[0][0]
 
 
 def _explains_badly(problem: FitProblem, x: np.ndarray) -> bool:
@@ -258,7 +272,23 @@ def _camera_stage(problem: FitProblem, solver: _Solver) -> _Camera:
             break
     energies = tuple(c for c, _ in candidates)
     candidates.sort(key=lambda c: c[0])
-    return _Camera(tuple(candidates), energies, time.perf_counter() - t0)
+    by_landmarks = _landmarks_decide_facing(problem.world_forward, candidates)
+    return _Camera(tuple(candidates), energies, time.perf_counter() - t0, by_landmarks)
+
+
+def _landmarks_decide_facing(forward: np.ndarray | None, candidates: list) -> bool:
+    """Put first the camera solution that faces as the world landmarks' torso does (forward
+    (3,), camera frame), when that faces the camera or away by WORLD_FACING or more and a
+    solution agrees with it (the root's forward axis R e_z on the same side); True if so."""
+    if forward is None or len(candidates) < 2 or abs(forward[2]) < WORLD_FACING:
+        return False
+    agrees = [rodrigues(c[1].x[:3])[2, 2] * forward[2] > 0 for c in candidates]
+    if not any(agrees):
+        return False
+    candidates[:] = [c for c, a in zip(candidates, agrees) if a] + [
+        c for c, a in zip(candidates, agrees) if not a
+    ]
+    return True
 
 
 def _starts(camera: _Camera) -> list[_Start]:
@@ -354,7 +384,8 @@ def _add_seconds(a, b) -> list[float]:
 def _diagnostics(camera: _Camera, best: _Annealed) -> FitDiagnostics:
     return FitDiagnostics(
         camera_energies=tuple(e if np.isfinite(e) else None for e in camera.energies),
-        camera_facing=FACING_NAMES[camera.candidates[0][1].facing],
+        camera_facing=FACING_NAMES[int(np.argmin(camera.energies))],
+        facing_from_landmarks=camera.by_landmarks,
         ambiguous=camera.ambiguous,
         facing=FACING_NAMES[best.start.facing],
         mirrored_yaw=best.start.mirrored,
