@@ -78,6 +78,13 @@ MUTATIONS = (
     Mutation("world-facing-off", f"{CORE}/fit.py",
              "WORLD_FACING = 0.3", 'WORLD_FACING = float("inf")',
              (f"{DECISIONS}::test_the_world_landmarks_decide_an_ambiguous_facing",)),
+    Mutation("warn-at-retry-threshold", f"{CORE}/fit.py",
+             "WARN_JOINT_ENERGY = 500.0", "WARN_JOINT_ENERGY = 200.0",
+             ("tests/core/test_fit.py::"
+              "test_one_keypoint_off_is_retried_without_a_warning_two_are_flagged",)),
+    Mutation("warn-never", f"{CORE}/fit.py",
+             "WARN_JOINT_ENERGY = 500.0", 'WARN_JOINT_ENERGY = float("inf")',
+             ("tests/core/test_fit.py::test_keypoints_no_body_can_explain_are_flagged",)),
 )  # fmt: skip
 
 
