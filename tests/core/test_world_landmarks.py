@@ -262,3 +262,19 @@ def test_world_landmarks_put_limbs_right_in_depth(body):
         errors[given is not None] = angles
     assert errors[True].max() < 10.0, errors[True]
     assert errors[True].mean() < errors[False].mean()
+
+
+def test_world_landmarks_round_trip_through_json_and_refuse_a_bad_dict():
+    import json
+
+    rng = np.random.default_rng(5)
+    w = WorldLandmarks(rng.normal(size=(33, 3)), rng.uniform(size=33), 0.3, np.array([10.0, 20.0]))
+    back = WorldLandmarks.from_dict(json.loads(json.dumps(w.to_dict())))
+    np.testing.assert_array_equal(back.points, w.points)
+    np.testing.assert_array_equal(back.visibility, w.visibility)
+    np.testing.assert_array_equal(back.crop_centre, w.crop_centre)
+    assert back.crop_rotation == w.crop_rotation
+    with pytest.raises(KeypointsError, match="world landmarks need"):
+        WorldLandmarks.from_dict({"points": [[0.0, 0.0]]})
+    with pytest.raises(KeypointsError, match="33, 3"):
+        WorldLandmarks.from_dict({"points": [[0.0, 0.0, 0.0]], "visibility": [1.0]})
