@@ -60,7 +60,8 @@ def fit_rows(dets, gt: np.ndarray, world: bool, off: float) -> list[dict]:
         wl = None
         if world:
             wl = WorldLandmarks(dets["world"][k], dets["visibility"][k],
-                                float(dets["crop_rotation"][k]), dets["crop_centre"][k])  # fmt: skip
+                                float(dets["crop_rotation"][k]),
+                                dets["crop_centre"][k])  # fmt: skip
         t0 = time.perf_counter()
         res = fit(model, kp, tuple(int(v) for v in dets["size"][k]), world=wl)
         ms = 1e3 * (time.perf_counter() - t0)

@@ -103,7 +103,8 @@ def random_bones(rng) -> BoneTargets:
 
 
 @pytest.mark.parametrize("term", ["joints", "pose_prior", "angle_prior", "joint_limits",
-                                  "shape_prior", "interpenetration", "camera_depth", "world"])  # fmt: skip
+                                  "shape_prior", "interpenetration", "camera_depth",
+                                  "world"])  # fmt: skip
 def test_each_block_jacobian_matches_finite_differences(body, kin, term):
     rng = np.random.default_rng(2)
     obj, x = make_objective(body, kin, rng)
