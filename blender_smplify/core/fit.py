@@ -290,12 +290,11 @@ def _landmarks_decide_facing(forward: np.ndarray | None, candidates: list) -> bo
     solution agrees with it (the root's forward axis R e_z on the same side); True if so."""
     if forward is None or len(candidates) < 2 or abs(forward[2]) < WORLD_FACING:
         return False
-    agrees = [rodrigues(c[1].x[:3])[2, 2] * forward[2] > 0 for c in candidates]
+    agrees = [rodrigues(start.x[:3])[2, 2] * forward[2] > 0 for _, start in candidates]
     if not any(agrees):
         return False
-    candidates[:] = [c for c, a in zip(candidates, agrees) if a] + [
-        c for c, a in zip(candidates, agrees) if not a
-    ]
+    order = sorted(range(len(candidates)), key=lambda i: not agrees[i])  # stable: energy next
+    candidates[:] = [candidates[i] for i in order]
     return True
 
 
