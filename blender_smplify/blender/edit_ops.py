@@ -62,7 +62,7 @@ def edit_keypoints(armature: bpy.types.Object, keypoints=None, scene=None) -> No
         from .inputs import stored_keypoints
 
         settings = (scene or bpy.context.scene).smplify
-        keypoints = stored_keypoints(settings, str(armature.get(build_rig.KEY_PROP, "")))
+        keypoints, _ = stored_keypoints(settings, str(armature.get(build_rig.KEY_PROP, "")))
         if keypoints is None:
             raise SmplifyError(f"no keypoints of {armature.name}'s photo in this scene: press "
                                "Detect or Fit on it first")  # fmt: skip

@@ -32,15 +32,15 @@ class SMPLIFY_OT_detect(ModalJobOperator, bpy.types.Operator):
         def work(progress):
             start = time.perf_counter()
             progress(0.1, "detecting joints")
-            keypoints = pipeline.detect(image, run.image_path, run.threads)
-            return keypoints, (image.shape[1], image.shape[0]), time.perf_counter() - start
+            keypoints, world = pipeline.detect(image, run.image_path, run.threads)
+            return keypoints, world, (image.shape[1], image.shape[0]), time.perf_counter() - start
 
         return work
 
     def finish(self, context, result):
-        keypoints, size, seconds = result
+        keypoints, world, size, seconds = result
         settings = context.scene.smplify
-        inputs.store_keypoints(settings, self._run.key, keypoints, size)
+        inputs.store_keypoints(settings, self._run.key, keypoints, size, world)
         found = int((keypoints.confidence > 0.5).sum())
         settings.status = f"{found}/{len(keypoints.confidence)} joints found in {seconds:.2f} s"
         settings.progress = 1.0
@@ -54,8 +54,10 @@ class _FitJob(ModalJobOperator):
 
     def prepare(self, context):
         run = inputs.resolve(context)
-        keypoints = inputs.stored_keypoints(context.scene.smplify, run.key)
-        work = inputs.fit_job(run, keypoints if self.use_stored_keypoints else None)
+        keypoints, world = inputs.stored_keypoints(context.scene.smplify, run.key)
+        if not self.use_stored_keypoints:
+            keypoints, world = None, None
+        work = inputs.fit_job(run, keypoints, world)
         self._run, self._model = run, inputs.model_for(run)
         # a Blender image of a photo file is built from the file, upright (as for Build)
         self._image_name = run.image.name if run.image_path is None else None
@@ -102,7 +104,7 @@ class SMPLIFY_OT_build(bpy.types.Operator):
             avatar = build_rig.build(
                 fit, inputs.model_for(run), image_path=run.image_path, image=image
             )
-            _show_keypoints(avatar, inputs.stored_keypoints(settings, run.key))
+            _show_keypoints(avatar, inputs.stored_keypoints(settings, run.key)[0])
         except SmplifyError as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}

@@ -56,6 +56,26 @@ def test_buttons_detect_fit_build_on_the_sample(bpy_module, empty_scene):
     assert np.all(centre > box_min) and np.all(centre < box_max)
 
 
+def test_detect_keeps_the_world_landmarks_for_a_later_fit(bpy_module, empty_scene):
+    """Detect stores BlazePose's world landmarks with the keypoints, and Fit uses them: the same
+    fit as the core pipeline's, which detects them itself."""
+    from blender_smplify.core import pipeline
+
+    bpy = bpy_module
+    settings = empty_scene.smplify
+    settings.image_path = str(SAMPLE)
+    assert bpy.ops.smplify.detect() == {"FINISHED"}
+    stored = json.loads(settings.keypoints_json)["world"]
+    assert np.shape(stored["points"]) == (33, 3) and np.shape(stored["visibility"]) == (33,)
+    assert bpy.ops.smplify.fit() == {"FINISHED"}
+    fit = json.loads(settings.fit_json)
+    direct = pipeline.fit_photo(SAMPLE)
+    assert direct.world is not None and "world" in direct.fit.energy
+    assert fit["energy"].keys() == direct.fit.energy.keys()
+    np.testing.assert_allclose(fit["body_pose"], direct.fit.pose[3:], atol=1e-9)
+    assert fit["diagnostics"] == direct.fit.to_dict()["diagnostics"]
+
+
 def test_detect_and_fit_are_undo_steps(bpy_module, empty_scene):
     """Ctrl+Z after Detect or Fit undoes just that button, and Ctrl+Shift+Z brings it back."""
     bpy = bpy_module
