@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -175,11 +175,34 @@ def detect(
     image: np.ndarray, image_path: Path | None = None, threads: int | None = None
 ) -> tuple[Keypoints2D, WorldLandmarks]:
     """The detector's keypoints and world landmarks on ``image``; errors name ``image_path``."""
+    detection = _detection(image, image_path, threads)
+    return detection.keypoints, WorldLandmarks.from_detection(detection)
+
+
+def _detection(image: np.ndarray, image_path: Path | None, threads: int | None):
     try:
-        detection = detector(threads).detect(image)
+        return detector(threads).detect(image)
     except SmplifyError as error:
         raise naming(image_path, error) from None
-    return detection.keypoints, WorldLandmarks.from_detection(detection)
+
+
+#: Limb landmarks whose absence from the photo the user should hear about.
+_LIMB_ENDS = tuple(f"{side}_{part}" for part in ("elbow", "wrist", "knee", "ankle")
+                   for side in ("left", "right"))  # fmt: skip
+
+
+def out_of_frame_warnings(keypoints: Keypoints2D, out_of_frame: np.ndarray) -> tuple[str, ...]:
+    """A warning naming the elbows, wrists, knees and ankles the detector placed outside the
+    photo (their pose comes from the prior, not from the photo); none when all are inside."""
+    from .keypoints import get_layout
+
+    names = get_layout(keypoints.layout).names
+    outside = [n.replace("_", " ") for n in _LIMB_ENDS
+               if n in names and bool(out_of_frame[names.index(n)])]  # fmt: skip
+    if not outside:
+        return ()
+    return (f"outside the photo: {', '.join(outside)} (guessed, not seen; use a photo that "
+            "shows the whole body for a better fit)",)  # fmt: skip
 
 
 def detect_and_fit(
@@ -204,11 +227,14 @@ def detect_and_fit(
     report = progress or (lambda fraction, message: True)
     seconds = dict(inputs.seconds)
     keypoints, world = inputs.keypoints, inputs.world
+    frame_notes: tuple[str, ...] = ()
     if keypoints is None:
         if not report(0.05, "detecting joints"):
             raise FitCancelled("cancelled before detection")
         start = time.perf_counter()
-        keypoints, world = detect(inputs.image, inputs.image_path, threads)
+        detection = _detection(inputs.image, inputs.image_path, threads)
+        keypoints, world = detection.keypoints, WorldLandmarks.from_detection(detection)
+        frame_notes = out_of_frame_warnings(keypoints, detection.out_of_frame)
         seconds["detect"] = time.perf_counter() - start
     if not report(0.2, "fitting"):
         raise FitCancelled("cancelled before fitting")
@@ -229,6 +255,8 @@ def detect_and_fit(
     seconds["fit"] = time.perf_counter() - start
     if result.status == STATUS_CANCELLED:
         raise FitCancelled("the fit was cancelled")
+    if frame_notes:
+        result = replace(result, warnings=(*result.warnings, *frame_notes))
     return FitJobResult(result, keypoints, inputs.image_size, seconds, inputs.focal_source,
                         inputs.keypoints_source, world)  # fmt: skip
 
