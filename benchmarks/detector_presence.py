@@ -23,13 +23,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from blender_smplify.core.detector import (
-    _LIMB_COCO,
-    LIMB_SCORE_THRESHOLD,
-    PRESENCE_THRESHOLD,
-    PRESENCE_WITH_LIMBS,
-    JointDetector,
-)
+from blender_smplify.core.detector import JointDetector
 from blender_smplify.core.image_io import load_image
 
 
@@ -74,12 +68,12 @@ def photo_negatives() -> dict[str, np.ndarray]:
 
 
 def scores(detector: JointDetector, images: dict[str, np.ndarray]) -> np.ndarray:
-    """(N, 3) per image: first-pass presence, highest presence, MoveNet's mean limb score."""
+    """(N, 3) per image: first-pass presence, highest presence, MoveNet's mean limb score (on
+    the limb joints in the frame), after the second opinions ``detect`` asks for."""
     rows = []
     for image in images.values():
-        out, _ = detector.landmark_passes(image, limbs=True)
-        _, limb = out["limbs"]
-        rows.append([out["presences"][0], out["presences"].max(), float(limb[_LIMB_COCO].mean())])
+        result = detector.results(image)
+        rows.append([result.presences[0], result.score, result.limb_score])
     return np.array(rows)
 
 
@@ -101,12 +95,13 @@ def main(argv: list[str] | None = None) -> int:
         for col, what in enumerate(("first-pass presence", "best presence", "limb score")):
             q = np.percentile(s[:, col], [0, 1, 5, 50, 95, 99, 100])
             print(f"  {what:<20s} min/1/5/50/95/99/max % = " + " ".join(f"{v:.3f}" for v in q))
-    alone = PRESENCE_THRESHOLD
+    settings = detector.settings
+    alone = settings.presence
     print(
         f"presence >= {alone} alone: false detections {np.sum(neg[:, 1] >= alone)}/{len(neg)}, "
         f"missed people {np.sum(pos[:, 1] < alone)}/{len(pos)}"
     )
-    tp, tl = PRESENCE_WITH_LIMBS, LIMB_SCORE_THRESHOLD
+    tp, tl = settings.presence_with_limbs, settings.limb_score
     fa = (neg[:, 1] >= tp) & (neg[:, 2] >= tl)
     miss = ~((pos[:, 1] >= tp) & (pos[:, 2] >= tl))
     print(

@@ -12,7 +12,7 @@ vs the noisy input ones that were kept) and fit time (ms). The baseline is the s
 forward finite-difference Jacobians (``FitOptions(jacobian="2-point")``) on the first cases.
 
     .venv/bin/python benchmarks/fit_synthetic.py [--cases 100] [--layout smpl24]
-        [--baseline-cases 10] [--split held-out|train] [--model SMPL.pkl] [--mocap-dir DIR]
+        [--baseline-cases 10] [--split held-out|held-out-activities|held-out-all|train] [--model SMPL.pkl] [--mocap-dir DIR]
         [--png benchmarks/out/fit_synthetic.png]
 
 The data (mocap BVH files) and where they come from: ``benchmarks/DATA.md``. The studies of the
@@ -41,9 +41,11 @@ from blender_smplify.core.objective import SmplifyWeights
 from blender_smplify.core.rotation import matrix_to_rotvec, rodrigues
 from tools.pose_prior_data import (
     DEFAULT_MOCAP_DIR,
+    HDM05_HELD_OUT_CLASSES,
     HELD_OUT_TRIALS,
     clean_poses,
     list_trials,
+    load_held_out_cases,
     load_held_out_poses,
     load_smpl_poses,
 )
@@ -55,7 +57,11 @@ FOCAL = 1000.0
 def add_case_arguments(parser: argparse.ArgumentParser) -> None:
     """The options that choose the body model and the cases (shared with the studies)."""
     parser.add_argument("--cases", type=int, default=100)
-    parser.add_argument("--split", choices=("held-out", "train"), default="held-out")
+    parser.add_argument(
+        "--split",
+        choices=("held-out", "held-out-activities", "held-out-all", "train"),
+        default="held-out",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", default=None, help="body model file (default: the open model)")
     parser.add_argument(
@@ -96,8 +102,14 @@ def load_model(path: str | None) -> tuple[BodyModel, str]:
 def load_poses(
     split: str, cases: int, rng: np.random.Generator, mocap_dir: Path | None = None
 ) -> np.ndarray:
-    """(cases, 72) mocap poses sampled evenly over the trials of a split, cleaned as the prior's
-    training data (glitch frames and near-duplicates dropped)."""
+    """(cases, 72) mocap poses sampled evenly over the trials or activities of a split, cleaned
+    as the prior's training data (glitch frames and near-duplicates dropped).
+
+    Splits: "held-out", the CMU trials held out of the prior (``HELD_OUT_TRIALS``);
+    "held-out-activities", the HDM05 activities the prior never saw (``HDM05_HELD_OUT_CLASSES``:
+    lying down, front kicks, basketball throws; all actors); "held-out-all", every held-out
+    category of ``load_held_out_cases`` (also the HDM05 actors never trained on); "train".
+    """
     try:
         poses = _split_poses(split, rng, mocap_dir)
     except FileNotFoundError as exc:
@@ -116,9 +128,15 @@ def load_poses(
 def _split_poses(
     split: str, rng: np.random.Generator, mocap_dir: Path | None
 ) -> dict[str, np.ndarray]:
-    """Cleaned poses (N, 72) per trial: the held-out trials, or 12 random training trials."""
+    """Cleaned poses (N, 72) per trial or category: the held-out ones, or 12 random training
+    trials."""
     if split == "held-out":
         return load_held_out_poses() if mocap_dir is None else load_held_out_poses(mocap_dir)
+    if split in ("held-out-activities", "held-out-all"):
+        cases = load_held_out_cases() if mocap_dir is None else load_held_out_cases(mocap_dir)
+        if split == "held-out-activities":
+            return {f"hdm05/{c}": cases[f"hdm05/{c}"] for c in HDM05_HELD_OUT_CLASSES}
+        return cases
     folder = DEFAULT_MOCAP_DIR if mocap_dir is None else mocap_dir
     trials = [t for t in list_trials(folder) if t not in HELD_OUT_TRIALS]
     trials = list(rng.choice(trials, size=min(12, len(trials)), replace=False))

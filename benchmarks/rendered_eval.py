@@ -46,8 +46,8 @@ class Evaluator:
     gender : "neutral" (fit with the neutral model) or "true" (the photo's gender).
     options : FitOptions for every fit.
     fit_kwargs : extra keyword arguments for ``fit`` (for new fit code).
-    world_keyword : pass the detection's metric world landmarks (33, 3) to ``fit`` under this
-        keyword (detector fits only); empty: do not.
+    world_keyword : pass the detection's world landmarks (``WorldLandmarks.from_detection``)
+        to ``fit`` under this keyword (detector fits only); empty: do not.
     gt_layout : layout of the truth-2D keypoints.
     """
 
@@ -98,7 +98,11 @@ class Evaluator:
             out["detector"] = None
             return out
         detect_ms = 1e3 * (time.perf_counter() - t0)
-        extra = {self.world_keyword: detection.world} if self.world_keyword else None
+        extra = None
+        if self.world_keyword:
+            from blender_smplify.core.world_landmarks import WorldLandmarks
+
+            extra = {self.world_keyword: WorldLandmarks.from_detection(detection)}
         out["detector"], res = self._fit(info, detection.keypoints, extra)
         out["detector"]["detect_ms"] = detect_ms
         out["fit"] = {**res.to_dict(), "keypoints": detection.keypoints.to_dict()}

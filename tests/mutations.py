@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CORE = "blender_smplify/core"
 DECISIONS = "tests/core/test_fit_decisions.py"
+WORLD = "tests/core/test_world_landmarks.py"
 NAN_STEP_TEST = "test_a_non_finite_step_shrinks_to_a_quarter_of_its_length_and_is_not_retried"
 
 
@@ -71,6 +72,19 @@ MUTATIONS = (
     Mutation("retry-off", f"{CORE}/fit.py",
              "RETRY_JOINT_ENERGY = 200.0", 'RETRY_JOINT_ENERGY = float("inf")',
              (f"{DECISIONS}::test_a_stuck_fit_is_retried_and_the_retry_wins",)),
+    Mutation("world-weight-0", f"{CORE}/objective.py",
+             "world: float = 100.0", "world: float = 0.0",
+             (f"{WORLD}::test_world_landmarks_put_limbs_right_in_depth",)),
+    Mutation("world-facing-off", f"{CORE}/fit.py",
+             "WORLD_FACING = 0.3", 'WORLD_FACING = float("inf")',
+             (f"{DECISIONS}::test_the_world_landmarks_decide_an_ambiguous_facing",)),
+    Mutation("warn-at-retry-threshold", f"{CORE}/fit.py",
+             "WARN_JOINT_ENERGY = 500.0", "WARN_JOINT_ENERGY = 200.0",
+             ("tests/core/test_fit.py::"
+              "test_one_keypoint_off_is_retried_without_a_warning_two_are_flagged",)),
+    Mutation("warn-never", f"{CORE}/fit.py",
+             "WARN_JOINT_ENERGY = 500.0", 'WARN_JOINT_ENERGY = float("inf")',
+             ("tests/core/test_fit.py::test_keypoints_no_body_can_explain_are_flagged",)),
 )  # fmt: skip
 
 

@@ -1,16 +1,24 @@
-"""Learn the SMPL body-pose prior (a Gaussian mixture) from the CMU motion capture in BVH.
+"""Learn the SMPL body-pose prior (a Gaussian mixture) from CMU (BVH) and HDM05 (ASF/AMC) mocap.
 
 Usage (from the repository root, in a venv with numpy, scipy and scikit-learn)::
 
-    python tools/train_pose_prior.py [--mocap-dir ../shared/data/mocap] \
-        [--out blender_smplify/data/pose_prior.npz]
+    python tools/train_pose_prior.py [--out blender_smplify/data/pose_prior.npz] \
+        [--cache /tmp/pose_prior_frames.npz] [--components 8 16 32] [--reg-covar ...]
 
-Steps: retarget every trial to SMPL poses (``tools/pose_prior_data.py``), drop the 31-joint
-copies of trials that the CC_Base folder also holds, keep a frame only when some joint has turned
-by more than ``--min-change`` degrees since the last kept frame, leave out
-:data:`HELD_OUT_TRIALS`, add left-right mirrored copies of the training frames, fit an
-``--components``-component full-covariance mixture on the 69 body-pose numbers, and report the
-held-out average log-likelihood per frame next to a single Gaussian's.
+Steps: retarget every CMU trial and HDM05 clip to SMPL poses (``tools/pose_prior_data.py``),
+drop the 31-joint copies of trials that the CC_Base folder also holds, drop glitch frames (a
+joint turning faster than ``--max-speed``, a knee or elbow bent backwards) and keep a frame only
+when some joint has turned by more than ``--min-change`` degrees since the last kept frame;
+leave out the held-out split (CMU :data:`HELD_OUT_TRIALS`, the HDM05 activities
+:data:`HDM05_HELD_OUT_CLASSES` and actors :data:`HDM05_HELD_OUT_ACTORS`); add left-right
+mirrored copies of the training frames; fit full-covariance mixtures for every candidate
+(components x covariance floor x shrink towards the global covariance, ``pose_prior_mixture``),
+report each one's log-likelihood on the training frames and on every held-out category (CMU
+trials, each unseen HDM05 activity, unseen HDM05 actors), and write the one with the best
+average over the categories. The shipped file was chosen by the fit among these candidates
+(``tools/compare_pose_priors.py``; see ``blender_smplify/data/pose_prior.md``) and is rebuilt by
+naming its settings: ``--components 16 --floor 0 --shrink 0.3``. Deterministic: EM starts
+from a k-means seeded by ``--seed``.
 """
 
 from __future__ import annotations
@@ -27,20 +35,34 @@ from scipy.spatial.transform import Rotation
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tools.asf_amc import read_amc, read_asf  # noqa: E402
 from tools.bvh import read_bvh  # noqa: E402
 from tools.pose_prior_data import (  # noqa: E402
     CCBASE_REST,
+    DEFAULT_HDM05_DIR,
     DEFAULT_MOCAP_DIR,
     DUPLICATE_TRIALS,
+    HDM05_HELD_OUT_ACTORS,
+    HDM05_HELD_OUT_CLASSES,
     HELD_OUT_TRIALS,
     REPO_ROOT,
+    clean_poses,
     duplicate_pairs,
+    list_hdm05_clips,
     list_trials,
+    load_hdm05_poses,
+    load_held_out_cases,
     load_smpl_poses,
-    spike_free,
-    subsample,
     template_joints,
-    trial_fps,
+)
+from tools.pose_prior_mixture import (  # noqa: E402
+    Candidate,
+    fit_em,
+    gaussian_log_likelihood,
+    min_component_energy,
+    mirror,
+    regularised,
+    scores,
 )
 from tools.retarget_bvh import (  # noqa: E402
     SMPL_JOINT_NAMES,
@@ -51,120 +73,21 @@ from tools.retarget_bvh import (  # noqa: E402
 
 logger = logging.getLogger("train_pose_prior")
 
-#: Training trials set aside to choose the covariance floor and shrinkage (then used in training).
-VALIDATION_TRIALS = (
-    "iclone/001_08",
-    "iclone/002_07",
-    "iclone/005_11",
-    "iclone/006_09",
-    "iclone/007_05",
-    "cgspeed/12_01",
-    "cgspeed/29_01",
-    "cgspeed/46_01",
-)
+SHIPPED = REPO_ROOT / "blender_smplify" / "data" / "pose_prior.npz"
 
 CMU_ACKNOWLEDGEMENT = (
     "The data used in this project was obtained from mocap.cs.cmu.edu. The database was created "
     "with funding from NSF EIA-0196217."
 )
-_LEFT_RIGHT = np.array(
-    [
-        SMPL_JOINT_NAMES.index(
-            n.replace("left_", "@").replace("right_", "left_").replace("@", "right_")
-        )
-        for n in SMPL_JOINT_NAMES
-    ]
+HDM05_ACKNOWLEDGEMENT = "The data used in this project was obtained from HDM05."
+HDM05_CITATION = (
+    "M. Müller, T. Röder, M. Clausen, B. Eberhardt, B. Krüger, A. Weber. Documentation Mocap "
+    "Database HDM05. Technical report CG-2007-2, Universität Bonn, June 2007."
 )
-
-
-def mirror(body_pose: np.ndarray) -> np.ndarray:
-    """Left-right mirror images of body poses (N, 69): swap sides, negate y and z of rotations."""
-    full = np.concatenate([np.zeros((len(body_pose), 3)), body_pose], axis=1).reshape(-1, 24, 3)
-    out = full[:, _LEFT_RIGHT] * np.array([1.0, -1.0, -1.0])
-    return out.reshape(-1, 72)[:, 3:]
-
-
-def gaussian_log_likelihood(x: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
-    """log N(x; mean, cov) per row of x (N, D)."""
-    chol = np.linalg.cholesky(cov)
-    z = np.linalg.solve(chol, (x - mean).T)
-    return (
-        -0.5 * (z**2).sum(0) - np.log(np.diag(chol)).sum() - 0.5 * x.shape[1] * np.log(2 * np.pi)
-    )
-
-
-def mixture_arrays(weights: np.ndarray, means: np.ndarray, covariances: np.ndarray) -> dict:
-    """The arrays shipped in pose_prior.npz, including the sum-of-squares form.
-
-    ``precisions_cholesky[k]`` is lower triangular L with inverse(cov_k) = L L^T, and
-    ``-log(w_k N(x; mu_k, cov_k)) = 0.5 ||L^T (x - mu_k)||^2 - log_normalizers[k]``.
-    """
-    d = means.shape[1]
-    prec_chol = np.empty_like(covariances)
-    log_norm = np.empty(len(weights))
-    for k, cov in enumerate(covariances):
-        prec = np.linalg.inv(cov)
-        prec = 0.5 * (prec + prec.T)
-        prec_chol[k] = np.linalg.cholesky(prec)
-        log_norm[k] = (
-            np.log(weights[k]) - 0.5 * d * np.log(2 * np.pi) + np.log(np.diag(prec_chol[k])).sum()
-        )
-    return {
-        "weights": weights,
-        "means": means,
-        "covariances": covariances,
-        "precisions_cholesky": prec_chol,
-        "log_normalizers": log_norm,
-    }
-
-
-def mixture_log_likelihood(x: np.ndarray, arrays: dict) -> np.ndarray:
-    """log sum_k w_k N(x; mu_k, cov_k) per row, from the shipped arrays."""
-    terms = []
-    for k in range(len(arrays["weights"])):
-        r = (x - arrays["means"][k]) @ arrays["precisions_cholesky"][k]
-        terms.append(arrays["log_normalizers"][k] - 0.5 * (r**2).sum(1))
-    terms = np.stack(terms, axis=1)
-    top = terms.max(1)
-    return top + np.log(np.exp(terms - top[:, None]).sum(1))
-
-
-def min_component_energy(x: np.ndarray, arrays: dict) -> np.ndarray:
-    """min_k -log(w_k N(x; mu_k, cov_k)) per row: the pose-prior energy of SMPLify."""
-    terms = [
-        0.5 * (((x - m) @ chol) ** 2).sum(1) - c
-        for m, chol, c in zip(
-            arrays["means"], arrays["precisions_cholesky"], arrays["log_normalizers"], strict=True
-        )
-    ]
-    return np.min(terms, axis=0)
-
-
-def fit_mixture(
-    x: np.ndarray, components: int, reg: float, shrinks: list[float], seed: int
-) -> dict[float, dict]:
-    """EM fit (scikit-learn), then each component covariance pulled towards the global one.
-
-    Returns
-    -------
-    dict
-        shrink weight -> shipped arrays (see :func:`mixture_arrays`).
-    """
-    from sklearn.mixture import GaussianMixture
-
-    gmm = GaussianMixture(
-        components,
-        covariance_type="full",
-        reg_covar=reg,
-        n_init=1,
-        max_iter=300,
-        random_state=seed,
-    ).fit(x)
-    glob = np.cov(x.T) + reg * np.eye(x.shape[1])
-    return {
-        a: mixture_arrays(gmm.weights_, gmm.means_, (1 - a) * gmm.covariances_ + a * glob)
-        for a in shrinks
-    }
+LICENCE = (
+    "CC BY-SA 4.0 (the file adapts HDM05, licensed CC BY-SA 3.0, whose share-alike clause "
+    "allows a later version); the CMU data is free for all uses."
+)
 
 
 def retarget_agreement(mocap_dir: Path) -> dict[str, dict]:
@@ -241,30 +164,90 @@ def bone_direction_check(mocap_dir: Path, trials: tuple[str, ...]) -> dict[str, 
     return out
 
 
+def hdm05_direction_check(hdm05_dir: Path, clips: tuple[str, ...]) -> dict[str, dict]:
+    """Median angle (degrees) between posed template limb bones and the ASF limb segments."""
+    template = template_joints()[0]
+    info = list_hdm05_clips(hdm05_dir)
+    out = {}
+    for name in clips:
+        clip = info[name]
+        poses = load_hdm05_poses(hdm05_dir, classes=[clip.activity], template=template)
+        errors = bone_direction_errors(read_amc(clip.amc, read_asf(clip.asf)), poses[name],
+                                       template)  # fmt: skip
+        out[name] = {b: round(float(np.median(errors[b])), 2) for b in _LIMB_BONES if b in errors}
+    return out
+
+
 def collect(
-    mocap_dir: Path, min_change: float, max_speed: float = 1500.0
-) -> tuple[dict, dict, dict]:
-    """Subsampled body poses per trial for training and held-out, and frame counts."""
-    drop = {cgs for _, cgs in DUPLICATE_TRIALS}
-    poses = load_smpl_poses(mocap_dir)
-    train, held, counts = {}, {}, {}
-    for trial, pose in poses.items():
-        if trial in drop:
-            continue
-        clean = pose[spike_free(pose, trial_fps(trial), max_speed)]
-        keep = subsample(clean, min_change)
-        counts[trial] = (len(pose), len(clean), len(keep))
-        (held if trial in HELD_OUT_TRIALS else train)[trial] = clean[keep, 3:]
+    mocap_dir: Path, hdm05_dir: Path, min_change: float, max_speed: float
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, tuple[int, int]]]:
+    """Cleaned body poses (N, 69) per training trial or clip, per held-out category, and the
+    frame counts (raw, kept) per training trial or clip."""
+    drop = {cgs for _, cgs in DUPLICATE_TRIALS} | set(HELD_OUT_TRIALS)
+    cmu = load_smpl_poses(mocap_dir, [t for t in list_trials(mocap_dir) if t not in drop])
+    hdm05 = load_hdm05_poses(hdm05_dir, split="train")
+    train, counts = {}, {}
+    for name, pose in (cmu | hdm05).items():
+        train[name] = clean_poses(name, pose, min_change, max_speed)[:, 3:]
+        counts[name] = (len(pose), len(train[name]))
+    held = {k: v[:, 3:] for k, v in load_held_out_cases(mocap_dir, hdm05_dir, min_change).items()}
     return train, held, counts
 
 
-def main(argv: list[str] | None = None) -> int:
+def load_or_collect(args: argparse.Namespace) -> tuple[dict, dict, dict]:
+    """:func:`collect`, or its result read from ``args.cache`` (written there the first time)."""
+    if args.cache is not None and args.cache.exists():
+        with np.load(args.cache, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            train = {k: data[f"train:{k}"] for k in meta["train"]}
+            held = {k: data[f"held:{k}"] for k in meta["held"]}
+        logger.info("read retargeted frames from %s", args.cache)
+        return train, held, {k: tuple(v) for k, v in meta["counts"].items()}
+    train, held, counts = collect(args.mocap_dir, args.hdm05_dir, args.min_change, args.max_speed)
+    if args.cache is not None:
+        meta = {"train": list(train), "held": list(held), "counts": counts}
+        np.savez(args.cache, meta=np.array(json.dumps(meta)),
+                 **{f"train:{k}": v for k, v in train.items()},
+                 **{f"held:{k}": v for k, v in held.items()})  # fmt: skip
+    return train, held, counts
+
+
+def cached_em(args: argparse.Namespace, x_train: np.ndarray, k: int) -> dict[str, np.ndarray]:
+    """:func:`fit_em` on the training frames, or its result from ``args.cache``'s folder."""
+    path = None
+    if args.cache is not None:
+        path = args.cache.with_name(f"{args.cache.stem}_em_K{k}_seed{args.seed}.npz")
+        if path.exists():
+            with np.load(path) as data:
+                return {key: data[key] for key in data.files}
+    em = fit_em(x_train, k, args.seed, max_iter=args.max_iter)
+    if path is not None:
+        np.savez(path, **em)
+    return em
+
+
+def table(rows: dict[str, dict[str, float]], held: list[str]) -> str:
+    """Markdown table: one row per prior, columns train, each held-out category, their mean."""
+    cols = ["train", *held, "held_out_mean"]
+    lines = ["| prior | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for name, s in rows.items():
+        lines.append(f"| {name} | " + " | ".join(f"{s[c]:.1f}" for c in cols) + " |")
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mocap-dir", type=Path, default=DEFAULT_MOCAP_DIR)
+    parser.add_argument("--hdm05-dir", type=Path, default=DEFAULT_HDM05_DIR)
+    parser.add_argument("--out", type=Path, default=SHIPPED)
     parser.add_argument(
-        "--out", type=Path, default=REPO_ROOT / "blender_smplify" / "data" / "pose_prior.npz"
+        "--compare",
+        type=Path,
+        default=SHIPPED,
+        help="a prior to score beside the candidates (default: the shipped one)",
     )
-    parser.add_argument("--components", type=int, default=8)
+    parser.add_argument("--cache", type=Path, default=None, help="npz of the retargeted frames")
+    parser.add_argument("--components", type=int, nargs="+", default=[8, 16])
     parser.add_argument(
         "--min-change",
         type=float,
@@ -278,124 +261,125 @@ def main(argv: list[str] | None = None) -> int:
         help="drop frames next to a joint turning faster (deg/s): glitches",
     )
     parser.add_argument(
-        "--reg-covar",
+        "--floor",
         type=float,
         nargs="+",
-        default=[1e-4, 1e-3],
-        help="candidate covariance floors (rad^2), chosen on validation trials",
+        default=[0.0, 1e-3],
+        help="candidate covariance floors added after EM (rad^2)",
     )
     parser.add_argument(
         "--shrink",
         type=float,
         nargs="+",
-        default=[0.0, 0.1, 0.2, 0.3, 0.5],
-        help="candidate weights pulling each component's covariance towards "
-        "the global one, chosen on validation trials",
+        default=[0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9],
+        help="candidate weights pulling each component's covariance towards the global one",
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-iter", type=int, default=100, help="EM iterations at most")
+    parser.add_argument(
+        "--skip-checks",
+        action="store_true",
+        help="skip the retargeting checks (duplicate trials, bone directions)",
+    )
     parser.add_argument("--report", type=Path, default=None, help="write figures as JSON")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     t0 = time.time()
-    agreement = retarget_agreement(args.mocap_dir)
-    directions = bone_direction_check(
-        args.mocap_dir, ("iclone/005_07", "iclone/002_05", "cgspeed/16_15", "cgspeed/35_01")
-    )
-    train, held, counts = collect(args.mocap_dir, args.min_change, args.max_speed)
+    checks = {}
+    if not args.skip_checks:
+        checks["retarget_agreement_duplicates"] = retarget_agreement(args.mocap_dir)
+        checks["limb_bone_direction_median_deg"] = bone_direction_check(
+            args.mocap_dir, ("iclone/005_07", "iclone/002_05", "cgspeed/16_15", "cgspeed/35_01")
+        ) | hdm05_direction_check(
+            args.hdm05_dir, ("hdm05/HDM_bd_squat1Reps_001", "hdm05/HDM_bk_grabHighR_007")
+        )
+    train, held, counts = load_or_collect(args)
     x_train = np.concatenate(list(train.values()))
     x_train = np.concatenate([x_train, mirror(x_train)])
-    x_held = np.concatenate(list(held.values()))
-    logger.info(
-        "retargeted %d trials in %.0f s: %d training frames (with mirrors), %d held-out",
-        len(counts),
-        time.time() - t0,
-        len(x_train),
-        len(x_held),
-    )
+    logger.info("%d training trials and clips in %.0f s: %d frames with mirrors; held out: %s",
+                len(train), time.time() - t0, len(x_train),
+                {k: len(v) for k, v in held.items()})  # fmt: skip
 
-    val_names = [t for t in train if t in VALIDATION_TRIALS]
-    x_fit = np.concatenate([v for t, v in train.items() if t not in VALIDATION_TRIALS])
-    x_fit = np.concatenate([x_fit, mirror(x_fit)])
-    x_val = np.concatenate([train[t] for t in val_names])
-    scores = {}
-    for reg in args.reg_covar:
-        arrays_by_shrink = fit_mixture(x_fit, args.components, reg, args.shrink, args.seed)
-        for shrink, arrays in arrays_by_shrink.items():
-            scores[(reg, shrink)] = float(mixture_log_likelihood(x_val, arrays).mean())
+    rows, arrays_by = {}, {}
+    x_score = x_train[::5]  # the training log-likelihood on every fifth frame (speed)
+    if args.compare.exists():
+        with np.load(args.compare, allow_pickle=False) as data:
+            old = {
+                k: data[k] for k in ("weights", "means", "precisions_cholesky", "log_normalizers")
+            }
+        rows[f"previous ({args.compare.name}, K={len(old['weights'])})"] = scores(
+            old, x_train, held
+        )
+    for k in args.components:
+        t1 = time.time()
+        em = cached_em(args, x_train, k)
+        for cand, arrays in regularised(em, x_train, args.floor, args.shrink).items():
+            arrays_by[cand] = arrays
+            rows[cand.label()] = scores(arrays, x_score, held)
             logger.info(
-                "validation (%d frames of %d trials): reg_covar %g shrink %g: "
-                "mean log-likelihood %.2f",
-                len(x_val),
-                len(val_names),
-                reg,
-                shrink,
-                scores[(reg, shrink)],
+                "%s: %s", cand.label(), {n: round(v, 1) for n, v in rows[cand.label()].items()}
             )
-    reg, shrink = max(scores, key=scores.get)
-    arrays = fit_mixture(x_train, args.components, reg, [shrink], args.seed)[shrink]
-    held_ll = float(mixture_log_likelihood(x_held, arrays).mean())
-    train_ll = float(mixture_log_likelihood(x_train, arrays).mean())
-    cov = np.cov(x_train.T) + reg * np.eye(x_train.shape[1])
-    single = float(gaussian_log_likelihood(x_held, x_train.mean(0), cov).mean())
-    per_trial = {t: float(mixture_log_likelihood(v, arrays).mean()) for t, v in held.items()}
-    energy = min_component_energy(x_held, arrays)
-    logger.info(
-        "held-out min-component energy (what the fit minimises): median %.1f, 90th "
-        "percentile %.1f; at the mixture mean %.1f",
-        np.median(energy),
-        np.percentile(energy, 90),
-        min_component_energy((arrays["weights"] @ arrays["means"])[None], arrays)[0],
-    )
-    logger.info(
-        "chosen reg_covar %g, shrink %g: held-out mean log-likelihood per frame %.2f "
-        "(single Gaussian %.2f), training %.2f",
-        reg,
-        shrink,
-        held_ll,
-        single,
-        train_ll,
-    )
-    for t, v in per_trial.items():
-        logger.info("  held-out %s: %.2f", t, v)
-    tpl_source = template_joints()[1]
+        logger.info("K=%d: fitted and scored in %.0f s", k, time.time() - t1)
+    best = max(arrays_by, key=lambda c: rows[c.label()]["held_out_mean"])
+    arrays = arrays_by[best]
+    logger.info("chosen: %s\n%s", best.label(), table(rows, list(held)))
+    write(args, arrays, best, rows, train, held, counts, checks, x_train)
+    return 0
+
+
+def write(args, arrays, best: Candidate, rows, train, held, counts, checks, x_train) -> None:
+    """Save the chosen mixture with its provenance (and the figures as JSON if asked)."""
+    x_cmu = held[next(iter(held))]
+    cov = np.cov(x_train.T) + (best.floor + 1e-4) * np.eye(x_train.shape[1])
+    single = float(gaussian_log_likelihood(x_cmu, x_train.mean(0), cov).mean())
+    energy = {n: min_component_energy(x, arrays) for n, x in held.items()}
     provenance = {
         "description": "Gaussian mixture over the SMPL body pose (69 axis-angle numbers, joints "
-        "1..23), learned from CMU motion capture by tools/train_pose_prior.py",
-        "acknowledgement": CMU_ACKNOWLEDGEMENT,
-        "template": tpl_source,
+        "1..23), learned from CMU and HDM05 motion capture by tools/train_pose_prior.py",
+        "acknowledgement": [CMU_ACKNOWLEDGEMENT, HDM05_ACKNOWLEDGEMENT],
+        "citation": HDM05_CITATION,
+        "licence": LICENCE,
+        "template": template_joints()[1],
         "training_trials": sorted(train),
-        "held_out_trials": sorted(held),
+        "held_out_trials": sorted(HELD_OUT_TRIALS),
+        "held_out_hdm05_classes": list(HDM05_HELD_OUT_CLASSES),
+        "held_out_hdm05_actors": list(HDM05_HELD_OUT_ACTORS),
         "training_frames": int(len(x_train)),
-        "held_out_frames": int(len(x_held)),
+        "held_out_frames": {n: int(len(x)) for n, x in held.items()},
         "min_change_deg": args.min_change,
-        "reg_covar": reg,
-        "shrink_to_global_covariance": shrink,
-        "validation_trials": val_names,
-        "validation_log_likelihood": {f"{r} {a}": v for (r, a), v in scores.items()},
-        "held_out_log_likelihood_per_trial": per_trial,
-        "retarget_agreement_duplicates": agreement,
-        "limb_bone_direction_median_deg": directions,
-        "held_out_min_component_energy_median": float(np.median(energy)),
-        "held_out_min_component_energy_p90": float(np.percentile(energy, 90)),
-        "held_out_log_likelihood": held_ll,
+        "components": best.components,
+        "reg_covar_during_em": 1e-4,
+        "covariance_floor": best.floor,
+        "shrink_to_global_covariance": best.shrink,
+        "seed": args.seed,
+        "log_likelihood_per_frame": rows,
+        "held_out_log_likelihood": rows[best.label()][next(iter(held))],
         "held_out_log_likelihood_single_gaussian": single,
-        "training_log_likelihood": train_ll,
+        "training_log_likelihood": rows[best.label()]["train"],
+        "held_out_min_component_energy_median": {
+            n: float(np.median(e)) for n, e in energy.items()
+        },
+        **checks,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
         args.out,
         **{k: v.astype(np.float64) for k, v in arrays.items()},
-        held_out_trials=np.array(sorted(held)),
+        held_out_trials=np.array(sorted(HELD_OUT_TRIALS)),
         training_trials=np.array(sorted(train)),
         provenance=np.array(json.dumps(provenance)),
         template_joints=template_joints()[0],
-        acknowledgement=np.array(CMU_ACKNOWLEDGEMENT),
+        acknowledgement=np.array(" ".join([CMU_ACKNOWLEDGEMENT, HDM05_ACKNOWLEDGEMENT])),
+        licence=np.array(LICENCE),
     )
     logger.info("wrote %s (%d bytes)", args.out, args.out.stat().st_size)
     if args.report:
         provenance["frame_counts"] = counts
         args.report.write_text(json.dumps(provenance, indent=1))
-    return 0
 
 
 if __name__ == "__main__":

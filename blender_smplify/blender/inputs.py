@@ -16,6 +16,7 @@ from ..core.errors import ImageError, ModelFileError
 from ..core.fit_result import FitResult
 from ..core.keypoints import Keypoints2D
 from ..core.pipeline import FitInputs, FitJobResult, Progress
+from ..core.world_landmarks import WorldLandmarks
 from .image_io import image_decoder, load_image, photo_pixels
 from .preferences import get_preferences
 
@@ -47,9 +48,14 @@ class Inputs:
         return photo_pixels(self.image)
 
 
-def prepare(run: Inputs, keypoints: Keypoints2D | str | Path | None = None) -> FitInputs:
+def prepare(
+    run: Inputs,
+    keypoints: Keypoints2D | str | Path | None = None,
+    world: WorldLandmarks | None = None,
+) -> FitInputs:
     """``core.pipeline.prepare`` on the panel's inputs (main thread: the photo may be a Blender
-    image, and Blender's decoder may read the file)."""
+    image, and Blender's decoder may read the file); ``world``: the stored detection's world
+    landmarks."""
     return core_pipeline.prepare(
         run.image_path,
         gender=run.gender,
@@ -59,15 +65,19 @@ def prepare(run: Inputs, keypoints: Keypoints2D | str | Path | None = None) -> F
         pixels=None if run.image_path is not None else photo_pixels(run.image),
         decode=image_decoder(),
         need_image=True,
+        world=world,
     )
 
 
 def fit_job(
-    run: Inputs, keypoints: Keypoints2D | str | Path | None = None
+    run: Inputs,
+    keypoints: Keypoints2D | str | Path | None = None,
+    world: WorldLandmarks | None = None,
 ) -> Callable[[Progress], FitJobResult]:
     """The panel's fit: read and check the inputs now, and return the work (detect unless
-    ``keypoints`` are given, then fit) that a worker thread runs with a progress callback."""
-    inputs = prepare(run, keypoints)
+    ``keypoints`` are given, then fit; with their ``world`` landmarks when stored with them)
+    that a worker thread runs with a progress callback."""
+    inputs = prepare(run, keypoints, world)
     return lambda progress: core_pipeline.detect_and_fit(
         inputs, progress=progress, threads=run.threads
     )
@@ -116,12 +126,15 @@ def model_for(inputs: Inputs):
     return core_pipeline.load_model(inputs.gender, inputs.model_path)
 
 
-def stored_keypoints(settings, key: str) -> Keypoints2D | None:
-    """The last detection if it belongs to this photo, else None."""
+def stored_keypoints(settings, key: str) -> tuple[Keypoints2D | None, WorldLandmarks | None]:
+    """The last detection (keypoints, world landmarks or None) if it belongs to this photo,
+    else (None, None)."""
     if settings.keypoints_key != key or not settings.keypoints_json:
-        return None
-    keypoints, _ = Keypoints2D.from_dict(json.loads(settings.keypoints_json))
-    return keypoints
+        return None, None
+    data = json.loads(settings.keypoints_json)
+    keypoints, _ = Keypoints2D.from_dict(data)
+    world = data.get("world")
+    return keypoints, None if world is None else WorldLandmarks.from_dict(world)
 
 
 def stored_fit(settings, key: str) -> FitResult | None:
@@ -131,15 +144,21 @@ def stored_fit(settings, key: str) -> FitResult | None:
     return FitResult.from_dict(json.loads(settings.fit_json))
 
 
-def store_keypoints(settings, key: str, keypoints: Keypoints2D, image_size) -> None:
-    """Keep a detection on the scene (in the .blend), in ``Keypoints2D.to_dict``'s form."""
-    settings.keypoints_json = json.dumps(keypoints.to_dict(image_size))
+def store_keypoints(
+    settings, key: str, keypoints: Keypoints2D, image_size, world: WorldLandmarks | None = None
+) -> None:
+    """Keep a detection on the scene (in the .blend), in ``Keypoints2D.to_dict``'s form with
+    its world landmarks under "world" (``WorldLandmarks.to_dict``) when there are any."""
+    data = keypoints.to_dict(image_size)
+    if world is not None:
+        data["world"] = world.to_dict()
+    settings.keypoints_json = json.dumps(data)
     settings.keypoints_key = key
 
 
 def store_result(settings, key: str, result: FitJobResult, model_path: str | None = None) -> None:
     """Keep the detection and fit, and the model file it used, on the scene (in the .blend)."""
-    store_keypoints(settings, key, result.keypoints, result.image_size)
+    store_keypoints(settings, key, result.keypoints, result.image_size, result.world)
     settings.fit_json = json.dumps(result.fit.to_dict())
     settings.fit_key = key
     settings.fit_model = model_path or ""

@@ -9,7 +9,7 @@ import bpy
 
 from ..core import pipeline
 from ..core.errors import SmplifyError
-from . import build_rig, inputs
+from . import build_rig, edit_ops, inputs
 from .jobs import ModalJobOperator, running_job
 
 
@@ -32,15 +32,15 @@ class SMPLIFY_OT_detect(ModalJobOperator, bpy.types.Operator):
         def work(progress):
             start = time.perf_counter()
             progress(0.1, "detecting joints")
-            keypoints = pipeline.detect(image, run.image_path, run.threads)
-            return keypoints, (image.shape[1], image.shape[0]), time.perf_counter() - start
+            keypoints, world = pipeline.detect(image, run.image_path, run.threads)
+            return keypoints, world, (image.shape[1], image.shape[0]), time.perf_counter() - start
 
         return work
 
     def finish(self, context, result):
-        keypoints, size, seconds = result
+        keypoints, world, size, seconds = result
         settings = context.scene.smplify
-        inputs.store_keypoints(settings, self._run.key, keypoints, size)
+        inputs.store_keypoints(settings, self._run.key, keypoints, size, world)
         found = int((keypoints.confidence > 0.5).sum())
         settings.status = f"{found}/{len(keypoints.confidence)} joints found in {seconds:.2f} s"
         settings.progress = 1.0
@@ -54,8 +54,10 @@ class _FitJob(ModalJobOperator):
 
     def prepare(self, context):
         run = inputs.resolve(context)
-        keypoints = inputs.stored_keypoints(context.scene.smplify, run.key)
-        work = inputs.fit_job(run, keypoints if self.use_stored_keypoints else None)
+        keypoints, world = inputs.stored_keypoints(context.scene.smplify, run.key)
+        if not self.use_stored_keypoints:
+            keypoints, world = None, None
+        work = inputs.fit_job(run, keypoints, world)
         self._run, self._model = run, inputs.model_for(run)
         # a Blender image of a photo file is built from the file, upright (as for Build)
         self._image_name = run.image.name if run.image_path is None else None
@@ -99,7 +101,10 @@ class SMPLIFY_OT_build(bpy.types.Operator):
             # a Blender image of a photo file: the file, upright as the fit saw it (the image
             # itself when it needs no turning, since load_photo reuses loaded images)
             image = run.image if run.image_path is None else None
-            build_rig.build(fit, inputs.model_for(run), image_path=run.image_path, image=image)
+            avatar = build_rig.build(
+                fit, inputs.model_for(run), image_path=run.image_path, image=image
+            )
+            _show_keypoints(avatar, inputs.stored_keypoints(settings, run.key)[0])
         except SmplifyError as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
@@ -127,8 +132,17 @@ class SMPLIFY_OT_photo_to_avatar(_FitJob, bpy.types.Operator):
             return {"FINISHED"}
         # the image is looked up again: the user may have changed data while the job ran
         image = bpy.data.images.get(self._image_name) if self._image_name else None
-        build_rig.build(result.fit, self._model, image_path=self._run.image_path, image=image)
+        avatar = build_rig.build(
+            result.fit, self._model, image_path=self._run.image_path, image=image
+        )
+        _show_keypoints(avatar, result.keypoints)
         return {"FINISHED"}
+
+
+def _show_keypoints(avatar: build_rig.Avatar, keypoints) -> None:
+    """The fitted keypoints as draggable markers on the avatar's camera (Edit on the photo)."""
+    if keypoints is not None:
+        edit_ops.edit_keypoints(avatar.armature, keypoints)
 
 
 class SMPLIFY_OT_cancel(bpy.types.Operator):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bpy
 
+from . import edit_ops, keypoint_markers
 from .avatar_ops import avatar_armature
 from .jobs import running_job
 
@@ -66,5 +67,65 @@ class SMPLIFY_PT_avatar(bpy.types.Panel):
         layout.operator("smplify.export_parameters")
 
 
-classes = (SMPLIFY_PT_main, SMPLIFY_PT_avatar)
+class SMPLIFY_PT_edit(bpy.types.Panel):
+    """Drag keypoints, flip a limb's depth or the facing, pin bones: the body refits."""
+
+    bl_idname = "SMPLIFY_PT_edit"
+    bl_label = "Edit on the photo"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "SMPLify"
+
+    @classmethod
+    def poll(cls, context):
+        return edit_ops.edited_armature(context) is not None
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
+        armature = edit_ops.edited_armature(context)
+        row = layout.row(align=True)
+        row.operator("smplify.edit_keypoints", icon="EMPTY_DATA")
+        row.operator("smplify.refit", icon="FILE_REFRESH")
+        row = layout.row(align=True)
+        row.operator("smplify.flip_depth", icon="ARROW_LEFTRIGHT")
+        row.operator("smplify.flip_facing", icon="LOOP_BACK")
+        bone = armature.data.bones.active
+        if bone is not None:
+            pinned = armature.pose.bones[bone.name].get(edit_ops.PIN_PROP, False)
+            layout.operator("smplify.toggle_pin", text=f"{'Unpin' if pinned else 'Pin'} "
+                            f"{bone.name}", icon="PINNED" if pinned else "UNPINNED")  # fmt: skip
+        found = keypoint_markers.markers(armature)
+        if found:
+            layout.operator("smplify.toggle_keypoint", icon="HIDE_OFF")
+            column = layout.column(align=True)
+            for name, marker in found.items():
+                row = column.row(align=True)
+                row.prop(marker, f'["{keypoint_markers.ON_PROP}"]', text=name)
+
+
+class SMPLIFY_PT_bone_pin(bpy.types.Panel):
+    """The active bone of an avatar: pin it, flip its depth."""
+
+    bl_idname = "SMPLIFY_PT_bone_pin"
+    bl_label = "SMPLify"
+    bl_space_type = "PROPERTIES"
+    bl_region_type = "WINDOW"
+    bl_context = "bone"
+
+    @classmethod
+    def poll(cls, context):
+        armature = avatar_armature(context.active_object)
+        return armature is not None and armature.data.bones.active is not None
+
+    def draw(self, context: bpy.types.Context) -> None:
+        armature = avatar_armature(context.active_object)
+        bone = armature.data.bones.active.name
+        pinned = armature.pose.bones[bone].get(edit_ops.PIN_PROP, False)
+        self.layout.operator("smplify.toggle_pin", text="Unpin" if pinned else "Pin",
+                             icon="PINNED" if pinned else "UNPINNED").bone = bone  # fmt: skip
+        if bone in edit_ops.LIMB_SEGMENTS:
+            self.layout.operator("smplify.flip_depth").bone = bone
+
+
+classes = (SMPLIFY_PT_main, SMPLIFY_PT_avatar, SMPLIFY_PT_edit, SMPLIFY_PT_bone_pin)
 register, unregister = bpy.utils.register_classes_factory(classes)

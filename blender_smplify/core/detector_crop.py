@@ -86,14 +86,14 @@ def roi_from_points(centre: np.ndarray, top: np.ndarray, scale: float, size: int
     return Crop(np.asarray(centre, float), max(2.0 * radius * scale, 8.0), float(rotation), size)
 
 
-def sample(image: np.ndarray, crop: Crop, fill: float = 0.0) -> np.ndarray:
+def sample(image: np.ndarray, crop: Crop, fill: float | None = 0.0) -> np.ndarray:
     """Bilinear sample of a crop of an image.
 
     Parameters
     ----------
     image : (H, W, C) uint8 or float.
     crop : where to sample.
-    fill : value outside the image.
+    fill : value outside the image; None: the nearest edge pixel's.
 
     Returns
     -------
@@ -141,12 +141,15 @@ def box_downsample(image: np.ndarray, factor: int) -> np.ndarray:
     return (acc / np.float32(factor * factor)).astype(np.float32)
 
 
-def bilinear(image: np.ndarray, x: np.ndarray, y: np.ndarray, fill: float = 0.0) -> np.ndarray:
+def bilinear(
+    image: np.ndarray, x: np.ndarray, y: np.ndarray, fill: float | None = 0.0
+) -> np.ndarray:
     """Sample (H, W, C) ``image`` at array-index positions ``x``, ``y`` (any equal shapes).
 
     Returns
     -------
-    (*x.shape, C) float32; positions more than a pixel outside the image get ``fill``.
+    (*x.shape, C) float32; positions more than a pixel outside the image get ``fill`` (None:
+    the nearest edge pixel's value).
     """
     h, w = image.shape[:2]
     coords = np.stack([np.asarray(y, np.float32), np.asarray(x, np.float32)])
@@ -155,7 +158,8 @@ def bilinear(image: np.ndarray, x: np.ndarray, y: np.ndarray, fill: float = 0.0)
         ndimage.map_coordinates(
             image[..., c], coords, output=out[..., c], order=1, mode="nearest", prefilter=False
         )
-    out[(x <= -1.0) | (x >= w) | (y <= -1.0) | (y >= h)] = fill  # edge pixels extend by 1 px
+    if fill is not None:
+        out[(x <= -1.0) | (x >= w) | (y <= -1.0) | (y >= h)] = fill  # edge pixels extend by 1 px
     return out
 
 

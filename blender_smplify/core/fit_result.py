@@ -23,6 +23,9 @@ class FitDiagnostics:
     camera_energies : camera-stage energy per facing tried, in ``fit.FACING_NAMES`` order
         (one entry when the flip test is off; None for a facing whose energy was not finite).
     camera_facing : the facing with the lower camera-stage energy ("toward" or "away").
+    facing_from_landmarks : BlazePose's world landmarks decided the facing the annealed stages
+        started from (their torso faced the camera or away clearly: ``fit.WORLD_FACING``),
+        whatever the camera-stage energies said.
     ambiguous : the two energies were within ``fit.FLIP_AMBIGUITY``, so both facings started
         the annealed stages and the first of them decided.
     facing : the facing of the start the result came from.
@@ -34,6 +37,7 @@ class FitDiagnostics:
 
     camera_energies: tuple[float | None, ...] = ()
     camera_facing: str = ""
+    facing_from_landmarks: bool = False
     ambiguous: bool = False
     facing: str = ""
     mirrored_yaw: bool = False

@@ -29,6 +29,7 @@ from .objective import (
 )  # fmt: skip
 from .priors import PosePrior, SphereBody
 from .rotation import matrix_to_rotvec, rodrigues
+from .world_landmarks import WorldLandmarkBlock, WorldLandmarks, bone_targets, torso_forward
 
 #: Upright, facing the camera (OpenCV frame) and its 180° turn about the vertical.
 FACING = np.array([np.pi, 0.0, 0.0])
@@ -105,6 +106,7 @@ class FitProblem:
     prior: PosePrior
     weights: SmplifyWeights
     gender: str
+    world_forward: np.ndarray | None = None  # (3,) the world landmarks' torso forward, camera
 
     def joint_energy_per_keypoint(self, x: np.ndarray) -> float:
         """Joint energy (normalised px²) per visible keypoint at x (n,)."""
@@ -145,10 +147,20 @@ def checked_keypoints(setup: FitSetup, keypoints: Keypoints2D) -> np.ndarray:
     return conf
 
 
-def prepare(model, keypoints, image_size, focal_length, weights, options) -> FitProblem:
+def prepare(
+    model,
+    keypoints: Keypoints2D,
+    image_size,
+    focal_length: float | None,
+    weights: SmplifyWeights,
+    options,
+    world: WorldLandmarks | None = None,
+) -> FitProblem:
     """Check the inputs, place the camera, guess the depth, build the objective.
 
     ``options`` is the fit's FitOptions (num_betas, interpenetration and pose_prior are read).
+    ``world``: BlazePose's world landmarks, turned into the camera frame for their bone block
+    and their torso's forward direction (``world_landmarks.py``), or None.
     """
     size, focal = checked_camera(image_size, focal_length)
     centre = principal_point(size)
@@ -161,10 +173,15 @@ def prepare(model, keypoints, image_size, focal_length, weights, options) -> Fit
     scale = REFERENCE_HEIGHT_PX / (focal * setup.height / depth)  # normalised px per px
     joints = KeypointBlock(point_index=setup.point_index, target=keypoints.xy, confidence=conf,
                            focal=focal, centre=centre, scale=scale, sigma=weights.sigma)  # fmt: skip
+    bones, forward = None, None
+    if world is not None:
+        in_camera = world.in_camera(focal, centre)
+        targets = bone_targets(in_camera, world.visibility, setup.layout.names, setup.point_index)
+        bones, forward = WorldLandmarkBlock(targets, weights.world_sigma), torso_forward(in_camera)
     objective = smplify_objective(kinematics=setup.kin, keypoints=joints, pose_prior=prior,
-                                  spheres=setup.spheres, depth=depth)  # fmt: skip
+                                  spheres=setup.spheres, depth=depth, world=bones)  # fmt: skip
     return FitProblem(setup, keypoints.xy, use, focal, centre, size, depth, objective, prior,
-                    weights, str(getattr(model, "gender", "neutral")))  # fmt: skip
+                      weights, str(getattr(model, "gender", "neutral")), forward)  # fmt: skip
 
 
 def initial_depth(setup: FitSetup, xy: np.ndarray, use: np.ndarray, focal: float) -> float:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +29,7 @@ from .errors import FitCancelled, ImageError, KeypointsError, SmplifyError, nami
 from .fit_result import FitResult
 from .image_io import Decoder, load_image
 from .keypoints import Keypoints2D, read_keypoints
+from .world_landmarks import WorldLandmarks
 
 #: progress(fraction done, message) -> False to cancel
 Progress = Callable[[float, str], bool]
@@ -73,6 +74,8 @@ class FitInputs:
     focal_source : where the focal length came from (see ``camera.choose_focal``).
     keypoints_source : "detected", or where the given keypoints came from.
     seconds : time spent reading each input ("keypoints", "image", "model").
+    world : BlazePose's world landmarks that came with the given keypoints (a stored
+        detection), or None; detected keypoints bring their own.
     """
 
     model: BodyModel
@@ -84,13 +87,15 @@ class FitInputs:
     focal_source: str
     keypoints_source: str = "detected"
     seconds: dict[str, float] = field(default_factory=dict)
+    world: WorldLandmarks | None = None
 
 
 @dataclass
 class FitJobResult:
     """What detection and fitting produced, before anything is built.
 
-    ``seconds`` holds the time of every step, reading the inputs included.
+    ``seconds`` holds the time of every step, reading the inputs included; ``world`` the world
+    landmarks the fit used (None: from keypoints alone).
     """
 
     fit: FitResult
@@ -99,6 +104,7 @@ class FitJobResult:
     seconds: dict[str, float] = field(default_factory=dict)
     focal_source: str = ""
     keypoints_source: str = "detected"
+    world: WorldLandmarks | None = None
 
 
 def prepare(
@@ -111,6 +117,7 @@ def prepare(
     pixels: np.ndarray | None = None,
     decode: Decoder | None = None,
     need_image: bool = False,
+    world: WorldLandmarks | None = None,
 ) -> FitInputs:
     """Read and check everything one fit needs; the first problem raises a SmplifyError.
 
@@ -126,6 +133,8 @@ def prepare(
     decode : the image decoder for ``image_io.load_image`` (None: Pillow).
     need_image : read the photo even when the keypoints carry the image size (``build`` puts it
         behind the camera); otherwise a missing photo is allowed then.
+    world : the world landmarks detected with the given ``keypoints`` (a stored detection);
+        None with a keypoints file.
 
     Returns
     -------
@@ -158,17 +167,42 @@ def prepare(
     seconds["model"] = time.perf_counter() - start
     source = f"read from {keypoints_file}" if keypoints_file else "given"
     source = "detected" if keypoints is None else source
-    return FitInputs(
-        model, image, image_size, image_path, keypoints, focal, focal_source, source, seconds
-    )
+    return FitInputs(model, image, image_size, image_path, keypoints, focal, focal_source, source,
+                     seconds, world if keypoints is not None else None)  # fmt: skip
 
 
-def detect(image: np.ndarray, image_path: Path | None = None, threads: int | None = None):
-    """The detector's keypoints (Keypoints2D) on ``image``; errors name ``image_path``."""
+def detect(
+    image: np.ndarray, image_path: Path | None = None, threads: int | None = None
+) -> tuple[Keypoints2D, WorldLandmarks]:
+    """The detector's keypoints and world landmarks on ``image``; errors name ``image_path``."""
+    detection = _detection(image, image_path, threads)
+    return detection.keypoints, WorldLandmarks.from_detection(detection)
+
+
+def _detection(image: np.ndarray, image_path: Path | None, threads: int | None):
     try:
-        return detector(threads).detect(image).keypoints
+        return detector(threads).detect(image)
     except SmplifyError as error:
         raise naming(image_path, error) from None
+
+
+#: Limb landmarks whose absence from the photo the user should hear about.
+_LIMB_ENDS = tuple(f"{side}_{part}" for part in ("elbow", "wrist", "knee", "ankle")
+                   for side in ("left", "right"))  # fmt: skip
+
+
+def out_of_frame_warnings(keypoints: Keypoints2D, out_of_frame: np.ndarray) -> tuple[str, ...]:
+    """A warning naming the elbows, wrists, knees and ankles the detector placed outside the
+    photo (their pose comes from the prior, not from the photo); none when all are inside."""
+    from .keypoints import get_layout
+
+    names = get_layout(keypoints.layout).names
+    outside = [n.replace("_", " ") for n in _LIMB_ENDS
+               if n in names and bool(out_of_frame[names.index(n)])]  # fmt: skip
+    if not outside:
+        return ()
+    return (f"outside the photo: {', '.join(outside)} (guessed, not seen; use a photo that "
+            "shows the whole body for a better fit)",)  # fmt: skip
 
 
 def detect_and_fit(
@@ -192,12 +226,15 @@ def detect_and_fit(
 
     report = progress or (lambda fraction, message: True)
     seconds = dict(inputs.seconds)
-    keypoints = inputs.keypoints
+    keypoints, world = inputs.keypoints, inputs.world
+    frame_notes: tuple[str, ...] = ()
     if keypoints is None:
         if not report(0.05, "detecting joints"):
             raise FitCancelled("cancelled before detection")
         start = time.perf_counter()
-        keypoints = detect(inputs.image, inputs.image_path, threads)
+        detection = _detection(inputs.image, inputs.image_path, threads)
+        keypoints, world = detection.keypoints, WorldLandmarks.from_detection(detection)
+        frame_notes = out_of_frame_warnings(keypoints, detection.out_of_frame)
         seconds["detect"] = time.perf_counter() - start
     if not report(0.2, "fitting"):
         raise FitCancelled("cancelled before fitting")
@@ -211,17 +248,17 @@ def detect_and_fit(
 
     start = time.perf_counter()
     try:
-        result = fit_module.fit(
-            inputs.model, keypoints, inputs.image_size, inputs.focal_length, callback=callback
-        )
+        result = fit_module.fit(inputs.model, keypoints, inputs.image_size, inputs.focal_length,
+                                callback=callback, world=world)  # fmt: skip
     except SmplifyError as error:
         raise naming(inputs.image_path, error) from None
     seconds["fit"] = time.perf_counter() - start
     if result.status == STATUS_CANCELLED:
         raise FitCancelled("the fit was cancelled")
-    return FitJobResult(
-        result, keypoints, inputs.image_size, seconds, inputs.focal_source, inputs.keypoints_source
-    )
+    if frame_notes:
+        result = replace(result, warnings=(*result.warnings, *frame_notes))
+    return FitJobResult(result, keypoints, inputs.image_size, seconds, inputs.focal_source,
+                        inputs.keypoints_source, world)  # fmt: skip
 
 
 def fit_photo(image_path: str | os.PathLike, **options) -> FitJobResult:

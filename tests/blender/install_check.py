@@ -54,10 +54,12 @@ def main(zip_path: str, model_path: str, keypoints_path: str, photo: str, out: s
     # it otherwise), so this checks the operator's own UNDO flag
     steps["build"] = bpy.ops.smplify.build("EXEC_DEFAULT", True)
     built = sorted(o.name for o in bpy.data.objects)
+    roles = sorted(str(o.get("smplify_role")) for o in bpy.data.objects if o.name not in before)
     bpy.ops.ed.undo()
     found["undo"] = {
         "before": before,
         "built": built,
+        "built_roles": roles,
         "after_undo": sorted(o.name for o in bpy.data.objects),
     }
     bpy.ops.ed.redo()

@@ -90,7 +90,11 @@ def test_install_enable_use_disable_remove(linux_zip, tmp_path, toy_model_data, 
     assert found["bones"] == 24
     assert found["steps_open"] == {"photo_to_avatar": ["FINISHED"]}, found["status_open"]
     undo = found["undo"]
-    assert len(undo["built"]) == len(undo["before"]) + 3 and undo["after_undo"] == undo["before"]
+    # camera, rig and body, plus the fitted keypoints as markers on the camera
+    roles = undo["built_roles"]
+    assert [r for r in roles if r != "keypoint"] == ["armature", "body", "camera"], roles
+    assert roles.count("keypoint") >= 12 and set(undo["before"]) <= set(undo["built"])
+    assert undo["after_undo"] == undo["before"]
     assert found["disable"] == ["FINISHED"] and not found["registered_after_disable"]
     assert found["uninstall"] == ["FINISHED"] and not found["enabled_after_remove"]
     assert found["left_in_repo"] == [] and found["wheels_left"] == []

@@ -30,7 +30,13 @@ def test_buttons_detect_fit_build_on_the_sample(bpy_module, empty_scene):
     assert "energy" in settings.status and settings.fit_key == str(SAMPLE.resolve())
     assert bpy.ops.smplify.build() == {"FINISHED"}
     assert bpy.ops.smplify.build() == {"FINISHED"}  # again: updates, no duplicate
-    assert len(avatars(bpy)) == 1 and len(bpy.data.objects) == 3
+    # again: one camera, rig and body, and one marker per keypoint on the camera (not two sets)
+    roles = [o.get("smplify_role") for o in bpy.data.objects]
+    assert len(avatars(bpy)) == 1 and sorted(r for r in roles if r != "keypoint") == [
+        "armature", "body", "camera"
+    ]
+    markers = [o for o in bpy.data.objects if o.get("smplify_role") == "keypoint"]
+    assert len(markers) >= 12 and len({o.get("smplify_keypoint") for o in markers}) == len(markers)
     fit = json.loads(settings.fit_json)
     # the posed skeleton, seen through the camera, is where the fit put it
     armature = next(o for o in bpy.data.objects if o.get("smplify_role") == "armature")
@@ -48,6 +54,26 @@ def test_buttons_detect_fit_build_on_the_sample(bpy_module, empty_scene):
     xy = np.asarray(keypoints["xy"])[np.asarray(keypoints["confidence"]) > 0.5]
     centre = xy.mean(axis=0)
     assert np.all(centre > box_min) and np.all(centre < box_max)
+
+
+def test_detect_keeps_the_world_landmarks_for_a_later_fit(bpy_module, empty_scene):
+    """Detect stores BlazePose's world landmarks with the keypoints, and Fit uses them: the same
+    fit as the core pipeline's, which detects them itself."""
+    from blender_smplify.core import pipeline
+
+    bpy = bpy_module
+    settings = empty_scene.smplify
+    settings.image_path = str(SAMPLE)
+    assert bpy.ops.smplify.detect() == {"FINISHED"}
+    stored = json.loads(settings.keypoints_json)["world"]
+    assert np.shape(stored["points"]) == (33, 3) and np.shape(stored["visibility"]) == (33,)
+    assert bpy.ops.smplify.fit() == {"FINISHED"}
+    fit = json.loads(settings.fit_json)
+    direct = pipeline.fit_photo(SAMPLE)
+    assert direct.world is not None and "world" in direct.fit.energy
+    assert fit["energy"].keys() == direct.fit.energy.keys()
+    np.testing.assert_allclose(fit["body_pose"], direct.fit.pose[3:], atol=1e-9)
+    assert fit["diagnostics"] == direct.fit.to_dict()["diagnostics"]
 
 
 def test_detect_and_fit_are_undo_steps(bpy_module, empty_scene):

@@ -19,13 +19,31 @@ UNIT = 0.0254 / 0.45  # metres per ASF length unit at ":units length 0.45"
 
 def _asf(bones: list[tuple], hierarchy: list[str]) -> str:
     """ASF text; bones are (name, direction, length, axis angles, dofs)."""
-    lines = [":version 1.10", ":name test", ":units", "  mass 1.0", "  length 0.45",
-             "  angle deg", ":documentation", "  # für Bonn", ":root", "   order TX TY TZ RX RY RZ",
-             "   axis XYZ", "   position 0 0 0", "   orientation 0 0 0", ":bonedata"]  # fmt: skip
+    lines = [
+        ":version 1.10",
+        ":name test",
+        ":units",
+        "  mass 1.0",
+        "  length 0.45",
+        "  angle deg",
+        ":documentation",
+        "  # für Bonn",
+        ":root",
+        "   order TX TY TZ RX RY RZ",
+        "   axis XYZ",
+        "   position 0 0 0",
+        "   orientation 0 0 0",
+        ":bonedata",
+    ]
     for i, (name, direction, length, axis, dofs) in enumerate(bones, start=1):
-        lines += ["  begin", f"     id {i}", f"     name {name}",
-                  "     direction " + " ".join(str(v) for v in direction),
-                  f"     length {length}", "     axis " + " ".join(str(v) for v in axis) + " XYZ"]  # fmt: skip
+        lines += [
+            "  begin",
+            f"     id {i}",
+            f"     name {name}",
+            "     direction " + " ".join(str(v) for v in direction),
+            f"     length {length}",
+            "     axis " + " ".join(str(v) for v in axis) + " XYZ",
+        ]
         if dofs:
             lines += [
                 "    dof " + " ".join(dofs),
@@ -132,8 +150,10 @@ ARM = [
     ("lhand", (1, 0, 0), 1.3, (0, 90, 90), ["rx", "rz"]),
     ("lfingers", (1, 0, 0), 1.0, (0, 90, 90), ["rx"]),
 ]
-SPINE = [(n, (0.02, 1.0, -0.04), 2.2, (0, 0, 0), ["rx", "ry", "rz"])
-         for n in ("lowerback", "upperback", "thorax", "lowerneck", "upperneck", "head")]  # fmt: skip
+SPINE = [
+    (n, (0.02, 1.0, -0.04), 2.2, (0, 0, 0), ["rx", "ry", "rz"])
+    for n in ("lowerback", "upperback", "thorax", "lowerneck", "upperneck", "head")
+]
 HIERARCHY = [
     "root lhipjoint rhipjoint lowerback",
     "lowerback upperback", "upperback thorax", "thorax lowerneck lclavicle rclavicle",
@@ -210,3 +230,39 @@ def test_plausible_hinges_drops_knees_bent_backwards():
     pose[2, 3 * J["right_knee"]] = np.radians(-160)  # an HDM05 knee written as 200 degrees
     pose[3, 3 * J["right_elbow"] + 1] = np.radians(-60)  # right elbow bent backwards
     assert plausible_hinges(pose).tolist() == [True, True, False, False]
+
+
+def test_hdm05_split_holds_out_whole_activities_and_actors(body, tmp_path):
+    from tools.pose_prior_data import (
+        HDM05_HELD_OUT_ACTORS,
+        HDM05_HELD_OUT_CLASSES,
+        list_hdm05_clips,
+        load_hdm05_poses,
+    )
+
+    assert "lieDownFloor" in HDM05_HELD_OUT_CLASSES and "squat1Reps" not in HDM05_HELD_OUT_CLASSES
+    assert "mm" in HDM05_HELD_OUT_ACTORS and "bd" not in HDM05_HELD_OUT_ACTORS
+    root = tmp_path / "hdm05"
+    rows = [("train/7/HDM_bd_lieDownFloor_001_120.amc", "lieDownFloor", "bd"),
+            ("train/10/HDM_bd_squat1Reps_001_120.amc", "squat1Reps", "bd"),
+            ("test/10/HDM_mm_squat1Reps_002_120.amc", "squat1Reps", "mm")]  # fmt: skip
+    (root / "asf").mkdir(parents=True)
+    lines = ["path,class,actor,take,fps,frames,bytes"]
+    for path, activity, actor in rows:
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_bytes((body / "body.amc").read_bytes())
+        (root / "asf" / f"HDM_{actor}.asf").write_bytes((body / "body.asf").read_bytes())
+        lines.append(f"{path},{activity},{actor},001,120,5,0")
+    (root / "manifest.csv").write_text("\n".join(lines) + "\n")
+
+    clips = list_hdm05_clips(root)
+    assert clips["hdm05/HDM_mm_squat1Reps_002"].activity == "squat1Reps"
+    train = load_hdm05_poses(root, split="train")
+    held = load_hdm05_poses(root, split="held-out")
+    assert set(train) == {"hdm05/HDM_bd_squat1Reps_001"}
+    assert set(held) == {"hdm05/HDM_bd_lieDownFloor_001", "hdm05/HDM_mm_squat1Reps_002"}
+    assert set(load_hdm05_poses(root, classes=["squat1Reps"])) == {
+        "hdm05/HDM_bd_squat1Reps_001", "hdm05/HDM_mm_squat1Reps_002"}  # fmt: skip
+    assert train["hdm05/HDM_bd_squat1Reps_001"].shape == (5, 72)
+    with pytest.raises(KeyError, match="sitOnChair"):
+        load_hdm05_poses(root, classes=["sitOnChair"])

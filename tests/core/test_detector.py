@@ -246,7 +246,9 @@ def test_two_people_and_choosing_one(detector):
 
 
 # ----------------------------------------------------------------------------- no person
-@pytest.mark.parametrize("name", ["no_person_forest.jpg", "no_person_interior.jpg"])
+@pytest.mark.parametrize(
+    "name", ["no_person_forest.jpg", "no_person_interior.jpg", "no_person_sunrise.jpg"]
+)
 def test_photo_without_a_person(detector, name):
     with pytest.raises(NoPersonFound, match="no person"):
         detector.detect(load_image(DATA / name))

@@ -9,6 +9,7 @@ numbers in the comments were measured with and without it.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ from blender_smplify.core.keypoints import Keypoints2D
 from blender_smplify.core.objective import SmplifyWeights
 from blender_smplify.core.priors import PosePrior, SphereBody, angle_prior, within_joint_limits
 from blender_smplify.core.rotation import matrix_to_rotvec, rodrigues
+from blender_smplify.core.world_landmarks import WorldLandmarks
 
 SIZE = (750, 1000)
 FOCAL = 1000.0
@@ -34,9 +36,15 @@ def body():
     return make_toy_body()
 
 
+#: The decisions are exercised with a frozen prior (the 8-component CMU prior shipped until the
+#: CMU + HDM05 retraining): the cases below were picked where each decision matters under it,
+#: and retraining the shipped prior must not quietly turn them into cases where it does not.
+FROZEN_PRIOR = Path(__file__).resolve().parents[1] / "data" / "pose_prior_cmu8.npz"
+
+
 @pytest.fixture(scope="module")
 def prior():
-    return PosePrior.load()
+    return PosePrior.load(FROZEN_PRIOR)
 
 
 def pixels(body, pose, betas, seed):
@@ -130,6 +138,27 @@ def test_an_ambiguous_flip_test_is_decided_by_the_first_pose_stage(body, prior):
     assert d.ambiguous and starts == 4  # both facings, each with its mirrored yaw
     assert d.facing != d.camera_facing
     assert heading_error_deg(result.pose[:3], pose[:3]) < 15.0  # measured 3°
+
+
+def landmarks_of(body, pose):
+    """World landmarks (hip-centred, camera axes, all visible) of the toy body in ``pose``."""
+    setup = get_setup(body, "blazepose33", 10, True)
+    pts, _ = setup.kin.evaluate(pose, np.zeros(10), TRANSL, jacobian=False)
+    points = pts[setup.point_index]
+    hips = points[[setup.layout.index("left_hip"), setup.layout.index("right_hip")]].mean(0)
+    return WorldLandmarks(points - hips, np.ones(33))
+
+
+def test_the_world_landmarks_decide_an_ambiguous_facing(body, prior):
+    # the side-on case above: with the landmarks' torso (|forward z| 0.36 >= WORLD_FACING) only
+    # their facing starts the annealed stages, and the heading comes out right
+    pose, _, kp = near_mean_case(body, prior, yaw=1.2, away=True, seed=0)
+    result, starts = fit_counting_starts(body, prior, kp, world=landmarks_of(body, pose))
+    d = result.diagnostics
+    assert d.facing_from_landmarks and not d.ambiguous
+    assert starts == 2 and d.facing == "away"
+    assert heading_error_deg(result.pose[:3], pose[:3]) < 15.0
+    assert not fit_counting_starts(body, prior, kp)[0].diagnostics.facing_from_landmarks
 
 
 def test_a_stuck_fit_is_retried_and_the_retry_wins(body, prior):

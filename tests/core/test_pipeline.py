@@ -24,6 +24,7 @@ from blender_smplify.core.errors import (
     naming,
 )
 from blender_smplify.core.fit_setup import get_setup
+from blender_smplify.core.keypoints import Keypoints2D, get_layout
 
 SIZE = (600, 800)
 
@@ -140,3 +141,30 @@ def test_models_are_loaded_once_per_file_version(tmp_path, toy_npz):
     stat = copy.stat()
     os.utime(copy, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # the file was replaced
     assert pipeline.load_model("neutral", copy) is not first
+
+
+def test_limbs_outside_the_photo_are_named_in_a_warning(tmp_path):
+    # the sample photo cut between knees and ankles: the detector places the ankles outside
+    sample = Path(pipeline.__file__).parents[1] / "data" / "samples" / "standing_person.jpg"
+    photo = np.asarray(Image.open(sample).convert("RGB"))
+    whole = pipeline.fit_photo(sample)
+    assert not any("outside the photo" in w for w in whole.fit.warnings)
+    names = get_layout("blazepose33").names
+    knees, ankles = (whole.keypoints.xy[[names.index(f"left_{j}"), names.index(f"right_{j}")], 1]
+                     for j in ("knee", "ankle"))  # fmt: skip
+    cut = tmp_path / "cut.png"
+    Image.fromarray(photo[: int((knees.max() + ankles.min()) / 2)]).save(cut)
+    result = pipeline.fit_photo(cut)
+    notes = [w for w in result.fit.warnings if w.startswith("outside the photo")]
+    assert len(notes) == 1 and "left ankle" in notes[0] and "right ankle" in notes[0]
+    assert "knee" not in notes[0] and "wrist" not in notes[0]
+
+
+def test_out_of_frame_warning_names_only_limb_ends():
+    layout = get_layout("blazepose33")
+    keypoints = Keypoints2D("blazepose33", np.zeros((33, 2)), np.ones(33))
+    outside = np.zeros(33, bool)
+    assert pipeline.out_of_frame_warnings(keypoints, outside) == ()
+    outside[[layout.index("left_heel"), layout.index("right_wrist")]] = True
+    (note,) = pipeline.out_of_frame_warnings(keypoints, outside)
+    assert "right wrist" in note and "heel" not in note

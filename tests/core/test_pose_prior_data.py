@@ -31,7 +31,7 @@ def _body(name: str) -> slice:
 
 def test_shapes_and_size(prior):
     k = len(prior["weights"])
-    assert k == 8
+    assert k == json.loads(str(prior["provenance"]))["components"]
     assert prior["means"].shape == (k, 69)
     assert prior["covariances"].shape == (k, 69, 69)
     assert prior["precisions_cholesky"].shape == (k, 69, 69)
@@ -120,12 +120,22 @@ def test_mixture_prefers_a_natural_pose_to_a_broken_one(prior):
 
 
 def test_provenance_is_recorded(prior):
+    from tools.pose_prior_data import HDM05_HELD_OUT_ACTORS, HDM05_HELD_OUT_CLASSES
+
     meta = json.loads(str(prior["provenance"]))
     assert "mocap.cs.cmu.edu" in str(prior["acknowledgement"])
+    assert "obtained from HDM05" in str(prior["acknowledgement"])
+    assert "CC BY-SA 4.0" in str(prior["licence"])
     assert meta["held_out_trials"] and meta["training_trials"]
     assert not set(meta["held_out_trials"]) & set(meta["training_trials"])
+    # no clip of a held-out HDM05 activity or actor was trained on
+    hdm05 = [t for t in meta["training_trials"] if t.startswith("hdm05/")]
+    assert hdm05
+    assert not [t for t in hdm05 if any(f"_{c}_" in t for c in HDM05_HELD_OUT_CLASSES)]
+    assert not [t for t in hdm05 if any(f"HDM_{a}_" in t for a in HDM05_HELD_OUT_ACTORS)]
     assert meta["held_out_log_likelihood"] > meta["held_out_log_likelihood_single_gaussian"]
-    assert (REPO / "blender_smplify" / "data" / "pose_prior.md").exists()
+    doc = (REPO / "blender_smplify" / "data" / "pose_prior.md").read_text()
+    assert "obtained from HDM05" in doc and "CC BY-SA 4.0" in doc and "NSF EIA-0196217" in doc
 
 
 def test_bvh_forward_kinematics_of_a_small_chain(tmp_path):
@@ -174,8 +184,8 @@ def test_bvh_reader_names_the_file_on_bad_input(tmp_path):
 
 
 def test_global_to_pose_and_mirror_round_trip(rng):
+    from tools.pose_prior_mixture import mirror
     from tools.retarget_bvh import SMPL_PARENTS, global_to_pose
-    from tools.train_pose_prior import mirror
 
     pose = rng.normal(scale=0.4, size=(5, 72))
     local = Rotation.from_rotvec(pose.reshape(-1, 3)).as_matrix().reshape(5, 24, 3, 3)
@@ -302,3 +312,30 @@ def test_prior_refers_to_the_shipped_open_body_model(prior):
     with np.load(REPO / "blender_smplify" / "data" / "open_body_neutral.npz") as model:
         rest = model["J_regressor"] @ model["v_template"]
     assert np.abs(prior["template_joints"] - rest).max() < 0.01  # metres
+
+
+def test_regularised_mixture_widens_components_and_scores_like_scipy(rng):
+    from scipy.stats import multivariate_normal
+
+    from tools.pose_prior_mixture import Candidate, mixture_log_likelihood, regularised
+
+    x = rng.normal(size=(200, 3)) * np.array([1.0, 0.5, 0.1])
+    em = {
+        "weights": np.array([0.25, 0.75]),
+        "means": np.array([[0.0, 0, 0], [1.0, 0, 0]]),
+        "covariances": np.stack([np.diag([0.1, 0.2, 0.01]), np.diag([0.3, 0.1, 0.02])]),
+    }
+    out = regularised(em, x, floors=[0.0, 0.05], shrinks=[0.0, 0.5])
+    assert set(out) == {Candidate(2, f, s) for f in (0.0, 0.05) for s in (0.0, 0.5)}
+    expected = 0.5 * em["covariances"][1] + 0.5 * np.cov(x.T) + 0.05 * np.eye(3)
+    assert np.allclose(out[Candidate(2, 0.05, 0.5)]["covariances"][1], expected)
+    arrays = out[Candidate(2, 0.0, 0.5)]
+    ref = np.log(
+        sum(
+            w * multivariate_normal(m, c).pdf(x[:5])
+            for w, m, c in zip(
+                arrays["weights"], arrays["means"], arrays["covariances"], strict=True
+            )
+        )
+    )
+    assert np.allclose(mixture_log_likelihood(x[:5], arrays), ref)
