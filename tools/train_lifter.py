@@ -9,7 +9,8 @@ Steps:
 1. Poses: SMPL poses of the CMU trials not in ``HELD_OUT_TRIALS`` (the cgspeed copies of
    ``DUPLICATE_TRIALS`` dropped) and the HDM05 training clips, cleaned as for the pose prior
    (``clean_poses``); held-out poses (``load_held_out_cases``) only for the report.
-2. Samples: each pose posed with the open body models (neutral, female or male, β ~ N(0, I)),
+2. Samples: each pose (its own global orientation kept; 30 % of the bodies also tilted by up to
+   100°) posed with the open body models (neutral, female or male, β ~ N(0, I)),
    its blazepose33 points (the fit's own ``FitSetup`` kinematics: joints, surface landmarks),
    seen by a random camera (yaw 360°, pitch ±30°, roll ±10°, distance 2–8 m, focal
    24–70 mm-equivalent, the person anywhere in frame), 2D noise of 1–2 % of the body height,
@@ -38,15 +39,20 @@ from blender_smplify.core.body_model import BodyModel
 from blender_smplify.core.fit_setup import get_setup
 from blender_smplify.core.lifter import (
     HIPS as LIFTED_HIPS,
+)
+from blender_smplify.core.lifter import (
     INPUT_SIZE,
     LAYOUT,
     MIRROR,
-    NUM_POINTS as NUM,
     OUTPUT_SIZE,
     mirror_points,
     network_input,
     to_camera,
 )
+from blender_smplify.core.lifter import (
+    NUM_POINTS as NUM,
+)
+from blender_smplify.core.rotation import rodrigues
 from tools.pose_prior_data import (
     DUPLICATE_TRIALS,
     HELD_OUT_TRIALS,
@@ -61,6 +67,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO_ROOT / "onnx_models" / "lifter_blazepose33.onnx"
 GENDERS = ("neutral", "female", "male")
 LAYOUT_INDEX = {n: i for i, n in enumerate(LAYOUT.names)}
+#: Share of the training bodies tilted away from the mocap's own orientation.
+TILTED = 0.3
 
 
 # ---- 1. poses --------------------------------------------------------------------------------
@@ -93,18 +101,24 @@ def cached_poses(cache: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
 # ---- 2. samples ------------------------------------------------------------------------------
 
 
-def body_points(poses: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """(N, 33, 3) blazepose33 points of each pose in the model frame (root at the origin,
-    y up), on a random gender's model with β ~ N(0, I)."""
+def body_points(poses: np.ndarray, rng: np.random.Generator, tilted: float = TILTED) -> np.ndarray:
+    """(N, 33, 3) blazepose33 points of each pose in the y-up mocap frame (its own global
+    orientation kept: bending, lying), on a random gender's model with β ~ N(0, I); a share
+    ``tilted`` of them also tilted by up to 100° about a random horizontal axis (lying, crawling
+    and sitting bodies the mocap has few of)."""
     out = np.empty((len(poses), 33, 3))
     genders = rng.integers(0, len(GENDERS), len(poses))
     for g, gender in enumerate(GENDERS):
         setup = get_setup(BodyModel.load(gender=gender), "blazepose33", 10, False)
         for i in np.flatnonzero(genders == g):
-            pose = poses[i].copy()
-            pose[:3] = 0.0  # the camera gives the orientation
-            pts, _ = setup.kin.evaluate(pose, rng.standard_normal(10), np.zeros(3), False)
+            pts, _ = setup.kin.evaluate(poses[i], rng.standard_normal(10), np.zeros(3), False)
             out[i] = pts[setup.point_index]
+    tilt = np.flatnonzero(rng.random(len(poses)) < tilted)
+    heading = rng.uniform(0, 2 * np.pi, len(tilt))
+    axis = np.stack([np.cos(heading), np.zeros(len(tilt)), np.sin(heading)], axis=1)
+    rotvec = axis * np.radians(rng.uniform(0, 100, len(tilt)))[:, None]
+    R = np.stack([rodrigues(r) for r in rotvec]) if len(tilt) else np.zeros((0, 3, 3))
+    out[tilt] = np.einsum("nij,nkj->nki", R, out[tilt])
     return out
 
 
@@ -144,7 +158,7 @@ def random_views(points: np.ndarray, rng: np.random.Generator):
     centre = size / 2
     R = random_rotation(n, rng)
     cam = np.einsum("nij,nkj->nki", R, points)
-    height = np.ptp(points[:, :, 1], axis=1)
+    height = np.ptp(points, axis=1).max(1)  # the body's largest extent
     distance = rng.uniform(2, 8, n)
     # the hips anywhere in the frame (a margin of ~ a third of the body's image size)
     half = size / 2 / focal[:, None]  # tan of the half field of view
@@ -332,7 +346,8 @@ def main(argv: list[str] | None = None) -> int:
               "params": int(sum(p.numel() for p in net.parameters())), "held_out": {}}  # fmt: skip
     eval_rng = np.random.default_rng(1000 + args.seed)
     for name, pose in held.items():
-        report["held_out"][name] = evaluate(run, body_points(pose, eval_rng), eval_rng)
+        bodies = body_points(pose, eval_rng, tilted=0.0)  # as captured
+        report["held_out"][name] = evaluate(run, bodies, eval_rng)
         logger.info("%s: %s", name, report["held_out"][name])
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
     return 0

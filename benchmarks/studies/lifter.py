@@ -9,7 +9,8 @@ without and with the lifted points as its world-landmark evidence (``fit(..., wo
 WorldLandmarks(points=lifted, visibility=confidence))``; needs a fit that takes ``world``).
 
     .venv/bin/python benchmarks/studies/lifter.py [--cache benchmarks/out/rendered_3d/seed0]
-        [--limit N] [--every 2] [--fit] [--out /tmp/lifter_rendered.json]
+        [--limit N] [--every 2] [--model FILE.onnx] [--fit] [--variants JSON]
+        [--out /tmp/lifter_rendered.json]
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def run_case(png, info, ctx) -> dict:
     names = ctx["names"]
     row = {"name": png.stem, "category": info["category"]}
     sources = {"truth2d": re_.truth_keypoints(ctx["models"][info["gender"]], info, "blazepose33")}
+    det = None
     try:
         det = ctx["detector"].detect(load_image(png))
         sources["detector"] = det.keypoints
@@ -84,25 +86,31 @@ def run_case(png, info, ctx) -> dict:
         mirrored = ctx["lifter_tta"].lift(kp.xy, kp.confidence, info["focal_px"], principal)
         out["alone_tta"] = alone(mirrored.points, names, truth)
         if ctx["fit"]:
-            out.update(fits(kp, info, lifted, ctx, truth))
+            out.update(fits(kp, info, lifted, ctx, truth, det if source == "detector" else None))
         row[source] = out
     return row
 
 
-def fits(kp, info, lifted, ctx, truth) -> dict:
-    """The fit without and with the lifted points as world landmarks."""
+def fits(kp, info, lifted, ctx, truth, det=None) -> dict:
+    """The fit in each variant: no 3D evidence, BlazePose's world landmarks (detector only),
+    the lifted points as world landmarks."""
     from blender_smplify.core.fit import fit
     from blender_smplify.core.objective import SmplifyWeights
     from blender_smplify.core.world_landmarks import WorldLandmarks
 
     model = ctx["models"]["neutral"]
     out = {}
-    for name, world, weights in ctx["variants"]:
-        kwargs = {"world": WorldLandmarks(lifted.points, lifted.visibility)} if world else {}
-        if weights:
-            kwargs["weights"] = SmplifyWeights(**weights)
+    for name, (source, weights) in ctx["variants"].items():
+        if source == "blazepose" and det is None:
+            continue
+        world = {
+            "none": None,
+            "blazepose": WorldLandmarks.from_detection(det) if det is not None else None,
+            "lifter": WorldLandmarks(lifted.points, lifted.visibility),
+        }[source]
         t0 = time.process_time()
-        res = fit(model, kp, tuple(info["image_size"]), info["focal_px"], **kwargs)
+        res = fit(model, kp, tuple(info["image_size"]), info["focal_px"],
+                  weights=SmplifyWeights(**weights), world=world)  # fmt: skip
         m = dm.case_metrics(np.asarray(res.joints_3d), truth)
         m["ms"] = 1e3 * (time.process_time() - t0)
         out[name] = m
@@ -148,8 +156,12 @@ def main(argv=None) -> int:
     ap.add_argument("--every", type=int, default=1, help="every n-th render")
     ap.add_argument("--model", type=Path, default=None, help="lifter ONNX file")
     ap.add_argument("--fit", action="store_true", help="also fit without / with the lifter")
-    ap.add_argument("--weights", default='{"lifted": {}}',
-                    help='JSON {variant name: SmplifyWeights fields} of the lifted fits')
+    ap.add_argument(
+        "--variants",
+        default='{"without": ["none", {}], "blazepose": ["blazepose", {}], '
+        '"lifted": ["lifter", {}]}',
+        help="JSON {name: [none|blazepose|lifter, {SmplifyWeights fields}]} of the fits",
+    )
     ap.add_argument("--out", type=Path, default=Path("/tmp/lifter_rendered.json"))
     args = ap.parse_args(argv)
     from blender_smplify.core.body_model import BodyModel
@@ -160,8 +172,7 @@ def main(argv=None) -> int:
            "detector": JointDetector(), "lifter": Lifter(args.model),
            "lifter_tta": Lifter(args.model, mirror_average=True), "names": LAYOUT.names,
            "fit": args.fit,
-           "variants": [("without", False, None)] + [
-               (k, True, v) for k, v in json.loads(args.weights).items()]}  # fmt: skip
+           "variants": json.loads(args.variants)}  # fmt: skip
     cases = re_.load_cases(args.cache, None, args.limit)[:: args.every]
     start, results = time.perf_counter(), []
     for k, (png, info) in enumerate(cases):
@@ -177,7 +188,7 @@ def main(argv=None) -> int:
                          "pa12"))  # fmt: skip
         if args.fit:
             measures += [(f"fit {name} ({source})", _get(source, name), "pa24")
-                         for name, _, _ in ctx["variants"]]  # fmt: skip
+                         for name in ctx["variants"]]  # fmt: skip
     print_tables(results, measures)
     return 0
 

@@ -178,7 +178,9 @@ class Lifter:
         inputs, R = network_input(xy[None], confidence[None], np.array([float(focal)]), principal)
         if self.mirror_average:
             q = mirror_points(inputs[:, : 2 * NUM_POINTS].reshape(1, NUM_POINTS, 2))
-            mirrored = np.concatenate([q.reshape(1, -1), inputs[:, 2 * NUM_POINTS :][:, MIRROR]], 1)
+            mirrored = np.concatenate(
+                [q.reshape(1, -1), inputs[:, 2 * NUM_POINTS :][:, MIRROR]], 1
+            )
             out = self.run(np.concatenate([inputs, mirrored])).reshape(2, NUM_POINTS, 3)
             output = 0.5 * (out[0] + mirror_points(out[1])).reshape(1, -1)
         else:

@@ -102,7 +102,7 @@ def test_shipped_model_lifts_a_known_pose(lifter):
 def test_off_centre_person_is_lifted_in_the_camera_frame(lifter):
     """A body 1.6 m to the side of the optical axis (about 28° off it): the output is turned
     into the camera frame (turning by R_c matters here: without it the mean error doubles)."""
-    truth = posed({"left_hip": (-0.5, 0.0, 0.0)}, yaw=1.0) + np.array([1.6, -0.4, 0.0])  # hips ~28° off the axis
+    truth = posed({"left_hip": (-0.5, 0.0, 0.0)}, yaw=1.0) + np.array([1.6, -0.4, 0.0])
     out = lifter.lift(project(truth), np.ones(33), FOCAL, PRINCIPAL)
     assert np.linalg.norm(out.points - hip_centred(truth), axis=1).mean() < 0.12
 
