@@ -205,3 +205,32 @@ def _session(path: Path, threads: int | None):
         return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     except Exception as exc:  # noqa: BLE001  (onnxruntime's errors derive from Exception only)
         raise ModelFileError(f"{path}: not a readable ONNX lifter model ({exc})") from None
+
+
+_DEFAULT: Lifter | None = None
+
+
+def lifted_world(keypoints, focal: float, principal: np.ndarray, lifter: Lifter | None = None):
+    """The lifter's 3D points as the fit's world-landmark evidence.
+
+    Parameters
+    ----------
+    keypoints : Keypoints2D of the blazepose33 layout.
+    focal : pixels; principal : (2,) pixels.
+    lifter : a Lifter; None = the shipped one (its session created once).
+
+    Returns
+    -------
+    world_landmarks.WorldLandmarks in the camera frame (no crop turn), for
+    ``fit(..., world=...)``.
+    """
+    from .world_landmarks import WorldLandmarks
+
+    global _DEFAULT
+    if keypoints.layout != LAYOUT.name:
+        raise KeypointsError(f"the lifter takes blazepose33 keypoints, not {keypoints.layout}")
+    if lifter is None:
+        _DEFAULT = _DEFAULT or Lifter()
+        lifter = _DEFAULT
+    lifted = lifter.lift(keypoints.xy, keypoints.confidence, focal, principal)
+    return WorldLandmarks(lifted.points, lifted.visibility)

@@ -139,3 +139,17 @@ def test_bad_input_and_missing_model_raise(tmp_path, lifter):
     bad.write_bytes(b"not onnx")
     with pytest.raises(ModelFileError, match="not a readable"):
         Lifter(bad).run(np.zeros((1, 99), np.float32))
+
+
+def test_lifted_world_feeds_the_fit_in_the_camera_frame(lifter):
+    from blender_smplify.core.keypoints import Keypoints2D
+    from blender_smplify.core.lifter import lifted_world
+
+    xy = project(posed({}, yaw=0.3) + np.array([0.9, 0.0, 0.0]))
+    world = lifted_world(Keypoints2D("blazepose33", xy, np.ones(33)), FOCAL, PRINCIPAL, lifter)
+    direct = lifter.lift(xy, np.ones(33), FOCAL, PRINCIPAL).points
+    np.testing.assert_allclose(world.in_camera(FOCAL, PRINCIPAL), direct, atol=1e-9)
+    np.testing.assert_array_equal(world.visibility, np.ones(33))
+    coco = Keypoints2D("coco17", np.zeros((17, 2)), np.ones(17))
+    with pytest.raises(KeypointsError, match="blazepose33"):
+        lifted_world(coco, FOCAL, PRINCIPAL, lifter)
