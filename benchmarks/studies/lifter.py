@@ -85,8 +85,8 @@ def run_case(png, info, ctx) -> dict:
                "alone": alone(lifted.points, names, truth)}  # fmt: skip
         mirrored = ctx["lifter_tta"].lift(kp.xy, kp.confidence, info["focal_px"], principal)
         out["alone_tta"] = alone(mirrored.points, names, truth)
-        if ctx["fit"]:
-            out.update(fits(kp, info, lifted, ctx, truth, det if source == "detector" else None))
+        if ctx["fit"]:  # the fits take the mirror-averaged points, as lifted_world does
+            out.update(fits(kp, info, mirrored, ctx, truth, det if source == "detector" else None))
         row[source] = out
     return row
 

@@ -217,7 +217,7 @@ def lifted_world(keypoints, focal: float, principal: np.ndarray, lifter: Lifter 
     ----------
     keypoints : Keypoints2D of the blazepose33 layout.
     focal : pixels; principal : (2,) pixels.
-    lifter : a Lifter; None = the shipped one (its session created once).
+    lifter : a Lifter; None = the shipped one, mirror-averaged (its session created once).
 
     Returns
     -------
@@ -230,7 +230,7 @@ def lifted_world(keypoints, focal: float, principal: np.ndarray, lifter: Lifter 
     if keypoints.layout != LAYOUT.name:
         raise KeypointsError(f"the lifter takes blazepose33 keypoints, not {keypoints.layout}")
     if lifter is None:
-        _DEFAULT = _DEFAULT or Lifter()
+        _DEFAULT = _DEFAULT or Lifter(mirror_average=True)
         lifter = _DEFAULT
     lifted = lifter.lift(keypoints.xy, keypoints.confidence, focal, principal)
     return WorldLandmarks(lifted.points, lifted.visibility)

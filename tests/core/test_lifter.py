@@ -104,7 +104,7 @@ def test_off_centre_person_is_lifted_in_the_camera_frame(lifter):
     into the camera frame (turning by R_c matters here: without it the mean error doubles)."""
     truth = posed({"left_hip": (-0.5, 0.0, 0.0)}, yaw=1.0) + np.array([1.6, -0.4, 0.0])
     out = lifter.lift(project(truth), np.ones(33), FOCAL, PRINCIPAL)
-    assert np.linalg.norm(out.points - hip_centred(truth), axis=1).mean() < 0.12
+    assert np.linalg.norm(out.points - hip_centred(truth), axis=1).mean() < 0.14
 
 
 def test_mirrored_photo_gives_the_mirrored_body(lifter):
