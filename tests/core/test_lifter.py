@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -153,3 +155,36 @@ def test_lifted_world_feeds_the_fit_in_the_camera_frame(lifter):
     coco = Keypoints2D("coco17", np.zeros((17, 2)), np.ones(17))
     with pytest.raises(KeypointsError, match="blazepose33"):
         lifted_world(coco, FOCAL, PRINCIPAL, lifter)
+
+
+def test_pipeline_fits_with_the_lifted_points(tmp_path):
+    """detect_and_fit hands the fit the lifter's points for the keypoints it fits: detected
+    ones, and those of a keypoints file (which bring no world landmarks of their own)."""
+    import json
+
+    from blender_smplify.core import pipeline
+    from blender_smplify.core.camera import principal_point
+    from blender_smplify.core.lifter import lifted_world
+
+    sample = Path(pipeline.__file__).parents[1] / "data" / "samples" / "standing_person.jpg"
+    result = pipeline.fit_photo(sample)
+    expected = lifted_world(result.keypoints, result.fit.focal_length,
+                            principal_point(result.image_size))  # fmt: skip
+    np.testing.assert_allclose(result.world.points, expected.points, atol=1e-9)
+    assert result.world.crop_centre is None and "world" in result.fit.energy
+    stored = tmp_path / "keypoints.json"
+    stored.write_text(json.dumps(result.keypoints.to_dict(result.image_size)))
+    from_file = pipeline.fit_photo(sample, keypoints=stored)
+    assert from_file.world is not None and "world" in from_file.fit.energy
+
+
+def test_mirror_average_is_the_mean_with_the_mirrored_photo(lifter):
+    truth = posed({"right_hip": (-0.9, 0.0, -0.2), "left_elbow": (0.0, -1.2, 0.0)}, yaw=2.0)
+    xy = project(truth + np.array([-0.7, 0.3, 0.0]))
+    mirrored_xy = xy[MIRROR].copy()
+    mirrored_xy[:, 0] = 2 * PRINCIPAL[0] - mirrored_xy[:, 0]
+    a = lifter.lift(xy, np.ones(33), FOCAL, PRINCIPAL).points
+    b = lifter.lift(mirrored_xy, np.ones(33), FOCAL, PRINCIPAL).points
+    both = Lifter(mirror_average=True).lift(xy, np.ones(33), FOCAL, PRINCIPAL).points
+    np.testing.assert_allclose(both, 0.5 * (a + mirror_points(b)), atol=1e-5)
+    assert np.abs(both - a).max() > 1e-3  # the mirrored lift differs, so the mean matters
