@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script:
 from blender_smplify.core.joints import SMPL_PARENTS
 from tools.makehuman_shapes import Phenotype, ShapeSpace, TPoser
 from tools.makehuman_source import MakeHumanData, load_makehuman
+from tools.open_body_population import POPULATION, sample_phenotypes
 from tools.open_body_rigging import (
     LANDMARKS,
     SMPL_JOINTS,
@@ -45,7 +46,6 @@ from tools.open_body_rigging import (
     merge_weights,
     mirror_name,
 )
-from tools.open_body_population import POPULATION, sample_phenotypes
 
 log = logging.getLogger("build_open_body_model")
 
@@ -59,6 +59,8 @@ MIN_BETAS = 16  # at least as many as the first models had
 VARIANCE_KEPT = 0.999  # and as many as this share of the population's variance needs
 SEED = 20240607
 NEIGHBOURS = 120  # candidate vertices per joint for the joint regressor
+
+
 def calibrate_heights(
     space: ShapeSpace, phenotypes: list[Phenotype], rng: np.random.Generator, sex: str
 ) -> None:

@@ -8,16 +8,20 @@ reweighs it:
 1. Per sex, draw a pool of phenotypes whose jointly sampled parameters (weight, muscle,
    proportions, breast size; :mod:`tools.open_body_population`) come from a broad proposal
    (weight uniform over its range, the others Beta(0.5, 0.5), which covers the ends of [0, 1]
-   well), the other parameters as the build draws them. Shape, T-pose and mirror-average each body exactly as the build does, and
-   measure it with the project's own ``BodyMeasurer`` (stature, chest, waist at the navel, hip)
-   and its mass (mesh volume × 1,000 kg/m³).
+   well), the other parameters as the build draws them. Shape, T-pose and mirror-average each
+   body exactly as the build does, keep it, and measure it with the project's own
+   ``BodyMeasurer`` (stature, chest, waist at the navel, hip) and its mass (mesh volume ×
+   1,000 kg/m³).
 2. For a candidate :class:`Population`, weigh each pool body by density / proposal density
    (self-normalised importance sampling). β ~ N(0, I) reproduces the population's mean body and
    covariance, and girths are close to linear in the vertices, so a built model's measurements
    have about the weighted pool's mean and SD; their 2–98 % range is then about mean ± 2.05 SD.
 3. Fit the Beta means and concentrations and the two copula correlations (Nelder–Mead) so that
-   these match the targets: ANSUR II's means and SDs, widened (:data:`WIDEN`), and its
-   correlations between the girths.
+   these match the targets: ANSUR II's means and SDs, widened (:data:`WIDEN`), its 2–98 %
+   range covered with a margin, and (weakly) its correlations between the girths; with the
+   mean body's chest in front of its belly (:data:`CHEST_LEAD`).
+4. Repeat 2–3 for a few rounds, each measuring the pool again with the landmarks the finder
+   places on the fitted population's mean body (:func:`remeasure`), as on the built model.
 
 Prints the fitted :data:`POPULATION` entries to paste into ``tools/open_body_population.py``;
 the build itself does not run this (it stays fast and deterministic).
@@ -168,7 +172,9 @@ def remeasure(pool: dict[str, np.ndarray], model: BodyModel, population: Populat
         template[landmarks["omphalion"], 1] - floor,
     )
     measurer = BodyMeasurer(model, landmarks=landmarks)
-    pool["values"] = np.array([body_values(measurer, b.astype(np.float64)) for b in pool["bodies"]])
+    pool["values"] = np.array(
+        [body_values(measurer, b.astype(np.float64)) for b in pool["bodies"]]
+    )
     pool["template"], pool["template_joints"] = template, model.J_regressor @ template
 
 

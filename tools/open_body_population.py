@@ -3,11 +3,11 @@
 Per sex, four macro parameters are drawn jointly: weight, muscle, proportions and breast size
 (MakeHuman's ``cupsize``). Each has a Beta marginal scaled to its range :data:`HIGH` (from 0),
 set by its mean μ (as a share of the range) and its concentration κ (a = μκ, b = (1 − μ)κ;
-κ = 2 with μ = 0.5 is uniform), and they are tied by a Gaussian copula: weight and muscle with correlation ρ_wm,
-weight and breast size with ρ_wc (heavier bodies carry more muscle and larger breasts). The
-other parameters are drawn independently: age 25–70 years uniformly, gender near the sex's end,
-breast firmness N(0.5, 0.2), a Dirichlet(1, 1, 1) mix of the three ethnic base shapes; stature
-is set per body afterwards (``calibrate_heights`` in the build).
+κ = 2 with μ = 0.5 is uniform), and they are tied by a Gaussian copula: weight and muscle with
+correlation ρ_wm, weight and breast size with ρ_wc. The other parameters are drawn
+independently: age 25–70 years uniformly, gender near the sex's end, breast firmness
+N(0.5, 0.2), a Dirichlet(1, 1, 1) mix of the three ethnic base shapes; stature is set per body
+afterwards (``calibrate_heights`` in the build).
 
 The numbers in :data:`POPULATION` come from ``tools/calibrate_open_body_population.py``, which
 fits them so that bodies drawn with β ~ N(0, I) from the built models match ANSUR II, widened
