@@ -308,10 +308,25 @@ def test_calibration_recovers_a_constant_offset(rng):
 
 
 def test_prior_refers_to_the_shipped_open_body_model(prior):
-    """Poses refer to a template's rest joints: retrain the prior if the model moves them."""
+    """Poses refer to a template's rest bone directions: retrain the prior if the model turns them.
+
+    Retargeting turns each mocap segment onto the template's rest direction of that bone
+    (``pose_prior.md``, step 2), so the rotations the prior learned depend on the template only
+    through its bone directions, not on where the joints sit. The rebuilt open models (issue 11)
+    moved the mean body's joints by up to 10 mm but turned no bone by more than 2.2° (the collar
+    to shoulder segments), well inside the prior's spread; a turn past 3° asks for retraining.
+    """
+    from blender_smplify.core.joints import SMPL_PARENTS
+
     with np.load(REPO / "blender_smplify" / "data" / "open_body_neutral.npz") as model:
         rest = model["J_regressor"] @ model["v_template"]
-    assert np.abs(prior["template_joints"] - rest).max() < 0.01  # metres
+    child = np.array([j for j, p in enumerate(SMPL_PARENTS) if p >= 0])
+    parent = np.array([SMPL_PARENTS[j] for j in child])
+    trained = prior["template_joints"][child] - prior["template_joints"][parent]
+    shipped = rest[child] - rest[parent]
+    cos = np.sum(trained * shipped, axis=1) / np.linalg.norm(trained, axis=1)
+    cos /= np.linalg.norm(shipped, axis=1)
+    assert np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))).max() < 3.0
 
 
 def test_regularised_mixture_widens_components_and_scores_like_scipy(rng):
