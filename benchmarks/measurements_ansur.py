@@ -128,8 +128,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{sex}: {args.bodies} bodies measured in {seconds:.1f} s; ANSUR n = {len(survey)}")
         summary += summary_rows(sex, model, survey)
         correlations += correlation_rows(sex, model, survey)
-    print("\n| sex | measurement | model mean | ANSUR mean | model SD | ANSUR SD | SD ratio "
-          "| model 2–98 % | ANSUR 2–98 % | SD ≥ 0.9 and covers |")  # fmt: skip
+    print(
+        "\n| sex | measurement | model mean | ANSUR mean | model SD | ANSUR SD | SD ratio "
+        "| model 2–98 % | ANSUR 2–98 % | SD ≥ 0.9 and covers |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     print("\n".join(summary))
     print("\n| sex | pair | model r | ANSUR II r |\n|---|---|---|---|")

@@ -230,8 +230,9 @@ def fit(
     # Nelder–Mead from a few starts (it stalls against the walls of the feasible region).
     starts = [packed(start)] + [
         packed(Population((m, 0.6, 0.5, 0.5), (k, 4.0, 4.0, 4.0), 0.0, 0.3, start.stature))
-        for m in (0.4, 0.55) for k in (3.0, 6.0)
-    ]  # fmt: skip
+        for m in (0.4, 0.55)
+        for k in (3.0, 6.0)
+    ]
     results = []
     for x0 in starts:
         if loss(x0) < 1e5:

@@ -181,9 +181,15 @@ def _girths(
     points[:, 1] = heights
     F = len(faces)
     sections = plane_sections(
-        v, faces, MeshEdges.of(faces), np.tile(np.arange(F), H), np.repeat(np.arange(H), F),
-        points, np.tile(normal, (H, 1)), points,
-    )  # fmt: skip
+        v,
+        faces,
+        MeshEdges.of(faces),
+        np.tile(np.arange(F), H),
+        np.repeat(np.arange(H), F),
+        points,
+        np.tile(normal, (H, 1)),
+        points,
+    )
     return sections.contour_length
 
 

@@ -153,8 +153,10 @@ def test_joints_sit_where_animators_expect(open_model):
     height = top - sole
     # Fraction of stature above the sole (anthropometric tables: hip joint ≈ 0.50–0.53,
     # knee ≈ 0.28, shoulder joint ≈ 0.81, ankle ≈ 0.04–0.05).
-    frac = {n: (j[J[n], 1] - sole) / height for n in ("left_hip", "left_knee", "left_shoulder",
-                                                      "left_ankle", "neck", "pelvis")}  # fmt: skip
+    frac = {
+        n: (j[J[n], 1] - sole) / height
+        for n in ("left_hip", "left_knee", "left_shoulder", "left_ankle", "neck", "pelvis")
+    }
     assert 0.47 < frac["left_hip"] < 0.55
     assert 0.24 < frac["left_knee"] < 0.31
     assert 0.78 < frac["left_shoulder"] < 0.85
@@ -164,8 +166,19 @@ def test_joints_sit_where_animators_expect(open_model):
     # Hips apart by roughly 15–22 cm; elbow halfway-ish between shoulder and wrist.
     assert 0.13 < j[J["left_hip"], 0] - j[J["right_hip"], 0] < 0.24
     # Every joint inside the body: the surface surrounds it on both sides along x and z.
-    for name in ("pelvis", "left_hip", "spine1", "spine2", "spine3", "neck", "head",
-                 "left_shoulder", "left_elbow", "left_knee", "left_ankle"):  # fmt: skip
+    for name in (
+        "pelvis",
+        "left_hip",
+        "spine1",
+        "spine2",
+        "spine3",
+        "neck",
+        "head",
+        "left_shoulder",
+        "left_elbow",
+        "left_knee",
+        "left_ankle",
+    ):
         p = j[J[name]]
         slab = v[np.linalg.norm(v[:, [0, 1]] - p[[0, 1]], axis=1) < 0.02]
         assert slab[:, 2].min() < p[2] < slab[:, 2].max(), name
@@ -221,11 +234,31 @@ def test_bent_knees_and_elbows_do_not_explode(open_model, betas_seed):
 
 
 def test_landmarks(open_model, open_arrays):
-    needed = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_heel",
-              "right_heel", "left_big_toe", "right_big_toe", "left_small_toe", "right_small_toe",
-              "left_hip_surface", "left_shoulder_surface", "left_index", "left_pinky",
-              "left_thumb", "mouth_left", "mouth_right", "left_eye_inner", "left_eye_outer",
-              "left_thumb_knuckle", "left_index_knuckle", "left_pinky_knuckle")  # fmt: skip
+    needed = (
+        "nose",
+        "left_eye",
+        "right_eye",
+        "left_ear",
+        "right_ear",
+        "left_heel",
+        "right_heel",
+        "left_big_toe",
+        "right_big_toe",
+        "left_small_toe",
+        "right_small_toe",
+        "left_hip_surface",
+        "left_shoulder_surface",
+        "left_index",
+        "left_pinky",
+        "left_thumb",
+        "mouth_left",
+        "mouth_right",
+        "left_eye_inner",
+        "left_eye_outer",
+        "left_thumb_knuckle",
+        "left_index_knuckle",
+        "left_pinky_knuckle",
+    )
     assert set(needed) <= set(open_model.landmark_names)
     data = open_arrays[open_model.gender]
     reg = data["keypoint_regressor"]
