@@ -68,9 +68,19 @@ def download_wheels(wheels: list[str], folder: Path) -> None:
         if (folder / filename).is_file():
             continue
         name, version = filename.split("-")[:2]
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                   "--python-version", PYTHON_VERSION, "--dest", str(folder),
-                   f"{name}=={version}"]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--python-version",
+            PYTHON_VERSION,
+            "--dest",
+            str(folder),
+            f"{name}=={version}",
+        ]
         # the platform tag pins the build: "any" admits only the pure-Python wheel
         command += ["--platform", wheel_platform(filename).split(".")[-1]]
         print(f"downloading {filename}", flush=True)
@@ -140,15 +150,23 @@ def build(platforms: list[str] | None, wheels_dir: Path, output_dir: Path) -> li
         source = stage(Path(tmp) / manifest["id"], platforms, wheels, wheels_dir)
         subprocess.run([*tool, "validate", str(source)], check=True)
         subprocess.run(
-            [*tool, "build", "--split-platforms", "--source-dir", str(source),
-             "--output-dir", str(output_dir)],
+            [
+                *tool,
+                "build",
+                "--split-platforms",
+                "--source-dir",
+                str(source),
+                "--output-dir",
+                str(output_dir),
+            ],
             check=True,
-        )  # fmt: skip
+        )
     version = manifest["version"]
     return sorted(
-        p for p in output_dir.glob(f"{manifest['id']}-{version}-*.zip")
+        p
+        for p in output_dir.glob(f"{manifest['id']}-{version}-*.zip")
         if p not in before or any(p.stem.endswith(x.replace("-", "_")) for x in platforms)
-    )  # fmt: skip
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,8 +178,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         zips = build(args.platforms, args.wheels_dir.resolve(), args.output_dir.resolve())
     except subprocess.CalledProcessError as error:
-        print(f"error: {' '.join(map(str, error.cmd[:3]))}... failed ({error.returncode})",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"error: {' '.join(map(str, error.cmd[:3]))}... failed ({error.returncode})",
+            file=sys.stderr,
+        )
         return 1
     for path in zips:
         print(f"{path} ({path.stat().st_size / 1e6:.1f} MB)")

@@ -27,8 +27,13 @@ CLEAR_DEPTH = 0.3
 #: |f · r̂| above which the truth's torso counts as facing toward / away from the camera.
 CLEAR_FACING = 0.5
 
-LIMB_JOINTS = np.array([J[f"{s}_{p}"] for s in ("left", "right")
-                        for p in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")])  # fmt: skip
+LIMB_JOINTS = np.array(
+    [
+        J[f"{s}_{p}"]
+        for s in ("left", "right")
+        for p in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
+    ]
+)
 LIMB_SEGMENTS = tuple(
     (J[f"{s}_{a}"], J[f"{s}_{b}"])
     for s in ("left", "right")
@@ -83,8 +88,12 @@ def backwards_segments(pred: np.ndarray, truth: np.ndarray) -> tuple[int, int]:
 
 def torso_forward(joints: np.ndarray) -> np.ndarray:
     """Unit forward direction (3,) of the torso (the chest's outward normal)."""
-    across = (joints[J["left_hip"]] - joints[J["right_hip"]]
-              + joints[J["left_shoulder"]] - joints[J["right_shoulder"]])  # fmt: skip
+    across = (
+        joints[J["left_hip"]]
+        - joints[J["right_hip"]]
+        + joints[J["left_shoulder"]]
+        - joints[J["right_shoulder"]]
+    )
     up = joints[J["neck"]] - joints[J["pelvis"]]
     forward = np.cross(across, up)
     return forward / np.linalg.norm(forward)

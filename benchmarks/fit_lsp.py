@@ -52,8 +52,21 @@ def detect_all(data: Path, limit: int | None, threads: int = 2) -> dict[str, np.
     names = sorted(p.name for p in (data / "images").glob("im*.jpg"))[:limit]
     det = JointDetector(threads=threads)
     det.detect(load_image(data / "images" / names[0]))  # warm-up
-    rows = {k: [] for k in ("xy", "confidence", "world", "visibility", "crop_centre",
-                            "crop_side", "crop_rotation", "size", "seconds", "found")}  # fmt: skip
+    rows = {
+        k: []
+        for k in (
+            "xy",
+            "confidence",
+            "world",
+            "visibility",
+            "crop_centre",
+            "crop_side",
+            "crop_rotation",
+            "size",
+            "seconds",
+            "found",
+        )
+    }
     for name in names:
         image = load_image(data / "images" / name)
         t0 = time.perf_counter()
@@ -65,8 +78,13 @@ def detect_all(data: Path, limit: int | None, threads: int = 2) -> dict[str, np.
         rows["size"].append((image.shape[1], image.shape[0]))
         rows["found"].append(d is not None)
         if d is None:
-            for k, shape in (("xy", (33, 2)), ("confidence", (33,)), ("world", (33, 3)),
-                             ("visibility", (33,)), ("crop_centre", (2,))):  # fmt: skip
+            for k, shape in (
+                ("xy", (33, 2)),
+                ("confidence", (33,)),
+                ("world", (33, 3)),
+                ("visibility", (33,)),
+                ("crop_centre", (2,)),
+            ):
                 rows[k].append(np.zeros(shape))
             rows["crop_side"].append(0.0), rows["crop_rotation"].append(0.0)
             continue
@@ -133,11 +151,20 @@ def fit_all(model, dets, world: bool, retry: bool = True) -> list[dict]:
             wall, cpu = time.perf_counter() - t0, time.process_time() - c0
             visible = max(int(((kp.confidence * layout.weights) > 0).sum()), 1)
             err = keypoint_errors(model, res, kp)
-            rows.append({"name": str(name), "index": k, "ms": 1e3 * wall, "cpu": 1e3 * cpu,
-                         "energy": res.energy.get("joints", 0.0) / visible,
-                         "poor": any("poorly" in w for w in res.warnings),
-                         "err_px": float(np.nanmedian(err)), "res": res, "kp": kp,
-                         "height_px": _height_px(kp)})  # fmt: skip
+            rows.append(
+                {
+                    "name": str(name),
+                    "index": k,
+                    "ms": 1e3 * wall,
+                    "cpu": 1e3 * cpu,
+                    "energy": res.energy.get("joints", 0.0) / visible,
+                    "poor": any("poorly" in w for w in res.warnings),
+                    "err_px": float(np.nanmedian(err)),
+                    "res": res,
+                    "kp": kp,
+                    "height_px": _height_px(kp),
+                }
+            )
     finally:
         fit_module.RETRY_JOINT_ENERGY = threshold
     return rows
@@ -155,13 +182,17 @@ def report(rows: list[dict], label: str, threshold: float) -> None:
     ms, cpu = np.array([r["ms"] for r in rows]), np.array([r["cpu"] for r in rows])
     energy = np.array([r["energy"] for r in rows])
     q = np.percentile(energy, [10, 25, 50, 75, 90])
-    print(f"{label} (n={len(rows)}): wall ms median {np.median(ms):.0f} / p90 "
-          f"{np.percentile(ms, 90):.0f} / max {ms.max():.0f}; CPU ms median {np.median(cpu):.0f}"
-          f" / p90 {np.percentile(cpu, 90):.0f} / max {cpu.max():.0f}")  # fmt: skip
-    print(f"  joint energy per visible keypoint: p10 {q[0]:.0f}, p25 {q[1]:.0f}, median "
-          f"{q[2]:.0f}, p75 {q[3]:.0f}, p90 {q[4]:.0f}; above {threshold:g}: "
-          f"{int((energy > threshold).sum())}; ending 'explains poorly': "
-          f"{sum(r['poor'] for r in rows)}")  # fmt: skip
+    print(
+        f"{label} (n={len(rows)}): wall ms median {np.median(ms):.0f} / p90 "
+        f"{np.percentile(ms, 90):.0f} / max {ms.max():.0f}; CPU ms median {np.median(cpu):.0f}"
+        f" / p90 {np.percentile(cpu, 90):.0f} / max {cpu.max():.0f}"
+    )
+    print(
+        f"  joint energy per visible keypoint: p10 {q[0]:.0f}, p25 {q[1]:.0f}, median "
+        f"{q[2]:.0f}, p75 {q[3]:.0f}, p90 {q[4]:.0f}; above {threshold:g}: "
+        f"{int((energy > threshold).sum())}; ending 'explains poorly': "
+        f"{sum(r['poor'] for r in rows)}"
+    )
 
 
 def draw(model, row, data: Path, out_dir: Path, scale: int = 4) -> Path:
@@ -215,12 +246,21 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     for item in args.set:
         name, _, value = item.partition("=")
-        setattr(fit_module, name, None if value == "None" else type(getattr(fit_module, name)
-                if getattr(fit_module, name) is not None else int)(value))  # fmt: skip
+        setattr(
+            fit_module,
+            name,
+            None
+            if value == "None"
+            else type(getattr(fit_module, name) if getattr(fit_module, name) is not None else int)(
+                value
+            ),
+        )
         print(f"fit.{name} = {getattr(fit_module, name)!r}")
     dets = load_detections(args.data, args.limit, args.redetect)
-    print(f"{len(dets['names'])} photos, {int((~dets['found']).sum())} without a person; "
-          f"detect median {1e3 * np.median(dets['seconds']):.0f} ms")  # fmt: skip
+    print(
+        f"{len(dets['names'])} photos, {int((~dets['found']).sum())} without a person; "
+        f"detect median {1e3 * np.median(dets['seconds']):.0f} ms"
+    )
     if args.detect_only:
         return 0
     model = BodyModel.load()
@@ -244,15 +284,22 @@ def main(argv: list[str] | None = None) -> int:
             ("held out", [r for r in before if r["index"] >= TUNE]),
         ):
             e = np.array([r["energy"] for r in part])
-            print(f"  before any retry, {label}: {int((e > threshold).sum())} of {len(e)} above "
-                  f"{threshold:g} (they take the retry path); median {np.median(e):.0f}, p90 "
-                  f"{np.percentile(e, 90):.0f}")  # fmt: skip
+            print(
+                f"  before any retry, {label}: {int((e > threshold).sum())} of {len(e)} above "
+                f"{threshold:g} (they take the retry path); median {np.median(e):.0f}, p90 "
+                f"{np.percentile(e, 90):.0f}"
+            )
         extra["energy_before"] = [r["energy"] for r in before]
-    np.savez(OUT / f"fit_lsp_rows{'_world' if args.world else ''}.npz",
-             names=[r["name"] for r in rows], ms=[r["ms"] for r in rows],
-             cpu=[r["cpu"] for r in rows], energy=[r["energy"] for r in rows],
-             err_px=[r["err_px"] for r in rows], height_px=[r["height_px"] for r in rows],
-             **extra)  # fmt: skip
+    np.savez(
+        OUT / f"fit_lsp_rows{'_world' if args.world else ''}.npz",
+        names=[r["name"] for r in rows],
+        ms=[r["ms"] for r in rows],
+        cpu=[r["cpu"] for r in rows],
+        energy=[r["energy"] for r in rows],
+        err_px=[r["err_px"] for r in rows],
+        height_px=[r["height_px"] for r in rows],
+        **extra,
+    )
     for name in args.draw:
         for r in rows:
             if Path(r["name"]).stem == name:

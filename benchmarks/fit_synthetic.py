@@ -12,7 +12,8 @@ vs the noisy input ones that were kept) and fit time (ms). The baseline is the s
 forward finite-difference Jacobians (``FitOptions(jacobian="2-point")``) on the first cases.
 
     .venv/bin/python benchmarks/fit_synthetic.py [--cases 100] [--layout smpl24]
-        [--baseline-cases 10] [--split held-out|held-out-activities|held-out-all|train] [--model SMPL.pkl] [--mocap-dir DIR]
+        [--baseline-cases 10] [--split held-out|held-out-activities|held-out-all|train]
+        [--model SMPL.pkl] [--mocap-dir DIR]
         [--png benchmarks/out/fit_synthetic.png]
 
 The data (mocap BVH files) and where they come from: ``benchmarks/DATA.md``. The studies of the

@@ -22,9 +22,17 @@ from blender_smplify.core.measurements import BodyMeasurer  # noqa: E402
 
 SCALE = 260  # pixels per metre
 COLOURS = [
-    (230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180),
-    (70, 200, 200), (240, 50, 230), (160, 120, 0), (0, 0, 128), (128, 0, 0),
-]  # fmt: skip
+    (230, 25, 75),
+    (60, 180, 75),
+    (0, 130, 200),
+    (245, 130, 48),
+    (145, 30, 180),
+    (70, 200, 200),
+    (240, 50, 230),
+    (160, 120, 0),
+    (0, 0, 128),
+    (128, 0, 0),
+]
 
 
 def _view(vertices: np.ndarray, side: bool) -> tuple[np.ndarray, np.ndarray]:

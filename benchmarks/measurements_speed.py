@@ -30,9 +30,10 @@ def _median_ms(fn, inputs) -> tuple[float, float, float]:
         wall.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
     return (
-        float(np.median(wall) * 1e3), float(np.percentile(wall, 90) * 1e3),
+        float(np.median(wall) * 1e3),
+        float(np.percentile(wall, 90) * 1e3),
         float(np.median(cpu) * 1e3),
-    )  # fmt: skip
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,8 +24,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-NAMES = {"left_shoulder": "left upper arm", "left_elbow": "left forearm", "left_hip": "left thigh",
-         "left_knee": "left shin"}  # fmt: skip
+NAMES = {
+    "left_shoulder": "left upper arm",
+    "left_elbow": "left forearm",
+    "left_hip": "left thigh",
+    "left_knee": "left shin",
+}
 NAMES.update({k.replace("left", "right"): v.replace("left", "right") for k, v in NAMES.items()})
 
 
@@ -51,8 +55,9 @@ def views(avatar, folder: Path, height: int, box: np.ndarray, image_width: int):
     from blender_smplify.blender import render
 
     overlay = render.render_preview(avatar, folder / "overlay.png", max_size=1024)
-    side = render.render_orbit(avatar, folder / "side.png", azimuth_deg=90.0,
-                               size=(int(height * 0.75), height))  # fmt: skip
+    side = render.render_orbit(
+        avatar, folder / "side.png", azimuth_deg=90.0, size=(int(height * 0.75), height)
+    )
     photo = Image.open(overlay).convert("RGB")
     photo = photo.crop(tuple(int(v) for v in box * photo.width / image_width))
     photo = photo.resize((int(photo.width * height / photo.height), height))
@@ -90,14 +95,19 @@ def truth_side(path: Path, folder: Path, height: int):
     data = json.loads(path.read_text())
     size = tuple(data["image_size"])
     truth = FitResult(
-        betas=np.asarray(data["betas"]), pose=np.asarray(data["pose_camera"]),
-        transl=np.asarray(data["transl_camera"]), focal_length=data["focal_px"],
-        principal_point=np.asarray(size) / 2.0, image_size=size,
-        joints_3d=np.asarray(data["joints_camera"]), gender=data["gender"],
-    )  # fmt: skip
+        betas=np.asarray(data["betas"]),
+        pose=np.asarray(data["pose_camera"]),
+        transl=np.asarray(data["transl_camera"]),
+        focal_length=data["focal_px"],
+        principal_point=np.asarray(size) / 2.0,
+        image_size=size,
+        joints_3d=np.asarray(data["joints_camera"]),
+        gender=data["gender"],
+    )
     avatar = build_rig.build(truth, load_model(data["gender"]), name="truth")
-    side = render.render_orbit(avatar, folder / "truth.png", azimuth_deg=90.0,
-                               size=(int(height * 0.75), height))  # fmt: skip
+    side = render.render_orbit(
+        avatar, folder / "truth.png", azimuth_deg=90.0, size=(int(height * 0.75), height)
+    )
     return Image.open(side).convert("RGB")
 
 
@@ -144,8 +154,13 @@ def main(argv: list[str] | None = None) -> int:
         box = crop_box(made.keypoints, made.fit.image_size)
         width = made.fit.image_size[0]
         photo, side = views(avatar, Path(folder), args.height, box, width)
-        frame(photo, side, f"1. The fit: on the photo, but the {name} points the wrong way "
-              "(side view)", args.out / "editing_1_wrong.png", truth)  # fmt: skip
+        frame(
+            photo,
+            side,
+            f"1. The fit: on the photo, but the {name} points the wrong way (side view)",
+            args.out / "editing_1_wrong.png",
+            truth,
+        )
         frame(
             mark(photo, made.fit, made.keypoints, args.segment, box),
             side,
@@ -155,8 +170,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         fixed = edit_ops.flip_depth(avatar.armature, args.segment)
         photo, side = views(avatar, Path(folder), args.height, box, width)
-        caption = (f"3. Refitted holding the {name}'s new depth: still on the photo "
-                   f"({fixed.iterations} iterations)")  # fmt: skip
+        caption = (
+            f"3. Refitted holding the {name}'s new depth: still on the photo "
+            f"({fixed.iterations} iterations)"
+        )
         frame(photo, side, caption, args.out / "editing_3_fixed.png", truth)
     for k in (1, 2, 3):
         path = next(args.out.glob(f"editing_{k}_*.png"))

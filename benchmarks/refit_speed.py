@@ -37,8 +37,16 @@ from blender_smplify.core.pipeline import load_model
 from blender_smplify.core.refit import drag_keypoint, refit
 
 OUT = REPO / "benchmarks" / "out" / "refit_speed"
-DRAGGED = ("left_wrist", "right_wrist", "left_elbow", "right_elbow", "left_knee", "right_knee",
-           "left_ankle", "right_ankle")  # fmt: skip
+DRAGGED = (
+    "left_wrist",
+    "right_wrist",
+    "left_elbow",
+    "right_elbow",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+)
 DRAG_PX = 20.0
 TARGET_MEDIAN_MS, TARGET_P90_MS = 30.0, 60.0
 
@@ -80,8 +88,7 @@ def body_point(model, result, keypoints: Keypoints2D, k: int) -> np.ndarray:
     """Where the fitted body puts keypoint k, pixels (2,)."""
     setup = get_setup(model, keypoints.layout, len(result.betas), True)
     pts, _ = setup.kin.evaluate(result.pose, result.betas, result.transl, jacobian=False)
-    return project(pts[setup.point_index[k]][None], result.focal_length,
-                   result.principal_point)[0]  # fmt: skip
+    return project(pts[setup.point_index[k]][None], result.focal_length, result.principal_point)[0]
 
 
 def run(data: Path, photos: int, drags: int, seed: int) -> dict[str, np.ndarray]:
@@ -120,23 +127,33 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()
     start = time.perf_counter()
     rows = run(args.data, args.photos, args.drags, args.seed)
-    print(f"{len(rows['fit_ms'])} photos fitted, {len(rows['ms'])} refits after a {DRAG_PX:g} px "
-          f"drag; {os.cpu_count()} CPUs, load average {load[0]:.1f} at the start, "
-          f"{os.getloadavg()[0]:.1f} at the end; {time.perf_counter() - start:.0f} s")  # fmt: skip
-    for key, label in (("ms", "refit wall"), ("cpu", "refit CPU"), ("fit_ms", "full fit wall"),
-                       ("fit_cpu", "full fit CPU")):  # fmt: skip
+    print(
+        f"{len(rows['fit_ms'])} photos fitted, {len(rows['ms'])} refits after a {DRAG_PX:g} px "
+        f"drag; {os.cpu_count()} CPUs, load average {load[0]:.1f} at the start, "
+        f"{os.getloadavg()[0]:.1f} at the end; {time.perf_counter() - start:.0f} s"
+    )
+    for key, label in (
+        ("ms", "refit wall"),
+        ("cpu", "refit CPU"),
+        ("fit_ms", "full fit wall"),
+        ("fit_cpu", "full fit CPU"),
+    ):
         v = rows[key]
         print(f"{label:>14}: median {np.median(v):6.1f} ms, p90 {np.percentile(v, 90):6.1f} ms")
     print(f"refit iterations: median {np.median(rows['iters']):.0f}, max {rows['iters'].max()}")
     follow = rows["follow"]
-    print(f"the dragged keypoint's body point came {np.median(follow):.1f} px closer (median; "
-          f"{100 * np.mean(follow > 0):.0f} % of drags closer)")  # fmt: skip
+    print(
+        f"the dragged keypoint's body point came {np.median(follow):.1f} px closer (median; "
+        f"{100 * np.mean(follow > 0):.0f} % of drags closer)"
+    )
     ok = (
         np.median(rows["ms"]) <= TARGET_MEDIAN_MS
         and np.percentile(rows["ms"], 90) <= TARGET_P90_MS
     )
-    print(f"target median ≤ {TARGET_MEDIAN_MS:g} ms, p90 ≤ {TARGET_P90_MS:g} ms: "
-          f"{'met' if ok else 'NOT met'}")  # fmt: skip
+    print(
+        f"target median ≤ {TARGET_MEDIAN_MS:g} ms, p90 ≤ {TARGET_P90_MS:g} ms: "
+        f"{'met' if ok else 'NOT met'}"
+    )
     return 0 if ok else 1
 
 

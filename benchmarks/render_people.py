@@ -211,9 +211,13 @@ class Renderer:
         bsdf = nodes.new("ShaderNodeBsdfPrincipled")
         bsdf.inputs["Roughness"].default_value = 0.7
         coords = nodes.new("ShaderNodeTexCoord")
-        tex = {"noise": "ShaderNodeTexNoise", "checker": "ShaderNodeTexChecker",
-               "brick": "ShaderNodeTexBrick", "wave": "ShaderNodeTexWave",
-               "voronoi": "ShaderNodeTexVoronoi"}[kind]  # fmt: skip
+        tex = {
+            "noise": "ShaderNodeTexNoise",
+            "checker": "ShaderNodeTexChecker",
+            "brick": "ShaderNodeTexBrick",
+            "wave": "ShaderNodeTexWave",
+            "voronoi": "ShaderNodeTexVoronoi",
+        }[kind]
         node = nodes.new(tex)
         node.inputs["Scale"].default_value = scale
         links.new(coords.outputs["Object"], node.inputs["Vector"])
@@ -233,10 +237,21 @@ class Renderer:
         self.props = []
         for i, box in enumerate(look.props):
             mesh = bpy.data.meshes.new(f"prop_{i}")
-            corners = np.array([[x, y, z] for x in (-0.5, 0.5) for y in (-0.5, 0.5)
-                                for z in (-0.5, 0.5)]) * box.size + box.centre  # fmt: skip
-            quads = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4),
-                     (1, 5, 7, 3)]  # fmt: skip
+            corners = (
+                np.array(
+                    [[x, y, z] for x in (-0.5, 0.5) for y in (-0.5, 0.5) for z in (-0.5, 0.5)]
+                )
+                * box.size
+                + box.centre
+            )
+            quads = [
+                (0, 1, 3, 2),
+                (4, 6, 7, 5),
+                (0, 4, 5, 1),
+                (2, 3, 7, 6),
+                (0, 2, 6, 4),
+                (1, 5, 7, 3),
+            ]
             mesh.from_pydata((corners @ SMPL_TO_BLENDER.T).tolist(), [], quads)
             mat = bpy.data.materials.new(f"prop_{i}")
             mat.use_nodes = True
@@ -326,8 +341,16 @@ class Renderer:
         bpy.ops.render.render(write_still=True)
         return time.perf_counter() - start
 
-    def photo(self, path: str, model, betas, pose, view: Shot | Camera, look: Look | None = None,
-              rng: np.random.Generator | None = None) -> dict:  # fmt: skip
+    def photo(
+        self,
+        path: str,
+        model,
+        betas,
+        pose,
+        view: Shot | Camera,
+        look: Look | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> dict:
         """Render the body (``pose`` (72,) in the SMPL world) standing on the floor, seen from
         ``view`` (a Shot framed around the body, or a Camera in the world), in ``look`` (default
         a random one from ``rng``); returns ``render_scene.truth`` plus ``render_seconds``."""

@@ -17,10 +17,25 @@ from blender_smplify.core.joints import J
 from blender_smplify.core.rotation import matrix_to_rotvec, rodrigues
 
 #: Skin tones (sRGB, 0-1) from light to dark; a look interpolates between neighbours.
-SKIN_TONES = np.array([[0.96, 0.80, 0.69], [0.90, 0.70, 0.57], [0.78, 0.57, 0.44],
-                       [0.63, 0.43, 0.30], [0.45, 0.29, 0.19], [0.30, 0.19, 0.12]])  # fmt: skip
-HAIR_TONES = np.array([[0.05, 0.04, 0.03], [0.20, 0.12, 0.06], [0.45, 0.30, 0.15],
-                       [0.75, 0.60, 0.35], [0.55, 0.55, 0.55]])  # fmt: skip
+SKIN_TONES = np.array(
+    [
+        [0.96, 0.80, 0.69],
+        [0.90, 0.70, 0.57],
+        [0.78, 0.57, 0.44],
+        [0.63, 0.43, 0.30],
+        [0.45, 0.29, 0.19],
+        [0.30, 0.19, 0.12],
+    ]
+)
+HAIR_TONES = np.array(
+    [
+        [0.05, 0.04, 0.03],
+        [0.20, 0.12, 0.06],
+        [0.45, 0.30, 0.15],
+        [0.75, 0.60, 0.35],
+        [0.55, 0.55, 0.55],
+    ]
+)
 FLOOR_PATTERNS = ("noise", "checker", "brick", "wave", "voronoi")
 
 
@@ -152,8 +167,9 @@ def chair_under(vertices: np.ndarray, joints: np.ndarray, rng: np.random.Generat
     forward = knees[[0, 2]] - hips[[0, 2]]
     centre_xz = hips[[0, 2]] + 0.3 * forward
     colour = _colour(rng, (0.0, 0.6), (0.15, 0.7))
-    return Box(np.array([centre_xz[0], seat / 2, centre_xz[1]]),
-               np.array([0.45, seat, 0.45]), colour)  # fmt: skip
+    return Box(
+        np.array([centre_xz[0], seat / 2, centre_xz[1]]), np.array([0.45, seat, 0.45]), colour
+    )
 
 
 def look_at(position: np.ndarray, target: np.ndarray, roll: float = 0.0) -> np.ndarray:
@@ -202,8 +218,9 @@ def sample_shot(rng: np.random.Generator, landscape: bool) -> Shot:
     )
 
 
-def frame_body(vertices: np.ndarray, facing: np.ndarray, shot: Shot,
-               short_side: int = 480) -> Camera:  # fmt: skip
+def frame_body(
+    vertices: np.ndarray, facing: np.ndarray, shot: Shot, short_side: int = 480
+) -> Camera:
     """The camera of ``shot`` sized so the body's image fills ``shot.fill`` of the frame."""
     long_side = short_side * 4 // 3
     size = (long_side, short_side) if shot.landscape else (short_side, long_side)

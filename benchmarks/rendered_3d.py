@@ -60,9 +60,15 @@ def compose(models: dict, source, category: str, rng: np.random.Generator):
     shot = rs.sample_shot(rng, landscape=extent[1] < max(extent[0], extent[2]))
     camera = rs.frame_body(vertices, rs.body_facing(pose), shot)
     info = rs.truth(model, betas, pose, transl, camera)
-    info.update(category=category, origin=origin, gender=gender, lens_mm=shot.lens_mm,
-                camera_height=shot.height, yaw_deg=float(np.degrees(shot.yaw)),
-                fill=shot.fill)  # fmt: skip
+    info.update(
+        category=category,
+        origin=origin,
+        gender=gender,
+        lens_mm=shot.lens_mm,
+        camera_height=shot.height,
+        yaw_deg=float(np.degrees(shot.yaw)),
+        fill=shot.fill,
+    )
     uv = np.array(info["joints_2d"])
     w, h = camera.image_size
     info["joints_outside"] = int(((uv < 0) | (uv >= [w, h])).any(axis=1).sum())
@@ -89,15 +95,18 @@ def render(args) -> int:
                 continue
             rng = case_rng(args.seed, category, index)
             model, betas, pose, transl, camera, look, info = compose(models, source, category, rng)
-            seconds = renderer.render(str(out / f"{name}.png"), model, betas, pose, transl,
-                                      camera, look)  # fmt: skip
+            seconds = renderer.render(
+                str(out / f"{name}.png"), model, betas, pose, transl, camera, look
+            )
             info["render_seconds"] = seconds
             (out / f"{name}.json").write_text(json.dumps(info))
             times.append(seconds)
             print(f"{name}: {seconds:.1f} s ({info['origin']})", flush=True)
     if times:
-        print(f"rendered {len(times)} photos: median {np.median(times):.1f} s, "
-              f"p90 {np.percentile(times, 90):.1f} s per photo")  # fmt: skip
+        print(
+            f"rendered {len(times)} photos: median {np.median(times):.1f} s, "
+            f"p90 {np.percentile(times, 90):.1f} s per photo"
+        )
     return 0
 
 
@@ -125,9 +134,14 @@ def evaluate(args) -> int:
     if not cases:
         print(f"no rendered photos under {folder}; run the render command first")
         return 1
-    evaluator = Evaluator(args.gender, fit_options(args),
-                          json.loads(args.fit_kwargs) if args.fit_kwargs else None,
-                          args.world_keyword, args.gt_layout, detector=not args.no_detector)  # fmt: skip
+    evaluator = Evaluator(
+        args.gender,
+        fit_options(args),
+        json.loads(args.fit_kwargs) if args.fit_kwargs else None,
+        args.world_keyword,
+        args.gt_layout,
+        detector=not args.no_detector,
+    )
     load_before, start = os.getloadavg()[0], time.perf_counter()
     results = []
     for k, (png, info) in enumerate(cases):
@@ -152,10 +166,18 @@ def evaluate(args) -> int:
         f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after ({os.cpu_count()} cores)"
     )
     text = [
-        head, "", "From the detector's keypoints:", "", table(results, "detector", order), "",
-        f"From the true 2D keypoints ({args.gt_layout}):", "", table(results, "truth2d", order),
-        "", tail,
-    ]  # fmt: skip
+        head,
+        "",
+        "From the detector's keypoints:",
+        "",
+        table(results, "detector", order),
+        "",
+        f"From the true 2D keypoints ({args.gt_layout}):",
+        "",
+        table(results, "truth2d", order),
+        "",
+        tail,
+    ]
     print("\n".join(text))
     if args.md:
         Path(args.md).write_text("\n".join(text) + "\n")
@@ -236,8 +258,13 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--cache", default=str(DEFAULT_CACHE))
         p.add_argument("--categories", default="", help="comma-separated (default: all)")
     args = ap.parse_args(argv)
-    commands = {"render": render, "evaluate": evaluate, "sheet": sheet, "draw": draw,
-                "compare": compare_runs}  # fmt: skip
+    commands = {
+        "render": render,
+        "evaluate": evaluate,
+        "sheet": sheet,
+        "draw": draw,
+        "compare": compare_runs,
+    }
     return commands[args.command](args)
 
 

@@ -29,8 +29,12 @@ def truth_keypoints(model, info: dict, layout: str):
     from blender_smplify.core.keypoints import Keypoints2D
 
     setup = get_setup(model, layout, len(info["betas"]))
-    pts, _ = setup.kin.evaluate(np.array(info["pose_camera"]), np.array(info["betas"]),
-                                np.array(info["transl_camera"]), jacobian=False)  # fmt: skip
+    pts, _ = setup.kin.evaluate(
+        np.array(info["pose_camera"]),
+        np.array(info["betas"]),
+        np.array(info["transl_camera"]),
+        jacobian=False,
+    )
     pts = pts[setup.point_index]
     w, h = info["image_size"]
     xy = info["focal_px"] * pts[:, :2] / pts[:, 2:] + np.array([w / 2, h / 2])
@@ -51,8 +55,15 @@ class Evaluator:
     gt_layout : layout of the truth-2D keypoints.
     """
 
-    def __init__(self, gender="neutral", options=None, fit_kwargs=None, world_keyword="",
-                 gt_layout="blazepose33", detector=True):  # fmt: skip
+    def __init__(
+        self,
+        gender="neutral",
+        options=None,
+        fit_kwargs=None,
+        world_keyword="",
+        gt_layout="blazepose33",
+        detector=True,
+    ):
         from blender_smplify.core.body_model import BodyModel
         from blender_smplify.core.detector import JointDetector
 
@@ -76,9 +87,12 @@ class Evaluator:
         t0, c0 = time.perf_counter(), time.process_time()
         res = fit(model, keypoints, (w, h), info["focal_px"], options=self.options, **kwargs)
         row = dm.case_metrics(np.asarray(res.joints_3d), np.array(info["joints_camera"]))
-        row.update(ms=1e3 * (time.perf_counter() - t0), cpu_ms=1e3 * (time.process_time() - c0),
-                   joint_energy=float(res.energy.get("joints", np.nan)),
-                   joints=np.asarray(res.joints_3d).round(4).tolist())  # fmt: skip
+        row.update(
+            ms=1e3 * (time.perf_counter() - t0),
+            cpu_ms=1e3 * (time.process_time() - c0),
+            joint_energy=float(res.energy.get("joints", np.nan)),
+            joints=np.asarray(res.joints_3d).round(4).tolist(),
+        )
         return row, res
 
     def case(self, png: Path, info: dict) -> dict:
@@ -172,11 +186,13 @@ def compare(before: list[dict], after: list[dict], path: str, categories: list[s
         for run in (before, after):
             s = summarise([r.get(path) for r in run if cat == "all" or r["category"] == cat])
             seg, judged = s.get("segments", 0), s.get("facing_judged", 0)
-            cells.append((
-                f"{s['pa24']:.0f}" if "pa24" in s else "–",
-                f"{100 * s['backwards'] / seg:.1f} %" if seg else "–",
-                f"{100 * s['facing_right'] / judged:.1f} %" if judged else "–",
-            ))  # fmt: skip
+            cells.append(
+                (
+                    f"{s['pa24']:.0f}" if "pa24" in s else "–",
+                    f"{100 * s['backwards'] / seg:.1f} %" if seg else "–",
+                    f"{100 * s['facing_right'] / judged:.1f} %" if judged else "–",
+                )
+            )
         name = f"**{cat}**" if cat == "all" else cat
         lines.append(f"| {name} | " + " | ".join(f"{a} → {b}" for a, b in zip(*cells)) + " |")
     return "\n".join(lines)

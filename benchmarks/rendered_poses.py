@@ -32,12 +32,23 @@ from blender_smplify.core.joints import J
 NOISE_RAD = 0.07
 
 CMU_CATEGORIES: dict[str, tuple[str, ...]] = {
-    "cmu_walk": ("iclone/007_09", "cgspeed/08_02", "cgspeed/16_15", "cgspeed/35_01",
-                 "cgspeed/113_25", "cgspeed/141_19"),
+    "cmu_walk": (
+        "iclone/007_09",
+        "cgspeed/08_02",
+        "cgspeed/16_15",
+        "cgspeed/35_01",
+        "cgspeed/113_25",
+        "cgspeed/141_19",
+    ),
     "cmu_dance": ("iclone/005_07", "iclone/005_15"),
-    "cmu_action": ("iclone/001_14", "iclone/002_05", "iclone/002_09", "iclone/006_05",
-                   "iclone/006_11"),
-}  # fmt: skip
+    "cmu_action": (
+        "iclone/001_14",
+        "iclone/002_05",
+        "iclone/002_09",
+        "iclone/006_05",
+        "iclone/006_11",
+    ),
+}
 
 
 HDM05_CATEGORIES: dict[str, tuple[str, ...]] = {
@@ -190,9 +201,11 @@ HAND_BUILT: dict[str, Callable[[PoseBuilder], np.ndarray]] = {
 SEATED_ON_PROP = ("chair",)
 #: Categories whose root is pitched until these parts touch the floor together (front, back).
 SUPPORTS = {
-    "crawl": (("left_wrist", "right_wrist", "left_hand", "right_hand"),
-              ("left_knee", "right_knee", "left_ankle", "right_ankle", "left_foot", "right_foot")),
-}  # fmt: skip
+    "crawl": (
+        ("left_wrist", "right_wrist", "left_hand", "right_hand"),
+        ("left_knee", "right_knee", "left_ankle", "right_ankle", "left_foot", "right_foot"),
+    ),
+}
 
 
 class PoseSource:

@@ -75,15 +75,20 @@ def draw_fit(png: Path, info: dict, result: dict, model, out: Path) -> None:
     centre = truth[0]
 
     def to_side(p):  # camera z to the right, camera y down
-        return np.stack([(p[:, 2] - centre[2]) / span * h + h / 2,
-                         (p[:, 1] - centre[1]) / span * h + h / 2], axis=1)  # fmt: skip
+        return np.stack(
+            [(p[:, 2] - centre[2]) / span * h + h / 2, (p[:, 1] - centre[1]) / span * h + h / 2],
+            axis=1,
+        )
 
     _skeleton(sd, to_side(truth), TRUTH, 3)
     for key, colour in fits.items():
         joints = np.array(result[key]["joints"])
         _skeleton(sd, to_side(joints - joints[0] + truth[0]), colour)
-    labels = [("truth", TRUTH), ("fit from the detector", DETECTOR),
-              ("fit from the true 2D keypoints", TRUTH2D)]  # fmt: skip
+    labels = [
+        ("truth", TRUTH),
+        ("fit from the detector", DETECTOR),
+        ("fit from the true 2D keypoints", TRUTH2D),
+    ]
     for i, (text, colour) in enumerate(labels):
         sd.text((8, 8 + 14 * i), text, fill=colour)
     sd.text((8, h - 18), "side view: camera on the left", fill="black")

@@ -28,8 +28,12 @@ def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the measure arguments to ``parser``."""
     parser.add_argument("fits", nargs="+", metavar="FIT.json", help="fit results to measure")
     parser.add_argument("--out", required=True, help="output file: .json or .csv")
-    parser.add_argument("--gender", choices=GENDERS, default=None,
-                        help="body model to shape (default: each fit's own gender)")  # fmt: skip
+    parser.add_argument(
+        "--gender",
+        choices=GENDERS,
+        default=None,
+        help="body model to shape (default: each fit's own gender)",
+    )
     parser.add_argument(
         "--model", metavar="SMPL.pkl", help="SMPL .pkl/.npz model file (default: the open model)"
     )
@@ -39,18 +43,23 @@ def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``measure`` as a subcommand (``python -m blender_smplify measure``)."""
-    configure(subparsers.add_parser(
-        "measure", help="ISO 8559-1 body measurements of fitted bodies (cm)",
-        description="Measure the rest-pose body of each fit (its betas and gender) and write "
-        "the measurements in centimetres as JSON or CSV.",
-    ))  # fmt: skip
+    configure(
+        subparsers.add_parser(
+            "measure",
+            help="ISO 8559-1 body measurements of fitted bodies (cm)",
+            description="Measure the rest-pose body of each fit (its betas and gender) and write "
+            "the measurements in centimetres as JSON or CSV.",
+        )
+    )
 
 
 def read_fit(path: str) -> tuple[np.ndarray, str]:
     """Betas (B,) and gender of a fit JSON file."""
     if Path(path).suffix.lower() in PHOTO_SUFFIXES:
-        raise SmplifyError(f"{path} is a photo: fit it first (python -m blender_smplify fit "
-                           f"{path} --out fit.json), then measure fit.json")  # fmt: skip
+        raise SmplifyError(
+            f"{path} is a photo: fit it first (python -m blender_smplify fit "
+            f"{path} --out fit.json), then measure fit.json"
+        )
     try:
         with open(path, encoding="utf-8-sig") as fh:
             data = json.load(fh)
@@ -101,11 +110,15 @@ def write_measurements(rows, out: str) -> None:
     try:
         with open(tmp, "w", encoding="utf-8", newline="") as fh:
             if suffix == ".json":
-                json.dump({
-                    "unit": "cm",
-                    "bodies": [{"fit": p, "gender": g, "measurements": v} for p, g, v in rows],
-                    "descriptions": {n: DESCRIPTIONS[n] for n in MEASUREMENT_NAMES},
-                }, fh, indent=1)  # fmt: skip
+                json.dump(
+                    {
+                        "unit": "cm",
+                        "bodies": [{"fit": p, "gender": g, "measurements": v} for p, g, v in rows],
+                        "descriptions": {n: DESCRIPTIONS[n] for n in MEASUREMENT_NAMES},
+                    },
+                    fh,
+                    indent=1,
+                )
             else:
                 writer = csv.writer(fh)
                 writer.writerow(["fit", "gender", *(f"{n}_cm" for n in MEASUREMENT_NAMES)])
@@ -129,8 +142,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for path, gender, values in rows:
-        key = ", ".join(f"{n} {values[n]:.1f}" for n in
-                        ("stature", "chest_girth", "waist_girth", "hip_girth"))  # fmt: skip
+        key = ", ".join(
+            f"{n} {values[n]:.1f}" for n in ("stature", "chest_girth", "waist_girth", "hip_girth")
+        )
         print(f"{path} ({gender}): {key} cm")
     bodies = "1 body" if len(rows) == 1 else f"{len(rows)} bodies"
     print(f"wrote {args.out} ({bodies}, {len(rows[0][2])} measurements each)")
@@ -138,10 +152,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = configure(argparse.ArgumentParser(
-        prog="python -m blender_smplify measure",
-        description="ISO 8559-1 body measurements (cm) of fitted bodies, as JSON or CSV.",
-    ))  # fmt: skip
+    parser = configure(
+        argparse.ArgumentParser(
+            prog="python -m blender_smplify measure",
+            description="ISO 8559-1 body measurements (cm) of fitted bodies, as JSON or CSV.",
+        )
+    )
     return run(parser.parse_args(argv))
 
 

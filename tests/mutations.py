@@ -39,59 +39,122 @@ class Mutation:
 
 
 MUTATIONS = (
-    Mutation("camera-keeps-worse-facing", f"{CORE}/fit.py",
-             "candidates.sort(key=lambda c: c[0])",
-             "candidates.sort(key=lambda c: c[0], reverse=True)",
-             (f"{DECISIONS}::test_camera_stage_keeps_the_facing_with_the_lower_energy",)),
-    Mutation("mirror-yaw-off", f"{CORE}/fit.py",
-             "MIRROR_YAW = True", "MIRROR_YAW = False",
-             (f"{DECISIONS}::test_the_mirrored_yaw_start_recovers_the_heading",)),
-    Mutation("flip-ambiguity-0", f"{CORE}/fit.py",
-             "FLIP_AMBIGUITY = 4.0", "FLIP_AMBIGUITY = 0",
-             (f"{DECISIONS}::test_an_ambiguous_flip_test_is_decided_by_the_first_pose_stage",)),
-    Mutation("interpenetration-0", f"{CORE}/objective.py",
-             "interpenetration: float = 1000.0", "interpenetration: float = 0.0",
-             (f"{DECISIONS}::test_interpenetration_keeps_the_arm_out_of_the_body",)),
-    Mutation("joint-limits-0", f"{CORE}/objective.py",
-             "joint_limits: float = 300.0", "joint_limits: float = 0.0",
-             (f"{DECISIONS}::test_joint_limits_keep_the_pose_inside_its_boxes",)),
-    Mutation("angle-prior-0", f"{CORE}/objective.py",
-             "angle_ratio: float = 0.317", "angle_ratio: float = 0.0",
-             (f"{DECISIONS}::test_angle_prior_bends_elbows_and_knees_the_natural_way",)),
-    Mutation("shape-prior-0", f"{CORE}/objective.py",
-             "shape_prior: tuple[float, ...] = (20.0, 12.0, 10.0, 8.0)",
-             "shape_prior: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)",
-             (f"{DECISIONS}::test_shape_prior_keeps_the_shape_plausible",)),
-    Mutation("pose-prior-0", f"{CORE}/objective.py",
-             "pose_prior: tuple[float, ...] = (100.0, 60.0, 40.0, 12.0)",
-             "pose_prior: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)",
-             (f"{DECISIONS}::test_pose_prior_fills_in_what_the_keypoints_do_not_say",)),
-    Mutation("dogleg-no-shrink-on-nan", f"{CORE}/dogleg.py",
-             "            radius = NONFINITE_SHRINK * step", "            pass",
-             (f"tests/core/test_dogleg.py::{NAN_STEP_TEST}",)),
-    Mutation("retry-off", f"{CORE}/fit.py",
-             "RETRY_JOINT_ENERGY = 200.0", 'RETRY_JOINT_ENERGY = float("inf")',
-             (f"{DECISIONS}::test_a_stuck_fit_is_retried_and_the_retry_wins",)),
-    Mutation("world-weight-0", f"{CORE}/objective.py",
-             "world: float = 100.0", "world: float = 0.0",
-             (f"{WORLD}::test_world_landmarks_put_limbs_right_in_depth",)),
-    Mutation("world-facing-off", f"{CORE}/fit.py",
-             "WORLD_FACING = 0.3", 'WORLD_FACING = float("inf")',
-             (f"{DECISIONS}::test_the_world_landmarks_decide_an_ambiguous_facing",)),
-    Mutation("warn-at-retry-threshold", f"{CORE}/fit.py",
-             "WARN_JOINT_ENERGY = 500.0", "WARN_JOINT_ENERGY = 200.0",
-             ("tests/core/test_fit.py::"
-              "test_one_keypoint_off_is_retried_without_a_warning_two_are_flagged",)),
-    Mutation("warn-never", f"{CORE}/fit.py",
-             "WARN_JOINT_ENERGY = 500.0", 'WARN_JOINT_ENERGY = float("inf")',
-             ("tests/core/test_fit.py::test_keypoints_no_body_can_explain_are_flagged",)),
-)  # fmt: skip
+    Mutation(
+        "camera-keeps-worse-facing",
+        f"{CORE}/fit.py",
+        "candidates.sort(key=lambda c: c[0])",
+        "candidates.sort(key=lambda c: c[0], reverse=True)",
+        (f"{DECISIONS}::test_camera_stage_keeps_the_facing_with_the_lower_energy",),
+    ),
+    Mutation(
+        "mirror-yaw-off",
+        f"{CORE}/fit.py",
+        "MIRROR_YAW = True",
+        "MIRROR_YAW = False",
+        (f"{DECISIONS}::test_the_mirrored_yaw_start_recovers_the_heading",),
+    ),
+    Mutation(
+        "flip-ambiguity-0",
+        f"{CORE}/fit.py",
+        "FLIP_AMBIGUITY = 4.0",
+        "FLIP_AMBIGUITY = 0",
+        (f"{DECISIONS}::test_an_ambiguous_flip_test_is_decided_by_the_first_pose_stage",),
+    ),
+    Mutation(
+        "interpenetration-0",
+        f"{CORE}/objective.py",
+        "interpenetration: float = 1000.0",
+        "interpenetration: float = 0.0",
+        (f"{DECISIONS}::test_interpenetration_keeps_the_arm_out_of_the_body",),
+    ),
+    Mutation(
+        "joint-limits-0",
+        f"{CORE}/objective.py",
+        "joint_limits: float = 300.0",
+        "joint_limits: float = 0.0",
+        (f"{DECISIONS}::test_joint_limits_keep_the_pose_inside_its_boxes",),
+    ),
+    Mutation(
+        "angle-prior-0",
+        f"{CORE}/objective.py",
+        "angle_ratio: float = 0.317",
+        "angle_ratio: float = 0.0",
+        (f"{DECISIONS}::test_angle_prior_bends_elbows_and_knees_the_natural_way",),
+    ),
+    Mutation(
+        "shape-prior-0",
+        f"{CORE}/objective.py",
+        "shape_prior: tuple[float, ...] = (20.0, 12.0, 10.0, 8.0)",
+        "shape_prior: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)",
+        (f"{DECISIONS}::test_shape_prior_keeps_the_shape_plausible",),
+    ),
+    Mutation(
+        "pose-prior-0",
+        f"{CORE}/objective.py",
+        "pose_prior: tuple[float, ...] = (100.0, 60.0, 40.0, 12.0)",
+        "pose_prior: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)",
+        (f"{DECISIONS}::test_pose_prior_fills_in_what_the_keypoints_do_not_say",),
+    ),
+    Mutation(
+        "dogleg-no-shrink-on-nan",
+        f"{CORE}/dogleg.py",
+        "            radius = NONFINITE_SHRINK * step",
+        "            pass",
+        (f"tests/core/test_dogleg.py::{NAN_STEP_TEST}",),
+    ),
+    Mutation(
+        "retry-off",
+        f"{CORE}/fit.py",
+        "RETRY_JOINT_ENERGY = 200.0",
+        'RETRY_JOINT_ENERGY = float("inf")',
+        (f"{DECISIONS}::test_a_stuck_fit_is_retried_and_the_retry_wins",),
+    ),
+    Mutation(
+        "world-weight-0",
+        f"{CORE}/objective.py",
+        "world: float = 100.0",
+        "world: float = 0.0",
+        (f"{WORLD}::test_world_landmarks_put_limbs_right_in_depth",),
+    ),
+    Mutation(
+        "world-facing-off",
+        f"{CORE}/fit.py",
+        "WORLD_FACING = 0.3",
+        'WORLD_FACING = float("inf")',
+        (f"{DECISIONS}::test_the_world_landmarks_decide_an_ambiguous_facing",),
+    ),
+    Mutation(
+        "warn-at-retry-threshold",
+        f"{CORE}/fit.py",
+        "WARN_JOINT_ENERGY = 500.0",
+        "WARN_JOINT_ENERGY = 200.0",
+        (
+            "tests/core/test_fit.py::"
+            "test_one_keypoint_off_is_retried_without_a_warning_two_are_flagged",
+        ),
+    ),
+    Mutation(
+        "warn-never",
+        f"{CORE}/fit.py",
+        "WARN_JOINT_ENERGY = 500.0",
+        'WARN_JOINT_ENERGY = float("inf")',
+        ("tests/core/test_fit.py::test_keypoints_no_body_can_explain_are_flagged",),
+    ),
+)
 
 
 def copy_tree(dest: Path) -> None:
     """The working tree's tracked and untracked (not ignored) files, and the .venv link."""
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
-                           capture_output=True, check=True).stdout.decode().split("\0")  # fmt: skip
+    files = (
+        subprocess.run(
+            ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, files):
         src = ROOT / name
         if src.is_file():
@@ -120,11 +183,14 @@ def check(mutation: Mutation) -> str:
 
 
 def markdown_table() -> str:
-    rows = ["| mutation | file | old text | new text | test that catches it |",
-            "|---|---|---|---|---|"]  # fmt: skip
+    rows = [
+        "| mutation | file | old text | new text | test that catches it |",
+        "|---|---|---|---|---|",
+    ]
     for m in MUTATIONS:
-        tests = "<br>".join(f"`{t.split('::')[-1]}` ({Path(t.split('::')[0]).name})"
-                            for t in m.tests)  # fmt: skip
+        tests = "<br>".join(
+            f"`{t.split('::')[-1]}` ({Path(t.split('::')[0]).name})" for t in m.tests
+        )
         rows.append(f"| {m.name} | `{m.path}` | `{m.old.strip()}` | `{m.new.strip()}` | {tests} |")
     return "\n".join(rows)
 

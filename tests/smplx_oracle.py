@@ -28,13 +28,17 @@ def smplx_forward(pkl_path: Path, betas: np.ndarray, pose: np.ndarray, transl: n
     import torch
 
     model = smplx.SMPL(
-        model_path=str(pkl_path), num_betas=len(betas), dtype=torch.float64,
+        model_path=str(pkl_path),
+        num_betas=len(betas),
+        dtype=torch.float64,
         vertex_ids={name: 0 for name in _EXTRA_VERTEX_NAMES},
-    )  # fmt: skip
+    )
     as_tensor = lambda a: torch.tensor(np.asarray(a)[None], dtype=torch.float64)  # noqa: E731
     with torch.no_grad():
         output = model(
-            betas=as_tensor(betas), global_orient=as_tensor(pose[:3]),
-            body_pose=as_tensor(pose[3:]), transl=as_tensor(transl),
-        )  # fmt: skip
+            betas=as_tensor(betas),
+            global_orient=as_tensor(pose[:3]),
+            body_pose=as_tensor(pose[3:]),
+            transl=as_tensor(transl),
+        )
     return output.vertices[0].numpy(), output.joints[0, :24].numpy()

@@ -1,24 +1,38 @@
-"""A small synthetic SMPL-format body model for tests: valid tree, random but well-formed arrays."""
+"""A small synthetic SMPL-format body model for tests: valid tree, random, well-formed arrays."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from blender_smplify.core.joints import J, SMPL_PARENTS
+from blender_smplify.core.joints import SMPL_PARENTS, J
 
 # Rough SMPL T-pose joint positions (metres, y-up, facing +z), left side at +x.
 _REST = {
-    "pelvis": (0.0, 0.93, 0.0), "left_hip": (0.09, 0.84, 0.0), "right_hip": (-0.09, 0.84, 0.0),
-    "spine1": (0.0, 1.04, -0.02), "left_knee": (0.11, 0.47, 0.0), "right_knee": (-0.11, 0.47, 0.0),
-    "spine2": (0.0, 1.17, 0.0), "left_ankle": (0.12, 0.07, -0.04), "right_ankle": (-0.12, 0.07, -0.04),
-    "spine3": (0.0, 1.22, 0.02), "left_foot": (0.13, 0.02, 0.08), "right_foot": (-0.13, 0.02, 0.08),
-    "neck": (0.0, 1.44, 0.0), "left_collar": (0.08, 1.37, 0.0), "right_collar": (-0.08, 1.37, 0.0),
-    "head": (0.0, 1.52, 0.04), "left_shoulder": (0.18, 1.40, -0.01),
-    "right_shoulder": (-0.18, 1.40, -0.01), "left_elbow": (0.44, 1.40, -0.03),
-    "right_elbow": (-0.44, 1.40, -0.03), "left_wrist": (0.70, 1.40, -0.02),
-    "right_wrist": (-0.70, 1.40, -0.02), "left_hand": (0.78, 1.40, -0.02),
+    "pelvis": (0.0, 0.93, 0.0),
+    "left_hip": (0.09, 0.84, 0.0),
+    "right_hip": (-0.09, 0.84, 0.0),
+    "spine1": (0.0, 1.04, -0.02),
+    "left_knee": (0.11, 0.47, 0.0),
+    "right_knee": (-0.11, 0.47, 0.0),
+    "spine2": (0.0, 1.17, 0.0),
+    "left_ankle": (0.12, 0.07, -0.04),
+    "right_ankle": (-0.12, 0.07, -0.04),
+    "spine3": (0.0, 1.22, 0.02),
+    "left_foot": (0.13, 0.02, 0.08),
+    "right_foot": (-0.13, 0.02, 0.08),
+    "neck": (0.0, 1.44, 0.0),
+    "left_collar": (0.08, 1.37, 0.0),
+    "right_collar": (-0.08, 1.37, 0.0),
+    "head": (0.0, 1.52, 0.04),
+    "left_shoulder": (0.18, 1.40, -0.01),
+    "right_shoulder": (-0.18, 1.40, -0.01),
+    "left_elbow": (0.44, 1.40, -0.03),
+    "right_elbow": (-0.44, 1.40, -0.03),
+    "left_wrist": (0.70, 1.40, -0.02),
+    "right_wrist": (-0.70, 1.40, -0.02),
+    "left_hand": (0.78, 1.40, -0.02),
     "right_hand": (-0.78, 1.40, -0.02),
-}  # fmt: skip
+}
 
 TOY_LANDMARKS = ("nose", "left_heel", "right_heel")
 
@@ -63,9 +77,13 @@ def toy_model_arrays(rng: np.random.Generator, verts_per_joint: int = 8, num_bet
         mine = np.flatnonzero(owner == J[joint])[4:7]
         keypoint_regressor[i, mine] = (0.2, 0.3, 0.5)
     return {
-        "v_template": v_template, "shapedirs": shapedirs, "posedirs": posedirs,
-        "J_regressor": J_regressor, "weights": weights, "kintree_table": kintree_table,
-        "f": faces, "keypoint_regressor": keypoint_regressor,
+        "v_template": v_template,
+        "shapedirs": shapedirs,
+        "posedirs": posedirs,
+        "J_regressor": J_regressor,
+        "weights": weights,
+        "kintree_table": kintree_table,
+        "f": faces,
+        "keypoint_regressor": keypoint_regressor,
         "landmark_names": np.array(TOY_LANDMARKS),
-    }  # fmt: skip
-
+    }

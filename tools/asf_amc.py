@@ -33,8 +33,11 @@ from .bvh import BvhError, BvhMotion
 
 INCH = 0.0254  # metres
 
-_AXIS = {"x": np.array([1.0, 0.0, 0.0]), "y": np.array([0.0, 1.0, 0.0]),
-         "z": np.array([0.0, 0.0, 1.0])}  # fmt: skip
+_AXIS = {
+    "x": np.array([1.0, 0.0, 0.0]),
+    "y": np.array([0.0, 1.0, 0.0]),
+    "z": np.array([0.0, 0.0, 1.0]),
+}
 
 
 class AsfAmcError(BvhError):
@@ -78,8 +81,13 @@ def _euler(angles_deg: list[float], order: str) -> np.ndarray:
     out = np.eye(3)
     for angle, axis in zip(angles_deg, order.lower(), strict=True):
         a = np.radians(angle)
-        k = np.array([[0, -_AXIS[axis][2], _AXIS[axis][1]], [_AXIS[axis][2], 0, -_AXIS[axis][0]],
-                      [-_AXIS[axis][1], _AXIS[axis][0], 0]])  # fmt: skip
+        k = np.array(
+            [
+                [0, -_AXIS[axis][2], _AXIS[axis][1]],
+                [_AXIS[axis][2], 0, -_AXIS[axis][0]],
+                [-_AXIS[axis][1], _AXIS[axis][0], 0],
+            ]
+        )
         out = (np.eye(3) + np.sin(a) * k + (1 - np.cos(a)) * k @ k) @ out
     return out
 
@@ -231,8 +239,10 @@ def _as_motion(skeleton: AsfSkeleton, values: np.ndarray, frame_time: float) -> 
         offsets.append(skeleton.lengths[p] * skeleton.directions[p] if p >= 0 else np.zeros(3))
         rot = [d for d in skeleton.dofs[b] if d[0] == "r"]
         pos = [d for d in skeleton.dofs[b] if d[0] == "t"]
-        channels.append([f"{d[1].upper()}position" for d in pos]
-                        + [f"{d[1].upper()}rotation" for d in reversed(rot)])  # fmt: skip
+        channels.append(
+            [f"{d[1].upper()}position" for d in pos]
+            + [f"{d[1].upper()}rotation" for d in reversed(rot)]
+        )
         columns += [start[b] + skeleton.dofs[b].index(d) for d in pos + rot[::-1]]
         axes.append(skeleton.axes[b])
         ends[b] = len(names) - 1
@@ -246,8 +256,9 @@ def _as_motion(skeleton: AsfSkeleton, values: np.ndarray, frame_time: float) -> 
     n_pos = sum(1 for d in skeleton.dofs[0] if d[0] == "t")
     motion[:, :n_pos] *= skeleton.scale
     # ASF M applies dofs in listed order (x first): Rz Ry Rx, which BVH lists as Z Y X.
-    return BvhMotion(names, np.array(parents), np.array(offsets), channels, motion, frame_time,
-                     np.array(axes))  # fmt: skip
+    return BvhMotion(
+        names, np.array(parents), np.array(offsets), channels, motion, frame_time, np.array(axes)
+    )
 
 
 def read_asf_amc(asf: str | Path, amc: str | Path, fps: float = 120.0) -> BvhMotion:

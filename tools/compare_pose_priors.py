@@ -63,8 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=100)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     args = parser.parse_args(argv)
-    print("| split | seed | prior | PA-MPJPE median / p90 / mean | MPJPE median / p90 | "
-          "paired median diff. (95 % CI) |\n|---|---|---|---|---|---|")  # fmt: skip
+    print(
+        "| split | seed | prior | PA-MPJPE median / p90 / mean | MPJPE median / p90 | "
+        "paired median diff. (95 % CI) |\n|---|---|---|---|---|---|"
+    )
     for split in args.split:
         for seed in args.seeds:
             pa, mpjpe = fit_errors(args.priors, split, args.cases, seed)
@@ -74,10 +76,13 @@ def main(argv: list[str] | None = None) -> int:
                     d = pa[i] - pa[0]
                     lo, hi = bootstrap_median(d)
                     diff = f"{np.median(d):+.1f} ({lo:+.1f}, {hi:+.1f})"
-                print(f"| {split} | {seed} | {path.name} | {np.median(pa[i]):.1f} / "
-                      f"{np.percentile(pa[i], 90):.1f} / {pa[i].mean():.1f} | "
-                      f"{np.median(mpjpe[i]):.1f} / "
-                      f"{np.percentile(mpjpe[i], 90):.1f} | {diff} |", flush=True)  # fmt: skip
+                print(
+                    f"| {split} | {seed} | {path.name} | {np.median(pa[i]):.1f} / "
+                    f"{np.percentile(pa[i], 90):.1f} / {pa[i].mean():.1f} | "
+                    f"{np.median(mpjpe[i]):.1f} / "
+                    f"{np.percentile(mpjpe[i], 90):.1f} | {diff} |",
+                    flush=True,
+                )
     return 0
 
 

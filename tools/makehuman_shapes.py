@@ -46,8 +46,9 @@ def _two_sided(value: float, low_name: str, high_name: str) -> dict[str, float]:
 
 @dataclass
 class Phenotype:
-    """MakeHuman macro parameters, each in [0, 1]; ``age`` is MakeHuman's (0.5 = 25 years,
-    1.0 = 90 years) and ``race`` three non-negative weights summing to 1."""
+    """MakeHuman macro parameters, each in [0, 1] (``weight`` may exceed 1: its max targets are
+    then extrapolated linearly); ``age`` is MakeHuman's (0.5 = 25 years, 1.0 = 90 years) and
+    ``race`` three non-negative weights summing to 1."""
 
     gender: float
     age: float

@@ -269,8 +269,12 @@ def subsample(pose: np.ndarray, min_change_deg: float) -> np.ndarray:
 
 
 #: Hinge joints and the body-pose axis (sign included) they flex about (see ``retarget_bvh``).
-_HINGES = {"left_knee": (0, 1.0), "right_knee": (0, 1.0), "left_elbow": (1, -1.0),
-           "right_elbow": (1, 1.0)}  # fmt: skip
+_HINGES = {
+    "left_knee": (0, 1.0),
+    "right_knee": (0, 1.0),
+    "left_elbow": (1, -1.0),
+    "right_elbow": (1, 1.0),
+}
 
 
 def plausible_hinges(pose: np.ndarray, max_overextension_deg: float = 30.0) -> np.ndarray:
@@ -427,11 +431,17 @@ def load_held_out_cases(
     held = load_hdm05_poses(hdm05_dir, split="held-out")
     for activity in HDM05_HELD_OUT_CLASSES:
         cases[f"hdm05/{activity}"] = np.concatenate(
-            [clean_poses(n, p, min_change_deg) for n, p in held.items()
-             if clips[n].activity == activity]
-        )  # fmt: skip
+            [
+                clean_poses(n, p, min_change_deg)
+                for n, p in held.items()
+                if clips[n].activity == activity
+            ]
+        )
     cases[HELD_OUT_HDM05_ACTORS] = np.concatenate(
-        [clean_poses(n, p, min_change_deg) for n, p in held.items()
-         if clips[n].activity not in HDM05_HELD_OUT_CLASSES]
-    )  # fmt: skip
+        [
+            clean_poses(n, p, min_change_deg)
+            for n, p in held.items()
+            if clips[n].activity not in HDM05_HELD_OUT_CLASSES
+        ]
+    )
     return cases

@@ -140,9 +140,14 @@ def retarget_agreement(mocap_dir: Path) -> dict[str, dict]:
 _LIMB_BONES = tuple(
     f"{side}_{a}-{side}_{b}"
     for side in ("left", "right")
-    for a, b in (("hip", "knee"), ("knee", "ankle"), ("ankle", "foot"), ("shoulder", "elbow"),
-                 ("elbow", "wrist"))
-)  # fmt: skip
+    for a, b in (
+        ("hip", "knee"),
+        ("knee", "ankle"),
+        ("ankle", "foot"),
+        ("shoulder", "elbow"),
+        ("elbow", "wrist"),
+    )
+)
 
 
 def bone_direction_check(mocap_dir: Path, trials: tuple[str, ...]) -> dict[str, dict]:
@@ -159,8 +164,12 @@ def bone_direction_check(mocap_dir: Path, trials: tuple[str, ...]) -> dict[str, 
         else:
             errors = bone_direction_errors(bvh, poses[t], template)
         out[t] = {b: round(float(np.median(errors[b])), 2) for b in _LIMB_BONES if b in errors}
-        logger.info("limb bone directions vs mocap, %s: median %.1f to %.1f deg", t,
-                    min(out[t].values()), max(out[t].values()))  # fmt: skip
+        logger.info(
+            "limb bone directions vs mocap, %s: median %.1f to %.1f deg",
+            t,
+            min(out[t].values()),
+            max(out[t].values()),
+        )
     return out
 
 
@@ -172,8 +181,9 @@ def hdm05_direction_check(hdm05_dir: Path, clips: tuple[str, ...]) -> dict[str, 
     for name in clips:
         clip = info[name]
         poses = load_hdm05_poses(hdm05_dir, classes=[clip.activity], template=template)
-        errors = bone_direction_errors(read_amc(clip.amc, read_asf(clip.asf)), poses[name],
-                                       template)  # fmt: skip
+        errors = bone_direction_errors(
+            read_amc(clip.amc, read_asf(clip.asf)), poses[name], template
+        )
         out[name] = {b: round(float(np.median(errors[b])), 2) for b in _LIMB_BONES if b in errors}
     return out
 
@@ -206,9 +216,12 @@ def load_or_collect(args: argparse.Namespace) -> tuple[dict, dict, dict]:
     train, held, counts = collect(args.mocap_dir, args.hdm05_dir, args.min_change, args.max_speed)
     if args.cache is not None:
         meta = {"train": list(train), "held": list(held), "counts": counts}
-        np.savez(args.cache, meta=np.array(json.dumps(meta)),
-                 **{f"train:{k}": v for k, v in train.items()},
-                 **{f"held:{k}": v for k, v in held.items()})  # fmt: skip
+        np.savez(
+            args.cache,
+            meta=np.array(json.dumps(meta)),
+            **{f"train:{k}": v for k, v in train.items()},
+            **{f"held:{k}": v for k, v in held.items()},
+        )
     return train, held, counts
 
 
@@ -300,9 +313,13 @@ def main(argv: list[str] | None = None) -> int:
     train, held, counts = load_or_collect(args)
     x_train = np.concatenate(list(train.values()))
     x_train = np.concatenate([x_train, mirror(x_train)])
-    logger.info("%d training trials and clips in %.0f s: %d frames with mirrors; held out: %s",
-                len(train), time.time() - t0, len(x_train),
-                {k: len(v) for k, v in held.items()})  # fmt: skip
+    logger.info(
+        "%d training trials and clips in %.0f s: %d frames with mirrors; held out: %s",
+        len(train),
+        time.time() - t0,
+        len(x_train),
+        {k: len(v) for k, v in held.items()},
+    )
 
     rows, arrays_by = {}, {}
     x_score = x_train[::5]  # the training log-likelihood on every fifth frame (speed)

@@ -40,12 +40,21 @@ LSP_COCO = np.array(
     [
         COCO17_NAMES.index(n)
         for n in (
-            "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
-            "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow",
+            "right_ankle",
+            "right_knee",
+            "right_hip",
+            "left_hip",
+            "left_knee",
+            "left_ankle",
+            "right_wrist",
+            "right_elbow",
+            "right_shoulder",
+            "left_shoulder",
+            "left_elbow",
             "left_wrist",
         )
     ]
-)  # fmt: skip
+)
 
 
 def mask_crop(pass_mask: np.ndarray, crop: Crop, scale: float = 1.1) -> Crop | None:

@@ -69,8 +69,13 @@ def synthetic_cases(args):
     for kp_points, joints, noise, keep in fs.make_cases(model, layout, poses, rng):
         xy = fs.FOCAL * kp_points[:, :2] / kp_points[:, 2:] + centre + noise
         inside = np.all((xy >= 0) & (xy < np.array(fs.IMAGE_SIZE)), axis=1)
-        yield Keypoints2D(layout.name, xy, (keep & inside).astype(float)), fs.IMAGE_SIZE, \
-            fs.FOCAL, joints, ""  # fmt: skip
+        yield (
+            Keypoints2D(layout.name, xy, (keep & inside).astype(float)),
+            fs.IMAGE_SIZE,
+            fs.FOCAL,
+            joints,
+            "",
+        )
 
 
 def rendered_cases(folder: Path, limit: int | None):
@@ -86,8 +91,13 @@ def rendered_cases(folder: Path, limit: int | None):
             keypoints = det.detect(image).keypoints
         except SmplifyError:
             continue
-        yield keypoints, tuple(truth["image_size"]), truth["focal_px"], \
-            np.asarray(truth["joints_camera"]), truth_file.stem  # fmt: skip
+        yield (
+            keypoints,
+            tuple(truth["image_size"]),
+            truth["focal_px"],
+            np.asarray(truth["joints_camera"]),
+            truth_file.stem,
+        )
 
 
 def study(model, cases) -> list[dict]:
@@ -104,13 +114,19 @@ def study(model, cases) -> list[dict]:
             t = time.perf_counter()
             clicked, _ = flip_depth(result, keypoints, seg, model=model)
             now_wrong = backwards(clicked.joints_3d, truth)
-            rows.append({
-                "segment": seg, "fixed": seg not in now_wrong,
-                "others_worse": bool(now_wrong - wrong), "pa_before": pa_before,
-                "pa_after": 1e3 * fs.procrustes_error(clicked.joints_3d, truth),
-                "ms": 1e3 * (time.perf_counter() - t), "wrong_before": len(wrong), "name": name,
-                "facing_ok": facing_ok,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "segment": seg,
+                    "fixed": seg not in now_wrong,
+                    "others_worse": bool(now_wrong - wrong),
+                    "pa_before": pa_before,
+                    "pa_after": 1e3 * fs.procrustes_error(clicked.joints_3d, truth),
+                    "ms": 1e3 * (time.perf_counter() - t),
+                    "wrong_before": len(wrong),
+                    "name": name,
+                    "facing_ok": facing_ok,
+                }
+            )
         rows.append({"fit": True, "any_wrong": bool(wrong)})
     return rows
 
@@ -118,19 +134,25 @@ def study(model, cases) -> list[dict]:
 def report(rows: list[dict], label: str) -> None:
     fits = [r for r in rows if r.get("fit")]
     clicks = [r for r in rows if not r.get("fit")]
-    print(f"{label}: {len(fits)} fits, {sum(r['any_wrong'] for r in fits)} with a backwards "
-          f"limb segment, {len(clicks)} backwards segments (one click each)")  # fmt: skip
+    print(
+        f"{label}: {len(fits)} fits, {sum(r['any_wrong'] for r in fits)} with a backwards "
+        f"limb segment, {len(clicks)} backwards segments (one click each)"
+    )
     if not clicks:
         return
     fixed = np.mean([r["fixed"] for r in clicks])
     clean = np.mean([r["fixed"] and not r["others_worse"] for r in clicks])
     before = np.array([r["pa_before"] for r in clicks])
     after = np.array([r["pa_after"] for r in clicks])
-    print(f"  fixed by one click: {100 * fixed:.0f} %; fixed with no other segment newly "
-          f"backwards: {100 * clean:.0f} %")  # fmt: skip
-    print(f"  PA-MPJPE (mm) before/after the click: median {np.median(before):.1f} -> "
-          f"{np.median(after):.1f}, mean {before.mean():.1f} -> {after.mean():.1f}; better in "
-          f"{100 * np.mean(after < before):.0f} % of clicks")  # fmt: skip
+    print(
+        f"  fixed by one click: {100 * fixed:.0f} %; fixed with no other segment newly "
+        f"backwards: {100 * clean:.0f} %"
+    )
+    print(
+        f"  PA-MPJPE (mm) before/after the click: median {np.median(before):.1f} -> "
+        f"{np.median(after):.1f}, mean {before.mean():.1f} -> {after.mean():.1f}; better in "
+        f"{100 * np.mean(after < before):.0f} % of clicks"
+    )
     ok = [r for r in clicks if r["fixed"] and not r["others_worse"]]
     if ok:
         b, a = (np.array([r[k] for r in ok]) for k in ("pa_before", "pa_after"))
@@ -143,11 +165,15 @@ def report(rows: list[dict], label: str) -> None:
         if sub:
             b, a = (np.array([r[k] for r in sub]) for k in ("pa_before", "pa_after"))
             fixed = 100 * np.mean([r["fixed"] for r in sub])
-            print(f"  fits facing the {'right' if ok_facing else 'wrong'} way: {len(sub)} clicks, "
-                  f"fixed {fixed:.0f} %, PA-MPJPE median {np.median(b):.1f} -> "
-                  f"{np.median(a):.1f}, mean {b.mean():.1f} -> {a.mean():.1f}")  # fmt: skip
-    best = sorted((r for r in clicks if r["fixed"] and not r["others_worse"] and r["name"]),
-                  key=lambda r: r["pa_after"] - r["pa_before"])[:5]  # fmt: skip
+            print(
+                f"  fits facing the {'right' if ok_facing else 'wrong'} way: {len(sub)} clicks, "
+                f"fixed {fixed:.0f} %, PA-MPJPE median {np.median(b):.1f} -> "
+                f"{np.median(a):.1f}, mean {b.mean():.1f} -> {a.mean():.1f}"
+            )
+    best = sorted(
+        (r for r in clicks if r["fixed"] and not r["others_worse"] and r["name"]),
+        key=lambda r: r["pa_after"] - r["pa_before"],
+    )[:5]
     for r in best:
         print(f"  e.g. {r['name']} {r['segment']}: {r['pa_before']:.0f} -> {r['pa_after']:.0f} mm")
     print(f"  click (mirror + refit) time: median {np.median([r['ms'] for r in clicks]):.0f} ms")
@@ -157,8 +183,10 @@ def report(rows: list[dict], label: str) -> None:
             fixed = 100 * np.mean([r["fixed"] for r in sub])
             before = np.median([r["pa_before"] for r in sub])
             after = np.median([r["pa_after"] for r in sub])
-            print(f"  {kind:>8}: {len(sub):3d} clicks, fixed {fixed:.0f} %, "
-                  f"PA-MPJPE {before:.1f} -> {after:.1f} mm")  # fmt: skip
+            print(
+                f"  {kind:>8}: {len(sub):3d} clicks, fixed {fixed:.0f} %, "
+                f"PA-MPJPE {before:.1f} -> {after:.1f} mm"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:

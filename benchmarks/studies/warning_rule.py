@@ -35,9 +35,20 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import fit_lsp  # read-only use of its cached detections
 
 #: LSP joint order (SOURCES.md) of the 12 limb joints, and the SMPL joints they are.
-LSP_LIMBS = {0: "right_ankle", 1: "right_knee", 2: "right_hip", 3: "left_hip", 4: "left_knee",
-             5: "left_ankle", 6: "right_wrist", 7: "right_elbow", 8: "right_shoulder",
-             9: "left_shoulder", 10: "left_elbow", 11: "left_wrist"}  # fmt: skip
+LSP_LIMBS = {
+    0: "right_ankle",
+    1: "right_knee",
+    2: "right_hip",
+    3: "left_hip",
+    4: "left_knee",
+    5: "left_ankle",
+    6: "right_wrist",
+    7: "right_elbow",
+    8: "right_shoulder",
+    9: "left_shoulder",
+    10: "left_elbow",
+    11: "left_wrist",
+}
 
 
 def fit_rows(dets, gt: np.ndarray, world: bool, off: float) -> list[dict]:
@@ -59,9 +70,12 @@ def fit_rows(dets, gt: np.ndarray, world: bool, off: float) -> list[dict]:
         kp = Keypoints2D("blazepose33", dets["xy"][k], dets["confidence"][k])
         wl = None
         if world:
-            wl = WorldLandmarks(dets["world"][k], dets["visibility"][k],
-                                float(dets["crop_rotation"][k]),
-                                dets["crop_centre"][k])  # fmt: skip
+            wl = WorldLandmarks(
+                dets["world"][k],
+                dets["visibility"][k],
+                float(dets["crop_rotation"][k]),
+                dets["crop_centre"][k],
+            )
         t0 = time.perf_counter()
         res = fit(model, kp, tuple(int(v) for v in dets["size"][k]), world=wl)
         ms = 1e3 * (time.perf_counter() - t0)
@@ -72,13 +86,17 @@ def fit_rows(dets, gt: np.ndarray, world: bool, off: float) -> list[dict]:
         truth = gt[k]
         torso = np.linalg.norm(truth[8] - truth[3])
         pck = float((np.linalg.norm(uv[smpl] - truth[:12], axis=1) <= 0.2 * torso).mean())
-        rows.append({
-            "index": k, "ms": ms, "pck": pck,
-            "energy": res.energy.get("joints", 0.0) / max(int(used.sum()), 1),
-            "n_off": int((err[used] > off * height_px).sum()),
-            "poor": any("poorly" in w for w in res.warnings),
-            "retried": bool(res.diagnostics.retried),
-        })  # fmt: skip
+        rows.append(
+            {
+                "index": k,
+                "ms": ms,
+                "pck": pck,
+                "energy": res.energy.get("joints", 0.0) / max(int(used.sum()), 1),
+                "n_off": int((err[used] > off * height_px).sum()),
+                "poor": any("poorly" in w for w in res.warnings),
+                "retried": bool(res.diagnostics.retried),
+            }
+        )
     return rows
 
 
@@ -87,13 +105,21 @@ def scores(warn: np.ndarray, fail: np.ndarray) -> dict:
     fn, tn = int((~warn & fail).sum()), int((~warn & ~fail).sum())
     tpr = tp / max(tp + fn, 1)
     tnr = tn / max(tn + fp, 1)
-    return {"warned": tp + fp, "caught": tp, "failures": tp + fn, "false": fp,
-            "balanced": 0.5 * (tpr + tnr), "f1": 2 * tp / max(2 * tp + fp + fn, 1)}  # fmt: skip
+    return {
+        "warned": tp + fp,
+        "caught": tp,
+        "failures": tp + fn,
+        "false": fp,
+        "balanced": 0.5 * (tpr + tnr),
+        "f1": 2 * tp / max(2 * tp + fp + fn, 1),
+    }
 
 
 def line(name: str, s: dict) -> str:
-    return (f"| {name} | {s['warned']} | {s['caught']} / {s['failures']} | {s['false']} | "
-            f"{100 * s['balanced']:.0f} % | {s['f1']:.2f} |")  # fmt: skip
+    return (
+        f"| {name} | {s['warned']} | {s['caught']} / {s['failures']} | {s['false']} | "
+        f"{100 * s['balanced']:.0f} % | {s['f1']:.2f} |"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,8 +142,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(rows)} fits in {time.perf_counter() - t0:.0f} s (world: {args.world})")
         if args.save:
             np.savez(args.save, rows=np.array(rows, dtype=object))
-    parts = {"first 150 (choose)": [r for r in rows if r["index"] < fit_lsp.TUNE],
-             "other 150 (report)": [r for r in rows if r["index"] >= fit_lsp.TUNE]}  # fmt: skip
+    parts = {
+        "first 150 (choose)": [r for r in rows if r["index"] < fit_lsp.TUNE],
+        "other 150 (report)": [r for r in rows if r["index"] >= fit_lsp.TUNE],
+    }
     arrays = {}
     for label, part in parts.items():
         arrays[label] = {k: np.array([r[k] for r in part]) for k in part[0]}
@@ -131,12 +159,13 @@ def main(argv: list[str] | None = None) -> int:
         if kind not in best or s["f1"] > best[kind][1]["f1"]:
             best[kind] = (value, s)
     print(f"failure: limb PCK@0.2 < {args.pck:g}; keypoint off: > {args.off:g} × body height")
-    print(f"chosen on the first 150: energy > {best['energy'][0]}, "
-          f"n_off >= {best['n_off'][0]}\n")  # fmt: skip
+    print(f"chosen on the first 150: energy > {best['energy'][0]}, n_off >= {best['n_off'][0]}\n")
     for label, a in arrays.items():
         fail = a["pck"] < args.pck
-        print(f"{label}: {len(a['pck'])} fits, median limb PCK {100 * np.median(a['pck']):.0f} %,"
-              f" {int(fail.sum())} failures; fit ms median {np.median(a['ms']):.0f}")  # fmt: skip
+        print(
+            f"{label}: {len(a['pck'])} fits, median limb PCK {100 * np.median(a['pck']):.0f} %,"
+            f" {int(fail.sum())} failures; fit ms median {np.median(a['ms']):.0f}"
+        )
         print("\n| rule | warned | failures caught | false alarms | balanced accuracy | F1 |")
         print("|---|---|---|---|---|---|")
         print(line("today: energy > 200 (the retry threshold)", scores(a["energy"] > 200, fail)))

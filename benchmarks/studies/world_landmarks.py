@@ -47,12 +47,19 @@ from blender_smplify.core.rotation import rodrigues
 from blender_smplify.core.world_landmarks import WorldLandmarks, ray_rotation
 
 #: SMPL limb segments scored for depth (parent joint, child joint).
-LIMBS = tuple((J[a], J[b]) for a, b in (
-    ("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"),
-    ("right_shoulder", "right_elbow"), ("right_elbow", "right_wrist"),
-    ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
-    ("right_hip", "right_knee"), ("right_knee", "right_ankle"),
-))  # fmt: skip
+LIMBS = tuple(
+    (J[a], J[b])
+    for a, b in (
+        ("left_shoulder", "left_elbow"),
+        ("left_elbow", "left_wrist"),
+        ("right_shoulder", "right_elbow"),
+        ("right_elbow", "right_wrist"),
+        ("left_hip", "left_knee"),
+        ("left_knee", "left_ankle"),
+        ("right_hip", "right_knee"),
+        ("right_knee", "right_ankle"),
+    )
+)
 #: blazepose33 limb segments flipped in the simulation: (parent, child, landmarks that move).
 FLIPPABLE = tuple(
     (f"{s}_{a}", f"{s}_{b}", tuple(f"{s}_{m}" for m in moved))
@@ -113,12 +120,20 @@ def make_cases(model, layout, n, rng, args):
         inside = (
             (xy >= 0).all(axis=1) & (xy[:, 0] < fs.IMAGE_SIZE[0]) & (xy[:, 1] < fs.IMAGE_SIZE[1])
         )
-        world, crop_centre = simulate_world(kp, layout.names, rng, args.noise, args.flip,
-                                            args.tilt)  # fmt: skip
+        world, crop_centre = simulate_world(
+            kp, layout.names, rng, args.noise, args.flip, args.tilt
+        )
         vis = rng.uniform(0.7, 1.0, size=len(kp))
-        cases.append({"xy": xy, "conf": (keep & inside).astype(float), "joints": pts[:24],
-                      "root": rodrigues(pose_t[:3]), "world": WorldLandmarks(world, vis, 0.0,
-                      crop_centre), "kp": kp})  # fmt: skip
+        cases.append(
+            {
+                "xy": xy,
+                "conf": (keep & inside).astype(float),
+                "joints": pts[:24],
+                "root": rodrigues(pose_t[:3]),
+                "world": WorldLandmarks(world, vis, 0.0, crop_centre),
+                "kp": kp,
+            }
+        )
     return cases
 
 
@@ -140,14 +155,27 @@ def run(model, layout, cases, variant):
         for c in cases:
             kp = Keypoints2D(layout.name, c["xy"], c["conf"])
             t0 = time.process_time()
-            res = fit(model, kp, fs.IMAGE_SIZE, fs.FOCAL, weights=weights, options=FitOptions(),
-                      world=c["world"] if use_world else None)  # fmt: skip
+            res = fit(
+                model,
+                kp,
+                fs.IMAGE_SIZE,
+                fs.FOCAL,
+                weights=weights,
+                options=FitOptions(),
+                world=c["world"] if use_world else None,
+            )
             cpu = time.process_time() - t0
             bad, count = backwards(res.joints_3d, c["joints"])
-            rows.append({"pa": 1e3 * fs.procrustes_error(res.joints_3d, c["joints"]),
-                         "bad": bad, "count": count, "ms": 1e3 * cpu,
-                         "facing": facing_right(rodrigues(res.pose[:3]), c["root"]),
-                         "retry": any("poorly" in w for w in res.warnings)})  # fmt: skip
+            rows.append(
+                {
+                    "pa": 1e3 * fs.procrustes_error(res.joints_3d, c["joints"]),
+                    "bad": bad,
+                    "count": count,
+                    "ms": 1e3 * cpu,
+                    "facing": facing_right(rodrigues(res.pose[:3]), c["root"]),
+                    "retry": any("poorly" in w for w in res.warnings),
+                }
+            )
     finally:
         fit_module.WORLD_FACING = 0.3
     return rows
@@ -160,8 +188,12 @@ def landmarks_alone(cases, layout):
     for c in cases:
         cam = c["world"].in_camera(fs.FOCAL, CENTRE)
         for s in ("left", "right"):
-            for a, b in (("shoulder", "elbow"), ("elbow", "wrist"), ("hip", "knee"),
-                         ("knee", "ankle")):  # fmt: skip
+            for a, b in (
+                ("shoulder", "elbow"),
+                ("elbow", "wrist"),
+                ("hip", "knee"),
+                ("knee", "ankle"),
+            ):
                 d = c["kp"][idx[f"{s}_{b}"]] - c["kp"][idx[f"{s}_{a}"]]
                 if abs(d[2]) / np.linalg.norm(d) > 0.3:
                     count += 1
@@ -188,14 +220,19 @@ def main(argv=None) -> int:
     model, _ = fs.load_model(None)
     layout = get_layout("blazepose33")
     cases = make_cases(model, layout, args.cases, np.random.default_rng(args.seed), args)
-    fit(model, Keypoints2D(layout.name, cases[0]["xy"], cases[0]["conf"]), fs.IMAGE_SIZE,
-        fs.FOCAL)  # warm-up  # fmt: skip
-    print(f"{len(cases)} {args.split} cases, blazepose33, world noise "
-          f"{args.noise * 100:g} cm/axis, {args.flip:.0%} limb flips, tilt {args.tilt:g}°; "
-          "simulated landmarks alone: "
-          f"{landmarks_alone(cases, layout):.1%} limb segments backwards")  # fmt: skip
-    print(f"{'variant':<12}{'PA med':>8}{'PA p90':>8}{'backwards':>11}{'facing':>8}"
-          f"{'retry':>7}{'CPU ms med/p90':>16}")  # fmt: skip
+    fit(
+        model, Keypoints2D(layout.name, cases[0]["xy"], cases[0]["conf"]), fs.IMAGE_SIZE, fs.FOCAL
+    )  # warm-up
+    print(
+        f"{len(cases)} {args.split} cases, blazepose33, world noise "
+        f"{args.noise * 100:g} cm/axis, {args.flip:.0%} limb flips, tilt {args.tilt:g}°; "
+        "simulated landmarks alone: "
+        f"{landmarks_alone(cases, layout):.1%} limb segments backwards"
+    )
+    print(
+        f"{'variant':<12}{'PA med':>8}{'PA p90':>8}{'backwards':>11}{'facing':>8}"
+        f"{'retry':>7}{'CPU ms med/p90':>16}"
+    )
     for variant in args.variants.split(","):
         rows = run(model, layout, cases, variant)
         pa = np.array([r["pa"] for r in rows])
@@ -203,9 +240,11 @@ def main(argv=None) -> int:
         bad = sum(r["bad"] for r in rows) / max(sum(r["count"] for r in rows), 1)
         face = np.mean([r["facing"] for r in rows])
         retry = sum(r["retry"] for r in rows)
-        print(f"{variant:<12}{np.median(pa):>8.1f}{np.percentile(pa, 90):>8.1f}{bad:>11.1%}"
-              f"{face:>8.0%}{retry:>7d}{np.median(ms):>9.0f} / {np.percentile(ms, 90):<5.0f}",
-              flush=True)  # fmt: skip
+        print(
+            f"{variant:<12}{np.median(pa):>8.1f}{np.percentile(pa, 90):>8.1f}{bad:>11.1%}"
+            f"{face:>8.0%}{retry:>7d}{np.median(ms):>9.0f} / {np.percentile(ms, 90):<5.0f}",
+            flush=True,
+        )
     return 0
 
 

@@ -71,8 +71,14 @@ def main(argv=None) -> int:
         for name, (world, weights) in variants.items():
             wl = WorldLandmarks.from_detection(det) if world else None
             c0 = time.process_time()
-            res = fit(model, det.keypoints, tuple(info["image_size"]), info["focal_px"],
-                      weights=weights, world=wl)  # fmt: skip
+            res = fit(
+                model,
+                det.keypoints,
+                tuple(info["image_size"]),
+                info["focal_px"],
+                weights=weights,
+                world=wl,
+            )
             m = dm.case_metrics(np.asarray(res.joints_3d), np.array(info["joints_camera"]))
             m.update(ms=1e3 * (time.process_time() - c0))
             row[name] = m
@@ -108,8 +114,11 @@ def landmarks_alone(det, info, dm) -> dict:
         for part in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle"):
             pred[J[f"{s}_{part}"]] = truth[J["pelvis"]] + cam[B[f"{s}_{part}"]] - hips
     back, counted = dm.backwards_segments(pred, truth)
-    return {"backwards": back, "segments": counted,
-            "pa12": 1e3 * dm.pa_mpjpe(pred, truth, dm.LIMB_JOINTS)}  # fmt: skip
+    return {
+        "backwards": back,
+        "segments": counted,
+        "pa12": 1e3 * dm.pa_mpjpe(pred, truth, dm.LIMB_JOINTS),
+    }
 
 
 def summary(rows: list) -> str:
@@ -121,10 +130,12 @@ def summary(rows: list) -> str:
     back, seg = sum(r["backwards"] for r in fitted), sum(r["segments"] for r in fitted)
     judged = [r["facing_right"] for r in fitted if r["facing_right"] is not None]
     ms = np.array([r["ms"] for r in fitted])
-    return (f"n={len(rows):<3} missed {len(rows) - len(fitted)}  PA24 {np.median(pa):.0f} / "
-            f"{np.percentile(pa, 90):.0f}  backwards {100 * back / max(seg, 1):.1f} % "
-            f"({back}/{seg})  facing right {sum(judged)}/{len(judged)}  CPU ms "
-            f"{np.median(ms):.0f} / {np.percentile(ms, 90):.0f}")  # fmt: skip
+    return (
+        f"n={len(rows):<3} missed {len(rows) - len(fitted)}  PA24 {np.median(pa):.0f} / "
+        f"{np.percentile(pa, 90):.0f}  backwards {100 * back / max(seg, 1):.1f} % "
+        f"({back}/{seg})  facing right {sum(judged)}/{len(judged)}  CPU ms "
+        f"{np.median(ms):.0f} / {np.percentile(ms, 90):.0f}"
+    )
 
 
 def print_tables(results: list[dict], variants: list[str]) -> None:

@@ -56,9 +56,12 @@ def current_fit(armature: bpy.types.Object) -> FitResult:
     rotations, transl = build_rig.current_pose(armature, rest[0])
     _, t = rigid_transforms(rotations, rest, SMPL_PARENTS, depth_levels(SMPL_PARENTS))
     return replace(
-        fit, betas=betas, pose=matrix_to_rotvec(rotations).ravel(), transl=transl,
+        fit,
+        betas=betas,
+        pose=matrix_to_rotvec(rotations).ravel(),
+        transl=transl,
         joints_3d=t + transl,
-    )  # fmt: skip
+    )
 
 
 def export_parameters(armature: bpy.types.Object, path: str | Path, current: bool = True) -> Path:
@@ -75,11 +78,14 @@ def export_parameters(armature: bpy.types.Object, path: str | Path, current: boo
         }
         camera = data["camera"]
         np.savez(
-            path, **arrays, focal_length=np.float64(camera["focal_length"]),
+            path,
+            **arrays,
+            focal_length=np.float64(camera["focal_length"]),
             principal_point=np.asarray(camera["principal_point"]),
-            image_size=np.asarray(camera["image_size"]), joints_3d=np.asarray(data["joints_3d"]),
+            image_size=np.asarray(camera["image_size"]),
+            joints_3d=np.asarray(data["joints_3d"]),
             gender=np.str_(data["gender"]),
-        )  # fmt: skip
+        )
     else:
         path.write_text(json.dumps(data, indent=1))
     return path
@@ -231,9 +237,13 @@ class SMPLIFY_OT_use_camera(_AvatarOperator, bpy.types.Operator):
 
     def apply(self, context, armature):
         key = armature.get(build_rig.KEY_PROP)  # the avatar's objects share it, wherever they are
-        cameras = [o for o in context.scene.objects
-                   if o.get(build_rig.ROLE_PROP) == "camera" and o.get(build_rig.KEY_PROP) == key
-                   and o.type == "CAMERA"]  # fmt: skip
+        cameras = [
+            o
+            for o in context.scene.objects
+            if o.get(build_rig.ROLE_PROP) == "camera"
+            and o.get(build_rig.KEY_PROP) == key
+            and o.type == "CAMERA"
+        ]
         if not cameras:
             raise SmplifyError(f"{armature.name}: its camera was deleted; build again")
         use_camera(cameras[0], context.scene)

@@ -51,8 +51,10 @@ def avatar_model(armature: bpy.types.Object):
     from .pipeline import load_model
 
     source = str(armature.get("model_source", ""))
-    return load_model(str(armature.get("gender", "neutral")),
-                      source if source and Path(source).is_file() else None)  # fmt: skip
+    return load_model(
+        str(armature.get("gender", "neutral")),
+        source if source and Path(source).is_file() else None,
+    )
 
 
 def edit_keypoints(armature: bpy.types.Object, keypoints=None, scene=None) -> None:
@@ -64,8 +66,10 @@ def edit_keypoints(armature: bpy.types.Object, keypoints=None, scene=None) -> No
         settings = (scene or bpy.context.scene).smplify
         keypoints, _ = stored_keypoints(settings, str(armature.get(build_rig.KEY_PROP, "")))
         if keypoints is None:
-            raise SmplifyError(f"no keypoints of {armature.name}'s photo in this scene: press "
-                               "Detect or Fit on it first")  # fmt: skip
+            raise SmplifyError(
+                f"no keypoints of {armature.name}'s photo in this scene: press "
+                "Detect or Fit on it first"
+            )
     keypoint_markers.make_markers(armature, keypoints, stored_fit(armature))
 
 
@@ -94,8 +98,9 @@ def refit_avatar(armature: bpy.types.Object, *, model=None) -> FitResult:
 def flip_depth(armature: bpy.types.Object, segment: str, *, model=None) -> FitResult:
     """Mirror a limb segment (a bone of ``LIMB_SEGMENTS``) in depth and refit holding it."""
     if segment not in LIMB_SEGMENTS:
-        raise SmplifyError(f"{segment} is not a limb segment: select an upper arm, forearm, "
-                           "thigh or shin bone")  # fmt: skip
+        raise SmplifyError(
+            f"{segment} is not a limb segment: select an upper arm, forearm, thigh or shin bone"
+        )
     previous = current_fit(armature)
     keypoints = keypoint_markers.marker_keypoints(armature, previous)
     model = model or avatar_model(armature)
@@ -200,8 +205,10 @@ def _on_depsgraph_update(scene, depsgraph) -> None:
     moves)."""
     for update in depsgraph.updates:
         obj = update.id
-        if (isinstance(obj, bpy.types.Object)
-                and obj.get(build_rig.ROLE_PROP) == keypoint_markers.ROLE):  # fmt: skip
+        if (
+            isinstance(obj, bpy.types.Object)
+            and obj.get(build_rig.ROLE_PROP) == keypoint_markers.ROLE
+        ):
             if not bpy.app.timers.is_registered(_timer):
                 # persistent: a pending timer that a file load drops crashed bpy 4.2 at exit
                 bpy.app.timers.register(_timer, first_interval=THROTTLE_S, persistent=True)
@@ -231,8 +238,7 @@ class _EditOperator:
         return {"FINISHED"}
 
     def bone_name(self, context, armature) -> str:
-        bone = self.bone or (armature.data.bones.active.name if armature.data.bones.active
-                             else "")  # fmt: skip
+        bone = self.bone or (armature.data.bones.active.name if armature.data.bones.active else "")
         if not bone:
             raise SmplifyError("select a bone of the avatar first")
         return bone
@@ -243,8 +249,14 @@ def edited_armature(context) -> bpy.types.Object | None:
     obj = context.active_object
     if obj is not None and obj.get(build_rig.ROLE_PROP) == keypoint_markers.ROLE:
         key = obj.get(build_rig.KEY_PROP)
-        return next((o for o in context.scene.objects if avatar_armature(o) is o
-                     and o.get(build_rig.KEY_PROP) == key), None)  # fmt: skip
+        return next(
+            (
+                o
+                for o in context.scene.objects
+                if avatar_armature(o) is o and o.get(build_rig.KEY_PROP) == key
+            ),
+            None,
+        )
     return avatar_armature(obj)
 
 
@@ -310,8 +322,11 @@ class SMPLIFY_OT_toggle_keypoint(_EditOperator, bpy.types.Operator):
     bl_label = "Keypoint on/off"
 
     def apply(self, context, armature):
-        chosen = [o for o in context.selected_objects
-                  if o.get(build_rig.ROLE_PROP) == keypoint_markers.ROLE]  # fmt: skip
+        chosen = [
+            o
+            for o in context.selected_objects
+            if o.get(build_rig.ROLE_PROP) == keypoint_markers.ROLE
+        ]
         if not chosen:
             raise SmplifyError("select keypoint markers first")
         for marker in chosen:
@@ -320,9 +335,13 @@ class SMPLIFY_OT_toggle_keypoint(_EditOperator, bpy.types.Operator):
 
 
 classes = (
-    SMPLIFY_OT_edit_keypoints, SMPLIFY_OT_refit, SMPLIFY_OT_flip_depth, SMPLIFY_OT_flip_facing,
-    SMPLIFY_OT_toggle_pin, SMPLIFY_OT_toggle_keypoint,
-)  # fmt: skip
+    SMPLIFY_OT_edit_keypoints,
+    SMPLIFY_OT_refit,
+    SMPLIFY_OT_flip_depth,
+    SMPLIFY_OT_flip_facing,
+    SMPLIFY_OT_toggle_pin,
+    SMPLIFY_OT_toggle_keypoint,
+)
 _register, _unregister = bpy.utils.register_classes_factory(classes)
 
 

@@ -72,8 +72,11 @@ def avatar_camera(armature: bpy.types.Object) -> bpy.types.Object:
 def markers(armature: bpy.types.Object) -> dict[str, bpy.types.Object]:
     """The avatar's markers by keypoint name."""
     key = armature.get(KEY_PROP)
-    return {o[NAME_PROP]: o for o in bpy.data.objects
-            if o.get(ROLE_PROP) == ROLE and o.get(KEY_PROP) == key and NAME_PROP in o}  # fmt: skip
+    return {
+        o[NAME_PROP]: o
+        for o in bpy.data.objects
+        if o.get(ROLE_PROP) == ROLE and o.get(KEY_PROP) == key and NAME_PROP in o
+    }
 
 
 def stored_keypoints(armature: bpy.types.Object) -> Keypoints2D:
@@ -81,8 +84,10 @@ def stored_keypoints(armature: bpy.types.Object) -> Keypoints2D:
     try:
         keypoints, _ = Keypoints2D.from_dict(json.loads(armature[KEYPOINTS_PROP]))
     except (KeyError, ValueError, TypeError):
-        raise SmplifyError(f"{armature.name} has no keypoints to edit: press Edit keypoints "
-                           "(after Detect or Fit on its photo)") from None  # fmt: skip
+        raise SmplifyError(
+            f"{armature.name} has no keypoints to edit: press Edit keypoints "
+            "(after Detect or Fit on its photo)"
+        ) from None
     return keypoints
 
 

@@ -161,7 +161,10 @@ class SMPLIFY_OT_cancel(bpy.types.Operator):
 
 
 classes = (
-    SMPLIFY_OT_detect, SMPLIFY_OT_fit, SMPLIFY_OT_build, SMPLIFY_OT_photo_to_avatar,
+    SMPLIFY_OT_detect,
+    SMPLIFY_OT_fit,
+    SMPLIFY_OT_build,
+    SMPLIFY_OT_photo_to_avatar,
     SMPLIFY_OT_cancel,
-)  # fmt: skip
+)
 register, unregister = bpy.utils.register_classes_factory(classes)

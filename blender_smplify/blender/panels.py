@@ -92,8 +92,11 @@ class SMPLIFY_PT_edit(bpy.types.Panel):
         bone = armature.data.bones.active
         if bone is not None:
             pinned = armature.pose.bones[bone.name].get(edit_ops.PIN_PROP, False)
-            layout.operator("smplify.toggle_pin", text=f"{'Unpin' if pinned else 'Pin'} "
-                            f"{bone.name}", icon="PINNED" if pinned else "UNPINNED")  # fmt: skip
+            layout.operator(
+                "smplify.toggle_pin",
+                text=f"{'Unpin' if pinned else 'Pin'} {bone.name}",
+                icon="PINNED" if pinned else "UNPINNED",
+            )
         found = keypoint_markers.markers(armature)
         if found:
             layout.operator("smplify.toggle_keypoint", icon="HIDE_OFF")
@@ -121,8 +124,11 @@ class SMPLIFY_PT_bone_pin(bpy.types.Panel):
         armature = avatar_armature(context.active_object)
         bone = armature.data.bones.active.name
         pinned = armature.pose.bones[bone].get(edit_ops.PIN_PROP, False)
-        self.layout.operator("smplify.toggle_pin", text="Unpin" if pinned else "Pin",
-                             icon="PINNED" if pinned else "UNPINNED").bone = bone  # fmt: skip
+        self.layout.operator(
+            "smplify.toggle_pin",
+            text="Unpin" if pinned else "Pin",
+            icon="PINNED" if pinned else "UNPINNED",
+        ).bone = bone
         if bone in edit_ops.LIMB_SEGMENTS:
             self.layout.operator("smplify.flip_depth").bone = bone
 

@@ -22,9 +22,12 @@ class SMPLIFY_AP_preferences(bpy.types.AddonPreferences):
         name="SMPL male", subtype="FILE_PATH", description="SMPL male model (.pkl or .npz)"
     )
     threads: IntProperty(
-        name="Detector threads", default=0, min=0, max=64,
+        name="Detector threads",
+        default=0,
+        min=0,
+        max=64,
         description="CPU threads for the joint detector (0: onnxruntime's default)",
-    )  # fmt: skip
+    )
 
     def draw(self, context: bpy.types.Context) -> None:
         layout = self.layout

@@ -65,7 +65,9 @@ class BodyModel:
     ) -> None:
         self.v_template = np.asarray(v_template, dtype=np.float64)
         self.shapedirs = np.ascontiguousarray(shapedirs, dtype=np.float64)
-        self.posedirs = None if posedirs is None else np.ascontiguousarray(posedirs, dtype=np.float64)
+        self.posedirs = (
+            None if posedirs is None else np.ascontiguousarray(posedirs, dtype=np.float64)
+        )
         if self.posedirs is not None and not np.any(self.posedirs):
             self.posedirs = None
         self.J_regressor = np.asarray(J_regressor, dtype=np.float64)
@@ -82,7 +84,7 @@ class BodyModel:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def load(cls, path: str | Path | None = None, gender: str = "neutral") -> "BodyModel":
+    def load(cls, path: str | Path | None = None, gender: str = "neutral") -> BodyModel:
         """Load a model file (SMPL ``.pkl`` or ``.npz``); ``path=None`` is the open default."""
         if gender not in GENDERS:
             raise ModelFileError(f"unknown gender '{gender}': choose one of {', '.join(GENDERS)}")
@@ -99,7 +101,9 @@ class BodyModel:
         return cls.from_arrays(**data, gender=gender, source=str(path))
 
     @classmethod
-    def from_arrays(cls, *, gender: str = "neutral", source: str = "", **data: object) -> "BodyModel":
+    def from_arrays(
+        cls, *, gender: str = "neutral", source: str = "", **data: object
+    ) -> BodyModel:
         """Build a model from SMPL-named arrays (``v_template``, ``shapedirs``, ``posedirs``,
         ``J_regressor``, ``weights``, ``kintree_table``, ``f``; optional ``landmark_names`` with
         ``keypoint_regressor (L, V)``, and ``quads``). Unknown keys are ignored."""
@@ -132,13 +136,19 @@ class BodyModel:
                 raise ModelFileError(f"{self.source or 'body model'}: {what}")
 
         check(self.v_template.ndim == 2 and self.v_template.shape[1] == 3, "v_template not (V, 3)")
-        check(self.shapedirs.ndim == 3 and self.shapedirs.shape[:2] == (V, 3), "shapedirs not (V, 3, B)")
+        check(
+            self.shapedirs.ndim == 3 and self.shapedirs.shape[:2] == (V, 3),
+            "shapedirs not (V, 3, B)",
+        )
         check(self.J_regressor.shape == (NUM_JOINTS, V), f"J_regressor not ({NUM_JOINTS}, {V})")
         check(self.lbs_weights.shape == (V, NUM_JOINTS), f"weights not ({V}, {NUM_JOINTS})")
         check(self.parents.shape == (NUM_JOINTS,), f"kintree_table has not {NUM_JOINTS} joints")
         check(all(0 <= p < j for j, p in enumerate(self.parents[1:], 1)), "kintree not a tree")
         check(self.faces.ndim == 2 and self.faces.shape[1] == 3, "f not (F, 3)")
-        check(self.faces.size == 0 or (self.faces.min() >= 0 and self.faces.max() < V), "f out of range")
+        check(
+            self.faces.size == 0 or (self.faces.min() >= 0 and self.faces.max() < V),
+            "f out of range",
+        )
         if self.posedirs is not None:
             check(self.posedirs.shape == (V, 3, 207), "posedirs not (V, 3, 207)")
         if landmark_regressor is not None:
@@ -156,7 +166,9 @@ class BodyModel:
         self._levels = depth_levels(self.parents)
         # Landmarks: m[l, k] = Σ_v a[l, v] w[v, k]; M[l, k] = Σ_v a[l, v] w[v, k] v_rest[v]
         L = len(self.landmark_names)
-        reg = np.zeros((L, self.num_vertices)) if landmark_regressor is None else landmark_regressor
+        reg = (
+            np.zeros((L, self.num_vertices)) if landmark_regressor is None else landmark_regressor
+        )
         reg = np.asarray(reg, dtype=np.float64)
         used = np.flatnonzero(np.any(reg != 0, axis=0))
         aw = reg[:, used, None] * self.lbs_weights[None, used, :]  # (L, U, 24)
@@ -209,9 +221,16 @@ class BodyModel:
         betas: (b,) with b ≤ num_betas; pose: (72,) axis-angle, joint 0 global; transl: (3,).
         """
         vertices, joints = lbs(
-            self._betas(betas), self._pose(pose), self.v_template, self.shapedirs, self.posedirs,
-            self.J_regressor, self.parents, self.lbs_weights, self._levels,
-        )  # fmt: skip
+            self._betas(betas),
+            self._pose(pose),
+            self.v_template,
+            self.shapedirs,
+            self.posedirs,
+            self.J_regressor,
+            self.parents,
+            self.lbs_weights,
+            self._levels,
+        )
         if transl is not None:
             offset = np.asarray(transl, dtype=np.float64).reshape(1, 3)
             vertices, joints = vertices + offset, joints + offset

@@ -28,9 +28,13 @@ from .objective import ResidualBlock
 LIMB_SEGMENTS: dict[str, str] = {
     f"{side}_{parent}": f"{side}_{child}"
     for side in ("left", "right")
-    for parent, child in (("shoulder", "elbow"), ("elbow", "wrist"), ("hip", "knee"),
-                          ("knee", "ankle"))
-}  # fmt: skip
+    for parent, child in (
+        ("shoulder", "elbow"),
+        ("elbow", "wrist"),
+        ("hip", "knee"),
+        ("knee", "ankle"),
+    )
+}
 #: The two answers of a depth or facing choice, and their hinge signs s.
 DIRECTIONS = {"toward": 1.0, "away": -1.0}
 #: Hinge margin of the depth order (metres): the held end is at least this much nearer/farther.
@@ -71,11 +75,14 @@ class PinBlock(ResidualBlock):
     def __init__(self, pins: Mapping[str, np.ndarray]) -> None:
         unknown = [k for k in pins if k not in J]
         if unknown:
-            raise ValueError(f"cannot pin {', '.join(map(repr, unknown))}: not SMPL joints "
-                             f"({', '.join(SMPL_JOINT_NAMES)})")  # fmt: skip
+            raise ValueError(
+                f"cannot pin {', '.join(map(repr, unknown))}: not SMPL joints "
+                f"({', '.join(SMPL_JOINT_NAMES)})"
+            )
         self.joints = np.array([J[k] for k in pins], dtype=int)
-        self.targets = np.array([np.asarray(v, dtype=np.float64).reshape(3) for v in
-                                 pins.values()]).reshape(-1, 3)  # fmt: skip
+        self.targets = np.array(
+            [np.asarray(v, dtype=np.float64).reshape(3) for v in pins.values()]
+        ).reshape(-1, 3)
         self.columns = (3 * self.joints[:, None] + np.arange(3)).ravel()
 
     def residuals(self, state, stage, *, jacobian, compact):
@@ -101,8 +108,9 @@ class DepthOrderBlock(ResidualBlock):
     def __init__(self, choices: Mapping[str, str], margin: float = DEPTH_MARGIN) -> None:
         self.parents = np.array([J[check_segment(k)] for k in choices], dtype=int)
         self.children = np.array([J[LIMB_SEGMENTS[k]] for k in choices], dtype=int)
-        self.signs = np.array([check_direction(v, f"the depth of {k}")
-                               for k, v in choices.items()])  # fmt: skip
+        self.signs = np.array(
+            [check_direction(v, f"the depth of {k}") for k, v in choices.items()]
+        )
         self.margin = float(margin)
 
     def residuals(self, state, stage, *, jacobian, compact):

@@ -26,8 +26,9 @@ Procedure:
 Powell's dogleg (``dogleg.py``) on normal equations assembled from analytic Jacobians
 (``objective.py``), in float64, under that stage's frozen ``StageConfig``
 (``SmplifyWeights.camera_stage`` / ``pose_stage``: a weight per residual block, and the
-keypoints the joint term uses); the objective itself never changes during a fit. ``FitOptions.jacobian = "2-point"`` swaps in forward
-finite differences of the same residuals: the baseline of ``benchmarks/fit_synthetic.py``.
+keypoints the joint term uses); the objective itself never changes during a fit.
+``FitOptions.jacobian = "2-point"`` swaps in forward finite differences of the same residuals:
+the baseline of ``benchmarks/fit_synthetic.py``.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from .fit_setup import (
     mirror_yaw,
     prepare,
     visibility_warnings,
-)  # fmt: skip
+)
 from .keypoints import Keypoints2D
 from .objective import SmplifyWeights, StageConfig
 from .priors import PosePrior
@@ -67,7 +68,7 @@ __all__ = [
     "FitResult",
     "SmplifyWeights",
     "fit",
-]  # fmt: skip
+]
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +127,10 @@ class FitOptions:
 
     def __post_init__(self) -> None:
         if len(self.max_iterations) != len(STAGE_NAMES):
-            raise ValueError(f"max_iterations needs one count per stage of {STAGE_NAMES}, "
-                             f"got {self.max_iterations}")  # fmt: skip
+            raise ValueError(
+                f"max_iterations needs one count per stage of {STAGE_NAMES}, "
+                f"got {self.max_iterations}"
+            )
         if self.num_betas < 0:
             raise ValueError(f"num_betas must be 0 or more, got {self.num_betas}")
         if self.jacobian not in ("analytic", "2-point"):
@@ -214,8 +217,13 @@ class _Solver:
 
         callback = self.callback
         report = None if callback is None else (lambda it, energy: callback(stage, it, energy))
-        res = dogleg(normal_equations, x0[free], max_iterations=self.options.max_iterations[stage],
-                     ftol=self.options.ftol, callback=report)  # fmt: skip
+        res = dogleg(
+            normal_equations,
+            x0[free],
+            max_iterations=self.options.max_iterations[stage],
+            ftol=self.options.ftol,
+            callback=report,
+        )
         self.iterations += res.iterations
         self.cancelled = self.cancelled or res.status is Status.CANCELLED
         return embed(res.x), res
@@ -271,9 +279,15 @@ def _camera_stage(problem: FitProblem, solver: _Solver) -> _Camera:
         x0 = np.zeros(n)
         x0[:3] = FACINGS[facing]
         x0[3:72] = problem.prior.mean_pose
-        x0[n - 3 :] = initial_translation(problem.setup, problem.xy, problem.use * mask > 0,
-                                          problem.focal, problem.centre, problem.depth,
-                                          FACINGS[facing])  # fmt: skip
+        x0[n - 3 :] = initial_translation(
+            problem.setup,
+            problem.xy,
+            problem.use * mask > 0,
+            problem.focal,
+            problem.centre,
+            problem.depth,
+            FACINGS[facing],
+        )
         x, res = solver.run(0, config, x0, free)
         candidates.append((_cost(res.cost), _Start(x, facing, label=FACING_NAMES[facing])))
         if solver.cancelled:
@@ -413,8 +427,10 @@ def _result(
     if solver.cancelled:
         status = Status.CANCELLED
     elif res is not None and res.status is Status.NONFINITE_START:
-        raise SmplifyError(f"the fit's energy is not finite from any start ({res.message}): "
-                           "check the keypoints, the focal length and the body model")  # fmt: skip
+        raise SmplifyError(
+            f"the fit's energy is not finite from any start ({res.message}): "
+            "check the keypoints, the focal length and the body model"
+        )
     else:
         status = Status.CONVERGED if res is None or res.status.converged else Status.MAX_ITERATIONS
     obj = problem.objective

@@ -26,7 +26,7 @@ from .objective import (
     SmplifyWeights,
     StageConfig,
     smplify_objective,
-)  # fmt: skip
+)
 from .priors import PosePrior, SphereBody
 from .rotation import matrix_to_rotvec, rodrigues
 from .world_landmarks import WorldLandmarkBlock, WorldLandmarks, bone_targets, torso_forward
@@ -171,17 +171,42 @@ def prepare(
     use = conf > 0
     depth = initial_depth(setup, keypoints.xy, use, focal)
     scale = REFERENCE_HEIGHT_PX / (focal * setup.height / depth)  # normalised px per px
-    joints = KeypointBlock(point_index=setup.point_index, target=keypoints.xy, confidence=conf,
-                           focal=focal, centre=centre, scale=scale, sigma=weights.sigma)  # fmt: skip
+    joints = KeypointBlock(
+        point_index=setup.point_index,
+        target=keypoints.xy,
+        confidence=conf,
+        focal=focal,
+        centre=centre,
+        scale=scale,
+        sigma=weights.sigma,
+    )
     bones, forward = None, None
     if world is not None:
         in_camera = world.in_camera(focal, centre)
         targets = bone_targets(in_camera, world.visibility, setup.layout.names, setup.point_index)
         bones, forward = WorldLandmarkBlock(targets, weights.world_sigma), torso_forward(in_camera)
-    objective = smplify_objective(kinematics=setup.kin, keypoints=joints, pose_prior=prior,
-                                  spheres=setup.spheres, depth=depth, world=bones)  # fmt: skip
-    return FitProblem(setup, keypoints.xy, use, focal, centre, size, depth, objective, prior,
-                      weights, str(getattr(model, "gender", "neutral")), forward)  # fmt: skip
+    objective = smplify_objective(
+        kinematics=setup.kin,
+        keypoints=joints,
+        pose_prior=prior,
+        spheres=setup.spheres,
+        depth=depth,
+        world=bones,
+    )
+    return FitProblem(
+        setup,
+        keypoints.xy,
+        use,
+        focal,
+        centre,
+        size,
+        depth,
+        objective,
+        prior,
+        weights,
+        str(getattr(model, "gender", "neutral")),
+        forward,
+    )
 
 
 def initial_depth(setup: FitSetup, xy: np.ndarray, use: np.ndarray, focal: float) -> float:
@@ -246,8 +271,12 @@ def visibility_warnings(layout, use: np.ndarray) -> tuple[str, ...]:
     out = []
     groups = {"legs": ("knee", "ankle"), "arms": ("elbow", "wrist")}
     for what, parts in groups.items():
-        idx = [layout.index(f"{s}_{p}") for s in ("left", "right") for p in parts
-               if f"{s}_{p}" in layout.names]  # fmt: skip
+        idx = [
+            layout.index(f"{s}_{p}")
+            for s in ("left", "right")
+            for p in parts
+            if f"{s}_{p}" in layout.names
+        ]
         if idx and not use[idx].any():
             out.append(f"{what} not visible: their pose comes from the prior only")
     return tuple(out)

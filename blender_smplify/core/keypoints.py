@@ -140,33 +140,55 @@ def _blazepose33() -> KeypointLayout:
     add("mouth_left", _landmark("mouth_left", 0.5))
     add("mouth_right", _landmark("mouth_right", 0.5))
     # BlazePose's pinky, index and thumb points sit on the knuckles (MCP), not the fingertips
-    for part, landmark in (("shoulder", "shoulder_surface"), ("elbow", None), ("wrist", None),
-                           ("pinky", "pinky_knuckle"), ("index", "index_knuckle"),
-                           ("thumb", "thumb_knuckle"),
-                           ("hip", "hip_surface"), ("knee", None), ("ankle", None),
-                           ("heel", "heel"), ("foot_index", "big_toe")):  # fmt: skip
+    for part, landmark in (
+        ("shoulder", "shoulder_surface"),
+        ("elbow", None),
+        ("wrist", None),
+        ("pinky", "pinky_knuckle"),
+        ("index", "index_knuckle"),
+        ("thumb", "thumb_knuckle"),
+        ("hip", "hip_surface"),
+        ("knee", None),
+        ("ankle", None),
+        ("heel", "heel"),
+        ("foot_index", "big_toe"),
+    ):
         for side in ("left", "right"):
             if landmark is None:
                 add(f"{side}_{part}", _t(f"{side}_{part}"))
             else:
                 weight = 0.5 if part in ("pinky", "index", "thumb") else 1.0
                 add(f"{side}_{part}", _landmark(f"{side}_{landmark}", weight))
-    return KeypointLayout("blazepose33", tuple(names), tuple(targets),
-                          ("left_shoulder", "right_shoulder", "left_hip", "right_hip"))  # fmt: skip
+    return KeypointLayout(
+        "blazepose33",
+        tuple(names),
+        tuple(targets),
+        ("left_shoulder", "right_shoulder", "left_hip", "right_hip"),
+    )
 
 
 def _coco17() -> KeypointLayout:
     names = ["nose", "left_eye", "right_eye", "left_ear", "right_ear"]
     targets = [_landmark(n) for n in names]
-    for part, landmark in (("shoulder", "shoulder_surface"), ("elbow", None), ("wrist", None),
-                           ("hip", "hip_surface"), ("knee", None), ("ankle", None)):  # fmt: skip
+    for part, landmark in (
+        ("shoulder", "shoulder_surface"),
+        ("elbow", None),
+        ("wrist", None),
+        ("hip", "hip_surface"),
+        ("knee", None),
+        ("ankle", None),
+    ):
         for side in ("left", "right"):
             names.append(f"{side}_{part}")
             targets.append(
                 _t(f"{side}_{part}") if landmark is None else _landmark(f"{side}_{landmark}")
             )
-    return KeypointLayout("coco17", tuple(names), tuple(targets),
-                          ("left_shoulder", "right_shoulder", "left_hip", "right_hip"))  # fmt: skip
+    return KeypointLayout(
+        "coco17",
+        tuple(names),
+        tuple(targets),
+        ("left_shoulder", "right_shoulder", "left_hip", "right_hip"),
+    )
 
 
 SMPL24 = KeypointLayout(
@@ -237,8 +259,11 @@ class Keypoints2D:
 
     def to_dict(self, image_size: tuple[int, int] | None = None) -> dict:
         """JSON-ready ``{"layout", "names", "xy", "confidence"[, "image_size"]}``."""
-        out = {"layout": self.layout, "xy": self.xy.tolist(),
-               "confidence": self.confidence.tolist()}  # fmt: skip
+        out = {
+            "layout": self.layout,
+            "xy": self.xy.tolist(),
+            "confidence": self.confidence.tolist(),
+        }
         if self.layout in LAYOUTS:
             out["names"] = list(LAYOUTS[self.layout].names)
         if image_size is not None:

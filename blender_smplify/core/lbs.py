@@ -80,7 +80,9 @@ def lbs(
     if posedirs is not None:
         # Offset[v, k] = sum_p posedirs[v, k, p] * features[p], as one (3V, 207) product
         V = v_shaped.shape[0]
-        v_shaped = v_shaped + (posedirs.reshape(V * 3, 207) @ pose_features(rotations)).reshape(V, 3)
+        v_shaped = v_shaped + (posedirs.reshape(V * 3, 207) @ pose_features(rotations)).reshape(
+            V, 3
+        )
     # 4. Forward kinematics
     A, t = rigid_transforms(rotations, rest_joints, parents, levels)
     # 5. Skinning: T_j = [A_j | t_j − A_j J_j] moves rest points rigidly with joint j

@@ -52,28 +52,28 @@ LANDMARKS: dict[str, str] = {
 # fmt: off
 OPEN_MODEL_LANDMARKS: dict[str, dict[str, int]] = {
     "neutral": {
-        "cervicale": 858, "neck_front": 676, "glabella": 169,
-        "left_bust_point": 8487, "left_underbust": 10730, "natural_waist": 4069, "omphalion": 4116,
+        "cervicale": 1496, "neck_front": 693, "glabella": 169,
+        "left_bust_point": 8487, "left_underbust": 10730, "natural_waist": 4071, "omphalion": 4120,
         "left_buttock": 10854, "crotch": 4372, "left_mid_thigh": 11128,
-        "left_patella": 11242, "left_calf": 11335, "left_ankle_min": 12961,
-        "left_lateral_malleolus": 11444, "left_acromion": 8280, "left_olecranon": 10059,
-        "left_ulnar_styloid": 10568, "left_waist_side": 10786, "left_hip_side": 10922,
+        "left_patella": 11242, "left_calf": 11335, "left_ankle_min": 12963,
+        "left_lateral_malleolus": 11444, "left_acromion": 8280, "left_olecranon": 10042,
+        "left_ulnar_styloid": 10233, "left_waist_side": 10667, "left_hip_side": 10860,
     },
     "female": {
-        "cervicale": 1496, "neck_front": 676, "glabella": 220,
-        "left_bust_point": 8454, "left_underbust": 10743, "natural_waist": 4154, "omphalion": 4121,
-        "left_buttock": 10854, "crotch": 4372, "left_mid_thigh": 11135,
+        "cervicale": 1491, "neck_front": 676, "glabella": 220,
+        "left_bust_point": 8455, "left_underbust": 10738, "natural_waist": 4071, "omphalion": 4120,
+        "left_buttock": 10854, "crotch": 4372, "left_mid_thigh": 11117,
         "left_patella": 11242, "left_calf": 11335, "left_ankle_min": 12963,
-        "left_lateral_malleolus": 12970, "left_acromion": 8280, "left_olecranon": 10076,
-        "left_ulnar_styloid": 10568, "left_waist_side": 10681, "left_hip_side": 10922,
+        "left_lateral_malleolus": 12970, "left_acromion": 8280, "left_olecranon": 10059,
+        "left_ulnar_styloid": 10233, "left_waist_side": 10667, "left_hip_side": 10962,
     },
     "male": {
         "cervicale": 858, "neck_front": 693, "glabella": 169,
-        "left_bust_point": 8554, "left_underbust": 10765, "natural_waist": 4106, "omphalion": 4106,
+        "left_bust_point": 8554, "left_underbust": 10744, "natural_waist": 4154, "omphalion": 4106,
         "left_buttock": 10854, "crotch": 4372, "left_mid_thigh": 11128,
-        "left_patella": 11242, "left_calf": 11339, "left_ankle_min": 11440,
-        "left_lateral_malleolus": 11444, "left_acromion": 8280, "left_olecranon": 10059,
-        "left_ulnar_styloid": 10568, "left_waist_side": 10708, "left_hip_side": 10926,
+        "left_patella": 11242, "left_calf": 11339, "left_ankle_min": 11439,
+        "left_lateral_malleolus": 11444, "left_acromion": 8280, "left_olecranon": 10042,
+        "left_ulnar_styloid": 10233, "left_waist_side": 10786, "left_hip_side": 10922,
     },
 }
 # fmt: on
@@ -181,9 +181,15 @@ def _girths(
     points[:, 1] = heights
     F = len(faces)
     sections = plane_sections(
-        v, faces, MeshEdges.of(faces), np.tile(np.arange(F), H), np.repeat(np.arange(H), F),
-        points, np.tile(normal, (H, 1)), points,
-    )  # fmt: skip
+        v,
+        faces,
+        MeshEdges.of(faces),
+        np.tile(np.arange(F), H),
+        np.repeat(np.arange(H), F),
+        points,
+        np.tile(normal, (H, 1)),
+        points,
+    )
     return sections.contour_length
 
 

@@ -83,88 +83,235 @@ def _mirror(spec: Girth | Length) -> Girth | Length:
     """The right side's twin of a left measurement."""
     if isinstance(spec, Girth):
         return Girth(
-            mirror_joint_name(spec.name), spec.iso,
+            mirror_joint_name(spec.name),
+            spec.iso,
             tuple(mirror_joint_name(n) for n in spec.through),
             tuple(mirror_joint_name(n) for n in spec.normal),
             tuple(mirror_joint_name(n) for n in spec.centre),
-            tuple(mirror_joint_name(n) for n in spec.region), spec.tape, spec.description,
+            tuple(mirror_joint_name(n) for n in spec.region),
+            spec.tape,
+            spec.description,
             spec.below,
-        )  # fmt: skip
+        )
     return Length(
-        mirror_joint_name(spec.name), spec.iso, spec.kind,
-        tuple(mirror_joint_name(n) for n in spec.landmarks), spec.description,
-    )  # fmt: skip
+        mirror_joint_name(spec.name),
+        spec.iso,
+        spec.kind,
+        tuple(mirror_joint_name(n) for n in spec.landmarks),
+        spec.description,
+    )
 
 
 _LEG = ("left_hip", "left_knee")
 _SHANK = ("left_knee", "left_ankle")
 _FOREARM = ("left_elbow", "left_wrist")
 _TRUNK_GIRTHS = (
-    Girth("head_girth", "head girth", ("glabella",), UP, ("head", "glabella"), ("head", "neck"),
-          "hull",
-          "horizontal, just above the eyebrows, round the back of the head"),
-    Girth("neck_girth", "neck girth", ("neck_front",), ("bone", "neck", "head"), ("neck", "head"),
-          ("neck", "head", "spine3"), "contour", "perpendicular to the neck's axis, below the "
-          "Adam's apple"),
-    Girth("chest_girth", "chest girth (men) / bust girth (women)",
-          ("left_bust_point", "right_bust_point"), UP, ("spine3",), TRUNK, "hull",
-          "horizontal at the bust points (nipples); ANSUR II: chestcircumference"),
-    Girth("underbust_girth", "underbust girth", ("left_underbust",), UP,
-          ("spine2", "left_underbust"),
-          TRUNK, "hull", "horizontal just below the breasts"),
-    Girth("waist_girth", "waist girth", ("natural_waist",), UP, ("spine1", "natural_waist"), TRUNK,
-          "hull", "horizontal at the natural waist, the trunk's narrowest girth between the "
-          "ribs and the hips"),
-    Girth("waist_girth_omphalion", "waist girth (at the omphalion)", ("omphalion",), UP,
-          ("spine1", "omphalion"), TRUNK + ("left_hip", "right_hip"), "hull",
-          "horizontal at the navel; ANSUR II: waistcircumference"),
-    Girth("hip_girth", "hip girth", ("left_buttock", "right_buttock"), UP, ("pelvis",),
-          TRUNK + ("left_hip", "right_hip"), "hull", "horizontal at the buttocks' greatest "
-          "protrusion; ANSUR II: buttockcircumference"),
-)  # fmt: skip
+    Girth(
+        "head_girth",
+        "head girth",
+        ("glabella",),
+        UP,
+        ("head", "glabella"),
+        ("head", "neck"),
+        "hull",
+        "horizontal, just above the eyebrows, round the back of the head",
+    ),
+    Girth(
+        "neck_girth",
+        "neck girth",
+        ("neck_front",),
+        ("bone", "neck", "head"),
+        ("neck", "head"),
+        ("neck", "head", "spine3"),
+        "contour",
+        "perpendicular to the neck's axis, below the Adam's apple",
+    ),
+    Girth(
+        "chest_girth",
+        "chest girth (men) / bust girth (women)",
+        ("left_bust_point", "right_bust_point"),
+        UP,
+        ("spine3",),
+        TRUNK,
+        "hull",
+        "horizontal at the bust points (nipples); ANSUR II: chestcircumference",
+    ),
+    Girth(
+        "underbust_girth",
+        "underbust girth",
+        ("left_underbust",),
+        UP,
+        ("spine2", "left_underbust"),
+        TRUNK,
+        "hull",
+        "horizontal just below the breasts",
+    ),
+    Girth(
+        "waist_girth",
+        "waist girth",
+        ("natural_waist",),
+        UP,
+        ("spine1", "natural_waist"),
+        TRUNK,
+        "hull",
+        "horizontal at the natural waist, the trunk's narrowest girth between the "
+        "ribs and the hips",
+    ),
+    Girth(
+        "waist_girth_omphalion",
+        "waist girth (at the omphalion)",
+        ("omphalion",),
+        UP,
+        ("spine1", "omphalion"),
+        TRUNK + ("left_hip", "right_hip"),
+        "hull",
+        "horizontal at the navel; ANSUR II: waistcircumference",
+    ),
+    Girth(
+        "hip_girth",
+        "hip girth",
+        ("left_buttock", "right_buttock"),
+        UP,
+        ("pelvis",),
+        TRUNK + ("left_hip", "right_hip"),
+        "hull",
+        "horizontal at the buttocks' greatest protrusion; ANSUR II: buttockcircumference",
+    ),
+)
 _LEFT_GIRTHS = (
-    Girth("left_thigh_girth", "thigh girth", ("crotch",), ("bone", *_LEG), ("left_knee",),
-          ("pelvis", *_LEG), "hull", "highest thigh girth, 2 cm below the crotch", below=0.02),
-    Girth("left_mid_thigh_girth", "mid-thigh girth", ("left_mid_thigh",), ("bone", *_LEG),
-          ("left_knee",), _LEG, "contour", "midway between the crotch and the knee"),
-    Girth("left_knee_girth", "knee girth", ("left_patella",), ("bone", "left_hip", "left_ankle"),
-          ("left_knee",), (*_LEG, "left_ankle"), "contour", "over the middle of the kneecap"),
-    Girth("left_calf_girth", "calf girth", ("left_calf",), ("bone", *_SHANK), ("left_ankle",),
-          _SHANK, "contour", "the calf's largest girth"),
-    Girth("left_ankle_girth", "ankle girth", ("left_ankle_min",), ("bone", *_SHANK),
-          ("left_ankle",), (*_SHANK, "left_foot"), "contour",
-          "the leg's smallest girth above the ankle bones"),
-    Girth("left_upper_arm_girth", "upper arm girth", ("left_acromion", "left_olecranon"),
-          ("bone", "left_shoulder", "left_elbow"), ("left_elbow",),
-          ("left_collar", "left_shoulder", "left_elbow"), "contour",
-          "midway between the shoulder point and the elbow, perpendicular to the arm"),
-    Girth("left_elbow_girth", "elbow girth", ("left_olecranon",), ("bone", *_FOREARM),
-          ("left_elbow",), ("left_shoulder", *_FOREARM), "contour", "over the elbow's tip"),
-    Girth("left_wrist_girth", "wrist girth", ("left_ulnar_styloid",), ("bone", *_FOREARM),
-          ("left_wrist",), (*_FOREARM, "left_hand"), "contour", "over the wrist bone"),
-)  # fmt: skip
+    Girth(
+        "left_thigh_girth",
+        "thigh girth",
+        ("crotch",),
+        ("bone", *_LEG),
+        ("left_knee",),
+        ("pelvis", *_LEG),
+        "hull",
+        "highest thigh girth, 2 cm below the crotch",
+        below=0.02,
+    ),
+    Girth(
+        "left_mid_thigh_girth",
+        "mid-thigh girth",
+        ("left_mid_thigh",),
+        ("bone", *_LEG),
+        ("left_knee",),
+        _LEG,
+        "contour",
+        "midway between the crotch and the knee",
+    ),
+    Girth(
+        "left_knee_girth",
+        "knee girth",
+        ("left_patella",),
+        ("bone", "left_hip", "left_ankle"),
+        ("left_knee",),
+        (*_LEG, "left_ankle"),
+        "contour",
+        "over the middle of the kneecap",
+    ),
+    Girth(
+        "left_calf_girth",
+        "calf girth",
+        ("left_calf",),
+        ("bone", *_SHANK),
+        ("left_ankle",),
+        _SHANK,
+        "contour",
+        "the calf's largest girth",
+    ),
+    Girth(
+        "left_ankle_girth",
+        "ankle girth",
+        ("left_ankle_min",),
+        ("bone", *_SHANK),
+        ("left_ankle",),
+        (*_SHANK, "left_foot"),
+        "contour",
+        "the leg's smallest girth above the ankle bones",
+    ),
+    Girth(
+        "left_upper_arm_girth",
+        "upper arm girth",
+        ("left_acromion", "left_olecranon"),
+        ("bone", "left_shoulder", "left_elbow"),
+        ("left_elbow",),
+        ("left_collar", "left_shoulder", "left_elbow"),
+        "contour",
+        "midway between the shoulder point and the elbow, perpendicular to the arm",
+    ),
+    Girth(
+        "left_elbow_girth",
+        "elbow girth",
+        ("left_olecranon",),
+        ("bone", *_FOREARM),
+        ("left_elbow",),
+        ("left_shoulder", *_FOREARM),
+        "contour",
+        "over the elbow's tip",
+    ),
+    Girth(
+        "left_wrist_girth",
+        "wrist girth",
+        ("left_ulnar_styloid",),
+        ("bone", *_FOREARM),
+        ("left_wrist",),
+        (*_FOREARM, "left_hand"),
+        "contour",
+        "over the wrist bone",
+    ),
+)
 _LENGTHS = (
     Length("stature", "stature", "stature", (), "top of the head to the floor"),
     Length("cervical_height", "cervical height", "height", ("cervicale",)),
     Length("waist_height", "waist height", "height", ("natural_waist",)),
     Length("hip_height", "hip height", "height", ("left_buttock",)),
-    Length("crotch_height", "crotch height = inside leg length", "height", ("crotch",),
-           "crotch to the floor (ANSUR II: crotchheight)"),
+    Length(
+        "crotch_height",
+        "crotch height = inside leg length",
+        "height",
+        ("crotch",),
+        "crotch to the floor (ANSUR II: crotchheight)",
+    ),
     Length("knee_height", "knee height", "height", ("left_patella",)),
-    Length("ankle_height", "ankle height", "height", ("left_lateral_malleolus",),
-           "outer ankle bone to the floor"),
-    Length("shoulder_width", "shoulder width", "line", ("left_acromion", "right_acromion"),
-           "straight between the two shoulder points (acromions); ANSUR II: biacromialbreadth"),
-    Length("back_length", "back waist length", "back", ("cervicale", "natural_waist"),
-           "7th cervical vertebra down the back's midline to the waist level"),
-)  # fmt: skip
+    Length(
+        "ankle_height",
+        "ankle height",
+        "height",
+        ("left_lateral_malleolus",),
+        "outer ankle bone to the floor",
+    ),
+    Length(
+        "shoulder_width",
+        "shoulder width",
+        "line",
+        ("left_acromion", "right_acromion"),
+        "straight between the two shoulder points (acromions); ANSUR II: biacromialbreadth",
+    ),
+    Length(
+        "back_length",
+        "back waist length",
+        "back",
+        ("cervicale", "natural_waist"),
+        "7th cervical vertebra down the back's midline to the waist level",
+    ),
+)
 _LEFT_LENGTHS = (
-    Length("left_arm_length", "arm length", "line",
-           ("left_acromion", "left_olecranon", "left_ulnar_styloid"),
-           "shoulder point over the elbow to the wrist bone"),
-    Length("left_outside_leg_length", "outside leg length", "line_to_floor",
-           ("left_waist_side", "left_hip_side"), "waist at the side over the hip, then down"),
-)  # fmt: skip
+    Length(
+        "left_arm_length",
+        "arm length",
+        "line",
+        ("left_acromion", "left_olecranon", "left_ulnar_styloid"),
+        "shoulder point over the elbow to the wrist bone",
+    ),
+    Length(
+        "left_outside_leg_length",
+        "outside leg length",
+        "line_to_floor",
+        ("left_waist_side", "left_hip_side"),
+        "waist at the side over the hip, then down",
+    ),
+)
 GIRTHS: tuple[Girth, ...] = _TRUNK_GIRTHS + _LEFT_GIRTHS + tuple(_mirror(g) for g in _LEFT_GIRTHS)
 LENGTHS: tuple[Length, ...] = _LENGTHS + _LEFT_LENGTHS + tuple(_mirror(s) for s in _LEFT_LENGTHS)
 #: Every measurement's name, in output order.
@@ -282,10 +429,16 @@ class BodyMeasurer:
         joints = self._regressor @ vertices
         points, normals, centres = self._planes(vertices, joints)
         sections = plane_sections(
-            vertices[self._used_vertices], self._faces, self._edges, self._cut_faces,
+            vertices[self._used_vertices],
+            self._faces,
+            self._edges,
+            self._cut_faces,
             self._cut_plane,
-            points, normals, centres, self._hull,
-        )  # fmt: skip
+            points,
+            normals,
+            centres,
+            self._hull,
+        )
         values, loops = {}, {}
         for m, girth in enumerate(GIRTHS):
             chosen = sections.hull_perimeter if girth.tape == "hull" else sections.contour_length
@@ -321,8 +474,9 @@ def _is_open_model(model) -> bool:
     return path.is_file() and path.resolve() == open_model_path(model.gender).resolve()
 
 
-_BACK_CUT = Girth("back_profile", "", ("cervicale",), ("sagittal",), ("spine2",),
-                  TRUNK + ("head",), "contour")  # fmt: skip
+_BACK_CUT = Girth(
+    "back_profile", "", ("cervicale",), ("sagittal",), ("spine2",), TRUNK + ("head",), "contour"
+)
 
 
 def _back_profile(segments: np.ndarray, joints: np.ndarray, low: float, high: float) -> np.ndarray:

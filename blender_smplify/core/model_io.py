@@ -89,8 +89,13 @@ class RestrictedUnpickler(pickle.Unpickler):
             import codecs
             import copyreg
 
-            return {"_reconstructor": copyreg._reconstructor, "object": object, "set": set,
-                    "frozenset": frozenset, "encode": codecs.encode}[name]  # fmt: skip
+            return {
+                "_reconstructor": copyreg._reconstructor,
+                "object": object,
+                "set": set,
+                "frozenset": frozenset,
+                "encode": codecs.encode,
+            }[name]
         if module.split(".")[0] == "chumpy":
             return _stand_in("chumpy")
         if module.startswith("scipy.sparse"):

@@ -37,8 +37,16 @@ from .priors import PosePrior, SphereBody, angle_prior, joint_limits
 #: Person height (px) that normalised pixels refer to.
 REFERENCE_HEIGHT_PX = 1000.0
 #: Names of the blocks of :func:`smplify_objective`, in their order.
-TERMS = ("joints", "pose_prior", "angle_prior", "joint_limits", "shape_prior",
-         "interpenetration", "camera_depth", "world")  # fmt: skip
+TERMS = (
+    "joints",
+    "pose_prior",
+    "angle_prior",
+    "joint_limits",
+    "shape_prior",
+    "interpenetration",
+    "camera_depth",
+    "world",
+)
 
 
 @dataclass(frozen=True)
@@ -110,10 +118,14 @@ class SmplifyWeights:
 
     def stage(self, k: int) -> dict[str, float]:
         """Scalar prior weights of stage k (0-based over the annealed stages)."""
-        return {"pose_prior": self.pose_prior[k], "shape_prior": self.shape_prior[k],
-                "angle_prior": self.angle_ratio * self.pose_prior[k],
-                "joint_limits": self.joint_limits, "interpenetration": self.interpenetration,
-                "world": self.world}  # fmt: skip
+        return {
+            "pose_prior": self.pose_prior[k],
+            "shape_prior": self.shape_prior[k],
+            "angle_prior": self.angle_ratio * self.pose_prior[k],
+            "joint_limits": self.joint_limits,
+            "interpenetration": self.interpenetration,
+            "world": self.world,
+        }
 
     def camera_stage(self, keypoint_mask: np.ndarray | None) -> StageConfig:
         """The camera stage: the joint term on ``keypoint_mask`` and the depth guess."""
@@ -312,7 +324,8 @@ class PosePriorBlock(ResidualBlock):
         return r, J
 
     def add_normal_equations(self, state, stage, weight, g, H):
-        # r = λ √½ Lᵀ(θ − μ): Jᵀr = λ² ½ L Lᵀ (θ − μ) and JᵀJ = λ² ½ L Lᵀ, precomputed per component
+        # r = λ √½ Lᵀ(θ − μ): Jᵀr = λ² ½ L Lᵀ (θ − μ) and JᵀJ = λ² ½ L Lᵀ (precomputed per
+        # component)
         r, _, k = self.prior.residuals(state.pose[3:])
         r = weight * r
         w2, half = weight**2, self.prior.half_precision[k]
@@ -365,8 +378,9 @@ class InterpenetrationBlock(ResidualBlock):
         pjac = state.points_jac
         if pjac is None:  # the sphere term forms its rows from the Jacobian's shape
             pjac = np.zeros((n_j, 3, len(state.x)))
-        r, J = self.spheres.residuals(state.points[:n_j], pjac[:n_j], state.betas,
-                                      state.beta_cols, compact)  # fmt: skip
+        r, J = self.spheres.residuals(
+            state.points[:n_j], pjac[:n_j], state.betas, state.beta_cols, compact
+        )
         return r, (J if jacobian else None)
 
 
@@ -401,8 +415,11 @@ def smplify_objective(
     blocks: list[ResidualBlock] = [keypoints]
     if pose_prior is not None:
         blocks.append(PosePriorBlock(pose_prior))
-    blocks += [OneColumnBlock("angle_prior", lambda pose, compact: angle_prior(pose)),
-               OneColumnBlock("joint_limits", joint_limits), ShapePriorBlock()]  # fmt: skip
+    blocks += [
+        OneColumnBlock("angle_prior", lambda pose, compact: angle_prior(pose)),
+        OneColumnBlock("joint_limits", joint_limits),
+        ShapePriorBlock(),
+    ]
     if spheres is not None:
         blocks.append(InterpenetrationBlock(spheres, kinematics.num_joints))
     blocks.append(CameraDepthBlock(depth))

@@ -174,8 +174,18 @@ def prepare(
     seconds["model"] = time.perf_counter() - start
     source = f"read from {keypoints_file}" if keypoints_file else "given"
     source = "detected" if keypoints is None else source
-    return FitInputs(model, image, image_size, image_path, keypoints, focal, focal_source, source,
-                     seconds, world if keypoints is not None else None)  # fmt: skip
+    return FitInputs(
+        model,
+        image,
+        image_size,
+        image_path,
+        keypoints,
+        focal,
+        focal_source,
+        source,
+        seconds,
+        world if keypoints is not None else None,
+    )
 
 
 def detect(
@@ -194,8 +204,9 @@ def _detection(image: np.ndarray, image_path: Path | None, threads: int | None):
 
 
 #: Limb landmarks whose absence from the photo the user should hear about.
-_LIMB_ENDS = tuple(f"{side}_{part}" for part in ("elbow", "wrist", "knee", "ankle")
-                   for side in ("left", "right"))  # fmt: skip
+_LIMB_ENDS = tuple(
+    f"{side}_{part}" for part in ("elbow", "wrist", "knee", "ankle") for side in ("left", "right")
+)
 
 
 def out_of_frame_warnings(keypoints: Keypoints2D, out_of_frame: np.ndarray) -> tuple[str, ...]:
@@ -204,12 +215,17 @@ def out_of_frame_warnings(keypoints: Keypoints2D, out_of_frame: np.ndarray) -> t
     from .keypoints import get_layout
 
     names = get_layout(keypoints.layout).names
-    outside = [n.replace("_", " ") for n in _LIMB_ENDS
-               if n in names and bool(out_of_frame[names.index(n)])]  # fmt: skip
+    outside = [
+        n.replace("_", " ")
+        for n in _LIMB_ENDS
+        if n in names and bool(out_of_frame[names.index(n)])
+    ]
     if not outside:
         return ()
-    return (f"outside the photo: {', '.join(outside)} (guessed, not seen; use a photo that "
-            "shows the whole body for a better fit)",)  # fmt: skip
+    return (
+        f"outside the photo: {', '.join(outside)} (guessed, not seen; use a photo that "
+        "shows the whole body for a better fit)",
+    )
 
 
 def detect_and_fit(
@@ -257,8 +273,14 @@ def detect_and_fit(
 
     start = time.perf_counter()
     try:
-        result = fit_module.fit(inputs.model, keypoints, inputs.image_size, inputs.focal_length,
-                                callback=callback, world=world)  # fmt: skip
+        result = fit_module.fit(
+            inputs.model,
+            keypoints,
+            inputs.image_size,
+            inputs.focal_length,
+            callback=callback,
+            world=world,
+        )
     except SmplifyError as error:
         raise naming(inputs.image_path, error) from None
     seconds["fit"] = time.perf_counter() - start
@@ -266,8 +288,15 @@ def detect_and_fit(
         raise FitCancelled("the fit was cancelled")
     if frame_notes:
         result = replace(result, warnings=(*result.warnings, *frame_notes))
-    return FitJobResult(result, keypoints, inputs.image_size, seconds, inputs.focal_source,
-                        inputs.keypoints_source, world)  # fmt: skip
+    return FitJobResult(
+        result,
+        keypoints,
+        inputs.image_size,
+        seconds,
+        inputs.focal_source,
+        inputs.keypoints_source,
+        world,
+    )
 
 
 def fit_photo(image_path: str | os.PathLike, **options) -> FitJobResult:

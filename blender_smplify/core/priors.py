@@ -96,8 +96,12 @@ class PosePrior:
 
 
 #: (joint, axis, sign): exp(sign · θ[axis]) penalises bending against the joint.
-ANGLE_PRIOR_TERMS = (("left_elbow", 1, 1.0), ("right_elbow", 1, -1.0),
-                     ("left_knee", 0, -1.0), ("right_knee", 0, -1.0))  # fmt: skip
+ANGLE_PRIOR_TERMS = (
+    ("left_elbow", 1, 1.0),
+    ("right_elbow", 1, -1.0),
+    ("left_knee", 0, -1.0),
+    ("right_knee", 0, -1.0),
+)
 _ANGLE_INDEX = np.array([3 * J[name] + axis for name, axis, _ in ANGLE_PRIOR_TERMS])
 _ANGLE_SIGN = np.array([s for _, _, s in ANGLE_PRIOR_TERMS])
 
@@ -173,23 +177,29 @@ def joint_limits(
 def within_joint_limits(pose: np.ndarray, tolerance: float = 0.0) -> bool:
     """True when every body-pose component is inside its box (within ``tolerance`` rad)."""
     pose = np.asarray(pose, dtype=np.float64).reshape(-1)
-    return bool(np.all(pose >= JOINT_LIMIT_LOWER - tolerance)
-                and np.all(pose <= JOINT_LIMIT_UPPER + tolerance))  # fmt: skip
+    return bool(
+        np.all(pose >= JOINT_LIMIT_LOWER - tolerance)
+        and np.all(pose <= JOINT_LIMIT_UPPER + tolerance)
+    )
 
 
 # ----------------------------------------------------------------------------------------------
 # Interpenetration
 
 #: Body parts as (name, start joint, end joint, sphere positions along the bone).
-_LIMB_PARTS = (("upper_arm", "shoulder", "elbow", (0.45, 0.8)),
-               ("forearm", "elbow", "wrist", (0.3, 0.7)),
-               ("hand", "wrist", "hand", (0.9,)),
-               ("thigh", "hip", "knee", (0.35, 0.7)),
-               ("shin", "knee", "ankle", (0.3, 0.7)),
-               ("foot", "ankle", "foot", (0.7,)))  # fmt: skip
-_TORSO_PARTS = (("belly", "spine1", "spine2", (0.0,)),
-                ("chest", "spine3", "neck", (0.0,)),
-                ("head", "head", "head", (0.0,)))  # fmt: skip
+_LIMB_PARTS = (
+    ("upper_arm", "shoulder", "elbow", (0.45, 0.8)),
+    ("forearm", "elbow", "wrist", (0.3, 0.7)),
+    ("hand", "wrist", "hand", (0.9,)),
+    ("thigh", "hip", "knee", (0.35, 0.7)),
+    ("shin", "knee", "ankle", (0.3, 0.7)),
+    ("foot", "ankle", "foot", (0.7,)),
+)
+_TORSO_PARTS = (
+    ("belly", "spine1", "spine2", (0.0,)),
+    ("chest", "spine3", "neck", (0.0,)),
+    ("head", "head", "head", (0.0,)),
+)
 _ARM = ("upper_arm", "forearm", "hand")  # the parts of either arm
 _LEGS = ("thigh", "shin", "foot")
 
@@ -264,8 +274,9 @@ class SphereBody:
         pair_parts = {(names.index(x), names.index(y)) for x, y in _part_pairs(names)}
         s = np.arange(len(self.a))
         ii, jj = np.meshgrid(s, s, indexing="ij")
-        keep = np.array([(self.part[i], self.part[j]) in pair_parts
-                         for i, j in zip(ii.ravel(), jj.ravel())])  # fmt: skip
+        keep = np.array(
+            [(self.part[i], self.part[j]) in pair_parts for i, j in zip(ii.ravel(), jj.ravel())]
+        )
         self.pairs = np.stack([ii.ravel()[keep], jj.ravel()[keep]], axis=1)
 
     def residuals(
@@ -331,4 +342,4 @@ __all__ = [
     "angle_prior",
     "joint_limits",
     "within_joint_limits",
-]  # fmt: skip
+]

@@ -54,10 +54,13 @@ FLIP_PRIOR_SCALE = 0.35
 FOLLOWERS: dict[str, tuple[str, ...]] = {
     **{f"{s}_wrist": (f"{s}_pinky", f"{s}_index", f"{s}_thumb") for s in ("left", "right")},
     **{f"{s}_ankle": (f"{s}_heel", f"{s}_foot_index") for s in ("left", "right")},
-    "nose": tuple(f"{s}_{part}" for s in ("left", "right")
-                  for part in ("eye_inner", "eye", "eye_outer", "ear"))
+    "nose": tuple(
+        f"{s}_{part}"
+        for s in ("left", "right")
+        for part in ("eye_inner", "eye", "eye_outer", "ear")
+    )
     + ("mouth_left", "mouth_right"),
-}  # fmt: skip
+}
 #: A flip also holds the other limb segments tilted at least this much (sine of 15°) toward or
 #: away from the camera (see :func:`flip_depth`).
 HOLD_OTHERS = True
@@ -137,14 +140,21 @@ def refit(
     options = options or RefitOptions()
     weights = weights or SmplifyWeights()
     problem = _problem(previous, keypoints, model, weights)
-    objective = Objective(kinematics=problem.objective.kinematics,
-                          blocks=problem.objective.blocks
-                          + tuple(edit_blocks(pins, depth_choices, facing)))  # fmt: skip
+    objective = Objective(
+        kinematics=problem.objective.kinematics,
+        blocks=problem.objective.blocks + tuple(edit_blocks(pins, depth_choices, facing)),
+    )
     last = weights.pose_stage(3).weights
     priors = {k: options.prior_scale * last[k] for k in ("pose_prior", "angle_prior")}
-    config = StageConfig({**last, **priors, "pins": options.pin_weight,
-                          "depth_order": options.depth_weight,
-                          "facing": options.facing_weight})  # fmt: skip
+    config = StageConfig(
+        {
+            **last,
+            **priors,
+            "pins": options.pin_weight,
+            "depth_order": options.depth_weight,
+            "facing": options.facing_weight,
+        }
+    )
     x0 = _parameters(previous, objective.num_betas)
     n = objective.n
     free = np.arange(n) if options.shape else np.r_[0:72, n - 3 : n]
@@ -159,8 +169,13 @@ def refit(
     def normal_equations(y):
         return objective.normal_equations(embed(y), free, config)
 
-    res = dogleg(normal_equations, x0[free], max_iterations=options.max_iterations,
-                 ftol=options.ftol, callback=report)  # fmt: skip
+    res = dogleg(
+        normal_equations,
+        x0[free],
+        max_iterations=options.max_iterations,
+        ftol=options.ftol,
+        callback=report,
+    )
     if res.status is Status.NONFINITE_START:
         raise SmplifyError(f"the refit's energy is not finite at the previous fit ({res.message})")
     x = embed(res.x)
@@ -169,10 +184,15 @@ def refit(
     joints, _ = problem.setup.kin.evaluate(pose, betas, transl, jacobian=False)
     return replace(
         previous,
-        betas=betas.copy(), pose=pose.copy(), transl=transl.copy(), joints_3d=joints[:24].copy(),
-        energy=objective.energies(x, config), iterations=res.iterations,
-        stage_seconds=(time.perf_counter() - start,), status=status,
-    )  # fmt: skip
+        betas=betas.copy(),
+        pose=pose.copy(),
+        transl=transl.copy(),
+        joints_3d=joints[:24].copy(),
+        energy=objective.energies(x, config),
+        iterations=res.iterations,
+        stage_seconds=(time.perf_counter() - start,),
+        status=status,
+    )
 
 
 def flip_depth(
@@ -314,8 +334,9 @@ def _parameters(fit: FitResult, num_betas: int) -> np.ndarray:
     betas = np.zeros(num_betas)
     given = np.asarray(fit.betas, dtype=np.float64)[:num_betas]
     betas[: len(given)] = given
-    return np.concatenate([np.asarray(fit.pose, dtype=np.float64), betas,
-                           np.asarray(fit.transl, dtype=np.float64)])  # fmt: skip
+    return np.concatenate(
+        [np.asarray(fit.pose, dtype=np.float64), betas, np.asarray(fit.transl, dtype=np.float64)]
+    )
 
 
 def _joints(fit: FitResult, model) -> np.ndarray:

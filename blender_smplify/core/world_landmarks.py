@@ -42,13 +42,19 @@ from .objective import ResidualBlock
 #: the term: upper and lower arms and legs, the shoulder and hip lines (right to left) and the
 #: two sides of the torso (hip to shoulder).
 BONES: tuple[tuple[str, str], ...] = (
-    ("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"),
-    ("right_shoulder", "right_elbow"), ("right_elbow", "right_wrist"),
-    ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
-    ("right_hip", "right_knee"), ("right_knee", "right_ankle"),
-    ("right_shoulder", "left_shoulder"), ("right_hip", "left_hip"),
-    ("left_hip", "left_shoulder"), ("right_hip", "right_shoulder"),
-)  # fmt: skip
+    ("left_shoulder", "left_elbow"),
+    ("left_elbow", "left_wrist"),
+    ("right_shoulder", "right_elbow"),
+    ("right_elbow", "right_wrist"),
+    ("left_hip", "left_knee"),
+    ("left_knee", "left_ankle"),
+    ("right_hip", "right_knee"),
+    ("right_knee", "right_ankle"),
+    ("right_shoulder", "left_shoulder"),
+    ("right_hip", "left_hip"),
+    ("left_hip", "left_shoulder"),
+    ("right_hip", "right_shoulder"),
+)
 #: Landmark bones shorter than this (m) give no direction.
 MIN_BONE = 0.03
 
@@ -74,8 +80,10 @@ class WorldLandmarks:
         points = np.asarray(self.points, dtype=np.float64)
         visibility = np.asarray(self.visibility, dtype=np.float64)
         if points.shape != (33, 3) or visibility.shape != (33,):
-            raise KeypointsError("world landmarks need points (33, 3) and visibility (33,), "
-                                 f"got {points.shape} and {visibility.shape}")  # fmt: skip
+            raise KeypointsError(
+                "world landmarks need points (33, 3) and visibility (33,), "
+                f"got {points.shape} and {visibility.shape}"
+            )
         bad = ~np.all(np.isfinite(points), axis=1)
         visibility = np.where(bad | ~np.isfinite(visibility), 0.0, np.clip(visibility, 0, 1))
         object.__setattr__(self, "points", np.where(bad[:, None], 0.0, points))
@@ -87,32 +95,42 @@ class WorldLandmarks:
         visibility = detection.world_visibility
         if visibility is None:
             visibility = np.ones(33)
-        return cls(detection.world, visibility, float(detection.crop.rotation),
-                   np.asarray(detection.crop.centre, dtype=np.float64))  # fmt: skip
+        return cls(
+            detection.world,
+            visibility,
+            float(detection.crop.rotation),
+            np.asarray(detection.crop.centre, dtype=np.float64),
+        )
 
     def to_dict(self) -> dict:
         """Plain JSON-ready form (lists), read back by :meth:`from_dict`."""
         centre = None if self.crop_centre is None else np.asarray(self.crop_centre).tolist()
-        return {"points": self.points.tolist(), "visibility": self.visibility.tolist(),
-                "crop_rotation": float(self.crop_rotation), "crop_centre": centre}  # fmt: skip
+        return {
+            "points": self.points.tolist(),
+            "visibility": self.visibility.tolist(),
+            "crop_rotation": float(self.crop_rotation),
+            "crop_centre": centre,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> WorldLandmarks:
         """Landmarks from :meth:`to_dict`'s form; KeypointsError when it is not that."""
         try:
             centre = data.get("crop_centre")
-            return cls(np.array(data["points"], dtype=np.float64),
-                       np.array(data["visibility"], dtype=np.float64),
-                       float(data.get("crop_rotation", 0.0)),
-                       None if centre is None else np.array(centre, dtype=np.float64))  # fmt: skip
+            return cls(
+                np.array(data["points"], dtype=np.float64),
+                np.array(data["visibility"], dtype=np.float64),
+                float(data.get("crop_rotation", 0.0)),
+                None if centre is None else np.array(centre, dtype=np.float64),
+            )
         except (AttributeError, KeyError, TypeError, ValueError) as error:
-            raise KeypointsError(f"world landmarks need \"points\" (33, 3) and \"visibility\" "
-                                 f"(33,): {error}") from None  # fmt: skip
+            raise KeypointsError(
+                f'world landmarks need "points" (33, 3) and "visibility" (33,): {error}'
+            ) from None
 
     def in_camera(self, focal: float, principal: np.ndarray) -> np.ndarray:
         """(33, 3) the landmarks turned into the fit's camera frame (hip-centred, metres)."""
-        return world_to_camera(self.points, self.crop_rotation, self.crop_centre, focal,
-                               principal)  # fmt: skip
+        return world_to_camera(self.points, self.crop_rotation, self.crop_centre, focal, principal)
 
 
 def world_to_camera(

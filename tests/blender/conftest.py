@@ -46,10 +46,16 @@ def make_fit(model, *, seed: int = 1, principal_point=(320.0, 240.0), image_size
     transl = np.array([0.1, 0.3, 4.0])
     _, joints = model.forward(betas, pose, transl)
     return FitResult(
-        betas=betas, pose=pose, transl=transl, focal_length=1100.0,
-        principal_point=np.asarray(principal_point, dtype=float), image_size=image_size,
-        joints_3d=joints, energy={"joints": 1.0}, gender="neutral",
-    )  # fmt: skip
+        betas=betas,
+        pose=pose,
+        transl=transl,
+        focal_length=1100.0,
+        principal_point=np.asarray(principal_point, dtype=float),
+        image_size=image_size,
+        joints_3d=joints,
+        energy={"joints": 1.0},
+        gender="neutral",
+    )
 
 
 def evaluated_joints(bpy, armature) -> np.ndarray:

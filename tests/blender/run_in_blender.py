@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "blender")]
 
-import pytest
+import pytest  # noqa: E402 (after the path set-up, inside Blender's Python)
 
 argv = (
     sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else [str(ROOT / "tests" / "blender")]

@@ -96,9 +96,11 @@ def test_export_file_name_follows_the_chosen_format(bpy_module):
     from blender_smplify.blender.avatar_ops import SMPLIFY_OT_export_parameters as Export
 
     browser = SimpleNamespace(
-        file_format="NPZ", filepath="/somewhere/fit.json", filename_ext=Export.filename_ext,
+        file_format="NPZ",
+        filepath="/somewhere/fit.json",
+        filename_ext=Export.filename_ext,
         check_extension=True,
-    )  # fmt: skip
+    )
     assert Export.check(browser, None) and browser.filepath == "/somewhere/fit.npz"
 
 

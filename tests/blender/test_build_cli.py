@@ -44,8 +44,16 @@ def test_batch_reports_bad_photos_and_finishes_the_rest(
     shutil.copy(SAMPLE, photos / "good.jpg")
     (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     out = tmp_path / "out"
-    code = run_build([str(photos), str(tmp_path / "missing.png"), "--blend", str(out),
-                      "--model", str(toy_model_file)])  # fmt: skip
+    code = run_build(
+        [
+            str(photos),
+            str(tmp_path / "missing.png"),
+            "--blend",
+            str(out),
+            "--model",
+            str(toy_model_file),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 1
     errors = [line for line in captured.err.splitlines() if line.startswith("error: ")]
@@ -65,12 +73,16 @@ def test_batch_photos_of_the_same_name_get_outputs_of_their_own(
     shutil.copy(SAMPLE, photos / "p.png")
     (photos / "notes.txt").write_text("not a photo: skipped")
     out = tmp_path / "out"
-    code = run_build([str(photos), "--blend", str(out), "--render", str(out),
-                      "--model", str(toy_model_file)])  # fmt: skip
+    code = run_build(
+        [str(photos), "--blend", str(out), "--render", str(out), "--model", str(toy_model_file)]
+    )
     assert code == 0, capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir() if not p.name.endswith(".blend1")) == [
-        "p.blend", "p.png", "p_2.blend", "p_2.png"
-    ]  # fmt: skip
+        "p.blend",
+        "p.png",
+        "p_2.blend",
+        "p_2.png",
+    ]
 
 
 def test_single_photo_with_keypoints_writes_blend_and_render(
@@ -81,11 +93,25 @@ def test_single_photo_with_keypoints_writes_blend_and_render(
     _, joints = toy_model.forward(np.zeros(10), pose, np.array([0.0, 0.2, 5.0]))
     xy = 1000.0 * joints[:, :2] / joints[:, 2:] + 250.0
     keypoints = tmp_path / "kp.json"
-    keypoints.write_text(json.dumps({"layout": "smpl24", "xy": xy.tolist(),
-                                     "confidence": [1.0] * 24}))  # fmt: skip
+    keypoints.write_text(
+        json.dumps({"layout": "smpl24", "xy": xy.tolist(), "confidence": [1.0] * 24})
+    )
     blend, render = tmp_path / "one.blend", tmp_path / "one.png"
-    code = run_build([str(SAMPLE), "--blend", str(blend), "--render", str(render), "--model",
-                      str(toy_model_file), "--keypoints", str(keypoints), "--focal", "1000"])  # fmt: skip
+    code = run_build(
+        [
+            str(SAMPLE),
+            "--blend",
+            str(blend),
+            "--render",
+            str(render),
+            "--model",
+            str(toy_model_file),
+            "--keypoints",
+            str(keypoints),
+            "--focal",
+            "1000",
+        ]
+    )
     assert code == 0 and blend.is_file() and render.is_file()
     bpy = bpy_module
     bpy.ops.wm.open_mainfile(filepath=str(blend))
@@ -96,8 +122,16 @@ def test_single_photo_with_keypoints_writes_blend_and_render(
 
 
 def test_usage_errors_exit_2(bpy_module, tmp_path, capsys):
-    code = run_build([str(SAMPLE), str(SAMPLE), "--blend", str(tmp_path / "x.blend"),
-                      "--keypoints", str(tmp_path / "kp.json")])  # fmt: skip
+    code = run_build(
+        [
+            str(SAMPLE),
+            str(SAMPLE),
+            "--blend",
+            str(tmp_path / "x.blend"),
+            "--keypoints",
+            str(tmp_path / "kp.json"),
+        ]
+    )
     assert code == 2 and "error:" in capsys.readouterr().err
 
 
@@ -109,6 +143,7 @@ def test_blender_command_line_command(bpy_module, tmp_path, toy_model_file, caps
     assert cli_command.smplify_command(["--help"]) == 0
     assert "--blend" in capsys.readouterr().out
     assert cli_command.smplify_command([]) == 2
-    code = cli_command.smplify_command([str(tmp_path / "nothing.jpg"), "--blend",
-                                        str(tmp_path / "x.blend")])  # fmt: skip
+    code = cli_command.smplify_command(
+        [str(tmp_path / "nothing.jpg"), "--blend", str(tmp_path / "x.blend")]
+    )
     assert code == 1 and "error: " in capsys.readouterr().err

@@ -170,8 +170,11 @@ def test_flip_facing_turns_the_body_and_swaps_the_sides(bpy_module, avatar, phot
     assert body_facing(camera_joints(bpy, avatar.armature)) == "away"
     assert avatar.armature["smplify_facing"] == "away"
     marker = km.markers(avatar.armature)["left_wrist"]
-    np.testing.assert_allclose(km.marker_pixels(marker, stored_fit(avatar.armature)),
-                               keypoints.xy[J["right_wrist"]], atol=1e-3)  # fmt: skip
+    np.testing.assert_allclose(
+        km.marker_pixels(marker, stored_fit(avatar.armature)),
+        keypoints.xy[J["right_wrist"]],
+        atol=1e-3,
+    )
 
 
 def bone_rotation(armature, name: str) -> np.ndarray:

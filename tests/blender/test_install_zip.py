@@ -70,15 +70,28 @@ def test_install_enable_use_disable_remove(linux_zip, tmp_path, toy_model_data, 
     import bpy
 
     if bpy.app.binary_path:  # inside a Blender binary: a fresh Blender runs the script
-        command = [bpy.app.binary_path, "-b", "--factory-startup", "--python-exit-code", "1",
-                   "--python", str(script), "--"]  # fmt: skip
+        command = [
+            bpy.app.binary_path,
+            "-b",
+            "--factory-startup",
+            "--python-exit-code",
+            "1",
+            "--python",
+            str(script),
+            "--",
+        ]
     else:  # the bpy module: a fresh Python process
         command = [sys.executable, str(script)]
     arguments = [str(linux_zip), str(model_path), str(keypoints), str(SAMPLE), str(tmp_path)]
     run = subprocess.run(
-        [*command, *arguments], capture_output=True, text=True, env=env, cwd=tmp_path,
-        timeout=300, check=False,
-    )  # fmt: skip
+        [*command, *arguments],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+        check=False,
+    )
     lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
     assert run.returncode == 0 and lines, run.stdout[-3000:] + run.stderr[-3000:]
     found = json.loads(lines[-1][len("RESULT ") :])

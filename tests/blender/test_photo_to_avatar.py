@@ -33,7 +33,9 @@ def test_buttons_detect_fit_build_on_the_sample(bpy_module, empty_scene):
     # again: one camera, rig and body, and one marker per keypoint on the camera (not two sets)
     roles = [o.get("smplify_role") for o in bpy.data.objects]
     assert len(avatars(bpy)) == 1 and sorted(r for r in roles if r != "keypoint") == [
-        "armature", "body", "camera"
+        "armature",
+        "body",
+        "camera",
     ]
     markers = [o for o in bpy.data.objects if o.get("smplify_role") == "keypoint"]
     assert len(markers) >= 12 and len({o.get("smplify_keypoint") for o in markers}) == len(markers)

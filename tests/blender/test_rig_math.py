@@ -11,7 +11,7 @@ from blender_smplify.core.rotation import rodrigues
 
 
 def frames_from(heads: np.ndarray) -> np.ndarray:
-    """Bone frames (24, 3, 3) as Blender builds them: y along the bone, z towards the roll target."""
+    """Bone frames (24, 3, 3) as Blender builds them: y along the bone, z to the roll target."""
     tails = rig_math.bone_tails(heads)
     target = rig_math.roll_targets(heads, tails)
     y = (tails - heads) / np.linalg.norm(tails - heads, axis=1, keepdims=True)

@@ -14,24 +14,39 @@ from blender_smplify.core.joints import SMPL_JOINT_NAMES, SMPL_PARENTS, J
 
 # Rest joints (m), SMPL axes: x the body's left, y up, z forward; T-pose.
 REST_JOINTS = {
-    "pelvis": (0.0, 0.0, 0.0), "left_hip": (0.08, -0.08, 0.0), "right_hip": (-0.08, -0.08, 0.0),
-    "spine1": (0.0, 0.1, -0.01), "left_knee": (0.1, -0.46, 0.01),
-    "right_knee": (-0.1, -0.46, 0.01), "spine2": (0.0, 0.23, 0.01),
-    "left_ankle": (0.1, -0.86, -0.03), "right_ankle": (-0.1, -0.86, -0.03),
-    "spine3": (0.0, 0.29, 0.02), "left_foot": (0.11, -0.92, 0.1),
-    "right_foot": (-0.11, -0.92, 0.1), "neck": (0.0, 0.5, -0.01),
-    "left_collar": (0.07, 0.42, 0.0), "right_collar": (-0.07, 0.42, 0.0),
-    "head": (0.0, 0.6, 0.04), "left_shoulder": (0.18, 0.45, -0.01),
-    "right_shoulder": (-0.18, 0.45, -0.01), "left_elbow": (0.44, 0.45, -0.03),
-    "right_elbow": (-0.44, 0.45, -0.03), "left_wrist": (0.69, 0.45, -0.02),
-    "right_wrist": (-0.69, 0.45, -0.02), "left_hand": (0.78, 0.45, -0.02),
+    "pelvis": (0.0, 0.0, 0.0),
+    "left_hip": (0.08, -0.08, 0.0),
+    "right_hip": (-0.08, -0.08, 0.0),
+    "spine1": (0.0, 0.1, -0.01),
+    "left_knee": (0.1, -0.46, 0.01),
+    "right_knee": (-0.1, -0.46, 0.01),
+    "spine2": (0.0, 0.23, 0.01),
+    "left_ankle": (0.1, -0.86, -0.03),
+    "right_ankle": (-0.1, -0.86, -0.03),
+    "spine3": (0.0, 0.29, 0.02),
+    "left_foot": (0.11, -0.92, 0.1),
+    "right_foot": (-0.11, -0.92, 0.1),
+    "neck": (0.0, 0.5, -0.01),
+    "left_collar": (0.07, 0.42, 0.0),
+    "right_collar": (-0.07, 0.42, 0.0),
+    "head": (0.0, 0.6, 0.04),
+    "left_shoulder": (0.18, 0.45, -0.01),
+    "right_shoulder": (-0.18, 0.45, -0.01),
+    "left_elbow": (0.44, 0.45, -0.03),
+    "right_elbow": (-0.44, 0.45, -0.03),
+    "left_wrist": (0.69, 0.45, -0.02),
+    "right_wrist": (-0.69, 0.45, -0.02),
+    "left_hand": (0.78, 0.45, -0.02),
     "right_hand": (-0.78, 0.45, -0.02),
-}  # fmt: skip
+}
 LANDMARKS = {
     # name: (joint it hangs on, offset from the joint)
-    "nose": ("head", (0.0, 0.02, 0.11)), "left_eye": ("head", (0.035, 0.06, 0.09)),
-    "right_eye": ("head", (-0.035, 0.06, 0.09)), "left_ear": ("head", (0.075, 0.04, 0.0)),
-    "right_ear": ("head", (-0.075, 0.04, 0.0)), "mouth_left": ("head", (0.025, -0.02, 0.09)),
+    "nose": ("head", (0.0, 0.02, 0.11)),
+    "left_eye": ("head", (0.035, 0.06, 0.09)),
+    "right_eye": ("head", (-0.035, 0.06, 0.09)),
+    "left_ear": ("head", (0.075, 0.04, 0.0)),
+    "right_ear": ("head", (-0.075, 0.04, 0.0)),
+    "mouth_left": ("head", (0.025, -0.02, 0.09)),
     "mouth_right": ("head", (-0.025, -0.02, 0.09)),
     "left_heel": ("left_ankle", (0.0, -0.06, -0.05)),
     "right_heel": ("right_ankle", (0.0, -0.06, -0.05)),
@@ -39,11 +54,26 @@ LANDMARKS = {
     "right_big_toe": ("right_foot", (0.0, -0.02, 0.1)),
     "left_hip_surface": ("left_hip", (0.05, 0.06, 0.0)),
     "right_hip_surface": ("right_hip", (-0.05, 0.06, 0.0)),
-    "left_index": ("left_hand", (0.07, 0.0, 0.0)), "right_index": ("right_hand", (-0.07, 0.0, 0.0)),
-}  # fmt: skip
-RADIUS = {"pelvis": 0.13, "spine1": 0.13, "spine2": 0.14, "spine3": 0.14, "neck": 0.05,
-          "head": 0.09, "collar": 0.05, "hip": 0.08, "knee": 0.055, "ankle": 0.04,
-          "foot": 0.03, "shoulder": 0.05, "elbow": 0.04, "wrist": 0.03, "hand": 0.03}  # fmt: skip
+    "left_index": ("left_hand", (0.07, 0.0, 0.0)),
+    "right_index": ("right_hand", (-0.07, 0.0, 0.0)),
+}
+RADIUS = {
+    "pelvis": 0.13,
+    "spine1": 0.13,
+    "spine2": 0.14,
+    "spine3": 0.14,
+    "neck": 0.05,
+    "head": 0.09,
+    "collar": 0.05,
+    "hip": 0.08,
+    "knee": 0.055,
+    "ankle": 0.04,
+    "foot": 0.03,
+    "shoulder": 0.05,
+    "elbow": 0.04,
+    "wrist": 0.03,
+    "hand": 0.03,
+}
 
 
 def _radius(name: str) -> float:
@@ -121,9 +151,22 @@ def toy_body_arrays(num_betas: int = 10, seed: int = 0, with_landmarks: bool = T
     if num_betas > 1:
         shapedirs[:, :, 1] = 0.08 * out
     if num_betas > 2:
-        legs = np.isin(owner, [J[n] for n in ("left_hip", "right_hip", "left_knee",
-                                              "right_knee", "left_ankle", "right_ankle",
-                                              "left_foot", "right_foot")])  # fmt: skip
+        legs = np.isin(
+            owner,
+            [
+                J[n]
+                for n in (
+                    "left_hip",
+                    "right_hip",
+                    "left_knee",
+                    "right_knee",
+                    "left_ankle",
+                    "right_ankle",
+                    "left_foot",
+                    "right_foot",
+                )
+            ],
+        )
         shapedirs[legs, 1, 2] = 0.04 * (v_template[legs, 1] + 0.1)
     for b in range(3, num_betas):
         coef = rng.normal(size=(4, 3)) * 0.01
@@ -134,13 +177,18 @@ def toy_body_arrays(num_betas: int = 10, seed: int = 0, with_landmarks: bool = T
         keypoint_regressor[i, base : base + 3] = 1.0 / 3.0
     kintree = np.stack([np.where(SMPL_PARENTS < 0, 4294967295, SMPL_PARENTS), np.arange(24)])
     data = {
-        "v_template": v_template, "shapedirs": shapedirs, "posedirs": np.zeros((V, 3, 207)),
-        "J_regressor": J_regressor, "weights": weights, "kintree_table": kintree,
+        "v_template": v_template,
+        "shapedirs": shapedirs,
+        "posedirs": np.zeros((V, 3, 207)),
+        "J_regressor": J_regressor,
+        "weights": weights,
+        "kintree_table": kintree,
         "f": np.zeros((0, 3), dtype=np.int64),
-    }  # fmt: skip
+    }
     if with_landmarks:
-        data.update(keypoint_regressor=keypoint_regressor,
-                    landmark_names=[n for _, n in landmark_rows])  # fmt: skip
+        data.update(
+            keypoint_regressor=keypoint_regressor, landmark_names=[n for _, n in landmark_rows]
+        )
     return data
 
 

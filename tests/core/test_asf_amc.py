@@ -156,12 +156,26 @@ SPINE = [
 ]
 HIERARCHY = [
     "root lhipjoint rhipjoint lowerback",
-    "lowerback upperback", "upperback thorax", "thorax lowerneck lclavicle rclavicle",
-    "lowerneck upperneck", "upperneck head",
-] + [f"{s}{a} {s}{b}" for s in "lr" for a, b in (
-    ("hipjoint", "femur"), ("femur", "tibia"), ("tibia", "foot"), ("foot", "toes"),
-    ("clavicle", "humerus"), ("humerus", "radius"), ("radius", "wrist"), ("wrist", "hand"),
-    ("hand", "fingers"))]  # fmt: skip
+    "lowerback upperback",
+    "upperback thorax",
+    "thorax lowerneck lclavicle rclavicle",
+    "lowerneck upperneck",
+    "upperneck head",
+] + [
+    f"{s}{a} {s}{b}"
+    for s in "lr"
+    for a, b in (
+        ("hipjoint", "femur"),
+        ("femur", "tibia"),
+        ("tibia", "foot"),
+        ("foot", "toes"),
+        ("clavicle", "humerus"),
+        ("humerus", "radius"),
+        ("radius", "wrist"),
+        ("wrist", "hand"),
+        ("hand", "fingers"),
+    )
+]
 
 
 @pytest.fixture
@@ -210,13 +224,15 @@ def test_acclaim_body_retargets_with_smpl_conventions(body):
     assert np.allclose(pose[2, J["pelvis"]], [0, np.pi / 2, 0], atol=1e-9)
     assert np.allclose(pose[2, 1:], pose[0, 1:], atol=1e-9)
     # the CMU/HDM05 elbow hinge is tilted 30 degrees from -y (forwards flexion) towards +z
-    assert np.allclose(pose[3, J["left_elbow"]], np.radians(50) * np.array([0, -0.866025, 0.5]),
-                       atol=1e-6)  # fmt: skip
+    assert np.allclose(
+        pose[3, J["left_elbow"]], np.radians(50) * np.array([0, -0.866025, 0.5]), atol=1e-6
+    )
     # a random frame: every posed template bone lies along its ASF segment, except the neck:
     # SMPL's one neck bone follows lowerneck, so upperneck's bend moves the head joint
     # (whose rotation follows the ASF head, so the head itself is right)
-    errors = bone_direction_errors(motion, global_to_pose(retarget(motion, template=template)),
-                                   template)  # fmt: skip
+    errors = bone_direction_errors(
+        motion, global_to_pose(retarget(motion, template=template)), template
+    )
     assert len(errors) >= 20
     bad = {b: round(float(e[4]), 2) for b, e in errors.items() if e[4] > 1e-4 and b != "neck-head"}
     assert not bad  # degrees
@@ -243,9 +259,11 @@ def test_hdm05_split_holds_out_whole_activities_and_actors(body, tmp_path):
     assert "lieDownFloor" in HDM05_HELD_OUT_CLASSES and "squat1Reps" not in HDM05_HELD_OUT_CLASSES
     assert "mm" in HDM05_HELD_OUT_ACTORS and "bd" not in HDM05_HELD_OUT_ACTORS
     root = tmp_path / "hdm05"
-    rows = [("train/7/HDM_bd_lieDownFloor_001_120.amc", "lieDownFloor", "bd"),
-            ("train/10/HDM_bd_squat1Reps_001_120.amc", "squat1Reps", "bd"),
-            ("test/10/HDM_mm_squat1Reps_002_120.amc", "squat1Reps", "mm")]  # fmt: skip
+    rows = [
+        ("train/7/HDM_bd_lieDownFloor_001_120.amc", "lieDownFloor", "bd"),
+        ("train/10/HDM_bd_squat1Reps_001_120.amc", "squat1Reps", "bd"),
+        ("test/10/HDM_mm_squat1Reps_002_120.amc", "squat1Reps", "mm"),
+    ]
     (root / "asf").mkdir(parents=True)
     lines = ["path,class,actor,take,fps,frames,bytes"]
     for path, activity, actor in rows:
@@ -262,7 +280,9 @@ def test_hdm05_split_holds_out_whole_activities_and_actors(body, tmp_path):
     assert set(train) == {"hdm05/HDM_bd_squat1Reps_001"}
     assert set(held) == {"hdm05/HDM_bd_lieDownFloor_001", "hdm05/HDM_mm_squat1Reps_002"}
     assert set(load_hdm05_poses(root, classes=["squat1Reps"])) == {
-        "hdm05/HDM_bd_squat1Reps_001", "hdm05/HDM_mm_squat1Reps_002"}  # fmt: skip
+        "hdm05/HDM_bd_squat1Reps_001",
+        "hdm05/HDM_mm_squat1Reps_002",
+    }
     assert train["hdm05/HDM_bd_squat1Reps_001"].shape == (5, 72)
     with pytest.raises(KeyError, match="sitOnChair"):
         load_hdm05_poses(root, classes=["sitOnChair"])

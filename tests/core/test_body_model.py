@@ -3,7 +3,7 @@ import pytest
 
 from blender_smplify.core.body_model import BodyModel
 from blender_smplify.core.errors import ModelFileError
-from blender_smplify.core.joints import J, SMPL_JOINT_NAMES
+from blender_smplify.core.joints import SMPL_JOINT_NAMES, J
 from blender_smplify.core.rotation import matrix_to_rotvec, rodrigues
 
 LANDMARKS = ("nose", "left_heel", "right_heel")
@@ -51,8 +51,9 @@ def _numeric_jacobian(model, betas, pose, transl, landmarks, h=1e-6):
     nb = len(betas)
 
     def points(x):
-        return model.posed_points(x[72 : 72 + nb], x[:72], x[72 + nb :], landmarks=landmarks,
-                                  jacobian=False)[0]  # fmt: skip
+        return model.posed_points(
+            x[72 : 72 + nb], x[:72], x[72 + nb :], landmarks=landmarks, jacobian=False
+        )[0]
 
     columns = []
     for i in range(len(x0)):
@@ -93,7 +94,9 @@ def test_bending_the_left_elbow_moves_only_the_left_forearm_chain(toy_model):
     pose[3 * J["left_elbow"] + 1] = 1.0
     _, bent = toy_model.forward(None, pose)
     _, rest = toy_model.forward(None, None)
-    moved = {SMPL_JOINT_NAMES[j] for j in np.flatnonzero(np.linalg.norm(bent - rest, axis=1) > 1e-9)}
+    moved = {
+        SMPL_JOINT_NAMES[j] for j in np.flatnonzero(np.linalg.norm(bent - rest, axis=1) > 1e-9)
+    }
     assert moved == {"left_wrist", "left_hand"}
 
 

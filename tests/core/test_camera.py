@@ -14,7 +14,7 @@ from blender_smplify.core.camera import (
     focal_from_fov,
     project,
     project_with_jacobian,
-)  # fmt: skip
+)
 
 
 def test_projection_and_jacobian():
@@ -86,7 +86,8 @@ def test_focal_from_exif_needs_no_pillow(tmp_path):
         "from blender_smplify.core.camera import focal_from_exif\n"
         "from blender_smplify.core.image_io import exif_orientation\n"
         f"data = open({str(tmp_path / 'phone.jpg')!r}, 'rb').read()\n"
-        f"print(focal_from_exif({str(tmp_path / 'phone.jpg')!r}, (300, 400)), exif_orientation(data))"
+        f"print(focal_from_exif({str(tmp_path / 'phone.jpg')!r}, (300, 400)), "
+        "exif_orientation(data))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     focal, orientation = out.stdout.split()

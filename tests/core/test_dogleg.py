@@ -42,8 +42,13 @@ def linear_problem(seed=0, rows=20, cols=5):
 def test_rosenbrock_reaches_the_minimum_scipy_finds(x0):
     x0 = np.array(x0)
     ref = least_squares(rosenbrock, x0, jac=rosenbrock_jac, method="dogbox", xtol=1e-12)
-    res = dogleg(normal_equations_of(rosenbrock, rosenbrock_jac), x0, max_iterations=200,
-                 ftol=1e-12, xtol=1e-12)  # fmt: skip
+    res = dogleg(
+        normal_equations_of(rosenbrock, rosenbrock_jac),
+        x0,
+        max_iterations=200,
+        ftol=1e-12,
+        xtol=1e-12,
+    )
     assert res.status.converged, res.message
     np.testing.assert_allclose(res.x, ref.x, atol=1e-6)
     np.testing.assert_allclose(res.x, [1.0, 1.0], atol=1e-6)
@@ -107,8 +112,9 @@ def test_each_status():
     _, _, fun, jac = linear_problem()
     ne = normal_equations_of(fun, jac)
     # converged by ftol: Rosenbrock with a constant residual left at the optimum
-    offset = normal_equations_of(lambda x: np.r_[rosenbrock(x), 0.5],
-                                 lambda x: np.r_[rosenbrock_jac(x), [[0.0, 0.0]]])  # fmt: skip
+    offset = normal_equations_of(
+        lambda x: np.r_[rosenbrock(x), 0.5], lambda x: np.r_[rosenbrock_jac(x), [[0.0, 0.0]]]
+    )
     res = dogleg(offset, np.array([-1.2, 1.0]), max_iterations=100)
     assert res.status is Status.CONVERGED and "ftol" in res.message
     np.testing.assert_allclose(res.x, [1.0, 1.0], atol=1e-3)
@@ -118,8 +124,9 @@ def test_each_status():
     assert res.status is Status.SMALL_STEP and res.cost == 0.0
     assert "xtol" in res.message
     # the iteration limit
-    res = dogleg(normal_equations_of(rosenbrock, rosenbrock_jac), np.array([-1.2, 1.0]),
-                 max_iterations=2)  # fmt: skip
+    res = dogleg(
+        normal_equations_of(rosenbrock, rosenbrock_jac), np.array([-1.2, 1.0]), max_iterations=2
+    )
     assert res.status is Status.MAX_ITERATIONS and res.iterations == 2
     # cancelled by the callback: the best point so far, after exactly that iteration
     seen = []
@@ -128,8 +135,11 @@ def test_each_status():
         seen.append(F)
         return it < 2
 
-    res = dogleg(normal_equations_of(rosenbrock, rosenbrock_jac), np.array([-1.2, 1.0]),
-                 callback=stop_at_two)  # fmt: skip
+    res = dogleg(
+        normal_equations_of(rosenbrock, rosenbrock_jac),
+        np.array([-1.2, 1.0]),
+        callback=stop_at_two,
+    )
     assert res.status is Status.CANCELLED and res.iterations == 2 and res.cost == seen[-1]
     assert res.message == "cancelled"
     # a start whose energy is not finite is said so, not "cancelled"

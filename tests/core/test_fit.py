@@ -1,4 +1,4 @@
-"""The staged SMPLify fit on synthetic bodies: recovery, flip test, cancellation, missing joints."""
+"""The staged SMPLify fit on synthetic bodies: recovery, flip test, cancelling, missing joints."""
 
 from __future__ import annotations
 
@@ -157,8 +157,9 @@ def test_half_the_keypoints_missing_gives_a_plausible_body(body, prior):
     conf = kp.confidence.copy()
     conf[rng.permutation(24)[:12]] = 0.0
     xy = kp.xy + rng.normal(scale=3.0, size=kp.xy.shape)
-    result = fit(body, Keypoints2D("smpl24", xy, conf), SIZE, FOCAL,
-                 options=FitOptions(pose_prior=prior))  # fmt: skip
+    result = fit(
+        body, Keypoints2D("smpl24", xy, conf), SIZE, FOCAL, options=FitOptions(pose_prior=prior)
+    )
     assert np.all(np.isfinite(result.pose)) and np.all(np.isfinite(result.betas))
     assert within_joint_limits(result.pose, tolerance=0.05)
     assert 2.0 < result.transl[2] < 6.0
@@ -170,8 +171,13 @@ def test_bad_input_is_a_keypoints_error(body, prior):
     with pytest.raises(KeypointsError, match="too few keypoints"):
         fit(body, few, SIZE, FOCAL, options=FitOptions(pose_prior=prior))
     with pytest.raises(KeypointsError, match="span only"):
-        fit(body, Keypoints2D("smpl24", np.full((24, 2), 50.0), np.ones(24)), SIZE, FOCAL,
-            options=FitOptions(pose_prior=prior))  # fmt: skip
+        fit(
+            body,
+            Keypoints2D("smpl24", np.full((24, 2), 50.0), np.ones(24)),
+            SIZE,
+            FOCAL,
+            options=FitOptions(pose_prior=prior),
+        )
     for focal in (-5.0, 1e-300, 50.0):  # 50 px on a 750 x 1000 image: 171° diagonal
         with pytest.raises(KeypointsError, match="focal"):
             fit(body, kp, SIZE, focal, options=FitOptions(pose_prior=prior))
@@ -226,8 +232,13 @@ def test_one_keypoint_off_is_retried_without_a_warning_two_are_flagged(body, pri
     for moved in (["left_wrist"], ["left_wrist", "right_ankle"]):
         xy = kp.xy.copy()
         xy[[get_layout("smpl24").index(name) for name in moved], 0] += 0.25 * height
-        fitted = fit(body, Keypoints2D("smpl24", xy, np.ones(24)), SIZE, FOCAL,
-                     options=FitOptions(pose_prior=prior))  # fmt: skip
+        fitted = fit(
+            body,
+            Keypoints2D("smpl24", xy, np.ones(24)),
+            SIZE,
+            FOCAL,
+            options=FitOptions(pose_prior=prior),
+        )
         results.append((fitted.diagnostics.retried, any("poorly" in w for w in fitted.warnings)))
     assert results == [(True, False), (True, True)]
 
@@ -240,8 +251,9 @@ def test_pose_only_fit_without_shape_coefficients(body, prior):
     assert reprojection(body, result, kp) < 20.0
 
 
-@pytest.mark.parametrize("bad", [{"max_iterations": (5,)}, {"num_betas": -1},
-                                 {"jacobian": "3-point"}])  # fmt: skip
+@pytest.mark.parametrize(
+    "bad", [{"max_iterations": (5,)}, {"num_betas": -1}, {"jacobian": "3-point"}]
+)
 def test_fit_options_are_checked_when_made(bad):
     with pytest.raises(ValueError, match=next(iter(bad))):
         FitOptions(**bad)
@@ -254,6 +266,7 @@ def test_a_keypoint_absurdly_far_off_is_ignored_like_a_far_one(body, prior):
     for far in (1e6, 1e200):  # 1e200 px: σ² + ‖e‖² overflows unless computed with care
         xy = kp.xy.copy()
         xy[J["left_wrist"]] = far
-        results.append(fit(body, Keypoints2D("smpl24", xy, kp.confidence), SIZE, FOCAL,
-                           options=options))  # fmt: skip
+        results.append(
+            fit(body, Keypoints2D("smpl24", xy, kp.confidence), SIZE, FOCAL, options=options)
+        )
     np.testing.assert_allclose(results[1].joints_3d, results[0].joints_3d, atol=1e-3)

@@ -37,15 +37,35 @@ def keypoints_json(tmp_path_factory, toy_npz):
     pts, _ = setup.kin.evaluate(pose, np.zeros(10), np.array([0.0, 0.1, 3.0]), jacobian=False)
     xy = 800.0 * pts[:24, :2] / pts[:24, 2:] + np.array([300.0, 400.0])
     path = tmp_path_factory.mktemp("kp") / "kp.json"
-    path.write_text(json.dumps({"layout": "smpl24", "xy": xy.tolist(),
-                                "confidence": [1.0] * 24, "image_size": [600, 800]}))  # fmt: skip
+    path.write_text(
+        json.dumps(
+            {
+                "layout": "smpl24",
+                "xy": xy.tolist(),
+                "confidence": [1.0] * 24,
+                "image_size": [600, 800],
+            }
+        )
+    )
     return path
 
 
 def test_fit_from_keypoints_writes_smplx_json(tmp_path, toy_npz, keypoints_json, capsys):
     out = tmp_path / "fit.json"
-    rc = main(["fit", "no_photo.jpg", "--keypoints", str(keypoints_json), "--out", str(out),
-               "--model", str(toy_npz), "--focal", "800"])  # fmt: skip
+    rc = main(
+        [
+            "fit",
+            "no_photo.jpg",
+            "--keypoints",
+            str(keypoints_json),
+            "--out",
+            str(out),
+            "--model",
+            str(toy_npz),
+            "--focal",
+            "800",
+        ]
+    )
     assert rc == 0
     data = json.loads(out.read_text())
     assert len(data["global_orient"]) == 3 and len(data["body_pose"]) == 69
@@ -62,24 +82,49 @@ def test_fit_from_keypoints_writes_smplx_json(tmp_path, toy_npz, keypoints_json,
 def test_keypoints_file_with_a_byte_order_mark(tmp_path, toy_npz, keypoints_json):
     kp = tmp_path / "kp.json"
     kp.write_text(keypoints_json.read_text(), encoding="utf-8-sig")  # as Windows Notepad saves
-    rc = main(["fit", "no_photo.jpg", "--keypoints", str(kp), "--out", str(tmp_path / "o.json"),
-               "--model", str(toy_npz), "--focal", "800"])  # fmt: skip
+    rc = main(
+        [
+            "fit",
+            "no_photo.jpg",
+            "--keypoints",
+            str(kp),
+            "--out",
+            str(tmp_path / "o.json"),
+            "--model",
+            str(toy_npz),
+            "--focal",
+            "800",
+        ]
+    )
     assert rc == 0
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, "keypoints file not found"),
-    ("{not json", "not a keypoints JSON file"),
-    ('{"layout": "smpl99", "xy": []}', "unknown keypoint layout"),
-    ('{"layout": "smpl24", "xy": [[1, 2]], "image_size": [10, 10]}', "24 keypoints"),
-    ('{"layout": "smpl24", "xy": ' + str([[1, 2]] * 24) + '}', "none.jpg: no such file"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "keypoints file not found"),
+        ("{not json", "not a keypoints JSON file"),
+        ('{"layout": "smpl99", "xy": []}', "unknown keypoint layout"),
+        ('{"layout": "smpl24", "xy": [[1, 2]], "image_size": [10, 10]}', "24 keypoints"),
+        ('{"layout": "smpl24", "xy": ' + str([[1, 2]] * 24) + "}", "none.jpg: no such file"),
+    ],
+)
 def test_bad_keypoints_exit_2_with_one_line(tmp_path, toy_npz, capsys, content, message):
     kp = tmp_path / "kp.json"
     if content is not None:
         kp.write_text(content)
-    rc = main(["fit", str(tmp_path / "none.jpg"), "--keypoints", str(kp),
-               "--out", str(tmp_path / "o.json"), "--model", str(toy_npz)])  # fmt: skip
+    rc = main(
+        [
+            "fit",
+            str(tmp_path / "none.jpg"),
+            "--keypoints",
+            str(kp),
+            "--out",
+            str(tmp_path / "o.json"),
+            "--model",
+            str(toy_npz),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and err.startswith("error: ") and message in err
     assert err.count("\n") == 1 and "Traceback" not in err
@@ -88,28 +133,80 @@ def test_bad_keypoints_exit_2_with_one_line(tmp_path, toy_npz, capsys, content, 
 def test_keypoints_without_size_and_a_folder_as_image(tmp_path, toy_npz, capsys):
     kp = tmp_path / "kp.json"
     kp.write_text('{"layout": "smpl24", "xy": ' + str([[1, 2]] * 24) + "}")
-    rc = main(["fit", str(tmp_path), "--keypoints", str(kp), "--out", str(tmp_path / "o.json"),
-               "--model", str(toy_npz)])  # fmt: skip
+    rc = main(
+        [
+            "fit",
+            str(tmp_path),
+            "--keypoints",
+            str(kp),
+            "--out",
+            str(tmp_path / "o.json"),
+            "--model",
+            str(toy_npz),
+        ]
+    )
     assert rc == 2 and capsys.readouterr().err == f"error: {tmp_path}: not a file\n"
 
 
 def test_bad_model_and_focal_exit_2(tmp_path, keypoints_json, toy_npz, capsys):
-    rc = main(["fit", "x.jpg", "--keypoints", str(keypoints_json), "--out", str(tmp_path / "o"),
-               "--model", str(tmp_path / "missing.npz")])  # fmt: skip
+    rc = main(
+        [
+            "fit",
+            "x.jpg",
+            "--keypoints",
+            str(keypoints_json),
+            "--out",
+            str(tmp_path / "o"),
+            "--model",
+            str(tmp_path / "missing.npz"),
+        ]
+    )
     assert rc == 2 and capsys.readouterr().err.startswith("error: ")
-    rc = main(["fit", "x.jpg", "--keypoints", str(keypoints_json), "--out", str(tmp_path / "o"),
-               "--model", str(toy_npz), "--focal", "-3"])  # fmt: skip
+    rc = main(
+        [
+            "fit",
+            "x.jpg",
+            "--keypoints",
+            str(keypoints_json),
+            "--out",
+            str(tmp_path / "o"),
+            "--model",
+            str(toy_npz),
+            "--focal",
+            "-3",
+        ]
+    )
     assert rc == 2 and "focal" in capsys.readouterr().err
 
 
 def test_unwritable_output_exits_2(tmp_path, keypoints_json, toy_npz, capsys):
-    rc = main(["fit", "x.jpg", "--keypoints", str(keypoints_json), "--model", str(toy_npz),
-               "--out", str(tmp_path / "no" / "such" / "dir" / "fit.json")])  # fmt: skip
+    rc = main(
+        [
+            "fit",
+            "x.jpg",
+            "--keypoints",
+            str(keypoints_json),
+            "--model",
+            str(toy_npz),
+            "--out",
+            str(tmp_path / "no" / "such" / "dir" / "fit.json"),
+        ]
+    )
     assert rc == 2 and capsys.readouterr().err.startswith("error: ")
     folder = tmp_path / "a_folder"
     folder.mkdir()
-    rc = main(["fit", "x.jpg", "--keypoints", str(keypoints_json), "--model", str(toy_npz),
-               "--out", str(folder)])  # fmt: skip
+    rc = main(
+        [
+            "fit",
+            "x.jpg",
+            "--keypoints",
+            str(keypoints_json),
+            "--model",
+            str(toy_npz),
+            "--out",
+            str(folder),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and err.startswith(f"error: cannot write {folder}:")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_folder"]  # no stray .tmp
@@ -121,8 +218,9 @@ def test_output_never_overwrites_the_inputs(tmp_path, keypoints_json, toy_npz, c
     kp = tmp_path / "kp.json"
     kp.write_text(keypoints_json.read_text())
     for out, what in ((photo, "IMAGE"), (kp, "--keypoints")):
-        rc = main(["fit", str(photo), "--keypoints", str(kp), "--model", str(toy_npz),
-                   "--out", str(out)])  # fmt: skip
+        rc = main(
+            ["fit", str(photo), "--keypoints", str(kp), "--model", str(toy_npz), "--out", str(out)]
+        )
         assert rc == 2 and what in capsys.readouterr().err
     assert photo.read_bytes() == SAMPLE.read_bytes()
     assert kp.read_text() == keypoints_json.read_text()
@@ -131,9 +229,14 @@ def test_output_never_overwrites_the_inputs(tmp_path, keypoints_json, toy_npz, c
 def test_photo_end_to_end_in_a_subprocess(tmp_path):
     """Detection on the sample photo, the open body model, the fit: the command users run."""
     out = tmp_path / "fit.json"
-    proc = subprocess.run([sys.executable, "-m", "blender_smplify", "fit", str(SAMPLE),
-                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "blender_smplify", "fit", str(SAMPLE), "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text())
     assert data["keypoints"]["layout"] == "blazepose33"

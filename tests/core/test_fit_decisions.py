@@ -100,8 +100,9 @@ def fit_counting_starts(body, prior, kp, **kwargs):
         if stage == 1 and iteration == 1:
             starts.append(energy)
 
-    result = fit(body, kp, SIZE, FOCAL, callback=callback, options=FitOptions(pose_prior=prior),
-                 **kwargs)  # fmt: skip
+    result = fit(
+        body, kp, SIZE, FOCAL, callback=callback, options=FitOptions(pose_prior=prior), **kwargs
+    )
     return result, len(starts)
 
 
@@ -177,8 +178,7 @@ def test_a_fit_whose_energy_is_never_finite_is_an_error_not_a_cancel(body, prior
     broken = replace(prior, means=np.full_like(prior.means, np.nan))
     _, _, kp = near_mean_case(body, prior, yaw=0.0, away=False, seed=0)
     with pytest.raises(SmplifyError, match="not finite"):
-        fit(body, kp, SIZE, FOCAL, callback=lambda *a: True,
-            options=FitOptions(pose_prior=broken))  # fmt: skip
+        fit(body, kp, SIZE, FOCAL, callback=lambda *a: True, options=FitOptions(pose_prior=broken))
 
 
 # ------------------------------------------------------------------------ prior terms

@@ -22,10 +22,15 @@ ROOT = Path(__file__).resolve().parents[2]
 def write_fit(path: Path, betas, gender: str) -> Path:
     """A fit JSON as ``fit`` writes it (FitResult.to_dict)."""
     result = FitResult(
-        betas=np.asarray(betas, dtype=float), pose=np.zeros(72), transl=np.array([0, 0, 3.0]),
-        focal_length=1000.0, principal_point=np.array([320.0, 240.0]), image_size=(640, 480),
-        joints_3d=np.zeros((24, 3)), gender=gender,
-    )  # fmt: skip
+        betas=np.asarray(betas, dtype=float),
+        pose=np.zeros(72),
+        transl=np.array([0, 0, 3.0]),
+        focal_length=1000.0,
+        principal_point=np.array([320.0, 240.0]),
+        image_size=(640, 480),
+        joints_3d=np.zeros((24, 3)),
+        gender=gender,
+    )
     path.write_text(json.dumps(result.to_dict()))
     return path
 
@@ -92,7 +97,11 @@ def test_runs_as_a_module(fits, tmp_path):
     out = tmp_path / "m.csv"
     done = subprocess.run(
         [sys.executable, "-m", "blender_smplify.measure_cli", str(fits[1]), "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert "wrote" in done.stdout and out.read_text().startswith("fit,gender,stature_cm")

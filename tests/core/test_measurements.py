@@ -130,11 +130,15 @@ class PrimitiveBody:
         leg_ring = {y: i for i, y in enumerate(LEG_Y)}
         arm_ring = {x: i for i, x in enumerate(ARM_X)}
         joint_rings = {
-            "pelvis": ("torso", torso_ring[0.92]), "spine1": ("torso", torso_ring[1.0]),
-            "spine2": ("torso", torso_ring[1.1]), "spine3": ("torso", torso_ring[1.26]),
-            "left_collar": ("torso", torso_ring[1.4]), "right_collar": ("torso", torso_ring[1.4]),
-            "neck": ("neck", 1), "head": ("head", 1),
-        }  # fmt: skip
+            "pelvis": ("torso", torso_ring[0.92]),
+            "spine1": ("torso", torso_ring[1.0]),
+            "spine2": ("torso", torso_ring[1.1]),
+            "spine3": ("torso", torso_ring[1.26]),
+            "left_collar": ("torso", torso_ring[1.4]),
+            "right_collar": ("torso", torso_ring[1.4]),
+            "neck": ("neck", 1),
+            "head": ("head", 1),
+        }
         for side in ("left", "right"):
             for joint, y in (("hip", 0.86), ("knee", 0.48), ("ankle", 0.08), ("foot", 0.02)):
                 joint_rings[f"{side}_{joint}"] = (f"{side}_leg", leg_ring[y])
@@ -144,10 +148,15 @@ class PrimitiveBody:
         for joint, (part, ring) in joint_rings.items():
             regressor[J[joint], self.ring(part, ring)] = 1.0 / N_AROUND
         return BodyModel.from_arrays(
-            v_template=self.vertices, shapedirs=np.zeros((V, 3, 1)), posedirs=None,
-            J_regressor=regressor, weights=self._weights(), f=self.faces,
-            kintree_table=np.stack([SMPL_PARENTS, np.arange(24)]), source="primitive body",
-        )  # fmt: skip
+            v_template=self.vertices,
+            shapedirs=np.zeros((V, 3, 1)),
+            posedirs=None,
+            J_regressor=regressor,
+            weights=self._weights(),
+            f=self.faces,
+            kintree_table=np.stack([SMPL_PARENTS, np.arange(24)]),
+            source="primitive body",
+        )
 
     def _weights(self) -> np.ndarray:
         x, y = np.abs(self.vertices[:, 0]), self.vertices[:, 1]
@@ -266,9 +275,15 @@ def test_limb_cut_keeps_one_limb_and_trunk_cut_excludes_the_arms():
     planes = np.array([[0.0, 0.81, 0.0], [0.0, 1.41, 0.0], [0.0, 1.41, 0.0]])
     centres = np.array([[LEG_X, 0.81, 0.0], [0.0, 1.41, 0.0], [3.0, 1.41, 0.0]])
     sections = plane_sections(
-        body.vertices, body.faces, edges, np.tile(every, 3), np.repeat(np.arange(3), len(every)),
-        planes, np.tile(Y, (3, 1)), centres,
-    )  # fmt: skip
+        body.vertices,
+        body.faces,
+        edges,
+        np.tile(every, 3),
+        np.repeat(np.arange(3), len(every)),
+        planes,
+        np.tile(Y, (3, 1)),
+        centres,
+    )
     leg = 2 * np.pi * LEG_R * polygon_factor()
     torso = ramanujan(np.interp(1.4, [1.26, 1.45], [0.17, 0.17]), 0.12) * polygon_factor()
     assert sections.contour_length[0] == pytest.approx(leg, abs=1e-6)
@@ -293,9 +308,15 @@ def test_hull_bridges_a_hollow_and_the_contour_follows_it():
     depth = 0.05
     vertices, faces = notched_prism(depth)
     sections = plane_sections(
-        vertices, faces, MeshEdges.of(faces), np.arange(len(faces)), np.zeros(len(faces), int),
-        np.array([[0, 0.5, 0]]), np.array([Y]), np.array([[0, 0.5, -0.05]]),
-    )  # fmt: skip
+        vertices,
+        faces,
+        MeshEdges.of(faces),
+        np.arange(len(faces)),
+        np.zeros(len(faces), int),
+        np.array([[0, 0.5, 0]]),
+        np.array([Y]),
+        np.array([[0, 0.5, -0.05]]),
+    )
     assert sections.hull_perimeter[0] == pytest.approx(0.8, abs=1e-12)
     notch = 2 * np.hypot(0.1, depth) - 0.2
     assert sections.contour_length[0] == pytest.approx(0.8 + notch, abs=1e-12)
@@ -303,13 +324,20 @@ def test_hull_bridges_a_hollow_and_the_contour_follows_it():
 
 def test_tilted_plane_through_a_cylinder_gives_an_ellipse():
     r, tilt = 0.05, np.radians(35)
-    vertices, faces = tube(np.column_stack([np.zeros(41), np.linspace(0, 0.4, 41), np.zeros(41)]),
-                           X, Z, r, r, n=512)  # fmt: skip
+    vertices, faces = tube(
+        np.column_stack([np.zeros(41), np.linspace(0, 0.4, 41), np.zeros(41)]), X, Z, r, r, n=512
+    )
     normal = np.array([[0.0, np.cos(tilt), np.sin(tilt)]])
     sections = plane_sections(
-        vertices, faces, MeshEdges.of(faces), np.arange(len(faces)), np.zeros(len(faces), int),
-        np.array([[0, 0.2, 0]]), normal, np.array([[0, 0.2, 0]]),
-    )  # fmt: skip
+        vertices,
+        faces,
+        MeshEdges.of(faces),
+        np.arange(len(faces)),
+        np.zeros(len(faces), int),
+        np.array([[0, 0.2, 0]]),
+        normal,
+        np.array([[0, 0.2, 0]]),
+    )
     assert sections.hull_perimeter[0] == pytest.approx(ramanujan(r, r / np.cos(tilt)), rel=1e-4)
 
 
@@ -437,10 +465,12 @@ R_TOLERANCE = 0.35
 def test_correlations_have_ansur_signs_and_sizes(gender):
     measurer = BodyMeasurer(BodyModel.load(gender=gender))
     rng = np.random.default_rng(1)
-    table = np.array([
-        [measurer.measure(b).values[n] for n in ANSUR_NAMES]
-        for b in rng.standard_normal((200, measurer.model.num_betas))
-    ])  # fmt: skip
+    table = np.array(
+        [
+            [measurer.measure(b).values[n] for n in ANSUR_NAMES]
+            for b in rng.standard_normal((200, measurer.model.num_betas))
+        ]
+    )
     r = np.corrcoef(table.T)
     for (i, j), survey in ANSUR_R[gender].items():
         pair = f"{ANSUR_NAMES[i]}–{ANSUR_NAMES[j]}: model {r[i, j]:+.2f}, ANSUR II {survey:+.2f}"
@@ -465,12 +495,16 @@ def subdivided(model: BodyModel) -> BodyModel:
     faces = n - 1 - np.concatenate(split)  # vertex i becomes n − 1 − i
     regressor = np.pad(model.J_regressor, ((0, 0), (0, len(edges.edges))))[:, ::-1]
     return BodyModel.from_arrays(
-        v_template=with_midpoints(model.v_template), shapedirs=with_midpoints(model.shapedirs),
-        posedirs=None, J_regressor=regressor,
-        weights=with_midpoints(model.lbs_weights), f=faces,
-        kintree_table=np.stack([SMPL_PARENTS, np.arange(24)]), gender=model.gender,
+        v_template=with_midpoints(model.v_template),
+        shapedirs=with_midpoints(model.shapedirs),
+        posedirs=None,
+        J_regressor=regressor,
+        weights=with_midpoints(model.lbs_weights),
+        f=faces,
+        kintree_table=np.stack([SMPL_PARENTS, np.arange(24)]),
+        gender=model.gender,
         source="subdivided",
-    )  # fmt: skip
+    )
 
 
 def test_other_meshes_get_their_landmarks_found(rng):

@@ -44,7 +44,9 @@ def official_style_pickle(tmp_path, toy_model_data, monkeypatch):
     return path
 
 
-def test_official_style_pickle_loads_without_chumpy(official_style_pickle, toy_model_data, monkeypatch):
+def test_official_style_pickle_loads_without_chumpy(
+    official_style_pickle, toy_model_data, monkeypatch
+):
     monkeypatch.delitem(sys.modules, "chumpy")
     monkeypatch.delitem(sys.modules, "chumpy.ch")
     model = BodyModel.load(official_style_pickle, gender="female")

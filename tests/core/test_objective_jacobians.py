@@ -19,13 +19,27 @@ from blender_smplify.core.priors import SphereBody
 from blender_smplify.core.world_landmarks import BoneTargets, WorldLandmarkBlock
 
 #: every block on, with weights that make each matter
-ALL_ON = StageConfig({"joints": 1.0, "pose_prior": 2.0, "angle_prior": 0.7, "joint_limits": 30.0,
-                      "shape_prior": 3.0, "interpenetration": 100.0, "camera_depth": 5.0,
-                      "world": 4.0, "pins": 50.0, "depth_order": 20.0, "facing": 4.0})  # fmt: skip
+ALL_ON = StageConfig(
+    {
+        "joints": 1.0,
+        "pose_prior": 2.0,
+        "angle_prior": 0.7,
+        "joint_limits": 30.0,
+        "shape_prior": 3.0,
+        "interpenetration": 100.0,
+        "camera_depth": 5.0,
+        "world": 4.0,
+        "pins": 50.0,
+        "depth_order": 20.0,
+        "facing": 4.0,
+    }
+)
 #: the refit's edit terms (``edit_terms.py``), with margins that keep their hinges active
-EDIT_BLOCKS = (PinBlock({"left_elbow": [0.1, -0.4, 0.2], "pelvis": [3.0, 0.1, 0.0]}),
-               DepthOrderBlock({"left_elbow": "toward", "right_knee": "away"}, margin=10.0),
-               FacingBlock("away", margin=100.0))  # fmt: skip
+EDIT_BLOCKS = (
+    PinBlock({"left_elbow": [0.1, -0.4, 0.2], "pelvis": [3.0, 0.1, 0.0]}),
+    DepthOrderBlock({"left_elbow": "toward", "right_knee": "away"}, margin=10.0),
+    FacingBlock("away", margin=100.0),
+)
 
 
 def central_difference(f, x, h=1e-6):
@@ -92,19 +106,35 @@ def make_objective(body, kin, rng):
     index = np.r_[0:24, 24, 25, 26, 27]
     target = 1000 * pts[index, :2] / pts[index, 2:] + 500 + rng.normal(scale=30, size=(28, 2))
     conf = rng.uniform(0.2, 1.0, size=28)
-    joints = KeypointBlock(point_index=index, target=target, confidence=conf, focal=1000.0,
-                           centre=np.array([500.0, 500.0]), scale=1.3, sigma=40.0)  # fmt: skip
-    obj = smplify_objective(kinematics=kin, keypoints=joints, pose_prior=make_placeholder_prior(),
-                            spheres=SphereBody(body, 10), depth=3.0,
-                            world=WorldLandmarkBlock(random_bones(rng), 0.5))  # fmt: skip
+    joints = KeypointBlock(
+        point_index=index,
+        target=target,
+        confidence=conf,
+        focal=1000.0,
+        centre=np.array([500.0, 500.0]),
+        scale=1.3,
+        sigma=40.0,
+    )
+    obj = smplify_objective(
+        kinematics=kin,
+        keypoints=joints,
+        pose_prior=make_placeholder_prior(),
+        spheres=SphereBody(body, 10),
+        depth=3.0,
+        world=WorldLandmarkBlock(random_bones(rng), 0.5),
+    )
     return Objective(kinematics=kin, blocks=obj.blocks + EDIT_BLOCKS), x_true
 
 
 def random_bones(rng) -> BoneTargets:
     """Bone-direction targets of the world block: limbs, a joint to a landmark, random ways."""
-    pairs = [("left_shoulder", "left_elbow"), ("right_elbow", "right_wrist"),
-             ("left_hip", "left_knee"), ("right_knee", "right_ankle"),
-             ("neck", "head")]  # fmt: skip
+    pairs = [
+        ("left_shoulder", "left_elbow"),
+        ("right_elbow", "right_wrist"),
+        ("left_hip", "left_knee"),
+        ("right_knee", "right_ankle"),
+        ("neck", "head"),
+    ]
     parents = np.array([J[a] for a, _ in pairs] + [J["head"]])
     children = np.array([J[b] for _, b in pairs] + [24])  # 24: the "nose" landmark
     directions = rng.normal(size=(len(parents), 3))
@@ -112,9 +142,22 @@ def random_bones(rng) -> BoneTargets:
     return BoneTargets(parents, children, directions, rng.uniform(0.2, 1.0, len(parents)))
 
 
-@pytest.mark.parametrize("term", ["joints", "pose_prior", "angle_prior", "joint_limits",
-                                  "shape_prior", "interpenetration", "camera_depth", "world",
-                                  "pins", "depth_order", "facing"])  # fmt: skip
+@pytest.mark.parametrize(
+    "term",
+    [
+        "joints",
+        "pose_prior",
+        "angle_prior",
+        "joint_limits",
+        "shape_prior",
+        "interpenetration",
+        "camera_depth",
+        "world",
+        "pins",
+        "depth_order",
+        "facing",
+    ],
+)
 def test_each_block_jacobian_matches_finite_differences(body, kin, term):
     rng = np.random.default_rng(2)
     obj, x = make_objective(body, kin, rng)
@@ -125,8 +168,9 @@ def test_each_block_jacobian_matches_finite_differences(body, kin, term):
     x[3 * J["right_hip"] : 3 * J["right_hip"] + 3] = (0.0, 0.0, 0.1)
 
     def block(x):
-        return {n: r for n, r, _ in obj.weighted_blocks(x, ALL_ON, jacobian=False,
-                                                          compact=False)}[term]  # fmt: skip
+        return {n: r for n, r, _ in obj.weighted_blocks(x, ALL_ON, jacobian=False, compact=False)}[
+            term
+        ]
 
     r = block(x)
     jac = {n: j for n, _, j in obj.weighted_blocks(x, ALL_ON, compact=False)}[term]
@@ -139,9 +183,19 @@ def test_normal_equations_equal_stacked_jacobians(body, kin):
     rng = np.random.default_rng(3)
     obj, x = make_objective(body, kin, rng)
     blocks = obj.weighted_blocks(x, ALL_ON)
-    assert [b[0] for b in blocks] == ["joints", "pose_prior", "angle_prior", "joint_limits",
-                                      "shape_prior", "interpenetration", "camera_depth", "world",
-                                      "pins", "depth_order", "facing"]  # fmt: skip
+    assert [b[0] for b in blocks] == [
+        "joints",
+        "pose_prior",
+        "angle_prior",
+        "joint_limits",
+        "shape_prior",
+        "interpenetration",
+        "camera_depth",
+        "world",
+        "pins",
+        "depth_order",
+        "facing",
+    ]
     r = np.concatenate([b[1] for b in blocks])
     Jm = np.concatenate([b[2] for b in blocks])
     free = np.r_[0:3, 10:40, 82:85]

@@ -153,8 +153,10 @@ def test_joints_sit_where_animators_expect(open_model):
     height = top - sole
     # Fraction of stature above the sole (anthropometric tables: hip joint ≈ 0.50–0.53,
     # knee ≈ 0.28, shoulder joint ≈ 0.81, ankle ≈ 0.04–0.05).
-    frac = {n: (j[J[n], 1] - sole) / height for n in ("left_hip", "left_knee", "left_shoulder",
-                                                      "left_ankle", "neck", "pelvis")}  # fmt: skip
+    frac = {
+        n: (j[J[n], 1] - sole) / height
+        for n in ("left_hip", "left_knee", "left_shoulder", "left_ankle", "neck", "pelvis")
+    }
     assert 0.47 < frac["left_hip"] < 0.55
     assert 0.24 < frac["left_knee"] < 0.31
     assert 0.78 < frac["left_shoulder"] < 0.85
@@ -164,8 +166,19 @@ def test_joints_sit_where_animators_expect(open_model):
     # Hips apart by roughly 15–22 cm; elbow halfway-ish between shoulder and wrist.
     assert 0.13 < j[J["left_hip"], 0] - j[J["right_hip"], 0] < 0.24
     # Every joint inside the body: the surface surrounds it on both sides along x and z.
-    for name in ("pelvis", "left_hip", "spine1", "spine2", "spine3", "neck", "head",
-                 "left_shoulder", "left_elbow", "left_knee", "left_ankle"):  # fmt: skip
+    for name in (
+        "pelvis",
+        "left_hip",
+        "spine1",
+        "spine2",
+        "spine3",
+        "neck",
+        "head",
+        "left_shoulder",
+        "left_elbow",
+        "left_knee",
+        "left_ankle",
+    ):
         p = j[J[name]]
         slab = v[np.linalg.norm(v[:, [0, 1]] - p[[0, 1]], axis=1) < 0.02]
         assert slab[:, 2].min() < p[2] < slab[:, 2].max(), name
@@ -221,11 +234,31 @@ def test_bent_knees_and_elbows_do_not_explode(open_model, betas_seed):
 
 
 def test_landmarks(open_model, open_arrays):
-    needed = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_heel",
-              "right_heel", "left_big_toe", "right_big_toe", "left_small_toe", "right_small_toe",
-              "left_hip_surface", "left_shoulder_surface", "left_index", "left_pinky",
-              "left_thumb", "mouth_left", "mouth_right", "left_eye_inner", "left_eye_outer",
-              "left_thumb_knuckle", "left_index_knuckle", "left_pinky_knuckle")  # fmt: skip
+    needed = (
+        "nose",
+        "left_eye",
+        "right_eye",
+        "left_ear",
+        "right_ear",
+        "left_heel",
+        "right_heel",
+        "left_big_toe",
+        "right_big_toe",
+        "left_small_toe",
+        "right_small_toe",
+        "left_hip_surface",
+        "left_shoulder_surface",
+        "left_index",
+        "left_pinky",
+        "left_thumb",
+        "mouth_left",
+        "mouth_right",
+        "left_eye_inner",
+        "left_eye_outer",
+        "left_thumb_knuckle",
+        "left_index_knuckle",
+        "left_pinky_knuckle",
+    )
     assert set(needed) <= set(open_model.landmark_names)
     data = open_arrays[open_model.gender]
     reg = data["keypoint_regressor"]
@@ -277,3 +310,50 @@ def test_forward_agrees_with_smplx(tmp_path, open_arrays, gender):
     oracle_vertices, oracle_joints = smplx_forward(pkl, betas, pose, transl)
     np.testing.assert_allclose(vertices, oracle_vertices, atol=1e-5)
     np.testing.assert_allclose(joints, oracle_joints, atol=1e-5)
+
+
+# ANSUR II (US Army 2012, Gordon et al. 2014; ../shared/data/anthropometry/SOURCES.md): SD and
+# 2nd / 98th percentile of stature, chest, waist (at the navel) and buttock (hip) circumference in
+# mm and of body mass in kg, per sex. Kept here so the test needs no survey data.
+ANSUR_SPREAD = {
+    "female": {
+        "stature": (64.2, 1498.7, 1764.6),
+        "chest_girth": (82.7, 795.7, 1139.3),
+        "waist_girth_omphalion": (99.9, 680.7, 1088.6),
+        "hip_girth": (75.9, 875.0, 1181.3),
+        "body_mass": (10.99, 48.00, 93.40),
+    },
+    "male": {
+        "stature": (68.6, 1621.0, 1904.4),
+        "chest_girth": (87.4, 894.0, 1251.0),
+        "waist_girth_omphalion": (111.7, 740.0, 1179.0),
+        "hip_girth": (76.7, 874.0, 1188.4),
+        "body_mass": (14.22, 60.06, 118.90),
+    },
+}
+
+
+@pytest.mark.parametrize("gender", ("female", "male"))
+def test_shape_space_spans_the_adult_population(gender):
+    """Issue 11: bodies β ~ N(0, I) spread at least 0.9 × as widely as ANSUR II's adults, and
+    their 2–98 % range (mean ± 2.054 SD: the model is Gaussian in its vertices, and 300 bodies
+    estimate an SD better than a 98th percentile) covers the survey's, for every measurement."""
+    from blender_smplify.core.measurements import BodyMeasurer
+
+    model = BodyModel.load(gender=gender)
+    measurer = BodyMeasurer(model)
+    f = model.faces
+    table = {name: [] for name in ANSUR_SPREAD[gender]}
+    for betas in np.random.default_rng(11).standard_normal((300, model.num_betas)):
+        v = model.v_template + np.einsum("vkl,l->vk", model.shapedirs, betas)
+        values = measurer.measure_vertices(v).values
+        for name in table:
+            if name != "body_mass":
+                table[name].append(1000.0 * values[name])
+        volume = np.einsum("ij,ij->i", v[f[:, 0]], np.cross(v[f[:, 1]], v[f[:, 2]])).sum() / 6
+        table["body_mass"].append(1000.0 * volume)  # kg at 1,000 kg/m³
+    for name, (sd, p2, p98) in ANSUR_SPREAD[gender].items():
+        x = np.asarray(table[name])
+        assert x.std(ddof=1) >= 0.9 * sd, (name, x.std(ddof=1), sd)
+        low, high = x.mean() - 2.054 * x.std(ddof=1), x.mean() + 2.054 * x.std(ddof=1)
+        assert low <= p2 and high >= p98, (name, low, high, p2, p98)

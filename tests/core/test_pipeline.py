@@ -150,8 +150,10 @@ def test_limbs_outside_the_photo_are_named_in_a_warning(tmp_path):
     whole = pipeline.fit_photo(sample)
     assert not any("outside the photo" in w for w in whole.fit.warnings)
     names = get_layout("blazepose33").names
-    knees, ankles = (whole.keypoints.xy[[names.index(f"left_{j}"), names.index(f"right_{j}")], 1]
-                     for j in ("knee", "ankle"))  # fmt: skip
+    knees, ankles = (
+        whole.keypoints.xy[[names.index(f"left_{j}"), names.index(f"right_{j}")], 1]
+        for j in ("knee", "ankle")
+    )
     cut = tmp_path / "cut.png"
     Image.fromarray(photo[: int((knees.max() + ankles.min()) / 2)]).save(cut)
     result = pipeline.fit_photo(cut)

@@ -202,14 +202,73 @@ def test_global_to_pose_and_mirror_round_trip(rng):
 
 
 # A small T-posed skeleton with the 31-joint CMU names (metres; y up, facing +z, left at +x).
-_ARM = ("{S}Collar", (0, 0.15, 0), [("{S}Shoulder", (0.15, 0, 0), [("{S}Elbow", (0.25, 0, 0), [
-    ("{S}Wrist", (0.25, 0, 0), [("{s}hand", (0, 0, 0), [("{s2}Fingers", (0.08, 0, 0), [
-        ("end", (0.05, 0, 0), [])])])])])])])  # fmt: skip
-_LEG = ("{S}Hip", (0.1, -0.1, 0), [("{S}Knee", (0, -0.4, 0), [("{S}Ankle", (0, -0.4, 0), [
-    ("{S}Toe", (0, -0.05, 0.1), [("end", (0, 0, 0.05), [])])])])])  # fmt: skip
-_SPINE = ("lowerback", (0, 0, 0), [("Chest", (0, 0.1, 0), [("Chest2", (0, 0.1, 0), [
-    ("Neck", (0, 0.2, 0), [("Head", (0, 0.1, 0), [("end", (0, 0.1, 0), [])])]),
-    "LEFT_ARM", "RIGHT_ARM"])])])  # fmt: skip
+_ARM = (
+    "{S}Collar",
+    (0, 0.15, 0),
+    [
+        (
+            "{S}Shoulder",
+            (0.15, 0, 0),
+            [
+                (
+                    "{S}Elbow",
+                    (0.25, 0, 0),
+                    [
+                        (
+                            "{S}Wrist",
+                            (0.25, 0, 0),
+                            [
+                                (
+                                    "{s}hand",
+                                    (0, 0, 0),
+                                    [("{s2}Fingers", (0.08, 0, 0), [("end", (0.05, 0, 0), [])])],
+                                )
+                            ],
+                        )
+                    ],
+                )
+            ],
+        )
+    ],
+)
+_LEG = (
+    "{S}Hip",
+    (0.1, -0.1, 0),
+    [
+        (
+            "{S}Knee",
+            (0, -0.4, 0),
+            [
+                (
+                    "{S}Ankle",
+                    (0, -0.4, 0),
+                    [("{S}Toe", (0, -0.05, 0.1), [("end", (0, 0, 0.05), [])])],
+                )
+            ],
+        )
+    ],
+)
+_SPINE = (
+    "lowerback",
+    (0, 0, 0),
+    [
+        (
+            "Chest",
+            (0, 0.1, 0),
+            [
+                (
+                    "Chest2",
+                    (0, 0.1, 0),
+                    [
+                        ("Neck", (0, 0.2, 0), [("Head", (0, 0.1, 0), [("end", (0, 0.1, 0), [])])]),
+                        "LEFT_ARM",
+                        "RIGHT_ARM",
+                    ],
+                )
+            ],
+        )
+    ],
+)
 
 
 def _side(node, side: str):
@@ -233,8 +292,14 @@ def _tpose_bvh_text(frames: list[dict[str, tuple[float, float, float]]]) -> tupl
         name, off, kids = node
         pad = " " * depth
         if name == "end":
-            lines.extend([f"{pad}End Site", f"{pad}{{", f"{pad} OFFSET {off[0]} {off[1]} {off[2]}",
-                          f"{pad}}}"])  # fmt: skip
+            lines.extend(
+                [
+                    f"{pad}End Site",
+                    f"{pad}{{",
+                    f"{pad} OFFSET {off[0]} {off[1]} {off[2]}",
+                    f"{pad}}}",
+                ]
+            )
             return
         lines.append(f"{pad}{'ROOT' if parent is None else 'JOINT'} {name}")
         lines.extend([f"{pad}{{", f"{pad} OFFSET {off[0]} {off[1]} {off[2]}"])
@@ -261,8 +326,13 @@ def test_retarget_recovers_known_rotations_with_smpl_conventions(tmp_path):
     from tools.bvh import forward_kinematics, read_bvh
     from tools.retarget_bvh import FAMILIES, global_to_pose, retarget
 
-    frames = [{}, {"LeftKnee": (0, 0, 30)}, {"Hips": (0, 90, 0)}, {"LeftShoulder": (-40, 0, 0)},
-              {"RightElbow": (0, -50, 0), "Chest": (0, 0, 15)}]  # fmt: skip
+    frames = [
+        {},
+        {"LeftKnee": (0, 0, 30)},
+        {"Hips": (0, 90, 0)},
+        {"LeftShoulder": (-40, 0, 0)},
+        {"RightElbow": (0, -50, 0), "Chest": (0, 0, 15)},
+    ]
     text, _ = _tpose_bvh_text(frames)
     path = tmp_path / "tpose.bvh"
     path.write_text(text)
@@ -308,10 +378,25 @@ def test_calibration_recovers_a_constant_offset(rng):
 
 
 def test_prior_refers_to_the_shipped_open_body_model(prior):
-    """Poses refer to a template's rest joints: retrain the prior if the model moves them."""
+    """Poses refer to a template's rest bone directions: retrain the prior if the model turns them.
+
+    Retargeting turns each mocap segment onto the template's rest direction of that bone
+    (``pose_prior.md``, step 2), so the rotations the prior learned depend on the template only
+    through its bone directions, not on where the joints sit. The rebuilt open models (issue 11)
+    moved the mean body's joints by up to 10 mm but turned no bone by more than 2.2° (the collar
+    to shoulder segments), well inside the prior's spread; a turn past 3° asks for retraining.
+    """
+    from blender_smplify.core.joints import SMPL_PARENTS
+
     with np.load(REPO / "blender_smplify" / "data" / "open_body_neutral.npz") as model:
         rest = model["J_regressor"] @ model["v_template"]
-    assert np.abs(prior["template_joints"] - rest).max() < 0.01  # metres
+    child = np.array([j for j, p in enumerate(SMPL_PARENTS) if p >= 0])
+    parent = np.array([SMPL_PARENTS[j] for j in child])
+    trained = prior["template_joints"][child] - prior["template_joints"][parent]
+    shipped = rest[child] - rest[parent]
+    cos = np.sum(trained * shipped, axis=1) / np.linalg.norm(trained, axis=1)
+    cos /= np.linalg.norm(shipped, axis=1)
+    assert np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))).max() < 3.0
 
 
 def test_regularised_mixture_widens_components_and_scores_like_scipy(rng):

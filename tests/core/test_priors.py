@@ -18,7 +18,7 @@ from blender_smplify.core.priors import (
     angle_prior,
     joint_limits,
     within_joint_limits,
-)  # fmt: skip
+)
 
 
 def write_prior(path, rng, k=3):
@@ -30,8 +30,14 @@ def write_prior(path, rng, k=3):
         covs.append(cov)
         chols.append(np.linalg.cholesky(np.linalg.inv(cov)))
     weights = rng.dirichlet(np.ones(k))
-    np.savez(path, means=means, covariances=np.array(covs), precisions_cholesky=np.array(chols),
-             weights=weights, log_normalizers=np.zeros(k))  # fmt: skip
+    np.savez(
+        path,
+        means=means,
+        covariances=np.array(covs),
+        precisions_cholesky=np.array(chols),
+        weights=weights,
+        log_normalizers=np.zeros(k),
+    )
     return means, np.array(covs), weights
 
 
@@ -42,10 +48,18 @@ def test_pose_prior_is_min_component_negative_log_likelihood(tmp_path):
     np.testing.assert_allclose(prior.mean_pose, weights @ means)
     for _ in range(5):
         theta = rng.normal(scale=0.3, size=69)
-        nll = np.array([-np.log(w) - multivariate_normal(m, c).logpdf(theta)
-                        for m, c, w in zip(means, covs, weights)])  # fmt: skip
-        consts = np.array([-np.log(w) - multivariate_normal(m, c).logpdf(m)
-                           for m, c, w in zip(means, covs, weights)])  # fmt: skip
+        nll = np.array(
+            [
+                -np.log(w) - multivariate_normal(m, c).logpdf(theta)
+                for m, c, w in zip(means, covs, weights)
+            ]
+        )
+        consts = np.array(
+            [
+                -np.log(w) - multivariate_normal(m, c).logpdf(m)
+                for m, c, w in zip(means, covs, weights)
+            ]
+        )
         r, jac, best = prior.residuals(theta)
         assert best == int(np.argmin(nll))
         assert float(r @ r) == pytest.approx(nll.min() - consts.min(), rel=1e-8)
@@ -73,8 +87,12 @@ def test_pose_prior_file_errors(tmp_path):
 def test_angle_prior_penalises_bending_the_wrong_way():
     pose = np.zeros(72)
     base = float((angle_prior(pose)[0] ** 2).sum())
-    for joint, axis, wrong in (("left_elbow", 1, 1.0), ("right_elbow", 1, -1.0),
-                               ("left_knee", 0, -1.0), ("right_knee", 0, -1.0)):  # fmt: skip
+    for joint, axis, wrong in (
+        ("left_elbow", 1, 1.0),
+        ("right_elbow", 1, -1.0),
+        ("left_knee", 0, -1.0),
+        ("right_knee", 0, -1.0),
+    ):
         p = pose.copy()
         p[3 * J[joint] + axis] = 0.8 * wrong
         bad = float((angle_prior(p)[0] ** 2).sum())

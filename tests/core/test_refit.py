@@ -82,10 +82,14 @@ def test_a_switched_off_keypoint_no_longer_pulls(body, fitted):
     far = moved(keypoints, "left_wrist", (60.0, 0.0))
     off = Keypoints2D("smpl24", far.xy, np.where(np.arange(24) == J["left_wrist"], 0.0, 1.0))
     wrist = J["left_wrist"]
-    shift_on = np.abs(project(refit(previous, far, model=body).joints_3d)[wrist]
-                      - project(previous.joints_3d)[wrist]).max()  # fmt: skip
-    shift_off = np.abs(project(refit(previous, off, model=body).joints_3d)[wrist]
-                       - project(previous.joints_3d)[wrist]).max()  # fmt: skip
+    shift_on = np.abs(
+        project(refit(previous, far, model=body).joints_3d)[wrist]
+        - project(previous.joints_3d)[wrist]
+    ).max()
+    shift_off = np.abs(
+        project(refit(previous, off, model=body).joints_3d)[wrist]
+        - project(previous.joints_3d)[wrist]
+    ).max()
     assert shift_on > 20.0 and shift_off < 5.0
 
 
@@ -138,8 +142,12 @@ def test_a_pinned_bone_keeps_its_rotation(body, fitted):
 
 def test_cancel_returns_the_best_point_so_far(body, fitted):
     previous, keypoints = fitted
-    result = refit(previous, moved(keypoints, "left_wrist", (20, 0)), model=body,
-                   callback=lambda stage, it, energy: False)  # fmt: skip
+    result = refit(
+        previous,
+        moved(keypoints, "left_wrist", (20, 0)),
+        model=body,
+        callback=lambda stage, it, energy: False,
+    )
     assert result.status == Status.CANCELLED and result.iterations == 1
 
 

@@ -36,8 +36,9 @@ def test_crawl_rests_on_hands_and_knees_together(model):
         betas = rng.normal(size=10)
         pose = rs.level_on_supports(model, betas, rp.crawl(rp.PoseBuilder(rng)), front, back)
         vertices, _ = model.forward(betas, pose, rs.place_on_floor(model, betas, pose))
-        lows = [vertices[np.isin(dominant, [rp.J[n] for n in part]), 1].min()
-                for part in (front, back)]  # fmt: skip
+        lows = [
+            vertices[np.isin(dominant, [rp.J[n] for n in part]), 1].min() for part in (front, back)
+        ]
         assert max(lows) < 0.01
 
 

@@ -50,7 +50,8 @@ def test_matrix_to_rotvec_inverts_rodrigues_from_zero_to_pi(angle, rng):
     """The one SO(3) log map of the project (the fit mirrors its yaw starts with it)."""
     axis = rng.normal(size=3)
     rotvec = angle * axis / np.linalg.norm(axis)
-    np.testing.assert_allclose(rodrigues(matrix_to_rotvec(rodrigues(rotvec))), rodrigues(rotvec),
-                               atol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(
+        rodrigues(matrix_to_rotvec(rodrigues(rotvec))), rodrigues(rotvec), atol=1e-12
+    )
     if angle < np.pi - 1e-3:  # below a half turn the vector itself comes back
         np.testing.assert_allclose(matrix_to_rotvec(rodrigues(rotvec)), rotvec, atol=1e-12)

@@ -1,10 +1,10 @@
-"""Our forward pass against the smplx package (an independent implementation) on the same arrays."""
+"""Our forward pass against the smplx package (an independent implementation) on shared arrays."""
 
 import numpy as np
 import pytest
+from smplx_oracle import smplx_forward, write_smplx_pickle
 
 from blender_smplify.core.body_model import BodyModel
-from smplx_oracle import smplx_forward, write_smplx_pickle
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -82,8 +82,11 @@ def test_detected_world_landmarks_in_the_camera_frame(detector, turns):
         v = p[B[b]] - p[B[a]]
         return v / np.linalg.norm(v)
 
-    for a, b in (("left_hip", "left_shoulder"), ("right_shoulder", "left_shoulder"),
-                 ("left_knee", "left_ankle")):  # fmt: skip
+    for a, b in (
+        ("left_hip", "left_shoulder"),
+        ("right_shoulder", "left_shoulder"),
+        ("left_knee", "left_ankle"),
+    ):
         in_image, in_3d = direction(xy, a, b), direction(cam, a, b)
         cos = in_image @ in_3d[:2] / np.linalg.norm(in_3d[:2])
         assert cos > np.cos(np.radians(15)), (a, b, in_image, in_3d)
@@ -147,8 +150,9 @@ def test_bone_direction_block_is_geman_mcclure_on_the_chord(setup):
     u = pts[noisy.children] - pts[noisy.parents]
     e2 = ((u / np.linalg.norm(u, axis=1)[:, None] - noisy.directions) ** 2).sum(axis=1)
     rho = 0.25 * e2 / (0.25 + e2)
-    np.testing.assert_allclose((r.reshape(-1, 3) ** 2).sum(axis=1), 9.0 * noisy.weights * rho,
-                               rtol=1e-10)  # fmt: skip
+    np.testing.assert_allclose(
+        (r.reshape(-1, 3) ** 2).sum(axis=1), 9.0 * noisy.weights * rho, rtol=1e-10
+    )
 
 
 def test_objective_world_block_matches_finite_differences(body, setup):
@@ -156,13 +160,24 @@ def test_objective_world_block_matches_finite_differences(body, setup):
     rng = np.random.default_rng(2)
     x = np.concatenate([random_pose(rng, 0.4), rng.normal(size=10), [0.1, 0.2, 3.5]])
     target = rng.uniform(300, 700, size=(33, 2))
-    joints = KeypointBlock(point_index=setup.point_index, target=target, confidence=np.ones(33),
-                           focal=1000.0, centre=np.array([500.0, 500.0]), scale=1.3,
-                           sigma=100.0)  # fmt: skip
+    joints = KeypointBlock(
+        point_index=setup.point_index,
+        target=target,
+        confidence=np.ones(33),
+        focal=1000.0,
+        centre=np.array([500.0, 500.0]),
+        scale=1.3,
+        sigma=100.0,
+    )
     world = WorldLandmarkBlock(random_targets(setup, rng), 0.5)
-    obj = smplify_objective(kinematics=setup.kin, keypoints=joints,
-                            pose_prior=make_placeholder_prior(), spheres=None, depth=3.0,
-                            world=world)  # fmt: skip
+    obj = smplify_objective(
+        kinematics=setup.kin,
+        keypoints=joints,
+        pose_prior=make_placeholder_prior(),
+        spheres=None,
+        depth=3.0,
+        world=world,
+    )
     stage = StageConfig({"joints": 1.0, "world": 20.0})
 
     def block(x):
