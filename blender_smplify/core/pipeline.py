@@ -34,8 +34,8 @@ from .world_landmarks import WorldLandmarks
 
 #: The fit's 3D evidence for blazepose33 keypoints (detected, stored or read from a file): the
 #: learned lifter's points (``lifter.lifted_world``) instead of BlazePose's world landmarks. On
-#: the 360 rendered photos (``benchmarks/studies/lifter.py``): PA-MPJPE median / p90 68 / 128 →
-#: 64 / 118 mm, limb segments backwards 13.3 → 10.8 %, facing right 216/216 both.
+#: the 360 rendered photos (``benchmarks/studies/lifter.py``, docs/fit.md): PA-MPJPE median / p90
+#: 70 / 133 → 66 / 119 mm, limb segments backwards 13.8 → 11.3 %, facing right 216/216 both.
 WORLD_FROM_LIFTER = True
 
 #: progress(fraction done, message) -> False to cancel
