@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from .detector_crop import Crop, refine_from_heatmaps, roi_from_points, sample
-from .errors import ModelFileError
 from .keypoints import BLAZEPOSE33, COCO17
+from .onnx_runtime import onnx_session
 
 INPUT = 256
 """Model input side in pixels (both models)."""
@@ -151,23 +151,6 @@ class BlazePose:
             lm = refine_from_heatmaps(lm, out["heatmaps"].reshape(64, 64, 39))
         world = out["world"].reshape(39, 3).astype(np.float64)
         return lm, world, out["segmentation"].reshape(INPUT, INPUT)
-
-
-def onnx_session(path: Path, threads: int | None):
-    """Create an onnxruntime CPU session, or raise ModelFileError naming the file."""
-    if not Path(path).is_file():
-        raise ModelFileError(f"{path}: detector model file not found")
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    if threads:
-        opts.intra_op_num_threads = int(threads)
-        opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
-    try:
-        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # noqa: BLE001  (onnxruntime's errors derive from Exception only)
-        raise ModelFileError(f"{path}: not a readable ONNX detector model ({exc})") from None
 
 
 def model_dir() -> Path:

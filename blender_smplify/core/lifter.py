@@ -26,8 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from .detector import MODEL_DIR
-from .errors import KeypointsError, ModelFileError
+from .errors import KeypointsError
 from .keypoints import get_layout
+from .onnx_runtime import onnx_session
 
 LIFTER_FILE = "lifter_blazepose33.onnx"
 LAYOUT = get_layout("blazepose33")
@@ -149,7 +150,7 @@ class Lifter:
     def run(self, inputs: np.ndarray) -> np.ndarray:
         """The raw network: (N, 99) float32 inputs → (N, 99) outputs."""
         if self._session is None:
-            self._session = _session(self.model_path, self.threads)
+            self._session = onnx_session(self.model_path, self.threads, "lifter")
         name = self._session.get_inputs()[0].name
         return self._session.run(None, {name: np.asarray(inputs, dtype=np.float32)})[0]
 
@@ -188,23 +189,6 @@ class Lifter:
         points = to_camera(output, R)[0]
         used = inputs[0, 2 * NUM_POINTS :]
         return LiftedPoints(points, np.clip(confidence, 0.0, 1.0) * used)
-
-
-def _session(path: Path, threads: int | None):
-    """An onnxruntime CPU session of the lifter, or ModelFileError naming the file."""
-    if not path.is_file():
-        raise ModelFileError(f"{path}: lifter model file not found")
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    if threads:
-        opts.intra_op_num_threads = int(threads)
-        opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
-    try:
-        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # noqa: BLE001  (onnxruntime's errors derive from Exception only)
-        raise ModelFileError(f"{path}: not a readable ONNX lifter model ({exc})") from None
 
 
 _DEFAULT: Lifter | None = None
