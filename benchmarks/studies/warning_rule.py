@@ -33,22 +33,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import fit_lsp  # read-only use of its cached detections
-
-#: LSP joint order (SOURCES.md) of the 12 limb joints, and the SMPL joints they are.
-LSP_LIMBS = {
-    0: "right_ankle",
-    1: "right_knee",
-    2: "right_hip",
-    3: "left_hip",
-    4: "left_knee",
-    5: "left_ankle",
-    6: "right_wrist",
-    7: "right_elbow",
-    8: "right_shoulder",
-    9: "left_shoulder",
-    10: "left_elbow",
-    11: "left_wrist",
-}
+from detector_lsp import LSP_TO_BLAZEPOSE  # LSP's 12 limb joints by name
 
 
 def fit_rows(dets, gt: np.ndarray, world: bool, off: float) -> list[dict]:
@@ -62,7 +47,7 @@ def fit_rows(dets, gt: np.ndarray, world: bool, off: float) -> list[dict]:
 
     model = BodyModel.load()
     setup = get_setup(model, "blazepose33", 10, True)
-    smpl = [J[LSP_LIMBS[i]] for i in range(12)]
+    smpl = [J[LSP_TO_BLAZEPOSE[i]] for i in range(12)]  # the names are SMPL's too
     rows = []
     for k in range(len(dets["names"])):
         if not dets["found"][k]:
