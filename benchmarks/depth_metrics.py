@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from blender_smplify.core.edit_terms import LIMB_SEGMENTS as EDITABLE_SEGMENTS
 from blender_smplify.core.joints import J
 
 #: |Δ| / length above which a truth segment counts as pointing toward / away from the camera.
@@ -34,11 +35,7 @@ LIMB_JOINTS = np.array(
         for p in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
     ]
 )
-LIMB_SEGMENTS = tuple(
-    (J[f"{s}_{a}"], J[f"{s}_{b}"])
-    for s in ("left", "right")
-    for a, b in (("shoulder", "elbow"), ("elbow", "wrist"), ("hip", "knee"), ("knee", "ankle"))
-)
+LIMB_SEGMENTS = tuple((J[parent], J[child]) for parent, child in EDITABLE_SEGMENTS.items())
 
 
 def similarity_align(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:

@@ -34,6 +34,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from depth_metrics import pa_mpjpe
+
 from blender_smplify.core.body_model import BodyModel
 from blender_smplify.core.errors import ModelFileError
 from blender_smplify.core.fit import FitOptions, fit
@@ -166,13 +168,7 @@ def make_case(model, kin, layout, pose, rng):
 
 def procrustes_error(pred: np.ndarray, gt: np.ndarray) -> float:
     """Mean joint error (m) after the similarity transform best aligning pred to gt."""
-    p, g = pred - pred.mean(0), gt - gt.mean(0)
-    U, S, Vt = np.linalg.svd(g.T @ p)
-    d = np.sign(np.linalg.det(U @ Vt))
-    D = np.diag([1.0, 1.0, d])
-    R = U @ D @ Vt
-    s = (S * np.diag(D)).sum() / (p**2).sum()
-    return float(np.linalg.norm(s * p @ R.T - g, axis=1).mean())
+    return pa_mpjpe(pred, gt)
 
 
 def run_case(

@@ -36,30 +36,18 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import fit_synthetic as fs  # read-only use of its case generation
+from depth_metrics import LIMB_SEGMENTS
 
 from blender_smplify.core import fit as fit_module
 from blender_smplify.core.fit import FitOptions, fit
 from blender_smplify.core.fit_setup import get_setup
-from blender_smplify.core.joints import J
 from blender_smplify.core.keypoints import Keypoints2D, get_layout
 from blender_smplify.core.objective import SmplifyWeights
 from blender_smplify.core.rotation import rodrigues
 from blender_smplify.core.world_landmarks import WorldLandmarks, ray_rotation
 
 #: SMPL limb segments scored for depth (parent joint, child joint).
-LIMBS = tuple(
-    (J[a], J[b])
-    for a, b in (
-        ("left_shoulder", "left_elbow"),
-        ("left_elbow", "left_wrist"),
-        ("right_shoulder", "right_elbow"),
-        ("right_elbow", "right_wrist"),
-        ("left_hip", "left_knee"),
-        ("left_knee", "left_ankle"),
-        ("right_hip", "right_knee"),
-        ("right_knee", "right_ankle"),
-    )
-)
+LIMBS = LIMB_SEGMENTS
 #: blazepose33 limb segments flipped in the simulation: (parent, child, landmarks that move).
 FLIPPABLE = tuple(
     (f"{s}_{a}", f"{s}_{b}", tuple(f"{s}_{m}" for m in moved))
