@@ -35,7 +35,7 @@ from .avatar_ops import avatar_body, follow_shape_keys, shape_key_betas
 
 CONTOUR_ROLE = "contour"
 MEASUREMENT_PROP = "smplify_measurement"
-CONTOUR_RADIUS = 0.002  # m: the drawn tape's thickness (bevel)
+CONTOUR_RADIUS = 0.003  # m: the drawn tape's thickness (bevel)
 GIRTH_NAMES = tuple(g.name for g in GIRTHS)
 UNITS = {"CM": (100.0, "cm"), "INCH": (100.0 / 2.54, "in")}
 
@@ -126,8 +126,10 @@ def _new_contour(armature: bpy.types.Object, name: str) -> bpy.types.Object:
     curve.dimensions = "3D"
     curve.bevel_depth = CONTOUR_RADIUS
     curve.bevel_resolution = 2
-    curve.materials.append(_contour_material(name))
+    material = _contour_material(name)
+    curve.materials.append(material)
     obj = bpy.data.objects.new(f"{armature.name}_{name}", curve)
+    obj.color = material.diffuse_color  # the viewport's and Workbench's "object" colour
     collection = build_rig.find_avatar_collection(
         bpy.context.scene, armature.get(build_rig.KEY_PROP, "")
     )
