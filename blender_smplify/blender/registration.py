@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
-from . import avatar_ops, cli_command, edit_ops, operators, panels, preferences, properties
+from . import (
+    avatar_ops,
+    cli_command,
+    edit_ops,
+    garment_ops,
+    operators,
+    panels,
+    preferences,
+    properties,
+)
 
-_modules = (preferences, properties, operators, avatar_ops, edit_ops, panels, cli_command)
+#: garment_ops after panels: its sub-panel's parent must be registered first
+_modules = (
+    preferences,
+    properties,
+    operators,
+    avatar_ops,
+    edit_ops,
+    panels,
+    garment_ops,
+    cli_command,
+)
 
 
 def register() -> None:
