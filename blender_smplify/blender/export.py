@@ -139,22 +139,30 @@ def _export_copy(
 
 
 def _bake_shape(mesh: bpy.types.Object) -> None:
-    """The shape keys' mix as the mesh; the corrective key's offsets as its only key if any."""
+    """The shape keys' mix as the mesh; the corrective key's offsets as its only key if any.
+
+    The keys are edited in place, never cleared: Blender keeps a cleared shape-key block as an
+    orphan that makes the next save of the user's file report an error.
+    """
     keys = rest_switch.shape_key_coordinates(mesh)
-    corrective = build_rig.CORRECTIVE_KEY
-    blocks = mesh.data.shape_keys.key_blocks
-    mix = rest_switch.key_mix(mesh, keys, exclude=corrective)
-    offsets = None
-    if corrective in blocks:
-        block = blocks[corrective]
-        offsets = block.value * (keys[corrective] - keys[block.relative_key.name])
-    mesh.shape_key_clear()
+    shape_keys = mesh.data.shape_keys
+    reference, blocks = shape_keys.reference_key, shape_keys.key_blocks
+    name = build_rig.CORRECTIVE_KEY
+    mix = rest_switch.key_mix(mesh, keys, exclude=name)
+    offsets = np.zeros_like(mix)
+    if name in blocks and not blocks[name].mute:
+        block = blocks[name]
+        offsets = block.value * (keys[name] - keys[block.relative_key.name])
+    keep = {reference.name} | ({name} if np.abs(offsets).max() > NEGLIGIBLE else set())
+    for block in reversed(list(blocks)):
+        if block.name not in keep:
+            mesh.shape_key_remove(block)
+    reference.data.foreach_set("co", mix.astype(np.float32).ravel())
     mesh.data.vertices.foreach_set("co", mix.astype(np.float32).ravel())
-    if offsets is not None and np.abs(offsets).max() > NEGLIGIBLE:
-        mesh.shape_key_add(name="Basis", from_mix=False)
-        block = mesh.shape_key_add(name=corrective, from_mix=False)
+    if name in keep:
+        block = blocks[name]
+        block.relative_key, block.slider_min, block.slider_max = reference, 0.0, 1.0
         block.data.foreach_set("co", (mix + offsets).astype(np.float32).ravel())
-        block.slider_min, block.slider_max = 0.0, 1.0
     mesh.data.update()
 
 
@@ -226,14 +234,19 @@ def _key_poses(scene: bpy.types.Scene, rig: bpy.types.Object, mesh: bpy.types.Ob
 def _write(
     scene: bpy.types.Scene, rig: bpy.types.Object, mesh: bpy.types.Object, path: Path
 ) -> list[Path]:
-    """Write the export into a temporary folder beside ``path``, then move the files in."""
+    """Write the export into a temporary folder beside ``path``, then move the files in; if a
+    move fails, the files already moved are removed again."""
     targets = export_presets.output_files(path)
+    for target in targets:
+        if target.is_dir():
+            raise SmplifyError(f"cannot export to {path}: {target} is a folder")
     try:
-        folder = tempfile.mkdtemp(prefix=".smplify_export_", dir=path.parent)
+        folder = Path(tempfile.mkdtemp(prefix=".smplify_export_", dir=path.parent))
     except OSError as error:
         raise SmplifyError(f"cannot export to {path}: {error.strerror}") from None
+    moved: list[Path] = []
     try:
-        staged = [Path(folder) / target.name for target in targets]
+        staged = [folder / target.name for target in targets]
         for obj in (rig, mesh):
             obj.select_set(True)
         writer = {".fbx": _write_fbx, ".glb": _write_glb, ".obj": _write_obj}
@@ -241,17 +254,20 @@ def _write(
             selected_objects=[rig, mesh], active_object=rig, object=rig
         ):
             writer[path.suffix.lower()](scene, staged)
-        for source, target in zip(staged, targets):
+        for source in staged:
             if not source.is_file():
-                raise SmplifyError(f"Blender's exporter wrote no {target.name}")
+                raise SmplifyError(f"cannot export to {path}: Blender's exporter wrote nothing")
         for source, target in zip(staged, targets):
             os.replace(source, target)
+            moved.append(target)
     except OSError as error:
+        for target in moved:
+            target.unlink()
         raise SmplifyError(f"cannot export to {path}: {error.strerror or error}") from None
     finally:
-        for leftover in Path(folder).iterdir():
+        for leftover in folder.iterdir():
             leftover.unlink()
-        os.rmdir(folder)
+        folder.rmdir()
     return targets
 
 
