@@ -6,7 +6,8 @@ avatar's rest pose and the scene's selection and frame are never touched:
 1. copy the rig and the body (no other modifier than the Armature one), rest it in the chosen
    pose (:mod:`.rest_switch`), bake the shape keys' mix into the mesh (the pose-corrective key
    stays, as the only shape key, when it holds anything);
-2. check what garment tools need: at most 70,000 triangles, welded, outward normals;
+2. check what garment tools need: at most 70,000 triangles, welded, outward normals, and stand
+   the rest body on the origin (the fit's place before a camera is no use in a garment tool);
 3. optionally rename the bones (Mixamo; the vertex groups follow);
 4. key the rest pose at frame :data:`REST_FRAME` (corrective 0) and the fitted pose at
    :data:`FITTED_FRAME` (corrective 1): the bind pose is the rest, the fit a keyframe;
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import bpy
 import numpy as np
+from mathutils import Matrix
 
 from ..core import export_presets
 from ..core.errors import SmplifyError
@@ -49,6 +51,9 @@ class ExportResult:
     skeleton: str
     rest_pose: str
     bones: list[str] = field(default_factory=list)
+    #: (4, 4) from the .blend's world to the file's (before its y-up turn): the avatar is moved
+    #: to stand on the origin
+    placement: np.ndarray = field(default_factory=lambda: np.eye(4))
 
 
 def export_avatar(
@@ -75,12 +80,14 @@ def export_avatar(
         rest_switch.switch_rest(rig, mesh, rest_pose)
         _bake_shape(mesh)
         facts = check_mesh(mesh)
+        placement = _stand_on_origin(rig, mesh)
         if skeleton == "mixamo":
             _rename_bones(rig, export_presets.MIXAMO_NAMES)
         _key_poses(scene, rig, mesh)
         paths = _write(scene, rig, mesh, path.resolve())
         bones = [bone.name for bone in rig.data.bones]
-    return ExportResult(paths, *facts, time.perf_counter() - start, skeleton, rest_pose, bones)
+    seconds = time.perf_counter() - start
+    return ExportResult(paths, *facts, seconds, skeleton, rest_pose, bones, placement)
 
 
 def _avatar_body(armature: bpy.types.Object | None) -> bpy.types.Object:
@@ -197,6 +204,20 @@ def check_mesh(mesh: bpy.types.Object) -> tuple[int, int, float]:
     return count, len(points), volume
 
 
+def _stand_on_origin(rig: bpy.types.Object, mesh: bpy.types.Object) -> np.ndarray:
+    """Move the rig (the body follows) so that its rest body stands on the origin, as garment
+    tools expect: pelvis above it, the lowest point on the floor (z = 0; y = 0 once y is up),
+    no rotation (the fit's orientation is the root bone's pose). Returns the (4, 4) transform
+    from the old world to the new."""
+    points, _, _ = mesh_arrays(mesh.data)  # the rest body in the rig's frame
+    pelvis = np.array(rig.data.bones[SMPL_JOINT_NAMES[0]].head_local)
+    old = np.array(rig.matrix_world)
+    new = np.eye(4)
+    new[:3, 3] = (-pelvis[0], -pelvis[1], -points[:, 2].min())
+    rig.matrix_world = Matrix(new.tolist())
+    return new @ np.linalg.inv(old)
+
+
 def _rename_bones(rig: bpy.types.Object, names: dict[str, str]) -> None:
     """Rename the bones; Blender renames the body's vertex groups with them."""
     for old in SMPL_JOINT_NAMES:
@@ -273,7 +294,8 @@ def _write(
 
 def _write_fbx(scene: bpy.types.Scene, paths: list[Path]) -> None:
     """FBX 7.4, y up, -z forward, linear skinning, no leaf bones; the rest as bind pose and the
-    keyed frames (exactly, no simplification) as one take."""
+    keyed frames (exactly, no simplification) as one take. Metres stay metres: the unit scale
+    goes into the file's UnitScaleFactor (100 cm per unit), no object carries a scale of 100."""
     bpy.ops.export_scene.fbx(
         filepath=str(paths[0]),
         use_selection=True,
@@ -294,6 +316,8 @@ def _write_fbx(scene: bpy.types.Scene, paths: list[Path]) -> None:
         bake_anim_simplify_factor=0.0,
         axis_forward="-Z",
         axis_up="Y",
+        apply_unit_scale=True,
+        apply_scale_options="FBX_SCALE_ALL",
     )
 
 

@@ -109,7 +109,8 @@ def test_reimported_export_matches_the_blend(exported, tmp_path, name, skeleton)
         assert sorted(info["vertex_groups"]) == sorted(info["bones"])
     assert info["meshes"] == 1
     assert points.shape == exported["posed"].shape
-    deviation = np.linalg.norm(points - exported["posed"], axis=1).max()
+    placed = exported["posed"] @ result.placement[:3, :3].T + result.placement[:3, 3]
+    deviation = np.linalg.norm(points - placed, axis=1).max()
     assert deviation < 1 * MM, f"{name}: posed vertices {deviation / MM:.3f} mm off"
     count = len(triangles)
     assert count == exported["triangles"] == result.triangles <= export_presets.MAX_TRIANGLES
@@ -142,27 +143,35 @@ def test_obj_rest_file_is_smpl_in_the_a_pose(exported, open_model, tmp_path):
         open_model.lbs_weights,
         LEVELS,
     )
-    expected = expected @ SMPL_TO_BLENDER.T + exported["location"]  # where the rig stands
-    deviation = np.linalg.norm(points - expected, axis=1).max()
+    placement = exported["results"]["avatar.obj"].placement  # the rig, moved to the origin
+    location = (placement @ np.append(exported["location"], 1.0))[:3]
+    deviation = np.linalg.norm(points - (expected @ SMPL_TO_BLENDER.T + location), axis=1).max()
+    pelvis = open_model.rest_joints(np.asarray(fit.betas))[0] @ SMPL_TO_BLENDER.T + location
+    np.testing.assert_allclose(pelvis[:2], 0.0, atol=1e-6)  # above the origin
+    assert abs(points[:, 2].min()) < 1e-5  # on the floor
     assert deviation < 1 * MM
     FIGURES["avatar_rest.obj"] = {"max_mm_from_smpl_a_pose": round(float(deviation / MM), 4)}
 
 
-def fbx_property_int(data: bytes, name: bytes) -> int:
-    """An integer property of a binary FBX's GlobalSettings (``P: name, type, label, flags,
-    value``, each string as 'S' + uint32 length + bytes, the value as 'I' + int32)."""
+def fbx_property(data: bytes, name: bytes) -> float:
+    """A number in a binary FBX's GlobalSettings (``P: name, type, label, flags, value``, each
+    string as 'S' + uint32 length + bytes, the value as 'I' + int32 or 'D' + float64)."""
     at = data.index(b"S" + struct.pack("<I", len(name)) + name) + 5 + len(name)
     for _ in range(3):  # type, label, flags
         assert data[at : at + 1] == b"S"
         at += 5 + struct.unpack("<I", data[at + 1 : at + 5])[0]
-    assert data[at : at + 1] == b"I"
-    return struct.unpack("<i", data[at + 1 : at + 5])[0]
+    kind = data[at : at + 1]
+    assert kind in (b"I", b"D")
+    return struct.unpack(
+        "<i" if kind == b"I" else "<d", data[at + 1 : at + (5 if kind == b"I" else 9)]
+    )[0]
 
 
 def test_fbx_is_y_up_with_linear_skinning_and_a_bind_pose(exported):
     data = exported["results"]["avatar_mixamo.fbx"].paths[0].read_bytes()
-    assert fbx_property_int(data, b"UpAxis") == 1  # y
-    assert fbx_property_int(data, b"UpAxisSign") == 1
+    assert fbx_property(data, b"UpAxis") == 1  # y
+    assert fbx_property(data, b"UpAxisSign") == 1
+    assert fbx_property(data, b"UnitScaleFactor") == 100.0  # a unit is a metre
     assert b"BindPose" in data
     # no skinning type other than linear, FBX's default when SkinningType is not written
     assert b"DualQuaternion" not in data and b"SkinningType" not in data
