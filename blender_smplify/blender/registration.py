@@ -6,6 +6,7 @@ from . import (
     avatar_ops,
     cli_command,
     edit_ops,
+    garment_ops,
     measure_ui,
     operators,
     panels,
@@ -13,6 +14,7 @@ from . import (
     properties,
 )
 
+#: the sub-panels' modules after panels: a sub-panel's parent must be registered first
 _modules = (
     preferences,
     properties,
@@ -21,6 +23,7 @@ _modules = (
     edit_ops,
     panels,
     measure_ui,
+    garment_ops,
     cli_command,
 )
 
