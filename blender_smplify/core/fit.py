@@ -147,6 +147,8 @@ def fit(
     callback: Callable[[int, int, float], bool | None] | None = None,
     options: FitOptions | None = None,
     world: WorldLandmarks | None = None,
+    height: float | None = None,
+    girths: dict[str, float] | None = None,
 ) -> FitResult:
     """Fit the body model to 2D keypoints.
 
@@ -166,6 +168,12 @@ def fit(
     world : BlazePose's world landmarks (``WorldLandmarks.from_detection``): their bone
         directions join the annealed stages (weight ``weights.world``) and their torso decides
         the facing when it clearly faces the camera or away; None: keypoints only.
+    height : the person's known stature in metres (``measurements.py``'s definition: top of
+        the head above the soles in the rest pose), a soft constraint on β in every stage where
+        β is free (``known_measurements.KnownHeightBlock``, weight ``weights.height``); None:
+        unknown.
+    girths : known girths in metres, {"chest_girth" | "waist_girth" | "hip_girth": value},
+        soft constraints on β likewise (weight ``weights.girths``); None: none known.
 
     Returns
     -------
@@ -175,7 +183,17 @@ def fit(
     weights = weights or SmplifyWeights()
     options = options or FitOptions()
     # 0. camera and inputs; the objective
-    problem = prepare(model, keypoints, image_size, focal_length, weights, options, world)
+    problem = prepare(
+        model,
+        keypoints,
+        image_size,
+        focal_length,
+        weights,
+        options,
+        world,
+        height=height,
+        girths=girths,
+    )
     solver = _Solver(problem, options, callback)
     # 1. camera stage on the torso, both facings
     camera = _camera_stage(problem, solver)

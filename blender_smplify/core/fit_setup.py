@@ -18,6 +18,7 @@ from .camera import focal_from_fov, principal_point
 from .errors import KeypointsError
 from .joints import J
 from .keypoints import Keypoints2D, get_layout
+from .known_measurements import known_blocks
 from .kinematics import PointKinematics, kinematics_from_model
 from .objective import (
     REFERENCE_HEIGHT_PX,
@@ -155,12 +156,16 @@ def prepare(
     weights: SmplifyWeights,
     options,
     world: WorldLandmarks | None = None,
+    *,
+    height: float | None = None,
+    girths: dict[str, float] | None = None,
 ) -> FitProblem:
     """Check the inputs, place the camera, guess the depth, build the objective.
 
     ``options`` is the fit's FitOptions (num_betas, interpenetration and pose_prior are read).
     ``world``: BlazePose's world landmarks, turned into the camera frame for their bone block
-    and their torso's forward direction (``world_landmarks.py``), or None.
+    and their torso's forward direction (``world_landmarks.py``), or None. ``height`` and
+    ``girths`` (metres): the known measurements' blocks (``known_measurements.known_blocks``).
     """
     size, focal = checked_camera(image_size, focal_length)
     centre = principal_point(size)
@@ -192,6 +197,7 @@ def prepare(
         spheres=setup.spheres,
         depth=depth,
         world=bones,
+        known=known_blocks(model, num_betas, height, girths),
     )
     return FitProblem(
         setup,
