@@ -18,8 +18,8 @@ from .camera import focal_from_fov, principal_point
 from .errors import KeypointsError
 from .joints import J
 from .keypoints import Keypoints2D, get_layout
-from .known_measurements import known_blocks
 from .kinematics import PointKinematics, kinematics_from_model
+from .known_measurements import known_blocks
 from .objective import (
     REFERENCE_HEIGHT_PX,
     KeypointBlock,

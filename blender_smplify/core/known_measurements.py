@@ -56,8 +56,7 @@ def check_height(height: float | None) -> float | None:
     if not np.isfinite(value) or not low <= value <= high:
         shown = f"{value:g} m ({_cm(value)})" if np.isfinite(value) else repr(value)
         raise MeasurementError(
-            f"height must be between {_cm(low)} and {_cm(high)} (an adult's stature), "
-            f"got {shown}"
+            f"height must be between {_cm(low)} and {_cm(high)} (an adult's stature), got {shown}"
         )
     return value
 
@@ -79,8 +78,7 @@ def check_girths(girths: Mapping[str, float] | None) -> dict[str, float]:
         if not np.isfinite(value) or not low <= value <= high:
             shown = f"{value:g} m ({_cm(value)})" if np.isfinite(value) else repr(value)
             raise MeasurementError(
-                f"{name.replace('_', ' ')} must be between {_cm(low)} and {_cm(high)}, "
-                f"got {shown}"
+                f"{name.replace('_', ' ')} must be between {_cm(low)} and {_cm(high)}, got {shown}"
             )
         out[name] = value
     return out
