@@ -37,7 +37,22 @@ def add_photo_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"focal length in pixels (default: EXIF, else a {DEFAULT_FOV_DEG:g}° diagonal field "
         "of view)",
     )
-    parser.add_argument("--keypoints", metavar="KEYPOINTS.json", help=KEYPOINTS_HELP)
+    parser.add_argument(
+        "--keypoints",
+        action="append",
+        metavar="KEYPOINTS.json",
+        help=KEYPOINTS_HELP + "; with --same-person one per photo, in the photos' order",
+    )
+
+
+def add_same_person_argument(parser: argparse.ArgumentParser) -> None:
+    """``--same-person``: the photos show one person, fitted with one body shape."""
+    parser.add_argument(
+        "--same-person",
+        action="store_true",
+        help="the photos show the same person (say front and side): fit one body shape to "
+        "all of them, with a pose and camera per photo",
+    )
 
 
 #: option -> the girth it gives (``known_measurements.GIRTH_RANGES_M``'s names)
@@ -77,3 +92,4 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
     add_photo_arguments(parser)
     add_measurement_arguments(parser)
+    add_same_person_argument(parser)
