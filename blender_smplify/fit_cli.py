@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core.cli_args import add_fit_arguments, known_measurements
+from .core.cli_args import add_fit_arguments, known_measurements, photo_keypoints
 from .core.errors import SmplifyError
 
 
@@ -55,7 +55,12 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from .core import pipeline
 
-    keypoints = photo_keypoints(args.images, args.keypoints, args.same_person)
+    if len(args.images) > 1 and not args.same_person:
+        raise SmplifyError(
+            f"{len(args.images)} photos given: add --same-person to fit one person's shape to "
+            "all of them, or fit each photo on its own"
+        )
+    keypoints = photo_keypoints(len(args.images), args.keypoints)
     for given, what in [(i, "IMAGE") for i in args.images] + [
         (k, "--keypoints") for k in keypoints
     ]:
@@ -90,22 +95,6 @@ def _run(args: argparse.Namespace) -> int:
     _write_json(out_path, _fit_json(result))
     _print_summary(args.images[0], inputs[0], result, out_path)
     return 0
-
-
-def photo_keypoints(images: list[str], keypoints: list[str] | None, same_person: bool) -> list:
-    """The keypoints file of each photo (None: detect), or a SmplifyError for a mismatch."""
-    if len(images) > 1 and not same_person:
-        raise SmplifyError(
-            f"{len(images)} photos given: add --same-person to fit one person's shape to all "
-            "of them, or fit each photo on its own"
-        )
-    if keypoints is None:
-        return [None] * len(images)
-    if len(keypoints) != len(images):
-        raise SmplifyError(
-            f"{len(keypoints)} --keypoints files for {len(images)} photos: give one per photo"
-        )
-    return list(keypoints)
 
 
 def _joint_text(joint) -> str:

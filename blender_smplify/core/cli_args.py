@@ -12,6 +12,7 @@ import argparse
 
 from .body_model import GENDERS
 from .camera import DEFAULT_FOV_DEG
+from .errors import SmplifyError
 
 KEYPOINTS_HELP = (
     '2D keypoints to fit instead of detecting them: a JSON file {"layout": "smpl24" | '
@@ -93,3 +94,15 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
     add_photo_arguments(parser)
     add_measurement_arguments(parser)
     add_same_person_argument(parser)
+
+
+def photo_keypoints(photos: int, keypoints: list[str] | None) -> list:
+    """The ``--keypoints`` file of each of ``photos`` photos (None: detect), or a SmplifyError
+    when their numbers differ."""
+    if keypoints is None:
+        return [None] * photos
+    if len(keypoints) != photos:
+        raise SmplifyError(
+            f"{len(keypoints)} --keypoints files for {photos} photos: give one per photo"
+        )
+    return list(keypoints)
