@@ -107,7 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|" + "---|" * len(NAMES))
     for method, rows in errors.items():
         med = np.median(np.abs(np.array(rows)), axis=0)
-        print(f"| {method:<24} | " + " | ".join(f"{x:.1f}" for x in med) + " |")
+        cells = [f"{med[0]:.2f}"] + [f"{x:.1f}" for x in med[1:]]
+        print(f"| {method:<24} | " + " | ".join(cells) + " |")
+    for method in METHODS[1:3]:
+        worst = np.abs(np.array(errors[method]))[:, 0].max()
+        print(f"{method}: largest stature error {worst:.3f} mm")
     print(
         "median fit time: "
         + ", ".join(f"{k} {1e3 * np.median(v):.0f} ms" for k, v in times.items())
