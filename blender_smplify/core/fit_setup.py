@@ -29,6 +29,7 @@ from .objective import (
 )
 from .priors import PosePrior, SphereBody
 from .rotation import matrix_to_rotvec, rodrigues
+from .silhouette import SilhouetteBlock, silhouette_target, surface_points
 from .world_landmarks import WorldLandmarkBlock, WorldLandmarks, bone_targets, torso_forward
 
 #: Upright, facing the camera (OpenCV frame) and its 180° turn about the vertical.
@@ -155,12 +156,15 @@ def prepare(
     weights: SmplifyWeights,
     options,
     world: WorldLandmarks | None = None,
+    silhouette=None,
 ) -> FitProblem:
     """Check the inputs, place the camera, guess the depth, build the objective.
 
     ``options`` is the fit's FitOptions (num_betas, interpenetration and pose_prior are read).
     ``world``: BlazePose's world landmarks, turned into the camera frame for their bone block
     and their torso's forward direction (``world_landmarks.py``), or None.
+    ``silhouette``: the person mask (``silhouette.Silhouette``) for the silhouette block, or
+    None; a mask that cannot describe a person is left out with a warning.
     """
     size, focal = checked_camera(image_size, focal_length)
     centre = principal_point(size)
@@ -185,6 +189,18 @@ def prepare(
         in_camera = world.in_camera(focal, centre)
         targets = bone_targets(in_camera, world.visibility, setup.layout.names, setup.point_index)
         bones, forward = WorldLandmarkBlock(targets, weights.world_sigma), torso_forward(in_camera)
+    outline = None
+    target = silhouette_target(silhouette, options.silhouette)
+    if target is not None:
+        surface = surface_points(model, num_betas, options.silhouette.surface_points)
+        outline = SilhouetteBlock(
+            target=target,
+            surface=surface,
+            focal=focal,
+            centre=centre,
+            scale=scale,
+            settings=options.silhouette,
+        )
     objective = smplify_objective(
         kinematics=setup.kin,
         keypoints=joints,
@@ -192,6 +208,7 @@ def prepare(
         spheres=setup.spheres,
         depth=depth,
         world=bones,
+        silhouette=outline,
     )
     return FitProblem(
         setup,

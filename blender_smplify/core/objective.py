@@ -2,6 +2,7 @@
 
     E = E_J + λθ² Eθ + λa² Ea + λl² E_lim + λβ² Eβ + λsp² Esp       (Bogo et al. 2016, Eq. 1)
       + λw² E_w   (bone directions of BlazePose's world landmarks, when given: world_landmarks.py)
+      + λs² E_s   (the person mask, when given, in the last two stages: silhouette.py)
 
 with every term a sum of squares ‖λ r‖² of one :class:`ResidualBlock` (see ``priors.py``); a
 stage of the fit says which blocks count and with what λ (a :class:`StageConfig`). The joint
@@ -46,6 +47,7 @@ TERMS = (
     "interpenetration",
     "camera_depth",
     "world",
+    "silhouette",
 )
 
 
@@ -104,6 +106,8 @@ class SmplifyWeights:
         error, 5 % of limbs flipped): λw 50, 70 and 100 all beat none; 100 with σ 0.7-1.0 had
         the lowest 90th percentile of PA-MPJPE (43 vs 72 mm) and fewest limbs backwards
         (2.3-2.6 vs 7.5 %); 200 was worse again on held-out cases.
+    silhouette : (4,) λs of the person mask (``silhouette.SilhouetteBlock``; present only when
+        the fit is given a mask) per stage: off while the pose is still settling.
     """
 
     sigma: float = 100.0
@@ -115,6 +119,7 @@ class SmplifyWeights:
     camera_depth: float = 50.0
     world: float = 100.0
     world_sigma: float = 0.7
+    silhouette: tuple[float, ...] = (0.0, 0.0, 0.5, 0.5)
 
     def stage(self, k: int) -> dict[str, float]:
         """Scalar prior weights of stage k (0-based over the annealed stages)."""
@@ -125,6 +130,7 @@ class SmplifyWeights:
             "joint_limits": self.joint_limits,
             "interpenetration": self.interpenetration,
             "world": self.world,
+            "silhouette": self.silhouette[k],
         }
 
     def camera_stage(self, keypoint_mask: np.ndarray | None) -> StageConfig:
@@ -409,9 +415,11 @@ def smplify_objective(
     spheres: SphereBody | None,
     depth: float,
     world: ResidualBlock | None = None,
+    silhouette: ResidualBlock | None = None,
 ) -> Objective:
     """The objective of the fit: the blocks of ``TERMS`` (a term given as None is left out;
-    ``world`` is a ``world_landmarks.WorldLandmarkBlock``)."""
+    ``world`` is a ``world_landmarks.WorldLandmarkBlock``, ``silhouette`` a
+    ``silhouette.SilhouetteBlock``)."""
     blocks: list[ResidualBlock] = [keypoints]
     if pose_prior is not None:
         blocks.append(PosePriorBlock(pose_prior))
@@ -425,6 +433,8 @@ def smplify_objective(
     blocks.append(CameraDepthBlock(depth))
     if world is not None:
         blocks.append(world)
+    if silhouette is not None:
+        blocks.append(silhouette)
     return Objective(kinematics=kinematics, blocks=blocks)
 
 
