@@ -151,6 +151,8 @@ def fit(
     options: FitOptions | None = None,
     world: WorldLandmarks | None = None,
     silhouette: Silhouette | None = None,
+    height: float | None = None,
+    girths: dict[str, float] | None = None,
 ) -> FitResult:
     """Fit the body model to 2D keypoints.
 
@@ -173,6 +175,12 @@ def fit(
     silhouette : the person mask (``Silhouette.from_detection``): its outline joins the last
         two annealed stages (weight ``weights.silhouette``), so that it shapes the girths; a
         mask that cannot describe a person is ignored with a warning. None: no mask.
+    height : the person's known stature in metres (``measurements.py``'s definition: top of
+        the head above the soles in the rest pose), a soft constraint on β in every stage where
+        β is free (``known_measurements.KnownHeightBlock``, weight ``weights.height``); None:
+        unknown.
+    girths : known girths in metres, {"chest_girth" | "waist_girth" | "hip_girth": value},
+        soft constraints on β likewise (weight ``weights.girths``); None: none known.
 
     Returns
     -------
@@ -183,7 +191,16 @@ def fit(
     options = options or FitOptions()
     # 0. camera and inputs; the objective
     problem = prepare(
-        model, keypoints, image_size, focal_length, weights, options, world, silhouette
+        model,
+        keypoints,
+        image_size,
+        focal_length,
+        weights,
+        options,
+        world,
+        silhouette,
+        height=height,
+        girths=girths,
     )
     solver = _Solver(problem, options, callback)
     # 1. camera stage on the torso, both facings

@@ -19,6 +19,7 @@ from .errors import KeypointsError
 from .joints import J
 from .keypoints import Keypoints2D, get_layout
 from .kinematics import PointKinematics, kinematics_from_model
+from .known_measurements import known_blocks
 from .objective import (
     REFERENCE_HEIGHT_PX,
     KeypointBlock,
@@ -157,6 +158,9 @@ def prepare(
     options,
     world: WorldLandmarks | None = None,
     silhouette=None,
+    *,
+    height: float | None = None,
+    girths: dict[str, float] | None = None,
 ) -> FitProblem:
     """Check the inputs, place the camera, guess the depth, build the objective.
 
@@ -164,7 +168,8 @@ def prepare(
     ``world``: BlazePose's world landmarks, turned into the camera frame for their bone block
     and their torso's forward direction (``world_landmarks.py``), or None.
     ``silhouette``: the person mask (``silhouette.Silhouette``) for the silhouette block, or
-    None; a mask that cannot describe a person is left out with a warning.
+    None; a mask that cannot describe a person is left out with a warning. ``height`` and
+    ``girths`` (metres): the known measurements' blocks (``known_measurements.known_blocks``).
     """
     size, focal = checked_camera(image_size, focal_length)
     centre = principal_point(size)
@@ -209,6 +214,7 @@ def prepare(
         depth=depth,
         world=bones,
         silhouette=outline,
+        known=known_blocks(model, num_betas, height, girths),
     )
     return FitProblem(
         setup,

@@ -3,6 +3,7 @@
     E = E_J + λθ² Eθ + λa² Ea + λl² E_lim + λβ² Eβ + λsp² Esp       (Bogo et al. 2016, Eq. 1)
       + λw² E_w   (bone directions of BlazePose's world landmarks, when given: world_landmarks.py)
       + λs² E_s   (the person mask, when given, in the last two stages: silhouette.py)
+      + λh² E_h + λg² E_g   (a known stature and girths, when given: known_measurements.py)
 
 with every term a sum of squares ‖λ r‖² of one :class:`ResidualBlock` (see ``priors.py``); a
 stage of the fit says which blocks count and with what λ (a :class:`StageConfig`). The joint
@@ -48,6 +49,8 @@ TERMS = (
     "camera_depth",
     "world",
     "silhouette",
+    "height",
+    "girths",
 )
 
 
@@ -108,6 +111,11 @@ class SmplifyWeights:
         (2.3-2.6 vs 7.5 %); 200 was worse again on held-out cases.
     silhouette : (4,) λs of the person mask (``silhouette.SilhouetteBlock``; present only when
         the fit is given a mask) per stage: off while the pose is still settling.
+    height, girths : λh, λg per metre of a known stature's and girth's residual
+        (``known_measurements.py``; present only when given), in the annealed stages. At
+        λh = 10⁴ a 1 mm error costs as much as a keypoint 10 normalised px off: the stature
+        lands within 0.1 mm of the given one, which the keypoints cannot dispute (size and depth
+        trade freely in one view). Girths are a linearisation of plane cuts, hence softer.
     """
 
     sigma: float = 100.0
@@ -120,6 +128,8 @@ class SmplifyWeights:
     world: float = 100.0
     world_sigma: float = 0.7
     silhouette: tuple[float, ...] = (0.0, 0.0, 0.5, 0.5)
+    height: float = 1e4
+    girths: float = 3e3
 
     def stage(self, k: int) -> dict[str, float]:
         """Scalar prior weights of stage k (0-based over the annealed stages)."""
@@ -131,6 +141,8 @@ class SmplifyWeights:
             "interpenetration": self.interpenetration,
             "world": self.world,
             "silhouette": self.silhouette[k],
+            "height": self.height,
+            "girths": self.girths,
         }
 
     def camera_stage(self, keypoint_mask: np.ndarray | None) -> StageConfig:
@@ -416,10 +428,12 @@ def smplify_objective(
     depth: float,
     world: ResidualBlock | None = None,
     silhouette: ResidualBlock | None = None,
+    known: Sequence[ResidualBlock] = (),
 ) -> Objective:
     """The objective of the fit: the blocks of ``TERMS`` (a term given as None is left out;
     ``world`` is a ``world_landmarks.WorldLandmarkBlock``, ``silhouette`` a
-    ``silhouette.SilhouetteBlock``)."""
+    ``silhouette.SilhouetteBlock``, ``known`` the blocks of known measurements,
+    ``known_measurements.KnownHeightBlock`` and ``KnownGirthsBlock``)."""
     blocks: list[ResidualBlock] = [keypoints]
     if pose_prior is not None:
         blocks.append(PosePriorBlock(pose_prior))
@@ -435,6 +449,7 @@ def smplify_objective(
         blocks.append(world)
     if silhouette is not None:
         blocks.append(silhouette)
+    blocks += list(known)
     return Objective(kinematics=kinematics, blocks=blocks)
 
 
