@@ -220,3 +220,22 @@ def test_a_wrong_transform_or_type_is_a_readable_error_or_warning(model):
         silhouette_target(mask, SETTINGS)
     with pytest.raises(ValueError, match=r"\(H, W\)"):
         Silhouette.from_image_mask(np.zeros((10, 10, 3)))
+
+
+def test_surface_points_agree_with_the_skinned_mesh_and_the_generic_kinematics(model):
+    """Positions against full linear blend skinning of the mesh (``BodyModel.forward``, no pose
+    correctives in the open model), the few-influence Jacobian against
+    ``kinematics.vertex_kinematics``'s dense one."""
+    from blender_smplify.core.objective import BodyState
+    from blender_smplify.core.surface_points import SurfacePoints
+
+    surface = SurfacePoints(model, 10, 200)
+    rng = np.random.default_rng(5)
+    pose, betas, transl = rng.normal(scale=0.4, size=72), rng.normal(size=10), np.ones(3)
+    state = BodyState(None, pose, betas, transl, None, None, slice(72, 82))
+    posed = surface.pose(state)
+    vertices, _ = model.forward(betas, pose, transl)
+    np.testing.assert_allclose(posed.points, vertices[surface.vertices], atol=1e-10)
+    some = np.array([0, 7, 50, 199])
+    _, dense = surface.kin.evaluate(pose, betas, transl, True, some)
+    np.testing.assert_allclose(surface.jacobian(posed, some), dense[24:], atol=1e-10)
