@@ -239,3 +239,16 @@ def test_surface_points_agree_with_the_skinned_mesh_and_the_generic_kinematics(m
     some = np.array([0, 7, 50, 199])
     _, dense = surface.kin.evaluate(pose, betas, transl, True, some)
     np.testing.assert_allclose(surface.jacobian(posed, some), dense[24:], atol=1e-10)
+
+
+def test_the_pipeline_passes_the_detected_mask_when_switched_on(monkeypatch):
+    from pathlib import Path
+
+    from blender_smplify.core import pipeline
+
+    sample = Path(pipeline.__file__).parents[1] / "data" / "samples" / "standing_person.jpg"
+    monkeypatch.setattr(pipeline, "SILHOUETTE_FROM_MASK", True)
+    on = pipeline.fit_photo(sample)
+    monkeypatch.setattr(pipeline, "SILHOUETTE_FROM_MASK", False)
+    off = pipeline.fit_photo(sample)
+    assert on.fit.energy["silhouette"] > 0 and "silhouette" not in off.fit.energy
