@@ -12,6 +12,7 @@ from . import (
     panels,
     preferences,
     properties,
+    same_person,
 )
 
 #: the sub-panels' modules after panels: a sub-panel's parent must be registered first
@@ -21,6 +22,7 @@ _modules = (
     operators,
     avatar_ops,
     edit_ops,
+    same_person,
     panels,
     measure_ui,
     garment_ops,
