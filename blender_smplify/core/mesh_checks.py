@@ -168,3 +168,32 @@ def fill_holes(polygons: np.ndarray) -> np.ndarray:
         for i in range(1, len(reverse) - 1):
             triangles.append((reverse[0], reverse[i], reverse[i + 1]))
     return np.array(triangles, dtype=np.int64).reshape(-1, 3)
+
+
+def winding_numbers(
+    vertices: np.ndarray, triangles: np.ndarray, points: np.ndarray, chunk: int = 8
+) -> np.ndarray:
+    """Winding number (P,) of a closed triangle mesh around each point: 1 inside, 0 outside.
+
+    The sum over the triangles of the solid angle each subtends at the point, over 4π
+    (Van Oosterom & Strackee 1983: tan(Ω/2) = a·(b×c) / (abc + (a·b)c + (a·c)b + (b·c)a),
+    with a, b, c the corners relative to the point and a, b, c also their lengths). Unlike a
+    nearest-face normal test it is exact away from the surface whatever the surface's shape.
+
+    Parameters
+    ----------
+    vertices : (V, 3); triangles : (T, 3) outward-wound; points : (P, 3).
+    chunk : points per vectorised block (memory ~ chunk · T · 9 floats).
+    """
+    corners = np.asarray(vertices, dtype=np.float64)[np.asarray(triangles)]  # (T, 3, 3)
+    points = np.asarray(points, dtype=np.float64)
+    out = np.empty(len(points))
+    for start in range(0, len(points), chunk):
+        rel = corners[None] - points[start : start + chunk, None, None]  # (p, T, 3, 3)
+        a, b, c = rel[:, :, 0], rel[:, :, 1], rel[:, :, 2]
+        la, lb, lc = (np.linalg.norm(x, axis=-1) for x in (a, b, c))
+        numerator = np.einsum("ptk,ptk->pt", a, np.cross(b, c))
+        dot = lambda x, y: np.einsum("ptk,ptk->pt", x, y)  # noqa: E731
+        denominator = la * lb * lc + dot(a, b) * lc + dot(a, c) * lb + dot(b, c) * la
+        out[start : start + chunk] = np.arctan2(numerator, denominator).sum(axis=1) / (2 * np.pi)
+    return out

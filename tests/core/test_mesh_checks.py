@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from blender_smplify.core.errors import SmplifyError
-from blender_smplify.core.mesh_checks import boundary_loops, fill_holes, manifold_report
+from blender_smplify.core.mesh_checks import (
+    boundary_loops,
+    fill_holes,
+    manifold_report,
+    winding_numbers,
+)
 
 CUBE_QUADS = np.array(
     [[0, 3, 2, 1], [4, 5, 6, 7], [0, 1, 5, 4], [1, 2, 6, 5], [2, 3, 7, 6], [3, 0, 4, 7]]
@@ -107,3 +112,14 @@ def test_open_models_are_closed_genus_zero(gender):
 def test_toy_smpl_format_model_is_reported_open(toy_model):
     report = manifold_report(toy_model.faces, toy_model.num_vertices)
     assert not report.closed and report.boundary_edges > 0
+
+
+def test_winding_number_is_one_inside_and_zero_outside(rng):
+    vertices, faces = uv_sphere(rings=16, segments=24)
+    points = rng.uniform(-1.2, 1.2, (400, 3))
+    radius = np.linalg.norm(points, axis=1)
+    clear = np.abs(radius - 1) > 0.05  # the facetted sphere lies between 0.98 and 1
+    winding = winding_numbers(vertices, faces, points[clear])
+    np.testing.assert_allclose(winding, (radius[clear] < 1).astype(float), atol=1e-9)
+    flipped = winding_numbers(vertices, faces[:, ::-1], np.zeros((1, 3)))
+    np.testing.assert_allclose(flipped, [-1.0])
