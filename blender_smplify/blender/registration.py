@@ -9,6 +9,7 @@ from . import (
     edit_ops,
     operators,
     panels,
+    posing_ops,
     preferences,
     properties,
 )
@@ -21,6 +22,7 @@ _modules = (
     edit_ops,
     cloth_ready,
     panels,
+    posing_ops,  # its sub-panel after the main panels
     cli_command,
 )
 
