@@ -2,7 +2,7 @@
 
     python3.11 dev.py demo    # sample photo in, out/sample.blend and out/sample.png out
     python3.11 dev.py test    # ruff (lint, format check), then the whole test suite (extra
-                              # arguments go to pytest)
+                              # arguments go to pytest); installs the glTF validator (npm)
 
 The environment is created on first use and brought up to date whenever a requirements file
 changes; nothing is installed outside .venv.
@@ -11,6 +11,8 @@ changes; nothing is installed outside .venv.
 from __future__ import annotations
 
 import hashlib
+import json
+import shutil
 import subprocess
 import sys
 import venv
@@ -20,6 +22,9 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PYTHON = VENV / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
 SAMPLE = ROOT / "blender_smplify" / "data" / "samples" / "standing_person.jpg"
+#: node tools for the tests (ignored by git): the Khronos glTF validator checks exported GLBs
+TOOLS = ROOT / ".tools"
+NODE_TOOLS = {"gltf-validator": "2.0.0-dev.3.10"}
 
 
 def ensure_environment(requirements: str) -> None:
@@ -51,6 +56,31 @@ def ensure_environment(requirements: str) -> None:
     stamp.write_text(digest.hexdigest())
 
 
+def ensure_node_tools() -> None:
+    """npm-install the pinned NODE_TOOLS into .tools/ unless there already. Without npm the
+    tests that need them fail and say so."""
+    missing = [
+        f"{name}@{version}"
+        for name, version in NODE_TOOLS.items()
+        if _installed_version(TOOLS / "node_modules" / name / "package.json") != version
+    ]
+    if not missing:
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        print(f"warning: npm not found, cannot install {', '.join(missing)}", file=sys.stderr)
+        return
+    print(f"installing {', '.join(missing)} into {TOOLS}", flush=True)
+    subprocess.run([npm, "install", "--prefix", str(TOOLS), "--no-fund", *missing], check=True)
+
+
+def _installed_version(package_json: Path) -> str | None:
+    try:
+        return json.loads(package_json.read_text())["version"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def lint_passes() -> bool:
     """ruff's lint and format check over the repository (settings in pyproject.toml)."""
     ruff = PYTHON.parent.relative_to(ROOT) / "ruff"
@@ -75,6 +105,7 @@ def main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     if command == "test":
         ensure_environment("requirements-dev.txt")
+        ensure_node_tools()
         if not lint_passes():
             return 1
         code = subprocess.run([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT).returncode

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import sys
 
 #: subcommand modules, each with add_parser(subparsers) setting ``func``; ``build`` lives in the
 #: Blender layer (it imports bpy only when it runs, and says so when bpy is missing)
@@ -31,4 +30,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from .blender.process_exit import exit_process  # bpy 4.2 can crash on exit: see there
+
+    exit_process(main())

@@ -16,6 +16,7 @@ from ..core.errors import SmplifyError
 from ..core.fit_result import FitResult
 from ..core.joints import SMPL_PARENTS
 from ..core.lbs import depth_levels, rigid_transforms
+from ..core.rest_pose import posed_joints
 from ..core.rotation import matrix_to_rotvec, rodrigues
 from . import build_rig
 from .camera import use_camera
@@ -105,6 +106,9 @@ def follow_shape_keys(armature: bpy.types.Object) -> np.ndarray:
     dirs = np.asarray(armature["smplify_J_dirs"], dtype=np.float64).reshape(24, 3, -1)
     betas = shape_key_betas(avatar_body(armature), dirs.shape[2])
     joints = template + dirs @ betas  # J(β) = J_template + J_dirs β, SMPL frame
+    rest = build_rig.rig_rest(armature)
+    if rest is not None:  # the rig rests in another pose than SMPL's T-pose
+        joints = posed_joints(joints, rest)
     build_rig.check_bones(armature)  # else a renamed bone would get an SMPL-named twin
     build_rig.set_rest_bones(armature, joints @ SMPL_TO_BLENDER.T)
     return betas
@@ -120,6 +124,11 @@ def update_correctives(armature: bpy.types.Object) -> None:
     model = load_model(str(armature.get("gender", "neutral")), source)
     if model.posedirs is None:
         raise SmplifyError(f"{Path(source).name} has no pose blend shapes: nothing to update")
+    if build_rig.rig_rest(armature) is not None:
+        raise SmplifyError(
+            f"{armature.name}: pose blend shapes are defined on the T-pose: switch the rest "
+            "pose to T first"
+        )
     fit = current_fit(armature)
     build_rig.set_pose_correctives(
         avatar_body(armature), model, rodrigues(fit.pose.reshape(24, 3))

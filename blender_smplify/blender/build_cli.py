@@ -18,8 +18,9 @@ import time
 from pathlib import Path
 
 from ..core.camera import check_focal
-from ..core.cli_args import add_fit_arguments
+from ..core.cli_args import add_fit_arguments, add_garment_arguments
 from ..core.errors import SmplifyError
+from ..core.export_presets import DEFAULT_REST, check_export
 
 DESCRIPTION = (
     "Build a posed, rigged, skinned avatar with its camera from photos into .blend files."
@@ -38,6 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--render", metavar="OUT.png", help="preview render: body over photo")
     add_fit_arguments(parser)
+    add_garment_arguments(parser)
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -110,15 +112,19 @@ def run(args: argparse.Namespace) -> int:
 
     try:  # what every photo shares: refused once, before any photo
         check_focal(args.focal)
+        if args.export:
+            check_export(args.export, args.skeleton, args.rest_pose or DEFAULT_REST)
         pipeline.load_model(args.gender, args.model)
     except SmplifyError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     failed, taken = len(errors), set()
     for image in images:
+        export_suffix = Path(args.export).suffix.lower() if args.export else ""
         outputs = (
             output_path(args.blend, image, ".blend", many),
             output_path(args.render, image, ".png", many),
+            output_path(args.export, image, export_suffix, many),
         )
         failed += not build_one(image, args, unique_outputs(outputs, taken))
     return 1 if failed else 0
@@ -129,7 +135,7 @@ def build_one(image: Path, args: argparse.Namespace, outputs: tuple[Path | None,
     from . import pipeline
 
     start = time.perf_counter()
-    blend, render = outputs
+    blend, render, export = outputs
     try:
         pipeline.new_file()
         result = pipeline.photo_to_avatar(
@@ -140,6 +146,9 @@ def build_one(image: Path, args: argparse.Namespace, outputs: tuple[Path | None,
             keypoints=args.keypoints,
             blend_path=blend,
             render_path=render,
+            rest_pose=args.rest_pose,
+            export_path=export,
+            skeleton=args.skeleton,
         )
     except SmplifyError as error:  # its message names the file (core.errors.naming)
         print(f"error: {error}", file=sys.stderr)
@@ -148,6 +157,6 @@ def build_one(image: Path, args: argparse.Namespace, outputs: tuple[Path | None,
         print(f"error: {image}: internal error: {type(error).__name__}: {error}", file=sys.stderr)
         return False
     seconds = time.perf_counter() - start
-    written = ", ".join(str(p) for p in (blend, render) if p)
+    written = ", ".join(str(p) for p in (blend, render, *result.exported) if p)
     print(f"{image}: {written} ({result.status}; {seconds:.2f} s)")
     return True

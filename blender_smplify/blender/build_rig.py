@@ -25,6 +25,7 @@ from ..core.errors import SmplifyError
 from ..core.fit_result import FitResult
 from ..core.joints import SMPL_JOINT_NAMES, SMPL_PARENTS
 from ..core.lbs import pose_features
+from ..core.rest_pose import rest_rotations
 from ..core.rotation import rodrigues
 from . import rig_math
 from .camera import build_camera, load_photo
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 KEY_PROP = "smplify_key"
 ROLE_PROP = "smplify_role"
 FIT_PROP = "smplify_fit"
+#: the rig's rest pose (a name of core.rest_pose.REST_POSES; absent: SMPL's T-pose)
+REST_PROP = "smplify_rest_pose"
 BETA_KEY = "beta_{:02d}"
 CORRECTIVE_KEY = "pose_correctives"
 MODIFIER_NAME = "SMPLify Armature"
@@ -221,6 +224,12 @@ def check_bones(armature: bpy.types.Object) -> None:
         )
 
 
+def rig_rest(armature: bpy.types.Object) -> np.ndarray | None:
+    """SMPL rotations (24, 3, 3) of the rig's rest pose; None for SMPL's T-pose."""
+    name = armature.get(REST_PROP, "t")
+    return None if name == "t" else rest_rotations(name)
+
+
 def bone_frames(armature: bpy.types.Object) -> np.ndarray:
     """Rest orientation (24, 3, 3) of each SMPL bone in the armature frame."""
     bones = armature.data.bones
@@ -238,7 +247,9 @@ def set_pose(
     if rest:
         local = np.broadcast_to(np.eye(3), (24, 3, 3))
     else:
-        local = rig_math.local_rotations(np.asarray(rotations), bone_frames(armature))
+        local = rig_math.local_rotations(
+            np.asarray(rotations), bone_frames(armature), rig_rest(armature)
+        )
     for k, joint in enumerate(SMPL_JOINT_NAMES):
         pose_bone = armature.pose.bones[joint]
         pose_bone.rotation_mode = "QUATERNION"
@@ -268,7 +279,7 @@ def current_pose(armature: bpy.types.Object, rest_pelvis: np.ndarray) -> tuple[n
     local = np.array([np.array(m.to_3x3().normalized()) for m in basis])
     world = armature.matrix_world
     rotations = rig_math.smpl_rotations(
-        local, bone_frames(armature), np.array(world.to_3x3().normalized())
+        local, bone_frames(armature), np.array(world.to_3x3().normalized()), rig_rest(armature)
     )
     root = bones[SMPL_JOINT_NAMES[0]]
     # posed root head: rest head + B_0 · location (pose location is in the bone's rest frame)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core import pipeline as core_pipeline
@@ -43,6 +43,7 @@ class PhotoResult:
     keypoints: Keypoints2D
     seconds: dict[str, float]
     status: str
+    exported: list[Path] = field(default_factory=list)
 
 
 def photo_to_avatar(
@@ -55,6 +56,9 @@ def photo_to_avatar(
     scene=None,
     blend_path: str | Path | None = None,
     render_path: str | Path | None = None,
+    rest_pose: str | None = None,
+    export_path: str | Path | None = None,
+    skeleton: str = "smpl",
 ) -> PhotoResult:
     """Photo in, avatar (camera, rig, skinned body) in the current Blender scene out.
 
@@ -81,6 +85,7 @@ def photo_to_avatar(
         result.fit, inputs.model, image_path=inputs.image_path, pixels=inputs.image, scene=scene
     )
     seconds["build"] = time.perf_counter() - start
+    exported = _garment_steps(avatar, rest_pose, export_path, skeleton, seconds)
     if blend_path:
         save_blend(blend_path)
     if render_path:
@@ -91,7 +96,25 @@ def photo_to_avatar(
         seconds["render"] = time.perf_counter() - start
     status = status_line(result)
     log.info("%s: %s", inputs.image_path.name, status)
-    return PhotoResult(avatar, result.fit, result.keypoints, seconds, status)
+    return PhotoResult(avatar, result.fit, result.keypoints, seconds, status, exported)
+
+
+def _garment_steps(avatar, rest_pose, export_path, skeleton, seconds) -> list[Path]:
+    """Rest the rig in ``rest_pose`` and export it, as asked; returns the files written."""
+    from ..core.export_presets import DEFAULT_REST
+    from .export import export_avatar
+    from .rest_switch import switch_rest
+
+    if rest_pose:
+        switch_rest(avatar.armature, avatar.body, rest_pose)
+    if not export_path:
+        return []
+    start = time.perf_counter()
+    result = export_avatar(
+        avatar.armature, export_path, skeleton=skeleton, rest_pose=rest_pose or DEFAULT_REST
+    )
+    seconds["export"] = time.perf_counter() - start
+    return result.paths
 
 
 def new_file() -> None:

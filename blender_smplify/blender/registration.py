@@ -7,6 +7,7 @@ from . import (
     cli_command,
     cloth_ready,
     edit_ops,
+    garment_ops,
     operators,
     panels,
     posing_ops,
@@ -14,6 +15,7 @@ from . import (
     properties,
 )
 
+#: garment_ops after panels: its sub-panel's parent must be registered first
 _modules = (
     preferences,
     properties,
@@ -22,6 +24,7 @@ _modules = (
     edit_ops,
     cloth_ready,
     panels,
+    garment_ops,
     posing_ops,  # its sub-panel after the main panels
     cli_command,
 )

@@ -74,7 +74,9 @@ def roll_targets(heads: np.ndarray, tails: np.ndarray) -> np.ndarray:
     return np.where(along_forward[:, None], UP[None], FORWARD[None])
 
 
-def local_rotations(rotations: np.ndarray, bone_frames: np.ndarray) -> np.ndarray:
+def local_rotations(
+    rotations: np.ndarray, bone_frames: np.ndarray, rest: np.ndarray | None = None
+) -> np.ndarray:
     """Bone-local rotation matrices (24, 3, 3) from SMPL rotations.
 
     Parameters
@@ -83,13 +85,39 @@ def local_rotations(rotations: np.ndarray, bone_frames: np.ndarray) -> np.ndarra
         fit's camera frame).
     bone_frames : (24, 3, 3) rest orientation B_k of each bone in the armature frame
         (columns x, y, z; y along the bone).
+    rest : (24, 3, 3) SMPL rotations P_k of the rig's rest pose (None: SMPL's T-pose).
     """
     S, C = SMPL_TO_BLENDER, CAMERA_TO_BLENDER
+    relative = _relative_to_rest(rotations, rest)
     # world-aligned rotation of each joint in the armature frame: S R_k S^T, root: C R_0 S^T
-    aligned = S @ rotations @ S.T
-    aligned[0] = C @ rotations[0] @ S.T
+    aligned = S @ relative @ S.T
+    aligned[0] = C @ relative[0] @ S.T
     # L_k = B_k^T aligned_k B_k
     return np.swapaxes(bone_frames, 1, 2) @ aligned @ bone_frames
+
+
+def _relative_to_rest(rotations: np.ndarray, rest: np.ndarray | None) -> np.ndarray:
+    """SMPL rotations R_k re-expressed for a rig resting in pose P: Ap_k R_k P_k^T Ap_k^T.
+
+    A bone's skinning rotation is its posed global rotation times the inverse of its rest one,
+    A_k(R) A_k(P)^T; relative to the parent's it is A_p(P) R_k P_k^T A_p(P)^T, with A_p(P) the
+    parent's global rest rotation (identity for the root). P = I gives R_k back.
+    """
+    if rest is None:
+        return np.array(rotations, dtype=np.float64)
+    parent_rest = _parent_rest_rotations(rest)
+    return parent_rest @ rotations @ np.swapaxes(rest, 1, 2) @ np.swapaxes(parent_rest, 1, 2)
+
+
+def _parent_rest_rotations(rest: np.ndarray) -> np.ndarray:
+    """Global rest rotation (24, 3, 3) of each joint's parent (identity for the root)."""
+    global_rest = np.empty_like(rest)
+    global_rest[0] = rest[0]
+    for k in range(1, len(SMPL_PARENTS)):  # parents come before their children
+        global_rest[k] = global_rest[SMPL_PARENTS[k]] @ rest[k]
+    parent = np.broadcast_to(np.eye(3), rest.shape).copy()
+    parent[1:] = global_rest[SMPL_PARENTS[1:]]
+    return parent
 
 
 def armature_location(rest_pelvis: np.ndarray, transl: np.ndarray) -> np.ndarray:
@@ -102,7 +130,10 @@ def armature_location(rest_pelvis: np.ndarray, transl: np.ndarray) -> np.ndarray
 
 
 def smpl_rotations(
-    local: np.ndarray, bone_frames: np.ndarray, object_rotation: np.ndarray
+    local: np.ndarray,
+    bone_frames: np.ndarray,
+    object_rotation: np.ndarray,
+    rest: np.ndarray | None = None,
 ) -> np.ndarray:
     """Inverse of :func:`local_rotations`: SMPL rotations (24, 3, 3) from a posed rig.
 
@@ -111,12 +142,16 @@ def smpl_rotations(
     local : (24, 3, 3) bone-local pose rotations L_k (``matrix_basis``).
     bone_frames : (24, 3, 3) rest orientations B_k (armature frame).
     object_rotation : (3, 3) world rotation of the armature object (identity as built).
+    rest : (24, 3, 3) SMPL rotations P_k of the rig's rest pose (None: SMPL's T-pose).
 
-    With aligned_k = B_k L_k B_k^T: R_k = S^T aligned_k S for k > 0 and
-    R_0 = C^T (object_rotation aligned_0) S.
+    With aligned_k = B_k L_k B_k^T: X_k = S^T aligned_k S for k > 0 and
+    X_0 = C^T (object_rotation aligned_0) S; then R_k = Ap_k^T X_k Ap_k P_k.
     """
     S, C = SMPL_TO_BLENDER, CAMERA_TO_BLENDER
     aligned = bone_frames @ local @ np.swapaxes(bone_frames, 1, 2)
     rotations = S.T @ aligned @ S
     rotations[0] = C.T @ object_rotation @ aligned[0] @ S
-    return rotations
+    if rest is None:
+        return rotations
+    parent_rest = _parent_rest_rotations(rest)
+    return np.swapaxes(parent_rest, 1, 2) @ rotations @ parent_rest @ rest

@@ -10,6 +10,8 @@ import argparse
 
 from .body_model import GENDERS
 from .camera import DEFAULT_FOV_DEG
+from .export_presets import DEFAULT_REST, FORMATS, SKELETONS
+from .rest_pose import REST_POSES
 
 KEYPOINTS_HELP = (
     '2D keypoints to fit instead of detecting them: a JSON file {"layout": "smpl24" | '
@@ -42,3 +44,25 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
     """Every input of one fit: model and photo arguments."""
     add_model_arguments(parser)
     add_photo_arguments(parser)
+
+
+def add_garment_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--rest-pose``, ``--export`` and ``--skeleton``: the avatar's rest and its export."""
+    parser.add_argument(
+        "--rest-pose",
+        choices=REST_POSES,
+        help="rest pose of the built rig: t (SMPL's T-pose, the default), a (arms 45° down), "
+        f"down (arms down); also the export's bind pose (default there: {DEFAULT_REST})",
+    )
+    parser.add_argument(
+        "--export",
+        metavar="OUT" + "|OUT".join(FORMATS),
+        help="also export the avatar for garment tools: FBX (y up, bind pose and the fitted "
+        "pose as a keyframe), GLB, or OBJ (two files: OUT_rest.obj, OUT_fitted.obj)",
+    )
+    parser.add_argument(
+        "--skeleton",
+        choices=SKELETONS,
+        default="smpl",
+        help="bone names of the export: SMPL's, or Mixamo's (mixamorig:Hips, ...)",
+    )

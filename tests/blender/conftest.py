@@ -14,6 +14,21 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="smplify_bpy_user_"))
+_session_status: list[int] = []
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _session_status.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    """End the test process with pytest's status before bpy's C exit handlers, which can crash
+    once the glTF exporter has run (blender_smplify.blender.process_exit)."""
+    if _session_status:
+        from blender_smplify.blender.process_exit import exit_process
+
+        exit_process(_session_status[-1])
 
 
 @pytest.fixture(scope="session")

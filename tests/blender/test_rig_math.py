@@ -50,3 +50,21 @@ def test_upright_person_facing_the_camera_has_an_unrotated_root():
     rotations = np.broadcast_to(np.eye(3), (24, 3, 3)).copy()
     rotations[0] = rodrigues(np.array([np.pi, 0.0, 0.0]))
     np.testing.assert_allclose(rig_math.local_rotations(rotations, frames), frames, atol=1e-12)
+
+
+def test_rotations_of_a_rig_resting_in_another_pose(toy_model, rng):
+    """A rig resting in the A-pose: its rest pose gives identity bone rotations, and any pose
+    converts to bone rotations and back."""
+    from blender_smplify.core import rest_pose
+
+    rest = rest_pose.rest_rotations("a")
+    heads = rest_pose.posed_joints(toy_model.rest_joints(), rest) @ SMPL_TO_BLENDER.T
+    frames = frames_from(heads)
+    upright = rest.copy()
+    upright[0] = rodrigues(np.array([np.pi, 0.0, 0.0]))
+    local = rig_math.local_rotations(upright, frames, rest)
+    np.testing.assert_allclose(local, np.broadcast_to(np.eye(3), local.shape), atol=1e-12)
+    rotations = rodrigues(rng.normal(0.0, 0.5, (24, 3)))
+    local = rig_math.local_rotations(rotations, frames, rest)
+    back = rig_math.smpl_rotations(local, frames, np.eye(3), rest)
+    np.testing.assert_allclose(back, rotations, atol=1e-12)
