@@ -12,7 +12,8 @@
   maps to a turned box; the constraint gets that box's bounding box (exact where the bone lies
   along an SMPL axis, as the limbs and spine do; wider elsewhere). Blender clamps Euler angles,
   which equal the axis-angle components for rotations about one axis and differ a little for
-  combined large ones.
+  combined large ones. On a rig resting in another pose (:mod:`.rest_switch`) the poses are
+  taken relative to that rest and the boxes shifted by it (see :func:`limit_boxes`).
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from mathutils import Matrix
 
 from ..core.axes import SMPL_TO_BLENDER
 from ..core.errors import SmplifyError
-from ..core.joints import SMPL_JOINT_NAMES
+from ..core.joints import SMPL_JOINT_NAMES, SMPL_PARENTS
 from ..core.priors import JOINT_LIMIT_LOWER, JOINT_LIMIT_UPPER
 from ..core.review_poses import POSE_LABELS, REVIEW_POSES, review_pose
-from ..core.rotation import rodrigues
+from ..core.rotation import matrix_to_rotvec, rodrigues
 from . import build_rig, rig_math
 
 POSE_PROP = "smplify_review_pose"
@@ -48,7 +49,8 @@ def pose_asset(armature: bpy.types.Object, name: str) -> bpy.types.Action:
         raise SmplifyError(f"unknown review pose '{name}' (one of {', '.join(REVIEW_POSES)})")
     build_rig.check_bones(armature)
     rotations = rodrigues(review_pose(name).reshape(24, 3))
-    local = rig_math.local_rotations(rotations, build_rig.bone_frames(armature))
+    frames = build_rig.bone_frames(armature)
+    local = rig_math.local_rotations(rotations, frames, build_rig.rig_rest(armature))
     action = _find_asset(armature, name)
     if action is None:
         action = bpy.data.actions.new(f"{POSE_LABELS[name]} ({armature.name})")
@@ -122,19 +124,30 @@ def _stand_upright(armature: bpy.types.Object) -> None:
 # Joint limits
 
 
-def limit_boxes(bone_frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def limit_boxes(
+    bone_frames: np.ndarray, rest: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Bounds (24, 3) lower and upper of each bone's local rotation components (radians).
 
     Parameters
     ----------
     bone_frames : (24, 3, 3) rest frames B_k of the bones (armature frame).
+    rest : (24, 3, 3) SMPL rotations P_k of the rig's rest pose (None: SMPL's T-pose).
 
-    Returns the bounding box of M [lower, upper] with M = B_kᵀ S per bone (±inf where the fit
-    sets no limit: the root).
+    Returns the bounding box of M_k ([lower, upper] − p_k) per bone with M_k = B_kᵀ S A_k, where
+    p_k is the rest rotation's vector and A_k its parent's global rest rotation (the identity for
+    the T-pose); ±inf where the fit sets no limit (the root). A bone rests in P_k, so its local
+    rotation is A_k R_k P_kᵀ A_kᵀ, whose vector is A_k (r_k − p_k) when R_k turns about the rest
+    rotation's axis (as the rest poses' shoulders do) and close to it otherwise.
     """
     lower = JOINT_LIMIT_LOWER.reshape(24, 3)
     upper = JOINT_LIMIT_UPPER.reshape(24, 3)
-    mapping = np.swapaxes(bone_frames, 1, 2) @ SMPL_TO_BLENDER  # (24, 3, 3) M_k
+    parent_rest = np.broadcast_to(np.eye(3), (24, 3, 3)).copy()
+    if rest is not None:
+        shift = matrix_to_rotvec(rest)  # (24, 3)
+        lower, upper = lower - shift, upper - shift
+        parent_rest = _parent_rest(rest)
+    mapping = np.swapaxes(bone_frames, 1, 2) @ SMPL_TO_BLENDER @ parent_rest  # (24, 3, 3) M_k
     with np.errstate(invalid="ignore"):  # 0 · inf where a bone has no limit
         low_end = mapping * lower[:, None, :]
         high_end = mapping * upper[:, None, :]
@@ -144,11 +157,21 @@ def limit_boxes(bone_frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return low, high
 
 
+def _parent_rest(rest: np.ndarray) -> np.ndarray:
+    """Global rest rotation (24, 3, 3) of each joint's parent (the identity for the root)."""
+    global_rest = np.array(rest, dtype=np.float64)
+    for k in range(1, 24):  # parents come before their children
+        global_rest[k] = global_rest[SMPL_PARENTS[k]] @ rest[k]
+    parent = np.broadcast_to(np.eye(3), rest.shape).copy()
+    parent[1:] = global_rest[SMPL_PARENTS[1:]]
+    return parent
+
+
 def add_joint_limits(armature: bpy.types.Object) -> int:
     """Give each limited bone a Limit Rotation constraint (local space) from the fit's limits;
     returns how many bones got one. Existing ones of ours are updated, not duplicated."""
     build_rig.check_bones(armature)
-    low, high = limit_boxes(build_rig.bone_frames(armature))
+    low, high = limit_boxes(build_rig.bone_frames(armature), build_rig.rig_rest(armature))
     count = 0
     for k, joint in enumerate(SMPL_JOINT_NAMES):
         if not np.all(np.isfinite(low[k]) & np.isfinite(high[k])):

@@ -74,15 +74,16 @@ class SMPLIFY_OT_pose_library(_AvatarOperator, bpy.types.Operator):
         self.report({"INFO"}, f"{len(actions)} pose assets: " + ", ".join(a.name for a in actions))
 
 
-class SMPLIFY_PT_garment(bpy.types.Panel):
-    """Cloth collision, a shallow navel, IK, joint limits and review poses."""
+class SMPLIFY_PT_garment_review(bpy.types.Panel):
+    """Cloth collision, a shallow navel, IK, joint limits and review poses, under the Avatar
+    panel."""
 
-    bl_idname = "SMPLIFY_PT_garment"
+    bl_idname = "SMPLIFY_PT_garment_review"
     bl_label = "Garment review"
     bl_space_type = "VIEW_3D"
     bl_region_type = "UI"
     bl_category = "SMPLify"
-    bl_options = {"DEFAULT_CLOSED"}  # noqa: RUF012 (Blender reads a set)
+    bl_parent_id = "SMPLIFY_PT_avatar"
 
     @classmethod
     def poll(cls, context):
@@ -113,6 +114,6 @@ classes = (
     SMPLIFY_OT_toggle_joint_limits,
     SMPLIFY_OT_review_pose,
     SMPLIFY_OT_pose_library,
-    SMPLIFY_PT_garment,
+    SMPLIFY_PT_garment_review,
 )
 register, unregister = bpy.utils.register_classes_factory(classes)

@@ -149,3 +149,43 @@ def test_operators_toggle_and_undo(bpy_module, avatar):
     bpy.ops.ed.undo()
     armature = bpy.data.objects[name]
     assert not posing.has_joint_limits(armature) and not ik_controls.ik_enabled(armature)
+
+
+def test_poses_and_limits_follow_a_rig_resting_in_the_a_pose(bpy_module, avatar):
+    from blender_smplify.blender import build_rig, posing, rest_switch
+    from blender_smplify.core.joints import J
+    from blender_smplify.core.priors import JOINT_LIMIT_LOWER
+    from blender_smplify.core.review_poses import review_pose
+    from blender_smplify.core.rotation import matrix_to_rotvec, rodrigues
+
+    bpy = bpy_module
+    armature = avatar.armature
+    rest_switch.switch_rest(armature, avatar.body, "a")
+    posing.apply_review_pose(armature, "T")
+    bpy.context.view_layer.update()
+    bones = armature.pose.bones
+    arm = bones["left_elbow"].head - bones["left_shoulder"].head
+    assert abs(np.degrees(np.arcsin(arm.normalized().z))) < 3.0
+    posing.apply_review_pose(armature, "WALK")
+    free, _ = world_mesh(bpy, avatar.body)
+    posing.add_joint_limits(armature)
+    limited, _ = world_mesh(bpy, avatar.body)
+    assert np.linalg.norm(limited - free, axis=1).max() < 1e-4
+    # the left arm raised past its limit about z: clamped at the fit's limit, not 45° off
+    pose = review_pose("T")
+    pose[:3] = (np.pi, 0.0, 0.0)
+    limit = JOINT_LIMIT_LOWER[3 * J["left_shoulder"] + 2]
+    pose[3 * J["left_shoulder"] + 2] = limit - 0.3
+    build_rig.set_pose(armature, rodrigues(pose.reshape(24, 3)))
+    bpy.context.view_layer.update()
+    rotations, _ = build_rig.current_pose(armature, np.zeros(3))  # FK values: over the limit
+    shoulder = armature.pose.bones["left_shoulder"]
+    visual = armature.convert_space(
+        pose_bone=shoulder, matrix=shoulder.matrix, from_space="POSE", to_space="LOCAL"
+    )
+    shoulder.rotation_quaternion = visual.to_quaternion()  # what the constraint let through
+    posing.remove_joint_limits(armature)
+    clamped, _ = build_rig.current_pose(armature, np.zeros(3))
+    assert matrix_to_rotvec(rotations[J["left_shoulder"]])[2] == pytest.approx(limit - 0.3)
+    # (the bounding box of the turned box is a little wider than the fit's box: 0.03 rad)
+    assert matrix_to_rotvec(clamped[J["left_shoulder"]]) == pytest.approx([0, 0, limit], abs=0.03)
