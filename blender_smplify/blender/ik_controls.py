@@ -12,7 +12,7 @@ The empties are children of the armature object and live in the avatar's collect
 from __future__ import annotations
 
 import bpy
-from mathutils import Vector
+from mathutils import Matrix, Vector
 
 from . import build_rig
 
@@ -67,24 +67,47 @@ def enable_ik(armature: bpy.types.Object) -> list[bpy.types.Object]:
 
 def disable_ik(armature: bpy.types.Object) -> None:
     """Back to FK: the solved pose goes into the bones, our constraints and empties go away."""
-    bpy.context.view_layer.update()
     chain = [name for bone, parent, *_ in LIMBS for name in (parent, bone)]
-    solved = {}
-    for name in chain:  # parents first: each local matrix relative to its solved parent
-        pose_bone = armature.pose.bones[name]
-        solved[name] = armature.convert_space(
-            pose_bone=pose_bone, matrix=pose_bone.matrix, from_space="POSE", to_space="LOCAL"
-        )
+    solved = visual_basis(armature, chain)
     for bone, *_ in LIMBS:
         constraint = armature.pose.bones[bone].constraints.get(IK_NAME)
         if constraint is not None:
             armature.pose.bones[bone].constraints.remove(constraint)
-    for name, matrix in solved.items():
+    set_basis(armature, solved)
+    for empty in _our_empties(armature):
+        bpy.data.objects.remove(empty)
+
+
+def visual_basis(armature: bpy.types.Object, names: list[str] | None = None) -> dict[str, Matrix]:
+    """The bones' local (basis) matrices of the pose as shown, constraints included."""
+    bpy.context.view_layer.update()
+    bones = armature.pose.bones
+    return {
+        name: armature.convert_space(
+            pose_bone=bones[name], matrix=bones[name].matrix, from_space="POSE", to_space="LOCAL"
+        )
+        for name in (names if names is not None else [bone.name for bone in bones])
+    }
+
+
+def set_basis(armature: bpy.types.Object, basis: dict[str, Matrix]) -> None:
+    """Pose bones by local matrices (rotation as quaternion, location; scale left alone)."""
+    for name, matrix in basis.items():
         pose_bone = armature.pose.bones[name]
         pose_bone.rotation_mode = "QUATERNION"
         pose_bone.rotation_quaternion = matrix.to_quaternion()
-    for empty in _our_empties(armature):
-        bpy.data.objects.remove(empty)
+        pose_bone.location = matrix.translation
+
+
+def freeze_pose(source: bpy.types.Object, copy: bpy.types.Object, constraints: tuple) -> None:
+    """Give ``copy`` (a copy of the rig ``source``) the pose ``source`` shows, with the named
+    constraints (ours: IK, joint limits) removed from it: an exported copy then holds the pose
+    the user sees, without IK targets left in the user's scene."""
+    basis = visual_basis(source)
+    for pose_bone in copy.pose.bones:
+        for constraint in [c for c in pose_bone.constraints if c.name in constraints]:
+            pose_bone.constraints.remove(constraint)
+    set_basis(copy, basis)
 
 
 def _our_empties(armature: bpy.types.Object) -> list[bpy.types.Object]:

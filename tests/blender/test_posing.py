@@ -189,3 +189,28 @@ def test_poses_and_limits_follow_a_rig_resting_in_the_a_pose(bpy_module, avatar)
     assert matrix_to_rotvec(rotations[J["left_shoulder"]])[2] == pytest.approx(limit - 0.3)
     # (the bounding box of the turned box is a little wider than the fit's box: 0.03 rad)
     assert matrix_to_rotvec(clamped[J["left_shoulder"]]) == pytest.approx([0, 0, limit], abs=0.03)
+
+
+def rigid_residual(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest distance (m) between point sets (N, 3) after the best rigid alignment."""
+    ca, cb = a.mean(axis=0), b.mean(axis=0)
+    u, _, vt = np.linalg.svd((a - ca).T @ (b - cb))
+    turn = u @ np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))]) @ vt
+    return float(np.linalg.norm((a - ca) @ turn - (b - cb), axis=1).max())
+
+
+def test_export_holds_the_pose_ik_and_limits_make(bpy_module, avatar, tmp_path):
+    from blender_smplify.blender import export, ik_controls, posing
+
+    bpy = bpy_module
+    empties = ik_controls.enable_ik(avatar.armature)
+    target = next(e for e in empties if e.name.endswith("IK left_wrist"))
+    target.location.z += 0.1
+    posing.add_joint_limits(avatar.armature)
+    seen, _ = world_mesh(bpy, avatar.body)
+    result = export.export_avatar(avatar.armature, tmp_path / "review.obj", rest_pose="t")
+    posed = next(p for p in result.paths if "rest" not in p.name)
+    lines = [line.split() for line in posed.read_text().splitlines() if line.startswith("v ")]
+    exported = np.array([[float(x) for x in line[1:4]] for line in lines])
+    assert rigid_residual(exported, seen) < 1e-3  # the IK'd pose, not the FK one (0.75 m off)
+    assert ik_controls.ik_enabled(avatar.armature)  # the user's rig keeps its controls
