@@ -17,7 +17,16 @@ from .avatar_ops import _AvatarOperator, avatar_armature
 POSE_ITEMS = tuple((name, POSE_LABELS[name], "") for name in REVIEW_POSES)
 
 
-class SMPLIFY_OT_toggle_ik(_AvatarOperator, bpy.types.Operator):
+class _PoseOperator(_AvatarOperator):
+    """An avatar operator that also runs in pose mode (where posing happens)."""
+
+    @classmethod
+    def poll(cls, context):
+        armature = avatar_armature(context.active_object)
+        return context.mode in {"OBJECT", "POSE"} and armature is not None
+
+
+class SMPLIFY_OT_toggle_ik(_PoseOperator, bpy.types.Operator):
     """Switch IK controls for the arms and legs on (targets at wrists and ankles, poles at elbows
     and knees) or off (the pose stays, as FK)"""
 
@@ -31,7 +40,7 @@ class SMPLIFY_OT_toggle_ik(_AvatarOperator, bpy.types.Operator):
             ik_controls.enable_ik(armature)
 
 
-class SMPLIFY_OT_toggle_joint_limits(_AvatarOperator, bpy.types.Operator):
+class SMPLIFY_OT_toggle_joint_limits(_PoseOperator, bpy.types.Operator):
     """Limit each joint's rotation to the fit's joint limits (Limit Rotation constraints), or
     remove those limits"""
 
@@ -45,7 +54,7 @@ class SMPLIFY_OT_toggle_joint_limits(_AvatarOperator, bpy.types.Operator):
             posing.add_joint_limits(armature)
 
 
-class SMPLIFY_OT_review_pose(_AvatarOperator, bpy.types.Operator):
+class SMPLIFY_OT_review_pose(_PoseOperator, bpy.types.Operator):
     """Pose the avatar in a garment-review pose from its pose library (stored as pose assets);
     IK controls, if on, follow"""
 
@@ -63,7 +72,7 @@ class SMPLIFY_OT_review_pose(_AvatarOperator, bpy.types.Operator):
             ik_controls.enable_ik(armature)
 
 
-class SMPLIFY_OT_pose_library(_AvatarOperator, bpy.types.Operator):
+class SMPLIFY_OT_pose_library(_PoseOperator, bpy.types.Operator):
     """Store the garment-review poses as this avatar's pose assets (Pose Library, Asset Browser)"""
 
     bl_idname = "smplify.pose_library"

@@ -191,6 +191,23 @@ def test_poses_and_limits_follow_a_rig_resting_in_the_a_pose(bpy_module, avatar)
     assert matrix_to_rotvec(clamped[J["left_shoulder"]]) == pytest.approx([0, 0, limit], abs=0.03)
 
 
+def test_posing_operators_work_in_pose_mode(bpy_module, avatar):
+    from blender_smplify.blender import ik_controls
+
+    bpy = bpy_module
+    bpy.context.view_layer.objects.active = avatar.armature
+    bpy.ops.object.mode_set(mode="POSE")
+    try:
+        assert bpy.ops.smplify.toggle_ik() == {"FINISHED"}
+        assert bpy.ops.smplify.review_pose(pose="ARMS_DOWN") == {"FINISHED"}
+        assert bpy.ops.smplify.toggle_joint_limits() == {"FINISHED"}
+        assert ik_controls.ik_enabled(avatar.armature)
+        assert bpy.ops.smplify.toggle_ik() == {"FINISHED"}
+    finally:
+        bpy.ops.object.mode_set(mode="OBJECT")
+    assert not ik_controls.ik_enabled(avatar.armature)
+
+
 def rigid_residual(a: np.ndarray, b: np.ndarray) -> float:
     """Largest distance (m) between point sets (N, 3) after the best rigid alignment."""
     ca, cb = a.mean(axis=0), b.mean(axis=0)
