@@ -15,7 +15,7 @@ from ..core.axes import SMPL_TO_BLENDER
 from ..core.errors import SmplifyError
 from ..core.fit_result import FitResult
 from ..core.joints import SMPL_PARENTS
-from ..core.lbs import depth_levels, rigid_transforms
+from ..core.lbs import depth_levels, pose_features, rigid_transforms
 from ..core.rest_pose import posed_joints
 from ..core.rotation import matrix_to_rotvec, rodrigues
 from . import build_rig
@@ -115,20 +115,30 @@ def follow_shape_keys(armature: bpy.types.Object) -> np.ndarray:
 
 
 def update_correctives(armature: bpy.types.Object) -> None:
-    """Pose blend shapes of the current pose into the body's corrective key (model file needed)."""
+    """Pose blend shapes of the current pose into the body's corrective key (model file needed).
+
+    A rig resting in A or arms down gets its whole corrective recomputed for the current pose
+    (``rest_switch.refresh_corrective``: the skinning correction of its rest, plus the pose
+    blend shapes when the model file has them); no model file is needed for that.
+    """
     from .pipeline import load_model
+    from .rest_switch import refresh_corrective
 
     source = str(armature.get("model_source", ""))
-    if not source or not Path(source).is_file():
+    available = bool(source) and Path(source).is_file()
+    if build_rig.rig_rest(armature) is not None:
+        model = load_model(str(armature.get("gender", "neutral")), source) if available else None
+        offsets = None
+        if model is not None and model.posedirs is not None:
+            rotations = rodrigues(current_fit(armature).pose.reshape(24, 3))
+            offsets = (model.posedirs @ pose_features(rotations)) @ SMPL_TO_BLENDER.T
+        refresh_corrective(armature, avatar_body(armature), offsets)
+        return
+    if not available:
         raise SmplifyError(f"{armature.name}: the body model file '{source}' is not available")
     model = load_model(str(armature.get("gender", "neutral")), source)
     if model.posedirs is None:
         raise SmplifyError(f"{Path(source).name} has no pose blend shapes: nothing to update")
-    if build_rig.rig_rest(armature) is not None:
-        raise SmplifyError(
-            f"{armature.name}: pose blend shapes are defined on the T-pose: switch the rest "
-            "pose to T first"
-        )
     fit = current_fit(armature)
     build_rig.set_pose_correctives(
         avatar_body(armature), model, rodrigues(fit.pose.reshape(24, 3))

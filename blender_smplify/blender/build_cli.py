@@ -18,9 +18,15 @@ import time
 from pathlib import Path
 
 from ..core.camera import check_focal
-from ..core.cli_args import add_fit_arguments, add_garment_arguments
+from ..core.cli_args import (
+    add_fit_arguments,
+    add_garment_arguments,
+    known_measurements,
+    photo_keypoints,
+)
 from ..core.errors import SmplifyError
 from ..core.export_presets import DEFAULT_REST, check_export
+from ..core.known_measurements import check_girths, check_height
 
 DESCRIPTION = (
     "Build a posed, rigged, skinned avatar with its camera from photos into .blend files."
@@ -98,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     for message in errors:
         print(f"error: {message}", file=sys.stderr)
     many = len(images) + len(errors) > 1
-    if args.keypoints and many:
+    if args.keypoints and many and not args.same_person:
         print("error: --keypoints applies to a single photo", file=sys.stderr)
         return 2
     if importlib.util.find_spec("bpy") is None:
@@ -114,10 +120,20 @@ def run(args: argparse.Namespace) -> int:
         check_focal(args.focal)
         if args.export:
             check_export(args.export, args.skeleton, args.rest_pose or DEFAULT_REST)
+        if args.same_person and (args.export or args.rest_pose):
+            raise SmplifyError(
+                "--export and --rest-pose work on one avatar: build the photos with "
+                "--same-person first, then export each avatar from Blender's panel"
+            )
+        height, girths = known_measurements(args)
+        check_height(height)
+        check_girths(girths)
         pipeline.load_model(args.gender, args.model)
     except SmplifyError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if args.same_person:
+        return 1 if errors or not build_same_person(images, args) else 0
     failed, taken = len(errors), set()
     for image in images:
         export_suffix = Path(args.export).suffix.lower() if args.export else ""
@@ -136,6 +152,7 @@ def build_one(image: Path, args: argparse.Namespace, outputs: tuple[Path | None,
 
     start = time.perf_counter()
     blend, render, export = outputs
+    height, girths = known_measurements(args)
     try:
         pipeline.new_file()
         result = pipeline.photo_to_avatar(
@@ -143,7 +160,9 @@ def build_one(image: Path, args: argparse.Namespace, outputs: tuple[Path | None,
             gender=args.gender,
             model_path=args.model,
             focal_length=args.focal,
-            keypoints=args.keypoints,
+            keypoints=args.keypoints[0] if args.keypoints else None,
+            height=height,
+            girths=girths,
             blend_path=blend,
             render_path=render,
             rest_pose=args.rest_pose,
@@ -159,4 +178,36 @@ def build_one(image: Path, args: argparse.Namespace, outputs: tuple[Path | None,
     seconds = time.perf_counter() - start
     written = ", ".join(str(p) for p in (blend, render, *result.exported) if p)
     print(f"{image}: {written} ({result.status}; {seconds:.2f} s)")
+    return True
+
+
+def build_same_person(images: list[Path], args: argparse.Namespace) -> bool:
+    """Build the photos of one person (``--same-person``) into one file: one shape, an avatar
+    per photo (its camera, pose and photo); print what was written, or one error line."""
+    from . import pipeline
+    from .same_person import photos_to_avatars
+
+    start = time.perf_counter()
+    height, girths = known_measurements(args)
+    try:
+        keypoints = photo_keypoints(len(images), args.keypoints)
+        pipeline.new_file()
+        avatars = photos_to_avatars(
+            images,
+            gender=args.gender,
+            model_path=args.model,
+            focal_length=args.focal,
+            keypoints=keypoints,
+            height=height,
+            girths=girths,
+            blend_path=args.blend,
+            render_path=args.render,
+        )
+    except SmplifyError as error:  # its message names the file (core.errors.naming)
+        print(f"error: {error}", file=sys.stderr)
+        return False
+    seconds = time.perf_counter() - start
+    written = ", ".join(str(p) for p in (args.blend, args.render) if p)
+    names = ", ".join(str(p) for p in images)
+    print(f"{names}: one person, {len(avatars)} photos: {written} ({seconds:.2f} s)")
     return True

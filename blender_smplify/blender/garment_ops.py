@@ -67,12 +67,16 @@ class SMPLIFY_OT_export_avatar(ExportHelper, bpy.types.Operator):
         return context.mode == "OBJECT" and avatar_armature(context.active_object) is not None
 
     def invoke(self, context, event):
+        """The file browser opens with the preset's settings, free to change (as Custom)."""
+        self._apply_preset()
+        self.filename_ext = self.file_format
+        return ExportHelper.invoke(self, context, event)
+
+    def _apply_preset(self) -> None:
         if self.preset in PRESETS:
             preset = PRESETS[self.preset]
             self.file_format, self.skeleton = preset.suffix, preset.skeleton
-            self.rest_pose = preset.rest_pose
-        self.filename_ext = self.file_format
-        return ExportHelper.invoke(self, context, event)
+            self.rest_pose, self.preset = preset.rest_pose, "CUSTOM"
 
     def check(self, context):
         """The file name follows the chosen format (so the overwrite warning is about the file
@@ -81,6 +85,7 @@ class SMPLIFY_OT_export_avatar(ExportHelper, bpy.types.Operator):
         return ExportHelper.check(self, context)
 
     def execute(self, context):
+        self._apply_preset()  # called from a script with a preset: the preset decides
         path = Path(self.filepath).with_suffix(self.file_format)
         try:
             result = export_avatar(

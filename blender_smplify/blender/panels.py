@@ -31,6 +31,7 @@ class SMPLIFY_PT_main(bpy.types.Panel):
         row.prop(settings, "focal_mode", expand=True)
         if settings.focal_mode == "MANUAL":
             layout.prop(settings, "focal_length")
+        layout.prop(settings, "height_cm")
         row = layout.row(align=True)
         row.operator("smplify.detect")
         row.operator("smplify.fit")
@@ -65,6 +66,9 @@ class SMPLIFY_PT_avatar(bpy.types.Panel):
         layout.operator("smplify.bones_from_shape")
         layout.operator("smplify.update_correctives")
         layout.operator("smplify.export_parameters")
+        column = layout.column(align=True)  # several photos of one person: one shape
+        column.operator("smplify.add_photo", icon="IMAGE_DATA")
+        column.operator("smplify.refit_person", icon="FILE_REFRESH")
 
 
 class SMPLIFY_PT_edit(bpy.types.Panel):

@@ -1,11 +1,11 @@
 """Ending a process that loaded the bpy module, with the exit status it meant.
 
-Once Blender's glTF exporter has run in a process, the bpy 4.2 module can crash with SIGSEGV
-in its C++ exit handlers, after Python has been finalised (gdb: ``PyGILState_Ensure`` from
-``bpy_class_free`` in ``SpaceType``'s destructor, under libc's ``__run_exit_handlers``; whether
-it does depends on the process's memory layout). All output is written by then, but the exit
-status becomes 139. :func:`exit_process` runs Python's own exit functions, flushes the streams
-and ends the process without the C exit handlers.
+The bpy 4.2 module can crash with SIGSEGV in its C++ exit handlers after Python has been
+finalised: every time once Blender's glTF exporter has run in the process, sometimes without
+(gdb: ``PyGILState_Ensure`` from ``bpy_class_free`` in ``SpaceType``'s destructor, under libc's
+``__run_exit_handlers``; whether it does depends on the process's memory layout). All output is
+written by then, but the exit status becomes 139. :func:`exit_process` runs Python's own exit
+functions, flushes the streams and ends the process without the C exit handlers.
 """
 
 from __future__ import annotations

@@ -8,24 +8,28 @@ from . import (
     cloth_ready,
     edit_ops,
     garment_ops,
+    measure_ui,
     operators,
     panels,
     posing_ops,
     preferences,
     properties,
+    same_person,
 )
 
-#: garment_ops after panels: its sub-panel's parent must be registered first
+#: the sub-panels' modules after panels: a sub-panel's parent must be registered first
 _modules = (
     preferences,
     properties,
     operators,
     avatar_ops,
     edit_ops,
+    same_person,
     cloth_ready,
     panels,
+    measure_ui,
     garment_ops,
-    posing_ops,  # its sub-panel after the main panels
+    posing_ops,
     cli_command,
 )
 

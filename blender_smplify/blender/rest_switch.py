@@ -31,6 +31,7 @@ from ..core.rest_pose import (
     check_rest_pose,
     posed_joints,
     rest_rotations,
+    rest_transforms,
     solve_rest,
     unposed_joints,
 )
@@ -78,6 +79,44 @@ def switch_rest(armature: bpy.types.Object, body: bpy.types.Object, name: str) -
     # 4. the posed body's rest under the new binding; the corrective key takes the difference
     rest = solve_rest(blend(weights, skinning_transforms(armature, body)), posed)
     return _write_keys(body, keys, rest)
+
+
+def refresh_corrective(
+    armature: bpy.types.Object, body: bpy.types.Object, t_offsets: np.ndarray | None = None
+) -> float:
+    """Recompute the corrective key of a rig resting in A or arms down for its current pose, so
+    the body is the one a T-pose rig shows in that pose (after Edit on the photo or any pose
+    change; a T-pose rig needs none of this).
+
+    The T-pose rig's skinning transform of bone k is this rig's composed with the bone's rest
+    change, S_k U_k(P); the T-pose body is this rig's shape keys moved back to the T-pose.
+    ``t_offsets`` (V, 3), armature frame: pose blend shapes to add on the T-pose body (SMPL
+    files that have them). Returns the largest change of the corrective offsets (metres).
+    """
+    name = rest_name(armature)
+    if name == "t":
+        raise SmplifyError(f"{armature.name} rests in the T-pose: it needs no rest corrective")
+    rest = rest_rotations(name)
+    bpy.context.view_layer.update()
+    weights = skin_weights(body)
+    keys = shape_key_coordinates(body)
+    skinning = skinning_transforms(armature, body)
+    heads = np.array([armature.data.bones[j].head_local for j in SMPL_JOINT_NAMES]) @ S
+    to_rest = rest_transforms(rest, unposed_joints(heads, rest))  # SMPL frame
+    to_rest = np.concatenate([S @ to_rest[:, :, :3] @ S.T, (to_rest[:, :, 3] @ S.T)[..., None]], 2)
+    t_pose_skinning = skinning[:, :, :3] @ to_rest  # S_k U_k: rotation and translation parts
+    t_pose_skinning[:, :, 3] += skinning[:, :, 3]
+    t_pose_keys = {
+        key: change_rest(co @ S, weights, key_joints(armature, key), rest, rest_rotations("t"))
+        @ S.T
+        for key, co in keys.items()
+        if key != build_rig.CORRECTIVE_KEY
+    }
+    t_pose_body = key_mix(body, t_pose_keys, exclude=build_rig.CORRECTIVE_KEY)
+    if t_offsets is not None:
+        t_pose_body = t_pose_body + t_offsets
+    posed = apply(blend(weights, t_pose_skinning), t_pose_body)
+    return _write_keys(body, keys, solve_rest(blend(weights, skinning), posed))
 
 
 def skin_weights(body: bpy.types.Object) -> sparse.csr_matrix:

@@ -1,7 +1,9 @@
 """The command-line arguments that ``fit``, ``build`` and ``info`` share, declared once.
 
 Each front end adds the groups it takes; the names, types, defaults and help texts are the same
-everywhere, and the values go unchanged to ``core.pipeline.prepare`` (which checks them).
+everywhere, and the values go to ``core.pipeline.prepare`` (which checks them): unchanged, but
+for the known measurements, which are given in centimetres and passed in metres
+(:func:`known_measurements`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 
 from .body_model import GENDERS
 from .camera import DEFAULT_FOV_DEG
+from .errors import SmplifyError
 from .export_presets import DEFAULT_REST, FORMATS, SKELETONS
 from .rest_pose import REST_POSES
 
@@ -37,13 +40,74 @@ def add_photo_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"focal length in pixels (default: EXIF, else a {DEFAULT_FOV_DEG:g}° diagonal field "
         "of view)",
     )
-    parser.add_argument("--keypoints", metavar="KEYPOINTS.json", help=KEYPOINTS_HELP)
+    parser.add_argument(
+        "--keypoints",
+        action="append",
+        metavar="KEYPOINTS.json",
+        help=KEYPOINTS_HELP + "; with --same-person one per photo, in the photos' order",
+    )
+
+
+def add_same_person_argument(parser: argparse.ArgumentParser) -> None:
+    """``--same-person``: the photos show one person, fitted with one body shape."""
+    parser.add_argument(
+        "--same-person",
+        action="store_true",
+        help="the photos show the same person (say front and side): fit one body shape to "
+        "all of them, with a pose and camera per photo",
+    )
+
+
+#: option -> the girth it gives (``known_measurements.GIRTH_RANGES_M``'s names)
+GIRTH_OPTIONS = {"chest": "chest_girth", "waist": "waist_girth", "hip": "hip_girth"}
+
+
+def add_measurement_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--height`` and ``--chest``/``--waist``/``--hip``: what is known of the person, in cm."""
+    parser.add_argument(
+        "--height",
+        type=float,
+        metavar="CM",
+        help="the person's known height (stature) in cm: the fitted body gets it",
+    )
+    for option, girth in GIRTH_OPTIONS.items():
+        parser.add_argument(
+            f"--{option}",
+            type=float,
+            metavar="CM",
+            help=f"the person's known {girth.replace('_', ' ')} in cm (a soft constraint)",
+        )
+
+
+def known_measurements(args: argparse.Namespace) -> tuple[float | None, dict[str, float]]:
+    """The height and girths of ``args`` in metres (None / left out where not given)."""
+    height = None if args.height is None else args.height / 100.0
+    girths = {
+        girth: getattr(args, option) / 100.0
+        for option, girth in GIRTH_OPTIONS.items()
+        if getattr(args, option) is not None
+    }
+    return height, girths
 
 
 def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
-    """Every input of one fit: model and photo arguments."""
+    """Every input of one fit: model, photo and known measurements."""
     add_model_arguments(parser)
     add_photo_arguments(parser)
+    add_measurement_arguments(parser)
+    add_same_person_argument(parser)
+
+
+def photo_keypoints(photos: int, keypoints: list[str] | None) -> list:
+    """The ``--keypoints`` file of each of ``photos`` photos (None: detect), or a SmplifyError
+    when their numbers differ."""
+    if keypoints is None:
+        return [None] * photos
+    if len(keypoints) != photos:
+        raise SmplifyError(
+            f"{len(keypoints)} --keypoints files for {photos} photos: give one per photo"
+        )
+    return list(keypoints)
 
 
 def add_garment_arguments(parser: argparse.ArgumentParser) -> None:

@@ -29,7 +29,9 @@ from .errors import FitCancelled, ImageError, KeypointsError, SmplifyError, nami
 from .fit_result import FitResult
 from .image_io import Decoder, load_image
 from .keypoints import Keypoints2D, read_keypoints
+from .known_measurements import check_girths, check_height
 from .lifter import lifted_world
+from .silhouette import Silhouette
 from .world_landmarks import WorldLandmarks
 
 #: The fit's 3D evidence for blazepose33 keypoints (detected, stored or read from a file): the
@@ -37,6 +39,13 @@ from .world_landmarks import WorldLandmarks
 #: the 360 rendered photos (``benchmarks/studies/lifter.py``, docs/fit.md): PA-MPJPE median / p90
 #: 70 / 133 → 66 / 119 mm, limb segments backwards 13.8 → 11.3 %, facing right 216/216 both.
 WORLD_FROM_LIFTER = True
+
+#: Fit the detected person's outline too (``silhouette.py``), when the keypoints were detected
+#: here (a keypoints file has no mask). Off: it costs about 45 % more fit time (60 LSP photos,
+#: CPU median 87 → 129 ms on the loaded test machine, over the 100 ms budget) though it gives
+#: girths within 2-4 cm instead of 20-26 cm on tightly dressed renders and a better pose (rendered
+#: benchmark PA-MPJPE median 61 → 54 mm); docs/fit.md, "Silhouette".
+SILHOUETTE_FROM_MASK = False
 
 #: progress(fraction done, message) -> False to cancel
 Progress = Callable[[float, str], bool]
@@ -83,6 +92,8 @@ class FitInputs:
     seconds : time spent reading each input ("keypoints", "image", "model").
     world : BlazePose's world landmarks that came with the given keypoints (a stored
         detection), or None; detected keypoints bring their own.
+    height : the person's known stature in metres, or None.
+    girths : known girths in metres ({"chest_girth": ..., ...}; empty: none).
     """
 
     model: BodyModel
@@ -95,6 +106,8 @@ class FitInputs:
     keypoints_source: str = "detected"
     seconds: dict[str, float] = field(default_factory=dict)
     world: WorldLandmarks | None = None
+    height: float | None = None
+    girths: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -102,7 +115,8 @@ class FitJobResult:
     """What detection and fitting produced, before anything is built.
 
     ``seconds`` holds the time of every step, reading the inputs included; ``world`` the world
-    landmarks the fit used (None: from keypoints alone).
+    landmarks the fit used (None: from keypoints alone); ``silhouette`` the person mask it used
+    (None: none).
     """
 
     fit: FitResult
@@ -112,6 +126,7 @@ class FitJobResult:
     focal_source: str = ""
     keypoints_source: str = "detected"
     world: WorldLandmarks | None = None
+    silhouette: Silhouette | None = None
 
 
 def prepare(
@@ -125,6 +140,8 @@ def prepare(
     decode: Decoder | None = None,
     need_image: bool = False,
     world: WorldLandmarks | None = None,
+    height: float | None = None,
+    girths: dict[str, float] | None = None,
 ) -> FitInputs:
     """Read and check everything one fit needs; the first problem raises a SmplifyError.
 
@@ -142,6 +159,8 @@ def prepare(
         behind the camera); otherwise a missing photo is allowed then.
     world : the world landmarks detected with the given ``keypoints`` (a stored detection);
         None with a keypoints file.
+    height, girths : the person's known stature and girths in metres
+        (``known_measurements.check_height`` / ``check_girths``), or None.
 
     Returns
     -------
@@ -149,6 +168,7 @@ def prepare(
     """
     seconds = {}
     check_focal(focal_length)
+    height, girths = check_height(height), check_girths(girths)
     keypoints_file, size_given = None, None
     if isinstance(keypoints, (str, os.PathLike)):
         start, keypoints_file = time.perf_counter(), keypoints
@@ -185,6 +205,8 @@ def prepare(
         source,
         seconds,
         world if keypoints is not None else None,
+        height,
+        girths,
     )
 
 
@@ -251,6 +273,7 @@ def detect_and_fit(
     seconds = dict(inputs.seconds)
     keypoints, world = inputs.keypoints, inputs.world
     frame_notes: tuple[str, ...] = ()
+    silhouette = None
     if keypoints is None:
         if not report(0.05, "detecting joints"):
             raise FitCancelled("cancelled before detection")
@@ -258,6 +281,8 @@ def detect_and_fit(
         detection = _detection(inputs.image, inputs.image_path, threads)
         keypoints, world = detection.keypoints, WorldLandmarks.from_detection(detection)
         frame_notes = out_of_frame_warnings(keypoints, detection.out_of_frame)
+        if SILHOUETTE_FROM_MASK:
+            silhouette = Silhouette.from_detection(detection)
         seconds["detect"] = time.perf_counter() - start
     if WORLD_FROM_LIFTER and keypoints.layout == "blazepose33":
         world = lifted_world(keypoints, inputs.focal_length, principal_point(inputs.image_size))
@@ -280,6 +305,9 @@ def detect_and_fit(
             inputs.focal_length,
             callback=callback,
             world=world,
+            silhouette=silhouette,
+            height=inputs.height,
+            girths=inputs.girths or None,
         )
     except SmplifyError as error:
         raise naming(inputs.image_path, error) from None
@@ -296,6 +324,7 @@ def detect_and_fit(
         inputs.focal_source,
         inputs.keypoints_source,
         world,
+        silhouette,
     )
 
 

@@ -135,6 +135,17 @@ def test_usage_errors_exit_2(bpy_module, tmp_path, capsys):
     assert code == 2 and "error:" in capsys.readouterr().err
 
 
+def test_same_person_build_refuses_an_export(bpy_module, tmp_path, capsys):
+    """An export is of one avatar: ``--same-person`` builds several, so the two are refused
+    together before any photo is fitted."""
+    code = run_build(
+        [str(SAMPLE), str(SAMPLE), "--same-person", "--blend", str(tmp_path / "x.blend")]
+        + ["--export", str(tmp_path / "x.glb")]
+    )
+    assert code == 2 and "--same-person" in capsys.readouterr().err
+    assert not (tmp_path / "x.blend").exists() and not (tmp_path / "x.glb").exists()
+
+
 def test_blender_command_line_command(bpy_module, tmp_path, toy_model_file, capsys):
     """``blender -b -c smplify ...`` is registered with the add-on and runs the same job."""
     from blender_smplify.blender import cli_command

@@ -278,7 +278,11 @@ def test_export_operator_and_its_presets(bpy_module, open_model, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "browzwear_fitted.obj",
         "browzwear_rest.obj",
-    ]
+    ]  # two poses, from one name
+    done = bpy.ops.smplify.export_avatar(filepath=str(tmp_path / "clo"), preset="CLO3D")
+    assert done == {"FINISHED"}
+    data = (tmp_path / "clo.fbx").read_bytes()
+    assert b"mixamorig:Hips" in data and b"BindPose" in data
     with pytest.raises(RuntimeError, match="folder .*no does not exist"):  # report: error
         bpy.ops.smplify.export_avatar(filepath=str(tmp_path / "no" / "x.glb"), file_format=".glb")
 

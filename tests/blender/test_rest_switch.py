@@ -121,3 +121,23 @@ def test_bones_follow_shape_keys_in_the_new_rest(bpy_module, avatar, open_model)
     heads = np.array([avatar.armature.data.bones[j].head_local for j in SMPL_JOINT_NAMES])
     joints = posed_joints(open_model.rest_joints(betas), rest_rotations("a"))
     np.testing.assert_allclose(heads, joints @ SMPL_TO_BLENDER.T, atol=1e-5)
+
+
+def test_update_correctives_after_a_pose_edit_gives_the_t_pose_rig_s_body(bpy_module, avatar):
+    """On an A-pose rig, the corrective of the fitted pose does not fit an edited pose; Update
+    pose correctives makes the body the one the T-pose rig shows in that pose."""
+    from blender_smplify.blender import build_rig
+    from blender_smplify.blender.avatar_ops import update_correctives
+
+    avatar, fit = avatar
+    fitted = rodrigues(fit.pose.reshape(24, 3))
+    edited = rodrigues(fit.pose.reshape(24, 3) + np.random.default_rng(7).normal(0, 0.3, (24, 3)))
+    build_rig.set_pose(avatar.armature, edited)
+    t_rig = evaluated_vertices(bpy_module, avatar.body)  # T rest, open model: plain skinning
+    build_rig.set_pose(avatar.armature, fitted)
+    switch(avatar, "a")
+    build_rig.set_pose(avatar.armature, edited)
+    stale = np.abs(evaluated_vertices(bpy_module, avatar.body) - t_rig).max()
+    assert stale > 1 * MM, stale
+    update_correctives(avatar.armature)
+    assert np.abs(evaluated_vertices(bpy_module, avatar.body) - t_rig).max() < 0.1 * MM
