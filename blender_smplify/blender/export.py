@@ -32,7 +32,7 @@ from mathutils import Matrix
 from ..core import export_presets
 from ..core.errors import SmplifyError
 from ..core.joints import SMPL_JOINT_NAMES
-from . import build_rig, rest_switch
+from . import build_rig, ik_controls, posing, rest_switch
 
 REST_FRAME, FITTED_FRAME = 1, 2
 #: corrective offsets smaller than this (metres) are dropped instead of exported as a key
@@ -109,6 +109,7 @@ def _export_copy(
     scene = bpy.data.scenes.new("smplify_export")
     rig = armature.copy()
     rig.data = armature.data.copy()
+    ik_controls.freeze_pose(armature, rig, (ik_controls.IK_NAME, posing.LIMIT_NAME))
     mesh = body.copy()
     mesh.data = body.data.copy()
     made = [(bpy.data.objects, rig), (bpy.data.objects, mesh)]

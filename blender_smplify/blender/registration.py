@@ -5,11 +5,13 @@ from __future__ import annotations
 from . import (
     avatar_ops,
     cli_command,
+    cloth_ready,
     edit_ops,
     garment_ops,
     measure_ui,
     operators,
     panels,
+    posing_ops,
     preferences,
     properties,
     same_person,
@@ -23,9 +25,11 @@ _modules = (
     avatar_ops,
     edit_ops,
     same_person,
+    cloth_ready,
     panels,
     measure_ui,
     garment_ops,
+    posing_ops,
     cli_command,
 )
 
