@@ -17,14 +17,18 @@ Steps:
    100°) posed with the open body models (neutral, female or male, β ~ N(0, I)),
    its blazepose33 points (the fit's own ``FitSetup`` kinematics: joints, surface landmarks),
    seen by a random camera (yaw 360°, pitch ±30°, roll ±10°, distance 2–8 m, focal
-   24–70 mm-equivalent, the person anywhere in frame), 2D noise of 1–2 % of the body height,
-   10 % of the points dropped, mirrored half of the time. The network's input and output are
+   24–70 mm-equivalent, the person anywhere in frame), 2D noise of 1–2 % of the body height
+   (or, with ``--noise``, like the detector's: its hip and shoulder offset, per-keypoint spread
+   and outliers as ``benchmarks/studies/lifter_confidence.py noise`` measures them), up to
+   20 % of the points dropped, mirrored half of the time. The network's input and output are
    those of :mod:`blender_smplify.core.lifter` (``normalise``): the rays through the points in
    the frame of the virtual camera looking at the hips, centred and scaled.
 3. Network: Martinez et al. (2017), "A simple yet effective baseline for 3d human pose
-   estimation": linear → 2 residual blocks of two linear–BN–ReLU–dropout layers → linear;
-   trained with Adam on the mean per-point distance, exported to ONNX (BN folded, fp32) and
-   checked against onnxruntime.
+   estimation": linear → 2 residual blocks of two linear–BN–ReLU–dropout layers → linear (the
+   points, then each point's log expected error); trained with Adam on the mean per-point
+   distance plus ``--nll-weight`` × the errors' likelihood (``point_loss``), exported to ONNX
+   (outputs ``points`` and ``log_error``; BN folded, fp32) and checked against onnxruntime.
+   ``--baseline FILE.onnx`` measures another network on the same held-out views.
 
 Seeded: the same data and seed give the same network.
 """
