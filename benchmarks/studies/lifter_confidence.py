@@ -87,7 +87,7 @@ def torso_bias(cases: list[dict]) -> dict[str, float]:
     fractions by which they are moved toward the other side's (hips, shoulders) and the
     shoulders toward the hips (of the 2D hip line, shoulder line and torso; only photos where
     that line is longer than 8 % of the body's image height)."""
-    from tools.train_lifter import TORSO_BIAS_POINTS as P
+    from tools.lifter_noise import TORSO_BIAS_POINTS as P
 
     fractions = {"hip_inward": [], "shoulder_inward": [], "shoulder_down": []}
     for kp in cases:
@@ -109,7 +109,7 @@ def noise(args) -> int:
     """Detector error per keypoint / true image height of the body, on the tuning half, after
     the torso's systematic offset (``torso_bias``) is taken out."""
     from blender_smplify.core.lifter import LAYOUT
-    from tools.train_lifter import apply_torso_bias
+    from tools.lifter_noise import apply_torso_bias
 
     cases = [kp for name, kp in load_keypoints(args.work).items()
              if half_of(name) == "tuning" and kp["detector_conf"].max() > 0]  # fmt: skip
