@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CORE = "blender_smplify/core"
 DECISIONS = "tests/core/test_fit_decisions.py"
 WORLD = "tests/core/test_world_landmarks.py"
+LIFTER = "tests/core/test_lifter.py"
 NAN_STEP_TEST = "test_a_non_finite_step_shrinks_to_a_quarter_of_its_length_and_is_not_retried"
 
 
@@ -139,6 +140,20 @@ MUTATIONS = (
         "WARN_JOINT_ENERGY = 500.0",
         'WARN_JOINT_ENERGY = float("inf")',
         ("tests/core/test_fit.py::test_keypoints_no_body_can_explain_are_flagged",),
+    ),
+    Mutation(
+        "lifter-trust-off",
+        f"{CORE}/lifter.py",
+        "trust = 1.0 if error_scale is None else lifted.trust(error_scale)",
+        "trust = 1.0",
+        (f"{LIFTER}::test_lifted_world_weighs_each_point_by_confidence_and_trust",),
+    ),
+    Mutation(
+        "lifter-mirror-error-unswapped",
+        f"{CORE}/lifter.py",
+        "error = 0.5 * (error[0] + error[1][MIRROR])",
+        "error = 0.5 * (error[0] + error[1])",
+        (f"{LIFTER}::test_mirror_average_is_the_mean_with_the_mirrored_photo",),
     ),
 )
 

@@ -17,14 +17,18 @@ Steps:
    100°) posed with the open body models (neutral, female or male, β ~ N(0, I)),
    its blazepose33 points (the fit's own ``FitSetup`` kinematics: joints, surface landmarks),
    seen by a random camera (yaw 360°, pitch ±30°, roll ±10°, distance 2–8 m, focal
-   24–70 mm-equivalent, the person anywhere in frame), 2D noise of 1–2 % of the body height,
-   10 % of the points dropped, mirrored half of the time. The network's input and output are
+   24–70 mm-equivalent, the person anywhere in frame), 2D noise of 1–2 % of the body height
+   (or, with ``--noise``, like the detector's: its hip and shoulder offset, per-keypoint spread
+   and outliers as ``benchmarks/studies/lifter_confidence.py noise`` measures them), up to
+   20 % of the points dropped, mirrored half of the time. The network's input and output are
    those of :mod:`blender_smplify.core.lifter` (``normalise``): the rays through the points in
    the frame of the virtual camera looking at the hips, centred and scaled.
 3. Network: Martinez et al. (2017), "A simple yet effective baseline for 3d human pose
-   estimation": linear → 2 residual blocks of two linear–BN–ReLU–dropout layers → linear;
-   trained with Adam on the mean per-point distance, exported to ONNX (BN folded, fp32) and
-   checked against onnxruntime.
+   estimation": linear → 2 residual blocks of two linear–BN–ReLU–dropout layers → linear (the
+   points, then each point's log expected error); trained with Adam on the mean per-point
+   distance plus ``--nll-weight`` × the errors' likelihood (``point_loss``), exported to ONNX
+   (outputs ``points`` and ``log_error``; BN folded, fp32) and checked against onnxruntime.
+   ``--baseline FILE.onnx`` measures another network on the same held-out views.
 
 Seeded: the same data and seed give the same network.
 """
@@ -57,6 +61,7 @@ from blender_smplify.core.lifter import (
     NUM_POINTS as NUM,
 )
 from blender_smplify.core.rotation import rodrigues
+from tools.lifter_noise import apply_torso_bias, detector_noise
 from tools.pose_prior_data import (
     DUPLICATE_TRIALS,
     HELD_OUT_TRIALS,
@@ -146,8 +151,9 @@ def random_rotation(n: int, rng: np.random.Generator) -> np.ndarray:
     return roll @ pitch @ flip @ yaw
 
 
-def random_views(points: np.ndarray, rng: np.random.Generator):
-    """Project model-frame points (N, 33, 3) through random cameras.
+def random_views(points: np.ndarray, rng: np.random.Generator, profile: dict | None = None):
+    """Project model-frame points (N, 33, 3) through random cameras; 2D noise of 1–2 % of the
+    body height, or like the detector's when ``profile`` is given (:func:`detector_noise`).
 
     Returns
     -------
@@ -170,18 +176,23 @@ def random_views(points: np.ndarray, rng: np.random.Generator):
     aim = rng.uniform(-1, 1, (n, 2)) * np.maximum(half - body, 0.0)
     cam = cam + (np.concatenate([aim, np.ones((n, 1))], axis=1) * distance[:, None])[:, None]
     xy = cam[:, :, :2] / cam[:, :, 2:] * focal[:, None, None] + centre[:, None]
-    px_height = height * focal / distance
-    noise = rng.uniform(0.01, 0.02, n) * px_height
-    xy = xy + rng.standard_normal(xy.shape) * noise[:, None, None] / np.sqrt(2)
+    if profile is None:
+        noise = rng.uniform(0.01, 0.02, n) * height * focal / distance
+        xy = xy + rng.standard_normal(xy.shape) * noise[:, None, None] / np.sqrt(2)
+    else:
+        xy = apply_torso_bias(xy, profile["bias"])
+        xy = xy + detector_noise(xy, profile, rng)
     conf = (rng.random((n, 33)) > rng.uniform(0, 0.2, (n, 1))).astype(np.float64)
     return xy, conf, focal, centre, cam
 
 
-def samples(points: np.ndarray, rng: np.random.Generator, mirror: bool = True):
+def samples(
+    points: np.ndarray, rng: np.random.Generator, mirror: bool = True, profile: dict | None = None
+):
     """Network inputs (N, 99) and targets (N, 99) of model-frame points (N, 33, 3) under random
-    cameras; with ``mirror``, half of them left-right mirrored. Also the camera-frame truth
-    (N, 33, 3) and R_c (N, 3, 3)."""
-    xy, conf, focal, centre, cam = random_views(points, rng)
+    cameras (2D noise: :func:`random_views`); with ``mirror``, half of them left-right
+    mirrored. Also the camera-frame truth (N, 33, 3) and R_c (N, 3, 3)."""
+    xy, conf, focal, centre, cam = random_views(points, rng, profile)
     inputs, R = network_input(xy, conf, focal, centre)
     hips = cam[:, list(LIFTED_HIPS)].mean(1, keepdims=True)
     target = np.einsum("nki,nij->nkj", cam - hips, R)  # R_cᵀ (p − hips), row vectors
@@ -198,7 +209,8 @@ def samples(points: np.ndarray, rng: np.random.Generator, mirror: bool = True):
 
 
 def build_network(width: int, blocks: int, dropout: float):
-    """Martinez et al. (2017): linear-BN-ReLU-dropout in, residual blocks, linear out."""
+    """Martinez et al. (2017): linear-BN-ReLU-dropout in, residual blocks, linear out: the 33
+    points (99) then the log of each point's expected error (33, :func:`point_loss`)."""
     import torch.nn as nn
 
     def layer():
@@ -214,8 +226,19 @@ def build_network(width: int, blocks: int, dropout: float):
 
     return nn.Sequential(
         nn.Linear(INPUT_SIZE, width), nn.BatchNorm1d(width), nn.ReLU(), nn.Dropout(dropout),
-        *[Residual() for _ in range(blocks)], nn.Linear(width, OUTPUT_SIZE),
+        *[Residual() for _ in range(blocks)], nn.Linear(width, OUTPUT_SIZE + NUM),
     )  # fmt: skip
+
+
+def point_loss(out, target, nll_weight: float):
+    """Mean point distance plus ``nll_weight`` × the negative log-likelihood of a Laplace-like
+    density of each point's error e given its predicted expected error s = exp(ℓ):
+    p(e) ∝ exp(−3‖e‖/s) / s³ (Kendall & Gal 2017, Eq. 8 in 3D), whose minimum over s is at
+    s = E‖e‖. The error enters the likelihood detached, so the points learn as without it."""
+    err = (out[:, :OUTPUT_SIZE] - target).reshape(-1, NUM, 3).norm(dim=2)
+    log_s = out[:, OUTPUT_SIZE:]
+    nll = 3.0 * (err.detach() * (-log_s).exp() + log_s)
+    return err.mean() + nll_weight * nll.mean(), err.mean()
 
 
 def train(net, points: np.ndarray, args, rng: np.random.Generator) -> list[dict]:
@@ -226,19 +249,18 @@ def train(net, points: np.ndarray, args, rng: np.random.Generator) -> list[dict]
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     history, start, epoch = [], time.perf_counter(), 0
     while time.perf_counter() - start < 60 * args.minutes and epoch < args.max_epochs:
-        x, y, _, _ = samples(points, rng)
+        x, y, _, _ = samples(points, rng, profile=args.profile)
         x, y = torch.from_numpy(x), torch.from_numpy(y)
         order = torch.from_numpy(rng.permutation(len(x)))
         net.train()
         total = 0.0
         for b in range(0, len(x) - args.batch + 1, args.batch):
             idx = order[b : b + args.batch]
-            pred = net(x[idx])
-            loss = (pred - y[idx]).reshape(-1, NUM, 3).norm(dim=2).mean()
+            loss, distance = point_loss(net(x[idx]), y[idx], args.nll_weight)
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss.detach()) * len(idx)
+            total += float(distance.detach()) * len(idx)
         for group in opt.param_groups:
             group["lr"] *= args.decay
         epoch += 1
@@ -255,18 +277,28 @@ def export(net, path: Path) -> float:
     import onnxruntime as ort
     import torch
 
-    net.eval()
+    class TwoOutputs(torch.nn.Module):
+        def __init__(self, body):
+            super().__init__()
+            self.body = body
+
+        def forward(self, x):
+            out = self.body(x)
+            return out[:, :OUTPUT_SIZE], out[:, OUTPUT_SIZE:]
+
+    wrapped = TwoOutputs(net).eval()  # the wrapper's mode is what the export restores
     dummy = torch.randn(64, INPUT_SIZE)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(net, (dummy,), str(path), input_names=["keypoints"],
-                      output_names=["points"], dynamic_axes={"keypoints": {0: "n"},
-                      "points": {0: "n"}}, opset_version=17, dynamo=False)  # fmt: skip
+    axes = {"keypoints": {0: "n"}, "points": {0: "n"}, "log_error": {0: "n"}}
+    torch.onnx.export(wrapped, (dummy,), str(path), input_names=["keypoints"],
+                      output_names=["points", "log_error"], dynamic_axes=axes,
+                      opset_version=17, dynamo=False)  # fmt: skip
     with torch.no_grad():
         expected = net(dummy).numpy()
     got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
         None, {"keypoints": dummy.numpy()}
-    )[0]
-    return float(np.abs(got - expected).max())
+    )
+    return float(np.abs(np.concatenate(got, axis=1) - expected).max())
 
 
 # ---- evaluation ------------------------------------------------------------------------------
@@ -289,20 +321,44 @@ def backwards_share(pred: np.ndarray, truth: np.ndarray) -> tuple[int, int]:
     return int((clear & (np.sign(d_pred) != np.sign(d_true))).sum()), int(clear.sum())
 
 
-def evaluate(run, points: np.ndarray, rng: np.random.Generator) -> dict:
+def evaluate(run, points: np.ndarray, rng: np.random.Generator, profile=None) -> dict:
     """MPJPE (hip-centred, mm, all 33 points and the 12 limb points) and backwards limb
-    segments of ``run`` (inputs (N, 99) → outputs (N, 99)) on random views of points."""
-    x, _, cam, R = samples(points, rng, mirror=False)
+    segments of ``run`` (inputs (N, 99) → points (N, 99) and log expected errors (N, 33) or
+    None) on random views of points; with the errors, the rank correlation of predicted and
+    true point errors and their mean ratio (1 = calibrated)."""
+    from scipy.stats import spearmanr
+
+    x, _, cam, R = samples(points, rng, mirror=False, profile=profile)
     hips = cam[:, list(LIFTED_HIPS)].mean(1, keepdims=True)
-    pred = to_camera(run(x), R) + hips
+    out, log_error = run(x)
+    pred = to_camera(out, R) + hips
     err = np.linalg.norm(pred - cam, axis=2)
     limbs = sorted({LAYOUT_INDEX[n] for pair in LIMB_POINTS for n in pair})
     back, counted = backwards_share(pred, cam)
-    return {"samples": len(x), "mpjpe33_mm": 1e3 * float(err.mean()),
-            "mpjpe_limbs_mm": 1e3 * float(err[:, limbs].mean()),
-            "median_case_mm": 1e3 * float(np.median(err.mean(1))),
-            "backwards": back, "segments": counted,
-            "backwards_pct": 100.0 * back / max(counted, 1)}  # fmt: skip
+    report = {"samples": len(x), "mpjpe33_mm": 1e3 * float(err.mean()),
+              "mpjpe_limbs_mm": 1e3 * float(err[:, limbs].mean()),
+              "median_case_mm": 1e3 * float(np.median(err.mean(1))),
+              "backwards": back, "segments": counted,
+              "backwards_pct": 100.0 * back / max(counted, 1)}  # fmt: skip
+    if log_error is not None:
+        used = x[:, 2 * NUM :] > 0
+        s = np.exp(log_error)[used]
+        report["error_rank_corr"] = float(spearmanr(s, err[used]).statistic)
+        report["error_ratio"] = float(err[used].mean() / s.mean())
+    return report
+
+
+def onnx_runner(path: Path):
+    """run(x) → (points (N, 99), log errors (N, 33) or None) of an ONNX lifter file."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+    def run(x):
+        out = session.run(None, {"keypoints": x})
+        return out[0], (out[1] if len(out) > 1 else None)
+
+    return run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -320,7 +376,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=30.0, help="stop earlier (not seeded)")
     parser.add_argument("--max-epochs", type=int, default=60)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--nll-weight", type=float, default=0.1, help="weight of the expected-error likelihood"
+    )
+    parser.add_argument(
+        "--noise", type=Path, default=None, help="detector noise profile (detector_noise)"
+    )
+    parser.add_argument(
+        "--baseline", type=Path, default=None, help="another lifter measured on the same views"
+    )
     args = parser.parse_args(argv)
+    args.profile = json.loads(args.noise.read_text()) if args.noise else None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     import torch
 
@@ -338,23 +404,31 @@ def main(argv: list[str] | None = None) -> int:
     logger.info("onnxruntime vs torch: max |Δ| = %.2e", diff)
     if diff > 1e-4:
         raise SystemExit(f"onnxruntime's output differs from torch's by {diff:.2e}")
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(str(args.out), providers=["CPUExecutionProvider"])
-
-    def run(x):
-        return session.run(None, {"keypoints": x})[0]
-
-    report = {"args": {k: str(v) for k, v in vars(args).items()}, "history": history,
-              "onnx_max_abs_diff": diff,
-              "params": int(sum(p.numel() for p in net.parameters())), "held_out": {}}  # fmt: skip
-    eval_rng = np.random.default_rng(1000 + args.seed)
-    for name, pose in held.items():
-        bodies = body_points(pose, eval_rng, tilted=0.0)  # as captured
-        report["held_out"][name] = evaluate(run, bodies, eval_rng)
-        logger.info("%s: %s", name, report["held_out"][name])
+    report = {"args": {k: str(v) for k, v in vars(args).items() if k != "profile"},
+              "history": history, "onnx_max_abs_diff": diff,
+              "params": int(sum(p.numel() for p in net.parameters())),
+              "held_out": None}  # fmt: skip
+    held = {name: body_points(pose, np.random.default_rng(999), tilted=0.0)  # as captured
+            for name, pose in held.items()}  # fmt: skip
+    report["held_out"] = held_out_report(onnx_runner(args.out), held, args)
+    if args.baseline:
+        report["baseline"] = held_out_report(onnx_runner(args.baseline), held, args)
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
     return 0
+
+
+def held_out_report(run, held: dict[str, np.ndarray], args) -> dict:
+    """evaluate() on each held-out set of bodies (N, 33, 3) under both noise models (the same
+    views for every network: the random generator restarts for each)."""
+    report = {}
+    for noise_name, profile in (("noise 1-2 %", None), ("detector-like", args.profile)):
+        if noise_name == "detector-like" and profile is None:
+            continue
+        for name, bodies in held.items():
+            key = f"{name} ({noise_name})"
+            report[key] = evaluate(run, bodies, np.random.default_rng(1000 + args.seed), profile)
+            logger.info("%s: %s", key, report[key])
+    return report
 
 
 if __name__ == "__main__":

@@ -15,7 +15,16 @@ then centred on q of the hips' midpoint and divided by the RMS distance s of the
 from it. Dropped points are zeroed and flagged in a 0/1 mask; input = [q / s (33·2), mask
 (33)]. The output is the 33 points (metres, hip-centred) in the virtual camera's frame, turned
 back into the camera frame (OpenCV: x right, y down, z forward) by R_c — the interface of
-BlazePose's world landmarks in the camera frame (``world_landmarks.world_to_camera``).
+BlazePose's world landmarks in the camera frame (``world_landmarks.world_to_camera``) — and,
+from a network trained with it (a second output ``log_error``), the log of each point's
+expected error s_k in metres (trained by the likelihood p(e) ∝ exp(−3‖e‖/s) / s³, whose best
+s is E‖e‖; Kendall & Gal 2017).
+
+Confidence: ``lifted_world(..., error_scale=τ)`` weighs the lifted points by the keypoints'
+confidences times a trust t_k = 1 / (1 + (s_k / τ)²), so the bone-direction term (which
+multiplies the two ends' weights) counts less where the network expects to be wrong. Off by
+default: on the rendered benchmark no τ beat the shipped network without it (``docs/fit.md``,
+"Trusting the lifter where it is sure"), and the shipped network has no ``log_error`` output.
 """
 
 from __future__ import annotations
@@ -43,6 +52,10 @@ MIRROR = np.array([LAYOUT.index(n.replace("left_", "#").replace("right_", "left_
                                 .replace("#", "right_")) for n in LAYOUT.names])  # fmt: skip
 #: Keypoints with a confidence below this count as dropped.
 MIN_CONFIDENCE = 0.1
+#: τ (metres) of the trust 1 / (1 + (s / τ)²) in a lifted point of expected error s, when the
+#: trust is asked for; the best of 0.05 / 0.1 / 0.2 on the tuning half of the rendered
+#: benchmark for the fit from exact 2D (``benchmarks/studies/lifter_confidence.py``).
+ERROR_SCALE = 0.1
 
 
 def ray_rotations(pixels: np.ndarray, focal: np.ndarray, principal: np.ndarray) -> np.ndarray:
@@ -119,10 +132,19 @@ class LiftedPoints:
     ----------
     points : (33, 3) metres, hip-centred, camera frame (x right, y down, z forward).
     visibility : (33,) the 2D keypoints' confidences (0 where the keypoint was dropped).
+    expected_error : (33,) metres, the network's expected error of each point, or None for a
+        network without that output.
     """
 
     points: np.ndarray
     visibility: np.ndarray
+    expected_error: np.ndarray | None = None
+
+    def trust(self, scale: float = ERROR_SCALE) -> np.ndarray:
+        """(33,) 1 / (1 + (s / scale)²) per point; ones without expected errors."""
+        if self.expected_error is None:
+            return np.ones(NUM_POINTS)
+        return 1.0 / (1.0 + (self.expected_error / scale) ** 2)
 
 
 class Lifter:
@@ -147,12 +169,14 @@ class Lifter:
         self.mirror_average = mirror_average
         self._session = None
 
-    def run(self, inputs: np.ndarray) -> np.ndarray:
-        """The raw network: (N, 99) float32 inputs → (N, 99) outputs."""
+    def run(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The raw network: (N, 99) float32 inputs → (N, 99) points and (N, 33) log expected
+        errors (None for a network without them)."""
         if self._session is None:
             self._session = onnx_session(self.model_path, self.threads, "lifter")
         name = self._session.get_inputs()[0].name
-        return self._session.run(None, {name: np.asarray(inputs, dtype=np.float32)})[0]
+        out = self._session.run(None, {name: np.asarray(inputs, dtype=np.float32)})
+        return out[0], (out[1] if len(out) > 1 else None)
 
     def lift(
         self,
@@ -182,26 +206,43 @@ class Lifter:
             mirrored = np.concatenate(
                 [q.reshape(1, -1), inputs[:, 2 * NUM_POINTS :][:, MIRROR]], 1
             )
-            out = self.run(np.concatenate([inputs, mirrored])).reshape(2, NUM_POINTS, 3)
+            out, log_error = self.run(np.concatenate([inputs, mirrored]))
+            out = out.reshape(2, NUM_POINTS, 3)
             output = 0.5 * (out[0] + mirror_points(out[1])).reshape(1, -1)
+            if log_error is not None:
+                error = np.exp(log_error.astype(np.float64))
+                error = 0.5 * (error[0] + error[1][MIRROR])
         else:
-            output = self.run(inputs)
+            output, log_error = self.run(inputs)
+            if log_error is not None:
+                error = np.exp(log_error[0].astype(np.float64))
         points = to_camera(output, R)[0]
         used = inputs[0, 2 * NUM_POINTS :]
-        return LiftedPoints(points, np.clip(confidence, 0.0, 1.0) * used)
+        return LiftedPoints(points, np.clip(confidence, 0.0, 1.0) * used,
+                            None if log_error is None else error)  # fmt: skip
 
 
 _DEFAULT: Lifter | None = None
 
 
-def lifted_world(keypoints, focal: float, principal: np.ndarray, lifter: Lifter | None = None):
-    """The lifter's 3D points as the fit's world-landmark evidence.
+def lifted_world(
+    keypoints,
+    focal: float,
+    principal: np.ndarray,
+    lifter: Lifter | None = None,
+    error_scale: float | None = None,
+):
+    """The lifter's 3D points as the fit's world-landmark evidence, each point's weight its
+    keypoint's confidence (times the trust in the lifted point, ``LiftedPoints.trust``, when
+    ``error_scale`` is given).
 
     Parameters
     ----------
     keypoints : Keypoints2D of the blazepose33 layout.
     focal : pixels; principal : (2,) pixels.
     lifter : a Lifter; None = the shipped one, mirror-averaged (its session created once).
+    error_scale : τ of the trust in metres (``ERROR_SCALE``); None = trust every point
+        (confidences only, the default).
 
     Returns
     -------
@@ -217,4 +258,5 @@ def lifted_world(keypoints, focal: float, principal: np.ndarray, lifter: Lifter 
         _DEFAULT = _DEFAULT or Lifter(mirror_average=True)
         lifter = _DEFAULT
     lifted = lifter.lift(keypoints.xy, keypoints.confidence, focal, principal)
-    return WorldLandmarks(lifted.points, lifted.visibility)
+    trust = 1.0 if error_scale is None else lifted.trust(error_scale)
+    return WorldLandmarks(lifted.points, lifted.visibility * trust)

@@ -31,6 +31,22 @@ def lifter():
     return Lifter()
 
 
+class HeadedLifter(Lifter):
+    """The shipped network with a stand-in second output (log expected errors) that depends
+    on each point's input, as a network trained with ``tools/train_lifter.py``'s error head
+    has (the shipped one has none)."""
+
+    def run(self, inputs):
+        points, _ = super().run(inputs)
+        q = inputs[:, : 2 * 33].reshape(len(inputs), 33, 2)
+        return points, np.log(0.03 + 0.1 * np.abs(q[:, :, 0]) + 0.02 * (q[:, :, 1] > 0))
+
+
+@pytest.fixture(scope="module")
+def headed():
+    return HeadedLifter()
+
+
 def posed(pose_edits: dict[str, tuple[float, float, float]], yaw: float = 0.0, distance=3.0):
     """(33, 3) camera-frame blazepose33 points of the neutral model, upright, facing the camera
     turned by yaw, its root ``distance`` m ahead; pose_edits: joint -> axis-angle."""
@@ -149,9 +165,10 @@ def test_lifted_world_feeds_the_fit_in_the_camera_frame(lifter):
 
     xy = project(posed({}, yaw=0.3) + np.array([0.9, 0.0, 0.0]))
     world = lifted_world(Keypoints2D("blazepose33", xy, np.ones(33)), FOCAL, PRINCIPAL, lifter)
-    direct = lifter.lift(xy, np.ones(33), FOCAL, PRINCIPAL).points
-    np.testing.assert_allclose(world.in_camera(FOCAL, PRINCIPAL), direct, atol=1e-9)
+    direct = lifter.lift(xy, np.ones(33), FOCAL, PRINCIPAL)
+    np.testing.assert_allclose(world.in_camera(FOCAL, PRINCIPAL), direct.points, atol=1e-9)
     np.testing.assert_array_equal(world.visibility, np.ones(33))
+    assert direct.expected_error is None  # the shipped network has no error output
     coco = Keypoints2D("coco17", np.zeros((17, 2)), np.ones(17))
     with pytest.raises(KeypointsError, match="blazepose33"):
         lifted_world(coco, FOCAL, PRINCIPAL, lifter)
@@ -178,13 +195,41 @@ def test_pipeline_fits_with_the_lifted_points(tmp_path):
     assert from_file.world is not None and "world" in from_file.fit.energy
 
 
-def test_mirror_average_is_the_mean_with_the_mirrored_photo(lifter):
+def test_mirror_average_is_the_mean_with_the_mirrored_photo(headed):
     truth = posed({"right_hip": (-0.9, 0.0, -0.2), "left_elbow": (0.0, -1.2, 0.0)}, yaw=2.0)
     xy = project(truth + np.array([-0.7, 0.3, 0.0]))
     mirrored_xy = xy[MIRROR].copy()
     mirrored_xy[:, 0] = 2 * PRINCIPAL[0] - mirrored_xy[:, 0]
-    a = lifter.lift(xy, np.ones(33), FOCAL, PRINCIPAL).points
-    b = lifter.lift(mirrored_xy, np.ones(33), FOCAL, PRINCIPAL).points
-    both = Lifter(mirror_average=True).lift(xy, np.ones(33), FOCAL, PRINCIPAL).points
-    np.testing.assert_allclose(both, 0.5 * (a + mirror_points(b)), atol=1e-5)
-    assert np.abs(both - a).max() > 1e-3  # the mirrored lift differs, so the mean matters
+    a = headed.lift(xy, np.ones(33), FOCAL, PRINCIPAL)
+    b = headed.lift(mirrored_xy, np.ones(33), FOCAL, PRINCIPAL)
+    both = HeadedLifter(mirror_average=True).lift(xy, np.ones(33), FOCAL, PRINCIPAL)
+    np.testing.assert_allclose(both.points, 0.5 * (a.points + mirror_points(b.points)), atol=1e-5)
+    assert np.abs(both.points - a.points).max() > 1e-3  # the mirrored lift differs
+    # expected errors: the mirrored photo's, each point's taken from its mirror image
+    expected = 0.5 * (a.expected_error + b.expected_error[MIRROR])
+    np.testing.assert_allclose(both.expected_error, expected, rtol=1e-5)
+    assert np.abs(b.expected_error[MIRROR] - b.expected_error).max() > 1e-3
+
+
+def test_lifted_world_weighs_each_point_by_confidence_and_trust(headed):
+    """With a scale τ: visibility = confidence × 1 / (1 + (s / τ)²), s the network's expected
+    error; without one (the default), the confidences alone."""
+    from blender_smplify.core.keypoints import Keypoints2D
+    from blender_smplify.core.lifter import ERROR_SCALE, LiftedPoints, lifted_world
+
+    xy = project(posed({"right_knee": (1.2, 0.0, 0.0)}, yaw=-2.2))
+    conf = np.random.default_rng(0).uniform(0.3, 1.0, 33)
+    keypoints = Keypoints2D("blazepose33", xy, conf)
+    lifted = headed.lift(xy, conf, FOCAL, PRINCIPAL)
+    q = network_input(xy[None], conf[None], np.array([FOCAL]), PRINCIPAL[None])[0][0, :66]
+    q = q.reshape(33, 2)
+    expected = 0.03 + 0.1 * np.abs(q[:, 0]) + 0.02 * (q[:, 1] > 0)
+    np.testing.assert_allclose(lifted.expected_error, expected, rtol=1e-5)
+    trust = 1.0 / (1.0 + (lifted.expected_error / ERROR_SCALE) ** 2)
+    world = lifted_world(keypoints, FOCAL, PRINCIPAL, headed, error_scale=ERROR_SCALE)
+    np.testing.assert_allclose(world.visibility, conf * trust, rtol=1e-9)
+    assert trust.max() > 1.5 * trust.min()  # the points are not trusted alike
+    untrusted = lifted_world(keypoints, FOCAL, PRINCIPAL, headed)
+    np.testing.assert_allclose(untrusted.visibility, conf, rtol=1e-12)
+    # a network without the second output: every point trusted
+    np.testing.assert_array_equal(LiftedPoints(lifted.points, conf).trust(), np.ones(33))

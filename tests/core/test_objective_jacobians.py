@@ -221,3 +221,43 @@ def test_robust_term_is_geman_mcclure(body, kin):
     e2 = (e**2).sum(axis=1)
     rho = kp.sigma**2 * e2 / (kp.sigma**2 + e2)
     np.testing.assert_allclose((r**2).sum(axis=1), kp.confidence * rho, rtol=1e-10)
+
+
+def test_world_block_weighted_by_the_lifters_trust_matches_finite_differences(kin):
+    """The lifter's points as world landmarks, each weighted by its keypoint's confidence
+    times the trust in it (``lifter.LiftedPoints.trust``, spread here over two orders of
+    magnitude), through ``bone_targets``: the Jacobian against central differences, and each
+    bone's energy is λ² v_a v_b ρ(e) with those weights."""
+    from blender_smplify.core.lifter import LiftedPoints
+    from blender_smplify.core.world_landmarks import (
+        BONES,
+        bone_direction_residuals,
+        bone_targets,
+    )
+
+    rng = np.random.default_rng(5)
+    names = tuple(dict.fromkeys(n for bone in BONES for n in bone))
+    point_index = np.array([J[n] for n in names])  # the SMPL joints of the same names
+    lifted = LiftedPoints(
+        points=rng.normal(scale=0.3, size=(33, 3)),
+        visibility=rng.uniform(0.3, 1.0, 33),
+        expected_error=rng.uniform(0.01, 0.4, 33),
+    )
+    visibility = lifted.visibility * lifted.trust(0.08)
+    targets = bone_targets(lifted.points, visibility, names, point_index)
+    assert len(targets.weights) == len(BONES)
+    assert targets.weights.max() > 100 * targets.weights.min()
+    x = np.concatenate([rng.normal(scale=0.4, size=72), rng.normal(size=10), [0.1, 0.0, 3.0]])
+
+    def residuals(x):
+        pts = kin.evaluate(x[:72], x[72:82], x[82:], False)[0]
+        return bone_direction_residuals(pts, None, targets, 3.0, 0.5)[0]
+
+    pts, jac = kin.evaluate(x[:72], x[72:82], x[82:])
+    r, jm = bone_direction_residuals(pts, jac, targets, 3.0, 0.5)
+    fd = central_difference(residuals, x)
+    np.testing.assert_allclose(jm, fd, atol=1e-6 * max(1.0, np.abs(fd).max()))
+    u = pts[targets.children] - pts[targets.parents]
+    e2 = ((u / np.linalg.norm(u, axis=1)[:, None] - targets.directions) ** 2).sum(1)
+    rho = 0.25 * e2 / (0.25 + e2)
+    np.testing.assert_allclose((r.reshape(-1, 3) ** 2).sum(1), 9.0 * targets.weights * rho)

@@ -1,0 +1,282 @@
+"""Study: how much the fit should trust the lifter's 3D points, on the rendered benchmark.
+
+The renders (``benchmarks/rendered_3d.py``'s cache, read only) are split by index into a
+**tuning** half (even index: choose settings here) and a **report** half (odd index: report
+only, never tune on it). Three steps, each reading what the previous one wrote under --work:
+
+    .venv/bin/python benchmarks/studies/lifter_confidence.py detect --cache DIR [--work W]
+    .venv/bin/python benchmarks/studies/lifter_confidence.py noise [--work W]
+    .venv/bin/python benchmarks/studies/lifter_confidence.py fit --variants JSON
+        [--half tuning|report|all] [--save W/NAME.json]
+    .venv/bin/python benchmarks/studies/lifter_confidence.py tables --runs A.json B.json
+        [--half report]
+    .venv/bin/python benchmarks/studies/lifter_confidence.py draw --name crawl_003
+        --variants JSON [--out-dir DIR]
+
+- ``detect``: the detector's blazepose33 keypoints of every render and the exact ones
+  (``rendered_eval.truth_keypoints``), cached in ``W/keypoints.npz``.
+- ``noise``: the detector's 2D error per keypoint on the tuning half, in units of the true
+  body's image height (median, p90, share beyond 10 %), written to ``W/detector_noise.json``
+  for ``tools/train_lifter.py --noise``.
+- ``fit``: each variant ``{name: [lifter ONNX or "" (shipped) or "none", {SmplifyWeights
+  fields}, {lifted_world keyword arguments}]}`` fitted from the detector's and from the exact
+  keypoints; per-category tables as ``depth_metrics`` measures.
+- ``draw``: one render's fits in each variant, over the photo and from the side.
+- ``tables``: saved runs side by side on one half (``--runs A.json B.json --half report``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(ROOT / "benchmarks"))
+
+import depth_metrics as dm  # noqa: E402
+import rendered_eval as re_  # noqa: E402
+
+SOURCES = ("detector", "truth2d")
+
+
+def half_of(name: str) -> str:
+    """ "tuning" for renders with an even index, "report" for odd ones."""
+    return "tuning" if int(name.rsplit("_", 1)[1]) % 2 == 0 else "report"
+
+
+def detect(args) -> int:
+    from blender_smplify.core.body_model import BodyModel
+    from blender_smplify.core.detector import JointDetector
+    from blender_smplify.core.errors import NoPersonFound
+    from blender_smplify.core.image_io import load_image
+
+    models = {g: BodyModel.load(gender=g) for g in ("female", "male")}
+    detector = JointDetector()
+    out = {k: [] for k in ("name", "detector_xy", "detector_conf", "truth_xy", "truth_conf")}
+    start = time.perf_counter()
+    for k, (png, info) in enumerate(re_.load_cases(args.cache, None, None)):
+        truth = re_.truth_keypoints(models[info["gender"]], info, "blazepose33")
+        try:
+            kp = detector.detect(load_image(png)).keypoints
+            xy, conf = kp.xy, kp.confidence
+        except NoPersonFound:
+            xy, conf = np.full((33, 2), np.nan), np.zeros(33)
+        for key, value in zip(out, (png.stem, xy, conf, truth.xy, truth.confidence)):
+            out[key].append(value)
+        if (k + 1) % 50 == 0:
+            print(f"{k + 1} renders, {time.perf_counter() - start:.0f} s", flush=True)
+    args.work.mkdir(parents=True, exist_ok=True)
+    np.savez(args.work / "keypoints.npz", **{k: np.array(v) for k, v in out.items()})
+    print(f"{len(out['name'])} renders detected in {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+def load_keypoints(work: Path) -> dict[str, dict]:
+    data = np.load(work / "keypoints.npz")
+    return {str(n): {key: data[key][i] for key in data.files} for i, n in enumerate(data["name"])}
+
+
+def torso_bias(cases: list[dict]) -> dict[str, float]:
+    """The detector's hips and shoulders sit inside the model's surface landmarks: the median
+    fractions by which they are moved toward the other side's (hips, shoulders) and the
+    shoulders toward the hips (of the 2D hip line, shoulder line and torso; only photos where
+    that line is longer than 8 % of the body's image height)."""
+    from tools.lifter_noise import TORSO_BIAS_POINTS as P
+
+    fractions = {"hip_inward": [], "shoulder_inward": [], "shoulder_down": []}
+    for kp in cases:
+        t, d = kp["truth_xy"], kp["detector_xy"]
+        height = np.ptp(t[kp["truth_conf"] > 0], axis=0).max()
+        for key, (a, b) in (("hip_inward", P["hips"]), ("shoulder_inward", P["shoulders"])):
+            line = t[b] - t[a]
+            if np.linalg.norm(line) > 0.08 * height:
+                step = np.dot(d[a] - t[a], line) - np.dot(d[b] - t[b], line)
+                fractions[key].append(0.5 * step / np.dot(line, line))
+        down = 0.5 * (t[P["hips"]].sum(0) - t[P["shoulders"]].sum(0))
+        if np.linalg.norm(down) > 0.08 * height:
+            move = 0.5 * (d[P["shoulders"]] - t[P["shoulders"]]).sum(0)
+            fractions["shoulder_down"].append(np.dot(move, down) / np.dot(down, down))
+    return {k: float(np.median(v)) for k, v in fractions.items()}
+
+
+def noise(args) -> int:
+    """Detector error per keypoint / true image height of the body, on the tuning half, after
+    the torso's systematic offset (``torso_bias``) is taken out."""
+    from blender_smplify.core.lifter import LAYOUT
+    from tools.lifter_noise import apply_torso_bias
+
+    cases = [kp for name, kp in load_keypoints(args.work).items()
+             if half_of(name) == "tuning" and kp["detector_conf"].max() > 0]  # fmt: skip
+    bias = torso_bias(cases)
+    print("torso bias (fractions):", bias)
+    rows = []
+    for kp in cases:
+        seen = kp["truth_conf"] > 0
+        height = np.ptp(kp["truth_xy"][seen], axis=0).max()
+        truth = apply_torso_bias(kp["truth_xy"][None], bias)[0]
+        err = np.linalg.norm(kp["detector_xy"] - truth, axis=1) / height
+        rows.append(np.where(seen & (kp["detector_conf"] >= 0.1), err, np.nan))
+    err = np.array(rows)
+    report = {"renders": len(err), "bias": bias, "keypoints": {}}
+    for k, name in enumerate(LAYOUT.names):
+        e = err[:, k][np.isfinite(err[:, k])]
+        report["keypoints"][name] = {"median": float(np.median(e)),
+                                     "p90": float(np.percentile(e, 90)),
+                                     "beyond_10pct": float(np.mean(e > 0.1))}  # fmt: skip
+        mid, p90, far = 100 * np.median(e), 100 * np.percentile(e, 90), 100 * np.mean(e > 0.1)
+        print(f"{name:<18} median {mid:4.1f} %  p90 {p90:5.1f} %  > 10 %: {far:4.1f} %")
+    (args.work / "detector_noise.json").write_text(json.dumps(report, indent=1) + "\n")
+    return 0
+
+
+def fit_case(info, kp, variants, lifters, model) -> dict:
+    from blender_smplify.core.fit import fit
+    from blender_smplify.core.keypoints import Keypoints2D
+    from blender_smplify.core.lifter import lifted_world
+    from blender_smplify.core.objective import SmplifyWeights
+
+    w, h = info["image_size"]
+    principal = np.array([w / 2, h / 2])
+    truth = np.array(info["joints_camera"])
+    row = {"category": info["category"]}
+    for source in SOURCES:
+        key = {"detector": "detector", "truth2d": "truth"}[source]
+        conf = kp[f"{key}_conf"]
+        if conf.max() == 0:
+            row[source] = None
+            continue
+        keypoints = Keypoints2D("blazepose33", np.nan_to_num(kp[f"{key}_xy"]), conf)
+        row[source] = {}
+        for name, (model_file, weights, lift_kwargs) in variants.items():
+            world = None
+            if model_file != "none":
+                world = lifted_world(keypoints, info["focal_px"], principal,
+                                     lifters[model_file], **lift_kwargs)  # fmt: skip
+            c0 = time.process_time()
+            res = fit(model, keypoints, (w, h), info["focal_px"],
+                      weights=SmplifyWeights(**weights), world=world)  # fmt: skip
+            m = dm.case_metrics(np.asarray(res.joints_3d), truth)
+            m["cpu_ms"] = 1e3 * (time.process_time() - c0)
+            m["joints"] = np.asarray(res.joints_3d).round(4).tolist()
+            row[source][name] = m
+    return row
+
+
+def fits(args) -> int:
+    from blender_smplify.core.body_model import BodyModel
+    from blender_smplify.core.lifter import Lifter
+
+    variants = json.loads(args.variants)
+    lifters = {f: Lifter(f or None, mirror_average=True) for f, _, _ in variants.values()
+               if f != "none"}  # fmt: skip
+    model = BodyModel.load(gender="neutral")
+    keypoints = load_keypoints(args.work)
+    cases = [(png, info) for png, info in re_.load_cases(args.cache, None, None)
+             if args.half == "all" or half_of(png.stem) == args.half]  # fmt: skip
+    start, results = time.perf_counter(), []
+    for k, (png, info) in enumerate(cases):
+        row = fit_case(info, keypoints[png.stem], variants, lifters, model)
+        results.append({"name": png.stem, **row})
+        if (k + 1) % 30 == 0:
+            print(f"{k + 1}/{len(cases)} renders, {time.perf_counter() - start:.0f} s", flush=True)
+    print(f"{len(cases)} renders ({args.half}), {time.perf_counter() - start:.0f} s")
+    if args.save:
+        args.save.write_text(json.dumps({"variants": variants, "rows": results}, default=float))
+    print_tables(results, list(variants))
+    return 0
+
+
+def draw(args) -> int:
+    """Each variant's fits of one render, over the photo and from the side
+    (``rendered_views.draw_fit``), as ``--out-dir/<name>_<variant>.png``."""
+    from rendered_views import draw_fit
+
+    from blender_smplify.core.body_model import BodyModel
+    from blender_smplify.core.lifter import Lifter
+
+    variants = json.loads(args.variants)
+    lifters = {f: Lifter(f or None, mirror_average=True) for f, _, _ in variants.values()
+               if f != "none"}  # fmt: skip
+    model = BodyModel.load(gender="neutral")
+    png = args.cache / f"{args.name}.png"
+    info = json.loads(png.with_suffix(".json").read_text())
+    row = fit_case(info, load_keypoints(args.work)[args.name], variants, lifters, model)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    for name in variants:
+        result = {s: (row[s] or {}).get(name) for s in SOURCES}
+        draw_fit(png, info, result, model, args.out_dir / f"{args.name}_{name}.png")
+        print(name, {s: {k: result[s][k] for k in ("pa24", "backwards", "segments")}
+                     for s in SOURCES if result[s]})  # fmt: skip
+    return 0
+
+
+def summary(rows: list[dict]) -> str:
+    if not rows:
+        return "–"
+    back, seg = sum(r["backwards"] for r in rows), sum(r["segments"] for r in rows)
+    pa = np.array([r["pa24"] for r in rows])
+    judged = [r["facing_right"] for r in rows if r["facing_right"] is not None]
+    ms = np.median([r["cpu_ms"] for r in rows])
+    return (f"{np.median(pa):4.0f} / {np.percentile(pa, 90):4.0f} mm | "
+            f"{100 * back / max(seg, 1):.1f} % ({back}/{seg}) | "
+            f"{sum(judged)}/{len(judged)} | {ms:.0f}")  # fmt: skip
+
+
+def print_tables(results: list[dict], variants: list[str]) -> None:
+    categories = sorted({r["category"] for r in results}) + ["all"]
+    for source in SOURCES:
+        print(f"\nfrom {source}: PA-MPJPE 24 median / p90 | backwards | facing right | CPU ms")
+        print("| category | " + " | ".join(variants) + " |")
+        print("|---" * (len(variants) + 1) + "|")
+        for cat in categories:
+            rows = [r[source] for r in results
+                    if r[source] is not None and cat in (r["category"], "all")]  # fmt: skip
+            cells = [summary([r[v] for r in rows]) for v in variants]
+            print(f"| {cat} | " + " | ".join(cells) + " |")
+
+
+def tables(args) -> int:
+    """The saved runs (``fit --save``) side by side, on one half of the renders."""
+    merged: dict[str, dict] = {}
+    names: list[str] = []
+    for path in args.runs:
+        run = json.loads(Path(path).read_text())
+        names += [v for v in run["variants"] if v not in names]
+        for row in run["rows"]:
+            have = merged.setdefault(row["name"], {"name": row["name"],
+                                                   "category": row["category"]})  # fmt: skip
+            for source in SOURCES:
+                if row[source] is None:
+                    have[source] = None
+                else:
+                    have.setdefault(source, {}).update(row[source])
+    rows = [r for r in merged.values() if args.half == "all" or half_of(r["name"]) == args.half]
+    print(f"{len(rows)} renders ({args.half} half)")
+    print_tables(rows, names)
+    return 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("step", choices=("detect", "noise", "fit", "draw", "tables"))
+    ap.add_argument("--runs", nargs="*", default=[], help="tables: saved fit runs")
+    ap.add_argument("--name", default="", help="draw: the render, e.g. crawl_003")
+    ap.add_argument("--out-dir", type=Path, default=Path("/tmp/lifter_confidence/draw"))
+    ap.add_argument("--cache", type=Path, default=ROOT / "benchmarks/out/rendered_3d/seed0")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/lifter_confidence"))
+    ap.add_argument("--half", choices=("tuning", "report", "all"), default="tuning")
+    ap.add_argument("--variants", default='{"without": ["none", {}, {}], "lifted": ["", {}, {}]}')
+    ap.add_argument("--save", type=Path, default=None)
+    args = ap.parse_args(argv)
+    steps = {"detect": detect, "noise": noise, "fit": fits, "draw": draw, "tables": tables}
+    return steps[args.step](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
