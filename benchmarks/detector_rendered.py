@@ -1,7 +1,7 @@
 """The joint detector on the rendered 3D benchmark's photos: misses and limb PCK per category.
 
     python benchmarks/detector_rendered.py [--cache benchmarks/out/rendered_3d/seed0]
-        [--categories crawl,floor_sit,hdm05_lying] [--limit N] [--threads 2]
+        [--categories crawl,floor_sit,hdm05_lying] [--limit N] [--threads 2] [--no-second-look]
 
 The photos and their truth are those ``benchmarks/rendered_3d.py render`` writes
 (``<category>_<index>.png`` with ``.json`` beside it; ``joints_2d`` holds the 24 SMPL joints in
@@ -18,6 +18,7 @@ import json
 import sys
 import time
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from blender_smplify.core.detector import B, JointDetector  # noqa: E402
+from blender_smplify.core.detector import B, DetectorSettings, JointDetector  # noqa: E402
 from blender_smplify.core.errors import NoPersonFound  # noqa: E402
 from blender_smplify.core.image_io import load_image  # noqa: E402
 
@@ -53,8 +54,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--categories", default=DEFAULT_CATEGORIES)
     parser.add_argument("--limit", type=int, default=None, help="photos per category")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no-second-look", action="store_true", help="MoveNet's first pass only")
     args = parser.parse_args(argv)
-    detector = JointDetector(threads=args.threads)
+    settings = DetectorSettings()
+    if args.no_second_look:
+        settings = replace(settings, second_look_scale=0.0)
+    detector = JointDetector(threads=args.threads, settings=settings)
     smpl = np.array(list(SMPL_TO_BLAZEPOSE))
     ours = np.array([B[n] for n in SMPL_TO_BLAZEPOSE.values()])
     found = 0

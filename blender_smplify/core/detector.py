@@ -24,7 +24,12 @@ Procedure for one image (``JointDetector.detect``), defaults in brackets:
    also runs on the mirrored crop, and of the two the pass with the higher limb score is kept
    (a pass that decides nobody is there is not asked again: two chances would let more empty
    scenes through).
-6. MoveNet's twelve limb joints replace BlazePose's (``fuse_limbs``, with a calibrated
+6. MoveNet's second look (``second_look.py``), when its limb score stays below
+   ``second_look_limb``: MoveNet again on its final crop enlarged by ``second_look_scale``;
+   each limb joint is the mean of the two passes' where they agree
+   (within ``second_look_agree`` × the torso), the first pass's elsewhere. Scores stay the
+   first pass's.
+7. MoveNet's twelve limb joints replace BlazePose's (``fuse_limbs``, with a calibrated
    confidence); face, hands, heels, toes, mask and world landmarks stay BlazePose's.
    Landmarks BlazePose places outside the image are out of frame (``Detection.out_of_frame``):
    confidence 0, left out of the limb score, so a person the frame cuts is decided on the
@@ -60,6 +65,7 @@ from .errors import NoPersonFound
 from .keypoints import Keypoints2D
 from .movenet import COCO17_NAMES, LIMB_JOINTS, MoveNet
 from .person_search import largest_person, search, square_windows
+from .second_look import second_look
 
 __all__ = [
     "B",
@@ -192,7 +198,8 @@ class JointDetector:
 
     def results(self, image: np.ndarray, person_box: np.ndarray | None = None) -> PassResult:
         """The passes ``detect`` runs, with their scores, before it decides whether a person
-        is there: ``landmark_passes``, then second opinions when the result looks wrong."""
+        is there: ``landmark_passes``, second opinions when the result looks wrong, MoveNet on
+        the mirrored crop and its second look when its limb score is low."""
         image = _checked(image)
         result = self.landmark_passes(image, person_box)
         if person_box is None and self._looks_wrong(result):
@@ -203,6 +210,19 @@ class JointDetector:
             mirrored = self._movenet_alone.run(image, result.limbs.crop, mirrored=True)
             alt = replace(result, limbs=mirrored, retried=True)
             result = alt if alt.limb_score > result.limb_score else replace(result, retried=True)
+        if (
+            result.limbs is not None
+            and s.second_look_scale > 0.0
+            and s.limb_score <= result.limb_score < s.second_look_limb
+        ):
+            limbs = second_look(
+                self._movenet_alone,
+                image,
+                result.limbs,
+                s.second_look_scale,
+                s.second_look_agree,
+            )
+            result = replace(result, limbs=limbs)
         return result
 
     def landmark_passes(
