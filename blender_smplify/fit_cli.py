@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core.cli_args import add_fit_arguments
+from .core.cli_args import add_fit_arguments, known_measurements
 from .core.errors import SmplifyError
 
 
@@ -51,12 +51,15 @@ def _run(args: argparse.Namespace) -> int:
         both = given and os.path.exists(given) and os.path.exists(args.out)
         if both and os.path.samefile(given, args.out):
             raise SmplifyError(f"--out {args.out} is the {what} file: it would be overwritten")
+    height, girths = known_measurements(args)
     inputs = pipeline.prepare(
         args.image,
         gender=args.gender,
         model_path=args.model,
         focal_length=args.focal,
         keypoints=args.keypoints,
+        height=height,
+        girths=girths,
     )
     result = pipeline.detect_and_fit(inputs)
     out_path = Path(args.out)

@@ -18,8 +18,9 @@ import time
 from pathlib import Path
 
 from ..core.camera import check_focal
-from ..core.cli_args import add_fit_arguments
+from ..core.cli_args import add_fit_arguments, known_measurements
 from ..core.errors import SmplifyError
+from ..core.known_measurements import check_girths, check_height
 
 DESCRIPTION = (
     "Build a posed, rigged, skinned avatar with its camera from photos into .blend files."
@@ -110,6 +111,9 @@ def run(args: argparse.Namespace) -> int:
 
     try:  # what every photo shares: refused once, before any photo
         check_focal(args.focal)
+        height, girths = known_measurements(args)
+        check_height(height)
+        check_girths(girths)
         pipeline.load_model(args.gender, args.model)
     except SmplifyError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -130,6 +134,7 @@ def build_one(image: Path, args: argparse.Namespace, outputs: tuple[Path | None,
 
     start = time.perf_counter()
     blend, render = outputs
+    height, girths = known_measurements(args)
     try:
         pipeline.new_file()
         result = pipeline.photo_to_avatar(
@@ -138,6 +143,8 @@ def build_one(image: Path, args: argparse.Namespace, outputs: tuple[Path | None,
             model_path=args.model,
             focal_length=args.focal,
             keypoints=args.keypoints,
+            height=height,
+            girths=girths,
             blend_path=blend,
             render_path=render,
         )

@@ -31,6 +31,7 @@ class Inputs:
     focal_length: float | None
     threads: int | None = None
     image: bpy.types.Image | None = None
+    height: float | None = None  # the person's known stature, metres
 
     @property
     def key(self) -> str:
@@ -66,6 +67,7 @@ def prepare(
         decode=image_decoder(),
         need_image=True,
         world=world,
+        height=run.height,
     )
 
 
@@ -105,7 +107,14 @@ def resolve(context: bpy.types.Context) -> Inputs:
     preferences = get_preferences(context)
     threads = preferences.threads or None if preferences is not None else None
     image_path = Path(path).resolve() if path else None
-    return Inputs(image_path, settings.gender, model_path, focal, threads, image)
+    height = known_height(settings.height_cm)
+    return Inputs(image_path, settings.gender, model_path, focal, threads, image, height)
+
+
+def known_height(height_cm: float) -> float | None:
+    """The panel's "Height (cm)" in metres; 0 means unknown (None). Other values go to
+    ``core.pipeline.prepare`` as they are, which refuses implausible ones."""
+    return None if height_cm == 0 else height_cm / 100.0
 
 
 def smpl_model_path(context: bpy.types.Context, gender: str) -> str | None:

@@ -31,6 +31,7 @@ class SMPLIFY_PT_main(bpy.types.Panel):
         row.prop(settings, "focal_mode", expand=True)
         if settings.focal_mode == "MANUAL":
             layout.prop(settings, "focal_length")
+        layout.prop(settings, "height_cm")
         row = layout.row(align=True)
         row.operator("smplify.detect")
         row.operator("smplify.fit")

@@ -52,6 +52,8 @@ def photo_to_avatar(
     model_path: str | Path | None = None,
     focal_length: float | None = None,
     keypoints: Keypoints2D | str | Path | None = None,
+    height: float | None = None,
+    girths: dict[str, float] | None = None,
     scene=None,
     blend_path: str | Path | None = None,
     render_path: str | Path | None = None,
@@ -60,8 +62,9 @@ def photo_to_avatar(
 
     The inputs are read and checked by ``core.pipeline.prepare`` exactly as for ``python -m
     blender_smplify fit``. Optionally saves the .blend (a copy; the open file keeps its name) and
-    a preview render of the body over the photo through the fitted camera. Raises SmplifyError
-    on bad input.
+    a preview render of the body over the photo through the fitted camera. ``height`` and
+    ``girths``: the person's known stature and girths in metres. Raises SmplifyError on bad
+    input.
     """
     from . import build_rig
 
@@ -73,6 +76,8 @@ def photo_to_avatar(
         keypoints=keypoints,
         decode=image_decoder(),
         need_image=True,
+        height=height,
+        girths=girths,
     )
     result = core_pipeline.detect_and_fit(inputs)
     seconds = dict(result.seconds)

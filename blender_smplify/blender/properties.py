@@ -46,6 +46,15 @@ class SmplifySettings(bpy.types.PropertyGroup):
     focal_length: FloatProperty(
         name="Focal (px)", default=1000.0, min=10.0, max=100000.0, description="Pixels"
     )
+    height_cm: FloatProperty(
+        name="Height (cm)",
+        default=0.0,
+        soft_min=0.0,
+        soft_max=250.0,
+        precision=1,
+        description="The person's known height (stature) in cm: the fitted body gets it; "
+        "0: unknown",
+    )
     status: StringProperty(name="Status", default="")
     progress: FloatProperty(name="Progress", default=0.0, min=0.0, max=1.0, subtype="FACTOR")
     # The last detection and fit (JSON), with the photo they belong to.

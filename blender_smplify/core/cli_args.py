@@ -1,7 +1,9 @@
 """The command-line arguments that ``fit``, ``build`` and ``info`` share, declared once.
 
 Each front end adds the groups it takes; the names, types, defaults and help texts are the same
-everywhere, and the values go unchanged to ``core.pipeline.prepare`` (which checks them).
+everywhere, and the values go to ``core.pipeline.prepare`` (which checks them): unchanged, but
+for the known measurements, which are given in centimetres and passed in metres
+(:func:`known_measurements`).
 """
 
 from __future__ import annotations
@@ -38,7 +40,40 @@ def add_photo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keypoints", metavar="KEYPOINTS.json", help=KEYPOINTS_HELP)
 
 
+#: option -> the girth it gives (``known_measurements.GIRTH_RANGES_M``'s names)
+GIRTH_OPTIONS = {"chest": "chest_girth", "waist": "waist_girth", "hip": "hip_girth"}
+
+
+def add_measurement_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--height`` and ``--chest``/``--waist``/``--hip``: what is known of the person, in cm."""
+    parser.add_argument(
+        "--height",
+        type=float,
+        metavar="CM",
+        help="the person's known height (stature) in cm: the fitted body gets it",
+    )
+    for option, girth in GIRTH_OPTIONS.items():
+        parser.add_argument(
+            f"--{option}",
+            type=float,
+            metavar="CM",
+            help=f"the person's known {girth.replace('_', ' ')} in cm (a soft constraint)",
+        )
+
+
+def known_measurements(args: argparse.Namespace) -> tuple[float | None, dict[str, float]]:
+    """The height and girths of ``args`` in metres (None / left out where not given)."""
+    height = None if args.height is None else args.height / 100.0
+    girths = {
+        girth: getattr(args, option) / 100.0
+        for option, girth in GIRTH_OPTIONS.items()
+        if getattr(args, option) is not None
+    }
+    return height, girths
+
+
 def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
-    """Every input of one fit: model and photo arguments."""
+    """Every input of one fit: model, photo and known measurements."""
     add_model_arguments(parser)
     add_photo_arguments(parser)
+    add_measurement_arguments(parser)

@@ -57,6 +57,7 @@ from .keypoints import Keypoints2D
 from .objective import SmplifyWeights, StageConfig
 from .priors import PosePrior
 from .rotation import rodrigues
+from .silhouette import Silhouette, SilhouetteSettings
 from .world_landmarks import WorldLandmarks
 
 __all__ = [
@@ -115,6 +116,7 @@ class FitOptions:
     try_flip : run the camera stage from both facings.
     pose_prior : a PosePrior, or None to load the shipped one.
     interpenetration : use the sphere term.
+    silhouette : how the person mask's term weighs its two directions (``silhouette.py``).
     """
 
     num_betas: int = 10
@@ -124,6 +126,7 @@ class FitOptions:
     try_flip: bool = True
     pose_prior: PosePrior | None = None
     interpenetration: bool = True
+    silhouette: SilhouetteSettings = SilhouetteSettings()
 
     def __post_init__(self) -> None:
         if len(self.max_iterations) != len(STAGE_NAMES):
@@ -147,6 +150,9 @@ def fit(
     callback: Callable[[int, int, float], bool | None] | None = None,
     options: FitOptions | None = None,
     world: WorldLandmarks | None = None,
+    silhouette: Silhouette | None = None,
+    height: float | None = None,
+    girths: dict[str, float] | None = None,
 ) -> FitResult:
     """Fit the body model to 2D keypoints.
 
@@ -166,6 +172,15 @@ def fit(
     world : BlazePose's world landmarks (``WorldLandmarks.from_detection``): their bone
         directions join the annealed stages (weight ``weights.world``) and their torso decides
         the facing when it clearly faces the camera or away; None: keypoints only.
+    silhouette : the person mask (``Silhouette.from_detection``): its outline joins the last
+        two annealed stages (weight ``weights.silhouette``), so that it shapes the girths; a
+        mask that cannot describe a person is ignored with a warning. None: no mask.
+    height : the person's known stature in metres (``measurements.py``'s definition: top of
+        the head above the soles in the rest pose), a soft constraint on β in every stage where
+        β is free (``known_measurements.KnownHeightBlock``, weight ``weights.height``); None:
+        unknown.
+    girths : known girths in metres, {"chest_girth" | "waist_girth" | "hip_girth": value},
+        soft constraints on β likewise (weight ``weights.girths``); None: none known.
 
     Returns
     -------
@@ -175,7 +190,18 @@ def fit(
     weights = weights or SmplifyWeights()
     options = options or FitOptions()
     # 0. camera and inputs; the objective
-    problem = prepare(model, keypoints, image_size, focal_length, weights, options, world)
+    problem = prepare(
+        model,
+        keypoints,
+        image_size,
+        focal_length,
+        weights,
+        options,
+        world,
+        silhouette,
+        height=height,
+        girths=girths,
+    )
     solver = _Solver(problem, options, callback)
     # 1. camera stage on the torso, both facings
     camera = _camera_stage(problem, solver)

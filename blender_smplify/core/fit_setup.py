@@ -19,6 +19,7 @@ from .errors import KeypointsError
 from .joints import J
 from .keypoints import Keypoints2D, get_layout
 from .kinematics import PointKinematics, kinematics_from_model
+from .known_measurements import known_blocks
 from .objective import (
     REFERENCE_HEIGHT_PX,
     KeypointBlock,
@@ -29,6 +30,7 @@ from .objective import (
 )
 from .priors import PosePrior, SphereBody
 from .rotation import matrix_to_rotvec, rodrigues
+from .silhouette import SilhouetteBlock, silhouette_target, surface_points
 from .world_landmarks import WorldLandmarkBlock, WorldLandmarks, bone_targets, torso_forward
 
 #: Upright, facing the camera (OpenCV frame) and its 180° turn about the vertical.
@@ -155,12 +157,19 @@ def prepare(
     weights: SmplifyWeights,
     options,
     world: WorldLandmarks | None = None,
+    silhouette=None,
+    *,
+    height: float | None = None,
+    girths: dict[str, float] | None = None,
 ) -> FitProblem:
     """Check the inputs, place the camera, guess the depth, build the objective.
 
     ``options`` is the fit's FitOptions (num_betas, interpenetration and pose_prior are read).
     ``world``: BlazePose's world landmarks, turned into the camera frame for their bone block
     and their torso's forward direction (``world_landmarks.py``), or None.
+    ``silhouette``: the person mask (``silhouette.Silhouette``) for the silhouette block, or
+    None; a mask that cannot describe a person is left out with a warning. ``height`` and
+    ``girths`` (metres): the known measurements' blocks (``known_measurements.known_blocks``).
     """
     size, focal = checked_camera(image_size, focal_length)
     centre = principal_point(size)
@@ -185,6 +194,18 @@ def prepare(
         in_camera = world.in_camera(focal, centre)
         targets = bone_targets(in_camera, world.visibility, setup.layout.names, setup.point_index)
         bones, forward = WorldLandmarkBlock(targets, weights.world_sigma), torso_forward(in_camera)
+    outline = None
+    target = silhouette_target(silhouette, options.silhouette)
+    if target is not None:
+        surface = surface_points(model, num_betas, options.silhouette.surface_points)
+        outline = SilhouetteBlock(
+            target=target,
+            surface=surface,
+            focal=focal,
+            centre=centre,
+            scale=scale,
+            settings=options.silhouette,
+        )
     objective = smplify_objective(
         kinematics=setup.kin,
         keypoints=joints,
@@ -192,6 +213,8 @@ def prepare(
         spheres=setup.spheres,
         depth=depth,
         world=bones,
+        silhouette=outline,
+        known=known_blocks(model, num_betas, height, girths),
     )
     return FitProblem(
         setup,

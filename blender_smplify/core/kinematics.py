@@ -87,26 +87,16 @@ class PointKinematics:
     def num_points(self) -> int:
         return self.num_joints + self.num_attached
 
-    def evaluate(
-        self, pose: np.ndarray, betas: np.ndarray, transl: np.ndarray, jacobian: bool = True
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        """Posed points and their Jacobian.
-
-        Parameters
-        ----------
-        pose : (72,) axis-angle; betas : (B,); transl : (3,).
-
-        Returns
-        -------
-        points : (24 + L, 3) joints then attached points.
-        jac : (24 + L, 3, 72 + B + 3) d points / d [pose, betas, transl], or None.
-        """
-        n, b, L = self.num_joints, self.num_betas, self.num_attached
+    def chain(
+        self, pose: np.ndarray, betas: np.ndarray, transl: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The forward chain: posed joints p (n, 3), global rotations G (n, 3, 3), rest joints
+        t(β) (n, 3) and the left Jacobians J_l(θ_i) (n, 3, 3)."""
+        n = self.num_joints
         theta = np.asarray(pose, dtype=np.float64).reshape(n, 3)
-        betas = np.asarray(betas, dtype=np.float64)
         R, Jl = rodrigues_with_left_jacobian(theta)
         # 1. rest joints: t[j, x] = t0[j, x] + sum_b T[j, x, b] beta[b]
-        t = self.joint_template + self.joint_dirs @ betas
+        t = self.joint_template + self.joint_dirs @ np.asarray(betas, dtype=np.float64)
         # 2. forward chain, one tree level at a time
         G = np.empty((n, 3, 3))
         p = np.empty((n, 3))
@@ -117,12 +107,42 @@ class PointKinematics:
             Gp = G[par]
             G[idx] = Gp @ R[idx]
             p[idx] = p[par] + (Gp @ t_rel[idx])[:, :, 0]
+        return p, G, t, Jl
+
+    def evaluate(
+        self,
+        pose: np.ndarray,
+        betas: np.ndarray,
+        transl: np.ndarray,
+        jacobian: bool = True,
+        attached: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Posed points and their Jacobian.
+
+        Parameters
+        ----------
+        pose : (72,) axis-angle; betas : (B,); transl : (3,).
+        attached : (L',) indices of the attached points to pose (None: all L).
+
+        Returns
+        -------
+        points : (24 + L, 3) joints then attached points (L' of them when ``attached``).
+        jac : (24 + L, 3, 72 + B + 3) d points / d [pose, betas, transl], or None.
+        """
+        n, b = self.num_joints, self.num_betas
+        m, o0, O, O_mat, m_sum = self.m, self.o, self.O, self._O_mat, self._m_sum
+        if attached is not None:
+            m, o0, O, m_sum = m[attached], o0[attached], O[attached], m_sum[attached]
+            O_mat = O.transpose(1, 2, 0, 3).reshape(3 * n, -1)
+        L = m.shape[0]
+        betas = np.asarray(betas, dtype=np.float64)
+        p, G, t, Jl = self.chain(pose, betas, transl)
         # 3. attached points: x_l = sum_k m_lk p_k + G_k o_lk(beta)
         if L:
-            o = self.o + self.O @ betas  # (L, n, 3)
+            o = o0 + O @ betas  # (L, n, 3)
             # Go[l, k, a] = sum_b G[k, a, b] o[l, k, b]
             Go = (o.transpose(1, 0, 2) @ G.transpose(0, 2, 1)).transpose(1, 0, 2)
-            q = self.m[:, :, None] * p[None] + Go  # (L, n, 3)
+            q = m[:, :, None] * p[None] + Go  # (L, n, 3)
             x = q.sum(axis=1)
             points = np.concatenate([p, x])
         else:
@@ -154,18 +174,18 @@ class PointKinematics:
             # Q[l, i, x] = sum_k anc_self[i, k] q[l, k, x]
             Q = (self.anc_self @ q.transpose(1, 0, 2).reshape(n, -1)).reshape(n, L, 3)
             Q = Q.transpose(1, 0, 2)
-            M = self.m @ self.anc_self.T  # (L, i)
+            M = m @ self.anc_self.T  # (L, i)
             v = Q - M[:, :, None] * p[None]
             S = skew(np.swapaxes(omega, 1, 2)).reshape(n, 9, 3)  # S[i, (a, x), y] = [ω_ia]x
             dl = (S @ v.transpose(1, 2, 0)).reshape(n, 3, 3, L)  # (i, a, x, l)
             jac[n:, :, : 3 * n] = dl.transpose(3, 2, 0, 1).reshape(L, 3, 3 * n)
             # dx_l/dbeta = sum_k m_lk dp_k/dbeta + G_k O_lk
-            dx_db = (self.m @ dp_db.reshape(n, -1)).reshape(L, 3, b)
+            dx_db = (m @ dp_db.reshape(n, -1)).reshape(L, 3, b)
             # sum_k G[k, x, y] O[l, k, y, b] as one (3, 24·3) @ (24·3, L·B) product
             Gm = G.transpose(1, 0, 2).reshape(3, 3 * n)
-            dx_db += (Gm @ self._O_mat).reshape(3, L, b).transpose(1, 0, 2)
+            dx_db += (Gm @ O_mat).reshape(3, L, b).transpose(1, 0, 2)
             jac[n:, :, 3 * n : 3 * n + b] = dx_db
-            jac[n:, :, 3 * n + b :] = self._m_sum[:, None, None] * np.eye(3)
+            jac[n:, :, 3 * n + b :] = m_sum[:, None, None] * np.eye(3)
         return points, jac
 
 
@@ -210,3 +230,29 @@ def kinematics_from_model(
             np.concatenate(O_list),
         )
     return PointKinematics(joint_template, joint_dirs, model.parents)
+
+
+def vertex_kinematics(model, vertices: np.ndarray, num_betas: int) -> PointKinematics:
+    """The fit kinematics of mesh vertices (joints first, then the vertices, as attached
+    points): each vertex is its own landmark, x_v = Σ_k w_vk (p_k + G_k (v_v(β) − t_k(β))).
+
+    Parameters
+    ----------
+    model : BodyModel.
+    vertices : (L,) vertex indices.
+    num_betas : number of shape coefficients to fit.
+    """
+    idx = np.asarray(vertices, dtype=int)
+    joint_template, joint_dirs = model.J_template, model.J_dirs[:, :, :num_betas]
+    w = model.lbs_weights[idx]  # (L, 24)
+    # o[l, k] = w_lk (v_l − t0_k);  O[l, k] = w_lk (S_l − T_k), S the vertex's shape dirs
+    rel = model.v_template[idx][:, None, :] - joint_template[None]
+    rel_dirs = model.shapedirs[idx, :, :num_betas][:, None] - joint_dirs[None]
+    return PointKinematics(
+        joint_template,
+        joint_dirs,
+        model.parents,
+        w,
+        w[:, :, None] * rel,
+        w[:, :, None, None] * rel_dirs,
+    )

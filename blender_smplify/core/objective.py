@@ -2,6 +2,8 @@
 
     E = E_J + λθ² Eθ + λa² Ea + λl² E_lim + λβ² Eβ + λsp² Esp       (Bogo et al. 2016, Eq. 1)
       + λw² E_w   (bone directions of BlazePose's world landmarks, when given: world_landmarks.py)
+      + λs² E_s   (the person mask, when given, in the last two stages: silhouette.py)
+      + λh² E_h + λg² E_g   (a known stature and girths, when given: known_measurements.py)
 
 with every term a sum of squares ‖λ r‖² of one :class:`ResidualBlock` (see ``priors.py``); a
 stage of the fit says which blocks count and with what λ (a :class:`StageConfig`). The joint
@@ -46,6 +48,9 @@ TERMS = (
     "interpenetration",
     "camera_depth",
     "world",
+    "silhouette",
+    "height",
+    "girths",
 )
 
 
@@ -104,6 +109,13 @@ class SmplifyWeights:
         error, 5 % of limbs flipped): λw 50, 70 and 100 all beat none; 100 with σ 0.7-1.0 had
         the lowest 90th percentile of PA-MPJPE (43 vs 72 mm) and fewest limbs backwards
         (2.3-2.6 vs 7.5 %); 200 was worse again on held-out cases.
+    silhouette : (4,) λs of the person mask (``silhouette.SilhouetteBlock``; present only when
+        the fit is given a mask) per stage: off while the pose is still settling.
+    height, girths : λh, λg per metre of a known stature's and girth's residual
+        (``known_measurements.py``; present only when given), in the annealed stages. At
+        λh = 10⁴ a 1 mm error costs as much as a keypoint 10 normalised px off: the stature
+        lands within 0.1 mm of the given one, which the keypoints cannot dispute (size and depth
+        trade freely in one view). Girths are a linearisation of plane cuts, hence softer.
     """
 
     sigma: float = 100.0
@@ -115,6 +127,9 @@ class SmplifyWeights:
     camera_depth: float = 50.0
     world: float = 100.0
     world_sigma: float = 0.7
+    silhouette: tuple[float, ...] = (0.0, 0.0, 0.5, 0.5)
+    height: float = 1e4
+    girths: float = 3e3
 
     def stage(self, k: int) -> dict[str, float]:
         """Scalar prior weights of stage k (0-based over the annealed stages)."""
@@ -125,6 +140,9 @@ class SmplifyWeights:
             "joint_limits": self.joint_limits,
             "interpenetration": self.interpenetration,
             "world": self.world,
+            "silhouette": self.silhouette[k],
+            "height": self.height,
+            "girths": self.girths,
         }
 
     def camera_stage(self, keypoint_mask: np.ndarray | None) -> StageConfig:
@@ -409,9 +427,13 @@ def smplify_objective(
     spheres: SphereBody | None,
     depth: float,
     world: ResidualBlock | None = None,
+    silhouette: ResidualBlock | None = None,
+    known: Sequence[ResidualBlock] = (),
 ) -> Objective:
     """The objective of the fit: the blocks of ``TERMS`` (a term given as None is left out;
-    ``world`` is a ``world_landmarks.WorldLandmarkBlock``)."""
+    ``world`` is a ``world_landmarks.WorldLandmarkBlock``, ``silhouette`` a
+    ``silhouette.SilhouetteBlock``, ``known`` the blocks of known measurements,
+    ``known_measurements.KnownHeightBlock`` and ``KnownGirthsBlock``)."""
     blocks: list[ResidualBlock] = [keypoints]
     if pose_prior is not None:
         blocks.append(PosePriorBlock(pose_prior))
@@ -425,6 +447,9 @@ def smplify_objective(
     blocks.append(CameraDepthBlock(depth))
     if world is not None:
         blocks.append(world)
+    if silhouette is not None:
+        blocks.append(silhouette)
+    blocks += list(known)
     return Objective(kinematics=kinematics, blocks=blocks)
 
 

@@ -29,6 +29,7 @@ from .errors import FitCancelled, ImageError, KeypointsError, SmplifyError, nami
 from .fit_result import FitResult
 from .image_io import Decoder, load_image
 from .keypoints import Keypoints2D, read_keypoints
+from .known_measurements import check_girths, check_height
 from .lifter import lifted_world
 from .world_landmarks import WorldLandmarks
 
@@ -83,6 +84,8 @@ class FitInputs:
     seconds : time spent reading each input ("keypoints", "image", "model").
     world : BlazePose's world landmarks that came with the given keypoints (a stored
         detection), or None; detected keypoints bring their own.
+    height : the person's known stature in metres, or None.
+    girths : known girths in metres ({"chest_girth": ..., ...}; empty: none).
     """
 
     model: BodyModel
@@ -95,6 +98,8 @@ class FitInputs:
     keypoints_source: str = "detected"
     seconds: dict[str, float] = field(default_factory=dict)
     world: WorldLandmarks | None = None
+    height: float | None = None
+    girths: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -125,6 +130,8 @@ def prepare(
     decode: Decoder | None = None,
     need_image: bool = False,
     world: WorldLandmarks | None = None,
+    height: float | None = None,
+    girths: dict[str, float] | None = None,
 ) -> FitInputs:
     """Read and check everything one fit needs; the first problem raises a SmplifyError.
 
@@ -142,6 +149,8 @@ def prepare(
         behind the camera); otherwise a missing photo is allowed then.
     world : the world landmarks detected with the given ``keypoints`` (a stored detection);
         None with a keypoints file.
+    height, girths : the person's known stature and girths in metres
+        (``known_measurements.check_height`` / ``check_girths``), or None.
 
     Returns
     -------
@@ -149,6 +158,7 @@ def prepare(
     """
     seconds = {}
     check_focal(focal_length)
+    height, girths = check_height(height), check_girths(girths)
     keypoints_file, size_given = None, None
     if isinstance(keypoints, (str, os.PathLike)):
         start, keypoints_file = time.perf_counter(), keypoints
@@ -185,6 +195,8 @@ def prepare(
         source,
         seconds,
         world if keypoints is not None else None,
+        height,
+        girths,
     )
 
 
@@ -280,6 +292,8 @@ def detect_and_fit(
             inputs.focal_length,
             callback=callback,
             world=world,
+            height=inputs.height,
+            girths=inputs.girths or None,
         )
     except SmplifyError as error:
         raise naming(inputs.image_path, error) from None

@@ -101,9 +101,10 @@ def _inputs(case: str, folder: Path, toy_keypoints: dict) -> tuple[Path, Path | 
     return photo, path, focal
 
 
-def _options(keypoints: Path | None, focal: float | None, model: Path) -> list[str]:
+def _options(keypoints: Path | None, focal: float | None, model: Path, height=None) -> list[str]:
     argv = ["--model", str(model)]
     argv += ["--keypoints", str(keypoints)] if keypoints else []
+    argv += ["--height", str(height)] if height is not None else []
     return argv + (["--focal", str(focal)] if focal is not None else [])
 
 
@@ -119,10 +120,11 @@ def _cli_outcome(argv: list[str], capsys) -> tuple:
     return ("error", lines[0].removeprefix("error: "))
 
 
-def run_fit(photo, keypoints, focal, model, capsys, folder: Path) -> tuple:
+def run_fit(photo, keypoints, focal, model, capsys, folder: Path, height=None) -> tuple:
     out = folder / "fit.json"
     outcome = _cli_outcome(
-        ["fit", str(photo), "--out", str(out), *_options(keypoints, focal, model)], capsys
+        ["fit", str(photo), "--out", str(out), *_options(keypoints, focal, model, height)],
+        capsys,
     )
     if outcome[0] == "ok":
         data = json.loads(out.read_text())
@@ -134,12 +136,13 @@ def run_fit(photo, keypoints, focal, model, capsys, folder: Path) -> tuple:
     return outcome
 
 
-def run_build(photo, keypoints, focal, model, capsys, folder: Path) -> tuple:
+def run_build(photo, keypoints, focal, model, capsys, folder: Path, height=None) -> tuple:
     import bpy
 
     blend = folder / "avatar.blend"
     outcome = _cli_outcome(
-        ["build", str(photo), "--blend", str(blend), *_options(keypoints, focal, model)], capsys
+        ["build", str(photo), "--blend", str(blend), *_options(keypoints, focal, model, height)],
+        capsys,
     )
     if outcome[0] == "ok":
         assert blend.is_file()
@@ -153,12 +156,14 @@ def run_build(photo, keypoints, focal, model, capsys, folder: Path) -> tuple:
     return outcome
 
 
-def run_panel(photo, keypoints, focal, model, capsys, folder: Path) -> tuple:
-    from blender_smplify.blender.inputs import Inputs, fit_job
+def run_panel(photo, keypoints, focal, model, capsys, folder: Path, height=None) -> tuple:
+    from blender_smplify.blender.inputs import Inputs, fit_job, known_height
     from blender_smplify.core.errors import SmplifyError
 
+    metres = None if height is None else known_height(height)  # the panel's field, in cm
+    run = Inputs(photo, "neutral", str(model), focal, height=metres)
     try:
-        result = fit_job(Inputs(photo, "neutral", str(model), focal), keypoints)(lambda f, m: True)
+        result = fit_job(run, keypoints)(lambda f, m: True)
     except SmplifyError as error:
         return ("error", str(error))
     data = result.fit.to_dict()
@@ -190,6 +195,33 @@ def test_the_three_doors_agree(case, bpy_module, tmp_path, toy_file, toy_keypoin
             assert message.count(name) <= 1, message
 
 
+@pytest.mark.parametrize("height", [-170.0, 50.0, 300.0, float("nan"), 182.0])
+def test_the_three_doors_agree_on_a_known_height(
+    height, bpy_module, tmp_path, toy_file, toy_keypoints, capsys
+):
+    """``--height CM`` of fit and build and the panel's "Height (cm)": the same stature, or the
+    same error for an implausible one."""
+    outcomes = {}
+    for door, run in (("fit", run_fit), ("build", run_build), ("panel", run_panel)):
+        folder = tmp_path / door
+        folder.mkdir()
+        photo, keypoints, focal = _inputs("keypoints", folder, toy_keypoints)
+        outcomes[door] = run(photo, keypoints, focal, toy_file, capsys, folder, height)
+    assert outcomes["fit"] == outcomes["build"] == outcomes["panel"], outcomes
+    if height == 182.0:  # the height reached the fit: the body stands elsewhere without it
+        folder = tmp_path / "unknown"
+        folder.mkdir()
+        photo, keypoints, focal = _inputs("keypoints", folder, toy_keypoints)
+        unknown = run_fit(photo, keypoints, focal, toy_file, capsys, folder)
+        assert outcomes["fit"][0] == unknown[0] == "ok" and outcomes["fit"] != unknown
+    else:
+        shown = "nan" if height != height else f"{height / 100:g} m ({height:g} cm)"
+        assert outcomes["fit"] == (
+            "error",
+            f"height must be between 100 cm and 250 cm (an adult's stature), got {shown}",
+        )
+
+
 def test_focal_zero_is_refused_not_ignored(bpy_module, tmp_path, toy_file, toy_keypoints, capsys):
     """``build --focal 0`` used to fall back silently to EXIF or the default."""
     photo, keypoints, _ = _inputs("keypoints", tmp_path, toy_keypoints)
@@ -214,7 +246,8 @@ def _arguments(parser) -> dict:
             action.help,
         )
         for action in parser._actions
-        if action.dest in ("gender", "model", "focal", "keypoints")
+        if action.dest
+        in ("gender", "model", "focal", "keypoints", "height", "chest", "waist", "hip")
     }
 
 
@@ -231,7 +264,7 @@ def test_one_set_of_arguments_and_genders(bpy_module):
     blender_command = argparse.ArgumentParser()
     build_cli.add_arguments(blender_command)  # what cli_command.smplify_command parses
     fit, build, info = (_arguments(commands[name]) for name in ("fit", "build", "info"))
-    assert fit == build == _arguments(blender_command) and len(fit) == 4
+    assert fit == build == _arguments(blender_command) and len(fit) == 8
     assert info == {k: fit[k] for k in ("gender", "model")}
     assert fit["gender"][2] == GENDERS
     assert tuple(item[0] for item in properties.GENDER_ITEMS) == GENDERS

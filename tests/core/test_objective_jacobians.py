@@ -8,6 +8,7 @@ from smplify_toy import make_placeholder_prior, make_toy_body, random_pose
 
 from blender_smplify.core.edit_terms import DepthOrderBlock, FacingBlock, PinBlock
 from blender_smplify.core.joints import J
+from blender_smplify.core.known_measurements import KnownHeightBlock, Stature
 from blender_smplify.core.kinematics import kinematics_from_model
 from blender_smplify.core.objective import (
     KeypointBlock,
@@ -32,6 +33,7 @@ ALL_ON = StageConfig(
         "pins": 50.0,
         "depth_order": 20.0,
         "facing": 4.0,
+        "height": 7.0,
     }
 )
 #: the refit's edit terms (``edit_terms.py``), with margins that keep their hinges active
@@ -122,6 +124,7 @@ def make_objective(body, kin, rng):
         spheres=SphereBody(body, 10),
         depth=3.0,
         world=WorldLandmarkBlock(random_bones(rng), 0.5),
+        known=[KnownHeightBlock(Stature(body, 10), 1.5)],
     )
     return Objective(kinematics=kin, blocks=obj.blocks + EDIT_BLOCKS), x_true
 
@@ -153,6 +156,7 @@ def random_bones(rng) -> BoneTargets:
         "interpenetration",
         "camera_depth",
         "world",
+        "height",
         "pins",
         "depth_order",
         "facing",
@@ -192,6 +196,7 @@ def test_normal_equations_equal_stacked_jacobians(body, kin):
         "interpenetration",
         "camera_depth",
         "world",
+        "height",
         "pins",
         "depth_order",
         "facing",
