@@ -1,6 +1,7 @@
 """``measure FIT.json ... --out M.json|M.csv``: ISO 8559-1 body measurements of fitted bodies.
 
-Reads the betas and gender of each fit (the JSON that ``python -m blender_smplify fit`` writes),
+Reads the betas and gender of each fit (the JSON that ``python -m blender_smplify fit`` writes;
+for several photos of one person, ``fit --same-person``, the shared betas at its top),
 shapes that body in its rest pose and writes every measurement of ``core/measurements.py`` in
 centimetres: JSON (one object per fit, plus each measurement's ISO 8559-1 description) or CSV
 (one row per fit). Runs as ``python -m blender_smplify.measure_cli`` (and as
@@ -54,7 +55,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def read_fit(path: str) -> tuple[np.ndarray, str]:
-    """Betas (B,) and gender of a fit JSON file."""
+    """Betas (B,) and gender of a fit JSON file (one photo's, or the shared shape of a
+    ``--same-person`` fit: ``core.same_person_pipeline.same_person_json``)."""
     if Path(path).suffix.lower() in PHOTO_SUFFIXES:
         raise SmplifyError(
             f"{path} is a photo: fit it first (python -m blender_smplify fit "

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from ..core.camera import check_focal
-from ..core.cli_args import add_fit_arguments, known_measurements
+from ..core.cli_args import add_fit_arguments, known_measurements, photo_keypoints
 from ..core.errors import SmplifyError
 from ..core.known_measurements import check_girths, check_height
 
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     for message in errors:
         print(f"error: {message}", file=sys.stderr)
     many = len(images) + len(errors) > 1
-    if args.keypoints and many:
+    if args.keypoints and many and not args.same_person:
         print("error: --keypoints applies to a single photo", file=sys.stderr)
         return 2
     if importlib.util.find_spec("bpy") is None:
@@ -118,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
     except SmplifyError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if args.same_person:
+        return 1 if errors or not build_same_person(images, args) else 0
     failed, taken = len(errors), set()
     for image in images:
         outputs = (
@@ -142,7 +144,7 @@ def build_one(image: Path, args: argparse.Namespace, outputs: tuple[Path | None,
             gender=args.gender,
             model_path=args.model,
             focal_length=args.focal,
-            keypoints=args.keypoints,
+            keypoints=args.keypoints[0] if args.keypoints else None,
             height=height,
             girths=girths,
             blend_path=blend,
@@ -157,4 +159,36 @@ def build_one(image: Path, args: argparse.Namespace, outputs: tuple[Path | None,
     seconds = time.perf_counter() - start
     written = ", ".join(str(p) for p in (blend, render) if p)
     print(f"{image}: {written} ({result.status}; {seconds:.2f} s)")
+    return True
+
+
+def build_same_person(images: list[Path], args: argparse.Namespace) -> bool:
+    """Build the photos of one person (``--same-person``) into one file: one shape, an avatar
+    per photo (its camera, pose and photo); print what was written, or one error line."""
+    from . import pipeline
+    from .same_person import photos_to_avatars
+
+    start = time.perf_counter()
+    height, girths = known_measurements(args)
+    try:
+        keypoints = photo_keypoints(len(images), args.keypoints)
+        pipeline.new_file()
+        avatars = photos_to_avatars(
+            images,
+            gender=args.gender,
+            model_path=args.model,
+            focal_length=args.focal,
+            keypoints=keypoints,
+            height=height,
+            girths=girths,
+            blend_path=args.blend,
+            render_path=args.render,
+        )
+    except SmplifyError as error:  # its message names the file (core.errors.naming)
+        print(f"error: {error}", file=sys.stderr)
+        return False
+    seconds = time.perf_counter() - start
+    written = ", ".join(str(p) for p in (args.blend, args.render) if p)
+    names = ", ".join(str(p) for p in images)
+    print(f"{names}: one person, {len(avatars)} photos: {written} ({seconds:.2f} s)")
     return True

@@ -66,6 +66,9 @@ class SMPLIFY_PT_avatar(bpy.types.Panel):
         layout.operator("smplify.bones_from_shape")
         layout.operator("smplify.update_correctives")
         layout.operator("smplify.export_parameters")
+        column = layout.column(align=True)  # several photos of one person: one shape
+        column.operator("smplify.add_photo", icon="IMAGE_DATA")
+        column.operator("smplify.refit_person", icon="FILE_REFRESH")
 
 
 class SMPLIFY_PT_edit(bpy.types.Panel):

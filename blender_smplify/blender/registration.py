@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
-from . import avatar_ops, cli_command, edit_ops, operators, panels, preferences, properties
+from . import (
+    avatar_ops,
+    cli_command,
+    edit_ops,
+    operators,
+    panels,
+    preferences,
+    properties,
+    same_person,
+)
 
-_modules = (preferences, properties, operators, avatar_ops, edit_ops, panels, cli_command)
+_modules = (
+    preferences,
+    properties,
+    operators,
+    avatar_ops,
+    edit_ops,
+    same_person,
+    panels,
+    cli_command,
+)
 
 
 def register() -> None:

@@ -12,6 +12,7 @@ import argparse
 
 from .body_model import GENDERS
 from .camera import DEFAULT_FOV_DEG
+from .errors import SmplifyError
 
 KEYPOINTS_HELP = (
     '2D keypoints to fit instead of detecting them: a JSON file {"layout": "smpl24" | '
@@ -37,7 +38,22 @@ def add_photo_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"focal length in pixels (default: EXIF, else a {DEFAULT_FOV_DEG:g}° diagonal field "
         "of view)",
     )
-    parser.add_argument("--keypoints", metavar="KEYPOINTS.json", help=KEYPOINTS_HELP)
+    parser.add_argument(
+        "--keypoints",
+        action="append",
+        metavar="KEYPOINTS.json",
+        help=KEYPOINTS_HELP + "; with --same-person one per photo, in the photos' order",
+    )
+
+
+def add_same_person_argument(parser: argparse.ArgumentParser) -> None:
+    """``--same-person``: the photos show one person, fitted with one body shape."""
+    parser.add_argument(
+        "--same-person",
+        action="store_true",
+        help="the photos show the same person (say front and side): fit one body shape to "
+        "all of them, with a pose and camera per photo",
+    )
 
 
 #: option -> the girth it gives (``known_measurements.GIRTH_RANGES_M``'s names)
@@ -77,3 +93,16 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
     add_photo_arguments(parser)
     add_measurement_arguments(parser)
+    add_same_person_argument(parser)
+
+
+def photo_keypoints(photos: int, keypoints: list[str] | None) -> list:
+    """The ``--keypoints`` file of each of ``photos`` photos (None: detect), or a SmplifyError
+    when their numbers differ."""
+    if keypoints is None:
+        return [None] * photos
+    if len(keypoints) != photos:
+        raise SmplifyError(
+            f"{len(keypoints)} --keypoints files for {photos} photos: give one per photo"
+        )
+    return list(keypoints)

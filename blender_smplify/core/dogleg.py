@@ -91,13 +91,18 @@ class DoglegResult:
         return self.status.message
 
 
-def _gn_step(H: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Gauss-Newton step −H⁻¹g (n,) by LU, with a growing ridge when H is singular."""
+#: solve(A (n, n), b (n,)) -> x (n,) with A x = b; raises np.linalg.LinAlgError when singular
+Solver = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def _gn_step(H: np.ndarray, g: np.ndarray, solve: Solver = np.linalg.solve) -> np.ndarray:
+    """Gauss-Newton step −H⁻¹g (n,) by LU (or ``solve``), with a growing ridge when H is
+    singular."""
     ridge = 1e-12 * max(float(np.max(np.diag(H))), 1.0)
     eye = np.eye(len(g))
     for _ in range(6):
         try:
-            h = np.linalg.solve(H + ridge * eye, -g)
+            h = solve(H + ridge * eye, -g)
         except np.linalg.LinAlgError:
             h = None
         if h is not None and np.all(np.isfinite(h)):
@@ -106,9 +111,11 @@ def _gn_step(H: np.ndarray, g: np.ndarray) -> np.ndarray:
     return -g / max(float(np.max(np.diag(H))), 1.0)
 
 
-def dogleg_step(H: np.ndarray, g: np.ndarray, radius: float) -> np.ndarray:
+def dogleg_step(
+    H: np.ndarray, g: np.ndarray, radius: float, solve: Solver = np.linalg.solve
+) -> np.ndarray:
     """Dogleg step (n,) for the model F + 2gᵀh + hᵀHh inside ‖h‖ ≤ radius."""
-    h_gn = _gn_step(H, g)
+    h_gn = _gn_step(H, g, solve)
     if np.linalg.norm(h_gn) <= radius:
         return h_gn
     gHg = float(g @ H @ g)
@@ -135,6 +142,7 @@ def dogleg(
     xtol: float = 1e-8,
     radius: float = 1.0,
     callback: Callable[[int, float], bool | None] | None = None,
+    solve: Solver = np.linalg.solve,
 ) -> DoglegResult:
     """Minimise ‖r(x)‖² from x0.
 
@@ -147,6 +155,7 @@ def dogleg(
     xtol : stop when the scaled step is shorter than xtol · (‖D x‖ + xtol).
     radius : initial trust radius in the scaled variables.
     callback : (iteration, F) -> False to stop now with the best point so far.
+    solve : the linear solver of the Gauss-Newton step, for a structured H (default: dense LU).
 
     Returns
     -------
@@ -165,7 +174,7 @@ def dogleg(
         D = np.maximum(D, np.sqrt(np.diag(H)))
         Hs = H / D[:, None] / D[None, :]
         gs = g / D
-        hs = dogleg_step(Hs, gs, radius)
+        hs = dogleg_step(Hs, gs, radius, solve)
         step = float(np.linalg.norm(hs))
         predicted = -(2.0 * float(gs @ hs) + float(hs @ Hs @ hs))
         x_new = x + hs / D

@@ -8,8 +8,8 @@ from smplify_toy import make_placeholder_prior, make_toy_body, random_pose
 
 from blender_smplify.core.edit_terms import DepthOrderBlock, FacingBlock, PinBlock
 from blender_smplify.core.joints import J
-from blender_smplify.core.known_measurements import KnownHeightBlock, Stature
 from blender_smplify.core.kinematics import kinematics_from_model
+from blender_smplify.core.known_measurements import KnownHeightBlock, Stature
 from blender_smplify.core.objective import (
     KeypointBlock,
     Objective,
