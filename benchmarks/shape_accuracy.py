@@ -78,7 +78,9 @@ def render(args) -> int:
 class Condition:
     """One line of the table: which photos, whether the true height and the silhouette term
     go in, or a baseline without any fit ("mean": β = 0 of the person's gender; "mean_height":
-    the same scaled uniformly to the true stature)."""
+    the same scaled uniformly to the true stature). ``exact_2d``: a diagnosis, not a use case:
+    the keypoints are the true body's, projected exactly where the fit maps each one
+    (``rendered_eval.truth_keypoints``), instead of the detector's."""
 
     key: str
     label: str
@@ -86,6 +88,7 @@ class Condition:
     height: bool = False
     silhouette: bool = False
     baseline: str | None = None
+    exact_2d: bool = False
 
 
 CONDITIONS = (
@@ -111,38 +114,136 @@ CONDITIONS = (
         height=True,
         silhouette=True,
     ),
+    Condition("front_exact", "diagnosis: (a) from exact 2D keypoints", ("front",), exact_2d=True),
+    Condition(
+        "front_side_height_exact",
+        "diagnosis: (c) from exact 2D keypoints",
+        ("front", "side"),
+        height=True,
+        exact_2d=True,
+    ),
 )
 
 
 def missing_pieces(cond: Condition) -> list[str]:
-    """What this tree lacks for ``cond`` (empty: everything is there)."""
+    """What this tree lacks for ``cond`` (empty: everything is there), found by looking for
+    the functions and keywords themselves."""
+    import inspect
+
+    from blender_smplify.core.fit import fit
+
+    keywords = inspect.signature(fit).parameters
     needs = []
-    if cond.height:
+    if cond.height and "height" not in keywords:
         needs.append("fit(..., height=...) from branch shape-inputs")
     if len(cond.views) > 1:
-        needs.append("the same-person fit of several photos from branch shape-inputs")
-    if cond.silhouette:
-        needs.append("fit(..., silhouette=...) and the detection's mask from branch silhouette")
+        try:
+            from blender_smplify.core.fit_same_person import PhotoView
+        except ImportError:
+            PhotoView = None
+        if PhotoView is None:
+            needs.append("core.fit_same_person.fit_same_person from branch shape-inputs")
+        elif cond.silhouette and "silhouette" not in PhotoView.__dataclass_fields__:
+            needs.append("a silhouette in fit_same_person's PhotoView")
+    if cond.silhouette and "silhouette" not in keywords:
+        needs.append("fit(..., silhouette=...) from branch silhouette")
     return needs
 
 
-def fit_condition(cond: Condition, person: dict) -> tuple[str, np.ndarray, float]:
-    """Detect and fit ``person``'s photos as ``cond`` says, through ``core.pipeline``; returns
-    (gender of the fitted model, fitted β, fit seconds)."""
-    from shape_errors import FitFailed, Unavailable
+class DoorFitter:
+    """Fits a person's photos as a condition says, with the project's own pieces: the
+    detector of ``core.pipeline`` (run once per photo), the 3D evidence ``detect_and_fit``
+    gives the fit (the lifter's points while ``pipeline.WORLD_FROM_LIFTER``), the person's
+    gender, the true focal length; then ``core.fit.fit`` (one photo) or
+    ``core.fit_same_person.fit_same_person`` (several), with the true stature as ``height``
+    and ``Silhouette.from_detection`` as ``silhouette`` where the condition has them.
+    ``pipeline.detect_and_fit`` itself takes no silhouette, so the fit is called directly;
+    without a silhouette the result is the door's (checked: same β as ``fit_photo``).
+    """
 
-    from blender_smplify.core import pipeline
-    from blender_smplify.core.errors import SmplifyError
+    def __init__(self) -> None:
+        self._person = None
+        self._evidence: dict[str, object] = {}
 
-    needs = missing_pieces(cond)
-    if needs:
-        raise Unavailable("; ".join(needs))
-    png, info = person["photos"][cond.views[0]]
-    try:
-        job = pipeline.fit_photo(png, gender=person["gender"], focal_length=info["focal_px"])
-    except SmplifyError as error:
-        raise FitFailed(f"{type(error).__name__}: {error}") from None
-    return person["gender"], np.asarray(job.fit.betas), job.seconds["fit"]
+    def evidence(self, person: dict, view: str, exact_2d: bool = False):
+        """(detection, keypoints, world) of one photo; raises FitFailed on no person. With
+        ``exact_2d`` the keypoints are the true body's (detection None)."""
+        from shape_errors import FitFailed
+
+        from blender_smplify.core import pipeline
+        from blender_smplify.core.camera import principal_point
+        from blender_smplify.core.errors import SmplifyError
+        from blender_smplify.core.image_io import load_image
+        from blender_smplify.core.lifter import lifted_world
+        from blender_smplify.core.world_landmarks import WorldLandmarks
+
+        if self._person != person["person"]:
+            self._person, self._evidence = person["person"], {}
+        png, info = person["photos"][view]
+        if exact_2d:
+            from rendered_eval import truth_keypoints
+
+            kp = truth_keypoints(pipeline.load_model(person["gender"]), info, "blazepose33")
+            size = tuple(info["image_size"])
+            world = lifted_world(kp, info["focal_px"], principal_point(size))
+            return None, kp, world if pipeline.WORLD_FROM_LIFTER else None
+        if view not in self._evidence:
+            try:
+                detection = pipeline.detector().detect(load_image(png))
+            except SmplifyError as error:
+                self._evidence[view] = FitFailed(f"{view}: {type(error).__name__}: {error}")
+            else:
+                kp = detection.keypoints
+                world = WorldLandmarks.from_detection(detection)
+                if pipeline.WORLD_FROM_LIFTER and kp.layout == "blazepose33":
+                    size = tuple(info["image_size"])
+                    world = lifted_world(kp, info["focal_px"], principal_point(size))
+                self._evidence[view] = (detection, kp, world)
+        found = self._evidence[view]
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+    def __call__(self, cond: Condition, person: dict) -> tuple[str, np.ndarray, float]:
+        from shape_errors import FitFailed, Unavailable
+
+        from blender_smplify.core import pipeline
+        from blender_smplify.core.errors import SmplifyError
+
+        needs = missing_pieces(cond)
+        if needs:
+            raise Unavailable("; ".join(needs))
+        model = pipeline.load_model(person["gender"])
+        views = []
+        for view in cond.views:
+            detection, keypoints, world = self.evidence(person, view, cond.exact_2d)
+            info = person["photos"][view][1]
+            evidence = {
+                "keypoints": keypoints,
+                "image_size": tuple(info["image_size"]),
+                "focal_length": info["focal_px"],
+                "world": world,
+            }
+            if cond.silhouette:
+                from blender_smplify.core.silhouette import Silhouette
+
+                evidence["silhouette"] = Silhouette.from_detection(detection)
+            views.append(evidence)
+        known = {"height": person["measurements"]["stature"]} if cond.height else {}
+        start = time.perf_counter()
+        try:
+            if len(views) == 1:
+                from blender_smplify.core.fit import fit
+
+                betas = fit(model, **views[0], **known).betas
+            else:
+                from blender_smplify.core.fit_same_person import PhotoView, fit_same_person
+
+                photos = [PhotoView(**v) for v in views]
+                betas = fit_same_person(model, photos, **known).betas
+        except SmplifyError as error:
+            raise FitFailed(f"{type(error).__name__}: {error}") from None
+        return person["gender"], np.asarray(betas), time.perf_counter() - start
 
 
 def evaluate(args) -> int:
@@ -164,14 +265,20 @@ def evaluate(args) -> int:
         if done % 10 == 0:
             print(f"{done}/{len(people)} people, {time.perf_counter() - start:.0f} s", flush=True)
 
-    rows = evaluate_people(people, conditions, fit_condition, measurers, progress)
+    rows = evaluate_people(people, conditions, DoorFitter(), measurers, progress)
     run = {
         "people": len(people),
-        "seconds": time.perf_counter() - start,
+        "seconds": time.perf_counter() - start,  # of this run's conditions
+        "conditions": [c.key for c in conditions],
         "load": [load_before, os.getloadavg()[0]],
         "cores": os.cpu_count(),
         "rows": rows,
     }
+    saved = folder / "results.json"
+    if args.conditions and saved.exists():  # a partial rerun keeps the other conditions' rows
+        old = json.loads(saved.read_text())
+        if old["people"] == run["people"]:
+            run["rows"] = [r for r in old["rows"] if r["condition"] not in keys] + rows
     (folder / "results.json").write_text(json.dumps(run, default=float))
     print(f"{len(rows)} rows in {run['seconds']:.0f} s -> {folder / 'results.json'}")
     return table(args)
@@ -194,7 +301,8 @@ def table(args) -> int:
         text.append(markdown(run["rows"], conditions, which))
     text += [
         "",
-        f"evaluation {run['seconds']:.0f} s; load average {run['load'][0]:.1f} before, "
+        f"last evaluation ({', '.join(run.get('conditions', []))}) {run['seconds']:.0f} s; "
+        f"load average {run['load'][0]:.1f} before, "
         f"{run['load'][1]:.1f} after ({run['cores']} cores)",
     ]
     print("\n".join(text))
