@@ -20,9 +20,12 @@ Procedure:
    ``RETRY_JOINT_ENERGY``) is re-run from the other facing and from the mean poses of the
    heaviest prior components; the lowest energy is kept. It is flagged to the user only above
    ``WARN_JOINT_ENERGY``.
+4. Given the person's mask (``silhouette.py``), a last stage from the settled result adds its
+   outline to the last annealed stage's objective, so that the outline shapes the girths.
 
 ``fit`` calls one function per step: ``fit_setup.prepare`` (0), ``_camera_stage`` (1),
-``_starts`` and ``_annealed_stages`` (2), ``_retry_if_stuck`` (3), ``_result``. Each stage runs
+``_starts`` and ``_annealed_stages`` (2), ``_retry_if_stuck`` (3), ``_silhouette_stage`` (4),
+``_result``. Each stage runs
 Powell's dogleg (``dogleg.py``) on normal equations assembled from analytic Jacobians
 (``objective.py``), in float64, under that stage's frozen ``StageConfig``
 (``SmplifyWeights.camera_stage`` / ``pose_stage``: a weight per residual block, and the
@@ -117,6 +120,7 @@ class FitOptions:
     pose_prior : a PosePrior, or None to load the shipped one.
     interpenetration : use the sphere term.
     silhouette : how the person mask's term weighs its two directions (``silhouette.py``).
+    silhouette_iterations : of the stage that adds the person mask's term, last.
     """
 
     num_betas: int = 10
@@ -127,6 +131,7 @@ class FitOptions:
     pose_prior: PosePrior | None = None
     interpenetration: bool = True
     silhouette: SilhouetteSettings = SilhouetteSettings()
+    silhouette_iterations: int = 10
 
     def __post_init__(self) -> None:
         if len(self.max_iterations) != len(STAGE_NAMES):
@@ -172,9 +177,9 @@ def fit(
     world : BlazePose's world landmarks (``WorldLandmarks.from_detection``): their bone
         directions join the annealed stages (weight ``weights.world``) and their torso decides
         the facing when it clearly faces the camera or away; None: keypoints only.
-    silhouette : the person mask (``Silhouette.from_detection``): its outline joins the last
-        two annealed stages (weight ``weights.silhouette``), so that it shapes the girths; a
-        mask that cannot describe a person is ignored with a warning. None: no mask.
+    silhouette : the person mask (``Silhouette.from_detection``): its outline joins a stage
+        after the annealed ones (step 4; weight ``weights.silhouette``), so that it shapes the
+        girths; a mask that cannot describe a person is ignored with a warning. None: no mask.
     height : the person's known stature in metres (``measurements.py``'s definition: top of
         the head above the soles in the rest pose), a soft constraint on β in every stage where
         β is free (``known_measurements.KnownHeightBlock``, weight ``weights.height``); None:
@@ -209,6 +214,8 @@ def fit(
     best = _annealed_stages(problem, solver, _starts(camera))
     # 3. a fit that explains the keypoints badly is re-run from other starts
     best = _retry_if_stuck(problem, solver, camera, best)
+    # 4. the person's outline refines shape and pose
+    best = _silhouette_stage(problem, solver, best)
     return _result(problem, solver, best, camera.seconds, _diagnostics(camera, best))
 
 
@@ -423,6 +430,32 @@ def _retry_if_stuck(
     return replace(best, seconds=tuple(seconds), retried=True)
 
 
+def _silhouette_stage(problem: FitProblem, solver: _Solver, best: _Annealed) -> _Annealed:
+    """Step 4: from the settled fit, the last stage's weights plus the person mask's term
+    (when the fit has one), for ``options.silhouette_iterations``; its time is added to the
+    last stage's."""
+    if solver.cancelled or best.result is None or not problem.has_silhouette:
+        return best
+    t0 = time.perf_counter()
+    free = np.arange(problem.objective.n)
+    options = solver.options
+    solver.options = replace(
+        options,
+        max_iterations=(*options.max_iterations[:-1], options.silhouette_iterations),
+    )
+    try:
+        x, res = solver.run(len(STAGE_NAMES) - 1, problem.weights.silhouette_stage(), best.x, free)
+    finally:
+        solver.options = options
+    seconds = (*best.seconds[:-1], best.seconds[-1] + time.perf_counter() - t0)
+    return replace(best, x=x, result=res, seconds=seconds)
+
+
+def _last_stage(problem: FitProblem) -> StageConfig:
+    w = problem.weights
+    return w.silhouette_stage() if problem.has_silhouette else w.pose_stage(3)
+
+
 def _add_seconds(a, b) -> list[float]:
     """Per-stage sums of two lists of stage times (the longer one's tail kept)."""
     return [x + y for x, y in zip(a, b)] + list(a[len(b) :]) + list(b[len(a) :])
@@ -473,7 +506,7 @@ def _result(
         principal_point=problem.centre,
         image_size=problem.image_size,
         joints_3d=joints[:24].copy(),
-        energy=obj.energies(best.x, problem.weights.pose_stage(3)),
+        energy=obj.energies(best.x, _last_stage(problem)),
         iterations=solver.iterations,
         stage_seconds=(camera_seconds, *best.seconds),
         status=status,

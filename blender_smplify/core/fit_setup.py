@@ -110,6 +110,11 @@ class FitProblem:
     gender: str
     world_forward: np.ndarray | None = None  # (3,) the world landmarks' torso forward, camera
 
+    @property
+    def has_silhouette(self) -> bool:
+        """The objective holds the person mask's term."""
+        return any(block.name == "silhouette" for block in self.objective.blocks)
+
     def joint_energy_per_keypoint(self, x: np.ndarray) -> float:
         """Joint energy (normalised px²) per visible keypoint at x (n,)."""
         energies = self.objective.energies(x, self.weights.pose_stage(3))

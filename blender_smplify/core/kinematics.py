@@ -130,16 +130,16 @@ class PointKinematics:
         jac : (24 + L, 3, 72 + B + 3) d points / d [pose, betas, transl], or None.
         """
         n, b = self.num_joints, self.num_betas
-        m, o0, O, O_mat, m_sum = self.m, self.o, self.O, self._O_mat, self._m_sum
+        m, o0, o_dirs, o_mat, m_sum = self.m, self.o, self.O, self._O_mat, self._m_sum
         if attached is not None:
-            m, o0, O, m_sum = m[attached], o0[attached], O[attached], m_sum[attached]
-            O_mat = O.transpose(1, 2, 0, 3).reshape(3 * n, -1)
+            m, o0, o_dirs, m_sum = m[attached], o0[attached], o_dirs[attached], m_sum[attached]
+            o_mat = o_dirs.transpose(1, 2, 0, 3).reshape(3 * n, -1)
         L = m.shape[0]
         betas = np.asarray(betas, dtype=np.float64)
         p, G, t, Jl = self.chain(pose, betas, transl)
         # 3. attached points: x_l = sum_k m_lk p_k + G_k o_lk(beta)
         if L:
-            o = o0 + O @ betas  # (L, n, 3)
+            o = o0 + o_dirs @ betas  # (L, n, 3)
             # Go[l, k, a] = sum_b G[k, a, b] o[l, k, b]
             Go = (o.transpose(1, 0, 2) @ G.transpose(0, 2, 1)).transpose(1, 0, 2)
             q = m[:, :, None] * p[None] + Go  # (L, n, 3)
@@ -183,7 +183,7 @@ class PointKinematics:
             dx_db = (m @ dp_db.reshape(n, -1)).reshape(L, 3, b)
             # sum_k G[k, x, y] O[l, k, y, b] as one (3, 24·3) @ (24·3, L·B) product
             Gm = G.transpose(1, 0, 2).reshape(3, 3 * n)
-            dx_db += (Gm @ O_mat).reshape(3, L, b).transpose(1, 0, 2)
+            dx_db += (Gm @ o_mat).reshape(3, L, b).transpose(1, 0, 2)
             jac[n:, :, 3 * n : 3 * n + b] = dx_db
             jac[n:, :, 3 * n + b :] = m_sum[:, None, None] * np.eye(3)
         return points, jac

@@ -2,7 +2,7 @@
 
     E = E_J + λθ² Eθ + λa² Ea + λl² E_lim + λβ² Eβ + λsp² Esp       (Bogo et al. 2016, Eq. 1)
       + λw² E_w   (bone directions of BlazePose's world landmarks, when given: world_landmarks.py)
-      + λs² E_s   (the person mask, when given, in the last two stages: silhouette.py)
+      + λs² E_s   (the person mask, when given, in a last refining stage: silhouette.py)
       + λh² E_h + λg² E_g   (a known stature and girths, when given: known_measurements.py)
 
 with every term a sum of squares ‖λ r‖² of one :class:`ResidualBlock` (see ``priors.py``); a
@@ -109,8 +109,10 @@ class SmplifyWeights:
         error, 5 % of limbs flipped): λw 50, 70 and 100 all beat none; 100 with σ 0.7-1.0 had
         the lowest 90th percentile of PA-MPJPE (43 vs 72 mm) and fewest limbs backwards
         (2.3-2.6 vs 7.5 %); 200 was worse again on held-out cases.
-    silhouette : (4,) λs of the person mask (``silhouette.SilhouetteBlock``; present only when
-        the fit is given a mask) per stage: off while the pose is still settling.
+    silhouette : λs of the person mask (``silhouette.SilhouetteBlock``; present only when the
+        fit is given a mask), in its own stage after the last annealed one
+        (``silhouette_stage``): while the pose is still settling, 10⁵ of joint energy away from
+        the keypoints, the outline's pull turns limbs into wrong basins.
     height, girths : λh, λg per metre of a known stature's and girth's residual
         (``known_measurements.py``; present only when given), in the annealed stages. At
         λh = 10⁴ a 1 mm error costs as much as a keypoint 10 normalised px off: the stature
@@ -127,7 +129,7 @@ class SmplifyWeights:
     camera_depth: float = 50.0
     world: float = 100.0
     world_sigma: float = 0.7
-    silhouette: tuple[float, ...] = (0.0, 0.0, 0.5, 0.5)
+    silhouette: float = 4.0
     height: float = 1e4
     girths: float = 3e3
 
@@ -140,7 +142,6 @@ class SmplifyWeights:
             "joint_limits": self.joint_limits,
             "interpenetration": self.interpenetration,
             "world": self.world,
-            "silhouette": self.silhouette[k],
             "height": self.height,
             "girths": self.girths,
         }
@@ -152,6 +153,10 @@ class SmplifyWeights:
     def pose_stage(self, k: int) -> StageConfig:
         """Annealed stage k (0-3): the joint term on every keypoint and the priors."""
         return StageConfig({"joints": 1.0, **self.stage(k)})
+
+    def silhouette_stage(self) -> StageConfig:
+        """The last annealed stage's weights with the person mask's term."""
+        return StageConfig({"joints": 1.0, **self.stage(3), "silhouette": self.silhouette})
 
 
 @dataclass(frozen=True)

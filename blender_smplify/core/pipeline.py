@@ -31,6 +31,7 @@ from .image_io import Decoder, load_image
 from .keypoints import Keypoints2D, read_keypoints
 from .known_measurements import check_girths, check_height
 from .lifter import lifted_world
+from .silhouette import Silhouette
 from .world_landmarks import WorldLandmarks
 
 #: The fit's 3D evidence for blazepose33 keypoints (detected, stored or read from a file): the
@@ -38,6 +39,11 @@ from .world_landmarks import WorldLandmarks
 #: the 360 rendered photos (``benchmarks/studies/lifter.py``, docs/fit.md): PA-MPJPE median / p90
 #: 70 / 133 → 66 / 119 mm, limb segments backwards 13.8 → 11.3 %, facing right 216/216 both.
 WORLD_FROM_LIFTER = True
+
+#: Fit the detected person's outline too (``silhouette.py``), when the keypoints were detected
+#: here (a keypoints file has no mask). See docs/fit.md, "Silhouette", for the measurements
+#: behind the default.
+SILHOUETTE_FROM_MASK = True
 
 #: progress(fraction done, message) -> False to cancel
 Progress = Callable[[float, str], bool]
@@ -263,6 +269,7 @@ def detect_and_fit(
     seconds = dict(inputs.seconds)
     keypoints, world = inputs.keypoints, inputs.world
     frame_notes: tuple[str, ...] = ()
+    silhouette = None
     if keypoints is None:
         if not report(0.05, "detecting joints"):
             raise FitCancelled("cancelled before detection")
@@ -270,6 +277,8 @@ def detect_and_fit(
         detection = _detection(inputs.image, inputs.image_path, threads)
         keypoints, world = detection.keypoints, WorldLandmarks.from_detection(detection)
         frame_notes = out_of_frame_warnings(keypoints, detection.out_of_frame)
+        if SILHOUETTE_FROM_MASK:
+            silhouette = Silhouette.from_detection(detection)
         seconds["detect"] = time.perf_counter() - start
     if WORLD_FROM_LIFTER and keypoints.layout == "blazepose33":
         world = lifted_world(keypoints, inputs.focal_length, principal_point(inputs.image_size))
@@ -292,6 +301,7 @@ def detect_and_fit(
             inputs.focal_length,
             callback=callback,
             world=world,
+            silhouette=silhouette,
             height=inputs.height,
             girths=inputs.girths or None,
         )

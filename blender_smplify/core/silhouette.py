@@ -48,7 +48,7 @@ import numpy as np
 from scipy import ndimage
 
 from .camera import project_with_jacobian
-from .kinematics import PointKinematics, vertex_kinematics
+from .kinematics import vertex_kinematics
 from .objective import ResidualBlock
 
 #: Mask probability above which a pixel is the person.
@@ -75,7 +75,7 @@ class SilhouetteSettings:
     """
 
     outside_sigma: float = 40.0
-    inside_weight: float = 0.25
+    inside_weight: float = 0.5
     inside_sigma: float = 15.0
     outline_cos: float = 0.3
     surface_points: int = 600

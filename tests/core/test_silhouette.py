@@ -1,0 +1,222 @@
+"""The silhouette term (core/silhouette.py): mask mapping, Jacobian, effect on the shape, bad
+masks."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from blender_smplify.core.body_model import BodyModel
+from blender_smplify.core.detector_crop import Crop, sample
+from blender_smplify.core.fit import FitOptions, fit
+from blender_smplify.core.fit_setup import get_setup, prepare
+from blender_smplify.core.keypoints import Keypoints2D
+from blender_smplify.core.measurements import BodyMeasurer
+from blender_smplify.core.objective import SmplifyWeights, StageConfig
+from blender_smplify.core.silhouette import (
+    Silhouette,
+    SilhouetteSettings,
+    SilhouetteTarget,
+    silhouette_target,
+)
+
+FOCAL, SIZE = 600.0, (240, 320)
+CENTRE = np.array([120.0, 160.0])
+SETTINGS = SilhouetteSettings(surface_points=300, boundary_points=120)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return BodyModel.load(gender="male")
+
+
+def a_pose() -> np.ndarray:
+    """(72,) upright, facing the camera (OpenCV frame), arms 45° down."""
+    pose = np.zeros((24, 3))
+    pose[0] = [np.pi, 0.0, 0.0]
+    pose[16], pose[17] = [0.0, 0.0, -0.8], [0.0, 0.0, 0.8]  # left, right shoulder
+    return pose.ravel()
+
+
+def rasterise(model, betas, pose, transl, size=SIZE, samples=6) -> np.ndarray:
+    """(H, W) bool: the posed mesh projected, each triangle filled by barycentric samples (a
+    simple rasteriser for a mesh whose triangles are a few pixels wide), then closed."""
+    vertices, _ = model.forward(betas, pose, transl)
+    uv = FOCAL * vertices[:, :2] / vertices[:, 2:] + CENTRE
+    tri = uv[model.faces]  # (F, 3, 2)
+    a, b = np.meshgrid(np.linspace(0, 1, samples), np.linspace(0, 1, samples))
+    keep = a + b <= 1
+    a, b = a[keep], b[keep]
+    pts = tri[:, None, 0] + a[None, :, None] * (tri[:, None, 1] - tri[:, None, 0])
+    pts = pts + b[None, :, None] * (tri[:, None, 2] - tri[:, None, 0])
+    ij = np.floor(pts.reshape(-1, 2)).astype(int)
+    w, h = size
+    ok = (ij[:, 0] >= 0) & (ij[:, 0] < w) & (ij[:, 1] >= 0) & (ij[:, 1] < h)
+    mask = np.zeros((h, w), bool)
+    mask[ij[ok, 1], ij[ok, 0]] = True
+    return ndimage.binary_fill_holes(ndimage.binary_closing(mask, iterations=1))
+
+
+def ellipse_mask(h, w, centre, axes) -> np.ndarray:
+    yy, xx = np.mgrid[0:h, 0:w] + 0.5
+    return ((xx - centre[0]) / axes[0]) ** 2 + ((yy - centre[1]) / axes[1]) ** 2 <= 1.0
+
+
+# ------------------------------------------------------------------------------ mask mapping
+def test_a_turned_crop_mask_maps_back_onto_the_image_mask():
+    """An image mask sampled into a turned, scaled crop (as the detector's mask is) and read
+    back through the crop's affine: boundary on the image's, normals outward, distances as
+    the image mask's own distance transform."""
+    h, w = 400, 300
+    image_mask = ellipse_mask(h, w, (140.0, 210.0), (60.0, 130.0))
+    crop = Crop(np.array([150.0, 200.0]), 380.0, np.radians(25.0), 256)
+    crop_mask = sample(image_mask[..., None].astype(np.float32), crop)[..., 0]
+    target = SilhouetteTarget(Silhouette(crop_mask, crop.crop_to_image()), 150)
+    # boundary pixels lie on the ellipse (within a crop pixel, 1.5 image px)
+    e = (target.boundary - [140.0, 210.0]) / [60.0, 130.0]
+    radius = np.hypot(e[:, 0], e[:, 1])
+    assert len(target.boundary) == 150
+    assert np.all(np.abs(radius - 1.0) * 60.0 < 3.0)
+    # outward normals: along the ellipse's gradient
+    grad = e / [60.0, 130.0]
+    grad /= np.linalg.norm(grad, axis=1, keepdims=True)
+    assert np.median(np.sum(grad * target.normals, axis=1)) > 0.95
+    # distances to the mask at image points outside it, against the image's own transform
+    exact = ndimage.distance_transform_edt(~image_mask)
+    rng = np.random.default_rng(0)
+    pts = rng.uniform([0, 0], [w, h], size=(600, 2))
+    uv = crop.to_crop(pts)
+    pts = pts[np.all((uv > 0) & (uv < 256), axis=1)][:400]  # beyond the grid: a guess
+    d, _ = target.distance_outside(pts)
+    want = exact[pts[:, 1].astype(int), pts[:, 0].astype(int)]
+    assert np.median(np.abs(d - want)) < 2.0
+    assert np.all(np.abs(d - want) < 4.0)
+
+
+def test_image_masks_are_shrunk_but_keep_image_pixels():
+    mask = ellipse_mask(1200, 900, (450.0, 600.0), (150.0, 400.0))
+    sil = Silhouette.from_image_mask(mask)
+    assert max(sil.probability.shape) <= 512
+    target = SilhouetteTarget(sil, 100)
+    d, _ = target.distance_outside(np.array([[450.0, 600.0], [450.0 + 250.0, 600.0]]))
+    assert d[0] == 0.0 and abs(d[1] - 100.0) < 6.0
+
+
+# ------------------------------------------------------------------------------ Jacobian
+def test_block_jacobian_matches_finite_differences(model):
+    """Both directions active: a body wider than the mask in places and narrower in others."""
+    rng = np.random.default_rng(3)
+    x = np.concatenate([a_pose() + rng.normal(scale=0.1, size=72), rng.normal(size=10)])
+    x = np.concatenate([x, [0.05, -0.1, 4.0]])
+    mask = ellipse_mask(SIZE[1], SIZE[0], (125.0, 160.0), (45.0, 140.0))
+    crop = Crop(np.array([120.0, 160.0]), 330.0, 0.3, 256)  # turned, as the detector's
+    crop_mask = sample(mask[..., None].astype(np.float32), crop)[..., 0]
+    kp = synthetic_keypoints(model, x)
+    prob = prepare(
+        model,
+        kp,
+        SIZE,
+        FOCAL,
+        SmplifyWeights(),
+        FitOptions(silhouette=SETTINGS),
+        None,
+        Silhouette(crop_mask, crop.crop_to_image()),
+    )
+    block = prob.objective.blocks[-1]
+    assert block.name == "silhouette"
+    stage = StageConfig({})
+
+    def r(x):
+        return block.residuals(
+            prob.objective.state(x, False), stage, jacobian=False, compact=False
+        )[0]
+
+    r0, J = block.residuals(prob.objective.state(x), stage, jacobian=True, compact=False)
+    n = SETTINGS.surface_points
+    assert np.count_nonzero(r0[:n]) > 10 and np.count_nonzero(r0[n:]) > 10
+    h, numeric = 1e-6, np.zeros_like(J)
+    for k in range(len(x)):
+        xp, xm = x.copy(), x.copy()
+        xp[k] += h
+        xm[k] -= h
+        numeric[:, k] = (r(xp) - r(xm)) / (2 * h)
+    np.testing.assert_allclose(J, numeric, atol=1e-4 * np.abs(numeric).max())
+    # the compact form holds the same non-zero rows
+    rc, Jc = block.residuals(prob.objective.state(x), stage, jacobian=True, compact=True)
+    np.testing.assert_allclose(rc, r0[r0 != 0])
+    np.testing.assert_allclose(Jc, J[r0 != 0], atol=1e-12)
+
+
+def synthetic_keypoints(model, x) -> Keypoints2D:
+    """Exact blazepose33 keypoints of the body at x (n,)."""
+    setup = get_setup(model, "blazepose33", 10)
+    pts, _ = setup.kin.evaluate(x[:72], x[72:82], x[82:], False)
+    kp = pts[setup.point_index]
+    return Keypoints2D("blazepose33", FOCAL * kp[:, :2] / kp[:, 2:] + CENTRE, np.ones(len(kp)))
+
+
+# ------------------------------------------------------------------------------ shape
+def test_the_outline_of_a_wider_body_moves_the_fitted_waist_toward_it(model):
+    """A body with a waist far from the mean's, rendered into a mask: with its exact keypoints
+    and stature the joints-only fit keeps a mean-like waist, the silhouette brings it most of
+    the way."""
+    measurer = BodyMeasurer(model)
+    mean_waist = measurer.measure(np.zeros(10)).values["waist_girth"]
+    rng = np.random.default_rng(7)
+    candidates = rng.normal(size=(40, 10)) * 1.5
+    waists = [measurer.measure(b).values["waist_girth"] for b in candidates]
+    betas = candidates[int(np.argmax(waists))]
+    truth = measurer.measure(betas).values
+    assert truth["waist_girth"] - mean_waist > 0.12  # a clearly wider body
+    pose, transl = a_pose(), np.array([0.0, -0.25, 4.2])
+    x = np.concatenate([pose, betas, transl])
+    kp = synthetic_keypoints(model, x)
+    mask = rasterise(model, betas, pose, transl)
+    options = FitOptions(silhouette=SETTINGS)
+    kw = dict(options=options, height=truth["stature"])
+    plain = fit(model, kp, SIZE, FOCAL, **kw)
+    with_mask = fit(model, kp, SIZE, FOCAL, silhouette=Silhouette.from_image_mask(mask), **kw)
+    err_plain = measurer.measure(plain.betas).values["waist_girth"] - truth["waist_girth"]
+    err_mask = measurer.measure(with_mask.betas).values["waist_girth"] - truth["waist_girth"]
+    assert abs(err_plain) > 0.06
+    assert abs(err_mask) < 0.5 * abs(err_plain)
+    assert "silhouette" in with_mask.energy and "silhouette" not in plain.energy
+
+
+# ------------------------------------------------------------------------------ bad masks
+@pytest.mark.parametrize(
+    "probability, why",
+    [
+        (np.zeros((256, 256), np.float32), "person pixels"),
+        (np.ones((256, 256), np.float32), "everywhere"),
+        (np.full((256, 256), np.nan, np.float32), "non-finite"),
+        (np.zeros((256, 256, 3), np.float32), "shape"),
+        (np.zeros((2, 2), np.float32), "shape"),
+    ],
+)
+def test_a_mask_that_cannot_be_a_person_is_ignored_with_a_warning(model, probability, why):
+    sil = Silhouette(probability, np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]))
+    with pytest.warns(UserWarning, match=why):
+        assert silhouette_target(sil, SETTINGS) is None
+    x = np.concatenate([a_pose(), np.zeros(10), [0.0, -0.25, 4.2]])
+    kp = synthetic_keypoints(model, x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = fit(model, kp, SIZE, FOCAL, silhouette=sil)
+    assert "silhouette" not in result.energy
+    assert np.all(np.isfinite(result.betas))
+
+
+def test_a_wrong_transform_or_type_is_a_readable_error_or_warning(model):
+    mask = ellipse_mask(64, 64, (32.0, 32.0), (10.0, 25.0)).astype(np.float32)
+    with pytest.warns(UserWarning, match="transform"):
+        assert silhouette_target(Silhouette(mask, np.eye(3)), SETTINGS) is None
+    with pytest.warns(UserWarning, match="degenerate"):
+        assert silhouette_target(Silhouette(mask, np.zeros((2, 3))), SETTINGS) is None
+    with pytest.raises(TypeError, match="Silhouette"):
+        silhouette_target(mask, SETTINGS)
+    with pytest.raises(ValueError, match=r"\(H, W\)"):
+        Silhouette.from_image_mask(np.zeros((10, 10, 3)))
