@@ -6,6 +6,11 @@ shapes that body in its rest pose and writes every measurement of ``core/measure
 centimetres: JSON (one object per fit, plus each measurement's ISO 8559-1 description) or CSV
 (one row per fit). Runs as ``python -m blender_smplify.measure_cli`` (and as
 ``python -m blender_smplify measure``). User errors print one ``error:`` line and exit with 2.
+
+``measure FIT.json --set chest=102 waist=88 ... --out NEW.json|M.csv`` instead solves the shape
+that has those measurements (cm; :mod:`.core.shape_from_measurements`), keeps the fit's pose and
+camera, prints each target's residual and writes the refit (.json, a fit file ``build`` reads)
+or the new body's measurements (.csv).
 """
 
 from __future__ import annotations
@@ -37,6 +42,21 @@ def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--model", metavar="SMPL.pkl", help="SMPL .pkl/.npz model file (default: the open model)"
+    )
+    parser.add_argument(
+        "--set",
+        nargs="+",
+        metavar="NAME=CM",
+        dest="targets",
+        help="solve the shape that has these measurements (cm; e.g. chest=102 waist=88, a "
+        "two-sided one without its side sets both) and write the refit fit (.json) or its "
+        "measurements (.csv); one FIT.json only",
+    )
+    parser.add_argument(
+        "--keep-shape",
+        action="store_true",
+        help="with --set: keep what the targets leave free as the fit had it (default: the "
+        "body model's population prior decides it)",
     )
     parser.set_defaults(func=run)
     return parser
@@ -132,12 +152,90 @@ def write_measurements(rows, out: str) -> None:
         raise SmplifyError(f"cannot write {out_path}: {exc.strerror or exc}") from None
 
 
+def parse_targets(pairs: list[str]) -> dict[str, float]:
+    """``["chest=102", "waist=88"]`` -> {"chest": 1.02, "waist": 0.88} (cm in, metres out)."""
+    targets = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise SmplifyError(f"--set expects NAME=CM (e.g. chest=102), got '{pair}'")
+        try:
+            targets[name.strip()] = float(value) / 100.0
+        except ValueError:
+            raise SmplifyError(f"--set {pair}: '{value}' is not a number of centimetres") from None
+    return targets
+
+
+def refit_fit(path: str, targets: dict[str, float], gender, model_path, keep_shape: bool):
+    """The fit JSON of ``path`` with the shape solved for ``targets`` (metres), and the
+    :class:`MeasurementFit`. Pose, translation and camera stay; the posed joints follow."""
+    from .core.body_model import BodyModel
+    from .core.shape_from_measurements import shape_from_measurements
+
+    betas, own_gender = read_fit(path)
+    with open(path, encoding="utf-8-sig") as fh:
+        data = json.load(fh)
+    model = BodyModel.load(model_path, gender=gender or own_gender)
+    solved = shape_from_measurements(model, targets, betas, keep_start=keep_shape)
+    data["betas"] = solved.betas.tolist()
+    data["gender"] = model.gender
+    if "global_orient" in data and "body_pose" in data and "transl" in data:
+        pose = np.concatenate([data["global_orient"], data["body_pose"]]).astype(np.float64)
+        points, _ = model.posed_points(solved.betas, pose, data["transl"], jacobian=False)
+        data["joints_3d"] = points[:24].tolist()
+    data["measurement_targets_cm"] = {n: round(100 * v, 2) for n, v in solved.targets.items()}
+    return data, solved
+
+
+def run_set(args: argparse.Namespace) -> int:
+    """``measure FIT.json --set ...``: refit the shape to the targets."""
+    if len(args.fits) != 1:
+        raise SmplifyError("--set refits one fit: give exactly one FIT.json")
+    suffix = Path(args.out).suffix.lower()
+    if suffix not in (".json", ".csv"):
+        raise SmplifyError(f"--out must end in .json (the refit) or .csv, got '{args.out}'")
+    data, solved = refit_fit(
+        args.fits[0], parse_targets(args.targets), args.gender, args.model, args.keep_shape
+    )
+    if suffix == ".csv":
+        values = {k: round(100.0 * v, 2) for k, v in solved.values.items()}
+        write_measurements([(args.fits[0], data["gender"], values)], args.out)
+    else:
+        write_json(data, args.out)
+    print(f"{'measurement':<24} {'target':>8} {'got':>8} {'residual':>9} (cm)")
+    for name, target in solved.targets.items():
+        got, residual = solved.values[name], solved.residuals[name]
+        print(f"{name:<24} {100 * target:8.2f} {100 * got:8.2f} {100 * residual:+9.2f}")
+    print(
+        f"solved {len(solved.betas)} betas in {solved.iterations} iterations, "
+        f"{solved.seconds:.2f} s ({solved.status.message}); wrote {args.out}"
+    )
+    return 0
+
+
+def write_json(data: dict, out: str) -> None:
+    """Write a fit dict as JSON, through a temporary file."""
+    out_path = Path(out)
+    tmp = out_path.with_name(out_path.name + ".tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1)
+        os.replace(tmp, out_path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise SmplifyError(f"cannot write {out_path}: {exc.strerror or exc}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         for given in args.fits:
             both = os.path.exists(given) and os.path.exists(args.out)
             if both and os.path.samefile(given, args.out):
                 raise SmplifyError(f"--out {args.out} is an input file: it would be overwritten")
+        if args.targets:
+            return run_set(args)
+        if args.keep_shape:
+            raise SmplifyError("--keep-shape goes with --set")
         rows = measure_fits(args.fits, args.gender, args.model)
         write_measurements(rows, args.out)
     except SmplifyError as exc:

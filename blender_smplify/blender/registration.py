@@ -6,6 +6,7 @@ from . import (
     avatar_ops,
     cli_command,
     edit_ops,
+    measure_ui,
     operators,
     panels,
     preferences,
@@ -21,6 +22,7 @@ _modules = (
     edit_ops,
     same_person,
     panels,
+    measure_ui,
     cli_command,
 )
 

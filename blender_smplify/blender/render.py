@@ -94,18 +94,21 @@ def render_orbit(
     scene: bpy.types.Scene | None = None,
     azimuth_deg: float = 35.0,
     size: tuple[int, int] = (600, 800),
+    also: tuple[bpy.types.Object, ...] = (),
 ) -> Path:
     """Render the posed body alone from the front-right (a temporary camera), as a 3D check.
 
     The camera looks at the body's centre from ``azimuth_deg`` to the right of the body's front,
-    at a distance that frames its height. The scene is left as it was.
+    at a distance that frames its height. ``also``: objects drawn with the body (e.g. its
+    measurement contours), each in its object colour, the body in BODY_COLOUR.
+    The scene is left as it was.
     """
     scene = scene or bpy.context.scene
     out_path = _output(out_path)
     bpy.context.view_layer.update()
     with temporary_camera(scene, "smplify_orbit") as camera:
         _frame_body(camera, avatar, azimuth_deg)
-        with body_alone(scene, avatar.body, transparent=False) as render:
+        with body_alone(scene, avatar.body, transparent=False, also=also) as render:
             scene.camera = camera
             render.resolution_x, render.resolution_y = size
             render.resolution_percentage = 100
@@ -116,13 +119,19 @@ def render_orbit(
 
 @contextmanager
 def body_alone(
-    scene: bpy.types.Scene, body: bpy.types.Object, *, transparent: bool
+    scene: bpy.types.Scene,
+    body: bpy.types.Object,
+    *,
+    transparent: bool,
+    also: tuple[bpy.types.Object, ...] = (),
 ) -> Iterator[bpy.types.RenderSettings]:
     """Set ``scene`` up to render ``body`` alone with Workbench into a PNG; put it back after.
 
     Inside, every other renderable object is hidden from the render, and the engine, shading
     (a single ``BODY_COLOUR``) and file settings are set (RGBA with a transparent film, else
-    RGB); the caller sets the camera, resolution and file path. Afterwards, also after an error,
+    RGB); the caller sets the camera, resolution and file path. ``also``: objects rendered too,
+    in their object colour (the shading's colour type is then "OBJECT", the body's colour
+    BODY_COLOUR meanwhile). Afterwards, also after an error,
     every setting in :data:`SETTINGS` and every object's visibility are as they were.
 
     Yields the scene's render settings.
@@ -139,16 +148,21 @@ def body_alone(
     ]
     hidden = [o for o in scene.objects if o.type in RENDERED_TYPES and o != body]
     visible = [o.hide_render for o in hidden]
+    body_colour = tuple(body.color)
     try:
         for obj in hidden:
-            obj.hide_render = True
+            obj.hide_render = obj not in also
+        if also:
+            body.color = (*BODY_COLOUR, 1.0)
         render.engine = "BLENDER_WORKBENCH"
         render.film_transparent = transparent
         render.image_settings.file_format = "PNG"
         render.image_settings.color_mode = "RGBA" if transparent else "RGB"
-        shading.light, shading.color_type, shading.single_color = "STUDIO", "SINGLE", BODY_COLOUR
+        shading.light, shading.single_color = "STUDIO", BODY_COLOUR
+        shading.color_type = "OBJECT" if also else "SINGLE"
         yield render
     finally:
+        body.color = body_colour
         for obj, was in zip(hidden, visible):
             obj.hide_render = was
         for owner, name, value in saved:

@@ -7,9 +7,10 @@ depth to the prior, a second view from another side sees it. The procedure:
    camera, facing and pose;
 2. a joint refinement over x = [β (B), θ_1 (72), γ_1 (3), θ_2, γ_2, ...] from the mean of the
    single fits' β and their poses and translations, minimising the sum of the per-photo
-   objectives at the last annealed stage's weights. The shape prior and the known measurements
-   act on β alone, so they are counted once (in the first photo's objective; the others run
-   without them). The Jacobian is block-sparse, β's columns shared by every photo's rows:
+   objectives at the last stage's weights (with the person mask's term when a photo has one).
+   The shape prior and the known measurements act on β alone, so they are counted once (in the
+   first photo's objective; the others run without them). The Jacobian is block-sparse, β's
+   columns shared by every photo's rows:
 
        J = [ J_β,1  J_p,1    0   ... ]        JᵀJ = [ Σ_v Hββ,v   Hβp,1   Hβp,2  ... ]
            [ J_β,2    0    J_p,2 ... ]              [ Hpβ,1      Hpp,1     0    ... ]
@@ -19,8 +20,9 @@ depth to the prior, a second view from another side sees it. The procedure:
    ones at their columns, and Powell's dogleg (``dogleg.py``) solves them. Its Gauss-Newton
    step eliminates each photo's block first (the Schur complement on β, as bundle adjustment
    does: Triggs et al., "Bundle Adjustment — A Modern Synthesis", 2000, Sec. 6.1): V solves of
-   75 unknowns and one of B instead of one of B + 75 V, which on a loaded 2-core machine was
-   the difference between 2 s and 50 ms (OpenBLAS threads a solve of 160 unknowns).
+   75 unknowns and one of B instead of one of B + 75 V. On the loaded 2-core machine one
+   two-photo refinement took 2.0 s with the dense solve and 38 ms with this one (OpenBLAS
+   threads a solve of 160 unknowns, and its threads then wait for each other).
 
 One photo is its single fit, unchanged. The photos may differ in size, focal length, keypoint
 layout and evidence (:class:`PhotoView`); they must share the body model.
@@ -42,6 +44,7 @@ from .fit_setup import FitProblem, prepare
 from .keypoints import Keypoints2D
 from .known_measurements import check_girths, check_height
 from .objective import SmplifyWeights, StageConfig
+from .silhouette import Silhouette
 from .world_landmarks import WorldLandmarks
 
 #: Terms that act on β alone: counted once, in the first photo's objective.
@@ -58,12 +61,14 @@ class PhotoView:
     image_size : (width, height) in pixels.
     focal_length : pixels; None for the default field of view.
     world : BlazePose's world landmarks of the photo, or None.
+    silhouette : the person mask of the photo (``silhouette.Silhouette``), or None.
     """
 
     keypoints: Keypoints2D
     image_size: tuple[int, int]
     focal_length: float | None = None
     world: WorldLandmarks | None = None
+    silhouette: Silhouette | None = None
 
 
 @dataclass(frozen=True)
@@ -137,7 +142,10 @@ def fit_same_person(
         _problem(model, view, weights, options, height, girths, first=v == 0)
         for v, view in enumerate(views)
     ]
-    joint = _JointProblem(problems, weights.pose_stage(3))
+    outline = any(p.has_silhouette for p in problems)  # the single fits' last stage's weights
+    joint = _JointProblem(
+        problems, weights.silhouette_stage() if outline else weights.pose_stage(3)
+    )
     stage = len(STAGE_NAMES)
     report = None if callback is None else (lambda it, energy: callback(None, stage, it, energy))
     res = dogleg(
@@ -178,6 +186,7 @@ def _single_fits(model, views, height, girths, weights, options, given, callback
             weights=weights,
             options=options,
             world=view.world,
+            silhouette=view.silhouette,
             height=height,
             girths=girths,
             callback=report,
@@ -198,6 +207,7 @@ def _problem(model, view, weights, options, height, girths, first: bool) -> FitP
         weights,
         options,
         view.world,
+        view.silhouette,
         height=height if first else None,
         girths=girths if first else None,
     )

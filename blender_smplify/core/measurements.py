@@ -20,7 +20,7 @@ of one body take about 5 ms of CPU time (``benchmarks/measurements_speed.py``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -337,6 +337,21 @@ class Measurements:
     loops: dict[str, np.ndarray] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Cut:
+    """The cut planes of one body and their kept loops.
+
+    joints : (24, 3) the body's regressed joints; points, normals : (M, 3) each plane's point and
+    unit normal (the girths in :data:`GIRTHS` order, then the back's midline section);
+    sections : the kept loops, ``segment_edges`` in the model's vertex ids.
+    """
+
+    joints: np.ndarray
+    points: np.ndarray
+    normals: np.ndarray
+    sections: Sections
+
+
 class BodyMeasurer:
     """Measures shaped bodies of one model in the rest pose.
 
@@ -364,6 +379,11 @@ class BodyMeasurer:
         self._cuts = list(GIRTHS) + [_BACK_CUT]
         self._hull = np.array([cut.tape == "hull" for cut in self._cuts])
         self._prepare_faces(model.v_template, model.J_template)
+
+    @property
+    def cuts(self) -> tuple[Girth, ...]:
+        """The cut planes: :data:`GIRTHS`, then the back's midline section."""
+        return tuple(self._cuts)
 
     def _prepare_faces(self, vertices: np.ndarray, joints: np.ndarray) -> None:
         """Faces each cut may meet: its region's faces within BAND of its plane on the template."""
@@ -426,6 +446,23 @@ class BodyMeasurer:
             raise SmplifyError(
                 f"vertices must be ({self.model.num_vertices}, 3), got {vertices.shape}"
             )
+        cut = self.cut(vertices)
+        values, loops = {}, {}
+        sections = cut.sections
+        for m, girth in enumerate(GIRTHS):
+            chosen = sections.hull_perimeter if girth.tape == "hull" else sections.contour_length
+            values[girth.name] = float(chosen[m])
+            loops[girth.name] = sections.loop(m)
+        floor = float(vertices[:, 1].min())
+        for spec in LENGTHS:
+            values[spec.name], profile = self._length(spec, vertices, cut, floor)
+            if profile is not None:
+                loops[spec.name] = profile
+        return Measurements({n: values[n] for n in MEASUREMENT_NAMES}, loops)
+
+    def cut(self, vertices: np.ndarray) -> Cut:
+        """Every girth's plane and kept loop on rest-pose vertices (V, 3), plus the back's
+        midline section (the last plane)."""
         joints = self._regressor @ vertices
         points, normals, centres = self._planes(vertices, joints)
         sections = plane_sections(
@@ -439,19 +476,11 @@ class BodyMeasurer:
             centres,
             self._hull,
         )
-        values, loops = {}, {}
-        for m, girth in enumerate(GIRTHS):
-            chosen = sections.hull_perimeter if girth.tape == "hull" else sections.contour_length
-            values[girth.name] = float(chosen[m])
-            loops[girth.name] = sections.loop(m)
-        floor = float(vertices[:, 1].min())
-        for spec in LENGTHS:
-            values[spec.name], profile = self._length(spec, vertices, joints, floor, sections)
-            if profile is not None:
-                loops[spec.name] = profile
-        return Measurements({n: values[n] for n in MEASUREMENT_NAMES}, loops)
+        # the sub-mesh's vertex ids back to the model's
+        sections = replace(sections, segment_edges=self._used_vertices[sections.segment_edges])
+        return Cut(joints, points, normals, sections)
 
-    def _length(self, spec: Length, vertices, joints, floor, sections: Sections):
+    def _length(self, spec: Length, vertices, cut: Cut, floor: float):
         pts = vertices[[self.landmarks[n] for n in spec.landmarks]]
         if spec.kind == "stature":
             return float(vertices[:, 1].max() - floor), None
@@ -462,7 +491,9 @@ class BodyMeasurer:
             return path, None
         if spec.kind == "line_to_floor":
             return path + float(pts[-1, 1] - floor), None
-        profile = _back_profile(sections.loop(len(self._cuts) - 1), joints, pts[1, 1], pts[0, 1])
+        segments = cut.sections.loop(len(self._cuts) - 1)
+        keep = back_profile_segments(segments, cut.joints, pts[1, 1], pts[0, 1])
+        profile = clip_heights(segments[keep], pts[1, 1], pts[0, 1])
         return float(np.sum(np.linalg.norm(profile[:, 1] - profile[:, 0], axis=1))), profile
 
 
@@ -479,17 +510,23 @@ _BACK_CUT = Girth(
 )
 
 
-def _back_profile(segments: np.ndarray, joints: np.ndarray, low: float, high: float) -> np.ndarray:
-    """The segments (s, 2, 3) of a midline section that lie behind the spine's joints, clipped to
-    the heights [low, high]."""
+def back_profile_segments(
+    segments: np.ndarray, joints: np.ndarray, low: float, high: float
+) -> np.ndarray:
+    """Which segments (s, 2, 3) of a midline section lie behind the spine's joints and reach
+    into the heights [low, high]: a mask (s,)."""
     axis = [J[n] for n in ("pelvis", "spine1", "spine2", "spine3", "neck", "head")]
     mid = segments.mean(axis=1)
     behind = mid[:, 2] < np.interp(mid[:, 1], joints[axis, 1], joints[axis, 2])
-    seg = segments[behind]
-    y0, y1 = seg[:, 0, 1], seg[:, 1, 1]
-    keep = (np.maximum(y0, y1) > low) & (np.minimum(y0, y1) < high)
-    seg = seg[keep].copy()
-    for end in (0, 1):  # move an end outside [low, high] along its segment onto the bound
+    y0, y1 = segments[:, 0, 1], segments[:, 1, 1]
+    return behind & (np.maximum(y0, y1) > low) & (np.minimum(y0, y1) < high)
+
+
+def clip_heights(segments: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Segments (s, 2, 3) with each end outside the heights [low, high] moved along its segment
+    onto the bound."""
+    seg = segments.copy()
+    for end in (0, 1):
         other = 1 - end
         for bound, outside in ((low, seg[:, end, 1] < low), (high, seg[:, end, 1] > high)):
             t = (bound - seg[outside, other, 1]) / (seg[outside, end, 1] - seg[outside, other, 1])

@@ -56,12 +56,15 @@ class Sections:
     hull_perimeter : (M,) perimeter of that loop's convex hull in its plane, NaN when none.
     segments : (S, 2, 3) the kept loops' segments (unordered), for drawing.
     segment_plane : (S,) plane index of each segment.
+    segment_edges : (S, 2, 2) the mesh edge (vertex ids a, b) each segment's end lies on (for
+        differentiating the cut, :mod:`.measurement_jacobian`).
     """
 
     contour_length: np.ndarray
     hull_perimeter: np.ndarray
     segments: np.ndarray
     segment_plane: np.ndarray
+    segment_edges: np.ndarray
 
     def loop(self, plane: int) -> np.ndarray:
         """Segments (s, 2, 3) of one plane's kept loop."""
@@ -164,10 +167,15 @@ def plane_sections(
     near = encloses[best[chosen]] | (gap[best[chosen]] < max_gap)
     best[np.flatnonzero(chosen)[~near]] = -1
     wanted = np.ones(M, dtype=bool) if hull is None else np.asarray(hull, dtype=bool)
-    return _kept(best, wanted, loop_length, loop_of_seg, loop_of_node, seg, nodes, nu, nw)
+    node_edges = edges.edges[node_edge]
+    return _kept(
+        best, wanted, loop_length, loop_of_seg, loop_of_node, seg, nodes, node_edges, nu, nw
+    )
 
 
-def _kept(best, wanted, loop_length, loop_of_seg, loop_of_node, seg, nodes, nu, nw) -> Sections:
+def _kept(
+    best, wanted, loop_length, loop_of_seg, loop_of_node, seg, nodes, node_edges, nu, nw
+) -> Sections:
     M = len(best)
     contour = np.full(M, np.nan)
     hull = np.full(M, np.nan)
@@ -180,12 +188,13 @@ def _kept(best, wanted, loop_length, loop_of_seg, loop_of_node, seg, nodes, nu, 
         hull[m] = hull_perimeter(np.column_stack([nu[in_loop], nw[in_loop]]))
     seg_plane = plane_of_loop[loop_of_seg]
     keep = seg_plane >= 0
-    return Sections(contour, hull, nodes[seg[keep]], seg_plane[keep])
+    return Sections(contour, hull, nodes[seg[keep]], seg_plane[keep], node_edges[seg[keep]])
 
 
 def _empty(M: int) -> Sections:
     nan = np.full(M, np.nan)
-    return Sections(nan, nan.copy(), np.zeros((0, 2, 3)), np.zeros(0, dtype=np.int64))
+    none = np.zeros(0, dtype=np.int64)
+    return Sections(nan, nan.copy(), np.zeros((0, 2, 3)), none, np.zeros((0, 2, 2), np.int64))
 
 
 def hull_perimeter(points_2d: np.ndarray) -> float:

@@ -113,7 +113,8 @@ class FitJobResult:
     """What detection and fitting produced, before anything is built.
 
     ``seconds`` holds the time of every step, reading the inputs included; ``world`` the world
-    landmarks the fit used (None: from keypoints alone).
+    landmarks the fit used (None: from keypoints alone); ``silhouette`` the person mask it used
+    (None: none).
     """
 
     fit: FitResult
@@ -123,6 +124,7 @@ class FitJobResult:
     focal_source: str = ""
     keypoints_source: str = "detected"
     world: WorldLandmarks | None = None
+    silhouette: Silhouette | None = None
 
 
 def prepare(
@@ -320,6 +322,7 @@ def detect_and_fit(
         inputs.focal_source,
         inputs.keypoints_source,
         world,
+        silhouette,
     )
 
 

@@ -134,6 +134,7 @@ def test_add_a_photo_then_refit_with_all_photos(bpy_module, panel, photos, toy_m
     front, side = armatures(bpy)
     assert front["smplify_person"] == side["smplify_person"]
     assert list(front["betas"]) != list(side["betas"])  # each photo's own fit so far
+    assert stature(toy_model, side["betas"]) == pytest.approx(1.81, abs=0.005)  # panel height
     assert bpy.ops.smplify.refit_person() == {"FINISHED"}
     front, side = armatures(bpy)
     assert list(front["betas"]) == list(side["betas"])

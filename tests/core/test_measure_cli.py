@@ -105,3 +105,78 @@ def test_runs_as_a_module(fits, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "wrote" in done.stdout and out.read_text().startswith("fit,gender,stature_cm")
+
+
+# ------------------------------------------------------------------- --set: shape from targets
+def posed_fit(path: Path, gender: str = "female") -> Path:
+    pose = np.zeros(72)
+    pose[:3] = (np.pi, 0.0, 0.0)
+    pose[3 * 16 + 2] = -0.6  # left shoulder lowered: a pose that must survive the refit
+    result = FitResult(
+        betas=np.linspace(-1.0, 1.0, 10),
+        pose=pose,
+        transl=np.array([0.1, 0.2, 3.0]),
+        focal_length=1000.0,
+        principal_point=np.array([320.0, 240.0]),
+        image_size=(640, 480),
+        joints_3d=np.zeros((24, 3)),
+        gender=gender,
+    )
+    path.write_text(json.dumps(result.to_dict()))
+    return path
+
+
+def test_set_writes_the_refit_with_the_same_pose_and_prints_residuals(tmp_path, capsys):
+    fit = posed_fit(tmp_path / "fit.json")
+    out = tmp_path / "new.json"
+    args = [str(fit), "--set", "chest=102", "waist=88", "hip=104", "thigh=58", "--out", str(out)]
+    assert main(args) == 0
+    before, after = json.loads(fit.read_text()), json.loads(out.read_text())
+    for key in ("global_orient", "body_pose", "transl", "camera", "gender"):
+        assert after[key] == before[key], key
+    assert len(after["betas"]) == 10 and after["betas"] != before["betas"]
+    model = BodyModel.load(gender="female")
+    values = BodyMeasurer(model).measure(np.array(after["betas"])).values
+    targets = {"chest_girth": 1.02, "waist_girth": 0.88, "hip_girth": 1.04}
+    targets |= {"left_thigh_girth": 0.58, "right_thigh_girth": 0.58}
+    for name, target in targets.items():
+        assert values[name] == pytest.approx(target, abs=0.005), name
+    pose = np.concatenate([after["global_orient"], after["body_pose"]])
+    joints, _ = model.posed_points(np.array(after["betas"]), pose, after["transl"], jacobian=False)
+    np.testing.assert_allclose(after["joints_3d"], joints[:24], atol=1e-9)
+    printed = capsys.readouterr().out
+    assert "right_thigh_girth" in printed and "residual" in printed and "wrote" in printed
+    assert after["measurement_targets_cm"]["chest_girth"] == 102.0
+
+
+def test_set_with_csv_writes_the_new_bodys_measurements(tmp_path):
+    fit = posed_fit(tmp_path / "fit.json", "male")
+    out = tmp_path / "m.csv"
+    assert main([str(fit), "--set", "stature=180", "--keep-shape", "--out", str(out)]) == 0
+    with open(out, newline="") as fh:
+        header, row = list(csv.reader(fh))
+    assert float(row[header.index("stature_cm")]) == pytest.approx(180.0, abs=0.5)
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--set", "chest102"], "--set expects NAME=CM"),
+        (["--set", "chest=big"], "'big' is not a number of centimetres"),
+        (["--set", "girth=90"], "unknown measurement 'girth'"),
+        (["--set", "waist=-80"], "a measurement must be a positive length"),
+        (["--keep-shape"], "--keep-shape goes with --set"),
+    ],
+)
+def test_bad_set_exits_2(tmp_path, capsys, extra, message):
+    fit = posed_fit(tmp_path / "fit.json")
+    assert main([str(fit), *extra, "--out", str(tmp_path / "new.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
+    assert not (tmp_path / "new.json").exists()
+
+
+def test_set_takes_one_fit(fits, tmp_path, capsys):
+    args = [str(f) for f in fits] + ["--set", "chest=100", "--out", str(tmp_path / "n.json")]
+    assert main(args) == 2
+    assert "exactly one FIT.json" in capsys.readouterr().err

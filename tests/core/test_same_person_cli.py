@@ -121,3 +121,19 @@ def test_photos_of_different_body_models_are_refused(front_side):
         detect_and_fit_same_person([male, female])
     with pytest.raises(SmplifyError, match="no photos given"):
         detect_and_fit_same_person([])
+
+
+def test_fit_takes_known_girths_in_cm(tmp_path, front_side, capsys):
+    """``--chest/--waist/--hip CM``: the fitted body's girths (measure, cm) are those."""
+    out, table = tmp_path / "fit.json", tmp_path / "m.json"
+    girths = ["--chest", "104", "--waist", "91", "--hip", "101"]
+    assert main(fit_argv(["front.jpg"], front_side[:1], out, "--height", "178", *girths)) == 0
+    assert main(["measure", str(out), "--out", str(table)]) == 0
+    values = json.loads(table.read_text())["bodies"][0]["measurements"]
+    for name, cm in (
+        ("stature", 178),
+        ("chest_girth", 104),
+        ("waist_girth", 91),
+        ("hip_girth", 101),
+    ):
+        assert values[name] == pytest.approx(cm, abs=0.5), name
