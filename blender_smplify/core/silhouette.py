@@ -50,6 +50,7 @@ from scipy import ndimage
 from .camera import project_with_jacobian
 from .kinematics import vertex_kinematics
 from .objective import ResidualBlock
+from .rotation import skew
 
 #: Mask probability above which a pixel is the person.
 THRESHOLD = 0.5
@@ -225,7 +226,8 @@ class SilhouetteBlock(ResidualBlock):
 
     def residuals(self, state, stage, *, jacobian, compact):
         s, t = self.settings, self.target
-        pts, normals = self.surface.positions(state)
+        posed = self.surface.pose(state)
+        pts, normals = posed.points, posed.normals
         uv, duv = project_with_jacobian(pts, self.focal, self.centre)
         # (a) body outside the mask
         d, grad = t.distance_outside(uv)
@@ -246,7 +248,7 @@ class SilhouetteBlock(ResidualBlock):
         left = np.concatenate([left_out, left_in])[rows]
         point = np.concatenate([np.arange(len(pts)), np.where(hit, match, 0)])[rows]
         needed, which = np.unique(point, return_inverse=True)
-        pjac = self.surface.jacobian(state, needed)  # only the points some row reads
+        pjac = self.surface.jacobian(posed, needed)  # only the points some row reads
         # J[m, p] = Σ_a Σ_b left[m, a] duv[point_m, a, b] pjac[point_m, b, p]
         chain = np.einsum("ma,mab->mb", left, duv[point])
         return r[rows], np.einsum("mb,mbp->mp", chain, pjac[which])
@@ -265,8 +267,11 @@ class SilhouetteBlock(ResidualBlock):
         tip = self.focal * ahead[:, :2] / np.maximum(ahead[:, 2:], 1e-6) + self.centre
         m = tip - uv[outline]
         m /= np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
-        diff = t.boundary[:, None, :] - uv[outline][None, :, :]  # (Nb, No, 2)
-        d2 = np.where(t.normals @ m.T > 0.5, np.einsum("ijk,ijk->ij", diff, diff), np.inf)
+        # squared distances |b|² + |u|² − 2 b·u, infinite where the directions disagree
+        u = uv[outline]
+        d2 = np.sum(u * u, axis=1)[None, :] - 2.0 * (t.boundary @ u.T)
+        d2 += np.sum(t.boundary * t.boundary, axis=1)[:, None]
+        d2[t.normals @ m.T <= 0.5] = np.inf
         best = np.argmin(d2, axis=1)
         found = np.isfinite(d2[np.arange(nb), best])
         match = outline[best]
@@ -281,7 +286,8 @@ class SurfacePoints:
     Positions are linear blend skinning over each vertex's few influences,
     x_v = Σ_k w_vk (G_k (v_v + S_v β) + p_k − G_k t_k(β)), and the posed normal is
     Σ_k w_vk G_k n_v normalised (the rest normal n_v; the shape's effect on it is left out);
-    the Jacobian of the points a residual reads comes from ``kinematics.vertex_kinematics``.
+    the Jacobian of the points a residual reads (``jacobian``) is that of
+    ``kinematics.vertex_kinematics`` summed over the few influences only.
 
     Parameters
     ----------
@@ -300,9 +306,9 @@ class SurfacePoints:
         self.influence = np.argsort(-weights, axis=1)[:, :k]  # (L, K) joints
         self.weight = np.take_along_axis(weights, self.influence, axis=1)  # (L, K)
 
-    def positions(self, state) -> tuple[np.ndarray, np.ndarray]:
-        """Posed points (L, 3) and their unit normals (L, 3) at the state's parameters."""
-        p, G, t, _ = self.kin.chain(state.pose, state.betas, state.transl)
+    def pose(self, state) -> Posed:
+        """The points at the state's parameters (with the chain their Jacobian reuses)."""
+        p, G, t, Jl = self.kin.chain(state.pose, state.betas, state.transl)
         v = self.rest + self.dirs @ state.betas  # (L, 3)
         c = p - np.einsum("kab,kb->ka", G, t)  # (24, 3): p_k − G_k t_k
         # Gw[l, a, b] = Σ_K w[l, K] G[influence[l, K], a, b], likewise cw
@@ -311,12 +317,51 @@ class SurfacePoints:
         pts = np.einsum("lab,lb->la", Gw, v) + cw
         normals = np.einsum("lab,lb->la", Gw, self.normals)
         normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
-        return pts, normals
+        return Posed(pts, normals, p, G, t, Jl, v)
 
-    def jacobian(self, state, points: np.ndarray) -> np.ndarray:
-        """(len(points), 3, n) d point / d [pose, betas, transl] of the points indexed."""
-        _, jac = self.kin.evaluate(state.pose, state.betas, state.transl, True, points)
-        return jac[self.kin.num_joints :]
+    def jacobian(self, posed: Posed, points: np.ndarray) -> np.ndarray:
+        """(len(points), 3, n) d point / d [pose, betas, transl] of the points indexed.
+
+        ``kinematics.py``'s attached-point Jacobian over each vertex's K influences only:
+        ∂x/∂θ_ia = ω_ia × (Y_i − M_i p_i), Y_i = Σ_{k below or at i} w_k (p_k + G_k (v − t_k)),
+        M_i = Σ_{k below or at i} w_k; ∂x/∂β = Σ_k w_k (∂p_k/∂β + G_k (S_v − T_k))."""
+        k = self.kin
+        n, b, m = k.num_joints, k.num_betas, len(points)
+        p, G, t = posed.p, posed.G, posed.t
+        joint, w = self.influence[points], self.weight[points]  # (m, K)
+        Gk = G[joint]  # (m, K, 3, 3)
+        y = p[joint] + np.einsum("lkab,lkb->lka", Gk, posed.v[points][:, None] - t[joint])
+        below = k.anc_self[:, joint] * w[None]  # (24, m, K): w_k where joint i is at/above k
+        Y = np.einsum("ilk,lka->lia", below, y)  # (m, 24, 3)
+        rel = Y - below.sum(axis=2).T[:, :, None] * p[None]
+        Gpar = G[k._par]
+        Gpar[0] = np.eye(3)
+        omega = Gpar @ posed.Jl  # omega[i, :, a] = ω_ia
+        # d[l, i, a, x] = (ω_ia × rel[l, i])_x = Σ_y [ω_ia]×[x, y] rel[l, i, y]
+        d = np.einsum("iaxy,liy->liax", skew(np.swapaxes(omega, 1, 2)), rel)
+        jac = np.empty((m, 3, k.num_params))
+        jac[:, :, : 3 * n] = d.transpose(0, 3, 1, 2).reshape(m, 3, 3 * n)
+        E = (Gpar @ k._dirs_rel).reshape(n, -1)  # joint offsets' change per β, posed
+        dp_db = (k.anc_self.T @ E).reshape(n, 3, b) - G @ k.joint_dirs  # ∂p_k/∂β − G_k T_k
+        jac[:, :, 3 * n : 3 * n + b] = np.einsum("lk,lkab->lab", w, dp_db[joint])
+        jac[:, :, 3 * n : 3 * n + b] += np.einsum("lk,lkac,lcb->lab", w, Gk, self.dirs[points])
+        jac[:, :, 3 * n + b :] = w.sum(axis=1)[:, None, None] * np.eye(3)
+        return jac
+
+
+@dataclass(frozen=True)
+class Posed:
+    """SurfacePoints at one parameter vector: points (L, 3), unit normals (L, 3), and the
+    kinematic chain (joints p (24, 3), rotations G (24, 3, 3), rest joints t (24, 3), left
+    Jacobians Jl (24, 3, 3)) and shaped rest points v (L, 3) their Jacobian reuses."""
+
+    points: np.ndarray
+    normals: np.ndarray
+    p: np.ndarray
+    G: np.ndarray
+    t: np.ndarray
+    Jl: np.ndarray
+    v: np.ndarray
 
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
