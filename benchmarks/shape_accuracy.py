@@ -157,10 +157,11 @@ class DoorFitter:
     gender, the true focal length; then ``core.fit.fit`` (one photo) or
     ``core.fit_same_person.fit_same_person`` (several), with the true stature as ``height``
     and ``Silhouette.from_detection`` as ``silhouette`` where the condition has them.
-    The fit is called directly so that each condition can switch the silhouette on or off;
-    the β are the door's (``pipeline.fit_photo`` with ``height``, checked equal to the last
-    digit, with ``pipeline.SILHOUETTE_FROM_MASK`` True for the silhouette rows and False for
-    the others).
+    The fits are called directly so that each condition can switch the silhouette on or off;
+    the β are the doors' (``pipeline.fit_photo`` and
+    ``same_person_pipeline.detect_and_fit_same_person`` with ``height``, checked equal to the
+    last digit, with ``pipeline.SILHOUETTE_FROM_MASK`` True for the silhouette rows and False
+    for the others).
     """
 
     def __init__(self) -> None:
