@@ -12,27 +12,31 @@ Python API: :func:`photos_to_avatars` (``build --same-person``), :func:`add_phot
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import bpy
+import numpy as np
 
 from ..core import pipeline as core_pipeline
 from ..core.errors import SmplifyError
 from ..core.fit_same_person import PhotoView, fit_same_person
 from ..core.keypoints import Keypoints2D
 from ..core.same_person_pipeline import SamePersonJobResult, detect_and_fit_same_person
+from ..core.silhouette import Silhouette
 from ..core.world_landmarks import WorldLandmarks
-from . import build_rig, edit_ops, inputs
+from . import build_rig, edit_ops, inputs, keypoint_markers
 from .avatar_ops import avatar_armature, stored_fit
 from .image_io import image_decoder
 
 #: armature property: the person the avatar shows (the key of the person's first photo)
 PERSON_PROP = "smplify_person"
-#: armature property: the keypoints the avatar's fit used (``Keypoints2D.to_dict`` with
-#: "world" as ``inputs.store_keypoints`` writes it)
-KEYPOINTS_PROP = "smplify_keypoints"
+#: armature property: the photo's evidence besides its keypoints (which the keypoint markers
+#: keep, as the user drags them: ``keypoint_markers.KEYPOINTS_PROP``), JSON {"world":
+#: ``WorldLandmarks.to_dict()`` or null, "mask": :func:`mask_to_dict` or null}
+EVIDENCE_PROP = "smplify_photo_evidence"
 
 
 def photos_to_avatars(
@@ -89,7 +93,9 @@ def build_person(job: SamePersonJobResult, prepared, scene=None) -> list[build_r
         avatar = build_rig.build(
             photo.fit, one.model, image_path=one.image_path, pixels=one.image, scene=scene
         )
-        _keep_keypoints(avatar.armature, photo.keypoints, photo.image_size, photo.world)
+        _keep_keypoints(
+            avatar.armature, photo.keypoints, photo.image_size, photo.world, photo.silhouette
+        )
         avatars.append(avatar)
     person = avatars[0].armature[build_rig.KEY_PROP]
     for avatar in avatars:
@@ -97,12 +103,33 @@ def build_person(job: SamePersonJobResult, prepared, scene=None) -> list[build_r
     return avatars
 
 
-def _keep_keypoints(armature, keypoints: Keypoints2D, image_size, world) -> None:
-    data = keypoints.to_dict(image_size)
-    if world is not None:
-        data["world"] = world.to_dict()
-    armature[KEYPOINTS_PROP] = json.dumps(data)
+def _keep_keypoints(armature, keypoints: Keypoints2D, image_size, world, mask=None) -> None:
+    """Keep what the avatar's fit saw on its armature for Refit with all photos: the keypoints
+    as markers (``edit_ops.edit_keypoints``), the world landmarks and the person mask."""
     edit_ops.edit_keypoints(armature, keypoints)
+    armature[EVIDENCE_PROP] = json.dumps(
+        {
+            "world": None if world is None else world.to_dict(),
+            "mask": None if mask is None else mask_to_dict(mask),
+        }
+    )
+
+
+def mask_to_dict(mask: Silhouette) -> dict:
+    """A person mask as JSON-ready data: probabilities in steps of 1/255 (base64 bytes)."""
+    grid = np.clip(np.rint(np.asarray(mask.probability) * 255.0), 0, 255).astype(np.uint8)
+    return {
+        "shape": list(grid.shape),
+        "probability_u8": base64.b64encode(grid.tobytes()).decode("ascii"),
+        "to_image": np.asarray(mask.to_image, dtype=np.float64).tolist(),
+    }
+
+
+def mask_from_dict(data: dict) -> Silhouette:
+    """Inverse of :func:`mask_to_dict`."""
+    grid = np.frombuffer(base64.b64decode(data["probability_u8"]), dtype=np.uint8)
+    probability = grid.reshape(data["shape"]).astype(np.float32) / 255.0
+    return Silhouette(probability, np.asarray(data["to_image"], dtype=np.float64))
 
 
 def person_armatures(scene, armature) -> list:
@@ -120,19 +147,21 @@ def person_armatures(scene, armature) -> list:
 
 
 def _view(armature) -> PhotoView:
-    """The photo evidence an avatar's fit used."""
+    """The photo evidence of an avatar: its keypoints as the markers hold them now, and the
+    world landmarks and person mask its fit used."""
     fit = stored_fit(armature)
-    text = armature.get(KEYPOINTS_PROP)
+    text = armature.get(keypoint_markers.KEYPOINTS_PROP)
     if not text:
         raise SmplifyError(
             f"{armature.name} keeps no keypoints of its photo: add its photo to the person "
             "again (Add photo to this avatar)"
         )
-    data = json.loads(text)
-    keypoints, _ = Keypoints2D.from_dict(data)
-    world = data.get("world")
+    keypoints, _ = Keypoints2D.from_dict(json.loads(text))
+    evidence = json.loads(armature.get(EVIDENCE_PROP) or "{}")
+    world, mask = evidence.get("world"), evidence.get("mask")
     world = None if world is None else WorldLandmarks.from_dict(world)
-    return PhotoView(keypoints, fit.image_size, fit.focal_length, world)
+    mask = None if mask is None else mask_from_dict(mask)
+    return PhotoView(keypoints, fit.image_size, fit.focal_length, world, mask)
 
 
 def _model(armature):
@@ -194,23 +223,61 @@ def add_photo(context, armature) -> build_rig.Avatar:
     inputs.store_result(context.scene.smplify, key, result, run.model_path)
     image = run.image if run.image_path is None else None
     avatar = build_rig.build(result.fit, model, image_path=run.image_path, image=image)
-    _keep_keypoints(avatar.armature, result.keypoints, result.image_size, result.world)
-    if armature.get(KEYPOINTS_PROP) is None:  # built before it joined a person: its keypoints
-        _keep_stored_keypoints(context.scene.smplify, armature)
+    _keep_keypoints(
+        avatar.armature, result.keypoints, result.image_size, result.world, result.silhouette
+    )
+    if armature.get(EVIDENCE_PROP) is None:  # built before it joined a person
+        _keep_evidence(context.scene.smplify, armature)
     person = armature.get(PERSON_PROP) or armature[build_rig.KEY_PROP]
     armature[PERSON_PROP] = avatar.armature[PERSON_PROP] = person
     return avatar
 
 
-def _keep_stored_keypoints(settings, armature) -> None:
-    """Keep the scene's detection of the avatar's photo on the avatar (a single-photo avatar
-    about to join a person), or say what is missing."""
-    keypoints, world = inputs.stored_keypoints(settings, str(armature[build_rig.KEY_PROP]))
+def _keep_evidence(settings, armature) -> None:
+    """Keep a single-photo avatar's evidence as it joins a person: its keypoints (the markers',
+    else the scene's detection of its photo), the detection's world landmarks and its photo's
+    person mask; or say what is missing."""
+    stored, world = inputs.stored_keypoints(settings, str(armature[build_rig.KEY_PROP]))
+    text = armature.get(keypoint_markers.KEYPOINTS_PROP)
+    keypoints = Keypoints2D.from_dict(json.loads(text))[0] if text else stored
     if keypoints is None:
         raise SmplifyError(
             f"no keypoints of {armature.name}'s photo in this scene: press Fit on it first"
         )
-    _keep_keypoints(armature, keypoints, stored_fit(armature).image_size, world)
+    size = stored_fit(armature).image_size
+    _keep_keypoints(armature, keypoints, size, world, _photo_mask(armature, keypoints, size))
+
+
+#: A detection's mask belongs to stored keypoints whose median distance from the detection's
+#: is below this fraction of the photo's larger side (a few dragged keypoints stay below).
+SAME_DETECTION = 0.02
+
+
+def _photo_mask(armature, keypoints: Keypoints2D, size) -> Silhouette | None:
+    """The person mask of the detection that gave ``keypoints`` on the avatar's photo file
+    (the scene keeps no mask): the photo detected again, its mask taken when its keypoints
+    agree (``SAME_DETECTION``); None without a file, for keypoints from elsewhere, or with
+    masks switched off (``core.pipeline.SILHOUETTE_FROM_MASK``)."""
+    path = Path(str(armature.get("image_path", "")))
+    if not core_pipeline.SILHOUETTE_FROM_MASK or not path.is_file():
+        return None
+    from .image_io import load_image
+
+    try:
+        image = load_image(path)
+        if (image.shape[1], image.shape[0]) != tuple(size):
+            return None
+        detection = core_pipeline.detector().detect(image)
+    except SmplifyError:
+        return None
+    found = detection.keypoints
+    if found.layout != keypoints.layout:
+        return None
+    both = (keypoints.confidence > 0) & (found.confidence > 0)
+    if not both.any():
+        return None
+    apart = np.median(np.linalg.norm(found.xy[both] - keypoints.xy[both], axis=1))
+    return Silhouette.from_detection(detection) if apart < SAME_DETECTION * max(size) else None
 
 
 class SMPLIFY_OT_add_photo(bpy.types.Operator):

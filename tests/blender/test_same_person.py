@@ -164,3 +164,37 @@ def test_the_same_photo_is_not_added_twice(bpy_module, panel, photos):
     bpy.context.view_layer.objects.active = armatures(bpy)[0]
     with pytest.raises(RuntimeError, match="front.jpg is already a photo of this avatar"):
         bpy.ops.smplify.add_photo()
+
+
+def test_a_person_mask_survives_the_blend(bpy_module):
+    """The mask kept on an avatar reads back as the same person mask (to 1/255)."""
+    from blender_smplify.blender.same_person import mask_from_dict, mask_to_dict
+    from blender_smplify.core.silhouette import Silhouette
+
+    rng = np.random.default_rng(0)
+    mask = Silhouette(rng.uniform(size=(64, 48)).astype(np.float32), np.eye(2, 3) * 3.5)
+    back = mask_from_dict(json.loads(json.dumps(mask_to_dict(mask))))
+    np.testing.assert_allclose(back.probability, mask.probability, atol=0.5 / 255)
+    np.testing.assert_array_equal(back.to_image, mask.to_image)
+
+
+def test_detected_photos_refit_with_their_outlines(bpy_module, empty_scene, tmp_path, capsys):
+    """Two detected photos (the sample twice, the open model): each avatar keeps its photo's
+    person mask, and Refit with all photos fits the outlines too."""
+    from blender_smplify.__main__ import main
+
+    photos = []
+    for name in ("front", "side"):
+        photos.append(tmp_path / f"{name}.jpg")
+        shutil.copy(SAMPLE, photos[-1])
+    argv = ["build", *(str(p) for p in photos), "--same-person", "--blend", str(tmp_path / "p")]
+    assert main([*argv, "--height", "180"]) == 0, capsys.readouterr().err
+    for armature in armatures(bpy_module):
+        assert json.loads(armature["smplify_photo_evidence"])["mask"] is not None
+        assert "silhouette" in json.loads(armature["smplify_fit"])["energy"]
+    bpy_module.context.view_layer.objects.active = armatures(bpy_module)[0]
+    bpy_module.context.scene.smplify.height_cm = 180.0  # build opened a new file
+    assert bpy_module.ops.smplify.refit_person() == {"FINISHED"}
+    front, side = armatures(bpy_module)
+    assert list(front["betas"]) == list(side["betas"])
+    assert "silhouette" in json.loads(front["smplify_fit"])["energy"]
