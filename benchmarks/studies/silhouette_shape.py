@@ -68,10 +68,19 @@ def detections(folder: Path, names: list[str]) -> dict[str, dict]:
     return out
 
 
-def silhouette_of(d: dict) -> Silhouette:
+def silhouette_of(d: dict, grow_px: float = 0.0) -> Silhouette:
+    """The detection's mask; ``grow_px`` > 0 widens it by that many image pixels all round
+    (loose clothing, simulated)."""
     c = d["crop"]
     crop = Crop(c[:2], float(c[2]), float(c[3]), d["crop_mask"].shape[0])
-    return Silhouette(d["crop_mask"], crop.crop_to_image())
+    mask = d["crop_mask"]
+    if grow_px > 0:
+        from scipy import ndimage
+
+        person = mask > 0.5
+        grown = ndimage.distance_transform_edt(~person) <= grow_px * crop.size / crop.side
+        mask = (person | grown).astype(np.float32)
+    return Silhouette(mask, crop.crop_to_image())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--inside", type=float, default=None, help="λ_in (mask outside body)")
     parser.add_argument("--points", type=int, nargs=2, default=None, help="surface, boundary")
     parser.add_argument("--iterations", type=int, default=None)
+    parser.add_argument(
+        "--clothing-cm", type=float, default=0.0, help="widen the mask by this much all round"
+    )
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument(
         "--shape-prior", type=float, default=None, help="λβ of the last two stages"
@@ -120,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         truth = measurer.measure(np.array(info["betas"])).values
         kp = Keypoints2D("blazepose33", d["xy"], d["confidence"])
         size, focal = tuple(info["image_size"]), info["focal_px"]
-        sil = silhouette_of(d)
+        depth = float(np.array(info["joints_camera"])[0, 2])  # the pelvis
+        sil = silhouette_of(d, args.clothing_cm / 100.0 * focal / depth)
         line = [name, g]
         for variant in variants:
             kwargs = {"weights": weights, "options": options}
@@ -174,10 +187,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def draw(png: Path, info: dict, model, d: dict, fits: dict, name: str, out: Path) -> None:
-    """The photo with the mask's outline (white), the true body's vertices (green), the fit
-    without (red) and with (blue) the silhouette, both with the true height; right: the same
-    bodies from the camera's right."""
+    """Left: the photo with the outlines of the detector's mask (white), the true body (green)
+    and the fits with the true height without (red) and with (blue) the silhouette. Right: the
+    same three bodies from the camera's right (orthographic, each on the truth's centre)."""
     from PIL import Image, ImageDraw
+    from scipy import ndimage
 
     from blender_smplify.core.silhouette import SilhouetteTarget
 
@@ -186,34 +200,41 @@ def draw(png: Path, info: dict, model, d: dict, fits: dict, name: str, out: Path
     f, c = info["focal_px"], np.array([w / 2, h / 2])
     pose_cam, transl_cam = np.array(info["pose_camera"]), np.array(info["transl_camera"])
     true_v, _ = model.forward(np.array(info["betas"]), pose_cam, transl_cam)
-    bodies = {"truth": (true_v, (40, 200, 40))}
-    for variant, colour in (("height", (230, 40, 40)), ("height + silhouette", (40, 90, 240))):
+    bodies = [(true_v, (40, 220, 40))]
+    for variant, colour in (("height", (240, 40, 40)), ("height + silhouette", (60, 110, 255))):
         r = fits[(name, variant)]
-        v, _ = model.forward(r.betas, r.pose, r.transl)
-        bodies[variant] = (v, colour)
-    dr = ImageDraw.Draw(photo)
-    target = SilhouetteTarget(silhouette_of(d), 400)
-    for u, v in target.boundary:
-        dr.point((u, v), fill="white")
-    for v, colour in bodies.values():
-        for u, vv in f * v[::7, :2] / v[::7, 2:] + c:
-            dr.point((u, vv), fill=colour)
-    side = Image.new("RGB", (h, h), "white")
-    sd = ImageDraw.Draw(side)
+        bodies.append((model.forward(r.betas, r.pose, r.transl)[0], colour))
+
+    def outline(points2d: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        """(H, W) bool: the boundary pixels of the mesh's filled projection."""
+        canvas = Image.new("L", size, 0)
+        dr = ImageDraw.Draw(canvas)
+        for tri in points2d[model.faces]:
+            dr.polygon([tuple(p) for p in tri], fill=255)
+        filled = np.asarray(canvas) > 0
+        return filled & ~ndimage.binary_erosion(filled, iterations=2)
+
+    pixels = np.array(photo)
+    target = SilhouetteTarget(silhouette_of(d), 2000)
+    for u, v in target.boundary.astype(int):
+        if 0 <= v < h and 0 <= u < w:
+            pixels[max(v - 1, 0) : v + 1, max(u - 1, 0) : u + 1] = 255
+    side = np.full((h, h, 3), 255, np.uint8)
     centre = true_v.mean(axis=0)
     span = max(np.ptp(true_v[:, 1]), np.ptp(true_v[:, 2])) * 1.2
-    for v, colour in bodies.values():
-        v = v - v.mean(axis=0) + centre  # each body on the truth's centre: shape, not depth
-        for z, y in zip(
-            (v[::5, 2] - centre[2]) / span * h + h / 2, (v[::5, 1] - centre[1]) / span * h + h / 2
-        ):
-            sd.point((z, y), fill=colour)
-    sd.text(
-        (8, 6), "side (camera left); green truth, red height only, blue + silhouette", fill="black"
-    )
+    for v, colour in bodies:
+        pixels[outline(f * v[:, :2] / v[:, 2:] + c, (w, h))] = colour
+        v = v - v.mean(axis=0) + centre  # shape, not depth
+        zy = np.stack([v[:, 2] - centre[2], v[:, 1] - centre[1]], axis=1) / span * h + h / 2
+        side[outline(zy, (h, h))] = colour
     canvas = Image.new("RGB", (w + h, h), "white")
-    canvas.paste(photo, (0, 0))
-    canvas.paste(side, (w, 0))
+    canvas.paste(Image.fromarray(pixels), (0, 0))
+    canvas.paste(Image.fromarray(side), (w, 0))
+    ImageDraw.Draw(canvas).text(
+        (w + 8, 6),
+        "from the right; green truth, red height only, blue + silhouette, white mask",
+        fill="black",
+    )
     canvas.save(out / f"{name}.png")
     print(f"wrote {out / f'{name}.png'}")
 

@@ -30,7 +30,8 @@ from .objective import (
 )
 from .priors import PosePrior, SphereBody
 from .rotation import matrix_to_rotvec, rodrigues
-from .silhouette import SilhouetteBlock, silhouette_target, surface_points
+from .silhouette import SilhouetteBlock, silhouette_target
+from .surface_points import surface_points
 from .world_landmarks import WorldLandmarkBlock, WorldLandmarks, bone_targets, torso_forward
 
 #: Upright, facing the camera (OpenCV frame) and its 180° turn about the vertical.

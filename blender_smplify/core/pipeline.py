@@ -41,9 +41,11 @@ from .world_landmarks import WorldLandmarks
 WORLD_FROM_LIFTER = True
 
 #: Fit the detected person's outline too (``silhouette.py``), when the keypoints were detected
-#: here (a keypoints file has no mask). See docs/fit.md, "Silhouette", for the measurements
-#: behind the default.
-SILHOUETTE_FROM_MASK = True
+#: here (a keypoints file has no mask). Off: it costs about 45 % more fit time (60 LSP photos,
+#: CPU median 87 → 129 ms on the loaded test machine, over the 100 ms budget) though it gives
+#: girths within 2-4 cm instead of 20-26 cm on tightly dressed renders and a better pose (rendered
+#: benchmark PA-MPJPE median 61 → 54 mm); docs/fit.md, "Silhouette".
+SILHOUETTE_FROM_MASK = False
 
 #: progress(fraction done, message) -> False to cancel
 Progress = Callable[[float, str], bool]

@@ -1,21 +1,21 @@
 """The silhouette term: the person's outline shapes the body (girths), not only the joints.
 
 The detector's person mask (BlazePose, 256 × 256 in its crop; ``Detection.crop_mask``) enters
-the later annealed stages of the fit as two sets of residuals, in normalised pixels like the
+a last stage of the fit as two sets of residuals, in normalised pixels like the
 joint term, through a fixed set of a few hundred surface points x_j posed by linear blend
-skinning (``kinematics.vertex_kinematics``; analytic Jacobians in pose, β and translation):
+skinning (``surface_points.py``; analytic Jacobians in pose, β and translation):
 
 (a) body outside the mask. With D_out the distance transform of the mask's complement (the
     distance of a pixel to the mask, 0 inside it), every surface point contributes
 
         r_j = λ_out ψ(s D_out(π(x_j));  σ_out),
 
-(b) mask outside the body. For each of a few hundred mask boundary pixels b_i (spread by
-    farthest-point sampling, the pixels of the mask next to its complement) with outward
-    normal n_i (the gradient of the signed distance D_out − D_in, D_in the distance transform
-    of the mask), the nearest projected *outline* point π(x_j) whose own outward direction
-    agrees with n_i (n_i · m_j > 0.5, m_j the projected surface normal; outline points are
-    those whose normal is within ``outline_cos`` of perpendicular to the line of sight) gives
+(b) mask outside the body. For each of a few hundred mask boundary pixels b_i (the pixels of
+    the mask next to its complement, one per cell of a grid) with outward normal n_i (minus
+    the gradient of the smoothed mask), the nearest projected *outline* point π(x_j) whose own
+    outward direction agrees with n_i (n_i · m_j > 0.5, m_j the projected surface normal;
+    outline points are those whose normal is within ``outline_cos`` of perpendicular to the
+    line of sight) gives
 
         r_i = λ_in ψ(max(0, s n_i · (b_i − π(x_j)));  σ_in),
 
@@ -26,31 +26,32 @@ skinning (``kinematics.vertex_kinematics``; analytic Jacobians in pose, β and t
 (ψ² = ρ, bounded by σ); s is the normalised px per image px. The assignment b_i → x_j and the
 outline are re-chosen at every evaluation and held fixed for its Jacobian (ICP-style).
 
+The term runs in a stage of its own after the annealed ones (``fit.py`` step 4), from the
+settled fit, with weight λs (``SmplifyWeights.silhouette``).
+
 Loose clothing: a person in a coat is not their coat. The mask covers the body *and* what it
 wears, so the two directions are weighed unequally. Body outside the mask is implausible and
-costs fully (λ_out = 1, σ_out = 40 normalised px, about 7 cm on a 1.75 m body: a point well
-outside counts almost as much as the whole limb of a wrong pose would). Mask outside the body
-is the normal state of a dressed person and costs a quarter (λ_in = 0.25 by default) under a
-tighter σ_in = 15 normalised px (about 2.5 cm): a sleeve or a coat hem standing far off the
-body pulls with a force that fades with its distance (the Geman-McClure gradient falls as
-1/e² beyond σ), so clothing inflates the girths by at most a few centimetres while a mask
-that hugs the body still pulls the outline onto it. Mask pixels at the border of the mask's
-grid (a person the crop cuts) are not used.
+costs fully (λ_out = 1, σ_out = 40 normalised px, about 7 cm on a 1.75 m body). Mask outside
+the body is the normal state of a dressed person: its residual has half the weight (λ_in = 0.5,
+a quarter of the energy) under a tighter σ_in = 15 normalised px (about 2.5 cm), so a sleeve
+or a coat hem standing far off the body pulls with a force that fades with its distance (the
+Geman-McClure gradient falls as 1/e³ beyond σ) while a mask that hugs the body still pulls
+the outline onto it. Measured (docs/fit.md, "Silhouette"): a mask widened by 3 cm all round
+(a tape 3 cm out measures about 19 cm more) makes the fitted girths 7-16 cm larger; the body
+itself is not separable from its clothes by the outline alone. Mask pixels at the border of
+the mask's grid (a person the crop cuts) are not used.
 """
 
 from __future__ import annotations
 
 import warnings
-import weakref
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
 
 from .camera import project_with_jacobian
-from .kinematics import vertex_kinematics
 from .objective import ResidualBlock
-from .rotation import skew
 
 #: Mask probability above which a pixel is the person.
 THRESHOLD = 0.5
@@ -133,20 +134,23 @@ class SilhouetteTarget:
         self.inverse = np.linalg.inv(a[:, :2])
         self.offset = a[:, 2]
         self.scale = float(np.sqrt(abs(np.linalg.det(a[:, :2]))))
-        # 1. distance transforms of the complement (distance to the mask) and of the mask
+        # 1. distance transform of the complement: the distance to the mask, 0 inside it
         self.outside = ndimage.distance_transform_edt(~person)
-        inside = ndimage.distance_transform_edt(person)
-        # 2. boundary: mask pixels next to the complement, not on the grid's border
-        edge = person & (inside <= 1.0)
+        # 2. boundary: mask pixels next to the complement, not on the grid's border, thinned
+        #    to about ``boundary_points`` by keeping one per cell of a square grid
+        edge = person & ~ndimage.binary_erosion(person)
         edge[[0, -1], :] = False
         edge[:, [0, -1]] = False
         rows, cols = np.nonzero(edge)
-        pick = farthest_points(np.stack([cols, rows], axis=1).astype(float), boundary_points)
-        rows, cols = rows[pick], cols[pick]
-        # 3. outward normals: the gradient of the smoothed signed distance D_out − D_in
-        signed = ndimage.gaussian_filter(self.outside - inside, 1.0)
-        gy, gx = np.gradient(signed)
-        grad = np.stack([gx[rows, cols], gy[rows, cols]], axis=1) @ self.inverse  # to image
+        rows, cols = spread(rows, cols, boundary_points)
+        # 3. outward normals: minus the gradient of the mask smoothed over a pixel (central
+        #    differences at the boundary pixels), turned into the image
+        smooth = np.pad(ndimage.gaussian_filter(person.astype(np.float64), 1.0), 1, mode="edge")
+        r, c = rows + 1, cols + 1
+        grad = -np.stack(
+            [smooth[r, c + 1] - smooth[r, c - 1], smooth[r + 1, c] - smooth[r - 1, c]]
+        )
+        grad = grad.T @ self.inverse  # d/d(image px) = d/d(grid px) · A⁻¹
         norm = np.linalg.norm(grad, axis=1, keepdims=True)
         keep = norm[:, 0] > 1e-9
         self.normals = grad[keep] / norm[keep]
@@ -185,19 +189,15 @@ def bilinear_with_gradient(grid: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray
     return value, np.stack([gx, gy], axis=1)
 
 
-def farthest_points(points: np.ndarray, count: int) -> np.ndarray:
-    """Indices of ``count`` of (N, D) points spread by farthest-point sampling (deterministic:
-    from the first point)."""
-    n = len(points)
-    if n <= count:
-        return np.arange(n)
-    chosen = np.empty(count, dtype=int)
-    chosen[0] = 0
-    dist = np.full(n, np.inf)
-    for k in range(1, count):
-        dist = np.minimum(dist, np.sum((points - points[chosen[k - 1]]) ** 2, axis=1))
-        chosen[k] = int(np.argmax(dist))
-    return chosen
+def spread(rows: np.ndarray, cols: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """About ``count`` of the pixels (rows, cols) of a curve, one per cell of a square grid
+    whose cell side is the curve's length over ``count`` (the first pixel of each cell)."""
+    if len(rows) <= count:
+        return rows, cols
+    side = max(int(np.ceil(len(rows) / count)), 1)
+    cells = (rows // side) * (cols.max() // side + 1) + cols // side
+    _, first = np.unique(cells, return_index=True)
+    return rows[first], cols[first]
 
 
 def robust(e: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
@@ -213,7 +213,7 @@ class SilhouetteBlock(ResidualBlock):
     Parameters
     ----------
     target : the mask's precomputed SilhouetteTarget.
-    surface : the posed surface points (``kinematics.SurfacePoints``).
+    surface : the posed surface points (``surface_points.SurfacePoints``).
     focal, centre : the camera (px, (2,) px); scale : normalised px per image px.
     settings : SilhouetteSettings.
     """
@@ -277,116 +277,6 @@ class SilhouetteBlock(ResidualBlock):
         match = outline[best]
         gap = self.scale * np.einsum("ij,ij->i", t.normals, t.boundary - uv[match])
         return np.where(found, match, 0), np.where(found, gap, -np.inf)
-
-
-class SurfacePoints:
-    """A fixed set of surface vertices, posed with their Jacobian and their normals.
-
-    The vertices are spread over the rest mesh by farthest-point sampling (deterministic).
-    Positions are linear blend skinning over each vertex's few influences,
-    x_v = Σ_k w_vk (G_k (v_v + S_v β) + p_k − G_k t_k(β)), and the posed normal is
-    Σ_k w_vk G_k n_v normalised (the rest normal n_v; the shape's effect on it is left out);
-    the Jacobian of the points a residual reads (``jacobian``) is that of
-    ``kinematics.vertex_kinematics`` summed over the few influences only.
-
-    Parameters
-    ----------
-    model : BodyModel. num_betas : shape coefficients fitted. count : number of vertices.
-    """
-
-    def __init__(self, model, num_betas: int, count: int) -> None:
-        self.vertices = farthest_points(model.v_template, count)
-        self.count = len(self.vertices)
-        self.kin = vertex_kinematics(model, self.vertices, num_betas)
-        self.rest = model.v_template[self.vertices]
-        self.dirs = model.shapedirs[self.vertices, :, :num_betas]  # (L, 3, B)
-        self.normals = vertex_normals(model.v_template, model.faces)[self.vertices]
-        weights = model.lbs_weights[self.vertices]
-        k = max(int(np.count_nonzero(weights > 0, axis=1).max()), 1)
-        self.influence = np.argsort(-weights, axis=1)[:, :k]  # (L, K) joints
-        self.weight = np.take_along_axis(weights, self.influence, axis=1)  # (L, K)
-
-    def pose(self, state) -> Posed:
-        """The points at the state's parameters (with the chain their Jacobian reuses)."""
-        p, G, t, Jl = self.kin.chain(state.pose, state.betas, state.transl)
-        v = self.rest + self.dirs @ state.betas  # (L, 3)
-        c = p - np.einsum("kab,kb->ka", G, t)  # (24, 3): p_k − G_k t_k
-        # Gw[l, a, b] = Σ_K w[l, K] G[influence[l, K], a, b], likewise cw
-        Gw = np.einsum("lk,lkab->lab", self.weight, G[self.influence])
-        cw = np.einsum("lk,lka->la", self.weight, c[self.influence])
-        pts = np.einsum("lab,lb->la", Gw, v) + cw
-        normals = np.einsum("lab,lb->la", Gw, self.normals)
-        normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
-        return Posed(pts, normals, p, G, t, Jl, v)
-
-    def jacobian(self, posed: Posed, points: np.ndarray) -> np.ndarray:
-        """(len(points), 3, n) d point / d [pose, betas, transl] of the points indexed.
-
-        ``kinematics.py``'s attached-point Jacobian over each vertex's K influences only:
-        ∂x/∂θ_ia = ω_ia × (Y_i − M_i p_i), Y_i = Σ_{k below or at i} w_k (p_k + G_k (v − t_k)),
-        M_i = Σ_{k below or at i} w_k; ∂x/∂β = Σ_k w_k (∂p_k/∂β + G_k (S_v − T_k))."""
-        k = self.kin
-        n, b, m = k.num_joints, k.num_betas, len(points)
-        p, G, t = posed.p, posed.G, posed.t
-        joint, w = self.influence[points], self.weight[points]  # (m, K)
-        Gk = G[joint]  # (m, K, 3, 3)
-        y = p[joint] + np.einsum("lkab,lkb->lka", Gk, posed.v[points][:, None] - t[joint])
-        below = k.anc_self[:, joint] * w[None]  # (24, m, K): w_k where joint i is at/above k
-        Y = np.einsum("ilk,lka->lia", below, y)  # (m, 24, 3)
-        rel = Y - below.sum(axis=2).T[:, :, None] * p[None]
-        Gpar = G[k._par]
-        Gpar[0] = np.eye(3)
-        omega = Gpar @ posed.Jl  # omega[i, :, a] = ω_ia
-        # d[l, i, a, x] = (ω_ia × rel[l, i])_x = Σ_y [ω_ia]×[x, y] rel[l, i, y]
-        d = np.einsum("iaxy,liy->liax", skew(np.swapaxes(omega, 1, 2)), rel)
-        jac = np.empty((m, 3, k.num_params))
-        jac[:, :, : 3 * n] = d.transpose(0, 3, 1, 2).reshape(m, 3, 3 * n)
-        E = (Gpar @ k._dirs_rel).reshape(n, -1)  # joint offsets' change per β, posed
-        dp_db = (k.anc_self.T @ E).reshape(n, 3, b) - G @ k.joint_dirs  # ∂p_k/∂β − G_k T_k
-        jac[:, :, 3 * n : 3 * n + b] = np.einsum("lk,lkab->lab", w, dp_db[joint])
-        jac[:, :, 3 * n : 3 * n + b] += np.einsum("lk,lkac,lcb->lab", w, Gk, self.dirs[points])
-        jac[:, :, 3 * n + b :] = w.sum(axis=1)[:, None, None] * np.eye(3)
-        return jac
-
-
-@dataclass(frozen=True)
-class Posed:
-    """SurfacePoints at one parameter vector: points (L, 3), unit normals (L, 3), and the
-    kinematic chain (joints p (24, 3), rotations G (24, 3, 3), rest joints t (24, 3), left
-    Jacobians Jl (24, 3, 3)) and shaped rest points v (L, 3) their Jacobian reuses."""
-
-    points: np.ndarray
-    normals: np.ndarray
-    p: np.ndarray
-    G: np.ndarray
-    t: np.ndarray
-    Jl: np.ndarray
-    v: np.ndarray
-
-
-def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(V, 3) unit area-weighted vertex normals of a triangle mesh (V, 3), (F, 3)."""
-    tri = vertices[faces]
-    face_n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])  # length = 2 × area
-    out = np.zeros_like(vertices)
-    for c in range(3):
-        np.add.at(out, faces[:, c], face_n)
-    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-
-
-_SURFACE_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def surface_points(model, num_betas: int, count: int) -> SurfacePoints:
-    """The cached SurfacePoints of a model (a new one when it cannot be weakly referenced)."""
-    try:
-        per_model = _SURFACE_CACHE.setdefault(model, {})
-    except TypeError:
-        per_model = {}
-    key = (num_betas, count)
-    if key not in per_model:
-        per_model[key] = SurfacePoints(model, num_betas, count)
-    return per_model[key]
 
 
 def silhouette_target(

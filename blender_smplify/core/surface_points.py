@@ -1,0 +1,142 @@
+"""A fixed set of surface vertices of a body model, posed by linear blend skinning with their
+normals and their Jacobian in pose, shape and translation (the silhouette term's points).
+
+The Jacobian is ``kinematics.py``'s attached-point Jacobian (``vertex_kinematics``) summed over
+each vertex's few skinning influences rather than all 24 joints, computed only for the points
+a residual reads.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+
+from .kinematics import vertex_kinematics
+from .rotation import skew
+
+
+def farthest_points(points: np.ndarray, count: int) -> np.ndarray:
+    """Indices of ``count`` of (N, D) points spread by farthest-point sampling (deterministic:
+    from the first point)."""
+    n = len(points)
+    if n <= count:
+        return np.arange(n)
+    chosen = np.empty(count, dtype=int)
+    chosen[0] = 0
+    dist = np.full(n, np.inf)
+    for k in range(1, count):
+        dist = np.minimum(dist, np.sum((points - points[chosen[k - 1]]) ** 2, axis=1))
+        chosen[k] = int(np.argmax(dist))
+    return chosen
+
+
+class SurfacePoints:
+    """A fixed set of surface vertices, posed with their Jacobian and their normals.
+
+    The vertices are spread over the rest mesh by farthest-point sampling (deterministic).
+    Positions are linear blend skinning over each vertex's few influences,
+    x_v = Σ_k w_vk (G_k (v_v + S_v β) + p_k − G_k t_k(β)), and the posed normal is
+    Σ_k w_vk G_k n_v normalised (the rest normal n_v; the shape's effect on it is left out);
+    the Jacobian of the points a residual reads (``jacobian``) is that of
+    ``kinematics.vertex_kinematics`` summed over the few influences only.
+
+    Parameters
+    ----------
+    model : BodyModel. num_betas : shape coefficients fitted. count : number of vertices.
+    """
+
+    def __init__(self, model, num_betas: int, count: int) -> None:
+        self.vertices = farthest_points(model.v_template, count)
+        self.count = len(self.vertices)
+        self.kin = vertex_kinematics(model, self.vertices, num_betas)
+        self.rest = model.v_template[self.vertices]
+        self.dirs = model.shapedirs[self.vertices, :, :num_betas]  # (L, 3, B)
+        self.normals = vertex_normals(model.v_template, model.faces)[self.vertices]
+        weights = model.lbs_weights[self.vertices]
+        k = max(int(np.count_nonzero(weights > 0, axis=1).max()), 1)
+        self.influence = np.argsort(-weights, axis=1)[:, :k]  # (L, K) joints
+        self.weight = np.take_along_axis(weights, self.influence, axis=1)  # (L, K)
+
+    def pose(self, state) -> Posed:
+        """The points at the state's parameters (with the chain their Jacobian reuses)."""
+        p, G, t, Jl = self.kin.chain(state.pose, state.betas, state.transl)
+        v = self.rest + self.dirs @ state.betas  # (L, 3)
+        c = p - np.einsum("kab,kb->ka", G, t)  # (24, 3): p_k − G_k t_k
+        # Gw[l, a, b] = Σ_K w[l, K] G[influence[l, K], a, b], likewise cw
+        Gw = np.einsum("lk,lkab->lab", self.weight, G[self.influence])
+        cw = np.einsum("lk,lka->la", self.weight, c[self.influence])
+        pts = np.einsum("lab,lb->la", Gw, v) + cw
+        normals = np.einsum("lab,lb->la", Gw, self.normals)
+        normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+        return Posed(pts, normals, p, G, t, Jl, v)
+
+    def jacobian(self, posed: Posed, points: np.ndarray) -> np.ndarray:
+        """(len(points), 3, n) d point / d [pose, betas, transl] of the points indexed.
+
+        ``kinematics.py``'s attached-point Jacobian over each vertex's K influences only:
+        ∂x/∂θ_ia = ω_ia × (Y_i − M_i p_i), Y_i = Σ_{k below or at i} w_k (p_k + G_k (v − t_k)),
+        M_i = Σ_{k below or at i} w_k; ∂x/∂β = Σ_k w_k (∂p_k/∂β + G_k (S_v − T_k))."""
+        k = self.kin
+        n, b, m = k.num_joints, k.num_betas, len(points)
+        p, G, t = posed.p, posed.G, posed.t
+        joint, w = self.influence[points], self.weight[points]  # (m, K)
+        Gk = G[joint]  # (m, K, 3, 3)
+        y = p[joint] + np.einsum("lkab,lkb->lka", Gk, posed.v[points][:, None] - t[joint])
+        below = k.anc_self[:, joint] * w[None]  # (24, m, K): w_k where joint i is at/above k
+        Y = np.einsum("ilk,lka->lia", below, y)  # (m, 24, 3)
+        rel = Y - below.sum(axis=2).T[:, :, None] * p[None]
+        Gpar = G[k._par]
+        Gpar[0] = np.eye(3)
+        omega = Gpar @ posed.Jl  # omega[i, :, a] = ω_ia
+        # d[l, i, a, x] = (ω_ia × rel[l, i])_x = Σ_y [ω_ia]×[x, y] rel[l, i, y]
+        d = np.einsum("iaxy,liy->liax", skew(np.swapaxes(omega, 1, 2)), rel)
+        jac = np.empty((m, 3, k.num_params))
+        jac[:, :, : 3 * n] = d.transpose(0, 3, 1, 2).reshape(m, 3, 3 * n)
+        E = (Gpar @ k._dirs_rel).reshape(n, -1)  # joint offsets' change per β, posed
+        dp_db = (k.anc_self.T @ E).reshape(n, 3, b) - G @ k.joint_dirs  # ∂p_k/∂β − G_k T_k
+        jac[:, :, 3 * n : 3 * n + b] = np.einsum("lk,lkab->lab", w, dp_db[joint])
+        jac[:, :, 3 * n : 3 * n + b] += np.einsum("lk,lkac,lcb->lab", w, Gk, self.dirs[points])
+        jac[:, :, 3 * n + b :] = w.sum(axis=1)[:, None, None] * np.eye(3)
+        return jac
+
+
+@dataclass(frozen=True)
+class Posed:
+    """SurfacePoints at one parameter vector: points (L, 3), unit normals (L, 3), and the
+    kinematic chain (joints p (24, 3), rotations G (24, 3, 3), rest joints t (24, 3), left
+    Jacobians Jl (24, 3, 3)) and shaped rest points v (L, 3) their Jacobian reuses."""
+
+    points: np.ndarray
+    normals: np.ndarray
+    p: np.ndarray
+    G: np.ndarray
+    t: np.ndarray
+    Jl: np.ndarray
+    v: np.ndarray
+
+
+def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """(V, 3) unit area-weighted vertex normals of a triangle mesh (V, 3), (F, 3)."""
+    tri = vertices[faces]
+    face_n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])  # length = 2 × area
+    out = np.zeros_like(vertices)
+    for c in range(3):
+        np.add.at(out, faces[:, c], face_n)
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+_SURFACE_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def surface_points(model, num_betas: int, count: int) -> SurfacePoints:
+    """The cached SurfacePoints of a model (a new one when it cannot be weakly referenced)."""
+    try:
+        per_model = _SURFACE_CACHE.setdefault(model, {})
+    except TypeError:
+        per_model = {}
+    key = (num_betas, count)
+    if key not in per_model:
+        per_model[key] = SurfacePoints(model, num_betas, count)
+    return per_model[key]
