@@ -36,7 +36,14 @@ from blender_smplify.core import fit_setup, keypoints, pipeline
 from blender_smplify.core.body_model import BodyModel
 from blender_smplify.core.joints import J
 
-CONDITIONS = ("front", "front_sil", "front_height", "front_height_sil", "front_side_height")
+CONDITIONS = (
+    "front",
+    "front_sil",
+    "front_height",
+    "front_height_sil",
+    "front_side_height",
+    "front_side_height_sil",
+)
 
 
 def widths(people, fitter) -> None:
