@@ -2,9 +2,9 @@
 detector and fit, their fitted bodies measured against the truth (issue 11, step 5).
 
     .venv/bin/python benchmarks/shape_accuracy.py render [--people 40] [--seed 0]
-    .venv/bin/python benchmarks/shape_accuracy.py evaluate [--seed 0] [--limit N]
+    .venv/bin/python benchmarks/shape_accuracy.py evaluate [--seed 0] [--conditions K,...]
     .venv/bin/python benchmarks/shape_accuracy.py table [--seed 0] [--md OUT.md]
-    .venv/bin/python benchmarks/shape_accuracy.py sheet OUT.png [--count 12]
+    .venv/bin/python benchmarks/shape_accuracy.py sheet OUT.png [--count 12] [--start 0]
 
 ``render`` (needs the ``bpy`` module) renders each person from the front and from the side
 (``shape_people.py`` says who they are and how they are seen) with ``render_people.Renderer``
@@ -13,12 +13,15 @@ into ``--cache`` (default ``benchmarks/out/shape_accuracy/seed<seed>/``, outside
 stance, pose, camera, focal length, lens, camera height, yaw, and every ``BodyMeasurer`` value
 of the true body in metres). A photo already there is kept.
 
-``evaluate`` (no bpy) fits every person under each condition of :data:`CONDITIONS` through the
-project's own doors (``core.pipeline``: the real detector, then the fit, with the person's
+``evaluate`` (no bpy) fits every person under each condition of :data:`CONDITIONS` (one
+photo, one photo + true height, front + side + true height, each with and without the
+silhouette; two baselines without a fit; two diagnoses from exact 2D keypoints) as the
+project's doors do (:class:`DoorFitter`: the real detector, then the fit, with the person's
 gender and the true focal length, as a phone's EXIF would give it), measures the fitted β with
 ``BodyMeasurer`` and saves one row per person and condition (``shape_errors.py``) to
 ``results.json`` in the cache folder. ``table`` prints the tables of both halves (``tuning``:
-even ids, ``report``: odd ids; only the report half's figures are quoted).
+even ids, ``report``: odd ids; only the report half's figures are quoted). ``sheet`` draws
+front and side photos of the first people (with the true joints) into one PNG.
 """
 
 from __future__ import annotations
