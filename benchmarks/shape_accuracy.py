@@ -291,6 +291,7 @@ def evaluate(args) -> int:
 
 
 def table(args) -> int:
+    from shape_errors import bias_table, load_people
     from shape_errors import table as markdown
 
     folder = Path(args.cache) / f"seed{args.seed}"
@@ -305,6 +306,9 @@ def table(args) -> int:
     for which in ("report", "tuning"):
         text += ["", f"**{which} half** ({'odd' if which == 'report' else 'even'} ids):", ""]
         text.append(markdown(run["rows"], conditions, which))
+    truths = {p["person"]: p["measurements"] for p in load_people(folder)}
+    text += ["", "**Bias**, all people: median of the signed error (fitted − true, mm):", ""]
+    text.append(bias_table(run["rows"], truths, conditions))
     text += [
         "",
         f"last evaluation ({', '.join(run.get('conditions', []))}) {run['seconds']:.0f} s; "

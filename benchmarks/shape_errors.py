@@ -209,3 +209,21 @@ def evaluate_people(people, conditions, fitter, measurers: Measurers, progress=N
         if progress:
             progress(k + 1)
     return rows
+
+
+def bias_table(rows: list[dict], truths: dict[int, dict], conditions) -> str:
+    """Markdown table of the median signed error (fitted − true, mm) of each HEADLINE
+    measurement over all people (both halves), one line per (key, label) of ``conditions``
+    with ok rows; ``truths``: person id -> that person's true measurements (metres)."""
+    head = ["condition", "people", *(f"{LABELS[n]} fit − truth" for n in HEADLINE)]
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    for key, label in conditions:
+        ok = [r for r in rows if r["condition"] == key and r["status"] == "ok"]
+        if not ok:
+            continue
+        cells = []
+        for name in HEADLINE:
+            signed = [1e3 * (r["measurements"][name] - truths[r["person"]][name]) for r in ok]
+            cells.append(f"{np.nanmedian(signed):+.0f}")
+        lines.append(f"| {label} | {len(ok)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

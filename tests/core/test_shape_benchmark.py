@@ -184,3 +184,13 @@ def test_side_photos_see_the_body_from_its_left(models):
         assert abs(azimuth - {"front": 0, "side": 90}[view]) <= 10.5, view
         uv = camera.project(vertices)
         assert (uv >= 0).all() and (uv < camera.image_size).all(), view
+
+
+def test_bias_is_fitted_minus_the_own_persons_truth():
+    truths = {k: {n: 1.0 + k for n in se.HEADLINE} for k in range(3)}
+    rows = [
+        {**_row(k, sp.half(k), "a", 0.0), "measurements": {n: 1.0 + k + d for n in se.HEADLINE}}
+        for k, d in enumerate((0.01, 0.02, -0.05))
+    ]
+    line = se.bias_table(rows, truths, [("a", "cond a")]).splitlines()[2]
+    assert [c.strip() for c in line.split("|")][1:4] == ["cond a", "3", "+10"]
