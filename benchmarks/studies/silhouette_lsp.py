@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     dets = detect_all(Path(args.data), args.limit)
     model = load_model("neutral")
     times = {"without": [], "with": []}
+    poorly = {"without": 0, "with": 0}
     extra_iterations = []
     load = os.getloadavg()[0]
     for k in range(len(dets["names"])):
@@ -87,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.process_time()
             res = fit(model, kp, size, focal, world=world, silhouette=s)
             times[key].append(time.process_time() - t0)
+            poorly[key] += any("explains the keypoints poorly" in w for w in res.warnings)
             its.append(res.iterations)
         extra_iterations.append(its[1] - its[0])
     n = len(dets["names"])
@@ -98,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{np.percentile(t, 90):.0f}, max {t.max():.0f}"
         )
     print(f"extra solver iterations: median {np.median(extra_iterations):.0f}")
+    print(f"warned 'explains the keypoints poorly': {poorly}")
     if "detect_s" in dets:
         print(f"detection wall ms median {1000 * np.median(dets['detect_s']):.0f}")
     return 0

@@ -89,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--weight", type=float, default=None, help="λs")
     parser.add_argument("--inside", type=float, default=None, help="λ_in (mask outside body)")
+    parser.add_argument("--inside-sigma", type=float, default=None, help="σ_in, normalised px")
     parser.add_argument("--points", type=int, nargs=2, default=None, help="surface, boundary")
     parser.add_argument("--iterations", type=int, default=None)
     parser.add_argument(
@@ -115,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = SilhouetteSettings()
     if args.inside is not None:
         settings = replace(settings, inside_weight=args.inside)
+    if args.inside_sigma is not None:
+        settings = replace(settings, inside_sigma=args.inside_sigma)
     if args.points:
         settings = replace(settings, surface_points=args.points[0], boundary_points=args.points[1])
     options = FitOptions(silhouette=settings)

@@ -120,7 +120,10 @@ class FitOptions:
     pose_prior : a PosePrior, or None to load the shipped one.
     interpenetration : use the sphere term.
     silhouette : how the person mask's term weighs its two directions (``silhouette.py``).
-    silhouette_iterations : of the stage that adds the person mask's term, last.
+    silhouette_iterations, silhouette_radius : iterations and initial trust radius (scaled
+        variables) of the stage that adds the person mask's term, last. It moves β far from
+        where the keypoints left it: from radius 20 (not the default 1) 6 iterations reach the
+        girths that 10 reach from 1 (docs/fit.md, "Silhouette").
     """
 
     num_betas: int = 10
@@ -131,7 +134,8 @@ class FitOptions:
     pose_prior: PosePrior | None = None
     interpenetration: bool = True
     silhouette: SilhouetteSettings = SilhouetteSettings()
-    silhouette_iterations: int = 10
+    silhouette_iterations: int = 6
+    silhouette_radius: float = 20.0
 
     def __post_init__(self) -> None:
         if len(self.max_iterations) != len(STAGE_NAMES):
@@ -229,9 +233,15 @@ class _Solver:
         self.cancelled = False
 
     def run(
-        self, stage: int, config: StageConfig, x0: np.ndarray, free: np.ndarray
+        self,
+        stage: int,
+        config: StageConfig,
+        x0: np.ndarray,
+        free: np.ndarray,
+        radius: float = 1.0,
     ) -> tuple[np.ndarray, DoglegResult]:
-        """Minimise stage ``stage`` over the parameters ``free`` from x0 (n,): (x (n,), result)."""
+        """Minimise stage ``stage`` over the parameters ``free`` from x0 (n,): (x (n,), result);
+        ``radius``: the initial trust radius (scaled variables)."""
         if self.cancelled:  # a second track after a cancel: nothing more to do
             return x0, DoglegResult(x0[free], np.inf, 0, 0, Status.CANCELLED)
         obj = self.problem.objective
@@ -255,6 +265,7 @@ class _Solver:
             x0[free],
             max_iterations=self.options.max_iterations[stage],
             ftol=self.options.ftol,
+            radius=radius,
             callback=report,
         )
         self.iterations += res.iterations
@@ -444,7 +455,13 @@ def _silhouette_stage(problem: FitProblem, solver: _Solver, best: _Annealed) -> 
         max_iterations=(*options.max_iterations[:-1], options.silhouette_iterations),
     )
     try:
-        x, res = solver.run(len(STAGE_NAMES) - 1, problem.weights.silhouette_stage(), best.x, free)
+        x, res = solver.run(
+            len(STAGE_NAMES) - 1,
+            problem.weights.silhouette_stage(),
+            best.x,
+            free,
+            radius=options.silhouette_radius,
+        )
     finally:
         solver.options = options
     seconds = (*best.seconds[:-1], best.seconds[-1] + time.perf_counter() - t0)

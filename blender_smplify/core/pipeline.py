@@ -41,10 +41,11 @@ from .world_landmarks import WorldLandmarks
 WORLD_FROM_LIFTER = True
 
 #: Fit the detected person's outline too (``silhouette.py``), when the keypoints were detected
-#: here (a keypoints file has no mask). Off: it costs about 45 % more fit time (60 LSP photos,
-#: CPU median 87 → 129 ms on the loaded test machine, over the 100 ms budget) though it gives
-#: girths within 2-4 cm instead of 20-26 cm on tightly dressed renders and a better pose (rendered
-#: benchmark PA-MPJPE median 61 → 54 mm); docs/fit.md, "Silhouette".
+#: here (a keypoints file has no mask). Off: on 60 LSP photos it adds 31 % to the fit time (CPU
+#: median 104 → 136 ms on the loaded test machine; the 100 ms budget is unconfirmed) and more
+#: "explains poorly" warnings (9 → 16), though it gives girths within 2-4 cm instead of
+#: 20-26 cm on tightly dressed renders and a better pose (rendered benchmark PA-MPJPE median
+#: 61 → 52 mm); docs/fit.md, "Silhouette".
 SILHOUETTE_FROM_MASK = False
 
 #: progress(fraction done, message) -> False to cancel

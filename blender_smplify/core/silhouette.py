@@ -36,9 +36,10 @@ the body is the normal state of a dressed person: its residual has half the weig
 a quarter of the energy) under a tighter σ_in = 15 normalised px (about 2.5 cm), so a sleeve
 or a coat hem standing far off the body pulls with a force that fades with its distance (the
 Geman-McClure gradient falls as 1/e³ beyond σ) while a mask that hugs the body still pulls
-the outline onto it. Measured (docs/fit.md, "Silhouette"): a mask widened by 3 cm all round
-(a tape 3 cm out measures about 19 cm more) makes the fitted girths 7-16 cm larger; the body
-itself is not separable from its clothes by the outline alone. Mask pixels at the border of
+the outline onto it. That bounds what far-off clothing (a hem beyond ≈ 5 cm) can do, not what
+a jumper does: measured (docs/fit.md, "Silhouette"), a mask widened by 3 cm all round (a tape
+3 cm out measures about 19 cm more) makes the fitted girths 10-25 cm larger, whatever the
+weighting; the outline alone cannot tell a body from its clothes. Mask pixels at the border of
 the mask's grid (a person the crop cuts) are not used.
 """
 
