@@ -61,11 +61,50 @@ def main() -> None:
     out.filepath_raw = str(Path(args.out).resolve())
     out.file_format = "PNG"
     out.save()
+    report_gaps(result.avatar, drawn)
     values = measure_scene.avatar_measurements(result.avatar.armature)
     print(
         f"wrote {args.out}: {len(drawn)} contours; chest {100 * values['chest_girth']:.1f}, "
         f"waist {100 * values['waist_girth']:.1f}, hip {100 * values['hip_girth']:.1f} cm"
     )
+
+
+def report_gaps(avatar, drawn) -> None:
+    """How far the tapes sit from the skin: each tape point's distance to the nearest vertex of
+    the posed (skinned) body, against the same distance in the rest pose (the points lie on
+    edges and hull tapes span hollows, so the rest pose is not zero)."""
+    import bpy
+    from scipy.spatial import cKDTree
+
+    from blender_smplify.blender import build_rig
+
+    def gaps() -> np.ndarray:
+        bpy.context.view_layer.update()
+        depsgraph = bpy.context.evaluated_depsgraph_get()
+        evaluated = avatar.body.evaluated_get(depsgraph)
+        mesh = evaluated.to_mesh()
+        world = np.array(avatar.body.matrix_world)
+        skin = np.array([tuple(v.co) for v in mesh.vertices]) @ world[:3, :3].T + world[:3, 3]
+        evaluated.to_mesh_clear()
+        tree = cKDTree(skin)
+        out = []
+        for obj in drawn.values():
+            world = np.array(obj.matrix_world)
+            co = np.array([tuple(p.co)[:3] for p in obj.data.splines[0].points])
+            out.append(tree.query(co @ world[:3, :3].T + world[:3, 3])[0])
+        return np.concatenate(out)
+
+    posed = gaps()
+    rotations = [tuple(b.rotation_quaternion) for b in avatar.armature.pose.bones]
+    build_rig.set_pose(avatar.armature, None, rest=True)
+    rest = gaps()
+    for bone, quaternion in zip(avatar.armature.pose.bones, rotations, strict=True):
+        bone.rotation_quaternion = quaternion
+    for label, g in (("posed", posed), ("rest", rest)):
+        print(
+            f"tape point to nearest skin vertex, {label}: median {1e3 * np.median(g):.1f} mm, "
+            f"95th percentile {1e3 * np.percentile(g, 95):.1f} mm, max {1e3 * g.max():.1f} mm"
+        )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """The Measurements sub-panel of an avatar: values in cm or inch, targets, contours, CSV.
 
 Settings live on the avatar's armature object (``Object.smplify_measure``): the unit, and per
-measurement a "use" box and a target (stored in metres, shown and typed in the panel's unit), and
-per girth whether its contour is shown. The work is done in :mod:`.measure_scene`.
+measurement a "use" box and a target in the panel's unit (the unit operator converts them). A
+contour's visibility is its curve object's own. The work is done in :mod:`.measure_scene`.
 """
 
 from __future__ import annotations
@@ -21,47 +21,15 @@ from .avatar_ops import _AvatarOperator, avatar_armature
 UNIT_ITEMS = (("CM", "cm", "Centimetres"), ("INCH", "inch", "Inches"))
 
 
-def _target_get(name: str):
-    def get(self) -> float:
-        return measure_scene.in_unit(getattr(self, f"target_{name}"), self.unit)
-
-    return get
-
-
-def _target_set(name: str):
-    def set_(self, value: float) -> None:
-        setattr(self, f"target_{name}", value / measure_scene.in_unit(1.0, self.unit))
-
-    return set_
-
-
-def _use_update(name: str):
-    def update(self, context) -> None:
-        """Ticking a measurement starts its target at the current value."""
-        if getattr(self, f"use_{name}") and getattr(self, f"target_{name}") <= 0.0:
-            try:
-                value = measure_scene.avatar_measurements(self.id_data)[name]
-            except SmplifyError:
-                return
-            setattr(self, f"target_{name}", value)
-
-    return update
-
-
-def _show_update(name: str):
-    def update(self, context) -> None:
-        try:
-            measure_scene.set_contour_visible(self.id_data, name, getattr(self, f"show_{name}"))
-        except SmplifyError as error:
-            print(f"SMPLify: {error}")
-
-    return update
-
-
 def _settings_annotations() -> dict:
-    """The settings' properties: fixed ones, then three per measurement and one per girth."""
+    """The settings' properties: fixed ones, then two per measurement.
+
+    No property has a Python callback (update, get, set): with the bpy module a registered
+    callback crashes the interpreter at exit after unregistering. Changing the unit and
+    toggling a contour are operators instead.
+    """
     annotations = {
-        "unit": EnumProperty(name="Unit", items=UNIT_ITEMS, default="CM"),
+        "unit": EnumProperty(name="Unit", items=UNIT_ITEMS, default="CM", options={"HIDDEN"}),
         "keep_shape": BoolProperty(
             name="Keep the rest",
             description="Keep the measurements not asked for where the avatar has them "
@@ -72,20 +40,13 @@ def _settings_annotations() -> dict:
     }
     for name in MEASUREMENT_NAMES:
         annotations[f"use_{name}"] = BoolProperty(
-            name=f"Set {name}", description=DESCRIPTIONS[name], update=_use_update(name)
+            name=f"Set {name}", description=f"Ask for this measurement. {DESCRIPTIONS[name]}"
         )
-        annotations[f"target_{name}"] = FloatProperty(options={"HIDDEN"}, min=0.0)  # metres
-        annotations[name] = FloatProperty(
+        annotations[f"target_{name}"] = FloatProperty(
             name=name,
             description=f"Target, in the panel's unit. {DESCRIPTIONS[name]}",
-            get=_target_get(name),
-            set=_target_set(name),
             min=0.0,
             precision=1,
-        )
-    for name in measure_scene.GIRTH_NAMES:
-        annotations[f"show_{name}"] = BoolProperty(
-            name="Contour", description=f"Show the {name} contour", update=_show_update(name)
         )
     return annotations
 
@@ -98,13 +59,17 @@ SmplifyMeasureSettings = type(
 
 
 def targets_of(armature: bpy.types.Object) -> dict[str, float]:
-    """The ticked targets (metres) of an avatar."""
+    """The ticked targets of an avatar, in metres; a ticked one must have a target."""
     settings = armature.smplify_measure
-    return {
-        n: getattr(settings, f"target_{n}")
-        for n in MEASUREMENT_NAMES
-        if getattr(settings, f"use_{n}")
-    }
+    per_metre = measure_scene.in_unit(1.0, settings.unit)
+    targets = {}
+    for name in MEASUREMENT_NAMES:
+        if getattr(settings, f"use_{name}"):
+            value = getattr(settings, f"target_{name}")
+            if value <= 0.0:
+                raise SmplifyError(f"{name} is ticked: type its target")
+            targets[name] = value / per_metre
+    return targets
 
 
 def panel_rows(armature: bpy.types.Object) -> list[tuple[str, float, float | None]]:
@@ -163,9 +128,38 @@ class SMPLIFY_OT_show_contours(_AvatarOperator, bpy.types.Operator):
     show: BoolProperty(name="Show", default=True)
 
     def apply(self, context, armature):
-        settings = armature.smplify_measure
         for name in measure_scene.GIRTH_NAMES:
-            setattr(settings, f"show_{name}", self.show)
+            measure_scene.set_contour_visible(armature, name, self.show)
+
+
+class SMPLIFY_OT_toggle_contour(_AvatarOperator, bpy.types.Operator):
+    """Show or hide this girth's contour on the avatar"""
+
+    bl_idname = "smplify.toggle_contour"
+    bl_label = "Toggle contour"
+    name: StringProperty(name="Measurement")
+
+    def apply(self, context, armature):
+        if self.name not in measure_scene.GIRTH_NAMES:
+            raise SmplifyError(f"'{self.name}' is not a girth: no contour to draw")
+        shown = measure_scene.contour_objects(armature).get(self.name)
+        visible = shown is None or shown.hide_viewport
+        measure_scene.set_contour_visible(armature, self.name, visible)
+
+
+class SMPLIFY_OT_measure_unit(_AvatarOperator, bpy.types.Operator):
+    """Show the measurements in this unit (the targets are converted)"""
+
+    bl_idname = "smplify.measure_unit"
+    bl_label = "Unit"
+    unit: EnumProperty(name="Unit", items=UNIT_ITEMS, default="CM")
+
+    def apply(self, context, armature):
+        settings = armature.smplify_measure
+        scale = measure_scene.in_unit(1.0, self.unit) / measure_scene.in_unit(1.0, settings.unit)
+        for name in MEASUREMENT_NAMES:
+            setattr(settings, f"target_{name}", getattr(settings, f"target_{name}") * scale)
+        settings.unit = self.unit
 
 
 class SMPLIFY_PT_measurements(bpy.types.Panel):
@@ -191,10 +185,15 @@ class SMPLIFY_PT_measurements(bpy.types.Panel):
         except SmplifyError as error:
             layout.label(text=str(error), icon="ERROR")
             return
-        layout.row().prop(settings, "unit", expand=True)
+        row = layout.row(align=True)
+        for unit, label, _ in UNIT_ITEMS:
+            row.operator(
+                "smplify.measure_unit", text=label, depress=settings.unit == unit
+            ).unit = unit
         row = layout.row(align=True)
         row.operator("smplify.show_contours", text="Show contours", icon="HIDE_OFF").show = True
         row.operator("smplify.show_contours", text="Hide", icon="HIDE_ON").show = False
+        contours = measure_scene.contour_objects(armature)
         column = layout.column(align=True)
         for name, value, residual in rows:
             row = column.row(align=True)
@@ -202,13 +201,15 @@ class SMPLIFY_PT_measurements(bpy.types.Panel):
             row.label(text=f"{name.replace('_', ' ')}  {value:.1f}")
             target = row.row(align=True)
             target.enabled = getattr(settings, f"use_{name}")
-            target.prop(settings, name, text="")
+            target.prop(settings, f"target_{name}", text="")
             if residual is not None:
                 row.label(text=f"{residual:+.1f}")
             if name in measure_scene.GIRTH_NAMES:
-                shown = getattr(settings, f"show_{name}")
+                shown = name in contours and not contours[name].hide_viewport
                 icon = "HIDE_OFF" if shown else "HIDE_ON"
-                row.prop(settings, f"show_{name}", text="", icon=icon, emboss=False)
+                row.operator(
+                    "smplify.toggle_contour", text="", icon=icon, emboss=False
+                ).name = name
         row = layout.row(align=True)
         row.operator("smplify.apply_measurements", icon="MOD_SHRINKWRAP")
         row.prop(settings, "keep_shape", toggle=True)
@@ -220,6 +221,8 @@ classes = (
     SMPLIFY_OT_apply_measurements,
     SMPLIFY_OT_export_measurements,
     SMPLIFY_OT_show_contours,
+    SMPLIFY_OT_toggle_contour,
+    SMPLIFY_OT_measure_unit,
     SMPLIFY_PT_measurements,
 )
 _register, _unregister = bpy.utils.register_classes_factory(classes)

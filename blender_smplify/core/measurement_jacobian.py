@@ -168,22 +168,25 @@ class MeasurementJacobian:
         if len(seg_plane) == 0:
             return {}
         edges = sections.segment_edges[wanted].reshape(-1, 2)  # (2s, 2): both ends
-        node_plane = np.repeat(seg_plane, 2)
-        x, dx = self._cut_points(cut, vertices, dirs, node_plane, edges)
+        # each cut point ends two segments: differentiate it once, keyed by (plane, edge)
+        V = self.model.num_vertices
+        keys = (np.repeat(seg_plane, 2) * V + edges[:, 0]) * V + edges[:, 1]
+        unique_keys, first, end_node = np.unique(keys, return_index=True, return_inverse=True)
+        node_plane = unique_keys // (V * V)
+        x, dx = self._cut_points(cut, vertices, dirs, node_plane, edges[first])
         # contour tapes: Σ over each plane's segments
-        lengths, seg_rows = _segment_rows(x.reshape(-1, 2, 3), dx.reshape(-1, 2, 3, dx.shape[2]))
+        ends = end_node.reshape(-1, 2)  # (s, 2) cut points of each segment
+        lengths, seg_rows = _segment_rows(x[ends], dx[ends])
         found = np.unique(seg_plane)
         rank = np.searchsorted(found, seg_plane)
         per_plane = csr_matrix((np.ones(len(rank)), (rank, np.arange(len(rank)))))
         value, row = per_plane @ lengths, per_plane @ seg_rows
         rows = {int(m): (float(value[i]), row[i]) for i, m in enumerate(found)}
         # hull tapes: the same sum over the hull's corners, in order
-        _, first = np.unique(np.column_stack([node_plane, edges]), axis=0, return_index=True)
         for m in found:
-            if GIRTHS[m].tape != "hull":
-                continue
-            nodes = first[node_plane[first] == m]
-            rows[int(m)] = _hull_row(x[nodes], dx[nodes], cut.normals[m])
+            if GIRTHS[m].tape == "hull":
+                nodes = node_plane == m
+                rows[int(m)] = _hull_row(x[nodes], dx[nodes], cut.normals[m])
         return rows
 
     # ---- heights and lengths --------------------------------------------------------------

@@ -61,7 +61,7 @@ def test_panel_values_are_the_measurers_on_the_avatars_betas(bpy_module, avatar,
     for name, value, residual in rows:
         assert value == pytest.approx(100.0 * expected[name], abs=1e-6), name
         assert residual is None
-    armature.smplify_measure.unit = "INCH"
+    assert bpy_module.ops.smplify.measure_unit(unit="INCH") == {"FINISHED"}
     for name, value, _ in panel_rows(armature):
         assert value == pytest.approx(100.0 * expected[name] / 2.54, abs=1e-6), name
     # edit a shape key by hand: the panel follows the avatar's β
@@ -71,18 +71,20 @@ def test_panel_values_are_the_measurers_on_the_avatars_betas(bpy_module, avatar,
 
 
 def test_targets_are_typed_in_the_panels_unit(bpy_module, avatar):
-    settings = avatar.armature.smplify_measure
-    settings.use_hip_girth = True  # starts at the current value
-    from blender_smplify.blender.measure_scene import avatar_measurements
+    from blender_smplify.blender.measure_ui import targets_of
+    from blender_smplify.core.errors import SmplifyError
 
-    assert settings.target_hip_girth == pytest.approx(
-        avatar_measurements(avatar.armature)["hip_girth"]
-    )
-    settings.unit = "INCH"
-    settings.hip_girth = 40.0
-    assert settings.target_hip_girth == pytest.approx(40.0 * 0.0254)
-    settings.unit = "CM"
-    assert settings.hip_girth == pytest.approx(101.6)
+    settings = avatar.armature.smplify_measure
+    settings.use_hip_girth = True
+    with pytest.raises(SmplifyError, match="hip_girth is ticked: type its target"):
+        targets_of(avatar.armature)
+    settings.target_hip_girth = 101.6  # cm
+    settings.target_waist_girth = 80.0  # not ticked: not a target
+    assert targets_of(avatar.armature) == {"hip_girth": pytest.approx(1.016)}
+    assert bpy_module.ops.smplify.measure_unit(unit="INCH") == {"FINISHED"}
+    assert settings.target_hip_girth == pytest.approx(40.0)
+    assert settings.target_waist_girth == pytest.approx(80.0 / 2.54)
+    assert targets_of(avatar.armature) == {"hip_girth": pytest.approx(1.016)}
 
 
 def test_contours_are_curves_on_the_posed_body_that_toggle(bpy_module, avatar, female):
@@ -112,12 +114,13 @@ def test_contours_are_curves_on_the_posed_body_that_toggle(bpy_module, avatar, f
         # within 1.5 cm typically: the points lie on edges, hull tapes span hollows)
         gap, _ = cKDTree(posed).query(points)
         assert np.median(gap) < 0.015 and gap.max() < 0.04, name
-    settings = armature.smplify_measure
-    settings.show_left_calf_girth = False
+    assert bpy.ops.smplify.toggle_contour(name="left_calf_girth") == {"FINISHED"}
     assert contours["left_calf_girth"].hide_viewport and contours["left_calf_girth"].hide_render
     assert not contours["right_calf_girth"].hide_viewport
-    settings.show_left_calf_girth = True
+    assert bpy.ops.smplify.toggle_contour(name="left_calf_girth") == {"FINISHED"}
     assert not contours["left_calf_girth"].hide_viewport
+    with pytest.raises(RuntimeError, match="'stature' is not a girth"):
+        bpy.ops.smplify.toggle_contour(name="stature")
     assert bpy.ops.smplify.show_contours(show=False) == {"FINISHED"}
     assert all(o.hide_viewport for o in contours.values())
 
@@ -151,7 +154,7 @@ def test_apply_measurements_changes_the_shape_keeps_the_pose_moves_the_bones_and
     targets = {"chest_girth": 104.0, "waist_girth": 86.0, "hip_girth": 108.0, "stature": 170.0}
     for measurement, cm in targets.items():
         setattr(settings, f"use_{measurement}", True)
-        setattr(settings, measurement, cm)
+        setattr(settings, f"target_{measurement}", cm)
     bpy.ops.ed.undo_push(message="before applying")
     assert bpy.ops.smplify.apply_measurements("EXEC_DEFAULT", True) == {"FINISHED"}
     betas = betas_of(avatar)
@@ -204,7 +207,7 @@ def test_apply_without_targets_and_the_users_objects(bpy_module, avatar):
     names = sorted(o.name for o in bpy.data.objects)
     settings = avatar.armature.smplify_measure
     settings.use_waist_girth = True
-    settings.waist_girth = 80.0
+    settings.target_waist_girth = 80.0
     assert bpy.ops.smplify.apply_measurements() == {"FINISHED"}
     assert sorted(o.name for o in bpy.data.objects) == names
     assert tuple(cube.location) == (1.0, 2.0, 3.0) and not cube.keys()
