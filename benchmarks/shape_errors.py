@@ -1,5 +1,6 @@
-"""Bookkeeping of the shape benchmark (``shape_accuracy.py``; numpy only, no bpy, no detector):
-true measurements, errors of a fitted body against its own person's truth, and the tables.
+"""Bookkeeping of the shape benchmark (``shape_accuracy.py``; numpy and ``BodyMeasurer``, no bpy,
+no detector): true measurements, errors of a fitted body against its own person's truth, and
+the tables.
 
 A **row** is one person under one condition: ``{"person", "gender", "half", "condition",
 "status", "errors", "fit_seconds", "measurements"}`` with ``status`` "ok", "failed" (no person
