@@ -35,18 +35,22 @@ class KeypointTarget:
 
     Attributes
     ----------
-    joint : SMPL joint name; the target itself when ``landmark`` is None, else the joint the
-        fallback offset is attached to.
+    joint : SMPL joint name: the target itself when ``landmark`` is None and ``offset`` zero,
+        else the joint the offset is attached to.
     landmark : surface landmark name of the body model, or None.
-    offset : (3,) fallback offset from ``joint`` in metres (rest frame), used when the model lacks
-        ``landmark``.
+    offset : (3,) offset from ``joint`` in metres, in the rest frame of ``frame``: with a
+        ``landmark``, the fallback used when the model lacks it; without one, the target (a
+        point rigidly attached to the joint, for every model).
     weight : relative weight of the keypoint in the reprojection term (0 = unused).
+    frame : SMPL joint whose rotation turns ``offset`` (None: ``joint``'s own), e.g. the pelvis
+        for a point on the pelvis placed from the hip joint.
     """
 
     joint: str
     landmark: str | None = None
     offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
     weight: float = 1.0
+    frame: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,8 +82,14 @@ class KeypointLayout:
         return np.array([t.weight for t in self.targets])
 
 
-def _t(joint: str, landmark: str | None = None, offset=(0.0, 0.0, 0.0), weight: float = 1.0):
-    return KeypointTarget(joint, landmark, tuple(float(v) for v in offset), weight)
+def _t(
+    joint: str,
+    landmark: str | None = None,
+    offset=(0.0, 0.0, 0.0),
+    weight: float = 1.0,
+    frame: str | None = None,
+):
+    return KeypointTarget(joint, landmark, tuple(float(v) for v in offset), weight, frame)
 
 
 # Fallback offsets (m, rest frame of the joint): each landmark's rest position minus its joint's
@@ -114,6 +124,47 @@ def _mirror(offset):
     return (-offset[0], offset[1], offset[2])
 
 
+# Where BlazePose's keypoints lie on the body, learned from renders with exact truth
+# (``benchmarks/studies/keypoint_targets.py``): the TUNING halves of the rendered benchmark
+# (179 detected photos: even index in each of its 15 categories, 2026-11-30) and of the shape
+# benchmark (20 people, front and side: 40 photos); detections with confidence ≥ 0.5; offset of
+# the left keypoint (the right mirrors x) in the rest frame of ``frame``, fitted by linear
+# least squares on the perspective constraints, Tukey-reweighted. Median residual (px) of all
+# tuning photos at the old target → at the learned one (detections per keypoint pair):
+#   hip 18.3 → 7.1 (436; at the hip joint itself 10.4), shoulder 12.8 → 5.4 (438; joint 5.9),
+#   ear 13.1 → 6.7 (438), nose 9.3 → 7.5 (219), mouth 8.8 → 6.5 (438), pinky 10.8 → 8.2 (314),
+#   index 8.7 → 7.4 (312), thumb 12.0 → 7.4 (307), foot index 17.0 → 14.4 (373).
+# A keypoint moved only where the learned point lowers the residual by ≥ 15 % over all photos
+# and ≥ 10 % on each benchmark; eyes (6.8–7.7 px → 6.8–7.2), elbows 5.3 → 5.0, wrists
+# 4.5 → 4.1, knees 4.6 → 4.3, ankles 4.7 → 3.9 (shape benchmark only 4.0 → 3.7) and heels
+# 11.9 → 11.0 keep their targets. The hips ride on the pelvis (7.1 px; on the thigh 7.6): the
+# detector's hip is 13 mm inside the hip joint, 28 mm above it and 9 mm in front, where the
+# old ``hip_surface`` landmark was 62 mm outside (the fit then narrowed the body until its
+# landmarks met the detector's hips: girths 270–306 mm too small). The shoulders sit 9 mm
+# inside the shoulder joints, not on the ``shoulder_surface`` landmarks 47 mm above them.
+_LEARNED = {  # name: (joint, (x, y, z) m, frame joint or None = the joint's own)
+    "nose": ("head", (0.0, 0.013, 0.094), None),
+    "left_ear": ("head", (0.050, 0.025, 0.031), None),
+    "mouth_left": ("head", (0.018, -0.018, 0.079), None),
+    "left_shoulder": ("left_shoulder", (-0.009, 0.001, 0.0), None),
+    "left_hip": ("left_hip", (-0.013, 0.028, 0.009), "pelvis"),
+    "left_pinky": ("left_hand", (-0.018, -0.010, -0.008), None),
+    "left_index": ("left_hand", (-0.015, -0.012, 0.012), None),
+    "left_thumb": ("left_hand", (-0.040, -0.020, 0.018), None),
+    "left_foot_index": ("left_foot", (-0.013, -0.013, 0.023), None),
+}
+
+
+def _learned(name: str, weight: float = 1.0) -> KeypointTarget:
+    """Learned target of BlazePose keypoint ``name`` (a right one mirrors its left twin)."""
+    twin = name.replace("right", "left")
+    joint, off, frame = _LEARNED[twin]
+    if twin == name:
+        return _t(joint, None, off, weight, frame)
+    frame = frame and frame.replace("left", "right")
+    return _t(joint.replace("left", "right"), None, _mirror(off), weight, frame)
+
+
 def _landmark(name: str, weight: float = 1.0) -> KeypointTarget:
     """Target of a named model landmark with its fallback joint and offset."""
     if name in _FACE:
@@ -130,34 +181,36 @@ def _blazepose33() -> KeypointLayout:
     def add(name, target):
         names.append(name), targets.append(target)
 
-    add("nose", _landmark("nose"))
+    add("nose", _learned("nose"))
     for side in ("left", "right"):  # eye corners: small details of one rigid head, half weight
         add(f"{side}_eye_inner", _landmark(f"{side}_eye_inner", 0.5))
         add(f"{side}_eye", _landmark(f"{side}_eye"))
         add(f"{side}_eye_outer", _landmark(f"{side}_eye_outer", 0.5))
-    add("left_ear", _landmark("left_ear"))
-    add("right_ear", _landmark("right_ear"))
-    add("mouth_left", _landmark("mouth_left", 0.5))
-    add("mouth_right", _landmark("mouth_right", 0.5))
-    # BlazePose's pinky, index and thumb points sit on the knuckles (MCP), not the fingertips
+    add("left_ear", _learned("left_ear"))
+    add("right_ear", _learned("right_ear"))
+    add("mouth_left", _learned("mouth_left", 0.5))
+    add("mouth_right", _learned("mouth_right", 0.5))
+    # the targets learned from renders (_LEARNED), the joints, and the heel landmark
     for part, landmark in (
-        ("shoulder", "shoulder_surface"),
+        ("shoulder", "learned"),
         ("elbow", None),
         ("wrist", None),
-        ("pinky", "pinky_knuckle"),
-        ("index", "index_knuckle"),
-        ("thumb", "thumb_knuckle"),
-        ("hip", "hip_surface"),
+        ("pinky", "learned"),
+        ("index", "learned"),
+        ("thumb", "learned"),
+        ("hip", "learned"),
         ("knee", None),
         ("ankle", None),
         ("heel", "heel"),
-        ("foot_index", "big_toe"),
+        ("foot_index", "learned"),
     ):
         for side in ("left", "right"):
+            weight = 0.5 if part in ("pinky", "index", "thumb") else 1.0
             if landmark is None:
                 add(f"{side}_{part}", _t(f"{side}_{part}"))
+            elif landmark == "learned":
+                add(f"{side}_{part}", _learned(f"{side}_{part}", weight))
             else:
-                weight = 0.5 if part in ("pinky", "index", "thumb") else 1.0
                 add(f"{side}_{part}", _landmark(f"{side}_{landmark}", weight))
     return KeypointLayout(
         "blazepose33",
@@ -170,19 +223,19 @@ def _blazepose33() -> KeypointLayout:
 def _coco17() -> KeypointLayout:
     names = ["nose", "left_eye", "right_eye", "left_ear", "right_ear"]
     targets = [_landmark(n) for n in names]
-    for part, landmark in (
-        ("shoulder", "shoulder_surface"),
-        ("elbow", None),
-        ("wrist", None),
-        ("hip", "hip_surface"),
-        ("knee", None),
-        ("ankle", None),
+    # MoveNet's shoulders and hips are those the learned targets were fitted to: the project's
+    # detector puts MoveNet's twelve limb joints in place of BlazePose's where it is confident
+    for part, learned in (
+        ("shoulder", True),
+        ("elbow", False),
+        ("wrist", False),
+        ("hip", True),
+        ("knee", False),
+        ("ankle", False),
     ):
         for side in ("left", "right"):
             names.append(f"{side}_{part}")
-            targets.append(
-                _t(f"{side}_{part}") if landmark is None else _landmark(f"{side}_{landmark}")
-            )
+            targets.append(_learned(f"{side}_{part}") if learned else _t(f"{side}_{part}"))
     return KeypointLayout(
         "coco17",
         tuple(names),
