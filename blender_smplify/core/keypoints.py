@@ -2,19 +2,20 @@
 
 A layout is data: it names its keypoints in order and maps each to a target on the body model,
 
-- an SMPL joint (``joint``), or
+- an SMPL joint (``joint``),
+- a point rigidly attached to a joint (``joint`` + ``offset``, metres in the rest frame of
+  ``frame``, by default the joint's own: x the body's left, y up, z forward), or
 - a surface landmark of the body model (``landmark``, regressed from a few vertices by the
   model's ``keypoint_regressor``); when a model has no such landmark (an official SMPL file) the
-  target falls back to a point rigidly attached to ``joint`` at ``offset`` (metres, in the
-  joint's rest frame: x the body's left, y up, z forward).
+  target falls back to the rigid point at ``offset`` from ``joint``.
 
-Detectors' hips and shoulders are not SMPL's joints: a detector marks the hip where the thigh
-meets the pelvis on the skin's outline, higher and further out than SMPL's hip joint, which
-sits inside the femoral head. BlazePose's hips and shoulders therefore map to the surface
-landmarks ``*_hip_surface`` and ``*_shoulder_surface`` (on the open body model 62 mm outside the
-hip joint and 47 mm above the shoulder joint); the fallback offsets below were measured on the
-open body model as the rest-pose offset of each landmark from its joint (see
-``benchmarks/studies/landmark_offsets.py``).
+Where a detector's keypoint lies on the body is measured, not assumed: BlazePose's (and the
+fused MoveNet limb joints') targets below were learned from renders with exact truth
+(``benchmarks/studies/keypoint_targets.py``, see ``_LEARNED``). Its hips lie close to SMPL's
+hip joints (13 mm inside, 28 mm above), not on the skin's outline as the ``*_hip_surface``
+landmarks (62 mm outside) that the layout used before; its shoulders 9 mm inside SMPL's
+shoulder joints. The landmarks' fallback offsets were measured on the open body model as the
+rest-pose offset of each landmark from its joint (``benchmarks/studies/landmark_offsets.py``).
 """
 
 from __future__ import annotations
