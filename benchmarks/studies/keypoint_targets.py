@@ -73,12 +73,25 @@ def global_rotations(pose: np.ndarray) -> np.ndarray:
     return G
 
 
-def observations(files: list[Path], detections: dict, min_conf: float) -> list[dict]:
+def detected(png: Path, detections: dict, movenet: dict | None):
+    """(xy, confidence) of a photo: the detection's blazepose33 keypoints, or with ``movenet``
+    MoveNet's own 17 (COCO order) from its pass; None when nobody was found."""
+    if movenet is not None:
+        return movenet.get(str(png))
+    found = detections.get(detections.get(str(png)))
+    if found is None or isinstance(found, Exception):
+        return None
+    return found.keypoints.xy, found.keypoints.confidence
+
+
+def observations(
+    files: list[Path], detections: dict, min_conf: float, movenet: dict | None = None
+) -> list[dict]:
     """Per photo: truth joints (24, 3) and rotations, camera, detected xy and confidence."""
     rows = []
     for js in files:
-        found = detections.get(detections.get(str(js.with_suffix(".png"))))
-        if found is None or isinstance(found, Exception):
+        found = detected(js.with_suffix(".png"), detections, movenet)
+        if found is None:
             continue
         info = json.loads(js.read_text())
         w, h = info["image_size"]
@@ -88,8 +101,8 @@ def observations(files: list[Path], detections: dict, min_conf: float) -> list[d
                 "G": global_rotations(info["pose_camera"]),
                 "f": info["focal_px"],
                 "c": np.array([w / 2, h / 2]),
-                "xy": found.keypoints.xy,
-                "ok": found.keypoints.confidence >= min_conf,
+                "xy": found[0],
+                "ok": found[1] >= min_conf,
             }
         )
     return rows
@@ -189,16 +202,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-confidence", type=float, default=0.5)
     parser.add_argument("--shape-folder", default=str(SHAPE))
     parser.add_argument("--json", default="")
+    parser.add_argument(
+        "--movenet",
+        default="",
+        help="pickle {png path: (xy (17, 2), score (17,)) or None} of MoveNet's own pass: "
+        "learn the coco17 layout's targets from it instead",
+    )
     args = parser.parse_args(argv)
     detections = pickle.loads(Path(args.detections).read_bytes())
-    layout = kp_mod.get_layout("blazepose33")
+    movenet = pickle.loads(Path(args.movenet).read_bytes()) if args.movenet else None
+    layout = kp_mod.get_layout("coco17" if movenet else "blazepose33")
     sets = {
         "rendered": rendered_halves(RENDERED)[args.half],
         "shape": shape_halves(Path(args.shape_folder))[args.half],
     }
     results = {}
     for label, files in [*sets.items(), ("both", sets["rendered"] + sets["shape"])]:
-        rows = observations(files, detections, args.min_confidence)
+        rows = observations(files, detections, args.min_confidence, movenet)
         results[label] = learn(rows, layout)
         results[label + "_thigh_frame"] = learn(rows, layout, {"hip": "left_hip"})
         print(

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/studies/keypoint_targets_pose.py --half report \\
         [--detections CACHE.pkl] [--weights '{"shape_prior": [...]}'] [--save out.json]
+        [--blazepose-world]
 
 For the keypoint-target study (``keypoint_targets.py``): every render of
 ``benchmarks/out/rendered_3d/seed0`` in ``--half`` (index within its category even: tuning,
@@ -53,7 +54,9 @@ def detection_of(png: Path, detections: dict | None):
     return found
 
 
-def run(half: str, detections: dict | None, weights: SmplifyWeights | None) -> list[dict]:
+def run(
+    half: str, detections: dict | None, weights: SmplifyWeights | None, lifter: bool = True
+) -> list[dict]:
     model = pipeline.load_model("neutral")
     rows = []
     for js in sorted(CACHE.glob("*.json")):
@@ -68,7 +71,7 @@ def run(half: str, detections: dict | None, weights: SmplifyWeights | None) -> l
             continue
         kp = detection.keypoints
         world = WorldLandmarks.from_detection(detection)
-        if pipeline.WORLD_FROM_LIFTER:
+        if lifter and pipeline.WORLD_FROM_LIFTER:
             world = lifted_world(kp, info["focal_px"], principal_point(size))
         start = time.perf_counter()
         res = fit(model, kp, size, info["focal_px"], weights=weights, world=world)
@@ -84,12 +87,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--detections", default="")
     parser.add_argument("--weights", default="", help="SmplifyWeights fields as JSON")
     parser.add_argument("--save", default="")
+    parser.add_argument(
+        "--blazepose-world",
+        action="store_true",
+        help="BlazePose's own world landmarks as the 3D evidence instead of the lifter's points",
+    )
     args = parser.parse_args(argv)
     detections = pickle.loads(Path(args.detections).read_bytes()) if args.detections else None
     fields = json.loads(args.weights) if args.weights else {}
     weights = SmplifyWeights(**{k: tuple(v) for k, v in fields.items()}) if fields else None
     start = time.perf_counter()
-    rows = run(args.half, detections, weights)
+    rows = run(args.half, detections, weights, lifter=not args.blazepose_world)
     s = summarise([r["detector"] for r in rows])
     seg, judged = s["segments"], s["facing_judged"]
     print(

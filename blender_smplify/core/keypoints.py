@@ -11,11 +11,12 @@ A layout is data: it names its keypoints in order and maps each to a target on t
 
 Where a detector's keypoint lies on the body is measured, not assumed: BlazePose's (and the
 fused MoveNet limb joints') targets below were learned from renders with exact truth
-(``benchmarks/studies/keypoint_targets.py``, see ``_LEARNED``). Its hips lie close to SMPL's
-hip joints (13 mm inside, 28 mm above), not on the skin's outline as the ``*_hip_surface``
-landmarks (62 mm outside) that the layout used before; its shoulders 9 mm inside SMPL's
-shoulder joints. The landmarks' fallback offsets were measured on the open body model as the
-rest-pose offset of each landmark from its joint (``benchmarks/studies/landmark_offsets.py``).
+(``benchmarks/studies/keypoint_targets.py``; the numbers in ``learned_targets.py``). Its hips
+lie close to SMPL's hip joints (13 mm inside, 28 mm above), not on the skin's outline as the
+``*_hip_surface`` landmarks (62 mm outside) that the layout used before; its shoulders 9 mm
+inside SMPL's shoulder joints. The landmarks' fallback offsets were measured on the open body
+model as the rest-pose offset of each landmark from its joint
+(``benchmarks/studies/landmark_offsets.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import numpy as np
 
 from .errors import KeypointsError
 from .joints import SMPL_JOINT_NAMES
+from .learned_targets import LEARNED, LEARNED_MOVENET
 
 
 @dataclass(frozen=True)
@@ -125,41 +127,11 @@ def _mirror(offset):
     return (-offset[0], offset[1], offset[2])
 
 
-# Where BlazePose's keypoints lie on the body, learned from renders with exact truth
-# (``benchmarks/studies/keypoint_targets.py``): the TUNING halves of the rendered benchmark
-# (179 detected photos: even index in each of its 15 categories, 2026-11-30) and of the shape
-# benchmark (20 people, front and side: 40 photos); detections with confidence ≥ 0.5; offset of
-# the left keypoint (the right mirrors x) in the rest frame of ``frame``, fitted by linear
-# least squares on the perspective constraints, Tukey-reweighted. Median residual (px) of all
-# tuning photos at the old target → at the learned one (detections per keypoint pair):
-#   hip 18.3 → 7.1 (436; at the hip joint itself 10.4), shoulder 12.8 → 5.4 (438; joint 5.9),
-#   ear 13.1 → 6.7 (438), nose 9.3 → 7.5 (219), mouth 8.8 → 6.5 (438), pinky 10.8 → 8.2 (314),
-#   index 8.7 → 7.4 (312), thumb 12.0 → 7.4 (307), foot index 17.0 → 14.4 (373).
-# A keypoint moved only where the learned point lowers the residual by ≥ 15 % over all photos
-# and ≥ 10 % on each benchmark; eyes (6.8–7.7 px → 6.8–7.2), elbows 5.3 → 5.0, wrists
-# 4.5 → 4.1, knees 4.6 → 4.3, ankles 4.7 → 3.9 (shape benchmark only 4.0 → 3.7) and heels
-# 11.9 → 11.0 keep their targets. The hips ride on the pelvis (7.1 px; on the thigh 7.6): the
-# detector's hip is 13 mm inside the hip joint, 28 mm above it and 9 mm in front, where the
-# old ``hip_surface`` landmark was 62 mm outside (the fit then narrowed the body until its
-# landmarks met the detector's hips: girths 270–306 mm too small). The shoulders sit 9 mm
-# inside the shoulder joints, not on the ``shoulder_surface`` landmarks 47 mm above them.
-_LEARNED = {  # name: (joint, (x, y, z) m, frame joint or None = the joint's own)
-    "nose": ("head", (0.0, 0.013, 0.094), None),
-    "left_ear": ("head", (0.050, 0.025, 0.031), None),
-    "mouth_left": ("head", (0.018, -0.018, 0.079), None),
-    "left_shoulder": ("left_shoulder", (-0.009, 0.001, 0.0), None),
-    "left_hip": ("left_hip", (-0.013, 0.028, 0.009), "pelvis"),
-    "left_pinky": ("left_hand", (-0.018, -0.010, -0.008), None),
-    "left_index": ("left_hand", (-0.015, -0.012, 0.012), None),
-    "left_thumb": ("left_hand", (-0.040, -0.020, 0.018), None),
-    "left_foot_index": ("left_foot", (-0.013, -0.013, 0.023), None),
-}
-
-
-def _learned(name: str, weight: float = 1.0) -> KeypointTarget:
-    """Learned target of BlazePose keypoint ``name`` (a right one mirrors its left twin)."""
+def _learned(name: str, weight: float = 1.0, table=None) -> KeypointTarget:
+    """Learned target of keypoint ``name`` in ``table`` (default ``LEARNED``, BlazePose's;
+    ``learned_targets.py``); a right one mirrors its left twin."""
     twin = name.replace("right", "left")
-    joint, off, frame = _LEARNED[twin]
+    joint, off, frame = (table or LEARNED)[twin]
     if twin == name:
         return _t(joint, None, off, weight, frame)
     frame = frame and frame.replace("left", "right")
@@ -191,7 +163,7 @@ def _blazepose33() -> KeypointLayout:
     add("right_ear", _learned("right_ear"))
     add("mouth_left", _learned("mouth_left", 0.5))
     add("mouth_right", _learned("mouth_right", 0.5))
-    # the targets learned from renders (_LEARNED), the joints, and the heel landmark
+    # the targets learned from renders (LEARNED), the joints, and the heel landmark
     for part, landmark in (
         ("shoulder", "learned"),
         ("elbow", None),
@@ -223,7 +195,7 @@ def _blazepose33() -> KeypointLayout:
 
 def _coco17() -> KeypointLayout:
     names = ["nose", "left_eye", "right_eye", "left_ear", "right_ear"]
-    targets = [_landmark(n) for n in names]
+    targets = [_landmark(n) if "eye" in n else _learned(n, table=LEARNED_MOVENET) for n in names]
     # MoveNet's shoulders and hips are those the learned targets were fitted to: the project's
     # detector puts MoveNet's twelve limb joints in place of BlazePose's where it is confident
     for part, learned in (

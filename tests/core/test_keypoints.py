@@ -113,18 +113,24 @@ def test_left_and_right_targets_mirror(name):
         assert other.offset == pytest.approx((-target.offset[0],) + target.offset[1:])
 
 
+def open_setup_of(layout: str):
+    from blender_smplify.core import pipeline
+    from blender_smplify.core.fit_setup import get_setup
+
+    return get_setup(pipeline.load_model("neutral"), layout, 10)
+
+
 @pytest.fixture(scope="module")
 def open_setup():
-    from blender_smplify.core import pipeline
-    from blender_smplify.core.fit_setup import FitSetup
-
-    return FitSetup(pipeline.load_model("neutral"), "blazepose33", 10, False)
+    return open_setup_of("blazepose33")
 
 
-def test_detector_hips_and_shoulders_are_where_the_detector_puts_them(open_setup):
+@pytest.mark.parametrize("name", ["blazepose33", "coco17"])
+def test_detector_hips_and_shoulders_are_where_the_detector_puts_them(name):
     # On renders with exact truth the detector's hips span 0.98 (0.87-1.09) of the SMPL hip
     # joints' width and its shoulders 1.01 (0.95-1.06) of theirs (shape benchmark, front
-    # photos); the old surface landmarks spanned 1.58 and 1.25 of them.
+    # photos; MoveNet's own alike); the old surface landmarks spanned 1.58 and 1.25 of them.
+    open_setup = open_setup_of(name)
     rest, layout = open_setup.rest_points, open_setup.layout
     target = rest[open_setup.point_index]
     for part, tolerance in (("hip", 0.15), ("shoulder", 0.10)):
