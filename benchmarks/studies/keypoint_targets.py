@@ -1,6 +1,7 @@
 """Where the detector's keypoints lie on the SMPL body: learned from renders with exact truth.
 
-    .venv/bin/python benchmarks/studies/keypoint_targets.py --detections CACHE.pkl
+    .venv/bin/python benchmarks/studies/keypoint_targets.py --detections CACHE.pkl \
+        [--half tuning|report] [--movenet MOVENET.pkl --min-confidence 0.3]
 
 For every BlazePose keypoint (left and right mirror-symmetric) an offset ``o`` in the rest
 frame of its SMPL joint, fitted by linear least squares on the perspective constraints
@@ -17,11 +18,16 @@ and side (``benchmarks/shape_accuracy.py``). Printed per keypoint: the median pi
 at the layout's target in this tree (a landmark's β = 0 fallback offset, a learned point, or the
 joint), at the joint itself, and at the learned offset; and the offset in mm. The hips are also
 fitted in the thigh's frame (last row) against the pelvis's of the layout. The figures quoted
-in ``core/keypoints.py`` are this script's output with the layout before the learned targets
+in ``core/learned_targets.py`` are this script's output with the layout before the learned targets
 (commit f382d79: hips and shoulders on the ``*_surface`` landmarks).
 
-``--detections`` is a pickle {png path: image hash, image hash: Detection or error} as made by
-running ``pipeline.detector().detect`` once per render (without it the detector runs here).
+``--movenet PATH`` learns the ``coco17`` layout's targets from MoveNet's own keypoints instead
+(a pickle {png path: (xy (17, 2), score (17,)) or None} of ``JointDetector.landmark_passes``'
+``limbs``; use ``--min-confidence 0.3``, MoveNet's scores run lower).
+
+``--detections`` is a pickle {png path: image hash, image hash: Detection or error}; with
+``--write-caches`` the detector runs once on every render of both benchmarks and writes it
+(and MoveNet's pass to ``--movenet`` when given) first: minutes.
 """
 
 from __future__ import annotations
@@ -41,9 +47,39 @@ from blender_smplify.core import keypoints as kp_mod
 from blender_smplify.core.joints import SMPL_PARENTS, J
 from blender_smplify.core.rotation import rodrigues
 
-RENDERED = Path("/work/main/benchmarks/out/rendered_3d/seed0")
+RENDERED = ROOT / "benchmarks" / "out" / "rendered_3d" / "seed0"
 SHAPE = ROOT / "benchmarks" / "out" / "shape_accuracy" / "seed0"
 MIRROR = np.diag([-1.0, 1.0, 1.0])
+
+
+def write_caches(folders: list[Path], detections: Path, movenet: Path | None) -> None:
+    """Detect every render once: {png: image hash, hash: Detection or error} to
+    ``detections``; MoveNet's own pass {png: (xy, score) or None} to ``movenet``."""
+    import hashlib
+
+    from blender_smplify.core import pipeline
+    from blender_smplify.core.errors import SmplifyError
+    from blender_smplify.core.image_io import load_image
+
+    detector, found, limbs = pipeline.detector(), {}, {}
+    for png in sorted(p for folder in folders for p in folder.glob("*.png")):
+        image = load_image(png)
+        key = hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest()
+        try:
+            found[key] = detector.detect(image)
+            _ = found[key].mask  # computed once, kept in the pickle (the silhouette needs it)
+        except SmplifyError as error:
+            found[key] = error
+        found[str(png)] = key
+        if movenet is not None:
+            try:
+                lp = detector.landmark_passes(image).limbs
+            except SmplifyError:
+                lp = None
+            limbs[str(png)] = None if lp is None else (lp.xy, lp.score)
+    detections.write_bytes(pickle.dumps(found))
+    if movenet is not None:
+        movenet.write_bytes(pickle.dumps(limbs))
 
 
 def rendered_halves(folder: Path) -> dict[str, list[Path]]:
@@ -208,12 +244,17 @@ def main(argv: list[str] | None = None) -> int:
         help="pickle {png path: (xy (17, 2), score (17,)) or None} of MoveNet's own pass: "
         "learn the coco17 layout's targets from it instead",
     )
+    parser.add_argument("--rendered-folder", default=str(RENDERED))
+    parser.add_argument("--write-caches", action="store_true")
     args = parser.parse_args(argv)
+    if args.write_caches:
+        folders = [Path(args.rendered_folder), Path(args.shape_folder)]
+        write_caches(folders, Path(args.detections), Path(args.movenet) if args.movenet else None)
     detections = pickle.loads(Path(args.detections).read_bytes())
     movenet = pickle.loads(Path(args.movenet).read_bytes()) if args.movenet else None
     layout = kp_mod.get_layout("coco17" if movenet else "blazepose33")
     sets = {
-        "rendered": rendered_halves(RENDERED)[args.half],
+        "rendered": rendered_halves(Path(args.rendered_folder))[args.half],
         "shape": shape_halves(Path(args.shape_folder))[args.half],
     }
     results = {}

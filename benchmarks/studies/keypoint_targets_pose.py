@@ -41,7 +41,7 @@ from blender_smplify.core.lifter import lifted_world
 from blender_smplify.core.objective import SmplifyWeights
 from blender_smplify.core.world_landmarks import WorldLandmarks
 
-CACHE = Path("/work/main/benchmarks/out/rendered_3d/seed0")
+CACHE = ROOT / "benchmarks" / "out" / "rendered_3d" / "seed0"
 
 
 def detection_of(png: Path, detections: dict | None):
@@ -55,11 +55,15 @@ def detection_of(png: Path, detections: dict | None):
 
 
 def run(
-    half: str, detections: dict | None, weights: SmplifyWeights | None, lifter: bool = True
+    half: str,
+    detections: dict | None,
+    weights: SmplifyWeights | None,
+    lifter: bool = True,
+    folder: Path = CACHE,
 ) -> list[dict]:
     model = pipeline.load_model("neutral")
     rows = []
-    for js in sorted(CACHE.glob("*.json")):
+    for js in sorted(folder.glob("*.json")):
         if (int(js.stem.rsplit("_", 1)[1]) % 2 == 0) != (half == "tuning"):
             continue
         info = json.loads(js.read_text())
@@ -87,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--detections", default="")
     parser.add_argument("--weights", default="", help="SmplifyWeights fields as JSON")
     parser.add_argument("--save", default="")
+    parser.add_argument("--folder", default=str(CACHE), help="the rendered benchmark's renders")
     parser.add_argument(
         "--blazepose-world",
         action="store_true",
@@ -97,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     fields = json.loads(args.weights) if args.weights else {}
     weights = SmplifyWeights(**{k: tuple(v) for k, v in fields.items()}) if fields else None
     start = time.perf_counter()
-    rows = run(args.half, detections, weights, lifter=not args.blazepose_world)
+    rows = run(args.half, detections, weights, not args.blazepose_world, Path(args.folder))
     s = summarise([r["detector"] for r in rows])
     seg, judged = s["segments"], s["facing_judged"]
     print(
