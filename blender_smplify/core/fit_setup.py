@@ -56,17 +56,18 @@ class FitSetup:
         offsets, offset_keys = [], []
         where = []
         for target in layout.targets:
-            if target.landmark is None:
+            if target.landmark is None and not any(target.offset):
                 where.append(("joint", J[target.joint]))
             elif target.landmark in available:
                 if target.landmark not in landmarks:
                     landmarks.append(target.landmark)
                 where.append(("landmark", landmarks.index(target.landmark)))
-            else:
-                key = (target.joint, target.offset)
+            else:  # a rigid point: a learned target, or a landmark the model lacks
+                frame = target.frame or target.joint
+                key = (target.joint, target.offset, frame)
                 if key not in offset_keys:
                     offset_keys.append(key)
-                    offsets.append((J[target.joint], np.array(target.offset)))
+                    offsets.append((J[target.joint], np.array(target.offset), J[frame]))
                 where.append(("offset", offset_keys.index(key)))
         base = {"joint": 0, "landmark": 24, "offset": 24 + len(landmarks)}
         self.point_index = np.array([base[kind] + i for kind, i in where])

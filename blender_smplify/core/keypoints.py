@@ -2,19 +2,21 @@
 
 A layout is data: it names its keypoints in order and maps each to a target on the body model,
 
-- an SMPL joint (``joint``), or
+- an SMPL joint (``joint``),
+- a point rigidly attached to a joint (``joint`` + ``offset``, metres in the rest frame of
+  ``frame``, by default the joint's own: x the body's left, y up, z forward), or
 - a surface landmark of the body model (``landmark``, regressed from a few vertices by the
   model's ``keypoint_regressor``); when a model has no such landmark (an official SMPL file) the
-  target falls back to a point rigidly attached to ``joint`` at ``offset`` (metres, in the
-  joint's rest frame: x the body's left, y up, z forward).
+  target falls back to the rigid point at ``offset`` from ``joint``.
 
-Detectors' hips and shoulders are not SMPL's joints: a detector marks the hip where the thigh
-meets the pelvis on the skin's outline, higher and further out than SMPL's hip joint, which
-sits inside the femoral head. BlazePose's hips and shoulders therefore map to the surface
-landmarks ``*_hip_surface`` and ``*_shoulder_surface`` (on the open body model 62 mm outside the
-hip joint and 47 mm above the shoulder joint); the fallback offsets below were measured on the
-open body model as the rest-pose offset of each landmark from its joint (see
-``benchmarks/studies/landmark_offsets.py``).
+Where a detector's keypoint lies on the body is measured, not assumed: BlazePose's (and the
+fused MoveNet limb joints') targets below were learned from renders with exact truth
+(``benchmarks/studies/keypoint_targets.py``; the numbers in ``learned_targets.py``). Its hips
+lie close to SMPL's hip joints (13 mm inside, 28 mm above), not on the skin's outline as the
+``*_hip_surface`` landmarks (62 mm outside) that the layout used before; its shoulders 9 mm
+inside SMPL's shoulder joints. The landmarks' fallback offsets were measured on the open body
+model as the rest-pose offset of each landmark from its joint
+(``benchmarks/studies/landmark_offsets.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 
 from .errors import KeypointsError
 from .joints import SMPL_JOINT_NAMES
+from .learned_targets import LEARNED, LEARNED_MOVENET
 
 
 @dataclass(frozen=True)
@@ -35,18 +38,22 @@ class KeypointTarget:
 
     Attributes
     ----------
-    joint : SMPL joint name; the target itself when ``landmark`` is None, else the joint the
-        fallback offset is attached to.
+    joint : SMPL joint name: the target itself when ``landmark`` is None and ``offset`` zero,
+        else the joint the offset is attached to.
     landmark : surface landmark name of the body model, or None.
-    offset : (3,) fallback offset from ``joint`` in metres (rest frame), used when the model lacks
-        ``landmark``.
+    offset : (3,) offset from ``joint`` in metres, in the rest frame of ``frame``: with a
+        ``landmark``, the fallback used when the model lacks it; without one, the target (a
+        point rigidly attached to the joint, for every model).
     weight : relative weight of the keypoint in the reprojection term (0 = unused).
+    frame : SMPL joint whose rotation turns ``offset`` (None: ``joint``'s own), e.g. the pelvis
+        for a point on the pelvis placed from the hip joint.
     """
 
     joint: str
     landmark: str | None = None
     offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
     weight: float = 1.0
+    frame: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,8 +85,14 @@ class KeypointLayout:
         return np.array([t.weight for t in self.targets])
 
 
-def _t(joint: str, landmark: str | None = None, offset=(0.0, 0.0, 0.0), weight: float = 1.0):
-    return KeypointTarget(joint, landmark, tuple(float(v) for v in offset), weight)
+def _t(
+    joint: str,
+    landmark: str | None = None,
+    offset=(0.0, 0.0, 0.0),
+    weight: float = 1.0,
+    frame: str | None = None,
+):
+    return KeypointTarget(joint, landmark, tuple(float(v) for v in offset), weight, frame)
 
 
 # Fallback offsets (m, rest frame of the joint): each landmark's rest position minus its joint's
@@ -114,6 +127,17 @@ def _mirror(offset):
     return (-offset[0], offset[1], offset[2])
 
 
+def _learned(name: str, weight: float = 1.0, table=None) -> KeypointTarget:
+    """Learned target of keypoint ``name`` in ``table`` (default ``LEARNED``, BlazePose's;
+    ``learned_targets.py``); a right one mirrors its left twin."""
+    twin = name.replace("right", "left")
+    joint, off, frame = (table or LEARNED)[twin]
+    if twin == name:
+        return _t(joint, None, off, weight, frame)
+    frame = frame and frame.replace("left", "right")
+    return _t(joint.replace("left", "right"), None, _mirror(off), weight, frame)
+
+
 def _landmark(name: str, weight: float = 1.0) -> KeypointTarget:
     """Target of a named model landmark with its fallback joint and offset."""
     if name in _FACE:
@@ -130,34 +154,36 @@ def _blazepose33() -> KeypointLayout:
     def add(name, target):
         names.append(name), targets.append(target)
 
-    add("nose", _landmark("nose"))
+    add("nose", _learned("nose"))
     for side in ("left", "right"):  # eye corners: small details of one rigid head, half weight
         add(f"{side}_eye_inner", _landmark(f"{side}_eye_inner", 0.5))
         add(f"{side}_eye", _landmark(f"{side}_eye"))
         add(f"{side}_eye_outer", _landmark(f"{side}_eye_outer", 0.5))
-    add("left_ear", _landmark("left_ear"))
-    add("right_ear", _landmark("right_ear"))
-    add("mouth_left", _landmark("mouth_left", 0.5))
-    add("mouth_right", _landmark("mouth_right", 0.5))
-    # BlazePose's pinky, index and thumb points sit on the knuckles (MCP), not the fingertips
+    add("left_ear", _learned("left_ear"))
+    add("right_ear", _learned("right_ear"))
+    add("mouth_left", _learned("mouth_left", 0.5))
+    add("mouth_right", _learned("mouth_right", 0.5))
+    # the targets learned from renders (LEARNED), the joints, and the heel landmark
     for part, landmark in (
-        ("shoulder", "shoulder_surface"),
+        ("shoulder", "learned"),
         ("elbow", None),
         ("wrist", None),
-        ("pinky", "pinky_knuckle"),
-        ("index", "index_knuckle"),
-        ("thumb", "thumb_knuckle"),
-        ("hip", "hip_surface"),
+        ("pinky", "learned"),
+        ("index", "learned"),
+        ("thumb", "learned"),
+        ("hip", "learned"),
         ("knee", None),
         ("ankle", None),
         ("heel", "heel"),
-        ("foot_index", "big_toe"),
+        ("foot_index", "learned"),
     ):
         for side in ("left", "right"):
+            weight = 0.5 if part in ("pinky", "index", "thumb") else 1.0
             if landmark is None:
                 add(f"{side}_{part}", _t(f"{side}_{part}"))
+            elif landmark == "learned":
+                add(f"{side}_{part}", _learned(f"{side}_{part}", weight))
             else:
-                weight = 0.5 if part in ("pinky", "index", "thumb") else 1.0
                 add(f"{side}_{part}", _landmark(f"{side}_{landmark}", weight))
     return KeypointLayout(
         "blazepose33",
@@ -169,20 +195,20 @@ def _blazepose33() -> KeypointLayout:
 
 def _coco17() -> KeypointLayout:
     names = ["nose", "left_eye", "right_eye", "left_ear", "right_ear"]
-    targets = [_landmark(n) for n in names]
-    for part, landmark in (
-        ("shoulder", "shoulder_surface"),
-        ("elbow", None),
-        ("wrist", None),
-        ("hip", "hip_surface"),
-        ("knee", None),
-        ("ankle", None),
+    targets = [_landmark(n) if "eye" in n else _learned(n, table=LEARNED_MOVENET) for n in names]
+    # MoveNet's shoulders and hips are those the learned targets were fitted to: the project's
+    # detector puts MoveNet's twelve limb joints in place of BlazePose's where it is confident
+    for part, learned in (
+        ("shoulder", True),
+        ("elbow", False),
+        ("wrist", False),
+        ("hip", True),
+        ("knee", False),
+        ("ankle", False),
     ):
         for side in ("left", "right"):
             names.append(f"{side}_{part}")
-            targets.append(
-                _t(f"{side}_{part}") if landmark is None else _landmark(f"{side}_{landmark}")
-            )
+            targets.append(_learned(f"{side}_{part}") if learned else _t(f"{side}_{part}"))
     return KeypointLayout(
         "coco17",
         tuple(names),

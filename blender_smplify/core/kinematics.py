@@ -202,7 +202,9 @@ def kinematics_from_model(
     model : BodyModel.
     num_betas : number of shape coefficients to fit (≤ B').
     landmarks : names of the model's surface landmarks to pose (after the joints).
-    offsets : rigid points (joint index, (3,) rest offset from that joint), after the landmarks.
+    offsets : rigid points after the landmarks: (joint index, (3,) rest offset) at the offset
+        from that joint in its own rest frame, or (joint index, (3,) rest offset, frame index)
+        at the joint plus the offset turned by the frame joint's rotation.
     """
     joint_template = model.J_template
     joint_dirs = model.J_dirs[:, :, :num_betas]
@@ -214,11 +216,11 @@ def kinematics_from_model(
         m_list.append(m)
         o_list.append(M0 - m[:, :, None] * joint_template)
         O_list.append(Mdirs - m[:, :, None, None] * joint_dirs)
-    for joint, offset in offsets or []:
+    for joint, offset, *frame in offsets or []:
         m = np.zeros((1, n))
         m[0, joint] = 1.0
         o = np.zeros((1, n, 3))
-        o[0, joint] = offset
+        o[0, frame[0] if frame else joint] = offset  # x = p_joint + G_frame offset
         m_list.append(m), o_list.append(o), O_list.append(np.zeros((1, n, 3, num_betas)))
     if m_list:
         return PointKinematics(

@@ -63,7 +63,13 @@ def body():
 @pytest.fixture(scope="module")
 def kin(body):
     return kinematics_from_model(
-        body, 10, ["nose", "left_heel", "right_index"], [(J["head"], np.array([0.0, 0.1, 0.1]))]
+        body,
+        10,
+        ["nose", "left_heel", "right_index"],
+        [
+            (J["head"], np.array([0.0, 0.1, 0.1])),
+            (J["left_hip"], np.array([-0.013, 0.028, 0.009]), J["pelvis"]),  # a learned hip
+        ],
     )
 
 
