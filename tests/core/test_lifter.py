@@ -11,7 +11,6 @@ from blender_smplify.core.body_model import BodyModel
 from blender_smplify.core.errors import KeypointsError, ModelFileError
 from blender_smplify.core.fit_setup import get_setup
 from blender_smplify.core.joints import J
-from blender_smplify.core.keypoints import LAYOUTS, KeypointLayout, _landmark
 from blender_smplify.core.lifter import (
     HIPS,
     LAYOUT,
@@ -26,26 +25,6 @@ from blender_smplify.core.rotation import rodrigues
 FOCAL, PRINCIPAL = 1200.0, np.array([500.0, 400.0])
 IDX = {n: i for i, n in enumerate(LAYOUT.names)}
 
-# The shipped network was trained (tools/train_lifter.py) on blazepose33 points as the layout
-# mapped them before its targets were learned from renders: these keypoints on the open
-# model's surface landmarks. Its known-pose test projects that layout (``TRAINED_ON``).
-_TRAINED_LANDMARKS = {"nose": "nose", "mouth_left": "mouth_left", "mouth_right": "mouth_right"}
-for _side in ("left", "right"):
-    for _kp, _landmark_name in (("ear", "ear"), ("shoulder", "shoulder_surface"),
-                                ("hip", "hip_surface"), ("pinky", "pinky_knuckle"),
-                                ("index", "index_knuckle"), ("thumb", "thumb_knuckle"),
-                                ("foot_index", "big_toe")):  # fmt: skip
-        _TRAINED_LANDMARKS[f"{_side}_{_kp}"] = f"{_side}_{_landmark_name}"
-TRAINED_ON = KeypointLayout(
-    "blazepose33_lifter_training",
-    LAYOUT.names,
-    tuple(
-        _landmark(_TRAINED_LANDMARKS[n]) if n in _TRAINED_LANDMARKS else t
-        for n, t in zip(LAYOUT.names, LAYOUT.targets)
-    ),
-    LAYOUT.torso,
-)
-LAYOUTS[TRAINED_ON.name] = TRAINED_ON
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +110,7 @@ def test_shipped_model_lifts_a_known_pose(lifter):
     are within 60 mm of the truth on average and the wrists lie in front of the shoulders."""
     truth = posed({"left_shoulder": (0.0, -1.4, 0.0), "right_shoulder": (0.0, 1.4, 0.0),
                    "left_elbow": (0.0, -0.5, 0.0), "right_elbow": (0.0, 0.5, 0.0),
-                   "left_knee": (0.5, 0.0, 0.0)}, yaw=0.4, layout=TRAINED_ON.name)  # fmt: skip
+                   "left_knee": (0.5, 0.0, 0.0)}, yaw=0.4)  # fmt: skip
     for side in ("left", "right"):  # the truth itself: wrists well in front of the shoulders
         assert truth[IDX[f"{side}_wrist"], 2] < truth[IDX[f"{side}_shoulder"], 2] - 0.3
     out = lifter.lift(project(truth), np.ones(33), FOCAL, PRINCIPAL)
