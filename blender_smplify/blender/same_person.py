@@ -48,6 +48,7 @@ def photos_to_avatars(
     keypoints: Sequence[Keypoints2D | str | Path | None] | None = None,
     height: float | None = None,
     girths: dict[str, float] | None = None,
+    silhouette: bool | None = None,
     blend_path: str | Path | None = None,
     render_path: str | Path | None = None,
     scene=None,
@@ -55,7 +56,8 @@ def photos_to_avatars(
     """Photos of one person in, one avatar per photo sharing one shape out (current scene).
 
     Every photo is read and checked by ``core.pipeline.prepare`` as for one photo; ``keypoints``
-    gives one entry per photo (None: detect). Optionally saves the .blend and a preview render
+    gives one entry per photo (None: detect); ``silhouette``: fit the detected outlines (None:
+    ``core.pipeline.SILHOUETTE_FROM_MASK``). Optionally saves the .blend and a preview render
     of the first photo's avatar. Raises SmplifyError on bad input.
     """
     from .pipeline import save_blend
@@ -72,6 +74,7 @@ def photos_to_avatars(
             need_image=True,
             height=height,
             girths=girths,
+            silhouette=silhouette,
         )
         for path, given in zip(image_paths, keypoints)
     ]

@@ -95,6 +95,8 @@ class FitInputs:
         detection), or None; detected keypoints bring their own.
     height : the person's known stature in metres, or None.
     girths : known girths in metres ({"chest_girth": ..., ...}; empty: none).
+    silhouette : fit the detected person's outline too (``silhouette.py``; detected keypoints
+        only: a keypoints file has no mask).
     """
 
     model: BodyModel
@@ -109,6 +111,7 @@ class FitInputs:
     world: WorldLandmarks | None = None
     height: float | None = None
     girths: dict[str, float] = field(default_factory=dict)
+    silhouette: bool = False
 
 
 @dataclass
@@ -143,6 +146,7 @@ def prepare(
     world: WorldLandmarks | None = None,
     height: float | None = None,
     girths: dict[str, float] | None = None,
+    silhouette: bool | None = None,
 ) -> FitInputs:
     """Read and check everything one fit needs; the first problem raises a SmplifyError.
 
@@ -162,6 +166,8 @@ def prepare(
         None with a keypoints file.
     height, girths : the person's known stature and girths in metres
         (``known_measurements.check_height`` / ``check_girths``), or None.
+    silhouette : fit the detected person's outline (True), or not (False); None:
+        ``SILHOUETTE_FROM_MASK``.
 
     Returns
     -------
@@ -208,6 +214,7 @@ def prepare(
         world if keypoints is not None else None,
         height,
         girths,
+        SILHOUETTE_FROM_MASK if silhouette is None else bool(silhouette),
     )
 
 
@@ -282,7 +289,7 @@ def detect_and_fit(
         detection = _detection(inputs.image, inputs.image_path, threads)
         keypoints, world = detection.keypoints, WorldLandmarks.from_detection(detection)
         frame_notes = out_of_frame_warnings(keypoints, detection.out_of_frame)
-        if SILHOUETTE_FROM_MASK:
+        if inputs.silhouette:
             silhouette = Silhouette.from_detection(detection)
         seconds["detect"] = time.perf_counter() - start
     if WORLD_FROM_LIFTER and keypoints.layout == "blazepose33":
