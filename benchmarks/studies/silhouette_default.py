@@ -52,7 +52,9 @@ def slim_detections(folder: Path, detections: Path | None, slim: Path) -> dict:
     full = pickle.loads(detections.read_bytes()) if detections else {}
     # the pickle's paths may name another checkout's copy of the renders: match the tail
     tail = {
-        Path(k).parent.name + "/" + Path(k).name: v for k, v in full.items() if folder.parent.name in k
+        Path(k).parent.name + "/" + Path(k).name: v
+        for k, v in full.items()
+        if folder.parent.name in k
     }
     out = {}
     for png in sorted(folder.glob("*.png")):
@@ -102,7 +104,9 @@ def report(rows: list[dict]) -> None:
         part = [r for r in rows if r["half"] == half]
         for mode in MODES:
             poorly = sum(bool(r[mode] and r[mode]["poorly"]) for r in part)
-            print(f"\n### {half} half ({len(part)}), silhouette {mode}; 'explains poorly' {poorly}")
+            print(
+                f"\n### {half} half ({len(part)}), silhouette {mode}; 'explains poorly' {poorly}"
+            )
             print(table(part, mode, categories))
         both = [r for r in part if r["off"] and r["on"]]
         diff = np.array([r["on"]["pa24"] - r["off"]["pa24"] for r in both])

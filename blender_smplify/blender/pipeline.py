@@ -69,8 +69,8 @@ def photo_to_avatar(
     blender_smplify fit``. Optionally saves the .blend (a copy; the open file keeps its name) and
     a preview render of the body over the photo through the fitted camera. ``height`` and
     ``girths``: the person's known stature and girths in metres; ``silhouette``: fit the
-    detected person's outline (None: ``core.pipeline.SILHOUETTE_FROM_MASK``). Raises SmplifyError on bad
-    input.
+    detected person's outline (None: ``core.pipeline.SILHOUETTE_FROM_MASK``). Raises
+    SmplifyError on bad input.
     """
     from . import build_rig
 

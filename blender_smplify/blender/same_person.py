@@ -248,7 +248,8 @@ def _keep_evidence(settings, armature) -> None:
             f"no keypoints of {armature.name}'s photo in this scene: press Fit on it first"
         )
     size = stored_fit(armature).image_size
-    _keep_keypoints(armature, keypoints, size, world, _photo_mask(armature, keypoints, size))
+    mask = _photo_mask(armature, keypoints, size, settings.fit_outline)
+    _keep_keypoints(armature, keypoints, size, world, mask)
 
 
 #: A detection's mask belongs to stored keypoints whose median distance from the detection's
@@ -256,13 +257,13 @@ def _keep_evidence(settings, armature) -> None:
 SAME_DETECTION = 0.02
 
 
-def _photo_mask(armature, keypoints: Keypoints2D, size) -> Silhouette | None:
+def _photo_mask(armature, keypoints: Keypoints2D, size, wanted: bool) -> Silhouette | None:
     """The person mask of the detection that gave ``keypoints`` on the avatar's photo file
     (the scene keeps no mask): the photo detected again, its mask taken when its keypoints
-    agree (``SAME_DETECTION``); None without a file, for keypoints from elsewhere, or with
-    masks switched off (``core.pipeline.SILHOUETTE_FROM_MASK``)."""
+    agree (``SAME_DETECTION``); None without a file, for keypoints from elsewhere, or unless
+    ``wanted`` (the panel's "Fit the outline (tight clothing)")."""
     path = Path(str(armature.get("image_path", "")))
-    if not core_pipeline.SILHOUETTE_FROM_MASK or not path.is_file():
+    if not wanted or not path.is_file():
         return None
     from .image_io import load_image
 

@@ -41,11 +41,12 @@ from .world_landmarks import WorldLandmarks
 WORLD_FROM_LIFTER = True
 
 #: Fit the detected person's outline too (``silhouette.py``), when the keypoints were detected
-#: here (a keypoints file has no mask). Off: on 60 LSP photos it adds 31 % to the fit time (CPU
-#: median 104 → 136 ms on the loaded test machine; the 100 ms budget is unconfirmed) and more
-#: "explains poorly" warnings (9 → 16), though it gives girths within 2-4 cm instead of
-#: 20-26 cm on tightly dressed renders and a better pose (rendered benchmark PA-MPJPE median
-#: 61 → 52 mm); docs/fit.md, "Silhouette".
+#: here (a keypoints file has no mask); ``prepare(silhouette=)``, ``--silhouette`` and the
+#: panel's "Fit the outline (tight clothing)" override it per fit. Off (docs/fit.md,
+#: "Silhouette", "The default"): on 100 LSP photos it moves clothed people's girths by
+#: -20 to +17 cm (p10 / p90; loose clothes widen the body, +33 to +44 cm of waist); on 300 it
+#: costs 28 ms (CPU median 79 -> 107 ms) and doubles "explains poorly" (35 -> 78); its gain on
+#: the rendered benchmark is small (report half PA-MPJPE median 62 -> 59 mm).
 SILHOUETTE_FROM_MASK = False
 
 #: progress(fraction done, message) -> False to cancel
