@@ -8,7 +8,7 @@ Girths are compared as fractions of the fitted stature as well as in cm: one pho
 known height fixes the body's proportions, not its size.
 
     .venv/bin/python benchmarks/studies/silhouette_clothing.py [--limit 80] [--draw 4]
-        [--out /tmp/silon/clothing]
+        [--out /tmp/silhouette_clothing] [--figure docs/silhouette_clothing.png]
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=80)
     parser.add_argument("--draw", type=int, default=4)
     parser.add_argument("--data", default=str(ROOT.parent / "shared/data/lsp_dev"))
-    parser.add_argument("--out", default="/tmp/silon/clothing")
+    parser.add_argument("--out", default="/tmp/silhouette_clothing")
     parser.add_argument("--figure", default="", help="also the drawings side by side, to this PNG")
     args = parser.parse_args(argv)
     d = dict(np.load(CACHE))

@@ -11,7 +11,10 @@ goes to ``--slim`` for the next run. Prints ``rendered_eval.table`` per half and
 in brackets) and the per-photo change.
 
     .venv/bin/python benchmarks/studies/silhouette_default.py --detections DETECTIONS.pkl
-        [--slim /tmp/silon/rendered_sil.pkl] [--save rows.json] [--cache FOLDER]
+        [--slim /tmp/silhouette_default_detections.pkl] [--save rows.json] [--cache FOLDER]
+
+(the run in docs/fit.md: ``--cache /work/main/benchmarks/out/rendered_3d/seed0 --detections
+/tmp/layout_det/detections.pkl``)
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from blender_smplify.core.image_io import load_image  # noqa: E402
 from blender_smplify.core.lifter import lifted_world  # noqa: E402
 from blender_smplify.core.silhouette import Silhouette  # noqa: E402
 
-CACHE = Path("/work/main/benchmarks/out/rendered_3d/seed0")
+CACHE = ROOT / "benchmarks" / "out" / "rendered_3d" / "seed0"
 MODES = ("off", "on")
 
 
@@ -121,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", default=str(CACHE), help="the rendered benchmark's renders")
     parser.add_argument("--detections", default="", help="keypoint_targets.py's pickle")
-    parser.add_argument("--slim", default="/tmp/silon/rendered_sil.pkl")
+    parser.add_argument("--slim", default="/tmp/silhouette_default_detections.pkl")
     parser.add_argument("--save", default="", help="per-render rows as JSON")
     parser.add_argument("--rows", default="", help="print the tables of saved rows only")
     args = parser.parse_args(argv)
