@@ -77,6 +77,7 @@ def _run(args: argparse.Namespace) -> int:
             keypoints=given,
             height=height,
             girths=girths,
+            silhouette=args.silhouette,
         )
         for image, given in zip(args.images, keypoints)
     ]

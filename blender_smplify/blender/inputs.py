@@ -32,6 +32,7 @@ class Inputs:
     threads: int | None = None
     image: bpy.types.Image | None = None
     height: float | None = None  # the person's known stature, metres
+    silhouette: bool | None = None  # fit the detected outline; None: the pipeline's default
 
     @property
     def key(self) -> str:
@@ -68,6 +69,7 @@ def prepare(
         need_image=True,
         world=world,
         height=run.height,
+        silhouette=run.silhouette,
     )
 
 
@@ -108,7 +110,16 @@ def resolve(context: bpy.types.Context) -> Inputs:
     threads = preferences.threads or None if preferences is not None else None
     image_path = Path(path).resolve() if path else None
     height = known_height(settings.height_cm)
-    return Inputs(image_path, settings.gender, model_path, focal, threads, image, height)
+    return Inputs(
+        image_path,
+        settings.gender,
+        model_path,
+        focal,
+        threads,
+        image,
+        height,
+        settings.fit_outline,
+    )
 
 
 def known_height(height_cm: float) -> float | None:

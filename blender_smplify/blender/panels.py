@@ -32,6 +32,7 @@ class SMPLIFY_PT_main(bpy.types.Panel):
         if settings.focal_mode == "MANUAL":
             layout.prop(settings, "focal_length")
         layout.prop(settings, "height_cm")
+        layout.prop(settings, "fit_outline")
         row = layout.row(align=True)
         row.operator("smplify.detect")
         row.operator("smplify.fit")

@@ -55,6 +55,7 @@ def photo_to_avatar(
     keypoints: Keypoints2D | str | Path | None = None,
     height: float | None = None,
     girths: dict[str, float] | None = None,
+    silhouette: bool | None = None,
     scene=None,
     blend_path: str | Path | None = None,
     render_path: str | Path | None = None,
@@ -67,8 +68,9 @@ def photo_to_avatar(
     The inputs are read and checked by ``core.pipeline.prepare`` exactly as for ``python -m
     blender_smplify fit``. Optionally saves the .blend (a copy; the open file keeps its name) and
     a preview render of the body over the photo through the fitted camera. ``height`` and
-    ``girths``: the person's known stature and girths in metres. Raises SmplifyError on bad
-    input.
+    ``girths``: the person's known stature and girths in metres; ``silhouette``: fit the
+    detected person's outline (None: ``core.pipeline.SILHOUETTE_FROM_MASK``). Raises
+    SmplifyError on bad input.
     """
     from . import build_rig
 
@@ -82,6 +84,7 @@ def photo_to_avatar(
         need_image=True,
         height=height,
         girths=girths,
+        silhouette=silhouette,
     )
     result = core_pipeline.detect_and_fit(inputs)
     seconds = dict(result.seconds)

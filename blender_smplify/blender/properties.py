@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bpy
 from bpy.props import (
+    BoolProperty,
     EnumProperty,
     FloatProperty,
     PointerProperty,
@@ -11,6 +12,7 @@ from bpy.props import (
 )
 
 from ..core.body_model import GENDERS
+from ..core.pipeline import SILHOUETTE_FROM_MASK
 
 GENDER_ITEMS = tuple((gender, gender.title(), f"The {gender} body model") for gender in GENDERS)
 
@@ -54,6 +56,12 @@ class SmplifySettings(bpy.types.PropertyGroup):
         precision=1,
         description="The person's known height (stature) in cm: the fitted body gets it; "
         "0: unknown",
+    )
+    fit_outline: BoolProperty(
+        name="Fit the outline (tight clothing)",
+        default=SILHOUETTE_FROM_MASK,
+        description="Fit the detected person's outline too: better girths and pose when the "
+        "clothes are tight; loose clothing makes the body wider",
     )
     status: StringProperty(name="Status", default="")
     progress: FloatProperty(name="Progress", default=0.0, min=0.0, max=1.0, subtype="FACTOR")

@@ -48,6 +48,7 @@ def photos_to_avatars(
     keypoints: Sequence[Keypoints2D | str | Path | None] | None = None,
     height: float | None = None,
     girths: dict[str, float] | None = None,
+    silhouette: bool | None = None,
     blend_path: str | Path | None = None,
     render_path: str | Path | None = None,
     scene=None,
@@ -55,7 +56,8 @@ def photos_to_avatars(
     """Photos of one person in, one avatar per photo sharing one shape out (current scene).
 
     Every photo is read and checked by ``core.pipeline.prepare`` as for one photo; ``keypoints``
-    gives one entry per photo (None: detect). Optionally saves the .blend and a preview render
+    gives one entry per photo (None: detect); ``silhouette``: fit the detected outlines (None:
+    ``core.pipeline.SILHOUETTE_FROM_MASK``). Optionally saves the .blend and a preview render
     of the first photo's avatar. Raises SmplifyError on bad input.
     """
     from .pipeline import save_blend
@@ -72,6 +74,7 @@ def photos_to_avatars(
             need_image=True,
             height=height,
             girths=girths,
+            silhouette=silhouette,
         )
         for path, given in zip(image_paths, keypoints)
     ]
@@ -245,7 +248,8 @@ def _keep_evidence(settings, armature) -> None:
             f"no keypoints of {armature.name}'s photo in this scene: press Fit on it first"
         )
     size = stored_fit(armature).image_size
-    _keep_keypoints(armature, keypoints, size, world, _photo_mask(armature, keypoints, size))
+    mask = _photo_mask(armature, keypoints, size, settings.fit_outline)
+    _keep_keypoints(armature, keypoints, size, world, mask)
 
 
 #: A detection's mask belongs to stored keypoints whose median distance from the detection's
@@ -253,13 +257,13 @@ def _keep_evidence(settings, armature) -> None:
 SAME_DETECTION = 0.02
 
 
-def _photo_mask(armature, keypoints: Keypoints2D, size) -> Silhouette | None:
+def _photo_mask(armature, keypoints: Keypoints2D, size, wanted: bool) -> Silhouette | None:
     """The person mask of the detection that gave ``keypoints`` on the avatar's photo file
     (the scene keeps no mask): the photo detected again, its mask taken when its keypoints
-    agree (``SAME_DETECTION``); None without a file, for keypoints from elsewhere, or with
-    masks switched off (``core.pipeline.SILHOUETTE_FROM_MASK``)."""
+    agree (``SAME_DETECTION``); None without a file, for keypoints from elsewhere, or unless
+    ``wanted`` (the panel's "Fit the outline (tight clothing)")."""
     path = Path(str(armature.get("image_path", "")))
-    if not core_pipeline.SILHOUETTE_FROM_MASK or not path.is_file():
+    if not wanted or not path.is_file():
         return None
     from .image_io import load_image
 

@@ -14,6 +14,7 @@ from .body_model import GENDERS
 from .camera import DEFAULT_FOV_DEG
 from .errors import SmplifyError
 from .export_presets import DEFAULT_REST, FORMATS, SKELETONS
+from .pipeline import SILHOUETTE_FROM_MASK
 from .rest_pose import REST_POSES
 
 KEYPOINTS_HELP = (
@@ -90,11 +91,24 @@ def known_measurements(args: argparse.Namespace) -> tuple[float | None, dict[str
     return height, girths
 
 
+def add_silhouette_argument(parser: argparse.ArgumentParser) -> None:
+    """``--silhouette`` / ``--no-silhouette``: fit the detected person's outline, or not."""
+    parser.add_argument(
+        "--silhouette",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="fit the detected person's outline too (better girths and pose for tight "
+        "clothing; loose clothing makes the body wider); default: "
+        f"{'on' if SILHOUETTE_FROM_MASK else 'off'}; ignored with --keypoints",
+    )
+
+
 def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
-    """Every input of one fit: model, photo and known measurements."""
+    """Every input of one fit: model, photo, known measurements and the outline switch."""
     add_model_arguments(parser)
     add_photo_arguments(parser)
     add_measurement_arguments(parser)
+    add_silhouette_argument(parser)
     add_same_person_argument(parser)
 
 

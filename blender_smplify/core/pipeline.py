@@ -41,11 +41,12 @@ from .world_landmarks import WorldLandmarks
 WORLD_FROM_LIFTER = True
 
 #: Fit the detected person's outline too (``silhouette.py``), when the keypoints were detected
-#: here (a keypoints file has no mask). Off: on 60 LSP photos it adds 31 % to the fit time (CPU
-#: median 104 → 136 ms on the loaded test machine; the 100 ms budget is unconfirmed) and more
-#: "explains poorly" warnings (9 → 16), though it gives girths within 2-4 cm instead of
-#: 20-26 cm on tightly dressed renders and a better pose (rendered benchmark PA-MPJPE median
-#: 61 → 52 mm); docs/fit.md, "Silhouette".
+#: here (a keypoints file has no mask); ``prepare(silhouette=)``, ``--silhouette`` and the
+#: panel's "Fit the outline (tight clothing)" override it per fit. Off (docs/fit.md,
+#: "Silhouette", "The default"): on 100 LSP photos it moves clothed people's girths by
+#: -20 to +17 cm (p10 / p90; loose clothes widen the body, +33 to +44 cm of waist); on 300 it
+#: costs 28 ms (CPU median 79 -> 107 ms) and doubles "explains poorly" (35 -> 78); its gain on
+#: the rendered benchmark is small (report half PA-MPJPE median 62 -> 59 mm).
 SILHOUETTE_FROM_MASK = False
 
 #: progress(fraction done, message) -> False to cancel
@@ -95,6 +96,8 @@ class FitInputs:
         detection), or None; detected keypoints bring their own.
     height : the person's known stature in metres, or None.
     girths : known girths in metres ({"chest_girth": ..., ...}; empty: none).
+    silhouette : fit the detected person's outline too (``silhouette.py``; detected keypoints
+        only: a keypoints file has no mask).
     """
 
     model: BodyModel
@@ -109,6 +112,7 @@ class FitInputs:
     world: WorldLandmarks | None = None
     height: float | None = None
     girths: dict[str, float] = field(default_factory=dict)
+    silhouette: bool = False
 
 
 @dataclass
@@ -143,6 +147,7 @@ def prepare(
     world: WorldLandmarks | None = None,
     height: float | None = None,
     girths: dict[str, float] | None = None,
+    silhouette: bool | None = None,
 ) -> FitInputs:
     """Read and check everything one fit needs; the first problem raises a SmplifyError.
 
@@ -162,6 +167,8 @@ def prepare(
         None with a keypoints file.
     height, girths : the person's known stature and girths in metres
         (``known_measurements.check_height`` / ``check_girths``), or None.
+    silhouette : fit the detected person's outline (True), or not (False); None:
+        ``SILHOUETTE_FROM_MASK``.
 
     Returns
     -------
@@ -208,6 +215,7 @@ def prepare(
         world if keypoints is not None else None,
         height,
         girths,
+        SILHOUETTE_FROM_MASK if silhouette is None else bool(silhouette),
     )
 
 
@@ -282,7 +290,7 @@ def detect_and_fit(
         detection = _detection(inputs.image, inputs.image_path, threads)
         keypoints, world = detection.keypoints, WorldLandmarks.from_detection(detection)
         frame_notes = out_of_frame_warnings(keypoints, detection.out_of_frame)
-        if SILHOUETTE_FROM_MASK:
+        if inputs.silhouette:
             silhouette = Silhouette.from_detection(detection)
         seconds["detect"] = time.perf_counter() - start
     if WORLD_FROM_LIFTER and keypoints.layout == "blazepose33":

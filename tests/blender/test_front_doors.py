@@ -247,7 +247,17 @@ def _arguments(parser) -> dict:
         )
         for action in parser._actions
         if action.dest
-        in ("gender", "model", "focal", "keypoints", "height", "chest", "waist", "hip")
+        in (
+            "gender",
+            "model",
+            "focal",
+            "keypoints",
+            "height",
+            "chest",
+            "waist",
+            "hip",
+            "silhouette",
+        )
     }
 
 
@@ -264,9 +274,44 @@ def test_one_set_of_arguments_and_genders(bpy_module):
     blender_command = argparse.ArgumentParser()
     build_cli.add_arguments(blender_command)  # what cli_command.smplify_command parses
     fit, build, info = (_arguments(commands[name]) for name in ("fit", "build", "info"))
-    assert fit == build == _arguments(blender_command) and len(fit) == 8
+    assert fit == build == _arguments(blender_command) and len(fit) == 9
     assert info == {k: fit[k] for k in ("gender", "model")}
     assert fit["gender"][2] == GENDERS
     assert tuple(item[0] for item in properties.GENDER_ITEMS) == GENDERS
     annotations = preferences.SMPLIFY_AP_preferences.__annotations__
     assert all(f"smpl_{gender}_path" in annotations for gender in GENDERS)
+
+
+@pytest.mark.parametrize("switch", [True, False, None])
+def test_the_outline_switch_reaches_the_fit_through_every_door(
+    switch, bpy_module, tmp_path, capsys, monkeypatch
+):
+    """``--silhouette`` / ``--no-silhouette`` of fit and build and the panel's "Fit the outline
+    (tight clothing)" decide whether the detected person's mask reaches ``fit()``; without the
+    option (None), the pipeline's default (``SILHOUETTE_FROM_MASK``) decides."""
+    from blender_smplify.blender.inputs import fit_job, resolve
+    from blender_smplify.core import fit as fit_module
+    from blender_smplify.core import pipeline
+    from blender_smplify.core.silhouette import Silhouette
+
+    real, seen = fit_module.fit, []
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("silhouette"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fit_module, "fit", spy)
+    option = {True: ["--silhouette"], False: ["--no-silhouette"], None: []}[switch]
+    out = tmp_path / "fit.json"
+    assert _cli_outcome(["fit", str(SAMPLE), "--out", str(out), *option], capsys)[0] == "ok"
+    blend = tmp_path / "a.blend"
+    assert _cli_outcome(["build", str(SAMPLE), "--blend", str(blend), *option], capsys)[0] == "ok"
+    settings = bpy_module.context.scene.smplify  # the panel: its checkbox, then its Fit
+    settings.image_source, settings.image_path = "FILE", str(SAMPLE)
+    settings.property_unset("fit_outline")
+    if switch is not None:
+        settings.fit_outline = switch
+    fit_job(resolve(bpy_module.context))(lambda f, m: True)
+    expected = pipeline.SILHOUETTE_FROM_MASK if switch is None else switch
+    assert len(seen) == 3
+    assert [isinstance(s, Silhouette) for s in seen] == [expected] * 3, seen

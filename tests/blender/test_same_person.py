@@ -178,21 +178,17 @@ def test_a_person_mask_survives_the_blend(bpy_module):
     np.testing.assert_array_equal(back.to_image, mask.to_image)
 
 
-def test_detected_photos_refit_with_their_outlines(
-    bpy_module, empty_scene, tmp_path, capsys, monkeypatch
-):
-    """Two detected photos (the sample twice, the open model), the person masks switched on:
-    each avatar keeps its photo's mask, and Refit with all photos fits the outlines too."""
+def test_detected_photos_refit_with_their_outlines(bpy_module, empty_scene, tmp_path, capsys):
+    """Two detected photos (the sample twice, the open model), ``--silhouette``: each avatar
+    keeps its photo's mask, and Refit with all photos fits the outlines too."""
     from blender_smplify.__main__ import main
-    from blender_smplify.core import pipeline
-
-    monkeypatch.setattr(pipeline, "SILHOUETTE_FROM_MASK", True)
 
     photos = []
     for name in ("front", "side"):
         photos.append(tmp_path / f"{name}.jpg")
         shutil.copy(SAMPLE, photos[-1])
-    argv = ["build", *(str(p) for p in photos), "--same-person", "--blend", str(tmp_path / "p")]
+    argv = ["build", *(str(p) for p in photos), "--same-person", "--silhouette"]
+    argv += ["--blend", str(tmp_path / "p")]
     assert main([*argv, "--height", "180"]) == 0, capsys.readouterr().err
     for armature in armatures(bpy_module):
         assert json.loads(armature["smplify_photo_evidence"])["mask"] is not None
