@@ -26,7 +26,6 @@ FOCAL, PRINCIPAL = 1200.0, np.array([500.0, 400.0])
 IDX = {n: i for i, n in enumerate(LAYOUT.names)}
 
 
-
 @pytest.fixture(scope="module")
 def lifter():
     return Lifter()
