@@ -12,6 +12,7 @@ from ..core.errors import SmplifyError
 from ..core.export_presets import DEFAULT_REST, PRESETS
 from .avatar_ops import _AvatarOperator, avatar_armature, avatar_body
 from .export import export_avatar
+from .panels import AvatarSubPanel
 from .rest_switch import rest_name, switch_rest
 
 REST_ITEMS = (
@@ -102,19 +103,11 @@ class SMPLIFY_OT_export_avatar(ExportHelper, bpy.types.Operator):
         return {"FINISHED"}
 
 
-class SMPLIFY_PT_garment(bpy.types.Panel):
+class SMPLIFY_PT_garment(AvatarSubPanel, bpy.types.Panel):
     """Rest pose and exports for garment tools, under the Avatar panel."""
 
     bl_idname = "SMPLIFY_PT_garment"
     bl_label = "Garment tools"
-    bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = "SMPLify"
-    bl_parent_id = "SMPLIFY_PT_avatar"
-
-    @classmethod
-    def poll(cls, context):
-        return avatar_armature(context.active_object) is not None
 
     def draw(self, context: bpy.types.Context) -> None:
         layout = self.layout

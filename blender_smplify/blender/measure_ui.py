@@ -17,6 +17,7 @@ from ..core.errors import SmplifyError
 from ..core.measurements import DESCRIPTIONS, MEASUREMENT_NAMES
 from . import measure_scene
 from .avatar_ops import _AvatarOperator, avatar_armature
+from .panels import AvatarSubPanel
 
 UNIT_ITEMS = (("CM", "cm", "Centimetres"), ("INCH", "inch", "Inches"))
 
@@ -162,19 +163,11 @@ class SMPLIFY_OT_measure_unit(_AvatarOperator, bpy.types.Operator):
         settings.unit = self.unit
 
 
-class SMPLIFY_PT_measurements(bpy.types.Panel):
+class SMPLIFY_PT_measurements(AvatarSubPanel, bpy.types.Panel):
     """ISO 8559-1 measurements of the selected avatar"""
 
     bl_idname = "SMPLIFY_PT_measurements"
     bl_label = "Measurements"
-    bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = "SMPLify"
-    bl_parent_id = "SMPLIFY_PT_avatar"
-
-    @classmethod
-    def poll(cls, context):
-        return avatar_armature(context.active_object) is not None
 
     def draw(self, context: bpy.types.Context) -> None:
         layout = self.layout

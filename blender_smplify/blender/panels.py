@@ -72,6 +72,20 @@ class SMPLIFY_PT_avatar(bpy.types.Panel):
         column.operator("smplify.refit_person", icon="FILE_REFRESH")
 
 
+class AvatarSubPanel:
+    """What every sub-panel of the selected avatar shares (mixed in before ``bpy.types.Panel``):
+    its place in the sidebar under the Avatar panel, shown only when an avatar is selected."""
+
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "SMPLify"
+    bl_parent_id = "SMPLIFY_PT_avatar"
+
+    @classmethod
+    def poll(cls, context):
+        return avatar_armature(context.active_object) is not None
+
+
 class SMPLIFY_PT_edit(bpy.types.Panel):
     """Drag keypoints, flip a limb's depth or the facing, pin bones: the body refits."""
 

@@ -12,6 +12,7 @@ from bpy.props import EnumProperty
 from ..core.review_poses import POSE_LABELS, REVIEW_POSES
 from . import ik_controls, posing
 from .avatar_ops import _AvatarOperator, avatar_armature
+from .panels import AvatarSubPanel
 
 #: the review poses as enum items (a constant: Blender evaluates the annotations by name)
 POSE_ITEMS = tuple((name, POSE_LABELS[name], "") for name in REVIEW_POSES)
@@ -83,20 +84,12 @@ class SMPLIFY_OT_pose_library(_PoseOperator, bpy.types.Operator):
         self.report({"INFO"}, f"{len(actions)} pose assets: " + ", ".join(a.name for a in actions))
 
 
-class SMPLIFY_PT_garment_review(bpy.types.Panel):
+class SMPLIFY_PT_garment_review(AvatarSubPanel, bpy.types.Panel):
     """Cloth collision, a shallow navel, IK, joint limits and review poses, under the Avatar
     panel."""
 
     bl_idname = "SMPLIFY_PT_garment_review"
     bl_label = "Garment review"
-    bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = "SMPLify"
-    bl_parent_id = "SMPLIFY_PT_avatar"
-
-    @classmethod
-    def poll(cls, context):
-        return avatar_armature(context.active_object) is not None
 
     def draw(self, context: bpy.types.Context) -> None:
         layout = self.layout
