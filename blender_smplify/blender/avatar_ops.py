@@ -152,7 +152,7 @@ def set_corrective(armature: bpy.types.Object, value: float) -> None:
         keys.key_blocks[build_rig.CORRECTIVE_KEY].value = value
 
 
-class _AvatarOperator:
+class AvatarOperator:
     """Mixin: ``apply(context, armature)`` on the active avatar; a SmplifyError it raises is
     reported and cancels the operator."""
 
@@ -174,7 +174,7 @@ class _AvatarOperator:
         return {"FINISHED"}
 
 
-class SMPLIFY_OT_export_parameters(_AvatarOperator, ExportHelper, bpy.types.Operator):
+class SMPLIFY_OT_export_parameters(AvatarOperator, ExportHelper, bpy.types.Operator):
     """Export the avatar's fit parameters (smplx names) as JSON or NPZ"""
 
     bl_idname = "smplify.export_parameters"
@@ -212,7 +212,7 @@ class SMPLIFY_OT_export_parameters(_AvatarOperator, ExportHelper, bpy.types.Oper
         return {"FINISHED"}
 
 
-class SMPLIFY_OT_rest_pose(_AvatarOperator, bpy.types.Operator):
+class SMPLIFY_OT_rest_pose(AvatarOperator, bpy.types.Operator):
     """Put the avatar in its rest pose (T-pose) at the fitted place"""
 
     bl_idname = "smplify.rest_pose"
@@ -223,7 +223,7 @@ class SMPLIFY_OT_rest_pose(_AvatarOperator, bpy.types.Operator):
         set_corrective(armature, 0.0)
 
 
-class SMPLIFY_OT_fitted_pose(_AvatarOperator, bpy.types.Operator):
+class SMPLIFY_OT_fitted_pose(AvatarOperator, bpy.types.Operator):
     """Put the avatar back in its fitted pose"""
 
     bl_idname = "smplify.fitted_pose"
@@ -235,7 +235,7 @@ class SMPLIFY_OT_fitted_pose(_AvatarOperator, bpy.types.Operator):
         set_corrective(armature, 1.0)
 
 
-class SMPLIFY_OT_bones_from_shape(_AvatarOperator, bpy.types.Operator):
+class SMPLIFY_OT_bones_from_shape(AvatarOperator, bpy.types.Operator):
     """Move the bones' rest positions to the joints of the edited shape keys"""
 
     bl_idname = "smplify.bones_from_shape"
@@ -248,7 +248,7 @@ class SMPLIFY_OT_bones_from_shape(_AvatarOperator, bpy.types.Operator):
             raise SmplifyError(f"{armature.name}: joint data missing ({error})") from None
 
 
-class SMPLIFY_OT_use_camera(_AvatarOperator, bpy.types.Operator):
+class SMPLIFY_OT_use_camera(AvatarOperator, bpy.types.Operator):
     """Look through this avatar's camera: scene camera and render resolution of its photo"""
 
     bl_idname = "smplify.use_camera"
@@ -268,7 +268,7 @@ class SMPLIFY_OT_use_camera(_AvatarOperator, bpy.types.Operator):
         use_camera(cameras[0], context.scene)
 
 
-class SMPLIFY_OT_update_correctives(_AvatarOperator, bpy.types.Operator):
+class SMPLIFY_OT_update_correctives(AvatarOperator, bpy.types.Operator):
     """Recompute the pose-corrective shape key for the current pose (SMPL files with pose blend
     shapes; reads the model file the avatar was built from)"""
 

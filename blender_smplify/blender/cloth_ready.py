@@ -22,7 +22,7 @@ from ..core.measurement_landmarks import find_landmarks
 from ..core.mesh_checks import ManifoldReport, fill_holes, manifold_report
 from ..core.navel import NavelRegion, navel_region
 from . import build_rig
-from .avatar_ops import avatar_armature, avatar_body
+from .avatar_ops import AvatarOperator, avatar_armature, avatar_body
 
 COLLISION_NAME = "SMPLify Collision"
 #: collider settings: skin offset (m), friction and damping of Blender's cloth defaults
@@ -144,64 +144,47 @@ def shallow_navel(body: bpy.types.Object, max_depth: float) -> tuple[float, floa
     return before, region.depth(current_shape(body, key_coordinates(body)))
 
 
-class SMPLIFY_OT_ready_for_cloth(bpy.types.Operator):
+def _body(armature: bpy.types.Object) -> bpy.types.Object:
+    """The avatar's body mesh, or a SmplifyError when it was deleted."""
+    body = avatar_body(armature)
+    if body is None:
+        raise SmplifyError("the avatar's body was deleted; build again")
+    return body
+
+
+class SMPLIFY_OT_ready_for_cloth(AvatarOperator, bpy.types.Operator):
     """Make the avatar's body a cloth collider (3 mm skin offset) and check it is watertight"""
 
     bl_idname = "smplify.ready_for_cloth"
     bl_label = "Ready for cloth"
-    bl_options = {"REGISTER", "UNDO"}  # noqa: RUF012 (Blender reads a set)
 
     thickness: FloatProperty(
         name="Skin offset", default=SKIN_OFFSET, min=0.0, max=0.05, unit="LENGTH"
     )
     close: BoolProperty(name="Close holes", description="Fill open holes with triangles")
 
-    @classmethod
-    def poll(cls, context):
-        return context.mode == "OBJECT" and avatar_armature(context.active_object) is not None
-
-    def execute(self, context):
-        body = avatar_body(avatar_armature(context.active_object))
-        try:
-            if body is None:
-                raise SmplifyError("the avatar's body was deleted; build again")
-            add_collision(body, self.thickness)
-            added = close_holes(body) if self.close else 0
-        except SmplifyError as error:
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
+    def apply(self, context, armature: bpy.types.Object) -> None:
+        body = _body(armature)
+        add_collision(body, self.thickness)
+        added = close_holes(body) if self.close else 0
         report = manifold_check(body)
         filled = f"; {added} triangles filled holes" if added else ""
         self.report({"INFO"} if report.closed else {"WARNING"}, report.summary() + filled)
-        return {"FINISHED"}
 
 
-class SMPLIFY_OT_shallow_navel(bpy.types.Operator):
+class SMPLIFY_OT_shallow_navel(AvatarOperator, bpy.types.Operator):
     """Fill the navel of the avatar's body up to a depth, on every shape key alike"""
 
     bl_idname = "smplify.shallow_navel"
     bl_label = "Shallow navel"
-    bl_options = {"REGISTER", "UNDO"}  # noqa: RUF012 (Blender reads a set)
 
     max_depth: FloatProperty(
         name="Deepest", default=0.002, min=0.0, max=0.05, unit="LENGTH", precision=4
     )
 
-    @classmethod
-    def poll(cls, context):
-        return context.mode == "OBJECT" and avatar_armature(context.active_object) is not None
-
-    def execute(self, context):
-        body = avatar_body(avatar_armature(context.active_object))
-        try:
-            if body is None:
-                raise SmplifyError("the avatar's body was deleted; build again")
-            before, after = shallow_navel(body, self.max_depth)
-        except SmplifyError as error:
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
+    def apply(self, context, armature: bpy.types.Object) -> None:
+        before, after = shallow_navel(_body(armature), self.max_depth)
         self.report({"INFO"}, f"navel depth {1e3 * before:.1f} mm -> {1e3 * after:.1f} mm")
-        return {"FINISHED"}
 
 
 classes = (SMPLIFY_OT_ready_for_cloth, SMPLIFY_OT_shallow_navel)

@@ -10,7 +10,7 @@ from bpy_extras.io_utils import ExportHelper
 
 from ..core.errors import SmplifyError
 from ..core.export_presets import DEFAULT_REST, PRESETS
-from .avatar_ops import _AvatarOperator, avatar_armature, avatar_body
+from .avatar_ops import AvatarOperator, avatar_armature, avatar_body
 from .export import export_avatar
 from .panels import AvatarSubPanel
 from .rest_switch import rest_name, switch_rest
@@ -34,7 +34,7 @@ PRESET_ITEMS = (("CUSTOM", "Custom", "Format, bone names and rest pose as set be
 )
 
 
-class SMPLIFY_OT_switch_rest_pose(_AvatarOperator, bpy.types.Operator):
+class SMPLIFY_OT_switch_rest_pose(AvatarOperator, bpy.types.Operator):
     """Rest the avatar in another pose; the posed body does not move"""
 
     bl_idname = "smplify.switch_rest_pose"

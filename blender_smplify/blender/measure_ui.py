@@ -16,7 +16,7 @@ from bpy_extras.io_utils import ExportHelper
 from ..core.errors import SmplifyError
 from ..core.measurements import DESCRIPTIONS, MEASUREMENT_NAMES
 from . import measure_scene
-from .avatar_ops import _AvatarOperator, avatar_armature
+from .avatar_ops import AvatarOperator, avatar_armature
 from .panels import AvatarSubPanel
 
 UNIT_ITEMS = (("CM", "cm", "Centimetres"), ("INCH", "inch", "Inches"))
@@ -88,7 +88,7 @@ def panel_rows(armature: bpy.types.Object) -> list[tuple[str, float, float | Non
     ]
 
 
-class SMPLIFY_OT_apply_measurements(_AvatarOperator, bpy.types.Operator):
+class SMPLIFY_OT_apply_measurements(AvatarOperator, bpy.types.Operator):
     """Solve the shape for the ticked target measurements; the pose stays, the bones follow"""
 
     bl_idname = "smplify.apply_measurements"
@@ -107,7 +107,7 @@ class SMPLIFY_OT_apply_measurements(_AvatarOperator, bpy.types.Operator):
         self.report({"INFO"}, f"shape solved; largest residual {worst} {residual:+.2f} {unit}")
 
 
-class SMPLIFY_OT_export_measurements(_AvatarOperator, ExportHelper, bpy.types.Operator):
+class SMPLIFY_OT_export_measurements(AvatarOperator, ExportHelper, bpy.types.Operator):
     """Write the avatar's measurements (cm and inch, targets, ISO 8559-1 terms) as CSV"""
 
     bl_idname = "smplify.export_measurements"
@@ -121,7 +121,7 @@ class SMPLIFY_OT_export_measurements(_AvatarOperator, ExportHelper, bpy.types.Op
         self.report({"INFO"}, f"measurements saved to {path}")
 
 
-class SMPLIFY_OT_show_contours(_AvatarOperator, bpy.types.Operator):
+class SMPLIFY_OT_show_contours(AvatarOperator, bpy.types.Operator):
     """Show or hide every girth contour of the avatar"""
 
     bl_idname = "smplify.show_contours"
@@ -133,7 +133,7 @@ class SMPLIFY_OT_show_contours(_AvatarOperator, bpy.types.Operator):
             measure_scene.set_contour_visible(armature, name, self.show)
 
 
-class SMPLIFY_OT_toggle_contour(_AvatarOperator, bpy.types.Operator):
+class SMPLIFY_OT_toggle_contour(AvatarOperator, bpy.types.Operator):
     """Show or hide this girth's contour on the avatar"""
 
     bl_idname = "smplify.toggle_contour"
@@ -148,7 +148,7 @@ class SMPLIFY_OT_toggle_contour(_AvatarOperator, bpy.types.Operator):
         measure_scene.set_contour_visible(armature, self.name, visible)
 
 
-class SMPLIFY_OT_measure_unit(_AvatarOperator, bpy.types.Operator):
+class SMPLIFY_OT_measure_unit(AvatarOperator, bpy.types.Operator):
     """Show the measurements in this unit (the targets are converted)"""
 
     bl_idname = "smplify.measure_unit"

@@ -11,14 +11,14 @@ from bpy.props import EnumProperty
 
 from ..core.review_poses import POSE_LABELS, REVIEW_POSES
 from . import ik_controls, posing
-from .avatar_ops import _AvatarOperator, avatar_armature
+from .avatar_ops import AvatarOperator, avatar_armature
 from .panels import AvatarSubPanel
 
 #: the review poses as enum items (a constant: Blender evaluates the annotations by name)
 POSE_ITEMS = tuple((name, POSE_LABELS[name], "") for name in REVIEW_POSES)
 
 
-class _PoseOperator(_AvatarOperator):
+class _PoseOperator(AvatarOperator):
     """An avatar operator that also runs in pose mode (where posing happens)."""
 
     @classmethod

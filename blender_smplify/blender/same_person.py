@@ -28,7 +28,7 @@ from ..core.same_person_pipeline import SamePersonJobResult, detect_and_fit_same
 from ..core.silhouette import Silhouette
 from ..core.world_landmarks import WorldLandmarks
 from . import build_rig, edit_ops, inputs, keypoint_markers
-from .avatar_ops import avatar_armature, stored_fit
+from .avatar_ops import AvatarOperator, avatar_armature, stored_fit
 from .image_io import image_decoder
 
 #: armature property: the person the avatar shows (the key of the person's first photo)
@@ -284,52 +284,30 @@ def _photo_mask(armature, keypoints: Keypoints2D, size, wanted: bool) -> Silhoue
     return Silhouette.from_detection(detection) if apart < SAME_DETECTION * max(size) else None
 
 
-class SMPLIFY_OT_add_photo(bpy.types.Operator):
+class SMPLIFY_OT_add_photo(AvatarOperator, bpy.types.Operator):
     """Fit the panel's photo as another photo of the active avatar's person (same body shape
     after Refit with all photos)"""
 
     bl_idname = "smplify.add_photo"
     bl_label = "Add photo to this avatar"
-    bl_options = {"REGISTER", "UNDO"}  # noqa: RUF012 (Blender reads a set)
 
-    @classmethod
-    def poll(cls, context):
-        return context.mode == "OBJECT" and avatar_armature(context.active_object) is not None
-
-    def execute(self, context):
-        armature = avatar_armature(context.active_object)
-        try:
-            avatar = add_photo(context, armature)
-        except SmplifyError as error:
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
+    def apply(self, context, armature: bpy.types.Object) -> None:
+        avatar = add_photo(context, armature)
         count = len(person_armatures(context.scene, armature))
         context.scene.smplify.status = f"{avatar.armature.name} added: {count} photos"
-        return {"FINISHED"}
 
 
-class SMPLIFY_OT_refit_person(bpy.types.Operator):
+class SMPLIFY_OT_refit_person(AvatarOperator, bpy.types.Operator):
     """Fit one body shape to all photos of the active avatar's person (the panel's height
     too) and update every photo's avatar"""
 
     bl_idname = "smplify.refit_person"
     bl_label = "Refit with all photos"
-    bl_options = {"REGISTER", "UNDO"}  # noqa: RUF012 (Blender reads a set)
 
-    @classmethod
-    def poll(cls, context):
-        return context.mode == "OBJECT" and avatar_armature(context.active_object) is not None
-
-    def execute(self, context):
-        armature = avatar_armature(context.active_object)
-        try:
-            height = inputs.known_height(context.scene.smplify.height_cm)
-            avatars = refit_person(context.scene, armature, height)
-        except SmplifyError as error:
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
+    def apply(self, context, armature: bpy.types.Object) -> None:
+        height = inputs.known_height(context.scene.smplify.height_cm)
+        avatars = refit_person(context.scene, armature, height)
         context.scene.smplify.status = f"one shape fitted to {len(avatars)} photos"
-        return {"FINISHED"}
 
 
 classes = (SMPLIFY_OT_add_photo, SMPLIFY_OT_refit_person)
