@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core.cli_args import add_fit_arguments, known_measurements, photo_keypoints
+from .core.cli_args import add_fit_arguments, fit_keywords, photo_keypoints
 from .core.errors import SmplifyError
 
 
@@ -67,18 +67,8 @@ def _run(args: argparse.Namespace) -> int:
         both = given and os.path.exists(given) and os.path.exists(args.out)
         if both and os.path.samefile(given, args.out):
             raise SmplifyError(f"--out {args.out} is the {what} file: it would be overwritten")
-    height, girths = known_measurements(args)
     inputs = [
-        pipeline.prepare(
-            image,
-            gender=args.gender,
-            model_path=args.model,
-            focal_length=args.focal,
-            keypoints=given,
-            height=height,
-            girths=girths,
-            silhouette=args.silhouette,
-        )
+        pipeline.prepare(image, keypoints=given, **fit_keywords(args))
         for image, given in zip(args.images, keypoints)
     ]
     out_path = Path(args.out)

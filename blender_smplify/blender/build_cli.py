@@ -21,6 +21,7 @@ from ..core.camera import check_focal
 from ..core.cli_args import (
     add_fit_arguments,
     add_garment_arguments,
+    fit_keywords,
     known_measurements,
     photo_keypoints,
 )
@@ -152,18 +153,12 @@ def build_one(image: Path, args: argparse.Namespace, outputs: tuple[Path | None,
 
     start = time.perf_counter()
     blend, render, export = outputs
-    height, girths = known_measurements(args)
     try:
         pipeline.new_file()
         result = pipeline.photo_to_avatar(
             image,
-            gender=args.gender,
-            model_path=args.model,
-            focal_length=args.focal,
             keypoints=args.keypoints[0] if args.keypoints else None,
-            height=height,
-            girths=girths,
-            silhouette=args.silhouette,
+            **fit_keywords(args),
             blend_path=blend,
             render_path=render,
             rest_pose=args.rest_pose,
@@ -189,19 +184,13 @@ def build_same_person(images: list[Path], args: argparse.Namespace) -> bool:
     from .same_person import photos_to_avatars
 
     start = time.perf_counter()
-    height, girths = known_measurements(args)
     try:
         keypoints = photo_keypoints(len(images), args.keypoints)
         pipeline.new_file()
         avatars = photos_to_avatars(
             images,
-            gender=args.gender,
-            model_path=args.model,
-            focal_length=args.focal,
             keypoints=keypoints,
-            height=height,
-            girths=girths,
-            silhouette=args.silhouette,
+            **fit_keywords(args),
             blend_path=args.blend,
             render_path=args.render,
         )

@@ -91,6 +91,21 @@ def known_measurements(args: argparse.Namespace) -> tuple[float | None, dict[str
     return height, girths
 
 
+def fit_keywords(args: argparse.Namespace) -> dict:
+    """What the fit options of ``add_fit_arguments`` say, as the keyword arguments every door
+    (``core.pipeline.prepare``, the Blender layer's ``photo_to_avatar`` and
+    ``photos_to_avatars``) takes: model, focal length, known measurements, silhouette."""
+    height, girths = known_measurements(args)
+    return {
+        "gender": args.gender,
+        "model_path": args.model,
+        "focal_length": args.focal,
+        "height": height,
+        "girths": girths,
+        "silhouette": args.silhouette,
+    }
+
+
 def add_silhouette_argument(parser: argparse.ArgumentParser) -> None:
     """``--silhouette`` / ``--no-silhouette``: fit the detected person's outline, or not."""
     parser.add_argument(
