@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from blender_smplify.core.errors import NoPersonFound
 from blender_smplify.core.image_io import load_image
+from blender_smplify.core.world_landmarks import WorldLandmarks
 
 OUT = ROOT / "benchmarks" / "out"
 CACHE = OUT / "lsp_detections.npz"
@@ -108,6 +109,16 @@ def load_detections(data: Path, limit: int | None, redetect: bool) -> dict[str, 
     return dets
 
 
+def cached_world(dets, k: int) -> WorldLandmarks:
+    """BlazePose's world landmarks of cached detection ``k``."""
+    return WorldLandmarks(
+        dets["world"][k],
+        dets["visibility"][k],
+        float(dets["crop_rotation"][k]),
+        dets["crop_centre"][k],
+    )
+
+
 def keypoint_errors(model, res, kp) -> np.ndarray:
     """(K,) pixel distance of each fitted keypoint from the detected one (NaN: not used)."""
     from blender_smplify.core.fit_setup import get_setup
@@ -125,7 +136,6 @@ def fit_all(model, dets, world: bool, retry: bool = True) -> list[dict]:
     from blender_smplify.core import fit as fit_module
     from blender_smplify.core.fit import fit
     from blender_smplify.core.keypoints import Keypoints2D, get_layout
-    from blender_smplify.core.world_landmarks import WorldLandmarks
 
     layout = get_layout("blazepose33")
     threshold = fit_module.RETRY_JOINT_ENERGY
@@ -138,14 +148,7 @@ def fit_all(model, dets, world: bool, retry: bool = True) -> list[dict]:
                 continue
             kp = Keypoints2D("blazepose33", dets["xy"][k], dets["confidence"][k])
             size = tuple(int(v) for v in dets["size"][k])
-            wl = None
-            if world:
-                wl = WorldLandmarks(
-                    dets["world"][k],
-                    dets["visibility"][k],
-                    float(dets["crop_rotation"][k]),
-                    dets["crop_centre"][k],
-                )
+            wl = cached_world(dets, k) if world else None
             t0, c0 = time.perf_counter(), time.process_time()
             res = fit(model, kp, size, world=wl)
             wall, cpu = time.perf_counter() - t0, time.process_time() - c0

@@ -43,7 +43,6 @@ def fit_rows(dets, gt: np.ndarray, world: bool, off: float) -> list[dict]:
     from blender_smplify.core.fit_setup import get_setup
     from blender_smplify.core.joints import J
     from blender_smplify.core.keypoints import Keypoints2D
-    from blender_smplify.core.world_landmarks import WorldLandmarks
 
     model = BodyModel.load()
     setup = get_setup(model, "blazepose33", 10, True)
@@ -53,14 +52,7 @@ def fit_rows(dets, gt: np.ndarray, world: bool, off: float) -> list[dict]:
         if not dets["found"][k]:
             continue
         kp = Keypoints2D("blazepose33", dets["xy"][k], dets["confidence"][k])
-        wl = None
-        if world:
-            wl = WorldLandmarks(
-                dets["world"][k],
-                dets["visibility"][k],
-                float(dets["crop_rotation"][k]),
-                dets["crop_centre"][k],
-            )
+        wl = fit_lsp.cached_world(dets, k) if world else None
         t0 = time.perf_counter()
         res = fit(model, kp, tuple(int(v) for v in dets["size"][k]), world=wl)
         ms = 1e3 * (time.perf_counter() - t0)
