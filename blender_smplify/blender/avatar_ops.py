@@ -40,6 +40,14 @@ def avatar_body(armature: bpy.types.Object) -> bpy.types.Object | None:
     return None
 
 
+def require_body(armature: bpy.types.Object) -> bpy.types.Object:
+    """The avatar's body mesh, or a SmplifyError when it was deleted."""
+    body = avatar_body(armature)
+    if body is None or body.type != "MESH":
+        raise SmplifyError(f"{armature.name}: its body mesh was deleted; build again")
+    return body
+
+
 def stored_fit(armature: bpy.types.Object) -> FitResult:
     try:
         return FitResult.from_dict(json.loads(armature[build_rig.FIT_PROP]))

@@ -22,7 +22,7 @@ from ..core.measurement_landmarks import find_landmarks
 from ..core.mesh_checks import ManifoldReport, fill_holes, manifold_report
 from ..core.navel import NavelRegion, navel_region
 from . import build_rig
-from .avatar_ops import AvatarOperator, avatar_armature, avatar_body
+from .avatar_ops import AvatarOperator, avatar_armature, require_body
 
 COLLISION_NAME = "SMPLify Collision"
 #: collider settings: skin offset (m), friction and damping of Blender's cloth defaults
@@ -144,14 +144,6 @@ def shallow_navel(body: bpy.types.Object, max_depth: float) -> tuple[float, floa
     return before, region.depth(current_shape(body, key_coordinates(body)))
 
 
-def _body(armature: bpy.types.Object) -> bpy.types.Object:
-    """The avatar's body mesh, or a SmplifyError when it was deleted."""
-    body = avatar_body(armature)
-    if body is None:
-        raise SmplifyError("the avatar's body was deleted; build again")
-    return body
-
-
 class SMPLIFY_OT_ready_for_cloth(AvatarOperator, bpy.types.Operator):
     """Make the avatar's body a cloth collider (3 mm skin offset) and check it is watertight"""
 
@@ -164,7 +156,7 @@ class SMPLIFY_OT_ready_for_cloth(AvatarOperator, bpy.types.Operator):
     close: BoolProperty(name="Close holes", description="Fill open holes with triangles")
 
     def apply(self, context, armature: bpy.types.Object) -> None:
-        body = _body(armature)
+        body = require_body(armature)
         add_collision(body, self.thickness)
         added = close_holes(body) if self.close else 0
         report = manifold_check(body)
@@ -183,7 +175,7 @@ class SMPLIFY_OT_shallow_navel(AvatarOperator, bpy.types.Operator):
     )
 
     def apply(self, context, armature: bpy.types.Object) -> None:
-        before, after = shallow_navel(_body(armature), self.max_depth)
+        before, after = shallow_navel(require_body(armature), self.max_depth)
         self.report({"INFO"}, f"navel depth {1e3 * before:.1f} mm -> {1e3 * after:.1f} mm")
 
 

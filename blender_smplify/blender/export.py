@@ -33,6 +33,7 @@ from ..core import export_presets
 from ..core.errors import SmplifyError
 from ..core.joints import SMPL_JOINT_NAMES
 from . import build_rig, ik_controls, posing, rest_switch
+from .avatar_ops import require_body
 
 REST_FRAME, FITTED_FRAME = 1, 2
 #: corrective offsets smaller than this (metres) are dropped instead of exported as a key
@@ -94,10 +95,7 @@ def _avatar_body(armature: bpy.types.Object | None) -> bpy.types.Object:
     if armature is None or armature.type != "ARMATURE":
         raise SmplifyError("select an avatar (its rig or body) to export")
     build_rig.check_bones(armature)
-    for child in armature.children:
-        if child.get(build_rig.ROLE_PROP) == "body" and child.type == "MESH":
-            return child
-    raise SmplifyError(f"{armature.name}: its body mesh was deleted; build again")
+    return require_body(armature)
 
 
 @contextmanager

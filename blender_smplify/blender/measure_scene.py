@@ -31,7 +31,7 @@ from ..core.measurement_jacobian import MeasurementJacobian
 from ..core.measurements import DESCRIPTIONS, GIRTHS, MEASUREMENT_NAMES
 from ..core.shape_from_measurements import MeasurementFit, shape_from_measurements
 from . import build_rig
-from .avatar_ops import avatar_body, follow_shape_keys, shape_key_betas
+from .avatar_ops import avatar_body, follow_shape_keys, require_body, shape_key_betas
 
 CONTOUR_ROLE = "contour"
 MEASUREMENT_PROP = "smplify_measurement"
@@ -209,9 +209,9 @@ def apply_measurements(
     orientation, and the pelvis moves as SMPL's does (J₀(β) + transl); contours are redrawn.
     """
     build_rig.check_bones(armature)
-    body = avatar_body(armature)
-    if body is None or body.data.shape_keys is None:
-        raise SmplifyError(f"{armature.name}: its body mesh was not found")
+    body = require_body(armature)
+    if body.data.shape_keys is None:
+        raise SmplifyError(f"{armature.name}: its body mesh has no shape keys")
     betas = avatar_betas(armature)
     solved = shape_from_measurements(
         avatar_jacobian(armature), targets, betas, keep_start=keep_shape

@@ -226,3 +226,25 @@ def test_operators_are_undoable(bpy_module, avatar):
     bpy.ops.ed.undo()
     basis = bpy.data.objects[name].data.shape_keys.key_blocks["Basis"]
     np.testing.assert_array_equal([d.co[:] for d in basis.data], before)
+
+
+def test_an_avatar_without_its_body_is_refused_by_name(
+    bpy_module, empty_scene, open_model, tmp_path
+):
+    """Cloth, navel and export all need the body mesh: with it deleted each says so and
+    changes nothing (one check, ``avatar_ops.require_body``)."""
+    from blender_smplify.blender import build_rig
+    from blender_smplify.blender.export import export_avatar
+    from blender_smplify.core.errors import SmplifyError
+
+    bpy = bpy_module
+    built = build_rig.build(standing_fit(open_model), open_model, name="bodyless")
+    bpy.data.objects.remove(built.body)
+    bpy.context.view_layer.objects.active = built.armature
+    for operator in (bpy.ops.smplify.ready_for_cloth, bpy.ops.smplify.shallow_navel):
+        with pytest.raises(RuntimeError, match="its body mesh was deleted"):
+            operator()
+    target = tmp_path / "never_written.glb"
+    with pytest.raises(SmplifyError, match="its body mesh was deleted"):
+        export_avatar(built.armature, str(target))
+    assert not target.exists() and list(tmp_path.iterdir()) == []
