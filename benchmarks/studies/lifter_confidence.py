@@ -6,6 +6,7 @@ only, never tune on it). Three steps, each reading what the previous one wrote u
 
     .venv/bin/python benchmarks/studies/lifter_confidence.py detect --cache DIR [--work W]
     .venv/bin/python benchmarks/studies/lifter_confidence.py noise [--work W]
+    .venv/bin/python benchmarks/studies/lifter_confidence.py residuals [--work W]
     .venv/bin/python benchmarks/studies/lifter_confidence.py fit --variants JSON
         [--half tuning|report|all] [--save W/NAME.json]
     .venv/bin/python benchmarks/studies/lifter_confidence.py tables --runs A.json B.json
@@ -18,6 +19,9 @@ only, never tune on it). Three steps, each reading what the previous one wrote u
 - ``noise``: the detector's 2D error per keypoint on the tuning half, in units of the true
   body's image height (median, p90, share beyond 10 %), written to ``W/detector_noise.json``
   for ``tools/train_lifter.py --noise``.
+- ``residuals``: the detector's own errors on the tuning half, render by render, in the body's
+  2D frame (``tools.lifter_noise.residual_bank``), written to ``W/detector_residuals.npz`` for
+  ``tools/train_lifter.py --empirical``.
 - ``fit``: each variant ``{name: [lifter ONNX or "" (shipped) or "none", {SmplifyWeights
   fields}, {lifted_world keyword arguments}]}`` fitted from the detector's and from the exact
   keypoints; per-category tables as ``depth_metrics`` measures.
@@ -132,6 +136,28 @@ def noise(args) -> int:
         mid, p90, far = 100 * np.median(e), 100 * np.percentile(e, 90), 100 * np.mean(e > 0.1)
         print(f"{name:<18} median {mid:4.1f} %  p90 {p90:5.1f} %  > 10 %: {far:4.1f} %")
     (args.work / "detector_noise.json").write_text(json.dumps(report, indent=1) + "\n")
+    return 0
+
+
+def residuals(args) -> int:
+    """The detector's own errors on the tuning half (``tools.lifter_noise.residual_bank``:
+    per render, every keypoint's detection − truth in the body frame over the body's height,
+    and which keypoints it kept), written to ``W/detector_residuals.npz`` for
+    ``tools/train_lifter.py --empirical``."""
+    from blender_smplify.core.lifter import MIN_CONFIDENCE
+    from tools.lifter_noise import residual_bank
+
+    cases = [kp for name, kp in load_keypoints(args.work).items()
+             if half_of(name) == "tuning" and kp["detector_conf"].max() > 0]  # fmt: skip
+    stack = {k: np.array([kp[k] for kp in cases]) for k in cases[0]}
+    bank = residual_bank(stack["truth_xy"], stack["truth_conf"] > 0, stack["detector_xy"],
+                         stack["detector_conf"] >= MIN_CONFIDENCE)  # fmt: skip
+    np.savez(args.work / "detector_residuals.npz", names=stack["name"], **bank)
+    size = np.linalg.norm(bank["residuals"], axis=2)
+    print(
+        f"{len(cases)} renders; residual / height median {np.nanmedian(size):.3f}, "
+        f"p90 {np.nanpercentile(size, 90):.3f}; kept {bank['kept'].mean():.3f}"
+    )
     return 0
 
 
@@ -264,7 +290,7 @@ def tables(args) -> int:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("step", choices=("detect", "noise", "fit", "draw", "tables"))
+    ap.add_argument("step", choices=("detect", "noise", "residuals", "fit", "draw", "tables"))
     ap.add_argument("--runs", nargs="*", default=[], help="tables: saved fit runs")
     ap.add_argument("--name", default="", help="draw: the render, e.g. crawl_003")
     ap.add_argument("--out-dir", type=Path, default=Path("/tmp/lifter_confidence/draw"))
@@ -274,7 +300,8 @@ def main(argv=None) -> int:
     ap.add_argument("--variants", default='{"without": ["none", {}, {}], "lifted": ["", {}, {}]}')
     ap.add_argument("--save", type=Path, default=None)
     args = ap.parse_args(argv)
-    steps = {"detect": detect, "noise": noise, "fit": fits, "draw": draw, "tables": tables}
+    steps = {"detect": detect, "noise": noise, "residuals": residuals, "fit": fits,
+             "draw": draw, "tables": tables}  # fmt: skip
     return steps[args.step](args)
 
 
