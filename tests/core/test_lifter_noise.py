@@ -87,3 +87,22 @@ def test_correlated_sets_keep_one_render_together_and_fill_its_gaps():
     err, _ = empirical_noise(body, bank, rng, correlated=False, scale=(1, 1), mirror=False)
     assert (shifted := np.abs(err[:, others, 1] - 30.0) < 1e-9).any(1).all()
     assert not shifted.all(1).any()  # independent draws mix the renders
+
+
+def test_a_mirrored_set_mirrors_its_errors_and_its_dropped_keypoints():
+    truth, detected = _renders(1, seed=5)
+    kept = np.ones((1, 33), bool)
+    kept[0, 13] = False  # left elbow dropped
+    bank = residual_bank(truth, np.ones((1, 33), bool), detected, kept)
+    body = np.repeat(truth, 200, axis=0)
+    err, keep = empirical_noise(body, bank, np.random.default_rng(2), scale=(1, 1))
+    frame, height = body_frames(truth)
+    own = np.nan_to_num(bank["residuals"])
+    mirrored = np.nan_to_num(mirror_residuals(bank["residuals"]))
+    as_is = [np.einsum("ij,kj->ki", frame[0], r) * height[0] for r in (own[0], mirrored[0])]
+    plain = np.all(np.abs(err - as_is[0]).max(2) < 1e-9, axis=1) & (keep == kept[0]).all(1)
+    flipped = np.all(np.abs(err - as_is[1]).max(2) < 1e-9, axis=1)
+    flipped &= (keep == kept[0][MIRROR]).all(1)
+    assert np.all(plain ^ flipped)
+    assert 50 < flipped.sum() < 150
+    assert not keep[flipped, MIRROR[13]].any()  # the right elbow is the dropped one
