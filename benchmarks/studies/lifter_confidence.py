@@ -7,6 +7,7 @@ only, never tune on it). Three steps, each reading what the previous one wrote u
     .venv/bin/python benchmarks/studies/lifter_confidence.py detect --cache DIR [--work W]
     .venv/bin/python benchmarks/studies/lifter_confidence.py noise [--work W]
     .venv/bin/python benchmarks/studies/lifter_confidence.py residuals [--work W]
+    .venv/bin/python benchmarks/studies/lifter_confidence.py alone --variants '["", "X.onnx"]'
     .venv/bin/python benchmarks/studies/lifter_confidence.py fit --variants JSON
         [--half tuning|report|all] [--save W/NAME.json]
     .venv/bin/python benchmarks/studies/lifter_confidence.py tables --runs A.json B.json
@@ -22,6 +23,7 @@ only, never tune on it). Three steps, each reading what the previous one wrote u
 - ``residuals``: the detector's own errors on the tuning half, render by render, in the body's
   2D frame (``tools.lifter_noise.residual_bank``), written to ``W/detector_residuals.npz`` for
   ``tools/train_lifter.py --empirical``.
+- ``alone``: the lifted limb points themselves, per lifter (``--variants '["", "X.onnx"]'``).
 - ``fit``: each variant ``{name: [lifter ONNX or "" (shipped) or "none", {SmplifyWeights
   fields}, {lifted_world keyword arguments}]}`` fitted from the detector's and from the exact
   keypoints; per-category tables as ``depth_metrics`` measures.
@@ -161,6 +163,50 @@ def residuals(args) -> int:
     return 0
 
 
+def lifted_alone(args) -> int:
+    """The lifted limb points themselves (mirror-averaged, placed on the true pelvis:
+    ``studies/lifter.py``'s ``alone``), per lifter file in ``--variants`` (a JSON list of ONNX
+    files, "" = shipped), from the detector and from exact 2D, on ``--half``."""
+    from lifter import alone
+
+    from blender_smplify.core.lifter import LAYOUT, Lifter
+
+    files = json.loads(args.variants)
+    lifters = {f: Lifter(f or None, mirror_average=True) for f in files}
+    keypoints = load_keypoints(args.work)
+    rows = []
+    for png, info in re_.load_cases(args.cache, None, None):
+        if args.half != "all" and half_of(png.stem) != args.half:
+            continue
+        kp, truth = keypoints[png.stem], np.array(info["joints_camera"])
+        w, h = info["image_size"]
+        row = {"category": info["category"]}
+        for source, key in (("detector", "detector"), ("truth2d", "truth")):
+            conf = kp[f"{key}_conf"]
+            if conf.max() == 0:
+                continue
+            xy = np.nan_to_num(kp[f"{key}_xy"])
+            row[source] = {f: alone(lifter.lift(xy, conf, info["focal_px"],
+                                                np.array([w / 2, h / 2])).points,
+                                    LAYOUT.names, truth)
+                           for f, lifter in lifters.items()}  # fmt: skip
+        rows.append(row)
+    for source in SOURCES:
+        print(f"\nlifted alone from {source}: PA-MPJPE 12 median / p90 | backwards")
+        print("| category | " + " | ".join(f or "shipped" for f in files) + " |")
+        print("|---" * (len(files) + 1) + "|")
+        for cat in sorted({r["category"] for r in rows}) + ["all"]:
+            got = [r[source] for r in rows if source in r and cat in (r["category"], "all")]
+            cells = []
+            for f in files:
+                pa = np.array([g[f]["pa12"] for g in got])
+                back, seg = sum(g[f]["backwards"] for g in got), sum(g[f]["segments"] for g in got)
+                cells.append(f"{np.median(pa):.0f} / {np.percentile(pa, 90):.0f} mm, "
+                             f"{100 * back / max(seg, 1):.1f} %")  # fmt: skip
+            print(f"| {cat} | " + " | ".join(cells) + " |")
+    return 0
+
+
 def fit_case(info, kp, variants, lifters, model) -> dict:
     from blender_smplify.core.fit import fit
     from blender_smplify.core.keypoints import Keypoints2D
@@ -290,7 +336,9 @@ def tables(args) -> int:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("step", choices=("detect", "noise", "residuals", "fit", "draw", "tables"))
+    ap.add_argument(
+        "step", choices=("detect", "noise", "residuals", "alone", "fit", "draw", "tables")
+    )
     ap.add_argument("--runs", nargs="*", default=[], help="tables: saved fit runs")
     ap.add_argument("--name", default="", help="draw: the render, e.g. crawl_003")
     ap.add_argument("--out-dir", type=Path, default=Path("/tmp/lifter_confidence/draw"))
@@ -300,8 +348,8 @@ def main(argv=None) -> int:
     ap.add_argument("--variants", default='{"without": ["none", {}, {}], "lifted": ["", {}, {}]}')
     ap.add_argument("--save", type=Path, default=None)
     args = ap.parse_args(argv)
-    steps = {"detect": detect, "noise": noise, "residuals": residuals, "fit": fits,
-             "draw": draw, "tables": tables}  # fmt: skip
+    steps = {"detect": detect, "noise": noise, "residuals": residuals, "alone": lifted_alone,
+             "fit": fits, "draw": draw, "tables": tables}  # fmt: skip
     return steps[args.step](args)
 
 
