@@ -20,9 +20,12 @@ Steps:
    24–70 mm-equivalent, the person anywhere in frame), 2D noise of 1–2 % of the body height
    (or, with ``--noise``, like the detector's: its hip and shoulder offset, per-keypoint spread
    and outliers as ``benchmarks/studies/lifter_confidence.py noise`` measures them), up to
-   20 % of the points dropped, mirrored half of the time. The network's input and output are
-   those of :mod:`blender_smplify.core.lifter` (``normalise``): the rays through the points in
-   the frame of the virtual camera looking at the hips, centred and scaled.
+   20 % of the points dropped, mirrored half of the time; with ``--empirical``, a share of the
+   views gets instead the detector's own errors and dropped points on the rendered
+   benchmark's tuning half, a whole render's set at a time (``lifter_confidence.py
+   residuals``, ``tools/lifter_noise.py``'s ``empirical_noise``). The network's input and
+   output are those of :mod:`blender_smplify.core.lifter` (``normalise``): the rays through the
+   points in the frame of the virtual camera looking at the hips, centred and scaled.
 3. Network: Martinez et al. (2017), "A simple yet effective baseline for 3d human pose
    estimation": linear → 2 residual blocks of two linear–BN–ReLU–dropout layers → linear (the
    points, then each point's log expected error); trained with Adam on the mean per-point
