@@ -43,6 +43,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .depth_search import search_depth
 from .dogleg import DoglegResult, Status, dogleg
 from .errors import SmplifyError
 from .fit_result import FitDiagnostics, FitResult
@@ -124,6 +125,8 @@ class FitOptions:
         variables) of the stage that adds the person mask's term, last. It moves β far from
         where the keypoints left it: from radius 20 (not the default 1) 6 iterations reach the
         girths that 10 reach from 1 (docs/fit.md, "Silhouette").
+    depth_search : after the annealed stages, try the other depth sign of the limbs that
+        point into depth and keep what lowers the objective (``depth_search.py``).
     """
 
     num_betas: int = 10
@@ -136,6 +139,7 @@ class FitOptions:
     silhouette: SilhouetteSettings = SilhouetteSettings()
     silhouette_iterations: int = 6
     silhouette_radius: float = 20.0
+    depth_search: bool = False
 
     def __post_init__(self) -> None:
         if len(self.max_iterations) != len(STAGE_NAMES):
@@ -218,6 +222,7 @@ def fit(
     best = _annealed_stages(problem, solver, _starts(camera))
     # 3. a fit that explains the keypoints badly is re-run from other starts
     best = _retry_if_stuck(problem, solver, camera, best)
+    best = _depth_search(problem, solver, best)
     # 4. the person's outline refines shape and pose
     best = _silhouette_stage(problem, solver, best)
     return _result(problem, solver, best, camera.seconds, _diagnostics(camera, best))
@@ -439,6 +444,17 @@ def _retry_if_stuck(
         if solver.cancelled or not _explains_badly(problem, best.x):
             break
     return replace(best, seconds=tuple(seconds), retried=True)
+
+
+def _depth_search(problem: FitProblem, solver: _Solver, best: _Annealed) -> _Annealed:
+    """Step 3b: the other depth sign of the limbs pointing into depth (``depth_search.py``),
+    when switched on; its time is added to the last annealed stage's."""
+    if not solver.options.depth_search or solver.cancelled or best.result is None:
+        return best
+    t0 = time.perf_counter()
+    x, _ = search_depth(problem, best.x, problem.weights.pose_stage(3))
+    seconds = (*best.seconds[:-1], best.seconds[-1] + time.perf_counter() - t0)
+    return replace(best, x=x, seconds=seconds)
 
 
 def _silhouette_stage(problem: FitProblem, solver: _Solver, best: _Annealed) -> _Annealed:

@@ -1,0 +1,190 @@
+"""Depth-hypothesis search after the fit: try the other depth sign of the limbs that point
+into depth, keep it where the objective prefers it.
+
+One view leaves the sign of a limb segment's depth change open: mirrored through the plane
+perpendicular to the camera ray at its joint, the segment projects where it did. The fit's
+dogleg does not cross from one sign to the other (on the way the segment would pass through
+the image plane, where its projection is longest: a reprojection barrier), so the start, the
+pose prior and the lifter's points decide the basin. The search visits the other basin:
+
+1. Candidates: each limb segment (``edit_terms.LIMB_SEGMENTS``) whose depth change is at least
+   ``TILT`` of its length, and each arm and leg whose two segments both are (``CHAINS``).
+2. Mirror the candidate's segments (``refit.mirror_pose``, the bones below keep their world
+   rotation so that they still project where they did) and evaluate the objective there
+   without refitting; only the ``MAX_REFITS`` candidates with the lowest such energy, and
+   below ``SCREEN`` times the fit's, go on.
+3. Refit each survivor for ``ITERATIONS`` dogleg steps under the last stage's weights, holding
+   its new depth signs and those of the other tilted segments (``edit_terms.DepthOrderBlock``,
+   as the artist's "flip depth" does).
+4. Keep the lowest objective energy (the same weights, without the hold) when it beats the
+   fit's by ``MARGIN``; the next candidate starts from what was kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .dogleg import dogleg
+from .edit_terms import LIMB_SEGMENTS, DepthOrderBlock, segment_depth
+from .fit_setup import FitProblem
+from .joints import J
+from .objective import Objective, StageConfig
+from .refit import mirror_pose
+
+#: Segments whose depth change is at least this share of their length are tried.
+TILT = 0.3
+#: Arms and legs whose two segments may flip together (the second one mirrored after the first).
+CHAINS: tuple[tuple[str, str], ...] = tuple(
+    (f"{side}_{upper}", f"{side}_{lower}")
+    for side in ("left", "right")
+    for upper, lower in (("shoulder", "elbow"), ("hip", "knee"))
+)
+#: Candidates refitted at most, and the screen: mirrored energy below SCREEN × the fit's.
+MAX_REFITS = 3
+SCREEN = 3.0
+#: Dogleg iterations of a hypothesis's refit.
+ITERATIONS = 10
+#: A hypothesis is kept when its energy is below (1 − MARGIN) × the current one's.
+MARGIN = 0.0
+#: λ of the held depth signs (``DepthOrderBlock``; the artist's flip uses the same).
+HOLD_WEIGHT = 2000.0
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """One depth hypothesis: the segments it flipped (none: the fit as it was), its
+    parameters x (n,), its objective energies per term and its joints (24, 3)."""
+
+    segments: tuple[str, ...]
+    x: np.ndarray
+    energies: dict[str, float]
+    joints: np.ndarray
+    screen: float = np.nan  # the energy of the mirrored start, before the refit
+
+    @property
+    def energy(self) -> float:
+        return float(sum(self.energies.values()))
+
+
+def search_depth(
+    problem: FitProblem, x: np.ndarray, config: StageConfig, *, margin: float = MARGIN
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The parameters (n,) after the search from the fit x (n,) under the stage ``config``,
+    and the segments it flipped."""
+    current = hypothesis(problem, x, config, ())
+    flipped: tuple[str, ...] = ()
+    for segments in screened(problem, current, config):
+        if set(segments) & set(flipped):
+            continue
+        trial = refitted(problem, current, config, segments)
+        if trial.energy < (1.0 - margin) * current.energy:
+            current, flipped = trial, flipped + segments
+    return current.x, flipped
+
+
+def hypotheses(problem: FitProblem, x: np.ndarray, config: StageConfig) -> list[Hypothesis]:
+    """The fit x (n,) and every candidate refitted from it, unscreened (for the studies)."""
+    base = hypothesis(problem, x, config, ())
+    return [base] + [refitted(problem, base, config, s) for s in candidates(base.joints)]
+
+
+def candidates(joints: np.ndarray) -> list[tuple[str, ...]]:
+    """The segments (as 1-tuples) and chains of joints (24, 3) that point into depth."""
+    tilted = {s for s in LIMB_SEGMENTS if _tilt(joints, s) >= TILT}
+    singles = [(s,) for s in LIMB_SEGMENTS if s in tilted]
+    return singles + [c for c in CHAINS if set(c) <= tilted]
+
+
+def screened(problem: FitProblem, base: Hypothesis, config: StageConfig) -> list[tuple]:
+    """The candidates worth a refit, lowest mirrored energy first."""
+    scored = []
+    for segments in candidates(base.joints):
+        x = mirrored(problem, base.x, segments)
+        energy = _energy(problem.objective, x, config)
+        if energy < SCREEN * base.energy:
+            scored.append((energy, segments))
+    return [s for _, s in sorted(scored)[:MAX_REFITS]]
+
+
+def mirrored(problem: FitProblem, x: np.ndarray, segments: tuple[str, ...]) -> np.ndarray:
+    """x (n,) with the segments' depth signs mirrored, every other limb segment keeping its
+    own (``refit.mirror_pose``): an upper arm or thigh turns with its forearm or shin as one
+    (the elbow or knee keeps its bend), then the lower one is mirrored back unless it flips too.
+    """
+    x = x.copy()
+    for segment in segments:
+        if segment.endswith(("elbow", "knee")):
+            if _upper(segment) not in segments:
+                x[:72] = mirror_pose(x[:72], joints_of(problem, x), segment, on_rays=True)
+            continue
+        x[:72] = mirror_pose(x[:72], joints_of(problem, x), segment, with_child=True, on_rays=True)
+        lower = LIMB_SEGMENTS[segment]
+        if lower not in segments:
+            x[:72] = mirror_pose(x[:72], joints_of(problem, x), lower, on_rays=True)
+    return x
+
+
+def refitted(
+    problem: FitProblem, base: Hypothesis, config: StageConfig, segments: tuple[str, ...]
+) -> Hypothesis:
+    """The hypothesis with ``segments`` flipped from ``base``: mirrored, then refitted holding
+    the flipped signs and those of the other tilted segments as they were."""
+    start = mirrored(problem, base.x, segments)
+    flipped = joints_of(problem, start)
+    held = {
+        s: segment_depth(flipped if s in segments else base.joints, s)
+        for s in LIMB_SEGMENTS
+        if s in segments or _tilt(base.joints, s) >= TILT
+    }
+    objective = Objective(
+        kinematics=problem.objective.kinematics,
+        blocks=problem.objective.blocks + (DepthOrderBlock(held),),
+    )
+    holding = StageConfig({**config.weights, "depth_order": HOLD_WEIGHT}, config.keypoint_mask)
+    n = objective.n
+    free = np.r_[0:72, n - 3 : n]
+
+    def embed(y):
+        out = start.copy()
+        out[free] = y
+        return out
+
+    res = dogleg(
+        lambda y: objective.normal_equations(embed(y), free, holding),
+        start[free],
+        max_iterations=ITERATIONS,
+        ftol=1e-4,
+    )
+    screen = _energy(problem.objective, start, config)
+    return hypothesis(problem, embed(res.x), config, segments, screen)
+
+
+def hypothesis(problem, x, config, segments, screen=np.nan) -> Hypothesis:
+    energies = problem.objective.energies(x, config)
+    return Hypothesis(tuple(segments), x, energies, joints_of(problem, x), screen)
+
+
+def joints_of(problem: FitProblem, x: np.ndarray) -> np.ndarray:
+    """The posed SMPL joints (24, 3) of x (n,), camera frame."""
+    pose, betas, transl = problem.objective.split(x)
+    points, _ = problem.setup.kin.evaluate(pose, betas, transl, jacobian=False)
+    return points[:24]
+
+
+def _energy(objective: Objective, x: np.ndarray, config: StageConfig) -> float:
+    e = sum(objective.energies(x, config).values())
+    return float(e) if np.isfinite(e) else np.inf
+
+
+def _upper(segment: str) -> str:
+    """The upper arm or thigh above a forearm or shin."""
+    side, part = segment.split("_", 1)
+    return {"elbow": f"{side}_shoulder", "knee": f"{side}_hip"}[part]
+
+
+def _tilt(joints: np.ndarray, segment: str) -> float:
+    """|Δz| / length of a segment of joints (24, 3)."""
+    v = joints[J[LIMB_SEGMENTS[segment]]] - joints[J[segment]]
+    return float(abs(v[2]) / max(np.linalg.norm(v), 1e-9))

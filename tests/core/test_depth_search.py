@@ -1,0 +1,130 @@
+"""The depth-hypothesis search (``core/depth_search.py``) on a synthetic body: a forearm put
+into the wrong depth basin stays there under the fit's own iterations and the search turns it
+back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from smplify_toy import make_toy_body
+
+from blender_smplify.core import depth_search as ds
+from blender_smplify.core.dogleg import dogleg
+from blender_smplify.core.edit_terms import LIMB_SEGMENTS, segment_depth
+from blender_smplify.core.fit import FitOptions, fit
+from blender_smplify.core.fit_setup import get_setup, prepare
+from blender_smplify.core.joints import J
+from blender_smplify.core.keypoints import Keypoints2D
+from blender_smplify.core.objective import SmplifyWeights
+from blender_smplify.core.priors import PosePrior
+from blender_smplify.core.rotation import matrix_to_rotvec, rodrigues
+
+SIZE = (750, 1000)
+FOCAL = 1000.0
+CENTRE = np.array([375.0, 500.0])
+CONFIG = SmplifyWeights().pose_stage(3)
+
+
+def project(points: np.ndarray) -> np.ndarray:
+    return FOCAL * points[:, :2] / points[:, 2:] + CENTRE
+
+
+@pytest.fixture(scope="module")
+def body():
+    return make_toy_body()
+
+
+@pytest.fixture(scope="module")
+def scene(body):
+    """Exact keypoints of a body whose left forearm points at the camera, its fit, and the
+    fit's problem."""
+    pose = np.zeros(72)
+    pose[3:] = PosePrior.load().mean_pose
+    pose[3 * J["left_elbow"] + 1] -= 1.2
+    pose[:3] = matrix_to_rotvec(rodrigues(np.array([np.pi, 0, 0])) @ rodrigues([0, 0.4, 0]))
+    betas = np.random.default_rng(0).normal(scale=0.5, size=10)
+    setup = get_setup(body, "smpl24", 10, True)
+    pts, _ = setup.kin.evaluate(pose, betas, np.array([0.1, 0.05, 3.5]), jacobian=False)
+    keypoints = Keypoints2D("smpl24", project(pts[setup.point_index]), np.ones(24))
+    result = fit(body, keypoints, SIZE, FOCAL)
+    problem = prepare(body, keypoints, SIZE, FOCAL, SmplifyWeights(), FitOptions())
+    x = np.concatenate([result.pose, result.betas, result.transl])
+    return pts[:24], keypoints, x, problem
+
+
+def settled(problem, x, iterations=40):
+    """x after the last stage's dogleg, as the fit would leave it."""
+    free = np.arange(problem.objective.n)
+    res = dogleg(
+        lambda y: problem.objective.normal_equations(y, free, CONFIG),
+        x,
+        max_iterations=iterations,
+        ftol=1e-4,
+    )
+    return res.x
+
+
+def test_the_search_turns_a_flipped_forearm_back(scene):
+    truth, keypoints, x, problem = scene
+    right = segment_depth(truth, "left_elbow")
+    assert segment_depth(ds.joints_of(problem, x), "left_elbow") == right
+    # put the forearm in the other basin: the fit's own iterations leave it there
+    wrong = settled(problem, ds.mirrored(problem, x, ("left_elbow",)))
+    assert segment_depth(ds.joints_of(problem, wrong), "left_elbow") != right
+    assert segment_depth(ds.joints_of(problem, settled(problem, wrong)), "left_elbow") != right
+    # the search finds the basin back, and the body stays on the keypoints
+    found, flipped = ds.search_depth(problem, wrong, CONFIG)
+    joints = ds.joints_of(problem, found)
+    assert "left_elbow" in flipped
+    assert segment_depth(joints, "left_elbow") == right
+    assert ds._energy(problem.objective, found, CONFIG) < ds._energy(
+        problem.objective, wrong, CONFIG
+    )
+    assert np.linalg.norm(project(joints) - keypoints.xy, axis=1).max() < 5.0
+
+
+def test_the_search_turns_no_clear_segment_wrong(scene):
+    truth, _, x, problem = scene
+    found, _ = ds.search_depth(problem, x, CONFIG)
+    joints = ds.joints_of(problem, found)
+    for segment in LIMB_SEGMENTS:
+        if ds._tilt(truth, segment) >= ds.TILT:
+            assert segment_depth(joints, segment) == segment_depth(truth, segment), segment
+
+
+@pytest.mark.parametrize(
+    "segments",
+    [("left_shoulder",), ("left_elbow",), ("left_shoulder", "left_elbow"), ("right_hip",)],
+)
+def test_a_mirrored_hypothesis_flips_its_segments_only_and_projects_alike(scene, segments):
+    _, keypoints, x, problem = scene
+    before = ds.joints_of(problem, x)
+    after = ds.joints_of(problem, ds.mirrored(problem, x, segments))
+    for segment in LIMB_SEGMENTS:
+        if ds._tilt(before, segment) < 0.2:  # too close to the image plane to have a sign
+            continue
+        changed = segment_depth(after, segment) != segment_depth(before, segment)
+        assert changed == (segment in segments), segment
+    # the moved ends stay on their camera rays (the limb joints project alike; a leaf such as
+    # a foot turns with its bone) and move in depth
+    limbs = [J[s] for s in LIMB_SEGMENTS] + [J[c] for c in LIMB_SEGMENTS.values()]
+    moved = np.linalg.norm(project(after[limbs]) - project(before[limbs]), axis=1)
+    assert moved.max() < 0.02 * np.ptp(keypoints.xy[:, 1])
+    ends = [J[LIMB_SEGMENTS[s]] for s in segments]
+    assert np.abs(after[ends, 2] - before[ends, 2]).max() > 0.05
+
+
+def test_fit_runs_the_search_when_switched_on(body, scene, monkeypatch):
+    _, keypoints, _, _ = scene
+    calls = []
+    real = ds.search_depth
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("blender_smplify.core.fit.search_depth", spy)
+    fit(body, keypoints, SIZE, FOCAL)
+    assert calls == []
+    fit(body, keypoints, SIZE, FOCAL, options=FitOptions(depth_search=True))
+    assert calls == [1]
