@@ -144,10 +144,16 @@ def criteria() -> dict:
     def energy(factor, margin=0.0):
         return lambda b, h, c: total(h, factor) < (1 - margin) * total(b, factor)
 
-    def vote(slack):
+    def vote(slack, sure=0.0):
+        """The lifter's points give each flipped segment the hypothesis's sign, by a depth
+        change of at least ``sure`` of its length, and the energy rises less than ``slack``."""
+
         def accept(b, h, c):
-            agree = all(np.sign(c["lifted_signs"][s]) == np.sign(h["signs"][s])
-                        for s in h["segments"])  # fmt: skip
+            agree = all(
+                np.sign(c["lifted_signs"][s]) == np.sign(h["signs"][s])
+                and abs(c["lifted_signs"][s]) >= sure
+                for s in h["segments"]
+            )
             return agree and total(h) < slack * total(b)
 
         return accept
@@ -159,11 +165,10 @@ def criteria() -> dict:
         "energy, world x2": energy(2.0),
         "energy, world x4": energy(4.0),
         "energy, no world": energy(0.0),
-        "lifter vote, E < 1.0": vote(1.0),
-        "lifter vote, E < 1.2": vote(1.2),
-        "lifter vote, E < 1.5": vote(1.5),
-        "lifter vote, E < 2": vote(2.0),
     }
+    for sure in (0.0, 0.5, 0.7, 0.85):
+        for slack in (1.0, 1.2, 1.5, 2.0):
+            out[f"lifter vote |d| >= {sure}, E < {slack}"] = vote(slack, sure)
     return out
 
 

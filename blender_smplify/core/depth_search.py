@@ -14,8 +14,9 @@ pose prior and the lifter's points decide the basin. The search visits the other
    without refitting; only the ``MAX_REFITS`` candidates with the lowest such energy, and
    below ``SCREEN`` times the fit's, go on.
 3. Refit each survivor for ``ITERATIONS`` dogleg steps under the last stage's weights, holding
-   its new depth signs and those of the other tilted segments (``edit_terms.DepthOrderBlock``,
-   as the artist's "flip depth" does).
+   its new depth signs and those of the other tilted segments (:class:`RayOrderBlock`, the
+   artist's "flip depth" hinge of ``edit_terms.DepthOrderBlock`` along each segment's ray:
+   far off the image centre both sides of a view can share the sign of the camera's z).
 4. Keep the lowest objective energy (the same weights, without the hold) when it beats the
    fit's by ``MARGIN``; the next candidate starts from what was kept.
 """
@@ -27,10 +28,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .dogleg import dogleg
-from .edit_terms import LIMB_SEGMENTS, DepthOrderBlock, segment_depth
+from .edit_terms import DEPTH_MARGIN, LIMB_SEGMENTS
 from .fit_setup import FitProblem
 from .joints import J
-from .objective import Objective, StageConfig
+from .objective import Objective, ResidualBlock, StageConfig
 from .refit import mirror_pose
 
 #: Segments whose depth change is at least this share of their length are tried.
@@ -132,15 +133,11 @@ def refitted(
     """The hypothesis with ``segments`` flipped from ``base``: mirrored, then refitted holding
     the flipped signs and those of the other tilted segments as they were."""
     start = mirrored(problem, base.x, segments)
-    flipped = joints_of(problem, start)
-    held = {
-        s: segment_depth(flipped if s in segments else base.joints, s)
-        for s in LIMB_SEGMENTS
-        if s in segments or _tilt(base.joints, s) >= TILT
-    }
+    held = [s for s in LIMB_SEGMENTS if s in segments or _tilt(base.joints, s) >= TILT]
+    hold = RayOrderBlock(base.joints, held, flip=segments)
     objective = Objective(
         kinematics=problem.objective.kinematics,
-        blocks=problem.objective.blocks + (DepthOrderBlock(held),),
+        blocks=problem.objective.blocks + (hold,),
     )
     holding = StageConfig({**config.weights, "depth_order": HOLD_WEIGHT}, config.keypoint_mask)
     n = objective.n
@@ -159,6 +156,44 @@ def refitted(
     )
     screen = _energy(problem.objective, start, config)
     return hypothesis(problem, embed(res.x), config, segments, screen)
+
+
+class RayOrderBlock(ResidualBlock):
+    """Held depth signs along fixed rays: r = max(0, m + s r̂·(p_child − p_joint)) per segment,
+    r̂ the unit ray through the segment's midpoint in ``joints``, s = +1 to hold the child end
+    nearer the camera (as ``edit_terms.DepthOrderBlock``, whose r̂ is the optical axis).
+
+    Parameters
+    ----------
+    joints : (24, 3) the joints whose signs (and rays) are held, camera frame.
+    segments : the segments held (``LIMB_SEGMENTS`` keys); flip : those held the other way.
+    """
+
+    name = "depth_order"
+
+    def __init__(self, joints: np.ndarray, segments, flip=(), margin: float = DEPTH_MARGIN):
+        self.parents = np.array([J[s] for s in segments], dtype=int)
+        self.children = np.array([J[LIMB_SEGMENTS[s]] for s in segments], dtype=int)
+        mid = joints[self.parents] + joints[self.children]
+        self.rays = mid / np.linalg.norm(mid, axis=1, keepdims=True)
+        depth = np.einsum("ij,ij->i", joints[self.children] - joints[self.parents], self.rays)
+        self.signs = -np.sign(depth) * np.array([-1.0 if s in flip else 1.0 for s in segments])
+        self.margin = float(margin)
+
+    def residuals(self, state, stage, *, jacobian, compact):
+        pts = state.points
+        d = np.einsum("ij,ij->i", pts[self.children] - pts[self.parents], self.rays)
+        h = self.margin + self.signs * d
+        active = h > 0
+        keep = np.flatnonzero(active) if compact else np.arange(len(h))
+        r = np.where(active, h, 0.0)[keep]
+        if not jacobian:
+            return r, None
+        pj = state.points_jac
+        dd = np.einsum(
+            "ij,ijn->in", self.rays[keep], pj[self.children[keep]] - pj[self.parents[keep]]
+        )
+        return r, (self.signs[keep] * active[keep])[:, None] * dd
 
 
 def hypothesis(problem, x, config, segments, screen=np.nan) -> Hypothesis:
@@ -185,6 +220,8 @@ def _upper(segment: str) -> str:
 
 
 def _tilt(joints: np.ndarray, segment: str) -> float:
-    """|Δz| / length of a segment of joints (24, 3)."""
-    v = joints[J[LIMB_SEGMENTS[segment]]] - joints[J[segment]]
-    return float(abs(v[2]) / max(np.linalg.norm(v), 1e-9))
+    """|Δ| / length of a segment of joints (24, 3), Δ its depth change along the camera ray
+    through its midpoint (the sign a single view leaves open)."""
+    a, b = joints[J[segment]], joints[J[LIMB_SEGMENTS[segment]]]
+    ray = (a + b) / np.linalg.norm(a + b)
+    return float(abs((b - a) @ ray) / max(np.linalg.norm(b - a), 1e-9))

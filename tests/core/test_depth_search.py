@@ -128,3 +128,38 @@ def test_fit_runs_the_search_when_switched_on(body, scene, monkeypatch):
     assert calls == []
     fit(body, keypoints, SIZE, FOCAL, options=FitOptions(depth_search=True))
     assert calls == [1]
+
+
+def test_the_ray_hold_jacobian_matches_finite_differences(body):
+    """RayOrderBlock (held signs along fixed rays), hinges made active by a large margin."""
+    from blender_smplify.core.kinematics import kinematics_from_model
+    from blender_smplify.core.objective import Objective
+
+    kin = kinematics_from_model(body, 10, [], [])
+    rng = np.random.default_rng(4)
+    x = np.concatenate([rng.normal(scale=0.4, size=72), rng.normal(size=10), [0.3, -0.2, 3.0]])
+    joints = kin.evaluate(x[:72], x[72:82], x[82:], jacobian=False)[0][:24]
+    block = ds.RayOrderBlock(joints, ["left_elbow", "right_hip"], flip=("right_hip",), margin=1)
+    objective = Objective(kinematics=kin, blocks=[block])
+    config = ds.StageConfig({"depth_order": 3.0})
+
+    def residuals(x):
+        return objective.residuals(x, config)
+
+    r = residuals(x)
+    jac = objective.weighted_blocks(x, config, compact=False)[0][2]
+    assert np.all(r > 0)
+    h = 1e-6
+    fd = np.stack(
+        [(residuals(x + h * e) - residuals(x - h * e)) / (2 * h) for e in np.eye(len(x))], axis=1
+    )
+    np.testing.assert_allclose(jac, fd, atol=1e-6 * max(1.0, np.abs(fd).max()))
+    # at the joints it was made from, a kept sign is satisfied by its depth |Δ| (m − |Δ|), a
+    # flipped one is short of it by |Δ| (m + |Δ|)
+    depth = [
+        abs((joints[J[child]] - joints[J[parent]]) @ ray)
+        for (parent, child), ray in zip(
+            [("left_elbow", "left_wrist"), ("right_hip", "right_knee")], block.rays
+        )
+    ]
+    np.testing.assert_allclose(r, 3.0 * np.array([1.0 - depth[0], 1.0 + depth[1]]))
