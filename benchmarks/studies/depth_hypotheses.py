@@ -166,9 +166,32 @@ def criteria() -> dict:
         "energy, world x4": energy(4.0),
         "energy, no world": energy(0.0),
     }
-    for sure in (0.0, 0.5, 0.7, 0.85):
+    for sure in (0.0, 0.5):
         for slack in (1.0, 1.2, 1.5, 2.0):
             out[f"lifter vote |d| >= {sure}, E < {slack}"] = vote(slack, sure)
+
+    def blazepose_vote(slack, sure=0.0, with_lifter=False):
+        """BlazePose's own world landmarks (``--world-cache``) give each flipped segment the
+        hypothesis's sign (and, ``with_lifter``, the lifter too)."""
+
+        def accept(b, h, c):
+            if "blazepose_signs" not in c:
+                return False
+            agree = all(
+                np.sign(c["blazepose_signs"][s]) == np.sign(h["signs"][s])
+                and abs(c["blazepose_signs"][s]) >= sure
+                and (not with_lifter or np.sign(c["lifted_signs"][s]) == np.sign(h["signs"][s]))
+                for s in h["segments"]
+            )
+            return agree and total(h) < slack * total(b)
+
+        return accept
+
+    for sure in (0.0, 0.5):
+        for slack in (1.0, 1.2, 1.5, 2.0, 1e9):
+            out[f"BlazePose vote |d| >= {sure}, E < {slack:g}"] = blazepose_vote(slack, sure)
+    for slack in (1.2, 1.5, 2.0, 1e9):
+        out[f"BlazePose and lifter vote, E < {slack:g}"] = blazepose_vote(slack, 0.0, True)
     return out
 
 
@@ -176,6 +199,8 @@ def judge(args) -> int:
     rows = []
     for path in args.runs:
         rows += json.loads(Path(path).read_text())
+    if args.world_cache:
+        add_blazepose_signs(rows, args.world_cache)
     for source in SOURCES:
         cases = [r[source] for r in rows if r[source] is not None]
         cats = [r["category"] for r in rows if r[source] is not None]
@@ -215,6 +240,34 @@ def judge(args) -> int:
     return 0
 
 
+def add_blazepose_signs(rows: list[dict], path: Path) -> None:
+    """Each case's BlazePose world-landmark depth change per length of each limb segment
+    (along the optical axis), from ``depth_world_cache.py``'s file; also how often its sign
+    is right on the segments the truth shows clearly."""
+    from blender_smplify.core.edit_terms import LIMB_SEGMENTS
+    from blender_smplify.core.keypoints import BLAZEPOSE33
+
+    data = np.load(path)
+    world = {str(n): p for n, p in zip(data["name"], data["points"])}
+    tally = {"right": 0, "wrong": 0}
+    for row in rows:
+        points = world.get(row["name"])
+        for source in SOURCES:
+            case = row[source]
+            if case is None or points is None or not np.isfinite(points).all():
+                continue
+            signs = {}
+            for a, b in LIMB_SEGMENTS.items():
+                v = points[BLAZEPOSE33.index(b)] - points[BLAZEPOSE33.index(a)]
+                signs[a] = float(v[2] / max(np.linalg.norm(v), 1e-9))
+            case["blazepose_signs"] = signs
+            if source == "detector":
+                for s, t in case["truth_signs"].items():
+                    if abs(t) > dm.CLEAR_DEPTH:
+                        tally["right" if np.sign(signs[s]) == np.sign(t) else "wrong"] += 1
+    print("BlazePose world landmarks' sign on the clear segments:", tally)
+
+
 def flip_kind(case: dict, h: dict) -> int:
     """+1 when every flipped segment that the truth shows clearly now has the truth's sign
     (and at least one is clear), −1 when one of them now has the wrong sign, else 0."""
@@ -246,6 +299,7 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--save", type=Path, default=Path("/tmp/depth_hypotheses.json"))
     ap.add_argument("--per-category", action="store_true")
+    ap.add_argument("--world-cache", type=Path, default=None, help="depth_world_cache.py file")
     ap.add_argument("--iterations", type=int, default=None, help="refit iterations")
     args = ap.parse_args(argv)
     return {"collect": collect, "judge": judge}[args.step](args)

@@ -9,16 +9,21 @@ pose prior and the lifter's points decide the basin. The search visits the other
 
 1. Candidates: each limb segment (``edit_terms.LIMB_SEGMENTS``) whose depth change is at least
    ``TILT`` of its length, and each arm and leg whose two segments both are (``CHAINS``).
-2. Mirror the candidate's segments (``refit.mirror_pose``, the bones below keep their world
-   rotation so that they still project where they did) and evaluate the objective there
-   without refitting; only the ``MAX_REFITS`` candidates with the lowest such energy, and
-   below ``SCREEN`` times the fit's, go on.
+   When the fit has 3D evidence (the lifter's points), only the candidates whose segments it
+   puts on the other side than the fit does (:func:`lifted_depths`).
+2. Mirror the candidate's segments (``refit.mirror_pose``: each moved end stays on its camera
+   ray) and evaluate the objective there without refitting; only the ``MAX_REFITS``
+   candidates with the lowest such energy go on.
 3. Refit each survivor for ``ITERATIONS`` dogleg steps under the last stage's weights, holding
    its new depth signs and those of the other tilted segments (:class:`RayOrderBlock`, the
    artist's "flip depth" hinge of ``edit_terms.DepthOrderBlock`` along each segment's ray:
    far off the image centre both sides of a view can share the sign of the camera's z).
-4. Keep the lowest objective energy (the same weights, without the hold) when it beats the
-   fit's by ``MARGIN``; the next candidate starts from what was kept.
+4. Keep a hypothesis whose objective energy (the same weights, without the hold) beats the
+   current one's by ``MARGIN``; the next candidate starts from what was kept.
+
+The criterion, chosen on the rendered benchmark's tuning half (``docs/fit.md``, "Depth
+hypotheses"): a lower objective energy *and* the lifter's agreement. The energy alone kept
+more wrong flips than right ones there.
 """
 
 from __future__ import annotations
@@ -42,9 +47,8 @@ CHAINS: tuple[tuple[str, str], ...] = tuple(
     for side in ("left", "right")
     for upper, lower in (("shoulder", "elbow"), ("hip", "knee"))
 )
-#: Candidates refitted at most, and the screen: mirrored energy below SCREEN × the fit's.
+#: Candidates refitted at most (those whose mirrored start has the lowest energy).
 MAX_REFITS = 3
-SCREEN = 3.0
 #: Dogleg iterations of a hypothesis's refit.
 ITERATIONS = 10
 #: A hypothesis is kept when its energy is below (1 − MARGIN) × the current one's.
@@ -75,8 +79,9 @@ def search_depth(
     """The parameters (n,) after the search from the fit x (n,) under the stage ``config``,
     and the segments it flipped."""
     current = hypothesis(problem, x, config, ())
+    votes = lifted_depths(problem, current.joints)
     flipped: tuple[str, ...] = ()
-    for segments in screened(problem, current, config):
+    for segments in screened(problem, current, config, votes):
         if set(segments) & set(flipped):
             continue
         trial = refitted(problem, current, config, segments)
@@ -98,15 +103,42 @@ def candidates(joints: np.ndarray) -> list[tuple[str, ...]]:
     return singles + [c for c in CHAINS if set(c) <= tilted]
 
 
-def screened(problem: FitProblem, base: Hypothesis, config: StageConfig) -> list[tuple]:
-    """The candidates worth a refit, lowest mirrored energy first."""
+def screened(
+    problem: FitProblem, base: Hypothesis, config: StageConfig, votes: dict | None = None
+) -> list[tuple]:
+    """The candidates worth a refit, lowest mirrored energy first: with the 3D evidence's
+    ``votes`` ({segment: its depth change per length}, :func:`lifted_depths`) only those whose
+    every segment it puts on the other side than the fit does."""
     scored = []
     for segments in candidates(base.joints):
+        if votes is not None and not all(
+            s in votes and votes[s] * _depth(base.joints, s) < 0 for s in segments
+        ):
+            continue
         x = mirrored(problem, base.x, segments)
-        energy = _energy(problem.objective, x, config)
-        if energy < SCREEN * base.energy:
-            scored.append((energy, segments))
+        scored.append((_energy(problem.objective, x, config), segments))
     return [s for _, s in sorted(scored)[:MAX_REFITS]]
+
+
+def lifted_depths(problem: FitProblem, joints: np.ndarray) -> dict[str, float] | None:
+    """The depth change per length of each limb segment in the fit's 3D evidence (the
+    lifter's or BlazePose's world landmarks, their ``WorldLandmarkBlock``), along the ray
+    through the segment's midpoint in joints (24, 3); None when the fit has none."""
+    block = next((b for b in problem.objective.blocks if b.name == "world"), None)
+    if block is None:
+        return None
+    names, index = problem.setup.layout.names, problem.setup.point_index
+    targets = block.targets
+    rows = {(int(a), int(b)): k for k, (a, b) in enumerate(zip(targets.parents, targets.children))}
+    out = {}
+    for segment, child in LIMB_SEGMENTS.items():
+        if segment not in names or child not in names:
+            continue
+        key = (int(index[names.index(segment)]), int(index[names.index(child)]))
+        if key in rows:
+            ray = joints[J[segment]] + joints[J[child]]
+            out[segment] = float(targets.directions[rows[key]] @ ray / np.linalg.norm(ray))
+    return out
 
 
 def mirrored(problem: FitProblem, x: np.ndarray, segments: tuple[str, ...]) -> np.ndarray:
@@ -219,9 +251,13 @@ def _upper(segment: str) -> str:
     return {"elbow": f"{side}_shoulder", "knee": f"{side}_hip"}[part]
 
 
-def _tilt(joints: np.ndarray, segment: str) -> float:
-    """|Δ| / length of a segment of joints (24, 3), Δ its depth change along the camera ray
+def _depth(joints: np.ndarray, segment: str) -> float:
+    """Δ / length of a segment of joints (24, 3), Δ its depth change along the camera ray
     through its midpoint (the sign a single view leaves open)."""
     a, b = joints[J[segment]], joints[J[LIMB_SEGMENTS[segment]]]
     ray = (a + b) / np.linalg.norm(a + b)
-    return float(abs((b - a) @ ray) / max(np.linalg.norm(b - a), 1e-9))
+    return float((b - a) @ ray / max(np.linalg.norm(b - a), 1e-9))
+
+
+def _tilt(joints: np.ndarray, segment: str) -> float:
+    return abs(_depth(joints, segment))
