@@ -136,10 +136,11 @@ def test_the_ray_hold_jacobian_matches_finite_differences(body):
     from blender_smplify.core.objective import Objective
 
     kin = kinematics_from_model(body, 10, [], [])
-    rng = np.random.default_rng(4)
+    rng = np.random.default_rng(5)
     x = np.concatenate([rng.normal(scale=0.4, size=72), rng.normal(size=10), [0.3, -0.2, 3.0]])
     joints = kin.evaluate(x[:72], x[72:82], x[82:], jacobian=False)[0][:24]
     block = ds.RayOrderBlock(joints, ["left_elbow", "right_hip"], flip=("right_hip",), margin=1)
+    assert sorted(block.signs) == [-1.0, 1.0]  # both directions of the hinge are checked
     objective = Objective(kinematics=kin, blocks=[block])
     config = ds.StageConfig({"depth_order": 3.0})
 
@@ -163,3 +164,35 @@ def test_the_ray_hold_jacobian_matches_finite_differences(body):
         )
     ]
     np.testing.assert_allclose(r, 3.0 * np.array([1.0 - depth[0], 1.0 + depth[1]]))
+
+
+def landmarks_of(joints: np.ndarray):
+    """World landmarks (blazepose33 order, hip-centred) at the limb joints of joints (24, 3)."""
+    from blender_smplify.core.keypoints import BLAZEPOSE33
+    from blender_smplify.core.world_landmarks import WorldLandmarks
+
+    points = np.zeros((33, 3))
+    for name in LIMB_SEGMENTS | {c: c for c in LIMB_SEGMENTS.values()}:
+        points[BLAZEPOSE33.index(name)] = joints[J[name]] - joints[J["pelvis"]]
+    return WorldLandmarks(points, np.ones(33))
+
+
+@pytest.mark.parametrize("evidence", ["truth", "wrong"])
+def test_with_3d_evidence_the_search_flips_only_where_the_evidence_agrees(body, scene, evidence):
+    truth, keypoints, x, _ = scene
+    plain = prepare(body, keypoints, SIZE, FOCAL, SmplifyWeights(), FitOptions())
+    wrong = settled(plain, ds.mirrored(plain, x, ("left_elbow",)))
+    world = landmarks_of(truth if evidence == "truth" else ds.joints_of(plain, wrong))
+    # weak 3D evidence in the objective: its energy alone would still prefer the truth
+    weak = SmplifyWeights(world=1.0)
+    problem = prepare(body, keypoints, SIZE, FOCAL, weak, FitOptions(), world)
+    votes = ds.lifted_depths(problem, ds.joints_of(problem, wrong))
+    assert (votes["left_elbow"] * ds._depth(ds.joints_of(problem, wrong), "left_elbow") < 0) == (
+        evidence == "truth"
+    )
+    found, flipped = ds.search_depth(problem, wrong, weak.pose_stage(3))
+    side = segment_depth(ds.joints_of(problem, found), "left_elbow")
+    if evidence == "truth":
+        assert "left_elbow" in flipped and side == segment_depth(truth, "left_elbow")
+    else:  # the evidence sides with the wrong basin: nothing to try there
+        assert "left_elbow" not in flipped and side != segment_depth(truth, "left_elbow")
