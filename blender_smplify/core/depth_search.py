@@ -9,8 +9,8 @@ pose prior and the lifter's points decide the basin. The search visits the other
 
 1. Candidates: each limb segment (``edit_terms.LIMB_SEGMENTS``) whose depth change is at least
    ``TILT`` of its length, and each arm and leg whose two segments both are (``CHAINS``).
-   When the fit has 3D evidence (the lifter's points), only the candidates whose segments it
-   puts on the other side than the fit does (:func:`lifted_depths`).
+   Only those whose segments the fit's 3D evidence (the lifter's points) puts on the other
+   side than the fit does (:func:`lifted_depths`); without 3D evidence, none.
 2. Mirror the candidate's segments (``refit.mirror_pose``: each moved end stays on its camera
    ray) and evaluate the objective there without refitting; only the ``MAX_REFITS``
    candidates with the lowest such energy go on.
@@ -81,6 +81,8 @@ def search_depth(
     current = hypothesis(problem, x, config, ())
     votes = lifted_depths(problem, current.joints)
     flipped: tuple[str, ...] = ()
+    if votes is None:  # the energy alone chose the wrong side as often as the right one
+        return x, flipped
     for segments in screened(problem, current, config, votes):
         if set(segments) & set(flipped):
             continue
