@@ -78,11 +78,11 @@ def search_depth(
 ) -> tuple[np.ndarray, tuple[str, ...]]:
     """The parameters (n,) after the search from the fit x (n,) under the stage ``config``,
     and the segments it flipped."""
+    flipped: tuple[str, ...] = ()
+    if not any(block.name == "world" for block in problem.objective.blocks):
+        return x, flipped  # the energy alone chose the wrong side as often as the right one
     current = hypothesis(problem, x, config, ())
     votes = lifted_depths(problem, current.joints)
-    flipped: tuple[str, ...] = ()
-    if votes is None:  # the energy alone chose the wrong side as often as the right one
-        return x, flipped
     for segments in screened(problem, current, config, votes):
         if set(segments) & set(flipped):
             continue

@@ -94,7 +94,7 @@ def test_a_mirrored_hypothesis_flips_its_segments_only_and_projects_alike(scene,
     assert np.abs(after[ends, 2] - before[ends, 2]).max() > 0.05
 
 
-def test_fit_runs_the_search_when_switched_on(body, scene, monkeypatch):
+def test_fit_runs_the_search_unless_switched_off(body, scene, monkeypatch):
     _, keypoints, _, _ = scene
     calls = []
     real = ds.search_depth
@@ -104,9 +104,9 @@ def test_fit_runs_the_search_when_switched_on(body, scene, monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr("blender_smplify.core.fit.search_depth", spy)
-    fit(body, keypoints, SIZE, FOCAL)
+    fit(body, keypoints, SIZE, FOCAL, options=FitOptions(depth_search=False))
     assert calls == []
-    fit(body, keypoints, SIZE, FOCAL, options=FitOptions(depth_search=True))
+    fit(body, keypoints, SIZE, FOCAL)  # on by default
     assert calls == [1]
 
 
