@@ -1,5 +1,5 @@
 """Depth-hypothesis search after the fit: try the other depth sign of the limbs that point
-into depth, keep it where the objective prefers it.
+into depth where the lifter's points say so, keep it where the objective drops too.
 
 One view leaves the sign of a limb segment's depth change open: mirrored through the plane
 perpendicular to the camera ray at its joint, the segment projects where it did. The fit's
@@ -53,7 +53,7 @@ MAX_REFITS = 3
 ITERATIONS = 10
 #: A hypothesis is kept when its energy is below (1 − MARGIN) × the current one's.
 MARGIN = 0.0
-#: λ of the held depth signs (``DepthOrderBlock``; the artist's flip uses the same).
+#: λ of the held depth signs (:class:`RayOrderBlock`; the artist's flip holds with the same).
 HOLD_WEIGHT = 2000.0
 
 

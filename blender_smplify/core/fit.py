@@ -19,17 +19,19 @@ Procedure:
 3. A result that still explains the keypoints badly (joint energy per keypoint above
    ``RETRY_JOINT_ENERGY``) is re-run from the other facing and from the mean poses of the
    heaviest prior components; the lowest energy is kept. It is flagged to the user only above
-   ``WARN_JOINT_ENERGY``.
+   ``WARN_JOINT_ENERGY``. Then, given 3D evidence, the limbs it puts on the other side in
+   depth than the fit does are tried there and kept where the objective drops
+   (``depth_search.py``).
 4. Given the person's mask (``silhouette.py``), a last stage from the settled result adds its
    outline to the last annealed stage's objective, so that the outline shapes the girths.
 
 ``fit`` calls one function per step: ``fit_setup.prepare`` (0), ``_camera_stage`` (1),
-``_starts`` and ``_annealed_stages`` (2), ``_retry_if_stuck`` (3), ``_silhouette_stage`` (4),
-``_result``. Each stage runs
-Powell's dogleg (``dogleg.py``) on normal equations assembled from analytic Jacobians
-(``objective.py``), in float64, under that stage's frozen ``StageConfig``
-(``SmplifyWeights.camera_stage`` / ``pose_stage``: a weight per residual block, and the
-keypoints the joint term uses); the objective itself never changes during a fit.
+``_starts`` and ``_annealed_stages`` (2), ``_retry_if_stuck`` and ``_depth_search`` (3),
+``_silhouette_stage`` (4), ``_result``. Each stage runs Powell's dogleg (``dogleg.py``) on
+normal equations assembled from analytic Jacobians (``objective.py``), in float64, under
+that stage's frozen ``StageConfig`` (``SmplifyWeights.camera_stage`` / ``pose_stage``: a
+weight per residual block, and the keypoints the joint term uses); the objective itself never
+changes during a fit.
 ``FitOptions.jacobian = "2-point"`` swaps in forward finite differences of the same residuals:
 the baseline of ``benchmarks/fit_synthetic.py``.
 """
@@ -225,7 +227,7 @@ def fit(
     best = _annealed_stages(problem, solver, _starts(camera))
     # 3. a fit that explains the keypoints badly is re-run from other starts
     best = _retry_if_stuck(problem, solver, camera, best)
-    best = _depth_search(problem, solver, best)
+    best = _depth_search(problem, solver, best)  # ... and the other side of ambiguous limbs
     # 4. the person's outline refines shape and pose
     best = _silhouette_stage(problem, solver, best)
     return _result(problem, solver, best, camera.seconds, _diagnostics(camera, best))
