@@ -1,6 +1,6 @@
 """The depth-hypothesis search (``core/depth_search.py``) on a synthetic body: a forearm put
-into the wrong depth basin stays there under the fit's own iterations and the search turns it
-back."""
+into the wrong depth basin stays there under the fit's own iterations, and the search turns it
+back where the 3D evidence puts it on the other side (and only there)."""
 
 from __future__ import annotations
 
