@@ -5,15 +5,17 @@
         [--half tuning] [--save W/hyp_tuning.json]
     .venv/bin/python benchmarks/studies/depth_hypotheses.py judge W/hyp_tuning.json
 
-``collect`` fits every render as shipped (the shipped lifter's points, no search) from the
-detector's and the exact keypoints (``lifter_confidence.py detect``'s ``W/keypoints.npz``),
-then refits every candidate hypothesis from the fit, unscreened
-(``depth_search.hypotheses``), and records per hypothesis its energies per term, its mirrored
-start's energy, the lifter's depth sign of each flipped segment and its measures against the
-truth. ``judge`` scores criteria: how often a criterion accepts a flip that turns a segment
-the right way against one that turns it the wrong way, and the per-photo measures when each
-photo keeps its best accepted hypothesis; and the oracle, the hypothesis with the fewest
-backwards segments.
+``collect`` fits every render with the shipped lifter's points, without the depth search
+(``--searched``: with it), from the detector's and the exact keypoints
+(``lifter_confidence.py detect``'s ``W/keypoints.npz``), then refits every candidate
+hypothesis from the fit, unscreened (``depth_search.hypotheses``; ``--trunk``: also the
+trunk's lean), and records per hypothesis its energies per term, its mirrored start's energy,
+the lifter's depth sign of each flipped segment and its measures against the truth. ``judge``
+scores criteria (``--world-cache``: BlazePose's world landmarks from
+``depth_world_cache.py`` as a vote too): how often a criterion accepts a flip that turns a
+segment the right way against one that turns it the wrong way, and the per-photo measures
+when each photo keeps its best accepted hypothesis; and the oracle, the hypothesis with the
+fewest backwards segments.
 """
 
 from __future__ import annotations
@@ -37,19 +39,20 @@ from lifter_confidence import SOURCES, half_of, load_keypoints  # noqa: E402
 
 
 def segment_signs(joints: np.ndarray) -> dict[str, float]:
-    """Depth change along the ray / length per limb segment (``depth_metrics``' Δ)."""
-    from blender_smplify.core.edit_terms import LIMB_SEGMENTS
+    """Depth change along the ray / length per limb segment (``depth_metrics``' Δ) and of the
+    trunk (pelvis to neck, ``depth_search.TRUNK``)."""
+    from blender_smplify.core.depth_search import SEGMENTS
     from blender_smplify.core.joints import J
 
     out = {}
-    for a, b in LIMB_SEGMENTS.items():
+    for a, b in SEGMENTS.items():
         v = joints[J[b]] - joints[J[a]]
         ray = 0.5 * (joints[J[a]] + joints[J[b]])
         out[a] = float(v @ ray / np.linalg.norm(ray) / np.linalg.norm(v))
     return out
 
 
-def collect_case(info, kp, lifter, model) -> dict:
+def collect_case(info, kp, lifter, model, trunk=False, args_search=False) -> dict:
     from blender_smplify.core import depth_search as ds
     from blender_smplify.core.fit import FitOptions, fit
     from blender_smplify.core.fit_setup import prepare
@@ -71,12 +74,13 @@ def collect_case(info, kp, lifter, model) -> dict:
         keypoints = Keypoints2D("blazepose33", np.nan_to_num(kp[f"{key}_xy"]), conf)
         world = lifted_world(keypoints, info["focal_px"], principal, lifter)
         weights = SmplifyWeights()
-        res = fit(model, keypoints, (w, h), info["focal_px"], weights=weights, world=world)
+        res = fit(model, keypoints, (w, h), info["focal_px"], weights=weights, world=world,
+                  options=FitOptions(depth_search=args_search))  # fmt: skip
         problem = prepare(model, keypoints, (w, h), info["focal_px"], weights, FitOptions(),
                           world)  # fmt: skip
         x = np.concatenate([res.pose, res.betas, res.transl])
         c0 = time.process_time()
-        hyps = ds.hypotheses(problem, x, weights.pose_stage(3))
+        hyps = ds.hypotheses(problem, x, weights.pose_stage(3), trunk=trunk)
         cpu = 1e3 * (time.process_time() - c0)
         lifted = world.in_camera(info["focal_px"], principal)
         lifted_signs = lifted_segment_signs(lifted, hyps[0].joints)
@@ -107,6 +111,12 @@ def lifted_segment_signs(points: np.ndarray, joints: np.ndarray) -> dict[str, fl
         v = points[BLAZEPOSE33.index(b)] - points[BLAZEPOSE33.index(a)]
         ray = joints[J[a]] + joints[J[b]]
         out[a] = float(v @ ray / np.linalg.norm(ray) / max(np.linalg.norm(v), 1e-9))
+    hips, shoulders = (
+        np.mean([points[BLAZEPOSE33.index(f"{side}_{part}")] for side in ("left", "right")], 0)
+        for part in ("hip", "shoulder")
+    )
+    v, ray = shoulders - hips, joints[J["pelvis"]] + joints[J["neck"]]
+    out["pelvis"] = float(v @ ray / np.linalg.norm(ray) / max(np.linalg.norm(v), 1e-9))
     return out
 
 
@@ -124,7 +134,8 @@ def collect(args) -> int:
              if args.half == "all" or half_of(png.stem) == args.half][: args.limit]  # fmt: skip
     start, rows = time.perf_counter(), []
     for k, (png, info) in enumerate(cases):
-        rows.append({"name": png.stem, **collect_case(info, keypoints[png.stem], lifter, model)})
+        row = collect_case(info, keypoints[png.stem], lifter, model, args.trunk, args.searched)
+        rows.append({"name": png.stem, **row})
         if (k + 1) % 20 == 0:
             print(f"{k + 1}/{len(cases)} renders, {time.perf_counter() - start:.0f} s", flush=True)
     args.save.write_text(json.dumps(rows, default=float))
@@ -178,8 +189,8 @@ def criteria() -> dict:
             if "blazepose_signs" not in c:
                 return False
             agree = all(
-                np.sign(c["blazepose_signs"][s]) == np.sign(h["signs"][s])
-                and abs(c["blazepose_signs"][s]) >= sure
+                np.sign(c["blazepose_signs"].get(s, 0.0)) == np.sign(h["signs"][s])
+                and abs(c["blazepose_signs"].get(s, 0.0)) >= sure
                 and (not with_lifter or np.sign(c["lifted_signs"][s]) == np.sign(h["signs"][s]))
                 for s in h["segments"]
             )
@@ -301,6 +312,8 @@ def main(argv=None) -> int:
     ap.add_argument("--per-category", action="store_true")
     ap.add_argument("--world-cache", type=Path, default=None, help="depth_world_cache.py file")
     ap.add_argument("--iterations", type=int, default=None, help="refit iterations")
+    ap.add_argument("--trunk", action="store_true", help="also the trunk's lean")
+    ap.add_argument("--searched", action="store_true", help="start from the searched fit")
     args = ap.parse_args(argv)
     return {"collect": collect, "judge": judge}[args.step](args)
 

@@ -37,10 +37,16 @@ from .edit_terms import DEPTH_MARGIN, LIMB_SEGMENTS
 from .fit_setup import FitProblem
 from .joints import J
 from .objective import Objective, ResidualBlock, StageConfig
-from .refit import mirror_pose
+from .refit import mirror_pose, other_depth
+from .rotation import matrix_to_rotvec, rodrigues
 
 #: Segments whose depth change is at least this share of their length are tried.
 TILT = 0.3
+#: The trunk's lean as a pseudo-segment (pelvis to neck), tried only by :func:`hypotheses`
+#: with ``trunk=True`` (the study): on the tuning half even the oracle among its hypotheses
+#: gained one limb in 867, so the fit's search leaves it out.
+TRUNK = "pelvis"
+SEGMENTS: dict[str, str] = {**LIMB_SEGMENTS, TRUNK: "neck"}
 #: Arms and legs whose two segments may flip together (the second one mirrored after the first).
 CHAINS: tuple[tuple[str, str], ...] = tuple(
     (f"{side}_{upper}", f"{side}_{lower}")
@@ -92,17 +98,22 @@ def search_depth(
     return current.x, flipped
 
 
-def hypotheses(problem: FitProblem, x: np.ndarray, config: StageConfig) -> list[Hypothesis]:
-    """The fit x (n,) and every candidate refitted from it, unscreened (for the studies)."""
+def hypotheses(
+    problem: FitProblem, x: np.ndarray, config: StageConfig, *, trunk: bool = False
+) -> list[Hypothesis]:
+    """The fit x (n,) and every candidate refitted from it, unscreened (for the studies);
+    with ``trunk`` also the trunk's lean mirrored."""
     base = hypothesis(problem, x, config, ())
-    return [base] + [refitted(problem, base, config, s) for s in candidates(base.joints)]
+    tried = candidates(base.joints, trunk=trunk)
+    return [base] + [refitted(problem, base, config, s) for s in tried]
 
 
-def candidates(joints: np.ndarray) -> list[tuple[str, ...]]:
+def candidates(joints: np.ndarray, *, trunk: bool = False) -> list[tuple[str, ...]]:
     """The segments (as 1-tuples) and chains of joints (24, 3) that point into depth."""
-    tilted = {s for s in LIMB_SEGMENTS if _tilt(joints, s) >= TILT}
+    tilted = {s for s in SEGMENTS if _tilt(joints, s) >= TILT}
     singles = [(s,) for s in LIMB_SEGMENTS if s in tilted]
-    return singles + [c for c in CHAINS if set(c) <= tilted]
+    lean = [(TRUNK,)] if trunk and TRUNK in tilted else []
+    return singles + [c for c in CHAINS if set(c) <= tilted] + lean
 
 
 def screened(
@@ -150,6 +161,9 @@ def mirrored(problem: FitProblem, x: np.ndarray, segments: tuple[str, ...]) -> n
     """
     x = x.copy()
     for segment in segments:
+        if segment == TRUNK:
+            x[:72] = _lean_mirrored(x[:72], joints_of(problem, x))
+            continue
         if segment.endswith(("elbow", "knee")):
             if _upper(segment) not in segments:
                 x[:72] = mirror_pose(x[:72], joints_of(problem, x), segment, on_rays=True)
@@ -161,13 +175,31 @@ def mirrored(problem: FitProblem, x: np.ndarray, segments: tuple[str, ...]) -> n
     return x
 
 
+def _lean_mirrored(pose: np.ndarray, joints: np.ndarray) -> np.ndarray:
+    """The pose (72,) with the trunk's lean mirrored: the root turns by the smallest rotation
+    Q taking pelvis → neck onto the neck's other point on its camera ray
+    (``refit.other_depth``), the hips keep their world rotation (R_hip' = R_0'ᵀ R_0 R_hip), so
+    the legs do not turn."""
+    pelvis, neck = joints[J[TRUNK]], joints[J["neck"]]
+    v, target = neck - pelvis, other_depth(pelvis, neck) - pelvis
+    axis = np.cross(v, target)
+    angle = np.arctan2(np.linalg.norm(axis), v @ target)
+    Q = rodrigues(axis / max(np.linalg.norm(axis), 1e-12) * angle)
+    rotations = rodrigues(np.asarray(pose, dtype=np.float64).reshape(24, 3))
+    root = Q @ rotations[0]
+    for hip in (J["left_hip"], J["right_hip"]):
+        rotations[hip] = root.T @ rotations[0] @ rotations[hip]
+    rotations[0] = root
+    return matrix_to_rotvec(rotations).ravel()
+
+
 def refitted(
     problem: FitProblem, base: Hypothesis, config: StageConfig, segments: tuple[str, ...]
 ) -> Hypothesis:
     """The hypothesis with ``segments`` flipped from ``base``: mirrored, then refitted holding
     the flipped signs and those of the other tilted segments as they were."""
     start = mirrored(problem, base.x, segments)
-    held = [s for s in LIMB_SEGMENTS if s in segments or _tilt(base.joints, s) >= TILT]
+    held = [s for s in SEGMENTS if s in segments or (s != TRUNK and _tilt(base.joints, s) >= TILT)]
     hold = RayOrderBlock(base.joints, held, flip=segments)
     objective = Objective(
         kinematics=problem.objective.kinematics,
@@ -200,14 +232,14 @@ class RayOrderBlock(ResidualBlock):
     Parameters
     ----------
     joints : (24, 3) the joints whose signs (and rays) are held, camera frame.
-    segments : the segments held (``LIMB_SEGMENTS`` keys); flip : those held the other way.
+    segments : the segments held (``SEGMENTS`` keys); flip : those held the other way.
     """
 
     name = "depth_order"
 
     def __init__(self, joints: np.ndarray, segments, flip=(), margin: float = DEPTH_MARGIN):
         self.parents = np.array([J[s] for s in segments], dtype=int)
-        self.children = np.array([J[LIMB_SEGMENTS[s]] for s in segments], dtype=int)
+        self.children = np.array([J[SEGMENTS[s]] for s in segments], dtype=int)
         mid = joints[self.parents] + joints[self.children]
         self.rays = mid / np.linalg.norm(mid, axis=1, keepdims=True)
         depth = np.einsum("ij,ij->i", joints[self.children] - joints[self.parents], self.rays)
@@ -256,7 +288,7 @@ def _upper(segment: str) -> str:
 def _depth(joints: np.ndarray, segment: str) -> float:
     """Δ / length of a segment of joints (24, 3), Δ its depth change along the camera ray
     through its midpoint (the sign a single view leaves open)."""
-    a, b = joints[J[segment]], joints[J[LIMB_SEGMENTS[segment]]]
+    a, b = joints[J[segment]], joints[J[SEGMENTS[segment]]]
     ray = (a + b) / np.linalg.norm(a + b)
     return float((b - a) @ ray / max(np.linalg.norm(b - a), 1e-9))
 
