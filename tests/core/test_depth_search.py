@@ -185,3 +185,18 @@ def test_with_3d_evidence_the_search_flips_only_where_the_evidence_agrees(body, 
                 assert segment_depth(joints, segment) == segment_depth(truth, segment), segment
     else:  # the evidence sides with the wrong basin: nothing to try there
         assert "left_elbow" not in flipped and segment_depth(joints, "left_elbow") != right
+
+
+def test_the_mirrored_lean_keeps_the_neck_on_its_ray_and_the_legs_unturned(scene):
+    _, _, x, problem = scene
+    before = ds.joints_of(problem, x)
+    lean = x.copy()
+    lean[:72] = ds._lean_mirrored(x[:72], before)
+    after = ds.joints_of(problem, lean)
+    assert ds._depth(after, ds.TRUNK) * ds._depth(before, ds.TRUNK) < 0
+    for k in (J["pelvis"], J["neck"]):
+        np.testing.assert_allclose(project(after[[k]]), project(before[[k]]), atol=1e-6)
+    for hip, knee in (("left_hip", "left_knee"), ("right_hip", "right_knee")):
+        np.testing.assert_allclose(
+            after[J[knee]] - after[J[hip]], before[J[knee]] - before[J[hip]], atol=1e-9
+        )
