@@ -25,8 +25,8 @@ only, never tune on it). Three steps, each reading what the previous one wrote u
   ``tools/train_lifter.py --empirical``.
 - ``alone``: the lifted limb points themselves, per lifter (``--variants '["", "X.onnx"]'``).
 - ``fit``: each variant ``{name: [lifter ONNX or "" (shipped) or "none", {SmplifyWeights
-  fields}, {lifted_world keyword arguments}]}`` fitted from the detector's and from the exact
-  keypoints; per-category tables as ``depth_metrics`` measures.
+  fields}, {lifted_world keyword arguments}, optional {FitOptions fields}]}`` fitted from the
+  detector's and from the exact keypoints; per-category tables as ``depth_metrics`` measures.
 - ``draw``: one render's fits in each variant, over the photo and from the side.
 - ``tables``: saved runs side by side on one half (``--runs A.json B.json --half report``).
 """
@@ -208,7 +208,7 @@ def lifted_alone(args) -> int:
 
 
 def fit_case(info, kp, variants, lifters, model) -> dict:
-    from blender_smplify.core.fit import fit
+    from blender_smplify.core.fit import FitOptions, fit
     from blender_smplify.core.keypoints import Keypoints2D
     from blender_smplify.core.lifter import lifted_world
     from blender_smplify.core.objective import SmplifyWeights
@@ -225,14 +225,16 @@ def fit_case(info, kp, variants, lifters, model) -> dict:
             continue
         keypoints = Keypoints2D("blazepose33", np.nan_to_num(kp[f"{key}_xy"]), conf)
         row[source] = {}
-        for name, (model_file, weights, lift_kwargs) in variants.items():
+        for name, (model_file, weights, lift_kwargs, *options) in variants.items():
             world = None
             if model_file != "none":
                 world = lifted_world(keypoints, info["focal_px"], principal,
                                      lifters[model_file], **lift_kwargs)  # fmt: skip
             c0 = time.process_time()
+            fit_options = FitOptions(**(options[0] if options else {}))
             res = fit(model, keypoints, (w, h), info["focal_px"],
-                      weights=SmplifyWeights(**weights), world=world)  # fmt: skip
+                      weights=SmplifyWeights(**weights), world=world,
+                      options=fit_options)  # fmt: skip
             m = dm.case_metrics(np.asarray(res.joints_3d), truth)
             m["cpu_ms"] = 1e3 * (time.process_time() - c0)
             m["joints"] = np.asarray(res.joints_3d).round(4).tolist()
@@ -245,7 +247,7 @@ def fits(args) -> int:
     from blender_smplify.core.lifter import Lifter
 
     variants = json.loads(args.variants)
-    lifters = {f: Lifter(f or None, mirror_average=True) for f, _, _ in variants.values()
+    lifters = {f: Lifter(f or None, mirror_average=True) for f, *_ in variants.values()
                if f != "none"}  # fmt: skip
     model = BodyModel.load(gender="neutral")
     keypoints = load_keypoints(args.work)
@@ -273,7 +275,7 @@ def draw(args) -> int:
     from blender_smplify.core.lifter import Lifter
 
     variants = json.loads(args.variants)
-    lifters = {f: Lifter(f or None, mirror_average=True) for f, _, _ in variants.values()
+    lifters = {f: Lifter(f or None, mirror_average=True) for f, *_ in variants.values()
                if f != "none"}  # fmt: skip
     model = BodyModel.load(gender="neutral")
     png = args.cache / f"{args.name}.png"
