@@ -184,7 +184,7 @@ def measure(args) -> int:
         info = json.loads(js.read_text())
         half, view = info["half"], info["view"]
         det = detections[js.stem]
-        truth = truth_coverage(folder, js.stem, args.seed)
+        truth = truth_coverage(js.stem, args.seed)
         probability = det.mask
         if args.mask == "refined":
             silhouette = refined_silhouette(det, args.upsample, args.level)

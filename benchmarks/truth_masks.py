@@ -8,8 +8,8 @@ hair, no props), so the union of its projected triangles is the person's silhoue
 ``p<id>_<view>.npy`` (uint8 coverage 0..SS², SS = 4 samples a pixel side) per photo to
 ``benchmarks/out/truth_masks/seed<seed>/`` (outside git). Pixel (i, j) covers
 [j, j + 1) × [i, i + 1), as ``render_scene.Camera.project`` and Blender's camera place it.
-``--check`` compares the mask with the render's colours (body against the background's
-colour statistics are not exact; it prints the mean coverage and the photo's size).
+``--check`` compares the masks with the renders: along each row, where the render's colour
+changes fastest near the mask's edge, minus the edge (median over every crossing).
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def _fill(hit: np.ndarray, tri: np.ndarray, lo: np.ndarray, n: int) -> None:
     hit[lo[t, 1] + r, lo[t, 0] + c] = True
 
 
-def truth_coverage(folder: Path, name: str, seed: int = 0) -> np.ndarray:
+def truth_coverage(name: str, seed: int = 0) -> np.ndarray:
     """(H, W) float coverage in [0, 1] of photo ``name`` (e.g. "p001_front"), from the cache."""
     return np.load(OUT / f"seed{seed}" / f"{name}.npy").astype(np.float32) / SS**2
 
@@ -104,7 +104,7 @@ def truth_silhouette(name: str, seed: int = 0):
     from blender_smplify.core.person_mask import refine_grid
 
     identity = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
-    return refine_grid(truth_coverage(OUT, name, seed), identity, 2, 0.5)
+    return refine_grid(truth_coverage(name, seed), identity, 2, 0.5)
 
 
 def mask_silhouette(kind: str, detection, name: str, seed: int = 0):
@@ -123,14 +123,61 @@ def mask_silhouette(kind: str, detection, name: str, seed: int = 0):
     raise ValueError(f"unknown mask {kind!r}: blazepose, refined or truth")
 
 
+def edge_offsets(coverage: np.ndarray, image: np.ndarray, reach: int = 3) -> np.ndarray:
+    """Where the render's colour changes fastest near each horizontal crossing of the mask's
+    edge, minus the mask's edge (px, along the row; sub-pixel by a parabola through the
+    strongest luminance step and its neighbours), for runs of at least 6 px."""
+    grey = image[..., :3].astype(np.float64) @ [0.299, 0.587, 0.114]
+    step = np.abs(np.diff(grey, axis=1))  # step[:, j] sits between pixels j and j + 1
+    out = []
+    for r in range(coverage.shape[0]):
+        c = coverage[r]
+        inside = c >= 0.5
+        changes = np.flatnonzero(np.diff(inside.astype(int)))
+        for j in changes:  # the 0.5 crossing between pixel centres j + 0.5 and j + 1.5
+            if not reach < j < len(c) - reach - 2:
+                continue
+            if inside[max(j - 5, 0) : j + 1].all() == inside[j + 1 : j + 7].all():
+                continue  # not a clean edge (a run shorter than 6 px)
+            edge = j + 0.5 + (0.5 - c[j]) / (c[j + 1] - c[j])
+            window = step[r, j - reach : j + reach + 1]
+            k = int(np.argmax(window))
+            if 0 < k < len(window) - 1:
+                a, b, d = window[k - 1], window[k], window[k + 1]
+                curve = a - 2 * b + d
+                delta = 0.5 * (a - d) / curve if curve < 0 else 0.0
+                out.append(j - reach + k + 1.0 + delta - edge)  # step k: pixels' border
+    return np.array(out)
+
+
+def check(folder: Path, seed: int) -> None:
+    """Print the median and quartiles of :func:`edge_offsets` over every cached photo."""
+    from PIL import Image
+
+    offsets = []
+    for png in sorted(folder.glob("p*_*.png")):
+        image = np.asarray(Image.open(png).convert("RGB"))
+        offsets.append(edge_offsets(truth_coverage(png.stem, seed), image))
+    values = np.concatenate(offsets)
+    q1, q2, q3 = np.percentile(values, [25, 50, 75])
+    print(
+        f"{len(values)} edge crossings: the render's strongest step minus the mask's edge, "
+        f"median {q2:+.3f} px (quartiles {q1:+.3f}, {q3:+.3f})"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     from blender_smplify.core.body_model import BodyModel
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--renders", default=str(RENDERS))
+    ap.add_argument("--check", action="store_true", help="the masks against the renders")
     args = ap.parse_args(argv)
     folder = Path(args.renders) / f"seed{args.seed}"
+    if args.check:
+        check(folder, args.seed)
+        return 0
     out = OUT / f"seed{args.seed}"
     out.mkdir(parents=True, exist_ok=True)
     models = {g: BodyModel.load(gender=g) for g in ("female", "male")}
