@@ -33,27 +33,33 @@ def set_up(make, detection) -> float:
 def main(argv: list[str] | None = None) -> int:
     from blender_smplify.core import pipeline
     from blender_smplify.core.image_io import load_image
-    from blender_smplify.core.person_mask import refined_silhouette
+    from blender_smplify.core.person_mask import LEVEL, UPSAMPLE, refined_silhouette
     from blender_smplify.core.silhouette import Silhouette
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lsp", type=int, default=10, help="LSP development photos")
     ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--upsample", type=int, default=UPSAMPLE)
+    ap.add_argument("--level", type=float, default=LEVEL)
     ap.add_argument("--data", default=str(ROOT.parent / "shared/data/lsp_dev"))
     args = ap.parse_args(argv)
     photos = sorted((ROOT / "blender_smplify/data/samples").glob("*.jpg"))[:1]
     photos += sorted(Path(args.data, "images").glob("*.jpg"))[: args.lsp]
-    print(f"load average {os.getloadavg()[0]:.1f}")
+    print(f"upsample {args.upsample}, level {args.level}; load average {os.getloadavg()[0]:.1f}")
     print("| photo | mask cells, BlazePose → refined | set-up ms, BlazePose | refined | added |")
     print("|---|---|---|---|---|")
     added = []
+
+    def refine(detection):
+        return refined_silhouette(detection, args.upsample, args.level)
+
     for png in photos:
         detection = pipeline.detector().detect(load_image(png))
         plain, fine = [], []
         for _ in range(args.repeats):
             plain.append(set_up(Silhouette.from_detection, detection))
-            fine.append(set_up(refined_silhouette, detection))
-        cells = refined_silhouette(detection).probability.size
+            fine.append(set_up(refine, detection))
+        cells = refine(detection).probability.size
         a, b = np.median(plain), np.median(fine)
         added.append(b - a)
         print(

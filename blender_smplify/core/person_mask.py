@@ -13,8 +13,9 @@ truth").
 
 :func:`refined_silhouette` resamples the mask bilinearly onto a grid ``upsample`` times finer
 (only over the person's box), so the half-cell shift shrinks by that factor, and moves the
-probability level ``level`` to the term's threshold (a shift of the logits), so the outline
-lies where the mask crosses ``level``. Both are calibrated on the benchmark's tuning half.
+probability level ``level`` to the term's threshold (a monotone map, linear on either side),
+so the outline lies where the mask crosses ``level``. Both are calibrated on the benchmark's
+tuning half.
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ MARGIN = 3
 
 def refined_silhouette(detection, upsample: int = UPSAMPLE, level: float = LEVEL) -> Silhouette:
     """The detection's person mask for the silhouette term: over the person's box, on a grid
-    ``upsample`` times finer than the crop's, the probability p turned into
-    sigmoid(logit p − logit ``level``) so that the term's threshold falls where p = ``level``.
+    ``upsample`` times finer than the crop's (bilinear), the probability p mapped linearly on
+    either side of ``level`` (0 → 0, ``level`` → ``silhouette.THRESHOLD``, 1 → 1), so that the
+    term's threshold falls where p = ``level``.
 
     Parameters
     ----------
@@ -69,31 +71,38 @@ def refine_grid(
     #    into the coarse array (cell centres at whole numbers)
     u = c0 + (np.arange((c1 - c0) * k) + 0.5) / k - 0.5
     v = r0 + (np.arange((r1 - r0) * k) + 0.5) / k - 0.5
-    box = np.asarray(probability, dtype=np.float64)[r0:r1, c0:c1]
-    fine = linear_weights(v - r0, r1 - r0) @ box @ linear_weights(u - c0, c1 - c0).T
-    # 2. the level onto the threshold: logit p' = logit p − logit level + logit THRESHOLD
-    p = np.clip(fine, 1e-6, 1.0 - 1e-6)
-    shift = np.log(level / (1.0 - level)) - np.log(THRESHOLD / (1.0 - THRESHOLD))
-    moved = 1.0 / (1.0 + np.exp(-(np.log(p / (1.0 - p)) - shift)))
+    box = np.asarray(probability, dtype=np.float32)[r0:r1, c0:c1]
+    fine = interpolate_axis(interpolate_axis(box, v - r0, 0), u - c0, 1)
+    # 2. the level onto the threshold, linearly on either side of it (monotone: the term
+    #    reads the mask through its threshold)
+    moved = np.where(
+        fine < level,
+        fine * (THRESHOLD / level),
+        THRESHOLD + (fine - level) * ((1.0 - THRESHOLD) / (1.0 - level)),
+    )
     # 3. fine grid coordinates (a, b) = k · (coarse − (c0, r0)): image = A (a / k + c0, ...)
     a = np.asarray(to_image, dtype=np.float64)
     lin = a[:, :2] / k
     offset = a[:, 2] + a[:, :2] @ np.array([c0, r0], dtype=np.float64)
-    return Silhouette(moved.astype(np.float32), np.hstack([lin, offset[:, None]]))
+    return Silhouette(
+        np.clip(moved, 0.0, 1.0).astype(np.float32), np.hstack([lin, offset[:, None]])
+    )
 
 
-def linear_weights(x: np.ndarray, n: int) -> np.ndarray:
-    """(len(x), n) weights of linear interpolation at array positions x (N,) between the n
-    samples of an axis (positions beyond the ends take the end sample)."""
+def interpolate_axis(grid: np.ndarray, x: np.ndarray, axis: int) -> np.ndarray:
+    """Linear interpolation of ``grid`` along ``axis`` at array positions x (N,) (positions
+    beyond the ends take the end sample): the axis becomes N long. Elementwise (no BLAS call:
+    threaded matrix products stall on a busy machine)."""
+    n = grid.shape[axis]
     x = np.clip(x, 0.0, n - 1.0)
     i = np.minimum(np.floor(x).astype(int), max(n - 2, 0))
-    f = x - i
-    w = np.zeros((len(x), n))
-    rows = np.arange(len(x))
-    w[rows, i] = 1.0 - f
-    if n > 1:
-        w[rows, i + 1] += f
-    return w
+    f = (x - i).astype(grid.dtype)
+    shape = [1, 1]
+    shape[axis] = len(x)
+    f = f.reshape(shape)
+    lower = np.take(grid, i, axis=axis)
+    upper = np.take(grid, np.minimum(i + 1, n - 1), axis=axis)
+    return lower + f * (upper - lower)
 
 
 def person_box(probability: np.ndarray) -> tuple[int, int, int, int]:

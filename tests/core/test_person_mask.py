@@ -9,7 +9,7 @@ import pytest
 from blender_smplify.core.detector_crop import Crop, bilinear
 from blender_smplify.core.person_mask import (
     MARGIN,
-    linear_weights,
+    interpolate_axis,
     person_box,
     refine_grid,
     refined_silhouette,
@@ -50,6 +50,17 @@ def test_the_refined_grid_puts_the_threshold_on_the_calibrated_level():
     # the plain grid at 0.5 misses it by more: narrower (the level is below 0.5)
     plain = Silhouette(grid, to_image)
     assert width_px(plain, -3.0 + 30 * SCALE) < true_width - SCALE / 2
+
+
+@pytest.mark.parametrize("level", [0.25, 0.7])
+def test_the_level_map_is_monotone_and_puts_the_level_on_the_threshold(level):
+    p = np.linspace(0.0, 1.0, 101, dtype=np.float32)
+    grid = np.tile(p, (8, 1))
+    grid[:, :3] = 0.0
+    out = refine_grid(grid, np.array([[1.0, 0, 0], [0, 1.0, 0]]), 1, level).probability[4]
+    assert np.all(np.diff(out) >= 0) and out[0] == 0.0 and out[-1] == pytest.approx(1.0)
+    np.testing.assert_array_equal(out > THRESHOLD, p > level)
+    assert out[np.argmin(abs(p - level))] == pytest.approx(THRESHOLD, abs=1e-6)
 
 
 def test_a_finer_grid_keeps_the_mask_where_the_image_says():
@@ -93,11 +104,13 @@ def test_person_box_has_a_margin_and_stays_on_the_grid():
     assert person_box(np.zeros((40, 30))) == (0, 40, 0, 30)
 
 
-def test_linear_weights_interpolate():
-    x = np.array([0.0, 0.25, 2.0, 3.5, 4.0])
-    w = linear_weights(x, 5)
-    np.testing.assert_allclose(w @ np.arange(5.0) * 10, 10 * np.array([0, 0.25, 2, 3.5, 4]))
-    np.testing.assert_allclose(w.sum(axis=1), 1.0)
+def test_interpolate_axis_is_linear_and_keeps_the_ends():
+    grid = np.array([[0.0, 10.0, 30.0, 60.0]]).T * np.array([[1.0, 2.0]])  # (4, 2)
+    x = np.array([-0.5, 0.0, 0.25, 1.5, 3.0, 3.5])
+    along = interpolate_axis(grid, x, 0)
+    np.testing.assert_allclose(along[:, 0], [0.0, 0.0, 2.5, 20.0, 60.0, 60.0])
+    np.testing.assert_allclose(along[:, 1], 2 * along[:, 0])
+    np.testing.assert_allclose(interpolate_axis(grid.T, x, 1), along.T)
 
 
 @pytest.mark.parametrize(
