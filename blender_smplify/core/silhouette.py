@@ -224,6 +224,22 @@ class SilhouetteBlock(ResidualBlock):
     def __init__(self, *, target, surface, focal, centre, scale, settings) -> None:
         self.target, self.surface, self.settings = target, surface, settings
         self.focal, self.centre, self.scale = float(focal), np.asarray(centre), float(scale)
+        self.held: tuple[np.ndarray, np.ndarray] | None = None
+
+    def hold(self, state) -> None:
+        """Choose the boundary pixels' outline points at ``state`` and keep them for every
+        evaluation until ``release``: within a solver run the term is then a smooth function
+        whose linear model predicts its change (re-chosen per evaluation, one outline point
+        leaving the outline re-matched its pixels to points 15-20 cm away and the trust region
+        collapsed: docs/fit.md, "The stalled stage")."""
+        posed = self.surface.pose(state)
+        uv = self.focal * posed.points[:, :2] / posed.points[:, 2:] + self.centre
+        match, gap = self._matches(posed.points, posed.normals, uv)
+        self.held = (match, np.isfinite(gap))
+
+    def release(self) -> None:
+        """Re-choose the outline points at every evaluation again."""
+        self.held = None
 
     def residuals(self, state, stage, *, jacobian, compact):
         s, t = self.settings, self.target
@@ -233,8 +249,13 @@ class SilhouetteBlock(ResidualBlock):
         # (a) body outside the mask
         d, grad = t.distance_outside(uv)
         r_out, dr_out = robust(self.scale * d, s.outside_sigma)
-        # (b) mask outside the body, against the nearest agreeing outline point
-        match, gap = self._matches(pts, normals, uv)
+        # (b) mask outside the body, against the nearest agreeing outline point (held or now)
+        if self.held is None:
+            match, gap = self._matches(pts, normals, uv)
+        else:
+            match, found = self.held
+            gap = self.scale * np.einsum("ij,ij->i", t.normals, t.boundary - uv[match])
+            gap = np.where(found, gap, -np.inf)
         hit = gap > 0
         r_in, dr_in = robust(np.where(hit, gap, 0.0), s.inside_sigma)
         r_in *= s.inside_weight
