@@ -67,7 +67,13 @@ def variant(args):
 
     base = FitOptions()
     settings = base.silhouette
-    for field in ("inside_weight", "inside_sigma", "outside_sigma"):
+    for field in (
+        "inside_weight",
+        "inside_sigma",
+        "outside_sigma",
+        "surface_points",
+        "boundary_points",
+    ):
         value = getattr(args, field)
         if value is not None:
             settings = replace(settings, **{field: value})
@@ -201,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--silhouette-weight", type=float)
     f.add_argument("--shape-prior", type=float, help="λβ during the silhouette stage")
     f.add_argument("--iterations", type=int)
+    f.add_argument("--surface-points", type=int)
+    f.add_argument("--boundary-points", type=int)
     f.add_argument("--joint-iterations", type=int, help="the same-person refinement's")
     f.add_argument("--joint-radius", type=float, help="the same-person refinement's")
     f.add_argument("--conditions", default=",".join(CONDITIONS))

@@ -141,7 +141,7 @@ class FitOptions:
     pose_prior: PosePrior | None = None
     interpenetration: bool = True
     silhouette: SilhouetteSettings = SilhouetteSettings()
-    silhouette_iterations: int = 6
+    silhouette_iterations: int = 8
     silhouette_radius: float = 20.0
     silhouette_rounds: int = 1
     same_person_iterations: int | None = None

@@ -24,7 +24,9 @@ skinning (``surface_points.py``; analytic Jacobians in pose, β and translation)
 
 ψ(e; σ) = σ e / √(σ² + e²) is the Geman-McClure residual of ``objective.KeypointBlock``
 (ψ² = ρ, bounded by σ); s is the normalised px per image px. The assignment b_i → x_j and the
-outline are re-chosen at every evaluation and held fixed for its Jacobian (ICP-style).
+outline are chosen at the start of each of the solver's rounds and held during it
+(``hold``, ``outline_rounds.py``; ICP-style): re-chosen at every evaluation they made the
+energy jump and the stage stall (docs/fit.md, "The stalled stage").
 
 The term runs in a stage of its own after the annealed ones (``fit.py`` step 4), from the
 settled fit, with weight λs (``SmplifyWeights.silhouette``).
@@ -32,11 +34,12 @@ settled fit, with weight λs (``SmplifyWeights.silhouette``).
 Loose clothing: a person in a coat is not their coat. The mask covers the body *and* what it
 wears, so the two directions are weighed unequally. Body outside the mask is implausible and
 costs fully (λ_out = 1, σ_out = 40 normalised px, about 7 cm on a 1.75 m body). Mask outside
-the body is the normal state of a dressed person: its residual has half the weight (λ_in = 0.5,
-a quarter of the energy) under a tighter σ_in = 15 normalised px (about 2.5 cm), so a sleeve
-or a coat hem standing far off the body pulls with a force that fades with its distance (the
-Geman-McClure gradient falls as 1/e³ beyond σ) while a mask that hugs the body still pulls
-the outline onto it. That bounds what far-off clothing (a hem beyond ≈ 5 cm) can do, not what
+the body is the normal state of a dressed person: its residual has a tighter σ_in = 15
+normalised px (about 2.5 cm), so a sleeve or a coat hem standing far off the body pulls with
+a force that fades with its distance (the Geman-McClure gradient falls as 1/e³ beyond σ)
+while a mask that hugs the body still pulls the outline onto it. Its weight λ_in is 1 (it was
+0.5 while the stage stalled above 0.65; on the shape benchmark's tuning half 1 beat 0.5 and
+0.75, docs/fit.md). That bounds what far-off clothing (a hem beyond ≈ 5 cm) can do, not what
 a jumper does: measured (docs/fit.md, "Silhouette"), a mask widened by 3 cm all round (a tape
 3 cm out measures about 19 cm more) makes the fitted girths 10-25 cm larger, whatever the
 weighting; the outline alone cannot tell a body from its clothes. Mask pixels at the border of
@@ -78,7 +81,7 @@ class SilhouetteSettings:
     """
 
     outside_sigma: float = 40.0
-    inside_weight: float = 0.5
+    inside_weight: float = 1.0
     inside_sigma: float = 15.0
     outline_cos: float = 0.3
     surface_points: int = 600
