@@ -77,6 +77,8 @@ def variant(args):
         value = getattr(args, field)
         if value is not None:
             settings = replace(settings, **{field: value})
+    if args.occlusion is not None:
+        settings = replace(settings, occlusion=args.occlusion == "on")
     options = replace(base, silhouette=settings)
     for field, name in (("iterations", "silhouette_iterations"), ("rounds", "silhouette_rounds")):
         value = getattr(args, field)
@@ -208,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--shape-prior", type=float, help="λβ during the silhouette stage")
     f.add_argument("--iterations", type=int)
     f.add_argument("--surface-points", type=int)
+    f.add_argument("--occlusion", choices=("on", "off"), help="SilhouetteSettings.occlusion")
     f.add_argument("--boundary-points", type=int)
     f.add_argument("--joint-iterations", type=int, help="the same-person refinement's")
     f.add_argument("--joint-radius", type=float, help="the same-person refinement's")

@@ -204,13 +204,14 @@ def test_the_stage_does_not_stall_when_the_mask_pulls_at_full_weight(model, wide
     with the outline points re-chosen at every evaluation, one point leaving the outline
     re-matched its boundary pixels 15-20 cm away, every step was rejected and the waist stayed
     37 cm too small (docs/fit.md, "The stalled stage"). Held within the solver's rounds, the
-    stage brings the waist within 3 cm."""
+    stage brings the waist within 5 cm (3.5 cm small with the occlusion rule, 0.7 cm without
+    it)."""
     measurer, truth, kp, mask = wide_body
     settings = replace(SETTINGS, inside_weight=1.0)
     options = FitOptions(silhouette=settings, silhouette_iterations=10)
     result = fit(model, kp, SIZE, FOCAL, options=options, height=truth["stature"], silhouette=mask)
     err = measurer.measure(result.betas).values["waist_girth"] - truth["waist_girth"]
-    assert abs(err) < 0.03
+    assert abs(err) < 0.05
 
 
 # ------------------------------------------------------------------------------ bad masks
