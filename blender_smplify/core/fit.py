@@ -124,7 +124,9 @@ class FitOptions:
     silhouette_iterations, silhouette_radius : iterations and initial trust radius (scaled
         variables) of the stage that adds the person mask's term, last. It moves β far from
         where the keypoints left it: from radius 20 (not the default 1) 6 iterations reach the
-        girths that 10 reach from 1 (docs/fit.md, "Silhouette").
+        girths that 10 reach from 1 (docs/fit.md, "Silhouette"); 8 at inside weight 1, where
+        4-5 lost and 6-10 were level on the shape benchmark's tuning half ("The stalled
+        stage").
     silhouette_rounds : that stage's iterations run in this many rounds, the mask's
         correspondences chosen at the start of each and held during it
         (``outline_rounds.py``; docs/fit.md, "The stalled stage").

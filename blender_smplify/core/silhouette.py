@@ -316,7 +316,6 @@ class SilhouetteBlock(ResidualBlock):
         gap = self.scale * np.einsum("ij,ij->i", t.normals, t.boundary - uv[match])
         return np.where(found, match, 0), np.where(found, gap, -np.inf)
 
-
     def _covered(self, pts, uv, outline, m) -> np.ndarray:
         """(len(outline),) bool: outline points whose outward side in the image is covered by
         the body's other points (an arm in front of the trunk), so not on the projected
