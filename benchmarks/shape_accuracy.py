@@ -391,9 +391,10 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument(
             "--mask",
             choices=("blazepose", "refined", "truth"),
-            default="blazepose",
-            help="the silhouette rows' person mask: the detector's as the fit gets it, "
-            "person_mask.refined_silhouette, or the exact one (truth_masks.py); rows go to "
+            default="refined",
+            help="the silhouette rows' person mask: BlazePose's own 256-cell grid, "
+            "person_mask.refined_silhouette (what the fit gets), or the exact one "
+            "(truth_masks.py); rows go to "
             "results.json, results_refined.json, results_truth.json",
         )
     for p in (r, e, t, s):

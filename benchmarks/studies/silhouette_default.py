@@ -12,6 +12,7 @@ in brackets) and the per-photo change.
 
     .venv/bin/python benchmarks/studies/silhouette_default.py --detections DETECTIONS.pkl
         [--slim /tmp/silhouette_default_detections.pkl] [--save rows.json] [--cache FOLDER]
+        [--half tuning|report]
 
 (the run in docs/fit.md: ``--cache /work/main/benchmarks/out/rendered_3d/seed0 --detections
 /tmp/layout_det/detections.pkl``)
@@ -74,13 +75,16 @@ def slim_detections(folder: Path, detections: Path | None, slim: Path) -> dict:
     return out
 
 
-def fit_all(folder: Path, found: dict) -> list[dict]:
-    """One row per render: name, category, half, and per mode the metrics (None: missed)."""
+def fit_all(folder: Path, found: dict, halves=("tuning", "report")) -> list[dict]:
+    """One row per render of ``halves``: name, category, half, and per mode the metrics
+    (None: missed)."""
     model = pipeline.load_model("neutral")
     rows = []
     for js in sorted(folder.glob("*.json")):
         info = json.loads(js.read_text())
         half = "tuning" if int(js.stem.rsplit("_", 1)[1]) % 2 == 0 else "report"
+        if half not in halves:
+            continue
         row = {"name": js.stem, "category": info["category"], "half": half}
         rows.append(row)
         got = found.get(str(js.with_suffix(".png")))
@@ -105,6 +109,8 @@ def report(rows: list[dict]) -> None:
     categories = sorted({r["category"] for r in rows})
     for half in ("report", "tuning"):
         part = [r for r in rows if r["half"] == half]
+        if not part:
+            continue
         for mode in MODES:
             poorly = sum(bool(r[mode] and r[mode]["poorly"]) for r in part)
             print(
@@ -127,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slim", default="/tmp/silhouette_default_detections.pkl")
     parser.add_argument("--save", default="", help="per-render rows as JSON")
     parser.add_argument("--rows", default="", help="print the tables of saved rows only")
+    parser.add_argument("--half", choices=("tuning", "report"), help="only this half")
     args = parser.parse_args(argv)
     if args.rows:
         report(json.loads(Path(args.rows).read_text()))
@@ -135,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     found = slim_detections(
         Path(args.cache), Path(args.detections) if args.detections else None, Path(args.slim)
     )
-    rows = fit_all(Path(args.cache), found)
+    halves = (args.half,) if args.half else ("tuning", "report")
+    rows = fit_all(Path(args.cache), found, halves)
     print(
         f"{len(rows)} renders; load {load:.1f} before, {os.getloadavg()[0]:.1f} after; "
         f"{time.perf_counter() - start:.0f} s"

@@ -78,6 +78,7 @@ class DoglegResult:
     iterations : solver iterations (one normal-equation evaluation each).
     evaluations : normal-equation evaluations, the start's included.
     status : why it stopped.
+    radius : the trust radius at the end (scaled variables), to go on from.
     """
 
     x: np.ndarray
@@ -85,6 +86,7 @@ class DoglegResult:
     iterations: int
     evaluations: int
     status: Status
+    radius: float = 1.0
 
     @property
     def message(self) -> str:
@@ -165,7 +167,7 @@ def dogleg(
     F, g, H = normal_equations(x)
     evaluations = 1
     if not np.isfinite(F):
-        return DoglegResult(x, F, 0, evaluations, Status.NONFINITE_START)
+        return DoglegResult(x, F, 0, evaluations, Status.NONFINITE_START, radius)
     D = np.sqrt(np.maximum(np.diag(H), 1e-12))
     status = Status.MAX_ITERATIONS
     it = 0
@@ -205,4 +207,4 @@ def dogleg(
         if small_step or radius < MIN_RADIUS:
             status = Status.SMALL_STEP
             break
-    return DoglegResult(x, F, it, evaluations, status)
+    return DoglegResult(x, F, it, evaluations, status, radius)

@@ -61,6 +61,7 @@ from .fit_setup import (
 )
 from .keypoints import Keypoints2D
 from .objective import SmplifyWeights, StageConfig
+from .outline_rounds import dogleg_in_rounds
 from .priors import PosePrior
 from .rotation import rodrigues
 from .silhouette import Silhouette, SilhouetteSettings
@@ -126,7 +127,14 @@ class FitOptions:
     silhouette_iterations, silhouette_radius : iterations and initial trust radius (scaled
         variables) of the stage that adds the person mask's term, last. It moves β far from
         where the keypoints left it: from radius 20 (not the default 1) 6 iterations reach the
-        girths that 10 reach from 1 (docs/fit.md, "Silhouette").
+        girths that 10 reach from 1 (docs/fit.md, "Silhouette"); 8, where 4-5 lost and 6-10
+        were level on the shape benchmark's tuning half ("The stalled stage").
+    silhouette_rounds : that stage's iterations run in this many rounds, the mask's
+        correspondences chosen at the start of each and held during it
+        (``outline_rounds.py``; docs/fit.md, "The stalled stage").
+    same_person_iterations, same_person_radius : iterations (None: ``silhouette_iterations``)
+        and initial trust radius of ``fit_same_person``'s joint refinement when a photo has
+        an outline.
     depth_search : after the annealed stages, try the other depth sign of the limbs that
         point into depth where the 3D evidence (``world``) says so, and keep it where the
         objective drops too (``depth_search.py``; nothing without ``world``). On the rendered
@@ -142,8 +150,11 @@ class FitOptions:
     pose_prior: PosePrior | None = None
     interpenetration: bool = True
     silhouette: SilhouetteSettings = SilhouetteSettings()
-    silhouette_iterations: int = 6
+    silhouette_iterations: int = 8
     silhouette_radius: float = 20.0
+    silhouette_rounds: int = 1
+    same_person_iterations: int | None = None
+    same_person_radius: float = 1.0
     depth_search: bool = True
 
     def __post_init__(self) -> None:
@@ -154,6 +165,8 @@ class FitOptions:
             )
         if self.num_betas < 0:
             raise ValueError(f"num_betas must be 0 or more, got {self.num_betas}")
+        if self.silhouette_rounds < 1:
+            raise ValueError(f"silhouette_rounds must be 1 or more, got {self.silhouette_rounds}")
         if self.jacobian not in ("analytic", "2-point"):
             raise ValueError(f"jacobian must be 'analytic' or '2-point', got {self.jacobian!r}")
 
@@ -249,9 +262,11 @@ class _Solver:
         x0: np.ndarray,
         free: np.ndarray,
         radius: float = 1.0,
+        rounds: int = 0,
     ) -> tuple[np.ndarray, DoglegResult]:
         """Minimise stage ``stage`` over the parameters ``free`` from x0 (n,): (x (n,), result);
-        ``radius``: the initial trust radius (scaled variables)."""
+        ``radius``: the initial trust radius (scaled variables); ``rounds`` > 0: in that many
+        rounds, the outline's correspondences held within each (``outline_rounds.py``)."""
         if self.cancelled:  # a second track after a cancel: nothing more to do
             return x0, DoglegResult(x0[free], np.inf, 0, 0, Status.CANCELLED)
         obj = self.problem.objective
@@ -270,14 +285,28 @@ class _Solver:
 
         callback = self.callback
         report = None if callback is None else (lambda it, energy: callback(stage, it, energy))
-        res = dogleg(
-            normal_equations,
-            x0[free],
-            max_iterations=self.options.max_iterations[stage],
-            ftol=self.options.ftol,
-            radius=radius,
-            callback=report,
-        )
+        iterations = self.options.max_iterations[stage]
+        if rounds > 0:
+            res = dogleg_in_rounds(
+                normal_equations,
+                x0[free],
+                lambda y: self.problem.hold_outline(embed(y)),
+                self.problem.release_outline,
+                iterations=iterations,
+                rounds=rounds,
+                ftol=self.options.ftol,
+                radius=radius,
+                callback=report,
+            )
+        else:
+            res = dogleg(
+                normal_equations,
+                x0[free],
+                max_iterations=iterations,
+                ftol=self.options.ftol,
+                radius=radius,
+                callback=report,
+            )
         self.iterations += res.iterations
         self.cancelled = self.cancelled or res.status is Status.CANCELLED
         return embed(res.x), res
@@ -482,6 +511,7 @@ def _silhouette_stage(problem: FitProblem, solver: _Solver, best: _Annealed) -> 
             best.x,
             free,
             radius=options.silhouette_radius,
+            rounds=options.silhouette_rounds,
         )
     finally:
         solver.options = options

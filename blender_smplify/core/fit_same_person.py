@@ -44,6 +44,7 @@ from .fit_setup import FitProblem, prepare
 from .keypoints import Keypoints2D
 from .known_measurements import check_girths, check_height
 from .objective import SmplifyWeights, StageConfig
+from .outline_rounds import dogleg_in_rounds
 from .silhouette import Silhouette
 from .world_landmarks import WorldLandmarks
 
@@ -149,17 +150,30 @@ def fit_same_person(
     joint = _JointProblem(
         problems, weights.silhouette_stage() if outline else weights.pose_stage(3)
     )
-    iterations = options.silhouette_iterations if outline else options.max_iterations[-1]
     stage = len(STAGE_NAMES)
     report = None if callback is None else (lambda it, energy: callback(None, stage, it, energy))
-    res = dogleg(
-        joint.normal_equations,
-        joint.start(single),
-        max_iterations=iterations,
-        ftol=options.ftol,
-        callback=report,
-        solve=joint.solve,
-    )
+    if outline:  # the outlines' correspondences held per round (outline_rounds.py)
+        res = dogleg_in_rounds(
+            joint.normal_equations,
+            joint.start(single),
+            joint.hold_outlines,
+            joint.release_outlines,
+            iterations=options.same_person_iterations or options.silhouette_iterations,
+            rounds=options.silhouette_rounds,
+            radius=options.same_person_radius,
+            ftol=options.ftol,
+            callback=report,
+            solve=joint.solve,
+        )
+    else:
+        res = dogleg(
+            joint.normal_equations,
+            joint.start(single),
+            max_iterations=options.max_iterations[-1],
+            ftol=options.ftol,
+            callback=report,
+            solve=joint.solve,
+        )
     seconds = time.perf_counter() - start
     fits = joint.results(res, single)
     return SamePersonResult(fits, single, fits[0].betas, seconds, res.iterations, res.status)
@@ -245,6 +259,15 @@ class _JointProblem:
     def view_x(self, x: np.ndarray, v: int) -> np.ndarray:
         """Photo v's own parameters [θ_v, β, γ_v] (72 + B + 3,)."""
         return x[self.columns[v]]
+
+    def hold_outlines(self, x: np.ndarray) -> None:
+        """Hold each photo's outline correspondences chosen at x (``outline_rounds.py``)."""
+        for v, problem in enumerate(self.problems):
+            problem.hold_outline(self.view_x(x, v))
+
+    def release_outlines(self) -> None:
+        for problem in self.problems:
+            problem.release_outline()
 
     def normal_equations(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """Σ_v of each photo's cost, gradient and Gauss-Newton matrix, at its columns."""

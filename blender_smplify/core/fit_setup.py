@@ -117,6 +117,18 @@ class FitProblem:
         """The objective holds the person mask's term."""
         return any(block.name == "silhouette" for block in self.objective.blocks)
 
+    def hold_outline(self, x: np.ndarray) -> None:
+        """Hold the silhouette term's correspondences chosen at x (n,) (``outline_rounds.py``)."""
+        for block in self.objective.blocks:
+            if block.name == "silhouette":
+                block.hold(self.objective.state(x, False))
+
+    def release_outline(self) -> None:
+        """Let the silhouette term choose its correspondences at every evaluation again."""
+        for block in self.objective.blocks:
+            if block.name == "silhouette":
+                block.release()
+
     def joint_energy_per_keypoint(self, x: np.ndarray) -> float:
         """Joint energy (normalised px²) per visible keypoint at x (n,)."""
         energies = self.objective.energies(x, self.weights.pose_stage(3))

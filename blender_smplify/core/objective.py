@@ -113,6 +113,7 @@ class SmplifyWeights:
         fit is given a mask), in its own stage after the last annealed one
         (``silhouette_stage``): while the pose is still settling, 10⁵ of joint energy away from
         the keypoints, the outline's pull turns limbs into wrong basins.
+    silhouette_shape_prior : λβ in that stage (None: the last annealed stage's).
     height, girths : λh, λg per metre of a known stature's and girth's residual
         (``known_measurements.py``; present only when given), in the annealed stages. At
         λh = 10⁴ a 1 mm error costs as much as a keypoint 10 normalised px off: the stature
@@ -130,6 +131,7 @@ class SmplifyWeights:
     world: float = 100.0
     world_sigma: float = 0.7
     silhouette: float = 4.0
+    silhouette_shape_prior: float | None = None
     height: float = 1e4
     girths: float = 3e3
 
@@ -156,7 +158,10 @@ class SmplifyWeights:
 
     def silhouette_stage(self) -> StageConfig:
         """The last annealed stage's weights with the person mask's term."""
-        return StageConfig({"joints": 1.0, **self.stage(3), "silhouette": self.silhouette})
+        weights = {"joints": 1.0, **self.stage(3), "silhouette": self.silhouette}
+        if self.silhouette_shape_prior is not None:
+            weights["shape_prior"] = self.silhouette_shape_prior
+        return StageConfig(weights)
 
 
 @dataclass(frozen=True)

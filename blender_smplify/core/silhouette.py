@@ -15,7 +15,7 @@ skinning (``surface_points.py``; analytic Jacobians in pose, β and translation)
     the gradient of the smoothed mask), the nearest projected *outline* point π(x_j) whose own
     outward direction agrees with n_i (n_i · m_j > 0.5, m_j the projected surface normal;
     outline points are those whose normal is within ``outline_cos`` of perpendicular to the
-    line of sight) gives
+    line of sight and whose outward side no other part of the body covers in the image) gives
 
         r_i = λ_in ψ(max(0, s n_i · (b_i − π(x_j)));  σ_in),
 
@@ -24,7 +24,9 @@ skinning (``surface_points.py``; analytic Jacobians in pose, β and translation)
 
 ψ(e; σ) = σ e / √(σ² + e²) is the Geman-McClure residual of ``objective.KeypointBlock``
 (ψ² = ρ, bounded by σ); s is the normalised px per image px. The assignment b_i → x_j and the
-outline are re-chosen at every evaluation and held fixed for its Jacobian (ICP-style).
+outline are chosen at the start of each of the solver's rounds and held during it
+(``hold``, ``outline_rounds.py``; ICP-style): re-chosen at every evaluation they made the
+energy jump and the stage stall (docs/fit.md, "The stalled stage").
 
 The term runs in a stage of its own after the annealed ones (``fit.py`` step 4), from the
 settled fit, with weight λs (``SmplifyWeights.silhouette``).
@@ -32,11 +34,12 @@ settled fit, with weight λs (``SmplifyWeights.silhouette``).
 Loose clothing: a person in a coat is not their coat. The mask covers the body *and* what it
 wears, so the two directions are weighed unequally. Body outside the mask is implausible and
 costs fully (λ_out = 1, σ_out = 40 normalised px, about 7 cm on a 1.75 m body). Mask outside
-the body is the normal state of a dressed person: its residual has half the weight (λ_in = 0.5,
-a quarter of the energy) under a tighter σ_in = 15 normalised px (about 2.5 cm), so a sleeve
-or a coat hem standing far off the body pulls with a force that fades with its distance (the
-Geman-McClure gradient falls as 1/e³ beyond σ) while a mask that hugs the body still pulls
-the outline onto it. That bounds what far-off clothing (a hem beyond ≈ 5 cm) can do, not what
+the body is the normal state of a dressed person: its residual has a tighter σ_in = 15
+normalised px (about 2.5 cm), so a sleeve or a coat hem standing far off the body pulls with
+a force that fades with its distance (the Geman-McClure gradient falls as 1/e³ beyond σ)
+while a mask that hugs the body still pulls the outline onto it. Its weight λ_in is 1 (it was
+0.5 while the stage stalled above 0.65; on the shape benchmark's tuning half 1 beat 0.5 and
+0.75, docs/fit.md). That bounds what far-off clothing (a hem beyond ≈ 5 cm) can do, not what
 a jumper does: measured (docs/fit.md, "Silhouette"), a mask widened by 3 cm all round (a tape
 3 cm out measures about 19 cm more) makes the fitted girths 10-25 cm larger, whatever the
 weighting; the outline alone cannot tell a body from its clothes. Mask pixels at the border of
@@ -60,6 +63,11 @@ THRESHOLD = 0.5
 MIN_PIXELS = 64
 #: The longest side a mask grid keeps (a full-resolution image mask is box-downsampled).
 MAX_SIDE = 512
+#: Occlusion test of outline points (``SilhouetteSettings.occlusion``): probe PROBE point
+#: spacings out, covered when a projected surface point lies within REACH spacings of the
+#: probe. 1.0 / 0.8 left the synthetic wide body's waist 4.5 cm small, 0.5 / 0.5 6.5 cm;
+#: 0.7 / 0.6 3.5 cm (docs/fit.md, "Outline points hidden in the silhouette").
+PROBE, REACH = 0.7, 0.6
 
 
 @dataclass(frozen=True)
@@ -69,18 +77,23 @@ class SilhouetteSettings:
     Attributes
     ----------
     outside_sigma : σ_out, normalised px.
-    inside_weight : λ_in relative to λ_out = 1.
+    inside_weight : λ_in relative to λ_out = 1. 0.5 with the refined mask
+        (``person_mask.py``); 1.0 was best on BlazePose's coarse grid, whose outline lies half
+        a cell inside the person (docs/fit.md, "The stalled stage").
     inside_sigma : σ_in, normalised px.
     outline_cos : |cos| between a surface normal and the line of sight below which a point is
         on the outline.
     surface_points : number of posed surface points.
     boundary_points : number of mask boundary pixels.
+    occlusion : leave out outline points whose outward side the body's other points cover in
+        the image (a limb over the trunk): they are not on the projected silhouette.
     """
 
     outside_sigma: float = 40.0
     inside_weight: float = 0.5
     inside_sigma: float = 15.0
     outline_cos: float = 0.3
+    occlusion: bool = True
     surface_points: int = 600
     boundary_points: int = 200
 
@@ -224,6 +237,22 @@ class SilhouetteBlock(ResidualBlock):
     def __init__(self, *, target, surface, focal, centre, scale, settings) -> None:
         self.target, self.surface, self.settings = target, surface, settings
         self.focal, self.centre, self.scale = float(focal), np.asarray(centre), float(scale)
+        self.held: tuple[np.ndarray, np.ndarray] | None = None
+
+    def hold(self, state) -> None:
+        """Choose the boundary pixels' outline points at ``state`` and keep them for every
+        evaluation until ``release``: within a solver run the term is then a smooth function
+        whose linear model predicts its change (re-chosen per evaluation, one outline point
+        leaving the outline re-matched its pixels to points 15-20 cm away and the trust region
+        collapsed: docs/fit.md, "The stalled stage")."""
+        posed = self.surface.pose(state)
+        uv = self.focal * posed.points[:, :2] / posed.points[:, 2:] + self.centre
+        match, gap = self._matches(posed.points, posed.normals, uv)
+        self.held = (match, np.isfinite(gap))
+
+    def release(self) -> None:
+        """Re-choose the outline points at every evaluation again."""
+        self.held = None
 
     def residuals(self, state, stage, *, jacobian, compact):
         s, t = self.settings, self.target
@@ -233,8 +262,13 @@ class SilhouetteBlock(ResidualBlock):
         # (a) body outside the mask
         d, grad = t.distance_outside(uv)
         r_out, dr_out = robust(self.scale * d, s.outside_sigma)
-        # (b) mask outside the body, against the nearest agreeing outline point
-        match, gap = self._matches(pts, normals, uv)
+        # (b) mask outside the body, against the nearest agreeing outline point (held or now)
+        if self.held is None:
+            match, gap = self._matches(pts, normals, uv)
+        else:
+            match, found = self.held
+            gap = self.scale * np.einsum("ij,ij->i", t.normals, t.boundary - uv[match])
+            gap = np.where(found, gap, -np.inf)
         hit = gap > 0
         r_in, dr_in = robust(np.where(hit, gap, 0.0), s.inside_sigma)
         r_in *= s.inside_weight
@@ -268,6 +302,11 @@ class SilhouetteBlock(ResidualBlock):
         tip = self.focal * ahead[:, :2] / np.maximum(ahead[:, 2:], 1e-6) + self.centre
         m = tip - uv[outline]
         m /= np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
+        if s.occlusion:
+            keep = ~self._covered(pts, uv, outline, m)
+            outline, m = outline[keep], m[keep]
+            if len(outline) == 0:
+                return np.zeros(nb, dtype=int), np.full(nb, -np.inf)
         # squared distances |b|² + |u|² − 2 b·u, infinite where the directions disagree
         u = uv[outline]
         d2 = np.sum(u * u, axis=1)[None, :] - 2.0 * (t.boundary @ u.T)
@@ -278,6 +317,28 @@ class SilhouetteBlock(ResidualBlock):
         match = outline[best]
         gap = self.scale * np.einsum("ij,ij->i", t.normals, t.boundary - uv[match])
         return np.where(found, match, 0), np.where(found, gap, -np.inf)
+
+    def _covered(self, pts, uv, outline, m) -> np.ndarray:
+        """(len(outline),) bool: outline points whose outward side in the image is covered by
+        the body's other points (an arm in front of the trunk), so not on the projected
+        silhouette. Probe PROBE point spacings out along m; covered when a projected surface
+        point lies within REACH spacings of the probe (spacing: the surface points' median
+        distance to their nearest neighbour on the rest body, projected at the point's
+        depth)."""
+        step = self.focal * point_spacing(self.surface) / pts[outline, 2]  # image px
+        probe = uv[outline] + (PROBE * step)[:, None] * m
+        d2 = np.sum((probe[:, None, :] - uv[None, :, :]) ** 2, axis=2)
+        return np.any(d2 < (REACH * step[:, None]) ** 2, axis=1)
+
+
+def point_spacing(surface) -> float:
+    """Median distance (m) of a SurfacePoints' rest points to their nearest neighbour,
+    computed once per SurfacePoints."""
+    if getattr(surface, "_spacing", None) is None:
+        d2 = np.sum((surface.rest[:, None] - surface.rest[None]) ** 2, axis=2)
+        np.fill_diagonal(d2, np.inf)
+        surface._spacing = float(np.median(np.sqrt(d2.min(axis=1))))
+    return surface._spacing
 
 
 def silhouette_target(
