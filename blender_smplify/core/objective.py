@@ -96,6 +96,8 @@ class SmplifyWeights:
     Attributes
     ----------
     sigma : Geman-McClure scale, normalised pixels (SMPLify: 100 px).
+    min_confidence : keypoints less confident than this are left out of the joint term
+        (``fit_setup.checked_keypoints``; unless fewer than four would be left).
     pose_prior, shape_prior : (4,) λθ, λβ per stage.
     angle_ratio : λa / λθ.
     joint_limits : λl, per radian outside the box.
@@ -121,6 +123,7 @@ class SmplifyWeights:
     """
 
     sigma: float = 100.0
+    min_confidence: float = 0.0
     pose_prior: tuple[float, ...] = (100.0, 60.0, 40.0, 12.0)
     shape_prior: tuple[float, ...] = (20.0, 12.0, 10.0, 8.0)
     angle_ratio: float = 0.317
