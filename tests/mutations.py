@@ -27,6 +27,7 @@ CORE = "blender_smplify/core"
 DECISIONS = "tests/core/test_fit_decisions.py"
 WORLD = "tests/core/test_world_landmarks.py"
 LIFTER = "tests/core/test_lifter.py"
+CONFIDENCE = "tests/core/test_keypoint_confidence.py"
 NAN_STEP_TEST = "test_a_non_finite_step_shrinks_to_a_quarter_of_its_length_and_is_not_retried"
 
 
@@ -140,6 +141,20 @@ MUTATIONS = (
         "WARN_JOINT_ENERGY = 500.0",
         'WARN_JOINT_ENERGY = float("inf")',
         ("tests/core/test_fit.py::test_keypoints_no_body_can_explain_are_flagged",),
+    ),
+    Mutation(
+        "min-confidence-0",
+        f"{CORE}/objective.py",
+        "min_confidence: float = 0.5",
+        "min_confidence: float = 0.0",
+        (f"{CONFIDENCE}::test_an_unsure_keypoint_is_fitted_as_if_missing",),
+    ),
+    Mutation(
+        "min-confidence-ignored",
+        f"{CORE}/fit_setup.py",
+        "confident = np.where(keypoints.confidence >= min_confidence, conf, 0.0)",
+        "confident = conf",
+        (f"{CONFIDENCE}::test_keypoints_below_min_confidence_get_no_weight",),
     ),
     Mutation(
         "lifter-trust-off",
