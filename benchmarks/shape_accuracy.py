@@ -167,9 +167,10 @@ class DoorFitter:
     for the others).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, mask: str = "blazepose") -> None:
         self._person = None
         self._evidence: dict[str, object] = {}
+        self.mask = mask
 
     def evidence(self, person: dict, view: str, exact_2d: bool = False):
         """(detection, keypoints, world) of one photo; raises FitFailed on no person. With
@@ -231,9 +232,10 @@ class DoorFitter:
                 "world": world,
             }
             if cond.silhouette:
-                from blender_smplify.core.silhouette import Silhouette
+                from truth_masks import mask_silhouette
 
-                evidence["silhouette"] = Silhouette.from_detection(detection)
+                png = Path(person["photos"][view][0])
+                evidence["silhouette"] = mask_silhouette(self.mask, detection, png.stem)
             views.append(evidence)
         known = {"height": person["measurements"]["stature"]} if cond.height else {}
         start = time.perf_counter()
@@ -271,7 +273,7 @@ def evaluate(args) -> int:
         if done % 10 == 0:
             print(f"{done}/{len(people)} people, {time.perf_counter() - start:.0f} s", flush=True)
 
-    rows = evaluate_people(people, conditions, DoorFitter(), measurers, progress)
+    rows = evaluate_people(people, conditions, DoorFitter(args.mask), measurers, progress)
     run = {
         "people": len(people),
         "seconds": time.perf_counter() - start,  # of this run's conditions
@@ -280,14 +282,19 @@ def evaluate(args) -> int:
         "cores": os.cpu_count(),
         "rows": rows,
     }
-    saved = folder / "results.json"
+    saved = results_path(folder, args.mask)
     if args.conditions and saved.exists():  # a partial rerun keeps the other conditions' rows
         old = json.loads(saved.read_text())
         if old["people"] == run["people"]:
             run["rows"] = [r for r in old["rows"] if r["condition"] not in keys] + rows
-    (folder / "results.json").write_text(json.dumps(run, default=float))
-    print(f"{len(rows)} rows in {run['seconds']:.0f} s -> {folder / 'results.json'}")
+    saved.write_text(json.dumps(run, default=float))
+    print(f"{len(rows)} rows in {run['seconds']:.0f} s -> {saved}")
     return table(args)
+
+
+def results_path(folder: Path, mask: str) -> Path:
+    """Where an evaluation with the person mask ``mask`` keeps its rows."""
+    return folder / ("results.json" if mask == "blazepose" else f"results_{mask}.json")
 
 
 def table(args) -> int:
@@ -295,7 +302,7 @@ def table(args) -> int:
     from shape_errors import table as markdown
 
     folder = Path(args.cache) / f"seed{args.seed}"
-    run = json.loads((folder / "results.json").read_text())
+    run = json.loads(results_path(folder, args.mask).read_text())
     conditions = [(c.key, c.label) for c in CONDITIONS]
     where = folder.relative_to(ROOT) if folder.is_relative_to(ROOT) else folder
     text = [
@@ -381,6 +388,14 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--width", type=int, default=1200)
     for p in (e, t):
         p.add_argument("--md", default="", help="also write the tables to this file")
+        p.add_argument(
+            "--mask",
+            choices=("blazepose", "refined", "truth"),
+            default="blazepose",
+            help="the silhouette rows' person mask: the detector's as the fit gets it, "
+            "person_mask.refined_silhouette, or the exact one (truth_masks.py); rows go to "
+            "results.json, results_refined.json, results_truth.json",
+        )
     for p in (r, e, t, s):
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--cache", default=str(DEFAULT_CACHE))

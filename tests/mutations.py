@@ -28,6 +28,7 @@ DECISIONS = "tests/core/test_fit_decisions.py"
 WORLD = "tests/core/test_world_landmarks.py"
 LIFTER = "tests/core/test_lifter.py"
 CONFIDENCE = "tests/core/test_keypoint_confidence.py"
+DEPTH = "tests/core/test_depth_search.py"
 NAN_STEP_TEST = "test_a_non_finite_step_shrinks_to_a_quarter_of_its_length_and_is_not_retried"
 
 
@@ -169,6 +170,34 @@ MUTATIONS = (
         "error = 0.5 * (error[0] + error[1][MIRROR])",
         "error = 0.5 * (error[0] + error[1])",
         (f"{LIFTER}::test_mirror_average_is_the_mean_with_the_mirrored_photo",),
+    ),
+    Mutation(
+        "depth-search-off",
+        f"{CORE}/fit.py",
+        "    depth_search: bool = True",
+        "    depth_search: bool = False",
+        (f"{DEPTH}::test_fit_runs_the_search_unless_switched_off",),
+    ),
+    Mutation(
+        "depth-search-no-vote",
+        f"{CORE}/depth_search.py",
+        "        if votes is not None and not all(",
+        "        if False and not all(",
+        (f"{DEPTH}::test_with_3d_evidence_the_search_flips_only_where_the_evidence_agrees",),
+    ),
+    Mutation(
+        "depth-search-without-evidence",
+        f"{CORE}/depth_search.py",
+        '    if not any(block.name == "world" for block in problem.objective.blocks):',
+        "    if False:",
+        (f"{DEPTH}::test_without_3d_evidence_the_search_leaves_the_fit_alone",),
+    ),
+    Mutation(
+        "depth-hold-not-flipped",
+        f"{CORE}/depth_search.py",
+        "-np.sign(depth) * np.array([-1.0 if s in flip else 1.0 for s in segments])",
+        "-np.sign(depth)",
+        (f"{DEPTH}::test_the_ray_hold_jacobian_matches_finite_differences",),
     ),
 )
 

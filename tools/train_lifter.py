@@ -20,9 +20,12 @@ Steps:
    24–70 mm-equivalent, the person anywhere in frame), 2D noise of 1–2 % of the body height
    (or, with ``--noise``, like the detector's: its hip and shoulder offset, per-keypoint spread
    and outliers as ``benchmarks/studies/lifter_confidence.py noise`` measures them), up to
-   20 % of the points dropped, mirrored half of the time. The network's input and output are
-   those of :mod:`blender_smplify.core.lifter` (``normalise``): the rays through the points in
-   the frame of the virtual camera looking at the hips, centred and scaled.
+   20 % of the points dropped, mirrored half of the time; with ``--empirical``, a share of the
+   views gets instead the detector's own errors and dropped points on the rendered
+   benchmark's tuning half, a whole render's set at a time (``lifter_confidence.py
+   residuals``, ``tools/lifter_noise.py``'s ``empirical_noise``). The network's input and
+   output are those of :mod:`blender_smplify.core.lifter` (``normalise``): the rays through the
+   points in the frame of the virtual camera looking at the hips, centred and scaled.
 3. Network: Martinez et al. (2017), "A simple yet effective baseline for 3d human pose
    estimation": linear → 2 residual blocks of two linear–BN–ReLU–dropout layers → linear (the
    points, then each point's log expected error); trained with Adam on the mean per-point
@@ -39,6 +42,7 @@ import argparse
 import json
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +65,7 @@ from blender_smplify.core.lifter import (
     NUM_POINTS as NUM,
 )
 from blender_smplify.core.rotation import rodrigues
-from tools.lifter_noise import apply_torso_bias, detector_noise
+from tools.lifter_noise import apply_torso_bias, detector_noise, empirical_noise
 from tools.pose_prior_data import (
     DUPLICATE_TRIALS,
     HELD_OUT_TRIALS,
@@ -151,9 +155,13 @@ def random_rotation(n: int, rng: np.random.Generator) -> np.ndarray:
     return roll @ pitch @ flip @ yaw
 
 
-def random_views(points: np.ndarray, rng: np.random.Generator, profile: dict | None = None):
+def random_views(
+    points: np.ndarray, rng: np.random.Generator, profile: dict | None = None, empirical=None
+):
     """Project model-frame points (N, 33, 3) through random cameras; 2D noise of 1–2 % of the
-    body height, or like the detector's when ``profile`` is given (:func:`detector_noise`).
+    body height and 0–20 % of the points dropped, or like the detector's when ``profile`` is
+    given (:func:`detector_noise`); with ``empirical`` (:class:`Empirical`), its share of the
+    views instead takes the detector's own errors and dropping (:func:`empirical_noise`).
 
     Returns
     -------
@@ -183,16 +191,35 @@ def random_views(points: np.ndarray, rng: np.random.Generator, profile: dict | N
         xy = apply_torso_bias(xy, profile["bias"])
         xy = xy + detector_noise(xy, profile, rng)
     conf = (rng.random((n, 33)) > rng.uniform(0, 0.2, (n, 1))).astype(np.float64)
+    if empirical is not None:
+        own = np.flatnonzero(rng.random(n) < empirical.share)
+        clean = cam[own, :, :2] / cam[own, :, 2:] * focal[own, None, None] + centre[own, None]
+        err, kept = empirical_noise(clean, empirical.bank, rng, empirical.correlated)
+        xy[own], conf[own] = clean + err, kept
     return xy, conf, focal, centre, cam
 
 
+@dataclass(frozen=True)
+class Empirical:
+    """The detector's own errors (``residual_bank``, read from ``--empirical``), given to a
+    ``share`` of the training views, a whole render's set at a time when ``correlated``."""
+
+    bank: dict
+    share: float
+    correlated: bool
+
+
 def samples(
-    points: np.ndarray, rng: np.random.Generator, mirror: bool = True, profile: dict | None = None
+    points: np.ndarray,
+    rng: np.random.Generator,
+    mirror: bool = True,
+    profile: dict | None = None,
+    empirical: Empirical | None = None,
 ):
     """Network inputs (N, 99) and targets (N, 99) of model-frame points (N, 33, 3) under random
     cameras (2D noise: :func:`random_views`); with ``mirror``, half of them left-right
     mirrored. Also the camera-frame truth (N, 33, 3) and R_c (N, 3, 3)."""
-    xy, conf, focal, centre, cam = random_views(points, rng, profile)
+    xy, conf, focal, centre, cam = random_views(points, rng, profile, empirical)
     inputs, R = network_input(xy, conf, focal, centre)
     hips = cam[:, list(LIFTED_HIPS)].mean(1, keepdims=True)
     target = np.einsum("nki,nij->nkj", cam - hips, R)  # R_cᵀ (p − hips), row vectors
@@ -249,7 +276,7 @@ def train(net, points: np.ndarray, args, rng: np.random.Generator) -> list[dict]
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     history, start, epoch = [], time.perf_counter(), 0
     while time.perf_counter() - start < 60 * args.minutes and epoch < args.max_epochs:
-        x, y, _, _ = samples(points, rng, profile=args.profile)
+        x, y, _, _ = samples(points, rng, profile=args.profile, empirical=args.empirical_noise)
         x, y = torch.from_numpy(x), torch.from_numpy(y)
         order = torch.from_numpy(rng.permutation(len(x)))
         net.train()
@@ -321,14 +348,16 @@ def backwards_share(pred: np.ndarray, truth: np.ndarray) -> tuple[int, int]:
     return int((clear & (np.sign(d_pred) != np.sign(d_true))).sum()), int(clear.sum())
 
 
-def evaluate(run, points: np.ndarray, rng: np.random.Generator, profile=None) -> dict:
+def evaluate(
+    run, points: np.ndarray, rng: np.random.Generator, profile=None, empirical=None
+) -> dict:
     """MPJPE (hip-centred, mm, all 33 points and the 12 limb points) and backwards limb
     segments of ``run`` (inputs (N, 99) → points (N, 99) and log expected errors (N, 33) or
     None) on random views of points; with the errors, the rank correlation of predicted and
     true point errors and their mean ratio (1 = calibrated)."""
     from scipy.stats import spearmanr
 
-    x, _, cam, R = samples(points, rng, mirror=False, profile=profile)
+    x, _, cam, R = samples(points, rng, mirror=False, profile=profile, empirical=empirical)
     hips = cam[:, list(LIFTED_HIPS)].mean(1, keepdims=True)
     out, log_error = run(x)
     pred = to_camera(out, R) + hips
@@ -383,10 +412,23 @@ def main(argv: list[str] | None = None) -> int:
         "--noise", type=Path, default=None, help="detector noise profile (detector_noise)"
     )
     parser.add_argument(
+        "--empirical", type=Path, default=None, help="the detector's own errors (residual_bank)"
+    )
+    parser.add_argument(
+        "--empirical-share", type=float, default=0.5, help="share of views with --empirical"
+    )
+    parser.add_argument(
+        "--independent", action="store_true", help="--empirical per keypoint, not per render"
+    )
+    parser.add_argument(
         "--baseline", type=Path, default=None, help="another lifter measured on the same views"
     )
     args = parser.parse_args(argv)
     args.profile = json.loads(args.noise.read_text()) if args.noise else None
+    args.empirical_noise = None
+    if args.empirical:
+        bank = dict(np.load(args.empirical))
+        args.empirical_noise = Empirical(bank, args.empirical_share, not args.independent)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     import torch
 
@@ -404,7 +446,8 @@ def main(argv: list[str] | None = None) -> int:
     logger.info("onnxruntime vs torch: max |Δ| = %.2e", diff)
     if diff > 1e-4:
         raise SystemExit(f"onnxruntime's output differs from torch's by {diff:.2e}")
-    report = {"args": {k: str(v) for k, v in vars(args).items() if k != "profile"},
+    report = {"args": {k: str(v) for k, v in vars(args).items()
+                       if k not in ("profile", "empirical_noise")},
               "history": history, "onnx_max_abs_diff": diff,
               "params": int(sum(p.numel() for p in net.parameters())),
               "held_out": None}  # fmt: skip
@@ -418,15 +461,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def held_out_report(run, held: dict[str, np.ndarray], args) -> dict:
-    """evaluate() on each held-out set of bodies (N, 33, 3) under both noise models (the same
-    views for every network: the random generator restarts for each)."""
+    """evaluate() on each held-out set of bodies (N, 33, 3) under each noise model given: 1–2 %,
+    ``--noise``'s profile, and all views with the detector's own errors (``--empirical``,
+    whole renders' sets); the same views for every network (the generator restarts)."""
     report = {}
-    for noise_name, profile in (("noise 1-2 %", None), ("detector-like", args.profile)):
-        if noise_name == "detector-like" and profile is None:
+    own = args.empirical_noise and Empirical(args.empirical_noise.bank, 1.0, True)
+    noises = (("noise 1-2 %", None, None), ("detector-like", args.profile, None),
+              ("detector's own errors", None, own))  # fmt: skip
+    for noise_name, profile, empirical in noises:
+        if noise_name != "noise 1-2 %" and profile is None and empirical is None:
             continue
         for name, bodies in held.items():
             key = f"{name} ({noise_name})"
-            report[key] = evaluate(run, bodies, np.random.default_rng(1000 + args.seed), profile)
+            rng = np.random.default_rng(1000 + args.seed)
+            report[key] = evaluate(run, bodies, rng, profile, empirical)
             logger.info("%s: %s", key, report[key])
     return report
 

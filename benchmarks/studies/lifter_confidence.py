@@ -6,6 +6,8 @@ only, never tune on it). Three steps, each reading what the previous one wrote u
 
     .venv/bin/python benchmarks/studies/lifter_confidence.py detect --cache DIR [--work W]
     .venv/bin/python benchmarks/studies/lifter_confidence.py noise [--work W]
+    .venv/bin/python benchmarks/studies/lifter_confidence.py residuals [--work W]
+    .venv/bin/python benchmarks/studies/lifter_confidence.py alone --variants '["", "X.onnx"]'
     .venv/bin/python benchmarks/studies/lifter_confidence.py fit --variants JSON
         [--half tuning|report|all] [--save W/NAME.json] [--sources detector|truth2d]
     .venv/bin/python benchmarks/studies/lifter_confidence.py tables --runs A.json B.json
@@ -18,11 +20,16 @@ only, never tune on it). Three steps, each reading what the previous one wrote u
 - ``noise``: the detector's 2D error per keypoint on the tuning half, in units of the true
   body's image height (median, p90, share beyond 10 %), written to ``W/detector_noise.json``
   for ``tools/train_lifter.py --noise``.
+- ``residuals``: the detector's own errors on the tuning half, render by render, in the body's
+  2D frame (``tools.lifter_noise.residual_bank``), written to ``W/detector_residuals.npz`` for
+  ``tools/train_lifter.py --empirical``.
+- ``alone``: the lifted limb points themselves, per lifter (``--variants '["", "X.onnx"]'``).
 - ``fit``: each variant ``{name: [lifter ONNX or "" (shipped) or "none", {SmplifyWeights
-  fields}, {lifted_world keyword arguments}, optional {``reweighted`` keyword arguments:
-  group multipliers, confidence power, drop threshold, "lift": the lifter sees them too}]}``
-  fitted from the detector's and from the exact keypoints (``--sources`` one of them only);
-  per-category tables as ``depth_metrics`` measures.
+  fields}, {lifted_world keyword arguments}, optional {FitOptions fields}, optional
+  {``reweighted`` keyword arguments: group multipliers, confidence power, drop threshold,
+  "lift": the lifter sees them too}]}`` fitted from the detector's and from the exact
+  keypoints (``--sources`` one of them only); per-category tables as ``depth_metrics``
+  measures.
 - ``draw``: one render's fits in each variant, over the photo and from the side.
 - ``tables``: saved runs side by side on one half (``--runs A.json B.json --half report``).
 """
@@ -137,8 +144,74 @@ def noise(args) -> int:
     return 0
 
 
+def residuals(args) -> int:
+    """The detector's own errors on the tuning half (``tools.lifter_noise.residual_bank``:
+    per render, every keypoint's detection − truth in the body frame over the body's height,
+    and which keypoints it kept), written to ``W/detector_residuals.npz`` for
+    ``tools/train_lifter.py --empirical``."""
+    from blender_smplify.core.lifter import MIN_CONFIDENCE
+    from tools.lifter_noise import residual_bank
+
+    cases = [kp for name, kp in load_keypoints(args.work).items()
+             if half_of(name) == "tuning" and kp["detector_conf"].max() > 0]  # fmt: skip
+    stack = {k: np.array([kp[k] for kp in cases]) for k in cases[0]}
+    bank = residual_bank(stack["truth_xy"], stack["truth_conf"] > 0, stack["detector_xy"],
+                         stack["detector_conf"] >= MIN_CONFIDENCE)  # fmt: skip
+    np.savez(args.work / "detector_residuals.npz", names=stack["name"], **bank)
+    size = np.linalg.norm(bank["residuals"], axis=2)
+    print(
+        f"{len(cases)} renders; residual / height median {np.nanmedian(size):.3f}, "
+        f"p90 {np.nanpercentile(size, 90):.3f}; kept {bank['kept'].mean():.3f}"
+    )
+    return 0
+
+
+def lifted_alone(args) -> int:
+    """The lifted limb points themselves (mirror-averaged, placed on the true pelvis:
+    ``studies/lifter.py``'s ``alone``), per lifter file in ``--variants`` (a JSON list of ONNX
+    files, "" = shipped), from the detector and from exact 2D, on ``--half``."""
+    from lifter import alone
+
+    from blender_smplify.core.lifter import LAYOUT, Lifter
+
+    files = json.loads(args.variants)
+    lifters = {f: Lifter(f or None, mirror_average=True) for f in files}
+    keypoints = load_keypoints(args.work)
+    rows = []
+    for png, info in re_.load_cases(args.cache, None, None):
+        if args.half != "all" and half_of(png.stem) != args.half:
+            continue
+        kp, truth = keypoints[png.stem], np.array(info["joints_camera"])
+        w, h = info["image_size"]
+        row = {"category": info["category"]}
+        for source, key in (("detector", "detector"), ("truth2d", "truth")):
+            conf = kp[f"{key}_conf"]
+            if conf.max() == 0:
+                continue
+            xy = np.nan_to_num(kp[f"{key}_xy"])
+            row[source] = {f: alone(lifter.lift(xy, conf, info["focal_px"],
+                                                np.array([w / 2, h / 2])).points,
+                                    LAYOUT.names, truth)
+                           for f, lifter in lifters.items()}  # fmt: skip
+        rows.append(row)
+    for source in SOURCES:
+        print(f"\nlifted alone from {source}: PA-MPJPE 12 median / p90 | backwards")
+        print("| category | " + " | ".join(f or "shipped" for f in files) + " |")
+        print("|---" * (len(files) + 1) + "|")
+        for cat in sorted({r["category"] for r in rows}) + ["all"]:
+            got = [r[source] for r in rows if source in r and cat in (r["category"], "all")]
+            cells = []
+            for f in files:
+                pa = np.array([g[f]["pa12"] for g in got])
+                back, seg = sum(g[f]["backwards"] for g in got), sum(g[f]["segments"] for g in got)
+                cells.append(f"{np.median(pa):.0f} / {np.percentile(pa, 90):.0f} mm, "
+                             f"{100 * back / max(seg, 1):.1f} %")  # fmt: skip
+            print(f"| {cat} | " + " | ".join(cells) + " |")
+    return 0
+
+
 def fit_case(info, kp, variants, lifters, model, sources=SOURCES) -> dict:
-    from blender_smplify.core.fit import fit
+    from blender_smplify.core.fit import FitOptions, fit
     from blender_smplify.core.keypoints import Keypoints2D
     from blender_smplify.core.lifter import lifted_world
     from blender_smplify.core.objective import SmplifyWeights
@@ -156,7 +229,8 @@ def fit_case(info, kp, variants, lifters, model, sources=SOURCES) -> dict:
         keypoints = Keypoints2D("blazepose33", np.nan_to_num(kp[f"{key}_xy"]), conf)
         row[source] = {}
         for name, (model_file, weights, lift_kwargs, *more) in variants.items():
-            kw = dict(more[0]) if more else {}
+            options = more[0] if more else {}
+            kw = dict(more[1]) if len(more) > 1 else {}
             lift_too = kw.pop("lift", False)  # the lifter also sees the reweighted keypoints
             fitted = reweighted(keypoints, **kw)
             world = None
@@ -167,7 +241,8 @@ def fit_case(info, kp, variants, lifters, model, sources=SOURCES) -> dict:
                                      lifters[model_file], **lift_kwargs)  # fmt: skip
             c0 = time.process_time()
             res = fit(model, fitted, (w, h), info["focal_px"],
-                      weights=SmplifyWeights(**weights), world=world)  # fmt: skip
+                      weights=SmplifyWeights(**weights), world=world,
+                      options=FitOptions(**options))  # fmt: skip
             m = dm.case_metrics(np.asarray(res.joints_3d), truth)
             m["cpu_ms"] = 1e3 * (time.process_time() - c0)
             m["joints"] = np.asarray(res.joints_3d).round(4).tolist()
@@ -298,7 +373,9 @@ def tables(args) -> int:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("step", choices=("detect", "noise", "fit", "draw", "tables"))
+    ap.add_argument(
+        "step", choices=("detect", "noise", "residuals", "alone", "fit", "draw", "tables")
+    )
     ap.add_argument("--runs", nargs="*", default=[], help="tables: saved fit runs")
     ap.add_argument("--name", default="", help="draw: the render, e.g. crawl_003")
     ap.add_argument("--out-dir", type=Path, default=Path("/tmp/lifter_confidence/draw"))
@@ -310,7 +387,8 @@ def main(argv=None) -> int:
     ap.add_argument("--sources", nargs="+", choices=SOURCES, default=SOURCES,
                     help="fit: from the detector, the exact keypoints or both")  # fmt: skip
     args = ap.parse_args(argv)
-    steps = {"detect": detect, "noise": noise, "fit": fits, "draw": draw, "tables": tables}
+    steps = {"detect": detect, "noise": noise, "residuals": residuals, "alone": lifted_alone,
+             "fit": fits, "draw": draw, "tables": tables}  # fmt: skip
     return steps[args.step](args)
 
 

@@ -24,6 +24,7 @@ from ..core import pipeline as core_pipeline
 from ..core.errors import SmplifyError
 from ..core.fit_same_person import PhotoView, fit_same_person
 from ..core.keypoints import Keypoints2D
+from ..core.person_mask import refined_silhouette
 from ..core.same_person_pipeline import SamePersonJobResult, detect_and_fit_same_person
 from ..core.silhouette import Silhouette
 from ..core.world_landmarks import WorldLandmarks
@@ -281,7 +282,7 @@ def _photo_mask(armature, keypoints: Keypoints2D, size, wanted: bool) -> Silhoue
     if not both.any():
         return None
     apart = np.median(np.linalg.norm(found.xy[both] - keypoints.xy[both], axis=1))
-    return Silhouette.from_detection(detection) if apart < SAME_DETECTION * max(size) else None
+    return refined_silhouette(detection) if apart < SAME_DETECTION * max(size) else None
 
 
 class SMPLIFY_OT_add_photo(AvatarOperator, bpy.types.Operator):

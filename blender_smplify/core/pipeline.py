@@ -31,6 +31,7 @@ from .image_io import Decoder, load_image
 from .keypoints import Keypoints2D, read_keypoints
 from .known_measurements import check_girths, check_height
 from .lifter import lifted_world
+from .person_mask import refined_silhouette
 from .silhouette import Silhouette
 from .world_landmarks import WorldLandmarks
 
@@ -291,7 +292,7 @@ def detect_and_fit(
         keypoints, world = detection.keypoints, WorldLandmarks.from_detection(detection)
         frame_notes = out_of_frame_warnings(keypoints, detection.out_of_frame)
         if inputs.silhouette:
-            silhouette = Silhouette.from_detection(detection)
+            silhouette = refined_silhouette(detection)
         seconds["detect"] = time.perf_counter() - start
     if WORLD_FROM_LIFTER and keypoints.layout == "blazepose33":
         world = lifted_world(keypoints, inputs.focal_length, principal_point(inputs.image_size))

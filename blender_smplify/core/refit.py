@@ -32,7 +32,7 @@ from .edit_terms import LIMB_SEGMENTS, body_facing, check_segment, edit_blocks, 
 from .errors import SmplifyError
 from .fit_result import FitResult
 from .fit_setup import FitProblem, prepare
-from .joints import SMPL_PARENTS, J, mirror_joint_name
+from .joints import SMPL_JOINT_NAMES, SMPL_PARENTS, J, mirror_joint_name
 from .keypoints import Keypoints2D
 from .objective import Objective, SmplifyWeights, StageConfig
 from .priors import PosePrior
@@ -293,18 +293,49 @@ def mirror_segment(previous: FitResult, segment: str, *, model) -> FitResult:
     plane contains c' − p (T: the normal a × (c − p) onto a × (c' − p)), then the joint bends
     within that plane (B): the elbow or knee stays where it was and bends the way it did.
     """
+    pose = mirror_pose(previous.pose, _joints(previous, model), segment)
+    return _with_pose(previous, pose, model)
+
+
+def mirror_pose(
+    pose: np.ndarray,
+    joints: np.ndarray,
+    segment: str,
+    *,
+    with_child: bool = False,
+    on_rays: bool = False,
+) -> np.ndarray:
+    """The pose (72,) with one limb segment mirrored as :func:`mirror_segment` describes.
+
+    joints : (24, 3) the posed joints of ``pose``, camera frame.
+    with_child : mirror the segment below it too (an upper arm or thigh with the forearm or
+        shin) by one rotation at the joint: reflecting two bones keeps their lengths and the
+        angle between them, so the rotation R = G' Fᵀ taking the frame F of (v, w) (the two
+        bones, Gram-Schmidt, third axis their cross product) to the frame G' of the mirrored
+        pair does it, and the elbow or knee keeps its bend.
+    on_rays : instead of the plane, put each moved end on its own camera ray at the other
+        distance from the joint above that keeps the bone's length (:func:`other_depth`), so
+        that it projects exactly where it did (the plane is exact only in weak perspective).
+    """
     k, child = J[check_segment(segment)], J[LIMB_SEGMENTS[segment]]
-    joints = _joints(previous, model)
     p, v = joints[k], joints[child] - joints[k]
     u = p / np.linalg.norm(p)
-    target = v - 2.0 * (v @ u) * u
-    rotations = rodrigues(np.asarray(previous.pose, dtype=np.float64).reshape(24, 3))
+    target = other_depth(p, joints[child]) - p if on_rays else v - 2.0 * (v @ u) * u
+    rotations = rodrigues(np.asarray(pose, dtype=np.float64).reshape(24, 3))
     world = _world_rotations(rotations)
     parent = SMPL_PARENTS[k]
     a = p - joints[parent]
     normal, new_normal = np.cross(a, v), np.cross(a, target)
     hinge = segment.endswith(("elbow", "knee"))
-    if not hinge or min(np.linalg.norm(normal), np.linalg.norm(new_normal)) < 1e-6:
+    w = joints[J[LIMB_SEGMENTS.get(SMPL_JOINT_NAMES[child], segment)]] - joints[child]
+    bent = np.linalg.norm(np.cross(v, w)) > 1e-3 * np.linalg.norm(v) * np.linalg.norm(w)
+    if with_child and not hinge and bent:
+        below = w - 2.0 * (w @ u) * u
+        if on_rays:
+            below = other_depth(p + target, joints[child] + w, joints[child]) - p - target
+        Q = _frame(target, below) @ _frame(v, w).T
+        rotations[k] = world[parent].T @ Q @ world[parent] @ rotations[k]
+    elif not hinge or min(np.linalg.norm(normal), np.linalg.norm(new_normal)) < 1e-6:
         Q = _rotation_between(v, target)
         rotations[k] = world[parent].T @ Q @ world[parent] @ rotations[k]
     else:  # twist the segment above about a, then bend in the plane of a and the target
@@ -313,7 +344,23 @@ def mirror_segment(previous: FitResult, segment: str, *, model) -> FitResult:
         grand = world[SMPL_PARENTS[parent]]
         rotations[parent] = grand.T @ T @ grand @ rotations[parent]
         rotations[k] = world[parent].T @ T.T @ B @ T @ world[k]
-    return _with_pose(previous, matrix_to_rotvec(rotations).ravel(), model)
+    return matrix_to_rotvec(rotations).ravel()
+
+
+def other_depth(p: np.ndarray, c: np.ndarray, before: np.ndarray | None = None) -> np.ndarray:
+    """The point (3,) on the camera ray through c (3,), at the bone's length ‖c − b‖ from p
+    (3,), on the other side of p in depth than c was of b (``before``, default p).
+
+    With r = c / ‖c‖ and m = r·p, ‖t r − p‖ = L has the roots t = m ± √(m² − ‖p‖² + L²); the
+    one on the other side is m − s √(…), s the sign of r·(c − b) (for b = p: t = 2m − ‖c‖).
+    A ray that passes farther than L from p gives its point nearest p.
+    """
+    before = p if before is None else before
+    r = c / np.linalg.norm(c)
+    m, length = float(r @ p), float(np.linalg.norm(c - before))
+    root = np.sqrt(max(m * m - float(p @ p) + length * length, 0.0))
+    t = m - np.sign(r @ (c - before)) * root
+    return max(t, 1e-3) * r
 
 
 def turn_around(previous: FitResult, *, model) -> FitResult:
@@ -365,6 +412,14 @@ def _world_rotations(rotations: np.ndarray) -> np.ndarray:
     for k, parent in enumerate(SMPL_PARENTS):
         world[k] = rotations[k] if parent < 0 else world[parent] @ rotations[k]
     return world
+
+
+def _frame(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(3, 3) right-handed orthonormal columns: a's direction, b's part normal to a, a × b."""
+    e1 = a / np.linalg.norm(a)
+    e2 = b - (b @ e1) * e1
+    e2 = e2 / max(np.linalg.norm(e2), 1e-12)
+    return np.stack([e1, e2, np.cross(e1, e2)], axis=1)
 
 
 def _rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
