@@ -144,13 +144,6 @@ MUTATIONS = (
         ("tests/core/test_fit.py::test_keypoints_no_body_can_explain_are_flagged",),
     ),
     Mutation(
-        "min-confidence-0",
-        f"{CORE}/objective.py",
-        "min_confidence: float = 0.5",
-        "min_confidence: float = 0.0",
-        (f"{CONFIDENCE}::test_an_unsure_keypoint_is_fitted_as_if_missing",),
-    ),
-    Mutation(
         "min-confidence-ignored",
         f"{CORE}/fit_setup.py",
         "confident = np.where(keypoints.confidence >= min_confidence, conf, 0.0)",

@@ -97,11 +97,12 @@ class SmplifyWeights:
     ----------
     sigma : Geman-McClure scale, normalised pixels (SMPLify: 100 px).
     min_confidence : keypoints less confident than this are left out of the joint term
-        (``fit_setup.checked_keypoints``; unless fewer than four would be left). The detector's
-        limb points below 0.6 are off by 10-18 % of the body's height (median, on the rendered
-        benchmark); 0.5 beat 0, 0.3, 0.7 and 0.8 and a confidence power of 2 or 4 on the
-        tuning half of ``benchmarks/studies/lifter_confidence.py`` (docs/fit.md, "The data
-        term against the detector's errors").
+        (``fit_setup.checked_keypoints``; unless fewer than four would be left). Off (0) by
+        default: on the rendered benchmark 0.5 beat 0, 0.3, 0.7, 0.8 and a confidence power of
+        2 or 4 on the tuning half of ``benchmarks/studies/lifter_confidence.py`` (the
+        detector's limb points below 0.6 are off by 10-18 % of the body's height), but the
+        report half did not confirm it (docs/fit.md, "The data term against the detector's
+        errors").
     pose_prior, shape_prior : (4,) λθ, λβ per stage.
     angle_ratio : λa / λθ.
     joint_limits : λl, per radian outside the box.
@@ -127,7 +128,7 @@ class SmplifyWeights:
     """
 
     sigma: float = 100.0
-    min_confidence: float = 0.5
+    min_confidence: float = 0.0
     pose_prior: tuple[float, ...] = (100.0, 60.0, 40.0, 12.0)
     shape_prior: tuple[float, ...] = (20.0, 12.0, 10.0, 8.0)
     angle_ratio: float = 0.317

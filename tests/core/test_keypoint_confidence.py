@@ -64,16 +64,16 @@ def fitted_wrist_px(body, keypoints, weights):
 
 
 def test_an_unsure_keypoint_is_fitted_as_if_missing(body, scene):
-    """A wrist detected 40 px off with confidence 0.45: by default (below min_confidence) the
-    fit is the one without that keypoint; at min_confidence 0 it pulls the wrist toward it."""
+    """A wrist detected 40 px off with confidence 0.45: below min_confidence the fit is the one
+    without that keypoint; by default (min_confidence 0) it pulls the wrist toward itself."""
     xy, conf = scene.copy(), np.ones(24)
     wrist = J["left_wrist"]
     xy[wrist] += [30.0, -25.0]
     conf[wrist] = 0.45
     unsure = Keypoints2D("smpl24", xy, conf)
     missing = Keypoints2D("smpl24", xy, np.where(np.arange(24) == wrist, 0.0, conf))
-    left_out = fitted_wrist_px(body, unsure, SmplifyWeights())
-    without = fitted_wrist_px(body, missing, SmplifyWeights())
-    kept = fitted_wrist_px(body, unsure, SmplifyWeights(min_confidence=0.0))
+    left_out = fitted_wrist_px(body, unsure, SmplifyWeights(min_confidence=0.5))
+    without = fitted_wrist_px(body, missing, SmplifyWeights(min_confidence=0.5))
+    kept = fitted_wrist_px(body, unsure, SmplifyWeights())
     np.testing.assert_allclose(left_out, without, atol=1e-6)
     assert np.linalg.norm(kept - xy[wrist]) < np.linalg.norm(left_out - xy[wrist]) - 5.0
