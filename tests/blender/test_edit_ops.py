@@ -109,8 +109,9 @@ def test_a_marker_dragged_20_px_pulls_its_body_point(bpy_module, avatar):
 
 
 def test_a_marker_dragged_off_an_unsure_keypoint_is_trusted(bpy_module, avatar):
-    """The detector was unsure of the wrist (confidence 0.3, below SmplifyWeights'
-    min_confidence): once the artist drags it, the refit takes it at confidence 1."""
+    """The detector was unsure of the wrist (confidence 0.3, which SmplifyWeights'
+    min_confidence 0.5 would leave out): once the artist drags it, the refit takes it at
+    confidence 1."""
     from blender_smplify.blender import keypoint_markers as km
     from blender_smplify.blender.avatar_ops import stored_fit
 
