@@ -115,7 +115,7 @@ MUTATIONS = (
     Mutation(
         "world-weight-0",
         f"{CORE}/objective.py",
-        "world: float = 100.0",
+        "world: float = 70.0",
         "world: float = 0.0",
         (f"{WORLD}::test_world_landmarks_put_limbs_right_in_depth",),
     ),
