@@ -27,6 +27,7 @@ CORE = "blender_smplify/core"
 DECISIONS = "tests/core/test_fit_decisions.py"
 WORLD = "tests/core/test_world_landmarks.py"
 LIFTER = "tests/core/test_lifter.py"
+CONFIDENCE = "tests/core/test_keypoint_confidence.py"
 DEPTH = "tests/core/test_depth_search.py"
 NAN_STEP_TEST = "test_a_non_finite_step_shrinks_to_a_quarter_of_its_length_and_is_not_retried"
 
@@ -114,7 +115,7 @@ MUTATIONS = (
     Mutation(
         "world-weight-0",
         f"{CORE}/objective.py",
-        "world: float = 100.0",
+        "world: float = 70.0",
         "world: float = 0.0",
         (f"{WORLD}::test_world_landmarks_put_limbs_right_in_depth",),
     ),
@@ -141,6 +142,13 @@ MUTATIONS = (
         "WARN_JOINT_ENERGY = 500.0",
         'WARN_JOINT_ENERGY = float("inf")',
         ("tests/core/test_fit.py::test_keypoints_no_body_can_explain_are_flagged",),
+    ),
+    Mutation(
+        "min-confidence-ignored",
+        f"{CORE}/fit_setup.py",
+        "confident = np.where(keypoints.confidence >= min_confidence, conf, 0.0)",
+        "confident = conf",
+        (f"{CONFIDENCE}::test_keypoints_below_min_confidence_get_no_weight",),
     ),
     Mutation(
         "lifter-trust-off",

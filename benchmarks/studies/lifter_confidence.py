@@ -9,7 +9,7 @@ only, never tune on it). Three steps, each reading what the previous one wrote u
     .venv/bin/python benchmarks/studies/lifter_confidence.py residuals [--work W]
     .venv/bin/python benchmarks/studies/lifter_confidence.py alone --variants '["", "X.onnx"]'
     .venv/bin/python benchmarks/studies/lifter_confidence.py fit --variants JSON
-        [--half tuning|report|all] [--save W/NAME.json]
+        [--half tuning|report|all] [--save W/NAME.json] [--sources detector|truth2d]
     .venv/bin/python benchmarks/studies/lifter_confidence.py tables --runs A.json B.json
         [--half report]
     .venv/bin/python benchmarks/studies/lifter_confidence.py draw --name crawl_003
@@ -25,8 +25,11 @@ only, never tune on it). Three steps, each reading what the previous one wrote u
   ``tools/train_lifter.py --empirical``.
 - ``alone``: the lifted limb points themselves, per lifter (``--variants '["", "X.onnx"]'``).
 - ``fit``: each variant ``{name: [lifter ONNX or "" (shipped) or "none", {SmplifyWeights
-  fields}, {lifted_world keyword arguments}, optional {FitOptions fields}]}`` fitted from the
-  detector's and from the exact keypoints; per-category tables as ``depth_metrics`` measures.
+  fields}, {lifted_world keyword arguments}, optional {FitOptions fields}, optional
+  {``reweighted`` keyword arguments: group multipliers, confidence power, drop threshold,
+  "lift": the lifter sees them too}]}`` fitted from the detector's and from the exact
+  keypoints (``--sources`` one of them only); per-category tables as ``depth_metrics``
+  measures.
 - ``draw``: one render's fits in each variant, over the photo and from the side.
 - ``tables``: saved runs side by side on one half (``--runs A.json B.json --half report``).
 """
@@ -207,7 +210,7 @@ def lifted_alone(args) -> int:
     return 0
 
 
-def fit_case(info, kp, variants, lifters, model) -> dict:
+def fit_case(info, kp, variants, lifters, model, sources=SOURCES) -> dict:
     from blender_smplify.core.fit import FitOptions, fit
     from blender_smplify.core.keypoints import Keypoints2D
     from blender_smplify.core.lifter import lifted_world
@@ -217,7 +220,7 @@ def fit_case(info, kp, variants, lifters, model) -> dict:
     principal = np.array([w / 2, h / 2])
     truth = np.array(info["joints_camera"])
     row = {"category": info["category"]}
-    for source in SOURCES:
+    for source in sources:
         key = {"detector": "detector", "truth2d": "truth"}[source]
         conf = kp[f"{key}_conf"]
         if conf.max() == 0:
@@ -225,21 +228,51 @@ def fit_case(info, kp, variants, lifters, model) -> dict:
             continue
         keypoints = Keypoints2D("blazepose33", np.nan_to_num(kp[f"{key}_xy"]), conf)
         row[source] = {}
-        for name, (model_file, weights, lift_kwargs, *options) in variants.items():
+        for name, (model_file, weights, lift_kwargs, *more) in variants.items():
+            options = more[0] if more else {}
+            kw = dict(more[1]) if len(more) > 1 else {}
+            lift_too = kw.pop("lift", False)  # the lifter also sees the reweighted keypoints
+            fitted = reweighted(keypoints, **kw)
             world = None
             if model_file != "none":
-                world = lifted_world(keypoints, info["focal_px"], principal,
+                seen = fitted if lift_too else keypoints
+                seen = Keypoints2D(seen.layout, seen.xy, np.clip(seen.confidence, 0, 1))
+                world = lifted_world(seen, info["focal_px"], principal,
                                      lifters[model_file], **lift_kwargs)  # fmt: skip
             c0 = time.process_time()
-            fit_options = FitOptions(**(options[0] if options else {}))
-            res = fit(model, keypoints, (w, h), info["focal_px"],
+            res = fit(model, fitted, (w, h), info["focal_px"],
                       weights=SmplifyWeights(**weights), world=world,
-                      options=fit_options)  # fmt: skip
+                      options=FitOptions(**options))  # fmt: skip
             m = dm.case_metrics(np.asarray(res.joints_3d), truth)
             m["cpu_ms"] = 1e3 * (time.process_time() - c0)
             m["joints"] = np.asarray(res.joints_3d).round(4).tolist()
             row[source][name] = m
     return row
+
+
+#: Keypoint groups of blazepose33 for ``reweighted`` (indices into the layout).
+GROUPS = {
+    "face": range(0, 11),
+    "torso": (11, 12, 23, 24),
+    "limbs": (13, 14, 15, 16, 25, 26, 27, 28),
+    "hands": range(17, 23),
+    "feet": range(29, 33),
+}
+
+
+def reweighted(keypoints, groups=None, power=1.0, drop=0.0):
+    """The keypoints the fit sees (the lifter sees the original ones): confidence c -> 0 below
+    ``drop``, else m_g c^power with m_g the multiplier of the keypoint's group (``GROUPS``).
+    Multipliers above 1 are allowed here (the confidence is set past Keypoints2D's clipping)."""
+    c = np.asarray(keypoints.confidence, dtype=np.float64)
+    out = np.where(c < drop, 0.0, c**power)
+    for group, mult in (groups or {}).items():
+        out[list(GROUPS[group])] *= mult
+    if not groups and power == 1.0 and drop == 0.0:
+        return keypoints
+    fitted = type(keypoints)(keypoints.layout, keypoints.xy, np.clip(out, 0, 1))
+    object.__setattr__(fitted, "confidence", out)
+    return fitted
 
 
 def fits(args) -> int:
@@ -255,7 +288,7 @@ def fits(args) -> int:
              if args.half == "all" or half_of(png.stem) == args.half]  # fmt: skip
     start, results = time.perf_counter(), []
     for k, (png, info) in enumerate(cases):
-        row = fit_case(info, keypoints[png.stem], variants, lifters, model)
+        row = fit_case(info, keypoints[png.stem], variants, lifters, model, args.sources)
         results.append({"name": png.stem, **row})
         if (k + 1) % 30 == 0:
             print(f"{k + 1}/{len(cases)} renders, {time.perf_counter() - start:.0f} s", flush=True)
@@ -310,8 +343,8 @@ def print_tables(results: list[dict], variants: list[str]) -> None:
         print("|---" * (len(variants) + 1) + "|")
         for cat in categories:
             rows = [r[source] for r in results
-                    if r[source] is not None and cat in (r["category"], "all")]  # fmt: skip
-            cells = [summary([r[v] for r in rows]) for v in variants]
+                    if r.get(source) is not None and cat in (r["category"], "all")]  # fmt: skip
+            cells = [summary([r[v] for r in rows if v in r]) for v in variants]
             print(f"| {cat} | " + " | ".join(cells) + " |")
 
 
@@ -326,6 +359,8 @@ def tables(args) -> int:
             have = merged.setdefault(row["name"], {"name": row["name"],
                                                    "category": row["category"]})  # fmt: skip
             for source in SOURCES:
+                if source not in row:
+                    continue
                 if row[source] is None:
                     have[source] = None
                 else:
@@ -349,6 +384,8 @@ def main(argv=None) -> int:
     ap.add_argument("--half", choices=("tuning", "report", "all"), default="tuning")
     ap.add_argument("--variants", default='{"without": ["none", {}, {}], "lifted": ["", {}, {}]}')
     ap.add_argument("--save", type=Path, default=None)
+    ap.add_argument("--sources", nargs="+", choices=SOURCES, default=SOURCES,
+                    help="fit: from the detector, the exact keypoints or both")  # fmt: skip
     args = ap.parse_args(argv)
     steps = {"detect": detect, "noise": noise, "residuals": residuals, "alone": lifted_alone,
              "fit": fits, "draw": draw, "tables": tables}  # fmt: skip

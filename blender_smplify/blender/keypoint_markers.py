@@ -143,6 +143,7 @@ def marker_keypoints(armature: bpy.types.Object, fit: FitResult) -> Keypoints2D:
         xy = marker_pixels(marker, fit)
         if np.abs(xy - keypoints.xy[names.index(name)]).max() > MOVED_PX:
             keypoints = drag_keypoint(keypoints, name, xy)
+            confidence[names.index(name)] = 1.0  # placed by the artist: trust it
         rows = [names.index(n) for n in (name, *FOLLOWERS.get(name, ())) if n in names]
         if not marker.get(ON_PROP, True):
             confidence[rows] = 0.0

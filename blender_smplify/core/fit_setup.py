@@ -154,8 +154,14 @@ def checked_camera(image_size, focal_length) -> tuple[tuple[int, int], float]:
     return (w_img, h_img), focal
 
 
-def checked_keypoints(setup: FitSetup, keypoints: Keypoints2D) -> np.ndarray:
-    """Confidence × layout weight (K,), or a KeypointsError when too few or too close."""
+def checked_keypoints(
+    setup: FitSetup, keypoints: Keypoints2D, min_confidence: float = 0.0
+) -> np.ndarray:
+    """Confidence × layout weight (K,), or a KeypointsError when too few or too close.
+
+    Keypoints whose confidence is below ``min_confidence`` get weight 0, unless fewer than
+    MIN_KEYPOINTS would be left (then every visible keypoint keeps its weight).
+    """
     conf = keypoints.confidence * setup.layout.weights
     use = conf > 0
     if use.sum() < MIN_KEYPOINTS:
@@ -165,7 +171,8 @@ def checked_keypoints(setup: FitSetup, keypoints: Keypoints2D) -> np.ndarray:
     span = float(np.ptp(keypoints.xy[use], axis=0).max())
     if span < MIN_SPAN_PX:
         raise KeypointsError(f"the keypoints span only {span:.1f} px: too small to fit a body")
-    return conf
+    confident = np.where(keypoints.confidence >= min_confidence, conf, 0.0)
+    return confident if np.count_nonzero(confident) >= MIN_KEYPOINTS else conf
 
 
 def prepare(
@@ -194,7 +201,7 @@ def prepare(
     centre = principal_point(size)
     num_betas = int(min(options.num_betas, np.asarray(model.shapedirs).shape[2]))
     setup = get_setup(model, keypoints.layout, num_betas, options.interpenetration)
-    conf = checked_keypoints(setup, keypoints)
+    conf = checked_keypoints(setup, keypoints, weights.min_confidence)
     prior = options.pose_prior if options.pose_prior is not None else PosePrior.load()
     use = conf > 0
     depth = initial_depth(setup, keypoints.xy, use, focal)

@@ -260,7 +260,8 @@ def flip_facing(
 
 def drag_keypoint(keypoints: Keypoints2D, name: str, xy) -> Keypoints2D:
     """The keypoints with ``name`` moved to ``xy`` (2,) pixels and its ``FOLLOWERS`` in the
-    layout moved by the same offset."""
+    layout moved by the same offset; the moved keypoint's confidence becomes 1 (placed by
+    hand: trusted, also where the detector was unsure, ``SmplifyWeights.min_confidence``)."""
     names = keypoints.layout_spec.names
     if name not in names:
         raise ValueError(f"no keypoint {name!r} in layout {keypoints.layout!r}")
@@ -269,7 +270,9 @@ def drag_keypoint(keypoints: Keypoints2D, name: str, xy) -> Keypoints2D:
     offset = np.asarray(xy, dtype=np.float64) - moved[k]
     rows = [k] + [names.index(f) for f in FOLLOWERS.get(name, ()) if f in names]
     moved[rows] += offset
-    return Keypoints2D(keypoints.layout, moved, keypoints.confidence)
+    confidence = keypoints.confidence.copy()
+    confidence[k] = 1.0
+    return Keypoints2D(keypoints.layout, moved, confidence)
 
 
 def swap_keypoint_sides(keypoints: Keypoints2D) -> Keypoints2D:

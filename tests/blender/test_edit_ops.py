@@ -108,6 +108,24 @@ def test_a_marker_dragged_20_px_pulls_its_body_point(bpy_module, avatar):
     assert edit_ops.refit_moved(bpy.context.scene) == []  # nothing moved since
 
 
+def test_a_marker_dragged_off_an_unsure_keypoint_is_trusted(bpy_module, avatar):
+    """The detector was unsure of the wrist (confidence 0.3, which SmplifyWeights'
+    min_confidence 0.5 would leave out): once the artist drags it, the refit takes it at
+    confidence 1."""
+    from blender_smplify.blender import keypoint_markers as km
+    from blender_smplify.blender.avatar_ops import stored_fit
+
+    fit = stored_fit(avatar.armature)
+    recorded = km.stored_keypoints(avatar.armature)
+    unsure = recorded.confidence.copy()
+    unsure[J["left_wrist"]] = unsure[J["right_wrist"]] = 0.3
+    km.store_keypoints(avatar.armature, Keypoints2D("smpl24", recorded.xy, unsure), fit)
+    drag_marker(avatar.armature, "left_wrist", (20.0, 0.0))
+    confidence = km.marker_keypoints(avatar.armature, fit).confidence
+    assert confidence[J["left_wrist"]] == 1.0
+    assert confidence[J["right_wrist"]] == pytest.approx(0.3)  # not moved: as detected
+
+
 def test_a_marker_move_schedules_the_live_refit(bpy_module, avatar):
     from blender_smplify.blender import edit_ops, keypoint_markers
     from blender_smplify.blender.avatar_ops import stored_fit

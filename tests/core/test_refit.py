@@ -171,11 +171,14 @@ def test_a_dragged_wrist_takes_its_hand_landmarks_along():
 
     layout = get_layout("blazepose33")
     xy = np.arange(66, dtype=float).reshape(33, 2)
-    keypoints = Keypoints2D("blazepose33", xy, np.ones(33))
+    keypoints = Keypoints2D("blazepose33", xy, np.full(33, 0.3))
     dragged = drag_keypoint(keypoints, "left_wrist", xy[layout.index("left_wrist")] + (20, -5))
     shift = dragged.xy - xy
     hand = [layout.index(n) for n in ("left_wrist", "left_pinky", "left_index", "left_thumb")]
     np.testing.assert_array_equal(shift[hand], np.tile([20.0, -5.0], (4, 1)))
     assert not np.delete(shift, hand, axis=0).any()
+    # placed by hand: trusted even below SmplifyWeights.min_confidence; the rest as detected
+    assert dragged.confidence[hand[0]] == 1.0
+    np.testing.assert_array_equal(np.delete(dragged.confidence, hand[0]), 0.3)
     with pytest.raises(ValueError, match="no keypoint 'wrist'"):
         drag_keypoint(keypoints, "wrist", (0, 0))
