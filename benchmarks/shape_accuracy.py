@@ -159,7 +159,8 @@ class DoorFitter:
     gives the fit (the lifter's points while ``pipeline.WORLD_FROM_LIFTER``), the person's
     gender, the true focal length; then ``core.fit.fit`` (one photo) or
     ``core.fit_same_person.fit_same_person`` (several), with the true stature as ``height``
-    and ``Silhouette.from_detection`` as ``silhouette`` where the condition has them.
+    and the person mask ``--mask`` names as ``silhouette`` where the condition has them (by
+    default ``person_mask.refined_silhouette``, what the pipeline gives the fit).
     The fits are called directly so that each condition can switch the silhouette on or off;
     the β are the doors' (``pipeline.fit_photo`` and
     ``same_person_pipeline.detect_and_fit_same_person`` with ``height``, checked equal to the
