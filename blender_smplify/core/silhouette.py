@@ -53,6 +53,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
+from scipy.spatial import cKDTree
 
 from .camera import project_with_jacobian
 from .objective import ResidualBlock
@@ -327,8 +328,8 @@ class SilhouetteBlock(ResidualBlock):
         depth)."""
         step = self.focal * point_spacing(self.surface) / pts[outline, 2]  # image px
         probe = uv[outline] + (PROBE * step)[:, None] * m
-        d2 = np.sum((probe[:, None, :] - uv[None, :, :]) ** 2, axis=2)
-        return np.any(d2 < (REACH * step[:, None]) ** 2, axis=1)
+        nearest, _ = cKDTree(uv).query(probe)
+        return nearest < REACH * step
 
 
 def point_spacing(surface) -> float:

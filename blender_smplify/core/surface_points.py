@@ -58,17 +58,18 @@ class SurfacePoints:
         k = max(int(np.count_nonzero(weights > 0, axis=1).max()), 1)
         self.influence = np.argsort(-weights, axis=1)[:, :k]  # (L, K) joints
         self.weight = np.take_along_axis(weights, self.influence, axis=1)  # (L, K)
+        self.skinning = np.ascontiguousarray(weights)  # (L, 24): zero beyond the influences
 
     def pose(self, state) -> Posed:
         """The points at the state's parameters (with the chain their Jacobian reuses)."""
         p, G, t, Jl = self.kin.chain(state.pose, state.betas, state.transl)
         v = self.rest + self.dirs @ state.betas  # (L, 3)
         c = p - np.einsum("kab,kb->ka", G, t)  # (24, 3): p_k − G_k t_k
-        # Gw[l, a, b] = Σ_K w[l, K] G[influence[l, K], a, b], likewise cw
-        Gw = np.einsum("lk,lkab->lab", self.weight, G[self.influence])
-        cw = np.einsum("lk,lka->la", self.weight, c[self.influence])
-        pts = np.einsum("lab,lb->la", Gw, v) + cw
-        normals = np.einsum("lab,lb->la", Gw, self.normals)
+        # Gw[l, a, b] = Σ_k w[l, k] G[k, a, b], likewise cw: one (L, 24) @ (24, 12) product
+        Gc = self.skinning @ np.concatenate([G.reshape(-1, 9), c], axis=1)
+        Gw, cw = Gc[:, :9].reshape(-1, 3, 3), Gc[:, 9:]
+        pts = _rotate(Gw, v) + cw
+        normals = _rotate(Gw, self.normals)
         normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
         return Posed(pts, normals, p, G, t, Jl, v)
 
@@ -100,6 +101,11 @@ class SurfacePoints:
         jac[:, :, 3 * n : 3 * n + b] += np.einsum("lk,lkac,lcb->lab", w, Gk, self.dirs[points])
         jac[:, :, 3 * n + b :] = w.sum(axis=1)[:, None, None] * np.eye(3)
         return jac
+
+
+def _rotate(M: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """(L, 3) M_l v_l of (L, 3, 3) matrices and (L, 3) vectors."""
+    return M[:, :, 0] * v[:, None, 0] + M[:, :, 1] * v[:, None, 1] + M[:, :, 2] * v[:, None, 2]
 
 
 @dataclass(frozen=True)
