@@ -283,11 +283,9 @@ class SilhouetteBlock(ResidualBlock):
         left_in[~hit] = 0.0
         left = np.concatenate([left_out, left_in])[rows]
         point = np.concatenate([np.arange(len(pts)), np.where(hit, match, 0)])[rows]
-        needed, which = np.unique(point, return_inverse=True)
-        pjac = self.surface.jacobian(posed, needed)  # only the points some row reads
-        # J[m, p] = Σ_a Σ_b left[m, a] duv[point_m, a, b] pjac[point_m, b, p]
-        chain = np.einsum("ma,mab->mb", left, duv[point])
-        return r[rows], np.einsum("mb,mbp->mp", chain, pjac[which])
+        # J[m, p] = Σ_b c[m, b] ∂x[point_m, b]/∂p, c[m, b] = Σ_a left[m, a] duv[point_m, a, b]
+        chain = (left[:, None, :] @ duv[point])[:, 0]
+        return r[rows], self.surface.row_jacobian(posed, point, chain)
 
     def _matches(self, pts, normals, uv) -> tuple[np.ndarray, np.ndarray]:
         """For each boundary pixel: index of its outline point (0 when none) and the gap
