@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from .lbs import depth_levels
-from .rotation import rodrigues_with_left_jacobian, skew
+from .rotation import cross, rodrigues_with_left_jacobian, skew
 
 
 class PointKinematics:
@@ -158,7 +158,7 @@ class PointKinematics:
         # 4. joints: dp_j/dtheta_ia = omega_ia x (p_j - p_i) = -[p_j]x omega_ia - omega_ia x p_i
         # for i a strict ancestor of j; all columns (i, a) at once with Om[x, (i, a)] = ω_ia[x]
         Om = omega.transpose(1, 0, 2).reshape(3, 3 * n)
-        D = np.cross(Om.T, np.repeat(p, 3, axis=0))  # (3n, 3): ω_ia × p_i
+        D = cross(Om.T, np.repeat(p, 3, axis=0))  # (3n, 3): ω_ia × p_i
         jj = skew(-p) @ Om  # (n, 3, 3n)
         jj -= D.T[None]
         jj *= self._col_mask[:, None, :]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .kinematics import vertex_kinematics
+from .rotation import cross
 
 
 def farthest_points(points: np.ndarray, count: int) -> np.ndarray:
@@ -100,9 +101,9 @@ class SurfacePoints:
         Gpar[0] = np.eye(3)
         omega = Gpar @ posed.Jl  # omega[i, :, a] = ω_ia
         # J[m, i, a] = Σ_x (rel[i] × c_m)_x ω[i, x, a]: one (m, 3) @ (3, 3) product per joint
-        cross = np.cross(rel[which], left[:, None, :]).transpose(1, 0, 2)  # (24, m, 3)
+        turned = cross(rel[which], left[:, None, :]).transpose(1, 0, 2)  # (24, m, 3)
         jac = np.empty((len(point), k.num_params))
-        jac[:, : 3 * n] = (cross @ omega).transpose(1, 0, 2).reshape(len(point), 3 * n)
+        jac[:, : 3 * n] = (turned @ omega).transpose(1, 0, 2).reshape(len(point), 3 * n)
         E = (Gpar @ k._dirs_rel).reshape(n, -1)  # joint offsets' change per β, posed
         dp_db = (k.anc_self.T @ E).reshape(n, 3, b) - G @ k.joint_dirs  # ∂p_k/∂β − G_k T_k
         skin = self.skinning[needed]  # (q, 24)
