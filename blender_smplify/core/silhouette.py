@@ -153,15 +153,13 @@ class SilhouetteTarget:
         self.outside = ndimage.distance_transform_edt(~person)
         # 2. boundary: mask pixels next to the complement, not on the grid's border, thinned
         #    to about ``boundary_points`` by keeping one per cell of a square grid
-        edge = person & ~ndimage.binary_erosion(person)
-        edge[[0, -1], :] = False
-        edge[:, [0, -1]] = False
-        rows, cols = np.nonzero(edge)
-        rows, cols = spread(rows, cols, boundary_points)
+        rows, cols = np.nonzero(inner_edge(person))
+        rows, cols = spread(rows + 1, cols + 1, boundary_points)
         # 3. outward normals: minus the gradient of the mask smoothed over a pixel (central
-        #    differences at the boundary pixels), turned into the image
-        smooth = np.pad(ndimage.gaussian_filter(person.astype(np.float64), 1.0), 1, mode="edge")
-        r, c = rows + 1, cols + 1
+        #    differences at the boundary pixels, which are off the grid's border), turned into
+        #    the image
+        smooth = ndimage.gaussian_filter(person.astype(np.float64), 1.0)
+        r, c = rows, cols
         grad = -np.stack(
             [smooth[r, c + 1] - smooth[r, c - 1], smooth[r + 1, c] - smooth[r - 1, c]]
         )
@@ -187,6 +185,14 @@ class SilhouetteTarget:
         g[out] += beyond[out] / far[out, None]  # ... but that of the distance to the grid
         # image px: d_img = scale · D(A⁻¹ p);  ∇_p d_img = scale · ∇D A⁻¹
         return self.scale * (d + far), self.scale * (g @ self.inverse)
+
+
+def inner_edge(person: np.ndarray) -> np.ndarray:
+    """(S − 2, T − 2) bool over the grid without its border: person pixels with a 4-neighbour
+    that is not (the mask minus its erosion by a cross, as slices)."""
+    centre = person[1:-1, 1:-1]
+    inside = centre & person[:-2, 1:-1] & person[2:, 1:-1] & person[1:-1, :-2] & person[1:-1, 2:]
+    return centre & ~inside
 
 
 def bilinear_with_gradient(grid: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
