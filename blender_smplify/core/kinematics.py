@@ -76,7 +76,7 @@ class PointKinematics:
             attach_offset_dirs = np.zeros((0, n, 3, b))
         self.m = np.asarray(attach_weights, dtype=np.float64)
         self.o = np.asarray(attach_offsets, dtype=np.float64)
-        self.O = np.asarray(attach_offset_dirs, dtype=np.float64)[..., :b]
+        self.O = np.ascontiguousarray(np.asarray(attach_offset_dirs, dtype=np.float64)[..., :b])
         self.num_attached = self.m.shape[0]
         self._O_mat = self.O.transpose(1, 2, 0, 3).reshape(3 * n, -1)
         # Σ_k m_lk per attached point: dx_l/dtransl = (Σ_k m_lk) I
@@ -139,7 +139,7 @@ class PointKinematics:
         p, G, t, Jl = self.chain(pose, betas, transl)
         # 3. attached points: x_l = sum_k m_lk p_k + G_k o_lk(beta)
         if L:
-            o = o0 + o_dirs @ betas  # (L, n, 3)
+            o = o0 + (o_dirs.reshape(-1, b) @ betas).reshape(o0.shape)  # (L, n, 3), one gemv
             # Go[l, k, a] = sum_b G[k, a, b] o[l, k, b]
             Go = (o.transpose(1, 0, 2) @ G.transpose(0, 2, 1)).transpose(1, 0, 2)
             q = m[:, :, None] * p[None] + Go  # (L, n, 3)
