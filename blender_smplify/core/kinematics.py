@@ -97,17 +97,18 @@ class PointKinematics:
         R, Jl = rodrigues_with_left_jacobian(theta)
         # 1. rest joints: t[j, x] = t0[j, x] + sum_b T[j, x, b] beta[b]
         t = self.joint_template + self.joint_dirs @ np.asarray(betas, dtype=np.float64)
-        # 2. forward chain, one tree level at a time
-        G = np.empty((n, 3, 3))
-        p = np.empty((n, 3))
-        G[0] = R[0]
-        p[0] = t[0] + transl
-        t_rel = (t - t[self._par])[:, :, None]  # (n, 3, 1) offsets from the parent
+        # 2. forward chain, one tree level at a time, as affine maps [G_j | p_j] (3, 4) =
+        #    [G_par | p_par] [R_j, t_j − t_par; 0, 1]: one product per level
+        local = np.zeros((n, 4, 4))
+        local[:, :3, :3] = R
+        local[:, :3, 3] = t - t[self._par]
+        local[:, 3, 3] = 1.0
+        A = np.empty((n, 3, 4))
+        A[0, :, :3] = R[0]
+        A[0, :, 3] = t[0] + transl
         for idx, par in self._level_pairs:
-            Gp = G[par]
-            G[idx] = Gp @ R[idx]
-            p[idx] = p[par] + (Gp @ t_rel[idx])[:, :, 0]
-        return p, G, t, Jl
+            A[idx] = A[par] @ local[idx]
+        return np.ascontiguousarray(A[:, :, 3]), np.ascontiguousarray(A[:, :, :3]), t, Jl
 
     def evaluate(
         self,
