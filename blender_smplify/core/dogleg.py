@@ -101,10 +101,12 @@ def _gn_step(H: np.ndarray, g: np.ndarray, solve: Solver = np.linalg.solve) -> n
     """Gauss-Newton step −H⁻¹g (n,) by LU (or ``solve``), with a growing ridge when H is
     singular."""
     ridge = 1e-12 * max(float(np.max(np.diag(H))), 1.0)
-    eye = np.eye(len(g))
+    diagonal = np.diag_indices(len(g))
     for _ in range(6):
+        ridged = H.copy()
+        ridged[diagonal] += ridge  # H + ridge I without forming I
         try:
-            h = solve(H + ridge * eye, -g)
+            h = solve(ridged, -g)
         except np.linalg.LinAlgError:
             h = None
         if h is not None and np.all(np.isfinite(h)):

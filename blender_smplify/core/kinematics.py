@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from .lbs import depth_levels
-from .rotation import rodrigues_with_left_jacobian, skew
+from .rotation import cross, rodrigues_with_left_jacobian, skew
 
 
 class PointKinematics:
@@ -76,7 +76,7 @@ class PointKinematics:
             attach_offset_dirs = np.zeros((0, n, 3, b))
         self.m = np.asarray(attach_weights, dtype=np.float64)
         self.o = np.asarray(attach_offsets, dtype=np.float64)
-        self.O = np.asarray(attach_offset_dirs, dtype=np.float64)[..., :b]
+        self.O = np.ascontiguousarray(np.asarray(attach_offset_dirs, dtype=np.float64)[..., :b])
         self.num_attached = self.m.shape[0]
         self._O_mat = self.O.transpose(1, 2, 0, 3).reshape(3 * n, -1)
         # Σ_k m_lk per attached point: dx_l/dtransl = (Σ_k m_lk) I
@@ -97,17 +97,18 @@ class PointKinematics:
         R, Jl = rodrigues_with_left_jacobian(theta)
         # 1. rest joints: t[j, x] = t0[j, x] + sum_b T[j, x, b] beta[b]
         t = self.joint_template + self.joint_dirs @ np.asarray(betas, dtype=np.float64)
-        # 2. forward chain, one tree level at a time
-        G = np.empty((n, 3, 3))
-        p = np.empty((n, 3))
-        G[0] = R[0]
-        p[0] = t[0] + transl
-        t_rel = (t - t[self._par])[:, :, None]  # (n, 3, 1) offsets from the parent
+        # 2. forward chain, one tree level at a time, as affine maps [G_j | p_j] (3, 4) =
+        #    [G_par | p_par] [R_j, t_j − t_par; 0, 1]: one product per level
+        local = np.zeros((n, 4, 4))
+        local[:, :3, :3] = R
+        local[:, :3, 3] = t - t[self._par]
+        local[:, 3, 3] = 1.0
+        A = np.empty((n, 3, 4))
+        A[0, :, :3] = R[0]
+        A[0, :, 3] = t[0] + transl
         for idx, par in self._level_pairs:
-            Gp = G[par]
-            G[idx] = Gp @ R[idx]
-            p[idx] = p[par] + (Gp @ t_rel[idx])[:, :, 0]
-        return p, G, t, Jl
+            A[idx] = A[par] @ local[idx]
+        return np.ascontiguousarray(A[:, :, 3]), np.ascontiguousarray(A[:, :, :3]), t, Jl
 
     def evaluate(
         self,
@@ -139,7 +140,7 @@ class PointKinematics:
         p, G, t, Jl = self.chain(pose, betas, transl)
         # 3. attached points: x_l = sum_k m_lk p_k + G_k o_lk(beta)
         if L:
-            o = o0 + o_dirs @ betas  # (L, n, 3)
+            o = o0 + (o_dirs.reshape(-1, b) @ betas).reshape(o0.shape)  # (L, n, 3), one gemv
             # Go[l, k, a] = sum_b G[k, a, b] o[l, k, b]
             Go = (o.transpose(1, 0, 2) @ G.transpose(0, 2, 1)).transpose(1, 0, 2)
             q = m[:, :, None] * p[None] + Go  # (L, n, 3)
@@ -158,7 +159,7 @@ class PointKinematics:
         # 4. joints: dp_j/dtheta_ia = omega_ia x (p_j - p_i) = -[p_j]x omega_ia - omega_ia x p_i
         # for i a strict ancestor of j; all columns (i, a) at once with Om[x, (i, a)] = ω_ia[x]
         Om = omega.transpose(1, 0, 2).reshape(3, 3 * n)
-        D = np.cross(Om.T, np.repeat(p, 3, axis=0))  # (3n, 3): ω_ia × p_i
+        D = cross(Om.T, np.repeat(p, 3, axis=0))  # (3n, 3): ω_ia × p_i
         jj = skew(-p) @ Om  # (n, 3, 3n)
         jj -= D.T[None]
         jj *= self._col_mask[:, None, :]

@@ -392,6 +392,14 @@ class OneColumnBlock(ResidualBlock):
         J[np.arange(len(r)), columns] = derivatives
         return r, J
 
+    def add_normal_equations(self, state, stage, weight, g, H):
+        # one non-zero per row of J: Jᵀr and JᵀJ touch g and the diagonal of H at its column
+        r, derivatives, columns = self.function(state.pose, True)
+        r, d = weight * r, weight * derivatives
+        np.add.at(g, columns, d * r)
+        np.add.at(H, (columns, columns), d * d)
+        return float(r @ r)
+
 
 class ShapePriorBlock(ResidualBlock):
     """Eβ: r = β (β standardised, Σ_β = I)."""
@@ -404,6 +412,14 @@ class ShapePriorBlock(ResidualBlock):
         J = np.zeros((len(state.betas), len(state.x)))
         J[:, state.beta_cols] = np.eye(len(state.betas))
         return state.betas, J
+
+    def add_normal_equations(self, state, stage, weight, g, H):
+        # J = [0 I 0] on the β columns: Jᵀr = λ² β there, JᵀJ adds λ² to their diagonal
+        r = weight * state.betas
+        cols = np.arange(H.shape[0])[state.beta_cols]
+        g[cols] += weight * r
+        H[cols, cols] += weight * weight
+        return float(r @ r)
 
 
 class InterpenetrationBlock(ResidualBlock):

@@ -53,6 +53,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
+from scipy.spatial import cKDTree
 
 from .camera import project_with_jacobian
 from .objective import ResidualBlock
@@ -152,15 +153,13 @@ class SilhouetteTarget:
         self.outside = ndimage.distance_transform_edt(~person)
         # 2. boundary: mask pixels next to the complement, not on the grid's border, thinned
         #    to about ``boundary_points`` by keeping one per cell of a square grid
-        edge = person & ~ndimage.binary_erosion(person)
-        edge[[0, -1], :] = False
-        edge[:, [0, -1]] = False
-        rows, cols = np.nonzero(edge)
-        rows, cols = spread(rows, cols, boundary_points)
+        rows, cols = np.nonzero(inner_edge(person))
+        rows, cols = spread(rows + 1, cols + 1, boundary_points)
         # 3. outward normals: minus the gradient of the mask smoothed over a pixel (central
-        #    differences at the boundary pixels), turned into the image
-        smooth = np.pad(ndimage.gaussian_filter(person.astype(np.float64), 1.0), 1, mode="edge")
-        r, c = rows + 1, cols + 1
+        #    differences at the boundary pixels, which are off the grid's border), turned into
+        #    the image
+        smooth = ndimage.gaussian_filter(person.astype(np.float64), 1.0)
+        r, c = rows, cols
         grad = -np.stack(
             [smooth[r, c + 1] - smooth[r, c - 1], smooth[r + 1, c] - smooth[r - 1, c]]
         )
@@ -186,6 +185,14 @@ class SilhouetteTarget:
         g[out] += beyond[out] / far[out, None]  # ... but that of the distance to the grid
         # image px: d_img = scale · D(A⁻¹ p);  ∇_p d_img = scale · ∇D A⁻¹
         return self.scale * (d + far), self.scale * (g @ self.inverse)
+
+
+def inner_edge(person: np.ndarray) -> np.ndarray:
+    """(S − 2, T − 2) bool over the grid without its border: person pixels with a 4-neighbour
+    that is not (the mask minus its erosion by a cross, as slices)."""
+    centre = person[1:-1, 1:-1]
+    inside = centre & person[:-2, 1:-1] & person[2:, 1:-1] & person[1:-1, :-2] & person[1:-1, 2:]
+    return centre & ~inside
 
 
 def bilinear_with_gradient(grid: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -282,11 +289,9 @@ class SilhouetteBlock(ResidualBlock):
         left_in[~hit] = 0.0
         left = np.concatenate([left_out, left_in])[rows]
         point = np.concatenate([np.arange(len(pts)), np.where(hit, match, 0)])[rows]
-        needed, which = np.unique(point, return_inverse=True)
-        pjac = self.surface.jacobian(posed, needed)  # only the points some row reads
-        # J[m, p] = Σ_a Σ_b left[m, a] duv[point_m, a, b] pjac[point_m, b, p]
-        chain = np.einsum("ma,mab->mb", left, duv[point])
-        return r[rows], np.einsum("mb,mbp->mp", chain, pjac[which])
+        # J[m, p] = Σ_b c[m, b] ∂x[point_m, b]/∂p, c[m, b] = Σ_a left[m, a] duv[point_m, a, b]
+        chain = (left[:, None, :] @ duv[point])[:, 0]
+        return r[rows], self.surface.row_jacobian(posed, point, chain)
 
     def _matches(self, pts, normals, uv) -> tuple[np.ndarray, np.ndarray]:
         """For each boundary pixel: index of its outline point (0 when none) and the gap
@@ -327,8 +332,8 @@ class SilhouetteBlock(ResidualBlock):
         depth)."""
         step = self.focal * point_spacing(self.surface) / pts[outline, 2]  # image px
         probe = uv[outline] + (PROBE * step)[:, None] * m
-        d2 = np.sum((probe[:, None, :] - uv[None, :, :]) ** 2, axis=2)
-        return np.any(d2 < (REACH * step[:, None]) ** 2, axis=1)
+        nearest, _ = cKDTree(uv).query(probe)
+        return nearest < REACH * step
 
 
 def point_spacing(surface) -> float:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .kinematics import vertex_kinematics
-from .rotation import skew
+from .rotation import cross
 
 
 def farthest_points(points: np.ndarray, count: int) -> np.ndarray:
@@ -58,48 +58,65 @@ class SurfacePoints:
         k = max(int(np.count_nonzero(weights > 0, axis=1).max()), 1)
         self.influence = np.argsort(-weights, axis=1)[:, :k]  # (L, K) joints
         self.weight = np.take_along_axis(weights, self.influence, axis=1)  # (L, K)
+        self.skinning = np.ascontiguousarray(weights)  # (L, 24): zero beyond the influences
 
     def pose(self, state) -> Posed:
         """The points at the state's parameters (with the chain their Jacobian reuses)."""
         p, G, t, Jl = self.kin.chain(state.pose, state.betas, state.transl)
         v = self.rest + self.dirs @ state.betas  # (L, 3)
         c = p - np.einsum("kab,kb->ka", G, t)  # (24, 3): p_k − G_k t_k
-        # Gw[l, a, b] = Σ_K w[l, K] G[influence[l, K], a, b], likewise cw
-        Gw = np.einsum("lk,lkab->lab", self.weight, G[self.influence])
-        cw = np.einsum("lk,lka->la", self.weight, c[self.influence])
-        pts = np.einsum("lab,lb->la", Gw, v) + cw
-        normals = np.einsum("lab,lb->la", Gw, self.normals)
+        # Gw[l, a, b] = Σ_k w[l, k] G[k, a, b], likewise cw: one (L, 24) @ (24, 12) product
+        Gc = self.skinning @ np.concatenate([G.reshape(-1, 9), c], axis=1)
+        Gw, cw = Gc[:, :9].reshape(-1, 3, 3), Gc[:, 9:]
+        pts = _rotate(Gw, v) + cw
+        normals = _rotate(Gw, self.normals)
         normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
         return Posed(pts, normals, p, G, t, Jl, v)
 
     def jacobian(self, posed: Posed, points: np.ndarray) -> np.ndarray:
-        """(len(points), 3, n) d point / d [pose, betas, transl] of the points indexed.
+        """(len(points), 3, n) d point / d [pose, betas, transl] of the points indexed (the
+        three coordinates' ``row_jacobian``)."""
+        m = len(points)
+        rows = np.repeat(np.asarray(points, dtype=int), 3)
+        return self.row_jacobian(posed, rows, np.tile(np.eye(3), (m, 1))).reshape(m, 3, -1)
+
+    def row_jacobian(self, posed: Posed, point: np.ndarray, left: np.ndarray) -> np.ndarray:
+        """(m, n) d (c_m · x_point[m]) / d [pose, betas, transl]: the Jacobian of residual
+        rows that each read one point through a fixed (3,) row c_m (``left`` (m, 3)), without
+        forming the points' (3, n) Jacobians.
 
         ``kinematics.py``'s attached-point Jacobian over each vertex's K influences only:
         ∂x/∂θ_ia = ω_ia × (Y_i − M_i p_i), Y_i = Σ_{k below or at i} w_k (p_k + G_k (v − t_k)),
-        M_i = Σ_{k below or at i} w_k; ∂x/∂β = Σ_k w_k (∂p_k/∂β + G_k (S_v − T_k))."""
+        M_i = Σ_{k below or at i} w_k; ∂x/∂β = Σ_k w_k (∂p_k/∂β + G_k (S_v − T_k)). A row
+        reads c · (ω_ia × rel_i) = ω_ia · (rel_i × c)."""
         k = self.kin
-        n, b, m = k.num_joints, k.num_betas, len(points)
+        n, b = k.num_joints, k.num_betas
         p, G, t = posed.p, posed.G, posed.t
-        joint, w = self.influence[points], self.weight[points]  # (m, K)
-        Gk = G[joint]  # (m, K, 3, 3)
-        y = p[joint] + np.einsum("lkab,lkb->lka", Gk, posed.v[points][:, None] - t[joint])
-        below = k.anc_self[:, joint] * w[None]  # (24, m, K): w_k where joint i is at/above k
-        Y = np.einsum("ilk,lka->lia", below, y)  # (m, 24, 3)
-        rel = Y - below.sum(axis=2).T[:, :, None] * p[None]
+        needed, which = np.unique(point, return_inverse=True)
+        joint, w = self.influence[needed], self.weight[needed]  # (q, K)
+        y = p[joint] + _rotate(G[joint], posed.v[needed][:, None] - t[joint])  # (q, K, 3)
+        below = k.anc_self[:, joint] * w[None]  # (24, q, K): w_k where joint i is at/above k
+        rel = below.transpose(1, 0, 2) @ y - below.sum(axis=2).T[:, :, None] * p[None]
         Gpar = G[k._par]
         Gpar[0] = np.eye(3)
         omega = Gpar @ posed.Jl  # omega[i, :, a] = ω_ia
-        # d[l, i, a, x] = (ω_ia × rel[l, i])_x = Σ_y [ω_ia]×[x, y] rel[l, i, y]
-        d = np.einsum("iaxy,liy->liax", skew(np.swapaxes(omega, 1, 2)), rel)
-        jac = np.empty((m, 3, k.num_params))
-        jac[:, :, : 3 * n] = d.transpose(0, 3, 1, 2).reshape(m, 3, 3 * n)
+        # J[m, i, a] = Σ_x (rel[i] × c_m)_x ω[i, x, a]: one (m, 3) @ (3, 3) product per joint
+        turned = cross(rel[which], left[:, None, :]).transpose(1, 0, 2)  # (24, m, 3)
+        jac = np.empty((len(point), k.num_params))
+        jac[:, : 3 * n] = (turned @ omega).transpose(1, 0, 2).reshape(len(point), 3 * n)
         E = (Gpar @ k._dirs_rel).reshape(n, -1)  # joint offsets' change per β, posed
         dp_db = (k.anc_self.T @ E).reshape(n, 3, b) - G @ k.joint_dirs  # ∂p_k/∂β − G_k T_k
-        jac[:, :, 3 * n : 3 * n + b] = np.einsum("lk,lkab->lab", w, dp_db[joint])
-        jac[:, :, 3 * n : 3 * n + b] += np.einsum("lk,lkac,lcb->lab", w, Gk, self.dirs[points])
-        jac[:, :, 3 * n + b :] = w.sum(axis=1)[:, None, None] * np.eye(3)
+        skin = self.skinning[needed]  # (q, 24)
+        db = (skin @ dp_db.reshape(n, -1)).reshape(-1, 3, b)
+        db += (skin @ G.reshape(n, 9)).reshape(-1, 3, 3) @ self.dirs[needed]
+        jac[:, 3 * n : 3 * n + b] = (left[:, None, :] @ db[which])[:, 0]
+        jac[:, 3 * n + b :] = w.sum(axis=1)[which, None] * left
         return jac
+
+
+def _rotate(M: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """(..., 3) M v of (..., 3, 3) matrices and (..., 3) vectors."""
+    return M[..., 0] * v[..., None, 0] + M[..., 1] * v[..., None, 1] + M[..., 2] * v[..., None, 2]
 
 
 @dataclass(frozen=True)

@@ -267,3 +267,25 @@ def test_world_block_weighted_by_the_lifters_trust_matches_finite_differences(ki
     e2 = ((u / np.linalg.norm(u, axis=1)[:, None] - targets.directions) ** 2).sum(1)
     rho = 0.25 * e2 / (0.25 + e2)
     np.testing.assert_allclose((r.reshape(-1, 3) ** 2).sum(1), 9.0 * targets.weights * rho)
+
+
+def test_blocks_own_normal_equations_equal_the_generic_ones(body, kin):
+    """Blocks that add Jᵀr and JᵀJ without forming J (one column a row, β's identity, the
+    pose prior's precomputed precision) against ``ResidualBlock``'s Jᵀr / JᵀJ, all columns."""
+    from blender_smplify.core.objective import ResidualBlock
+
+    rng = np.random.default_rng(3)
+    obj, x = make_objective(body, kin, rng)
+    state = obj.state(x)
+    generic = ResidualBlock.add_normal_equations
+    own = [b for b in obj.blocks if type(b).add_normal_equations is not generic]
+    assert {"angle_prior", "joint_limits", "shape_prior"} <= {b.name for b in own}
+    for block in own:
+        w = ALL_ON.weight(block.name)
+        g0, H0 = np.zeros(obj.n), np.zeros((obj.n, obj.n))
+        g1, H1 = np.zeros(obj.n), np.zeros((obj.n, obj.n))
+        e0 = generic(block, state, ALL_ON, w, g0, H0)
+        e1 = block.add_normal_equations(state, ALL_ON, w, g1, H1)
+        assert e1 == pytest.approx(e0, rel=1e-12), block.name
+        np.testing.assert_allclose(g1, g0, rtol=1e-10, atol=1e-10, err_msg=block.name)
+        np.testing.assert_allclose(H1, H0, rtol=1e-10, atol=1e-10, err_msg=block.name)

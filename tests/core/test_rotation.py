@@ -55,3 +55,11 @@ def test_matrix_to_rotvec_inverts_rodrigues_from_zero_to_pi(angle, rng):
     )
     if angle < np.pi - 1e-3:  # below a half turn the vector itself comes back
         np.testing.assert_allclose(matrix_to_rotvec(rodrigues(rotvec)), rotvec, atol=1e-12)
+
+
+def test_cross_equals_numpy_cross_with_broadcasting():
+    from blender_smplify.core.rotation import cross
+
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(5, 4, 3)), rng.normal(size=(4, 3))
+    np.testing.assert_array_equal(cross(a, b), np.cross(a, b))

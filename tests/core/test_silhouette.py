@@ -269,6 +269,33 @@ def test_surface_points_agree_with_the_skinned_mesh_and_the_generic_kinematics(m
     np.testing.assert_allclose(surface.jacobian(posed, some), dense[24:], atol=1e-10)
 
 
+def test_covered_outline_points_are_those_with_a_point_near_their_outward_probe(model):
+    """``_covered`` (a k-d tree's nearest point) against its definition written out: covered
+    when some projected surface point lies within REACH spacings of the probe PROBE spacings
+    out along m."""
+    from blender_smplify.core.objective import BodyState
+    from blender_smplify.core.silhouette import PROBE, REACH, SilhouetteBlock, point_spacing
+    from blender_smplify.core.surface_points import SurfacePoints
+
+    surface = SurfacePoints(model, 10, 300)
+    state = BodyState(None, a_pose(), np.zeros(10), np.array([0.0, 0.2, 3.0]), None, None, None)
+    pts = surface.pose(state).points
+    uv = FOCAL * pts[:, :2] / pts[:, 2:] + CENTRE
+    block = SilhouetteBlock(
+        target=None, surface=surface, focal=FOCAL, centre=CENTRE, scale=1.0, settings=SETTINGS
+    )
+    rng = np.random.default_rng(2)
+    outline = np.arange(0, 300, 2)
+    m = rng.normal(size=(len(outline), 2))
+    m /= np.linalg.norm(m, axis=1, keepdims=True)
+    step = FOCAL * point_spacing(surface) / pts[outline, 2]
+    probe = uv[outline] + (PROBE * step)[:, None] * m
+    d2 = np.sum((probe[:, None, :] - uv[None, :, :]) ** 2, axis=2)
+    expected = np.any(d2 < (REACH * step[:, None]) ** 2, axis=1)
+    assert 0 < expected.sum() < len(outline)
+    np.testing.assert_array_equal(block._covered(pts, uv, outline, m), expected)
+
+
 def test_the_pipeline_passes_the_detected_mask_when_switched_on(monkeypatch):
     from pathlib import Path
 
