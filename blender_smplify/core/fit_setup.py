@@ -28,7 +28,7 @@ from .objective import (
     StageConfig,
     smplify_objective,
 )
-from .priors import PosePrior, SphereBody
+from .priors import PosePrior, SphereBody, shipped_pose_prior
 from .rotation import matrix_to_rotvec, rodrigues
 from .silhouette import SilhouetteBlock, silhouette_target
 from .surface_points import surface_points
@@ -202,7 +202,7 @@ def prepare(
     num_betas = int(min(options.num_betas, np.asarray(model.shapedirs).shape[2]))
     setup = get_setup(model, keypoints.layout, num_betas, options.interpenetration)
     conf = checked_keypoints(setup, keypoints, weights.min_confidence)
-    prior = options.pose_prior if options.pose_prior is not None else PosePrior.load()
+    prior = options.pose_prior if options.pose_prior is not None else shipped_pose_prior()
     use = conf > 0
     depth = initial_depth(setup, keypoints.xy, use, focal)
     scale = REFERENCE_HEIGHT_PX / (focal * setup.height / depth)  # normalised px per px

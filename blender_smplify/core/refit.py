@@ -23,7 +23,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
 import numpy as np
 
@@ -35,7 +34,7 @@ from .fit_setup import FitProblem, prepare
 from .joints import SMPL_JOINT_NAMES, SMPL_PARENTS, J, mirror_joint_name
 from .keypoints import Keypoints2D
 from .objective import Objective, SmplifyWeights, StageConfig
-from .priors import PosePrior
+from .priors import shipped_pose_prior
 from .rotation import matrix_to_rotvec, rodrigues
 
 __all__ = ["LIMB_SEGMENTS", "RefitOptions", "drag_keypoint", "flip_depth", "flip_facing", "refit"]
@@ -98,11 +97,6 @@ class RefitOptions:
 
 #: Options of :func:`flip_depth` and :func:`flip_facing`.
 FLIP_OPTIONS = RefitOptions(max_iterations=FLIP_ITERATIONS, prior_scale=FLIP_PRIOR_SCALE)
-
-
-@lru_cache(maxsize=1)
-def _shipped_prior() -> PosePrior:
-    return PosePrior.load()
 
 
 def refit(
@@ -375,7 +369,7 @@ def turn_around(previous: FitResult, *, model) -> FitResult:
 def _problem(previous: FitResult, keypoints: Keypoints2D, model, weights) -> FitProblem:
     from .fit import FitOptions
 
-    options = FitOptions(num_betas=len(previous.betas), pose_prior=_shipped_prior())
+    options = FitOptions(num_betas=len(previous.betas), pose_prior=shipped_pose_prior())
     return prepare(model, keypoints, previous.image_size, previous.focal_length, weights, options)
 
 

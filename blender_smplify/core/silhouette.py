@@ -158,11 +158,12 @@ class SilhouetteTarget:
         # 3. outward normals: minus the gradient of the mask smoothed over a pixel (central
         #    differences at the boundary pixels, which are off the grid's border), turned into
         #    the image
-        smooth = ndimage.gaussian_filter(person.astype(np.float64), 1.0)
         r, c = rows, cols
-        grad = -np.stack(
-            [smooth[r, c + 1] - smooth[r, c - 1], smooth[r + 1, c] - smooth[r - 1, c]]
+        near = smoothed_at(
+            person, np.concatenate([r, r, r + 1, r - 1]), np.concatenate([c + 1, c - 1, c, c])
         )
+        right, left, below, above = near.reshape(4, -1)
+        grad = -np.stack([right - left, below - above])
         grad = grad.T @ self.inverse  # d/d(image px) = d/d(grid px) · A⁻¹
         norm = np.linalg.norm(grad, axis=1, keepdims=True)
         keep = norm[:, 0] > 1e-9
@@ -193,6 +194,21 @@ def inner_edge(person: np.ndarray) -> np.ndarray:
     centre = person[1:-1, 1:-1]
     inside = centre & person[:-2, 1:-1] & person[2:, 1:-1] & person[1:-1, :-2] & person[1:-1, 2:]
     return centre & ~inside
+
+
+def smoothed_at(person: np.ndarray, rows: np.ndarray, cols: np.ndarray, sigma: float = 1.0):
+    """(N,) the mask smoothed by a Gaussian of ``sigma`` grid px, as
+    ``ndimage.gaussian_filter(person.astype(float), sigma)`` gives it (kernel radius 4σ,
+    mirrored edges), but only at the pixels (rows, cols): the term needs it at four
+    neighbours of 200 boundary pixels, not over the whole grid (1.4 ms a fit)."""
+    radius = int(4.0 * sigma + 0.5)
+    offsets = np.arange(-radius, radius + 1)
+    kernel = np.exp(-0.5 * (offsets / sigma) ** 2)
+    kernel /= kernel.sum()
+    padded = np.pad(person, radius, mode="symmetric")
+    window = np.arange(2 * radius + 1)
+    patches = padded[(rows[:, None] + window)[:, :, None], (cols[:, None] + window)[:, None, :]]
+    return np.einsum("nij,i,j->n", patches.astype(np.float64), kernel, kernel)
 
 
 def bilinear_with_gradient(grid: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -17,6 +17,7 @@ from blender_smplify.core.priors import (
     SphereBody,
     angle_prior,
     joint_limits,
+    shipped_pose_prior,
     within_joint_limits,
 )
 
@@ -163,3 +164,13 @@ def test_sphere_part_pairs_are_mirror_symmetric_and_spare_the_shoulders():
     # an upper arm meets the chest at the shoulder: that contact is no interpenetration
     assert not {("chest", "left_upper_arm"), ("chest", "right_upper_arm")} & pairs
     assert ("belly", "left_upper_arm") in pairs
+
+
+def test_the_shipped_prior_is_read_once_and_shared_read_only():
+    """Every fit without its own prior shares one loaded copy; nobody can change it for the
+    others."""
+    prior = shipped_pose_prior()
+    assert shipped_pose_prior() is prior
+    np.testing.assert_array_equal(prior.means, PosePrior.load().means)
+    with pytest.raises(ValueError, match="read-only"):
+        prior.means[0, 0] = 1.0

@@ -22,6 +22,7 @@ from blender_smplify.core.silhouette import (
     SilhouetteSettings,
     SilhouetteTarget,
     silhouette_target,
+    smoothed_at,
 )
 
 FOCAL, SIZE = 600.0, (240, 320)
@@ -307,3 +308,14 @@ def test_the_pipeline_passes_the_detected_mask_when_switched_on(monkeypatch):
     monkeypatch.setattr(pipeline, "SILHOUETTE_FROM_MASK", False)
     off = pipeline.fit_photo(sample)
     assert on.fit.energy["silhouette"] > 0 and "silhouette" not in off.fit.energy
+
+
+def test_the_mask_smoothed_at_a_few_pixels_equals_the_whole_grid_smoothed():
+    """The boundary normals read the smoothed mask only where they need it: the values equal
+    ``ndimage.gaussian_filter`` over the whole grid, at the grid's edges too."""
+    rng = np.random.default_rng(0)
+    person = ndimage.binary_opening(rng.random((60, 45)) > 0.4)
+    person[0, :] = True
+    rows, cols = np.indices(person.shape).reshape(2, -1)
+    whole = ndimage.gaussian_filter(person.astype(np.float64), 1.0)
+    np.testing.assert_allclose(smoothed_at(person, rows, cols), whole.ravel(), atol=1e-12)
