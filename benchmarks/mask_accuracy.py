@@ -57,20 +57,12 @@ def detect(args) -> int:
 def girth_rows(model, measurer, info: dict) -> dict[str, tuple[float, float, float]]:
     """name -> (x, y, mm per px): the image point of each girth's torso centre at the height
     of its landmarks on the posed true body, and the image's scale at its depth."""
-    from render_scene import Camera
+    from truth_masks import true_body
 
     from blender_smplify.core.joints import J
     from blender_smplify.core.measurements import GIRTHS
 
-    vertices, joints = model.forward(
-        np.array(info["betas"]), np.array(info["pose"]), np.array(info["transl"])
-    )
-    camera = Camera(
-        np.array(info["camera_rotation"]),
-        np.array(info["camera_position"]),
-        info["focal_px"],
-        tuple(info["image_size"]),
-    )
+    vertices, joints, camera = true_body(model, info)
     out = {}
     for girth in GIRTHS:
         if girth.name not in ROWS:

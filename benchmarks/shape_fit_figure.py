@@ -45,17 +45,9 @@ def fit_person(person: dict):
 
 def true_vertices(model, info: dict) -> np.ndarray:
     """(V, 3) the true posed mesh in the photo's camera frame."""
-    from render_scene import Camera
+    from truth_masks import true_body
 
-    vertices, _ = model.forward(
-        np.array(info["betas"]), np.array(info["pose"]), np.array(info["transl"])
-    )
-    camera = Camera(
-        np.array(info["camera_rotation"]),
-        np.array(info["camera_position"]),
-        info["focal_px"],
-        tuple(info["image_size"]),
-    )
+    vertices, _, camera = true_body(model, info)
     return camera.to_camera(vertices)
 
 

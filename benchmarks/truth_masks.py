@@ -26,16 +26,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-RENDERS = Path("/work/main/benchmarks/out/shape_accuracy")
+RENDERS = ROOT / "benchmarks" / "out" / "shape_accuracy"
 OUT = ROOT / "benchmarks" / "out" / "truth_masks"
 SS = 4
 
 
-def projected_mesh(model, info: dict) -> np.ndarray:
-    """(V, 2) image pixels of the true posed mesh of one photo's truth record."""
+def true_body(model, info: dict):
+    """The true posed mesh (V, 3) and joints (24, 3) of one photo's truth record (world
+    metres), and the photo's camera (``render_scene.Camera``)."""
     from render_scene import Camera
 
-    vertices, _ = model.forward(
+    vertices, joints = model.forward(
         np.array(info["betas"]), np.array(info["pose"]), np.array(info["transl"])
     )
     camera = Camera(
@@ -44,6 +45,12 @@ def projected_mesh(model, info: dict) -> np.ndarray:
         info["focal_px"],
         tuple(info["image_size"]),
     )
+    return vertices, joints, camera
+
+
+def projected_mesh(model, info: dict) -> np.ndarray:
+    """(V, 2) image pixels of the true posed mesh of one photo's truth record."""
+    vertices, _, camera = true_body(model, info)
     return camera.project(vertices)
 
 

@@ -9,7 +9,7 @@ limb segments backwards, facing right, as ``depth_metrics.py`` defines them; and
 landmarks' own depth errors. CPU times: the first variant of each render runs right after the
 detector and comes out 20-30 % slower whatever it is; compare the others.
 
-    .venv/bin/python benchmarks/studies/world_rendered.py [--render-tree /work/wt/render3d]
+    .venv/bin/python benchmarks/studies/world_rendered.py [--render-tree TREE]
         [--cache DIR] [--limit N] [--variants without,world] [--every 2 --offset 1]
 """
 
@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--render-tree", type=Path, default=Path("/work/wt/render3d"))
+    ap.add_argument("--render-tree", type=Path, default=ROOT)
     ap.add_argument("--cache", type=Path, default=None)
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--variants", default="without,world,world λ50,facing only")
