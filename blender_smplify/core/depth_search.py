@@ -33,10 +33,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .dogleg import dogleg
-from .edit_terms import DEPTH_MARGIN, LIMB_SEGMENTS
+from .edit_terms import DEPTH_MARGIN, LIMB_SEGMENTS, DepthHingeBlock
 from .fit_setup import FitProblem
 from .joints import J
-from .objective import Objective, ResidualBlock, StageConfig
+from .objective import Objective, StageConfig
 from .refit import mirror_pose, other_depth
 from .rotation import matrix_to_rotvec, rodrigues
 
@@ -224,10 +224,10 @@ def refitted(
     return hypothesis(problem, embed(res.x), config, segments, screen)
 
 
-class RayOrderBlock(ResidualBlock):
-    """Held depth signs along fixed rays: r = max(0, m + s r̂·(p_child − p_joint)) per segment,
-    r̂ the unit ray through the segment's midpoint in ``joints``, s = +1 to hold the child end
-    nearer the camera (as ``edit_terms.DepthOrderBlock``, whose r̂ is the optical axis).
+class RayOrderBlock(DepthHingeBlock):
+    """Held depth signs along fixed rays: ``edit_terms.DepthHingeBlock`` with r̂ the unit ray
+    through each segment's midpoint in ``joints`` (the artist's ``DepthOrderBlock`` holds
+    along the optical axis instead), each sign held as it is in ``joints``.
 
     Parameters
     ----------
@@ -235,31 +235,14 @@ class RayOrderBlock(ResidualBlock):
     segments : the segments held (``SEGMENTS`` keys); flip : those held the other way.
     """
 
-    name = "depth_order"
-
     def __init__(self, joints: np.ndarray, segments, flip=(), margin: float = DEPTH_MARGIN):
-        self.parents = np.array([J[s] for s in segments], dtype=int)
-        self.children = np.array([J[SEGMENTS[s]] for s in segments], dtype=int)
-        mid = joints[self.parents] + joints[self.children]
-        self.rays = mid / np.linalg.norm(mid, axis=1, keepdims=True)
-        depth = np.einsum("ij,ij->i", joints[self.children] - joints[self.parents], self.rays)
-        self.signs = -np.sign(depth) * np.array([-1.0 if s in flip else 1.0 for s in segments])
-        self.margin = float(margin)
-
-    def residuals(self, state, stage, *, jacobian, compact):
-        pts = state.points
-        d = np.einsum("ij,ij->i", pts[self.children] - pts[self.parents], self.rays)
-        h = self.margin + self.signs * d
-        active = h > 0
-        keep = np.flatnonzero(active) if compact else np.arange(len(h))
-        r = np.where(active, h, 0.0)[keep]
-        if not jacobian:
-            return r, None
-        pj = state.points_jac
-        dd = np.einsum(
-            "ij,ijn->in", self.rays[keep], pj[self.children[keep]] - pj[self.parents[keep]]
-        )
-        return r, (self.signs[keep] * active[keep])[:, None] * dd
+        parents = np.array([J[s] for s in segments], dtype=int)
+        children = np.array([J[SEGMENTS[s]] for s in segments], dtype=int)
+        mid = joints[parents] + joints[children]
+        rays = mid / np.linalg.norm(mid, axis=1, keepdims=True)
+        depth = np.einsum("ij,ij->i", joints[children] - joints[parents], rays)
+        signs = -np.sign(depth) * np.array([-1.0 if s in flip else 1.0 for s in segments])
+        super().__init__(parents, children, rays, signs, margin)
 
 
 def hypothesis(problem, x, config, segments, screen=np.nan) -> Hypothesis:

@@ -94,28 +94,28 @@ class PinBlock(ResidualBlock):
         return r, Jm
 
 
-class DepthOrderBlock(ResidualBlock):
-    """Limb depth choices: r = max(0, m + s (z_child − z_parent)) per chosen segment.
+class DepthHingeBlock(ResidualBlock):
+    """Held depth signs of segments along unit rays: r = max(0, m + s r̂·(p_child − p_parent))
+    per segment, s = +1 to hold the child end nearer the camera along r̂.
 
     Parameters
     ----------
-    choices : {segment bone name: "toward" | "away"}.
-    margin : m, metres.
+    parents, children : (S,) joint indices of each segment's ends.
+    rays : (S, 3) unit rays r̂, camera frame. signs : (S,) s = ±1. margin : m, metres.
     """
 
     name = "depth_order"
 
-    def __init__(self, choices: Mapping[str, str], margin: float = DEPTH_MARGIN) -> None:
-        self.parents = np.array([J[check_segment(k)] for k in choices], dtype=int)
-        self.children = np.array([J[LIMB_SEGMENTS[k]] for k in choices], dtype=int)
-        self.signs = np.array(
-            [check_direction(v, f"the depth of {k}") for k, v in choices.items()]
-        )
+    def __init__(self, parents, children, rays, signs, margin: float) -> None:
+        self.parents = np.asarray(parents, dtype=int)
+        self.children = np.asarray(children, dtype=int)
+        self.rays = np.asarray(rays, dtype=np.float64)
+        self.signs = np.asarray(signs, dtype=np.float64)
         self.margin = float(margin)
 
     def residuals(self, state, stage, *, jacobian, compact):
         pts = state.points
-        d = pts[self.children, 2] - pts[self.parents, 2]
+        d = np.einsum("ij,ij->i", pts[self.children] - pts[self.parents], self.rays)
         h = self.margin + self.signs * d
         active = h > 0
         keep = np.flatnonzero(active) if compact else np.arange(len(h))
@@ -123,8 +123,28 @@ class DepthOrderBlock(ResidualBlock):
         if not jacobian:
             return r, None
         pj = state.points_jac
-        dd = pj[self.children[keep], 2] - pj[self.parents[keep], 2]  # (m, n)
+        dd = np.einsum(
+            "ij,ijn->in", self.rays[keep], pj[self.children[keep]] - pj[self.parents[keep]]
+        )  # (m, n)
         return r, (self.signs[keep] * active[keep])[:, None] * dd
+
+
+class DepthOrderBlock(DepthHingeBlock):
+    """Limb depth choices: r = max(0, m + s (z_child − z_parent)) per chosen segment (the
+    hinge along the optical axis).
+
+    Parameters
+    ----------
+    choices : {segment bone name: "toward" | "away"}.
+    margin : m, metres.
+    """
+
+    def __init__(self, choices: Mapping[str, str], margin: float = DEPTH_MARGIN) -> None:
+        parents = [J[check_segment(k)] for k in choices]
+        children = [J[LIMB_SEGMENTS[k]] for k in choices]
+        signs = [check_direction(v, f"the depth of {k}") for k, v in choices.items()]
+        optical_axis = np.tile([0.0, 0.0, 1.0], (len(parents), 1))
+        super().__init__(parents, children, optical_axis, signs, margin)
 
 
 class FacingBlock(ResidualBlock):
