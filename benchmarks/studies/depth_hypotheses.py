@@ -35,7 +35,7 @@ sys.path.insert(2, str(ROOT / "benchmarks" / "studies"))
 
 import depth_metrics as dm  # noqa: E402
 import rendered_eval as re_  # noqa: E402
-from lifter_confidence import SOURCES, half_of, load_keypoints  # noqa: E402
+from lifter_confidence import SOURCES, cached_keypoints, half_of, load_keypoints  # noqa: E402
 
 
 def segment_signs(joints: np.ndarray) -> dict[str, float]:
@@ -56,7 +56,6 @@ def collect_case(info, kp, lifter, model, trunk=False, args_search=False) -> dic
     from blender_smplify.core import depth_search as ds
     from blender_smplify.core.fit import FitOptions, fit
     from blender_smplify.core.fit_setup import prepare
-    from blender_smplify.core.keypoints import Keypoints2D
     from blender_smplify.core.lifter import lifted_world
     from blender_smplify.core.objective import SmplifyWeights
 
@@ -66,12 +65,10 @@ def collect_case(info, kp, lifter, model, trunk=False, args_search=False) -> dic
     truth_signs = segment_signs(truth)
     row = {"category": info["category"]}
     for source in SOURCES:
-        key = {"detector": "detector", "truth2d": "truth"}[source]
-        conf = kp[f"{key}_conf"]
-        if conf.max() == 0:
+        keypoints = cached_keypoints(kp, source)
+        if keypoints is None:
             row[source] = None
             continue
-        keypoints = Keypoints2D("blazepose33", np.nan_to_num(kp[f"{key}_xy"]), conf)
         world = lifted_world(keypoints, info["focal_px"], principal, lifter)
         weights = SmplifyWeights()
         res = fit(model, keypoints, (w, h), info["focal_px"], weights=weights, world=world,

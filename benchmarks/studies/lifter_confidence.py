@@ -210,6 +210,18 @@ def lifted_alone(args) -> int:
     return 0
 
 
+def cached_keypoints(kp, source: str):
+    """One render's cached blazepose33 keypoints from ``source`` (``Keypoints2D``), or None
+    where the detector found no one."""
+    from blender_smplify.core.keypoints import Keypoints2D
+
+    key = {"detector": "detector", "truth2d": "truth"}[source]
+    conf = kp[f"{key}_conf"]
+    if conf.max() == 0:
+        return None
+    return Keypoints2D("blazepose33", np.nan_to_num(kp[f"{key}_xy"]), conf)
+
+
 def fit_case(info, kp, variants, lifters, model, sources=SOURCES) -> dict:
     from blender_smplify.core.fit import FitOptions, fit
     from blender_smplify.core.keypoints import Keypoints2D
@@ -221,12 +233,10 @@ def fit_case(info, kp, variants, lifters, model, sources=SOURCES) -> dict:
     truth = np.array(info["joints_camera"])
     row = {"category": info["category"]}
     for source in sources:
-        key = {"detector": "detector", "truth2d": "truth"}[source]
-        conf = kp[f"{key}_conf"]
-        if conf.max() == 0:
+        keypoints = cached_keypoints(kp, source)
+        if keypoints is None:
             row[source] = None
             continue
-        keypoints = Keypoints2D("blazepose33", np.nan_to_num(kp[f"{key}_xy"]), conf)
         row[source] = {}
         for name, (model_file, weights, lift_kwargs, *more) in variants.items():
             options = more[0] if more else {}
