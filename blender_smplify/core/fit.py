@@ -203,7 +203,7 @@ def fit(
     world : BlazePose's world landmarks (``WorldLandmarks.from_detection``): their bone
         directions join the annealed stages (weight ``weights.world``) and their torso decides
         the facing when it clearly faces the camera or away; None: keypoints only.
-    silhouette : the person mask (``Silhouette.from_detection``): its outline joins a stage
+    silhouette : the person mask (``person_mask.refined_silhouette``): its outline joins a stage
         after the annealed ones (step 4; weight ``weights.silhouette``), so that it shapes the
         girths; a mask that cannot describe a person is ignored with a warning. None: no mask.
     height : the person's known stature in metres (``measurements.py``'s definition: top of

@@ -115,7 +115,9 @@ class Silhouette:
 
     @classmethod
     def from_detection(cls, detection) -> Silhouette:
-        """The mask of a ``detector.Detection`` in its crop's pixels (no image-sized copy)."""
+        """The mask of a ``detector.Detection`` in its crop's pixels (no image-sized copy), as
+        BlazePose gives it. The pipeline hands the fit ``person_mask.refined_silhouette``
+        instead: on this 256-cell grid the term's outline lies half a cell inside the person."""
         return cls(np.asarray(detection.crop_mask), detection.crop.crop_to_image())
 
     @classmethod
