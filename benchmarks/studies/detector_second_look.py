@@ -64,7 +64,8 @@ def collect(args: argparse.Namespace) -> int:
         first = det.results(image).limbs
         views = {"first": first}
         for key, (scale, mirrored) in VIEWS.items():
-            views[key] = det.movenet.run(image, larger_crop(first.crop, scale), mirrored)
+            crop = larger_crop(first.crop, scale)
+            views[key] = det.movenet.run(image, crop.mirror() if mirrored else crop)
         for key, view in views.items():
             rows.setdefault(f"{key}/xy", []).append(view.xy)
             rows.setdefault(f"{key}/score", []).append(view.score)

@@ -26,9 +26,11 @@ Procedure for one image (``JointDetector.detect``), defaults in brackets:
    scenes through).
 6. MoveNet's second look (``second_look.py``), when its limb score stays below
    ``second_look_limb``: MoveNet again on its final crop enlarged by ``second_look_scale``;
-   each limb joint is the mean of the two passes' where they agree
-   (within ``second_look_agree`` × the torso), the first pass's elsewhere. Scores stay the
-   first pass's.
+   and its mirrored view, when the limb score is below ``flip_limb`` [0: off]: MoveNet on
+   its final crop mirrored (``Crop.mirror``, left and right swapped back; the pass of step 5
+   when there was one). Each limb joint is the mean of the final pass's and the views' that
+   agree with it (within ``second_look_agree`` / ``flip_agree`` × the torso), the final
+   pass's elsewhere. Scores stay the final pass's.
 7. MoveNet's twelve limb joints replace BlazePose's (``fuse_limbs``, with a calibrated
    confidence); face, hands, heels, toes, mask and world landmarks stay BlazePose's.
    Landmarks BlazePose places outside the image are out of frame (``Detection.out_of_frame``):
@@ -65,7 +67,7 @@ from .errors import NoPersonFound
 from .keypoints import Keypoints2D
 from .movenet import COCO17_NAMES, LIMB_JOINTS, MoveNet
 from .person_search import largest_person, search, square_windows
-from .second_look import second_look
+from .second_look import agreeing_views, larger_crop
 
 __all__ = [
     "B",
@@ -199,29 +201,32 @@ class JointDetector:
     def results(self, image: np.ndarray, person_box: np.ndarray | None = None) -> PassResult:
         """The passes ``detect`` runs, with their scores, before it decides whether a person
         is there: ``landmark_passes``, second opinions when the result looks wrong, MoveNet on
-        the mirrored crop and its second look when its limb score is low."""
+        the mirrored crop, its second look and its mirrored view when its limb score is low."""
         image = _checked(image)
         result = self.landmark_passes(image, person_box)
         if person_box is None and self._looks_wrong(result):
             result = self._second_opinions(image, result)
         s = self.settings
-        if result.limbs is not None and s.limb_score <= result.limb_score < s.mirror_check_limb:
+        if result.limbs is None or result.limb_score < s.limb_score:
+            return result  # nobody there (``detect`` says so): no second chances
+        mirrored = None
+        if result.limb_score < s.mirror_check_limb:
             # MoveNet on the mirrored crop sees some doubtful people better (LSP tuning half)
-            mirrored = self._movenet_alone.run(image, result.limbs.crop, mirrored=True)
-            alt = replace(result, limbs=mirrored, retried=True)
-            result = alt if alt.limb_score > result.limb_score else replace(result, retried=True)
-        if (
-            result.limbs is not None
-            and s.second_look_scale > 0.0
-            and s.limb_score <= result.limb_score < s.second_look_limb
-        ):
-            limbs = second_look(
-                self._movenet_alone,
-                image,
-                result.limbs,
-                s.second_look_scale,
-                s.second_look_agree,
-            )
+            mirrored = self._movenet_alone.run(image, result.limbs.crop.mirror())
+            alt = replace(result, limbs=mirrored)
+            if alt.limb_score > result.limb_score:
+                result, mirrored = alt, result.limbs  # the other one is the mirrored view now
+            result = replace(result, retried=True)
+        views = []
+        if result.limb_score < s.flip_limb:
+            if mirrored is None:
+                mirrored = self._movenet_alone.run(image, result.limbs.crop.mirror())
+            views.append((mirrored, s.flip_agree))
+        if s.second_look_scale > 0.0 and result.limb_score < s.second_look_limb:
+            crop = larger_crop(result.limbs.crop, s.second_look_scale)
+            views.append((self._movenet_alone.run(image, crop), s.second_look_agree))
+        if views:
+            limbs = agreeing_views(result.limbs, views, s.flip_weighted)
             result = replace(result, limbs=limbs)
         return result
 

@@ -4,10 +4,11 @@ and the crop-space post-processing of the landmark model's outputs.
 A crop is described by :class:`Crop`: centre, side length and rotation in the image. Crop pixel
 coordinates (u, v) in [0, size] map to image coordinates p by
 
-    p = centre + (side / size) · R(rotation) · ((u, v) − size / 2),
+    p = centre + (side / size) · R(rotation) · M · ((u, v) − size / 2),
 
-with continuous pixel coordinates (pixel (i, j) covers [j, j + 1) × [i, i + 1), so its centre
-is at (j + 0.5, i + 0.5)) in both the image and the crop. R rotates by ``rotation`` radians
+M = diag(−1, 1) for a mirrored crop, the identity otherwise, with continuous pixel coordinates
+(pixel (i, j) covers [j, j + 1) × [i, i + 1), so its centre is at (j + 0.5, i + 0.5)) in both
+the image and the crop. R rotates by ``rotation`` radians
 (x right, y down), so a person whose body axis is turned by ``rotation`` comes out upright.
 """
 
@@ -29,18 +30,27 @@ class Crop:
     side : side length in image pixels.
     rotation : radians; the crop's x axis points along (cos r, sin r) in the image.
     size : model input side in pixels (256).
+    mirrored : the crop's x axis is reversed (u → size − u before the rotation): the model
+        sees the mirror image of the unmirrored crop, a person's left where their right was.
     """
 
     centre: np.ndarray
     side: float
     rotation: float = 0.0
     size: int = 256
+    mirrored: bool = False
+
+    def mirror(self) -> Crop:
+        """The same square with its x axis reversed (mirrored twice: the crop itself)."""
+        return Crop(self.centre, self.side, self.rotation, self.size, not self.mirrored)
 
     def crop_to_image(self) -> np.ndarray:
         """(2, 3) affine matrix A with p_image = A @ (u, v, 1)."""
         k = self.side / self.size
         c, s = np.cos(self.rotation), np.sin(self.rotation)
         lin = k * np.array([[c, -s], [s, c]])
+        if self.mirrored:
+            lin[:, 0] = -lin[:, 0]  # R @ diag(-1, 1): u runs the other way
         offset = np.asarray(self.centre, dtype=np.float64) - lin @ np.full(2, self.size / 2)
         return np.hstack([lin, offset[:, None]])
 

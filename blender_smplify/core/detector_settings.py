@@ -39,6 +39,12 @@ class DetectorSettings:
         the torso of each other. LSP tuning half: 0.9039 -> 0.9117 on every photo, 0.9089
         below 0.7 (40 % of the photos); a second MoveNet pass on every photo would cost the
         common path more than the 60 ms budget allows (``docs/detector.md``).
+    flip_limb, flip_agree, flip_weighted : MoveNet's mirrored view (test-time flip): when
+        MoveNet's limb score is below ``flip_limb`` (0: never; above 1: every photo), MoveNet
+        also runs on its final crop mirrored (``Crop.mirror``; the pass the mirror check above
+        already made when there was one), and each limb joint becomes the mean of the passes'
+        (with the second look's view, when it runs) that lie within ``flip_agree`` × the torso
+        of the final pass's; ``flip_weighted``: each joint weighed by its pass's score.
     confidence_weights : logistic regression weights of a limb joint's confidence (see
         ``detector.fuse_limbs``), learned on the LSP tuning half.
     repass_ratio : a further BlazePose pass runs only when its crop would be smaller than this
@@ -75,6 +81,9 @@ class DetectorSettings:
     second_look_limb: float = 0.7
     second_look_scale: float = 1.15
     second_look_agree: float = 0.3
+    flip_limb: float = 0.0
+    flip_agree: float = 0.3
+    flip_weighted: bool = False
     confidence_weights: tuple[float, float, float] = (1.07, -1.18, 1.97)
     repass_ratio: float = 0.6
     repass_turn: float = float(np.radians(20.0))

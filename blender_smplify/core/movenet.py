@@ -81,20 +81,22 @@ class MoveNet:
         self.path, self.flip = Path(path), bool(flip)
         self.session = onnx_session(self.path, threads)
 
-    def run(self, image: np.ndarray, crop: Crop, mirrored: bool = False) -> LimbPass:
-        """One pass on ``crop`` of an (H, W, 3) uint8 image; ``mirrored``: on the mirrored crop
-        only, left and right swapped back."""
-        patch = np.clip(np.rint(sample(image, crop)), 0, 255).astype(np.int32)
-        kp = self._keypoints(patch, mirrored)
+    def run(self, image: np.ndarray, crop: Crop) -> LimbPass:
+        """One pass on ``crop`` of an (H, W, 3) uint8 image (on a mirrored crop, left and right
+        swapped back: each keypoint is the person's own); with the session's ``flip`` averaged
+        with the pass on the crop mirrored."""
+        xy, score = self._keypoints(image, crop)
         if self.flip:
-            kp = 0.5 * (kp + self._keypoints(patch, not mirrored))
-        return LimbPass(crop=crop, xy=crop.to_image(kp[:, [1, 0]] * INPUT), score=kp[:, 2])
+            xy_f, score_f = self._keypoints(image, crop.mirror())
+            xy, score = 0.5 * (xy + xy_f), 0.5 * (score + score_f)
+        return LimbPass(crop=crop, xy=xy, score=score)
 
-    def _keypoints(self, patch: np.ndarray, mirrored: bool) -> np.ndarray:
-        """(17, 3) y, x (0..1 of the crop), score."""
-        feed = np.ascontiguousarray(patch[:, ::-1]) if mirrored else patch
-        out = self.session.run(None, {"image": feed[None]})[0].reshape(17, 3).astype(np.float64)
-        if mirrored:
-            out = out[COCO17_MIRROR]
-            out[:, 1] = 1.0 - out[:, 1]
-        return out
+    def _keypoints(self, image: np.ndarray, crop: Crop) -> tuple[np.ndarray, np.ndarray]:
+        """(17, 2) keypoints in image pixels and (17,) scores, COCO order, left and right the
+        person's own."""
+        patch = np.clip(np.rint(sample(image, crop)), 0, 255).astype(np.int32)
+        out = self.session.run(None, {"image": patch[None]})[0].reshape(17, 3).astype(np.float64)
+        xy = crop.to_image(out[:, [1, 0]] * INPUT)  # the model gives y, x (0..1 of the crop)
+        if crop.mirrored:  # the model's "left wrist" is the person's right one
+            return xy[COCO17_MIRROR], out[COCO17_MIRROR, 2]
+        return xy, out[:, 2]

@@ -17,6 +17,7 @@ Chosen on the LSP tuning half (``benchmarks/studies/detector_second_look.py``; f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -34,26 +35,42 @@ def larger_crop(crop: Crop, scale: float) -> Crop:
 
 
 def agreeing_mean(first: LimbPass, other: LimbPass, agree: float) -> LimbPass:
-    """``first`` with each limb joint replaced by the mean of it and ``other``'s where they agree.
+    """``first`` with each limb joint replaced by the mean of it and ``other``'s where they agree
+    (``agreeing_views`` with one view)."""
+    return agreeing_views(first, [(other, agree)])
+
+
+def agreeing_views(
+    first: LimbPass, views: Sequence[tuple[LimbPass, float]], weighted: bool = False
+) -> LimbPass:
+    """``first`` with each limb joint replaced by the mean of it and the views' that agree.
 
     Parameters
     ----------
     first : the pass whose crop, scores and disagreeing joints are kept.
-    other : a pass on the same person (another crop).
-    agree : the two joints agree when they lie within ``agree`` × the first pass's torso
-        (right shoulder to left hip, at least 1 px) of each other.
+    views : (pass, agree) pairs, each pass on the same person (another crop, the mirrored
+        crop); its joint agrees when it lies within ``agree`` × the first pass's torso (right
+        shoulder to left hip, at least 1 px) of ``first``'s.
+    weighted : weigh each joint by its pass's score instead of equally.
 
     Returns
     -------
     LimbPass
-        xy (17, 2): the 12 limb joints (``LIMB_COCO``) averaged where they agree, the face
-        keypoints and the disagreeing joints ``first``'s; score (17,) ``first``'s.
+        xy (17, 2): the 12 limb joints (``LIMB_COCO``) averaged over ``first`` and the
+        agreeing views, the face keypoints and the joints no view agrees on ``first``'s;
+        score (17,) ``first``'s.
     """
-    a, b = first.xy[LIMB_COCO], other.xy[LIMB_COCO]
+    a = first.xy[LIMB_COCO]
     torso = max(float(np.linalg.norm(first.xy[TORSO_COCO[0]] - first.xy[TORSO_COCO[1]])), 1.0)
-    close = np.linalg.norm(a - b, axis=1) <= agree * torso
+    weight = first.score[LIMB_COCO] + 1e-6 if weighted else np.ones(len(LIMB_COCO))
+    total, count = weight[:, None] * a, weight.copy()
+    for view, agree in views:
+        b = view.xy[LIMB_COCO]
+        w = view.score[LIMB_COCO] + 1e-6 if weighted else np.ones(len(LIMB_COCO))
+        w = np.where(np.linalg.norm(a - b, axis=1) <= agree * torso, w, 0.0)
+        total, count = total + w[:, None] * b, count + w
     xy = first.xy.copy()
-    xy[LIMB_COCO[close]] = 0.5 * (a[close] + b[close])
+    xy[LIMB_COCO] = total / count[:, None]
     return replace(first, xy=xy)
 
 

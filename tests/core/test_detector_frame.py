@@ -162,7 +162,7 @@ def test_torso_tilt_is_measured_against_the_crop():
 def test_mirrored_movenet_pass_swaps_left_and_right_back(detector, photo, upright):
     crop = upright.crop
     plain = detector.movenet.run(photo, crop)
-    mirrored = detector.movenet.run(photo, crop, mirrored=True)
+    mirrored = detector.movenet.run(photo, crop.mirror())
     limbs = [COCO17_NAMES.index(n) for n in LIMB_JOINTS]
     assert np.linalg.norm(mirrored.xy[limbs] - plain.xy[limbs], axis=1).max() < 8.0
 

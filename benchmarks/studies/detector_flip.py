@@ -1,0 +1,132 @@
+"""MoveNet's mirrored view (``DetectorSettings.flip_limb``): which radius, which gate, weighted
+or not, with the second look.
+
+    python benchmarks/studies/detector_flip.py collect OUT.npz [--data DIR] [--limit N]
+    python benchmarks/studies/detector_flip.py score OUT.npz
+
+``collect`` runs the default detector's passes (``JointDetector.results`` with the mirrored
+view and the second look off) on every LSP development photo, then MoveNet again on the final
+crop mirrored (``Crop.mirror``, left and right swapped back) and on the second look's 1.15×
+crop, and saves the three passes' keypoints and scores with the ground truth.
+
+``score`` prints PCK@0.2 on the 12 limb joints, tuning / validation half, of the shipped
+combination (the 1.15× view averaged in where it agrees within 0.3 torso, limb score < 0.7)
+and of the mirrored view added (``second_look.agreeing_views``) for radii 0.2 ... 0.5 and
+"always" (a plain mean), equal or score weights, gated by the limb score. Choose on the
+tuning half; the validation half checks it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+sys.path.insert(0, str(REPO / "benchmarks" / "studies"))
+
+from detector_lsp import default_data, halves  # noqa: E402
+from detector_second_look import LSP_COCO, _pass  # noqa: E402
+
+from blender_smplify.core.detector import JointDetector  # noqa: E402
+from blender_smplify.core.detector_settings import DetectorSettings  # noqa: E402
+from blender_smplify.core.image_io import load_image  # noqa: E402
+from blender_smplify.core.second_look import agreeing_views, larger_crop  # noqa: E402
+
+SHIPPED = DetectorSettings()
+
+
+def collect(args: argparse.Namespace) -> int:
+    """Save the final pass, its mirrored view and the 1.15× view on every photo."""
+    settings = replace(SHIPPED, flip_limb=0.0, second_look_scale=0.0)
+    det = JointDetector(threads=2, settings=settings)
+    gt = np.load(args.data / "joints.npz")
+    names, truth = gt["image"][: args.limit], gt["joints"][: args.limit]
+    rows: dict[str, list] = {}
+    start = time.time()
+    for name in names:
+        image = load_image(args.data / "images" / str(name))
+        result = det.results(image)
+        first = result.limbs
+        views = {
+            "first": first,
+            "mirrored": det.movenet.run(image, first.crop.mirror()),
+            "larger": det.movenet.run(image, larger_crop(first.crop, SHIPPED.second_look_scale)),
+        }
+        for key, view in views.items():
+            rows.setdefault(f"{key}/xy", []).append(view.xy)
+            rows.setdefault(f"{key}/score", []).append(view.score)
+        rows.setdefault("limb_score", []).append(result.limb_score)
+    print(f"{len(names)} photos in {time.time() - start:.0f} s")
+    saved = {k: np.array(v) for k, v in rows.items()}
+    np.savez_compressed(args.out, image=names, truth=truth, **saved)
+    return 0
+
+
+def score(args: argparse.Namespace) -> int:
+    """Print PCK of the shipped combination and of the mirrored view added."""
+    d = np.load(args.out, allow_pickle=True)
+    truth, parts = d["truth"], halves(d["image"])
+    torso = np.linalg.norm(truth[:, 8] - truth[:, 3], axis=1)
+    limb = d["limb_score"]
+    passes = {
+        k: [_pass(x, s) for x, s in zip(d[f"{k}/xy"], d[f"{k}/score"])]
+        for k in ("first", "mirrored", "larger")
+    }
+
+    def pck(xy17: np.ndarray) -> tuple[float, float]:
+        ok = np.linalg.norm(xy17[:, LSP_COCO] - truth[:, :12], axis=2) <= 0.2 * torso[:, None]
+        return ok[parts["tune"]].mean(), ok[parts["validate"]].mean()
+
+    def combined(flip_below: float, agree: float, weighted: bool, look: bool) -> np.ndarray:
+        out = []
+        for i, first in enumerate(passes["first"]):
+            views = []
+            if limb[i] < flip_below:
+                views.append((passes["mirrored"][i], agree))
+            if look and limb[i] < SHIPPED.second_look_limb:
+                views.append((passes["larger"][i], SHIPPED.second_look_agree))
+            out.append(agreeing_views(first, views, weighted).xy)
+        return np.array(out)
+
+    print("PCK@0.2, tuning / validation half")
+    print("  first pass: {:.4f} / {:.4f}".format(*pck(d["first/xy"])))
+    print("  shipped (second look): {:.4f} / {:.4f}".format(*pck(combined(0, 0, False, True))))
+    rows = []
+    grid = itertools.product(
+        (0.7, 0.8, 0.9, np.inf), (0.2, 0.3, 0.4, 0.5, np.inf), (False, True), (True, False)
+    )
+    for below, agree, weighted, look in grid:
+        share = (limb < below)[parts["tune"]].mean()
+        rows.append(
+            (*pck(combined(below, agree, weighted, look)), below, agree, weighted, look, share)
+        )
+    rows.sort(key=lambda r: -r[0])
+    for tune, val, below, agree, weighted, look, share in rows:
+        print(
+            f"  mirrored r={agree:<4} {'weighted' if weighted else 'equal   '} "
+            f"{'+ second look' if look else 'alone        '} limb score < {below} "
+            f"({share:.0%}): {tune:.4f} / {val:.4f}"
+        )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("step", choices=("collect", "score"))
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--data", type=Path, default=default_data())
+    parser.add_argument("--limit", type=int, default=None)
+    args = parser.parse_args(argv)
+    return collect(args) if args.step == "collect" else score(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
