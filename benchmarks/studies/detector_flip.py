@@ -3,6 +3,7 @@ or not, with the second look.
 
     python benchmarks/studies/detector_flip.py collect OUT.npz [--data DIR] [--limit N]
     python benchmarks/studies/detector_flip.py score OUT.npz
+    python benchmarks/studies/detector_flip.py rendered BASE/keypoints.npz FLIP/keypoints.npz
 
 ``collect`` runs the default detector's passes (``JointDetector.results`` with the mirrored
 view and the second look off) on every LSP development photo, then MoveNet again on the final
@@ -14,6 +15,11 @@ combination (the 1.15× view averaged in where it agrees within 0.3 torso, limb 
 and of the mirrored view added (``second_look.agreeing_views``) for radii 0.2 ... 0.5 and
 "always" (a plain mean), equal or score weights, gated by the limb score. Choose on the
 tuning half; the validation half checks it.
+
+``rendered`` compares two detections of the rendered benchmark (``lifter_confidence.py
+detect``, the second with ``--set flip_limb=1.01``) against the exact keypoints cached with
+them: median 2D error per keypoint group and category, in % of the true body's image size
+(the larger side of its keypoints' box), tuning (even index) and report (odd index) half.
 """
 
 from __future__ import annotations
@@ -118,13 +124,56 @@ def score(args: argparse.Namespace) -> int:
     return 0
 
 
+GROUPS = {  # blazepose33 indices
+    "face": range(0, 11),
+    "shoulders": (11, 12),
+    "elbows": (13, 14),
+    "wrists": (15, 16),
+    "hands": range(17, 23),
+    "hips": (23, 24),
+    "knees": (25, 26),
+    "ankles": (27, 28),
+    "feet": range(29, 33),
+}
+
+
+def rendered(args: argparse.Namespace) -> int:
+    """Print the median 2D error per group and category of two rendered detections."""
+    runs = [np.load(path) for path in args.out]
+    names = [str(n) for n in runs[0]["name"]]
+    assert all([str(n) for n in r["name"]] == names for r in runs[1:]), "different renders"
+    truth, seen = runs[0]["truth_xy"], runs[0]["truth_conf"] > 0
+    size = np.array([np.ptp(t[s], axis=0).max() for t, s in zip(truth, seen)])
+    errors = [100 * np.linalg.norm(r["detector_xy"] - truth, axis=2) / size[:, None] for r in runs]
+    category = np.array([n.rsplit("_", 1)[0] for n in names])
+    odd = np.array([int(n.rsplit("_", 1)[1]) % 2 for n in names])
+    found = np.all([np.isfinite(e).all(axis=1) for e in errors], axis=0)
+    print(f"median (and p90) 2D error, % of the body's image size, runs {args.out[0]} / ...")
+    print(f"{found.sum()} of {len(names)} renders, those found by every run")
+    for half, rows in (("tuning", odd == 0), ("report", odd == 1), ("all", odd >= 0)):
+        print(f"\n{half} half: category / " + " ".join(f"{g:>14s}" for g in GROUPS))
+        for cat in [*sorted(set(category)), "all", "all p90"]:
+            pick = rows & found & ((category == cat) | cat.startswith("all"))
+            q = 90 if cat == "all p90" else 50
+            cells = []
+            for idx in GROUPS.values():
+                k = list(idx)
+                med = [np.percentile(e[pick][:, k][seen[pick][:, k]], q) for e in errors]
+                cells.append(" / ".join(f"{m:.2f}" for m in med))
+            print(f"  {cat:<14s} " + " ".join(f"{c:>14s}" for c in cells))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("step", choices=("collect", "score"))
-    parser.add_argument("out", type=Path)
+    parser.add_argument("step", choices=("collect", "score", "rendered"))
+    parser.add_argument("out", type=Path, nargs="+")
     parser.add_argument("--data", type=Path, default=default_data())
     parser.add_argument("--limit", type=int, default=None)
     args = parser.parse_args(argv)
+    if args.step == "rendered":
+        return rendered(args)
+    args.out = args.out[0]
     return collect(args) if args.step == "collect" else score(args)
 
 

@@ -5,6 +5,7 @@ The renders (``benchmarks/rendered_3d.py``'s cache, read only) are split by inde
 only, never tune on it). Three steps, each reading what the previous one wrote under --work:
 
     .venv/bin/python benchmarks/studies/lifter_confidence.py detect --cache DIR [--work W]
+        [--set NAME=VALUE ...]
     .venv/bin/python benchmarks/studies/lifter_confidence.py noise [--work W]
     .venv/bin/python benchmarks/studies/lifter_confidence.py residuals [--work W]
     .venv/bin/python benchmarks/studies/lifter_confidence.py alone --variants '["", "X.onnx"]'
@@ -66,7 +67,7 @@ def detect(args) -> int:
     from blender_smplify.core.image_io import load_image
 
     models = {g: BodyModel.load(gender=g) for g in ("female", "male")}
-    detector = JointDetector()
+    detector = JointDetector(settings=detector_settings(args.set))
     out = {k: [] for k in ("name", "detector_xy", "detector_conf", "truth_xy", "truth_conf")}
     start = time.perf_counter()
     for k, (png, info) in enumerate(re_.load_cases(args.cache, None, None)):
@@ -84,6 +85,21 @@ def detect(args) -> int:
     np.savez(args.work / "keypoints.npz", **{k: np.array(v) for k, v in out.items()})
     print(f"{len(out['name'])} renders detected in {time.perf_counter() - start:.0f} s")
     return 0
+
+
+def detector_settings(pairs: list[str]):
+    """DetectorSettings with the NAME=VALUE pairs of ``--set`` (e.g. flip_limb=1.01)."""
+    from dataclasses import replace
+
+    from blender_smplify.core.detector_settings import DetectorSettings
+
+    settings = DetectorSettings()
+    for pair in pairs:
+        name, value = pair.split("=", 1)
+        kind = type(getattr(settings, name))
+        parsed = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
+        settings = replace(settings, **{name: parsed})
+    return settings
 
 
 def load_keypoints(work: Path) -> dict[str, dict]:
@@ -394,6 +410,8 @@ def main(argv=None) -> int:
     ap.add_argument("--half", choices=("tuning", "report", "all"), default="tuning")
     ap.add_argument("--variants", default='{"without": ["none", {}, {}], "lifted": ["", {}, {}]}')
     ap.add_argument("--save", type=Path, default=None)
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="detect: a DetectorSettings field (repeatable)")  # fmt: skip
     ap.add_argument("--sources", nargs="+", choices=SOURCES, default=SOURCES,
                     help="fit: from the detector, the exact keypoints or both")  # fmt: skip
     args = ap.parse_args(argv)
