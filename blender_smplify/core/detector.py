@@ -217,8 +217,8 @@ class JointDetector:
             if alt.limb_score > result.limb_score:
                 result, mirrored = alt, result.limbs  # the other one is the mirrored view now
             result = replace(result, retried=True)
-        views = []
-        if result.limb_score < s.flip_limb:
+        views, flipped = [], result.limb_score < s.flip_limb
+        if flipped:
             if mirrored is None:
                 mirrored = self._movenet_alone.run(image, result.limbs.crop.mirror())
             views.append((mirrored, s.flip_agree))
@@ -226,7 +226,7 @@ class JointDetector:
             crop = larger_crop(result.limbs.crop, s.second_look_scale)
             views.append((self._movenet_alone.run(image, crop), s.second_look_agree))
         if views:
-            limbs = agreeing_views(result.limbs, views, s.flip_weighted)
+            limbs = agreeing_views(result.limbs, views, flipped and s.flip_weighted)
             result = replace(result, limbs=limbs)
         return result
 

@@ -44,7 +44,11 @@ class DetectorSettings:
         also runs on its final crop mirrored (``Crop.mirror``; the pass the mirror check above
         already made when there was one), and each limb joint becomes the mean of the passes'
         (with the second look's view, when it runs) that lie within ``flip_agree`` × the torso
-        of the final pass's; ``flip_weighted``: each joint weighed by its pass's score.
+        of the final pass's; ``flip_weighted``: then each joint weighed by its pass's score.
+        Off: LSP 0.9089 / 0.9022 -> 0.9117 / 0.9039 (tuning / validation, every photo, r 0.4,
+        weighted), limb joints on the renders 1-9 % closer, but the fit does not measurably
+        gain and the extra pass on every photo costs 54-77 % of the common path's time
+        (``docs/detector.md``, "Mirrored second view"). On: ``flip_limb=1.01``.
     confidence_weights : logistic regression weights of a limb joint's confidence (see
         ``detector.fuse_limbs``), learned on the LSP tuning half.
     repass_ratio : a further BlazePose pass runs only when its crop would be smaller than this
@@ -82,8 +86,8 @@ class DetectorSettings:
     second_look_scale: float = 1.15
     second_look_agree: float = 0.3
     flip_limb: float = 0.0
-    flip_agree: float = 0.3
-    flip_weighted: bool = False
+    flip_agree: float = 0.4
+    flip_weighted: bool = True
     confidence_weights: tuple[float, float, float] = (1.07, -1.18, 1.97)
     repass_ratio: float = 0.6
     repass_turn: float = float(np.radians(20.0))

@@ -12,7 +12,9 @@ Only the positions change: the scores stay the first pass's, so the limb score, 
 (``detector_result.fuse_limbs``) are all as without the second look.
 
 Chosen on the LSP tuning half (``benchmarks/studies/detector_second_look.py``; figures in
-``docs/detector.md``).
+``docs/detector.md``). ``agreeing_views`` takes any number of views: the detector's mirrored
+view (``DetectorSettings.flip_limb``, off by default; ``benchmarks/studies/detector_flip.py``)
+joins the second look's there.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dataclasses import replace
 import numpy as np
 
 from .detector_crop import Crop
-from .movenet import COCO17_NAMES, LIMB_COCO, LimbPass, MoveNet
+from .movenet import COCO17_NAMES, LIMB_COCO, LimbPass
 
 TORSO_COCO = (COCO17_NAMES.index("right_shoulder"), COCO17_NAMES.index("left_hip"))
 """COCO indices of the torso measure (LSP's convention: right shoulder to left hip)."""
@@ -72,12 +74,3 @@ def agreeing_views(
     xy = first.xy.copy()
     xy[LIMB_COCO] = total / count[:, None]
     return replace(first, xy=xy)
-
-
-def second_look(
-    movenet: MoveNet, image: np.ndarray, first: LimbPass, scale: float, agree: float
-) -> LimbPass:
-    """Run ``movenet`` on ``first``'s crop enlarged by ``scale`` and average the agreeing limb
-    joints in (``agreeing_mean``). ``image``: (H, W, 3) uint8."""
-    other = movenet.run(image, larger_crop(first.crop, scale))
-    return agreeing_mean(first, other, agree)

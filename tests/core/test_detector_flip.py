@@ -106,7 +106,7 @@ def test_detector_averages_in_the_mirrored_view(photo, plain):
     detector, first = plain
     settings = replace(DetectorSettings(), flip_limb=1.01, second_look_scale=0.0)
     mirrored = detector.movenet.run(photo, first.crop.mirror())
-    expected = agreeing_views(first, [(mirrored, settings.flip_agree)])
+    expected = agreeing_views(first, [(mirrored, settings.flip_agree)], settings.flip_weighted)
     assert np.abs(expected.xy - first.xy).max() > 0.3  # the mirrored view moves joints
     result = JointDetector(threads=2, settings=settings).results(photo)
     np.testing.assert_allclose(result.limbs.xy, expected.xy, atol=0.05)
@@ -123,3 +123,36 @@ def test_mirrored_view_only_below_its_limb_score(photo, plain):
     on = replace(off, flip_limb=limb + 0.01)
     result = JointDetector(threads=2, settings=on).results(photo)
     assert np.abs(result.limbs.xy - first.xy).max() > 0.3
+
+
+class _Favouring:
+    """A MoveNet whose passes on crops mirrored (or not, ``mirrored``) score 0.1 higher."""
+
+    def __init__(self, movenet, mirrored: bool) -> None:
+        self.movenet, self.mirrored = movenet, mirrored
+
+    def run(self, image, crop):
+        out = self.movenet.run(image, crop)
+        bonus = 0.1 if crop.mirrored == self.mirrored else 0.0
+        return replace(out, score=np.clip(out.score + bonus, 0.0, 1.0))
+
+
+@pytest.mark.parametrize("favoured", [False, True])
+def test_the_mirror_checks_other_pass_is_the_mirrored_view(photo, favoured):
+    # the mirror check keeps the pass with the higher limb score; the other one is the view
+    off = replace(DetectorSettings(), flip_limb=0.0, second_look_scale=0.0, mirror_check_limb=0.0)
+    on = replace(off, flip_limb=1.01, mirror_check_limb=1.01)
+    detectors = [JointDetector(threads=2, settings=s, parallel=False) for s in (off, on)]
+    for d in detectors:
+        d.movenet = d._movenet_alone = _Favouring(d.movenet, favoured)
+    plain = detectors[0].results(photo).limbs
+    mirrored = detectors[0].movenet.run(photo, plain.crop.mirror())
+    kept, other = (mirrored, plain) if favoured else (plain, mirrored)
+    assert kept.limb_score() > other.limb_score()
+    result = detectors[1].results(photo)
+    expected = agreeing_views(kept, [(other, on.flip_agree)], on.flip_weighted)
+    assert result.retried  # the mirror check ran
+    assert result.limbs.crop.mirrored == favoured
+    assert np.abs(expected.xy - kept.xy).max() > 0.3  # the view moves joints
+    np.testing.assert_allclose(result.limbs.xy, expected.xy, atol=0.05)
+    np.testing.assert_allclose(result.limbs.score, kept.score, atol=1e-4)
