@@ -68,6 +68,18 @@ def default_data() -> Path:
     return Path(env) if env else REPO.parent / "shared/data/lsp_dev"
 
 
+def settings_from(pairs: list[str], settings: DetectorSettings | None = None) -> DetectorSettings:
+    """``settings`` (default: the shipped ones) with NAME=VALUE pairs (``--set``); a bool
+    field reads 1 / true / yes as true, anything else as false."""
+    settings = DetectorSettings() if settings is None else settings
+    for pair in pairs:
+        name, value = pair.split("=", 1)
+        kind = type(getattr(settings, name))
+        parsed = value.strip().lower() in ("1", "true", "yes") if kind is bool else kind(value)
+        settings = replace(settings, **{name: parsed})
+    return settings
+
+
 def image_id(name: str) -> int:
     """1001 for "im1001.jpg"."""
     return int(Path(str(name)).stem[2:])
@@ -199,10 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.data / "joints.npz").exists():
         print(f"LSP data not found at {args.data} (set --data or LSP_DEV)", file=sys.stderr)
         return 2
-    settings = DetectorSettings()
-    for item in args.set:
-        name, value = item.split("=", 1)
-        settings = replace(settings, **{name: type(getattr(settings, name))(value)})
+    settings = settings_from(args.set)
     detector = JointDetector(
         args.model,
         threads=args.threads,

@@ -44,7 +44,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO / "benchmarks" / "studies"))
 
-from detector_lsp import default_data, halves  # noqa: E402
+from detector_lsp import default_data, halves, settings_from  # noqa: E402
 from detector_second_look import LSP_COCO, _pass  # noqa: E402
 
 from blender_smplify.core.detector import JointDetector  # noqa: E402
@@ -140,10 +140,7 @@ def score(args: argparse.Namespace) -> int:
 
 def timing(args: argparse.Namespace) -> int:
     """Time the shipped detector and the one with ``--set``, alternating per photo."""
-    changed = SHIPPED
-    for pair in args.set or ["flip_limb=1.01"]:
-        name, value = pair.split("=", 1)
-        changed = replace(changed, **{name: type(getattr(SHIPPED, name))(value)})
+    changed = settings_from(args.set or ["flip_limb=1.01"])
     detectors = {
         "shipped": JointDetector(threads=2),
         "changed": JointDetector(threads=2, settings=changed),

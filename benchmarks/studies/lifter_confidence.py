@@ -89,17 +89,9 @@ def detect(args) -> int:
 
 def detector_settings(pairs: list[str]):
     """DetectorSettings with the NAME=VALUE pairs of ``--set`` (e.g. flip_limb=1.01)."""
-    from dataclasses import replace
+    from detector_lsp import settings_from
 
-    from blender_smplify.core.detector_settings import DetectorSettings
-
-    settings = DetectorSettings()
-    for pair in pairs:
-        name, value = pair.split("=", 1)
-        kind = type(getattr(settings, name))
-        parsed = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
-        settings = replace(settings, **{name: parsed})
-    return settings
+    return settings_from(pairs)
 
 
 def load_keypoints(work: Path) -> dict[str, dict]:
