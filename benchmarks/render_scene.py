@@ -8,6 +8,7 @@ y down, z forward, principal point at the image centre). ``render_people.Rendere
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -248,6 +249,15 @@ def frame_body(
     return Camera(turn.T @ cam.rotation, cam.position, focal, size)
 
 
+def model_fingerprint(model) -> str:
+    """A short hash of the body model's template, shape space, joint regressor and skinning
+    weights: a cached render's truth is only valid for the model that made it."""
+    digest = hashlib.sha256()
+    for array in (model.v_template, model.shapedirs, model.J_regressor, model.lbs_weights):
+        digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
+    return digest.hexdigest()[:16]
+
+
 def truth(model, betas, pose, transl, camera: Camera) -> dict:
     """The exact answer for a photo: joints in the camera frame and in pixels, and the body's
     parameters in the world and in the camera frame (as the fit reports them)."""
@@ -271,4 +281,5 @@ def truth(model, betas, pose, transl, camera: Camera) -> dict:
         "image_size": list(camera.image_size),
         "camera_rotation": camera.rotation.tolist(),
         "camera_position": camera.position.tolist(),
+        "model_fingerprint": model_fingerprint(model),
     }

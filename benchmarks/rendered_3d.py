@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 import zlib
@@ -75,6 +76,26 @@ def compose(models: dict, source, category: str, rng: np.random.Generator):
     return model, betas, pose, transl, camera, look, info
 
 
+def keep_models(out: Path) -> None:
+    """Copy the shipped body models into the cache (``rendered_eval.truth_models`` reads them):
+    the truth keypoints of its photos must come from the bodies in them, whatever ships later.
+    A cache made with other models takes no new photos."""
+    from rendered_eval import MODELS_FOLDER
+
+    from blender_smplify.core.body_model import open_model_path
+
+    (out / MODELS_FOLDER).mkdir(exist_ok=True)
+    for gender in ("female", "male"):
+        shipped, kept = open_model_path(gender), out / MODELS_FOLDER / open_model_path(gender).name
+        if not kept.exists():
+            shutil.copyfile(shipped, kept)
+        elif kept.read_bytes() != shipped.read_bytes():
+            raise SystemExit(
+                f"{out} holds photos of another {gender} body model than the one that ships "
+                "now; render into a new --cache folder"
+            )
+
+
 def render(args) -> int:
     from render_people import Renderer
     from rendered_poses import PoseSource
@@ -86,6 +107,7 @@ def render(args) -> int:
     source = PoseSource()
     categories = args.categories.split(",") if args.categories else source.categories
     models = {g: BodyModel.load(gender=g) for g in ("female", "male")}
+    keep_models(out)
     renderer = Renderer(samples=args.samples, threads=args.threads)
     times = []
     for index in range(args.per_category):  # interleaved: a partial run stays balanced
@@ -126,7 +148,7 @@ def fit_options(args):
 def evaluate(args) -> int:
     import os
 
-    from rendered_eval import Evaluator, load_cases, table
+    from rendered_eval import Evaluator, load_cases, table, truth_models
 
     folder = Path(args.cache) / f"seed{args.seed}"
     cats = args.categories.split(",") if args.categories else None
@@ -141,6 +163,7 @@ def evaluate(args) -> int:
         args.world_keyword,
         args.gt_layout,
         detector=not args.no_detector,
+        truth_models=truth_models(folder),
     )
     load_before, start = os.getloadavg()[0], time.perf_counter()
     results = []
@@ -194,11 +217,13 @@ def sheet(args) -> int:
 
 
 def draw(args) -> int:
-    from rendered_eval import Evaluator
+    from rendered_eval import Evaluator, truth_models
     from rendered_views import draw_fit
 
     folder = Path(args.cache) / f"seed{args.seed}"
-    evaluator = Evaluator(args.gender, fit_options(args), None, "", args.gt_layout)
+    evaluator = Evaluator(
+        args.gender, fit_options(args), None, "", args.gt_layout, truth_models=truth_models(folder)
+    )
     png = folder / f"{args.name}.png"
     info = json.loads(png.with_suffix(".json").read_text())
     result = evaluator.case(png, info)

@@ -23,11 +23,49 @@ import numpy as np
 METRICS = ("pa24", "pa12", "mpjpe24", "mpjpe12")
 
 
+#: Where a render cache keeps the body models its photos were made with.
+MODELS_FOLDER = "models"
+
+
+def truth_models(folder: Path) -> dict:
+    """{gender: BodyModel} of the bodies in a render cache's photos: the copies the cache keeps
+    in ``folder/models/`` (``rendered_3d.py render`` writes them), else the shipped models."""
+    from blender_smplify.core.body_model import BodyModel, open_model_path
+
+    def path(gender: str) -> Path:
+        kept = Path(folder) / MODELS_FOLDER / open_model_path(gender).name
+        return kept if kept.exists() else open_model_path(gender)
+
+    return {g: BodyModel.load(path(g), gender=g) for g in ("female", "male")}
+
+
+class StaleRenderError(ValueError):
+    """A cached render was made with another body model than the one that ships now."""
+
+
+def check_same_model(model, info: dict, tolerance: float = 1e-3) -> None:
+    """Raise :class:`StaleRenderError` unless ``model`` posed with a render's own parameters
+    gives the render's truth joints (within ``tolerance`` metres): keypoints projected from
+    another model would be those of another body than the one in the photo (the open models'
+    rebuild moved joints by up to 4 cm at equal β)."""
+    _, joints = model.forward(
+        np.array(info["betas"]), np.array(info["pose_camera"]), np.array(info["transl_camera"])
+    )
+    off = float(np.abs(joints - np.array(info["joints_camera"])).max())
+    if off > tolerance:
+        raise StaleRenderError(
+            f"this render ({info.get('category', '?')}) was made with another body model than "
+            f"the {model.gender} model that ships now (its joints differ by {1000 * off:.0f} mm):"
+            " render the benchmark again into a new --cache folder (rendered_3d.py render)"
+        )
+
+
 def truth_keypoints(model, info: dict, layout: str):
     """Keypoints2D of ``layout`` projected from the true body (``model`` of the true gender)."""
     from blender_smplify.core.fit_setup import get_setup
     from blender_smplify.core.keypoints import Keypoints2D
 
+    check_same_model(model, info)
     setup = get_setup(model, layout, len(info["betas"]))
     pts, _ = setup.kin.evaluate(
         np.array(info["pose_camera"]),
@@ -53,6 +91,8 @@ class Evaluator:
     world_keyword : pass the detection's world landmarks (``WorldLandmarks.from_detection``)
         to ``fit`` under this keyword (detector fits only); empty: do not.
     gt_layout : layout of the truth-2D keypoints.
+    truth_models : {gender: BodyModel} the photos were made with (:func:`truth_models`);
+        default the shipped models.
     """
 
     def __init__(
@@ -63,11 +103,13 @@ class Evaluator:
         world_keyword="",
         gt_layout="blazepose33",
         detector=True,
+        truth_models=None,
     ):
         from blender_smplify.core.body_model import BodyModel
         from blender_smplify.core.detector import JointDetector
 
         self.models = {g: BodyModel.load(gender=g) for g in ("neutral", "female", "male")}
+        self.truth_models = truth_models or self.models
         self.gender = gender
         self.options = options
         self.fit_kwargs = dict(fit_kwargs or {})
@@ -101,7 +143,7 @@ class Evaluator:
         from blender_smplify.core.image_io import load_image
 
         out = {"name": png.stem, "category": info["category"]}
-        truth_kp = truth_keypoints(self.models[info["gender"]], info, self.gt_layout)
+        truth_kp = truth_keypoints(self.truth_models[info["gender"]], info, self.gt_layout)
         out["truth2d"], _ = self._fit(info, truth_kp)
         if self.detector is None:
             return out

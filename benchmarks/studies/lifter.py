@@ -70,7 +70,8 @@ def run_case(png, info, ctx) -> dict:
     truth = np.array(info["joints_camera"])
     names = ctx["names"]
     row = {"name": png.stem, "category": info["category"]}
-    sources = {"truth2d": re_.truth_keypoints(ctx["models"][info["gender"]], info, "blazepose33")}
+    truth_model = ctx["truth_models"][info["gender"]]
+    sources = {"truth2d": re_.truth_keypoints(truth_model, info, "blazepose33")}
     det = None
     try:
         det = ctx["detector"].detect(load_image(png))
@@ -169,7 +170,8 @@ def main(argv=None) -> int:
     from blender_smplify.core.lifter import LAYOUT, Lifter
 
     ctx = {"models": {g: BodyModel.load(gender=g) for g in ("neutral", "female", "male")},
-           "detector": JointDetector(), "lifter": Lifter(args.model),
+           "truth_models": re_.truth_models(args.cache), "detector": JointDetector(),
+           "lifter": Lifter(args.model),
            "lifter_tta": Lifter(args.model, mirror_average=True), "names": LAYOUT.names,
            "fit": args.fit,
            "variants": json.loads(args.variants)}  # fmt: skip

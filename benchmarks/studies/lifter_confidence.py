@@ -61,12 +61,11 @@ def half_of(name: str) -> str:
 
 
 def detect(args) -> int:
-    from blender_smplify.core.body_model import BodyModel
     from blender_smplify.core.detector import JointDetector
     from blender_smplify.core.errors import NoPersonFound
     from blender_smplify.core.image_io import load_image
 
-    models = {g: BodyModel.load(gender=g) for g in ("female", "male")}
+    models = re_.truth_models(args.cache)
     detector = JointDetector(settings=detector_settings(args.set))
     out = {k: [] for k in ("name", "detector_xy", "detector_conf", "truth_xy", "truth_conf")}
     start = time.perf_counter()

@@ -84,3 +84,18 @@ def test_truth_in_the_camera_frame_reproduces_the_joints(model):
     _, again = model.forward(betas, np.array(info["pose_camera"]), np.array(info["transl_camera"]))
     np.testing.assert_allclose(again, info["joints_camera"], atol=1e-9)
     np.testing.assert_allclose(info["joints_2d"], camera.project(joints), atol=1e-9)
+
+
+def test_truth_keypoints_refuse_a_render_made_with_another_model(model):
+    import rendered_eval
+
+    rng = np.random.default_rng(6)
+    pose, betas = rp.kneel(rp.PoseBuilder(rng)), rng.normal(size=10)
+    transl = rs.place_on_floor(model, betas, pose)
+    vertices, _ = model.forward(betas, pose, transl)
+    camera = rs.frame_body(vertices, rs.body_facing(pose), rs.sample_shot(rng, False))
+    info = {**rs.truth(model, betas, pose, transl, camera), "category": "kneel"}
+    assert rendered_eval.truth_keypoints(model, info, "blazepose33").xy.shape == (33, 2)
+    other = BodyModel.load(gender="male")
+    with pytest.raises(rendered_eval.StaleRenderError, match="another body model"):
+        rendered_eval.truth_keypoints(other, info, "blazepose33")
