@@ -4,6 +4,7 @@ or not, with the second look.
     python benchmarks/studies/detector_flip.py collect OUT.npz [--data DIR] [--limit N]
     python benchmarks/studies/detector_flip.py score OUT.npz
     python benchmarks/studies/detector_flip.py rendered BASE/keypoints.npz FLIP/keypoints.npz
+        [--cache DIR]
     python benchmarks/studies/detector_flip.py time LOG.npz [--limit N] [--set NAME=VALUE ...]
 
 ``collect`` runs the default detector's passes (``JointDetector.results`` with the mirrored
@@ -20,7 +21,10 @@ tuning half; the validation half checks it.
 ``rendered`` compares two detections of the rendered benchmark (``lifter_confidence.py
 detect``, the second with ``--set flip_limb=1.01``) against the exact keypoints cached with
 them: median 2D error per keypoint group and category, in % of the true body's image size
-(the larger side of its keypoints' box), tuning (even index) and report (odd index) half.
+(the larger side of its keypoints' box), tuning (even index) and report (odd index) half;
+with ``--cache DIR`` the truth is projected again from the models the renders were made with
+(keypoints files written before ``rendered_eval.truth_models`` hold truth from today's models,
+median 4.5 px off the photo's body).
 
 ``time`` times ``JointDetector.detect`` with the shipped settings and with ``--set``'s
 (default: the mirrored view on every photo) in one process, alternating photo by photo, best
@@ -195,12 +199,25 @@ GROUPS = {  # blazepose33 indices
 }
 
 
+def render_truth(cache: Path, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 33, 2) exact blazepose33 keypoints of the named renders and (N, 33) bool "seen",
+    projected from the body models the renders were made with (``rendered_eval``)."""
+    import rendered_eval as re_
+
+    models = re_.truth_models(cache)
+    infos = {png.stem: info for png, info in re_.load_cases(cache, None, None)}
+    kps = [re_.truth_keypoints(models[infos[n]["gender"]], infos[n], "blazepose33") for n in names]
+    return np.array([k.xy for k in kps]), np.array([k.confidence > 0 for k in kps])
+
+
 def rendered(args: argparse.Namespace) -> int:
     """Print the median 2D error per group and category of two rendered detections."""
     runs = [np.load(path) for path in args.out]
     names = [str(n) for n in runs[0]["name"]]
     assert all([str(n) for n in r["name"]] == names for r in runs[1:]), "different renders"
     truth, seen = runs[0]["truth_xy"], runs[0]["truth_conf"] > 0
+    if args.cache is not None:
+        truth, seen = render_truth(args.cache, names)
     size = np.array([np.ptp(t[s], axis=0).max() for t, s in zip(truth, seen)])
     errors = [100 * np.linalg.norm(r["detector_xy"] - truth, axis=2) / size[:, None] for r in runs]
     category = np.array([n.rsplit("_", 1)[0] for n in names])
@@ -229,6 +246,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=default_data())
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="rendered: project the truth from this render cache's own body models instead of "
+        "the truth_xy cached with the keypoints",
+    )
     args = parser.parse_args(argv)
     if args.step == "rendered":
         return rendered(args)

@@ -46,7 +46,7 @@ class DetectorSettings:
         (with the second look's view, when it runs) that lie within ``flip_agree`` × the torso
         of the final pass's; ``flip_weighted``: then each joint weighed by its pass's score.
         Off: LSP 0.9089 / 0.9022 -> 0.9117 / 0.9039 (tuning / validation, every photo, r 0.4,
-        weighted), limb joints on the renders 1-9 % closer, but the fit does not measurably
+        weighted), limb joints on the renders 6-8 % closer, but the fit does not measurably
         gain and the extra pass on every photo costs 54-77 % of the common path's time
         (``docs/detector.md``, "Mirrored second view"). On: ``flip_limb=1.01``.
     confidence_weights : logistic regression weights of a limb joint's confidence (see
