@@ -1,0 +1,272 @@
+"""Study: does BlazePose's visibility tell which limb points the body hides, on the rendered
+benchmark (issue 9)? Arms are most of the limb segments the fit puts backwards in depth; one
+photo cannot show a segment's depth sign from positions, but it shows occlusion.
+
+    .venv/bin/python benchmarks/studies/occlusion.py detect --cache DIR [--work W]
+    .venv/bin/python benchmarks/studies/occlusion.py measure --cache DIR [--work W]
+        [--half tuning] [--fits W/shipped_fits.npz]
+    .venv/bin/python benchmarks/studies/occlusion.py fits --cache DIR [--work W] [--half tuning]
+
+- ``detect``: the detector once more on every render, keeping what ``lifter_confidence.py``'s
+  ``W/keypoints.npz`` leaves out: BlazePose's visibility (``Detection.world_visibility``) and
+  world landmarks, written to ``W/visibility.npz`` (its own file, so that cache's format stays).
+- ``fits``: the shipped fit of every render of ``--half`` from the detector and from exact 2D
+  (``lifter_confidence.fit_case``'s setting), keeping the fitted pose, shape and translation
+  in ``W/shipped_fits.npz`` (the fitted body, not only its joints).
+- ``measure``: each limb keypoint's true occlusion (``core.occlusion.point_occlusion`` on the
+  true posed mesh in the camera frame: the first surface along the keypoint's ray belongs to
+  another body part), how well 1 − visibility ranks it (AUC, accuracy at 0.5) per group, and,
+  given ``--fits``, how many of the fit's backwards arm and leg segments have an end whose
+  occlusion in the fitted body contradicts the truth or the visibility.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(ROOT / "benchmarks"))
+sys.path.insert(2, str(ROOT / "benchmarks" / "studies"))
+
+import rendered_eval as re_  # noqa: E402
+
+import blender_smplify.core.occlusion as oc  # noqa: E402
+from lifter_confidence import SOURCES, half_of, load_keypoints  # noqa: E402
+
+
+def detect(args) -> int:
+    from blender_smplify.core.detector import JointDetector
+    from blender_smplify.core.errors import NoPersonFound
+    from blender_smplify.core.image_io import load_image
+
+    detector = JointDetector()
+    out = {k: [] for k in ("name", "visibility", "world", "xy", "conf")}
+    start = time.perf_counter()
+    for k, (png, _) in enumerate(re_.load_cases(args.cache, None, None)):
+        try:
+            d = detector.detect(load_image(png))
+            row = (d.world_visibility, d.world, d.keypoints.xy, d.keypoints.confidence)
+        except NoPersonFound:
+            row = (np.zeros(33), np.full((33, 3), np.nan), np.full((33, 2), np.nan), np.zeros(33))
+        for key, value in zip(out, (png.stem, *row)):
+            out[key].append(value)
+        if (k + 1) % 50 == 0:
+            print(f"{k + 1} renders, {time.perf_counter() - start:.0f} s", flush=True)
+    args.work.mkdir(parents=True, exist_ok=True)
+    np.savez(args.work / "visibility.npz", **{k: np.array(v) for k, v in out.items()})
+    print(f"{len(out['name'])} renders detected in {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+def fits(args) -> int:
+    """The shipped fit of each render of ``--half``, from the detector and from exact 2D,
+    with the fitted body's parameters (``W/shipped_fits.npz``)."""
+    from lifter_confidence import cached_keypoints
+
+    from blender_smplify.core.body_model import BodyModel
+    from blender_smplify.core.fit import fit
+    from blender_smplify.core.lifter import Lifter, lifted_world
+
+    lifter = Lifter(None, mirror_average=True)
+    model = BodyModel.load(gender="neutral")
+    keypoints = load_keypoints(args.work)
+    out = {k: [] for k in ("name", "source", "pose", "betas", "transl", "cpu_ms")}
+    start = time.perf_counter()
+    for png, info in cases(args):
+        w, h = info["image_size"]
+        for source in SOURCES:
+            kp = cached_keypoints(keypoints[png.stem], source)
+            if kp is None:
+                continue
+            c0 = time.process_time()
+            world = lifted_world(kp, info["focal_px"], np.array([w / 2, h / 2]), lifter)
+            res = fit(model, kp, (w, h), info["focal_px"], world=world)
+            row = (png.stem, source, res.pose, res.betas, res.transl)
+            for key, value in zip(out, (*row, 1e3 * (time.process_time() - c0))):
+                out[key].append(value)
+    np.savez(args.work / f"shipped_fits_{args.half}.npz", **{k: np.array(v) for k, v in out.items()})
+    print(f"{len(out['name'])} fits in {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+class Bodies:
+    """Posed meshes and keypoint points of the truth and of fits, in the camera frame."""
+
+    def __init__(self):
+        from blender_smplify.core.body_model import BodyModel
+        from blender_smplify.core.fit_setup import get_setup
+        from blender_smplify.core.keypoints import get_layout
+
+        self.models = {g: BodyModel.load(gender=g) for g in ("female", "male", "neutral")}
+        self.parts = {g: oc.face_parts(m.lbs_weights, m.faces) for g, m in self.models.items()}
+        self.names = get_layout("blazepose33").names
+        self.groups = oc.limb_keypoints(self.names)
+        self.limbs = np.concatenate(list(self.groups.values()))
+        self.owners = [oc.own_parts(self.names[k]) for k in self.limbs]
+        self._setup = lambda g, b: get_setup(self.models[g], "blazepose33", b)
+
+    def posed(self, gender, pose, betas, transl):
+        """Vertices (V, 3), joints (24, 3) and the limb keypoints' points (L, 3)."""
+        model, setup = self.models[gender], self._setup(gender, len(betas))
+        vertices, _ = model.forward(np.asarray(betas), np.asarray(pose), np.asarray(transl))
+        pts, _ = setup.kin.evaluate(np.asarray(pose), np.asarray(betas), np.asarray(transl),
+                                    jacobian=False)  # fmt: skip
+        return vertices, pts[:24], pts[setup.point_index][self.limbs]
+
+    def occlusion(self, gender, body, info):
+        """(hidden, over) of the limb keypoints (``core.occlusion.mesh_occlusion``)."""
+        vertices, _, points = body
+        w, h = info["image_size"]
+        return oc.mesh_occlusion(vertices, self.models[gender].faces, self.parts[gender], points,
+                                 self.owners, info["focal_px"], np.array([w / 2, h / 2]))  # fmt: skip
+
+    def truth(self, info):
+        return self.posed(info["gender"], info["pose_camera"], info["betas"],
+                          info["transl_camera"])  # fmt: skip
+
+
+def auc(score: np.ndarray, label: np.ndarray) -> float:
+    """Area under the ROC curve of ``score`` ranking ``label`` (Mann-Whitney U / n₊n₋)."""
+    from scipy.stats import rankdata
+
+    pos, neg = label.sum(), (~label).sum()
+    if pos == 0 or neg == 0:
+        return float("nan")
+    ranks = rankdata(score)
+    return float((ranks[label].sum() - pos * (pos + 1) / 2) / (pos * neg))
+
+
+def measure(args) -> int:
+    """True occlusion of the limb keypoints against BlazePose's visibility, per group; with
+    ``--fits``, the occlusion of the fitted body at the ends of its backwards segments."""
+    vis = np.load(args.work / "visibility.npz")
+    visibility = {str(n): v for n, v in zip(vis["name"], vis["visibility"])}
+    found = {str(n): c.max() > 0 for n, c in zip(vis["name"], vis["conf"])}
+    keypoints = load_keypoints(args.work)
+    bodies = Bodies()
+    group_of = np.concatenate([[g] * len(i) for g, i in bodies.groups.items()])
+    rows, truths = [], {}
+    start = time.perf_counter()
+    for png, info in cases(args):
+        if not found[png.stem]:
+            continue
+        body = bodies.truth(info)
+        hidden, over = bodies.occlusion(info["gender"], body, info)
+        truths[png.stem] = (body, hidden, over)
+        inside = keypoints[png.stem]["truth_conf"][bodies.limbs] > 0
+        v = visibility[png.stem][bodies.limbs]
+        for k in np.flatnonzero(inside):
+            rows.append((group_of[k], hidden[k], over[k], v[k], info["category"]))
+    print(f"{len(truths)} renders, true occlusion in {time.perf_counter() - start:.0f} s")
+    print_visibility_table(rows)
+    if args.fits is not None:
+        contradictions(args, bodies, truths, visibility, keypoints)
+    return 0
+
+
+def print_visibility_table(rows) -> None:
+    group = np.array([r[0] for r in rows])
+    hidden = np.array([r[1] for r in rows], bool)
+    over = np.array([r[2] for r in rows], bool)
+    v = np.array([r[3] for r in rows])
+    print("\nBlazePose visibility vs true occlusion (limb keypoints in the frame)")
+    print("| group | points | hidden | AUC | accuracy at 0.5 | over another part | hidden there "
+          "| AUC there | accuracy there |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for g in list(oc.GROUPS) + ["all"]:
+        sel = (group == g) | (g == "all")
+        o = sel & over
+        acc = np.mean((v[sel] < 0.5) == hidden[sel])
+        acc_o = np.mean((v[o] < 0.5) == hidden[o])
+        print(f"| {g} | {sel.sum()} | {100 * hidden[sel].mean():.0f} % "
+              f"| {auc(1 - v[sel], hidden[sel]):.2f} | {100 * acc:.0f} % | {o.sum()} "
+              f"| {100 * hidden[o].mean():.0f} % | {auc(1 - v[o], hidden[o]):.2f} "
+              f"| {100 * acc_o:.0f} % |")  # fmt: skip
+
+
+def contradictions(args, bodies, truths, visibility, keypoints) -> None:
+    """Per source: the fit's limb segments, backwards or right, whose child end's occlusion
+    in the fitted body contradicts the truth's occlusion or the visibility (< 0.5: hidden)."""
+    from depth_metrics import CLEAR_DEPTH, LIMB_SEGMENTS, segment_depths
+
+    from blender_smplify.core.joints import SMPL_JOINT_NAMES
+
+    fits_ = np.load(args.fits)
+    limb_names = [bodies.names[k] for k in bodies.limbs]
+    below = [[j for j, n in enumerate(limb_names) if _below(n, SMPL_JOINT_NAMES[c])]
+             for _, c in LIMB_SEGMENTS]  # fmt: skip
+    arm = ["elbow" in SMPL_JOINT_NAMES[c] or "wrist" in SMPL_JOINT_NAMES[c]
+           for _, c in LIMB_SEGMENTS]  # fmt: skip
+    tally = {}
+    for name, source, pose, betas, transl in zip(fits_["name"], fits_["source"], fits_["pose"],
+                                                 fits_["betas"], fits_["transl"]):  # fmt: skip
+        name, source = str(name), str(source)
+        if name not in truths:
+            continue
+        info = json.loads((args.cache / f"{name}.json").read_text())
+        _, t_hidden, t_over = truths[name]
+        body = bodies.posed("neutral", pose, betas, transl)
+        f_hidden, f_over = bodies.occlusion("neutral", body, info)
+        td, tl = segment_depths(np.array(info["joints_camera"]))
+        fd, _ = segment_depths(body[1])
+        clear = np.abs(td) / tl > CLEAR_DEPTH
+        wrong = clear & (np.sign(fd) != np.sign(td))
+        inside = keypoints[name]["truth_conf"][bodies.limbs] > 0
+        v_hidden = visibility[name][bodies.limbs] < 0.5
+        for s in np.flatnonzero(clear):
+            j = [k for k in below[s] if inside[k]]
+            over = f_over[j] | t_over[j]
+            vs_truth = f_hidden[j] != t_hidden[j]
+            vs_vis = over & (f_hidden[j] != v_hidden[j])
+            key = (source, "arms" if arm[s] else "legs", "backwards" if wrong[s] else "right")
+            t = tally.setdefault(key, np.zeros(5, int))
+            t += [1, over.any(), vs_truth.any(), vs_vis.any(),
+                  (vs_truth & (v_hidden[j] == t_hidden[j])).any()]  # fmt: skip
+    print("\nThe fit's clear limb segments: does the occlusion of a limb keypoint at or below "
+          "the segment's child end in the fitted body contradict the truth's / the visibility's?")
+    print("| source | limbs | fit | segments | a point over another part (fit or truth) "
+          "| fit's occlusion ≠ truth's | fit's ≠ visibility's (over) | ≠ truth, visibility "
+          "right |")
+    print("|---|---|---|---|---|---|---|---|")
+    for key in sorted(tally):
+        n, o, ct, cv, both = tally[key]
+        print(f"| {' | '.join(key)} | {n} | {o} | {ct} | {cv} | {both} |")
+
+
+def _below(keypoint: str, joint: str) -> bool:
+    """Whether limb keypoint ``keypoint`` ("left_pinky") lies at or below SMPL ``joint``
+    ("left_elbow") in its limb."""
+    side, part = keypoint.split("_", 1)
+    jside, jpart = joint.split("_", 1)
+    order = {"elbow": 0, "wrist": 1, "pinky": 2, "index": 2, "thumb": 2,
+             "knee": 0, "ankle": 1, "heel": 2, "foot_index": 2}  # fmt: skip
+    arm = {"elbow", "wrist", "pinky", "index", "thumb"}
+    return side == jside and (part in arm) == (jpart in arm) and order[part] >= order[jpart]
+
+
+def cases(args):
+    return [(png, info) for png, info in re_.load_cases(args.cache, None, None)
+            if args.half == "all" or half_of(png.stem) == args.half]  # fmt: skip
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("step", choices=("detect", "fits", "measure"))
+    ap.add_argument("--cache", type=Path, default=ROOT / "benchmarks/out/rendered_3d/seed0")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/occlusion"))
+    ap.add_argument("--half", choices=("tuning", "report", "all"), default="tuning")
+    ap.add_argument("--fits", type=Path, default=None)
+    args = ap.parse_args(argv)
+    steps = {"detect": detect, "fits": fits, "measure": measure}
+    return steps[args.step](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

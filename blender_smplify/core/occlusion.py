@@ -1,0 +1,145 @@
+"""Which limb keypoints the body hides from the camera: occlusion as evidence of depth order.
+
+One photo leaves the depth sign of a limb segment open (``depth_search.py``), but it shows
+what hides what: a wrist in front of the chest hides the chest, a wrist behind it is hidden.
+BlazePose reports each landmark's own "not occluded" probability (``Detection.
+world_visibility``). This module says, for a posed body in the camera frame, whether each
+limb keypoint is hidden by *another* part of the body (the first surface along the keypoint's
+camera ray belongs to another part than the keypoint's own limb), and compares that with the
+visibility.
+
+Two bodies answer the question:
+
+- the mesh (:func:`first_hits`, exact, for the benchmark's truth and studies);
+- the interpenetration term's spheres (``priors.SphereBody``), cheap enough for the fit
+  (:func:`sphere_occlusion`).
+
+Pinhole camera at the origin looking along +z (OpenCV), pixels ``focal · (x, y) / z + c``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .joints import J
+
+#: The blazepose33 limb keypoints this module judges, by group, and the SMPL joints whose
+#: parts (the vertices each joint's skinning weight dominates) count as the keypoint's own
+#: limb: the surface around a joint belongs to the bones on both sides of it.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "elbows": ("elbow",),
+    "wrists": ("wrist",),
+    "hands": ("pinky", "index", "thumb"),
+    "knees": ("knee",),
+    "ankles": ("ankle", "heel", "foot_index"),
+}
+_OWN: dict[str, tuple[str, ...]] = {
+    "elbow": ("shoulder", "elbow"),
+    "wrist": ("elbow", "wrist", "hand"),
+    "pinky": ("elbow", "wrist", "hand"),
+    "index": ("elbow", "wrist", "hand"),
+    "thumb": ("elbow", "wrist", "hand"),
+    "knee": ("hip", "knee"),
+    "ankle": ("knee", "ankle", "foot"),
+    "heel": ("knee", "ankle", "foot"),
+    "foot_index": ("knee", "ankle", "foot"),
+}
+
+
+def own_parts(name: str) -> tuple[int, ...]:
+    """SMPL joints whose parts are keypoint ``name``'s own limb ("left_wrist" -> left elbow,
+    wrist and hand); ``KeyError`` for a keypoint that is not a limb point."""
+    side, part = name.split("_", 1)
+    return tuple(J[f"{side}_{p}"] for p in _OWN[part])
+
+
+def limb_keypoints(names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Indices into ``names`` of each group's keypoints (``GROUPS``), both sides."""
+    return {
+        group: np.array([k for k, n in enumerate(names) if n.split("_", 1)[-1] in parts])
+        for group, parts in GROUPS.items()
+    }
+
+
+def face_parts(lbs_weights: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """(F,) the SMPL joint whose skinning weight, summed over the triangle's corners, is
+    largest: the body part each face belongs to."""
+    return np.argmax(np.asarray(lbs_weights)[faces].sum(axis=1), axis=1)
+
+
+def project(points: np.ndarray, focal: float, principal: np.ndarray) -> np.ndarray:
+    """(N, 2) pixels of camera-frame points (N, 3)."""
+    return focal * points[:, :2] / points[:, 2:] + np.asarray(principal)
+
+
+def first_hits(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    pixels: np.ndarray,
+    focal: float,
+    principal: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where each pixel's camera ray first meets the mesh.
+
+    Parameters
+    ----------
+    vertices : (V, 3) camera frame, metres, all in front of the camera.
+    faces : (F, 3) triangles.
+    pixels : (K, 2) image pixels.
+
+    Returns
+    -------
+    depth : (K, F) camera z of each triangle along each pixel's ray (inf where the ray misses
+        it): 1/z interpolated with the image-plane barycentrics, exact for a pinhole.
+    """
+    xy = project(vertices, focal, principal)[faces]  # (F, 3, 2)
+    inv_z = 1.0 / vertices[faces][:, :, 2]  # (F, 3)
+    a, b, c = xy[:, 0], xy[:, 1], xy[:, 2]
+    area = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+    ok = np.abs(area) > 1e-12
+    p = np.asarray(pixels, dtype=np.float64)[:, None, :]  # (K, 1, 2)
+
+    def edge(u, v):  # (K, F) twice the signed area of (u, v, p) over twice that of (a, b, c)
+        cross = (v[:, 0] - u[:, 0]) * (p[..., 1] - u[:, 1]) - (v[:, 1] - u[:, 1]) * (
+            p[..., 0] - u[:, 0]
+        )
+        return cross / np.where(ok, area, 1.0)
+
+    wa, wb, wc = edge(b, c), edge(c, a), edge(a, b)
+    inside = (wa >= 0) & (wb >= 0) & (wc >= 0) & ok
+    inv = wa * inv_z[:, 0] + wb * inv_z[:, 1] + wc * inv_z[:, 2]
+    depth = np.where(inside & (inv > 0), 1.0 / np.where(inv > 0, inv, 1.0), np.inf)
+    return depth, inside
+
+
+def mesh_occlusion(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    parts: np.ndarray,
+    points: np.ndarray,
+    owners: list[tuple[int, ...]],
+    focal: float,
+    principal: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which points another part of the mesh hides, and which lie over another part at all.
+
+    Parameters
+    ----------
+    vertices : (V, 3) posed mesh, camera frame; faces : (F, 3); parts : (F,) each face's part
+        (:func:`face_parts`).
+    points : (K, 3) the keypoints' 3D points, camera frame.
+    owners : K tuples of the parts that are each point's own limb (:func:`own_parts`).
+
+    Returns
+    -------
+    hidden : (K,) bool: the first surface along the point's ray is another part's, in front
+        of the point.
+    over : (K,) bool: the ray meets another part somewhere (in front of the point or behind):
+        the points whose depth order the image can show.
+    """
+    depth, _ = first_hits(vertices, faces, project(points, focal, principal), focal, principal)
+    own = np.array([np.isin(parts, o) for o in owners])  # (K, F)
+    other_depth = np.where(own, np.inf, depth).min(axis=1)
+    own_depth = np.where(own, depth, np.inf).min(axis=1)
+    hidden = (other_depth < points[:, 2]) & (other_depth <= own_depth)
+    return hidden, np.isfinite(other_depth)
