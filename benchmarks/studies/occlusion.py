@@ -35,10 +35,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(1, str(ROOT / "benchmarks"))
 sys.path.insert(2, str(ROOT / "benchmarks" / "studies"))
 
+import depth_metrics as dm  # noqa: E402
 import rendered_eval as re_  # noqa: E402
+from lifter_confidence import SOURCES, half_of, load_keypoints  # noqa: E402
 
 import blender_smplify.core.occlusion as oc  # noqa: E402
-from lifter_confidence import SOURCES, half_of, load_keypoints  # noqa: E402
 
 
 def detect(args) -> int:
@@ -91,7 +92,8 @@ def fits(args) -> int:
             row = (png.stem, source, res.pose, res.betas, res.transl)
             for key, value in zip(out, (*row, 1e3 * (time.process_time() - c0))):
                 out[key].append(value)
-    np.savez(args.work / f"shipped_fits_{args.half}.npz", **{k: np.array(v) for k, v in out.items()})
+    arrays = {k: np.array(v) for k, v in out.items()}
+    np.savez(args.work / f"shipped_fits_{args.half}.npz", **arrays)
     print(f"{len(out['name'])} fits in {time.perf_counter() - start:.0f} s")
     return 0
 
@@ -124,8 +126,9 @@ class Bodies:
         """(hidden, over) of the limb keypoints (``core.occlusion.mesh_occlusion``)."""
         vertices, _, points = body
         w, h = info["image_size"]
-        return oc.mesh_occlusion(vertices, self.models[gender].faces, self.parts[gender], points,
-                                 self.owners, info["focal_px"], np.array([w / 2, h / 2]))  # fmt: skip
+        model, principal = self.models[gender], np.array([w / 2, h / 2])
+        return oc.mesh_occlusion(vertices, model.faces, self.parts[gender], points, self.owners,
+                                 info["focal_px"], principal)  # fmt: skip
 
     def truth(self, info):
         return self.posed(info["gender"], info["pose_camera"], info["betas"],
@@ -251,6 +254,160 @@ def _below(keypoint: str, joint: str) -> bool:
     return side == jside and (part in arm) == (jpart in arm) and order[part] >= order[jpart]
 
 
+def hypotheses(args) -> int:
+    """Every depth hypothesis of the fit without the search (``depth_search.hypotheses``),
+    from the detector's and the exact keypoints, with its parameters, energy, the lifter's
+    vote and its measures, in ``W/hypotheses_<half>.npz`` (``judge`` scores them)."""
+    from lifter_confidence import cached_keypoints
+
+    from blender_smplify.core import depth_search as ds
+    from blender_smplify.core.body_model import BodyModel
+    from blender_smplify.core.fit import FitOptions, fit
+    from blender_smplify.core.fit_setup import prepare
+    from blender_smplify.core.lifter import Lifter, lifted_world
+    from blender_smplify.core.objective import SmplifyWeights
+
+    lifter = Lifter(None, mirror_average=True)
+    model = BodyModel.load(gender="neutral")
+    keypoints = load_keypoints(args.work)
+    rows, start = [], time.perf_counter()
+    weights = SmplifyWeights()
+    for k, (png, info) in enumerate(cases(args)):
+        w, h = info["image_size"]
+        truth = np.array(info["joints_camera"])
+        for source in SOURCES:
+            kp = cached_keypoints(keypoints[png.stem], source)
+            if kp is None:
+                continue
+            world = lifted_world(kp, info["focal_px"], np.array([w / 2, h / 2]), lifter)
+            res = fit(model, kp, (w, h), info["focal_px"], world=world,
+                      options=FitOptions(depth_search=False))  # fmt: skip
+            problem = prepare(model, kp, (w, h), info["focal_px"], weights, FitOptions(), world)
+            x = np.concatenate([res.pose, res.betas, res.transl])
+            hyps = ds.hypotheses(problem, x, weights.pose_stage(3))
+            votes = ds.lifted_depths(problem, hyps[0].joints) or {}
+            for hyp in hyps:
+                m = dm.case_metrics(hyp.joints, truth)
+                agree = all(s in votes and votes[s] * ds._depth(hyps[0].joints, s) < 0
+                            for s in hyp.segments)  # fmt: skip
+                rows.append(dict(name=png.stem, source=source, flipped="+".join(hyp.segments),
+                                 x=hyp.x, energy=hyp.energy, screen=hyp.screen, agree=agree,
+                                 kind=flip_kind(hyp, hyps[0].joints, truth), **m))  # fmt: skip
+        if (k + 1) % 20 == 0:
+            print(f"{k + 1} renders, {time.perf_counter() - start:.0f} s", flush=True)
+    out = {key: np.array([r[key] for r in rows]) for key in rows[0]}
+    out["facing_right"] = np.array([-1 if f is None else int(f) for f in out["facing_right"]])
+    np.savez(args.work / f"hypotheses_{args.half}.npz", **out)
+    print(f"{len(rows)} hypotheses in {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+def judge(args) -> int:
+    """Criteria for keeping a depth hypothesis, with and without the occlusion evidence
+    (``core.occlusion.evidence`` of the detector's visibility; for exact 2D the detector's
+    visibility too, and as a diagnostic the true occlusion as a visibility of 0.05 / 0.95),
+    each photo keeping its accepted hypothesis of lowest energy."""
+    from blender_smplify.core.fit_setup import get_setup
+
+    hyp = dict(np.load(args.work / f"hypotheses_{args.half}.npz"))
+    vis = np.load(args.work / "visibility.npz")
+    bodies = Bodies()
+    model = bodies.models["neutral"]
+    nb = hyp["x"].shape[1] - 75
+    setup = get_setup(model, "blazepose33", nb)
+    occ = oc.Occluders(model, nb, bodies.names, setup.point_index)
+    seen = {str(n): np.where(c > 0, v, 0.0)[occ.limbs]
+            for n, v, c in zip(vis["name"], vis["visibility"], vis["conf"])}  # fmt: skip
+    photos: dict = {}
+    for k, key in enumerate(zip(hyp["name"], hyp["source"])):
+        photos.setdefault(key, []).append(k)
+    ev = np.zeros(len(hyp["x"]))
+    ev_true = np.zeros(len(hyp["x"]))
+    c0 = time.process_time()
+    for (name, _), rows in photos.items():
+        base = rows[0]
+        assert hyp["flipped"][base] == ""
+        info = json.loads((args.cache / f"{name}.json").read_text())
+        t_hidden, _ = bodies.occlusion(info["gender"], bodies.truth(info), info)
+        oracle = np.where(t_hidden, oc.CLIP, 1 - oc.CLIP)
+        judged = [occ.judge(setup.kin, hyp["x"][r][:72], hyp["x"][r][72:-3], hyp["x"][r][-3:])
+                  for r in rows]  # fmt: skip
+        for r, j in zip(rows, judged):
+            ev[r] = oc.evidence(judged[0], j, seen[str(name)])
+            ev_true[r] = oc.evidence(judged[0], j, oracle)
+    print(f"evidence of {len(ev)} hypotheses in {time.process_time() - c0:.0f} s CPU")
+    flips = hyp["flipped"] != ""
+    for source in SOURCES:
+        sel = flips & (hyp["source"] == source)
+        print(f"\n{source}: flips right / wrong by evidence sign (detector visibility | true)")
+        for name, e in (("visibility", ev), ("true occlusion", ev_true)):
+            for lo, hi in ((-np.inf, -2), (-2, -0.5), (-0.5, 0.5), (0.5, 2), (2, np.inf)):
+                b = sel & (e > lo) & (e <= hi)
+                print(f"  {name:15s} ({lo:5}, {hi:5}]: right {np.sum(b & (hyp['kind'] > 0)):4d}"
+                      f"  wrong {np.sum(b & (hyp['kind'] < 0)):4d}  unclear "
+                      f"{np.sum(b & (hyp['kind'] == 0)):4d}")  # fmt: skip
+    rules = criteria()
+    for source in SOURCES:
+        print(f"\nfrom {source}: PA-MPJPE 24 median / p90 | backwards | flips right / wrong")
+        for rule_name, rule in rules.items():
+            for evname, e in (("vis", ev), ("true", ev_true)):
+                if evname == "true" and not rule_name.startswith(("veto", "add", "either")):
+                    continue
+                picked = [choose(hyp, rows, e, rule) for (n, s), rows in photos.items()
+                          if s == source]  # fmt: skip
+                print(f"  {rule_name:14s} {evname:4s} {outcome(hyp, picked)}")
+    return 0
+
+
+def criteria() -> dict:
+    """Rules (hyp, row, base row, evidence) -> accept, for ``judge``."""
+
+    def shipped(h, r, b, e):
+        return h["agree"][r] and h["energy"][r] < h["energy"][b]
+
+    out = {"none": lambda h, r, b, e: False, "shipped": shipped}
+    for tau in (0.5, 1.0, 2.0, 4.0):
+        out[f"veto {tau}"] = lambda h, r, b, e, t=tau: shipped(h, r, b, e) and e > -t
+        out[f"add {tau}"] = lambda h, r, b, e, t=tau: shipped(h, r, b, e) or (
+            e > t and h["energy"][r] < h["energy"][b]
+        )
+        out[f"either {tau}"] = lambda h, r, b, e, t=tau: (
+            (h["agree"][r] and e > -t) or e > t
+        ) and h["energy"][r] < h["energy"][b]
+    return out
+
+
+def choose(hyp, rows, ev, rule) -> int:
+    """The row each photo keeps: its accepted hypothesis of lowest energy, else the fit. Like
+    the fit's search, only the MAX_REFITS lowest screened candidates the lifter agrees with are
+    refitted, plus (for the rules that read it) any the evidence favours."""
+    from blender_smplify.core.depth_search import MAX_REFITS
+
+    base = rows[0]
+    agreeing = sorted((r for r in rows[1:] if hyp["agree"][r]), key=lambda r: hyp["screen"][r])
+    tried = set(agreeing[:MAX_REFITS]) | {r for r in rows[1:] if not hyp["agree"][r]}
+    ok = [r for r in rows[1:] if r in tried and rule(hyp, r, base, ev[r])]
+    return min(ok, key=lambda r: hyp["energy"][r]) if ok else base
+
+
+def outcome(hyp, picked) -> str:
+    pa = hyp["pa24"][picked]
+    back, seg = hyp["backwards"][picked].sum(), hyp["segments"][picked].sum()
+    kind = hyp["kind"][picked]
+    return (f"{np.median(pa):4.0f} / {np.percentile(pa, 90):4.0f} mm | "
+            f"{100 * back / seg:.1f} % ({back}/{seg}) | {np.sum(kind > 0)} / {np.sum(kind < 0)}")
+
+
+def flip_kind(hyp, base_joints, truth) -> int:
+    """+1 when every flipped segment the truth shows clearly now has the truth's depth sign,
+    −1 when one of them now has the wrong one, else 0 (and 0 for the unflipped fit)."""
+    from blender_smplify.core import depth_search as ds
+
+    kinds = [np.sign(ds._depth(hyp.joints, s)) == np.sign(ds._depth(truth, s))
+             for s in hyp.segments if abs(ds._depth(truth, s)) > dm.CLEAR_DEPTH]  # fmt: skip
+    return 0 if not kinds else (1 if all(kinds) else -1)
+
+
 def cases(args):
     return [(png, info) for png, info in re_.load_cases(args.cache, None, None)
             if args.half == "all" or half_of(png.stem) == args.half]  # fmt: skip
@@ -258,13 +415,14 @@ def cases(args):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("step", choices=("detect", "fits", "measure"))
+    ap.add_argument("step", choices=("detect", "fits", "measure", "hypotheses", "judge"))
     ap.add_argument("--cache", type=Path, default=ROOT / "benchmarks/out/rendered_3d/seed0")
     ap.add_argument("--work", type=Path, default=Path("/tmp/occlusion"))
     ap.add_argument("--half", choices=("tuning", "report", "all"), default="tuning")
     ap.add_argument("--fits", type=Path, default=None)
     args = ap.parse_args(argv)
-    steps = {"detect": detect, "fits": fits, "measure": measure}
+    steps = {"detect": detect, "fits": fits, "measure": measure, "hypotheses": hypotheses,
+             "judge": judge}  # fmt: skip
     return steps[args.step](args)
 
 

@@ -143,3 +143,143 @@ def mesh_occlusion(
     own_depth = np.where(own, depth, np.inf).min(axis=1)
     hidden = (other_depth < points[:, 2]) & (other_depth <= own_depth)
     return hidden, np.isfinite(other_depth)
+
+
+#: Side of the grid cells (m) of the rest mesh from which :class:`SurfaceSample` keeps one
+#: vertex each, and the radius of each kept vertex's disc as a share of it.
+CELL = 0.04
+DISC = 0.6
+#: Joints of largest skinning weight that move each sample point.
+TOP = 3
+
+
+class SurfaceSample:
+    """A sparse sample of the body's surface, skinned like the mesh (without the pose's
+    corrective shapes), each point a small sphere: the fitted body's occluders at a few
+    hundred points instead of the mesh's tens of thousands of triangles.
+
+    Parameters
+    ----------
+    model : BodyModel (``v_template``, ``shapedirs``, ``lbs_weights``).
+    num_betas : shape coefficients the fit uses.
+    cell : one vertex is kept in each cell of a grid of this side over the rest mesh.
+
+    Attributes
+    ----------
+    rest : (N, 3) kept vertices at β = 0; dirs : (N, 3, B) their shape directions.
+    joints, weights : (N, TOP) the joints of largest skinning weight and their weights
+        (renormalised); part : (N,) the joint whose weight is largest.
+    radius : the spheres' radius, metres.
+    """
+
+    def __init__(self, model, num_betas: int, cell: float = CELL) -> None:
+        rest = np.asarray(model.v_template, dtype=np.float64)
+        _, first = np.unique(np.floor(rest / cell).astype(np.int64), axis=0, return_index=True)
+        keep = np.sort(first)
+        self.rest = rest[keep]
+        self.dirs = np.asarray(model.shapedirs, dtype=np.float64)[keep][:, :, :num_betas]
+        weights = np.asarray(model.lbs_weights, dtype=np.float64)[keep]
+        self.part = np.argmax(weights, axis=1)
+        # the TOP joints of largest weight per point, renormalised (a sparse skinning)
+        self.joints = np.argsort(-weights, axis=1)[:, :TOP]
+        top = np.take_along_axis(weights, self.joints, axis=1)
+        self.weights = top / top.sum(axis=1, keepdims=True)
+        self.radius = DISC * cell
+
+    def posed(self, chain: tuple, betas: np.ndarray) -> np.ndarray:
+        """(N, 3) the sample posed by a kinematic chain (``PointKinematics.chain``'s posed
+        joints p, global rotations G and rest joints t): v = Σ_k w_k (G_k (v(β) − t_k) + p_k),
+        linear blend skinning (SMPL, Loper et al. 2015, Eq. 2 without pose blend shapes)."""
+        p, G, t = chain[:3]
+        v = self.rest + self.dirs @ np.asarray(betas, dtype=np.float64)
+        k = self.joints
+        moved = np.einsum("nkab,nkb->nka", G[k], v[:, None, :] - t[k]) + p[k]
+        return np.einsum("nk,nka->na", self.weights, moved)
+
+
+def sphere_occlusion(
+    centres: np.ndarray,
+    parts: np.ndarray,
+    radius: float,
+    points: np.ndarray,
+    owners: list[tuple[int, ...]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`mesh_occlusion` on spheres: which points another part hides, and which lie over
+    another part, along each point's camera ray (camera at the origin).
+
+    Parameters
+    ----------
+    centres : (N, 3) sphere centres, camera frame; parts : (N,) each sphere's part.
+    radius : the spheres' radius.
+    points : (K, 3) the keypoints' 3D points; owners : K tuples of each point's own parts.
+
+    Returns
+    -------
+    hidden, over : (K,) bool, as :func:`mesh_occlusion`.
+    """
+    rays = points / np.linalg.norm(points, axis=1, keepdims=True)  # (K, 3)
+    along = rays @ centres.T  # (K, N) distance to the foot of the perpendicular
+    off2 = np.einsum("na,na->n", centres, centres)[None] - along**2
+    inside = off2 < radius**2
+    front = along - np.sqrt(np.where(inside, radius**2 - off2, 0.0))
+    depth = np.where(inside & (front > 0), front * rays[:, 2:], np.inf)  # camera z
+    own = np.array([np.isin(parts, o) for o in owners])
+    other_depth = np.where(own, np.inf, depth).min(axis=1)
+    own_depth = np.where(own, depth, np.inf).min(axis=1)
+    hidden = (other_depth < points[:, 2]) & (other_depth <= own_depth)
+    return hidden, np.isfinite(other_depth)
+
+
+#: BlazePose's visibility is clipped to [CLIP, 1 − CLIP] before its log-likelihood is taken.
+CLIP = 0.05
+
+
+class Occluders:
+    """The fitted body's limb keypoints and the surface that may hide them, for one fit.
+
+    Parameters
+    ----------
+    model : BodyModel of the fit; num_betas : its shape coefficients.
+    names : (K,) the keypoint layout's names; point_index : (K,) each keypoint's row in the
+        fit kinematics' points (``FitSetup.point_index``).
+    """
+
+    def __init__(self, model, num_betas: int, names, point_index: np.ndarray) -> None:
+        self.sample = SurfaceSample(model, num_betas)
+        groups = limb_keypoints(tuple(names))
+        self.limbs = np.concatenate([groups[g] for g in GROUPS])
+        self.rows = np.asarray(point_index)[self.limbs]
+        self.owners = [own_parts(names[k]) for k in self.limbs]
+
+    def judge(self, kin, pose, betas, transl) -> tuple[np.ndarray, np.ndarray]:
+        """(hidden, over) (L,) of the limb keypoints (``self.limbs``) of the body posed by
+        ``kin`` (``PointKinematics``) at pose (72,), betas (B,), transl (3,)."""
+        points, _ = kin.evaluate(pose, betas, transl, jacobian=False)
+        centres = self.sample.posed(kin.chain(pose, betas, transl), betas)
+        s = self.sample
+        return sphere_occlusion(centres, s.part, s.radius, points[self.rows], self.owners)
+
+
+def evidence(
+    base: tuple[np.ndarray, np.ndarray],
+    other: tuple[np.ndarray, np.ndarray],
+    visibility: np.ndarray,
+) -> float:
+    """How much better a body's occlusion explains BlazePose's visibility than a base body's:
+    Σ_k [ℓ_k(other) − ℓ_k(base)] over the keypoints that lie over another part in either, with
+    ℓ_k = log(1 − v_k) where the body hides keypoint k and log v_k where it shows it.
+
+    Parameters
+    ----------
+    base, other : (hidden, over) (L,) bool of each body (``Occluders.judge``).
+    visibility : (L,) BlazePose's visibility of the same keypoints (0 where not detected:
+        those are left out).
+    """
+    v = np.clip(np.asarray(visibility, dtype=np.float64), CLIP, 1.0 - CLIP)
+    seen = np.asarray(visibility) > 0
+    over = (base[1] | other[1]) & seen
+
+    def loglik(hidden):
+        return np.where(hidden, np.log1p(-v), np.log(v))[over].sum()
+
+    return float(loglik(other[0]) - loglik(base[0]))

@@ -1,0 +1,132 @@
+"""Occlusion as depth evidence (``core/occlusion.py``): which limb keypoints another part of
+the body hides along their camera rays, on the mesh and on the skinned surface sample, and
+the evidence a body's occlusion gives against BlazePose's visibility."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from blender_smplify.core import occlusion as oc
+from blender_smplify.core.body_model import BodyModel
+from blender_smplify.core.fit_setup import get_setup
+from blender_smplify.core.joints import J
+from blender_smplify.core.rotation import rodrigues
+
+FOCAL = 1000.0
+CENTRE = np.array([320.0, 240.0])
+WRIST = [oc.own_parts("left_wrist")]
+
+
+@pytest.fixture(scope="module")
+def model():
+    return BodyModel.load(gender="neutral")
+
+
+def square(z: float, half: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """Two triangles of a square facing the camera at depth z, centred on the optical axis."""
+    v = np.array([[-half, -half, z], [half, -half, z], [half, half, z], [-half, half, z]])
+    return v, np.array([[0, 1, 2], [0, 2, 3]])
+
+
+def test_first_hits_meets_the_square_at_its_depth_and_misses_beside_it():
+    v, f = square(2.0)
+    pixels = np.array(CENTRE[None] + [[0.0, 0.0], [100.0, -50.0], [400.0, 0.0]])
+    depth, inside = oc.first_hits(v, f, pixels, FOCAL, CENTRE)
+    assert np.allclose(depth[:2].min(axis=1), 2.0)
+    assert np.isinf(depth[2]).all() and not inside[2].any()
+
+
+def test_first_hits_interpolates_depth_exactly_on_a_slanted_triangle():
+    v = np.array([[-1.0, -1.0, 2.0], [1.0, -1.0, 4.0], [0.0, 1.0, 3.0]])
+    normal = np.cross(v[1] - v[0], v[2] - v[0])
+    x, y = 0.2, -0.3  # a point of the triangle's plane inside it
+    z = v[0, 2] - (normal[0] * (x - v[0, 0]) + normal[1] * (y - v[0, 1])) / normal[2]
+    point = np.array([x, y, z])
+    depth, _ = oc.first_hits(v, np.array([[0, 1, 2]]), oc.project(point[None], FOCAL, CENTRE),
+                             FOCAL, CENTRE)  # fmt: skip
+    assert depth[0, 0] == pytest.approx(point[2], abs=1e-9)
+
+
+@pytest.mark.parametrize("z, hidden", [(3.0, True), (1.5, False)])
+def test_mesh_occlusion_another_part_in_front_hides_the_point(z, hidden):
+    v, f = square(2.0)
+    parts = np.full(2, J["spine1"])
+    got_hidden, over = oc.mesh_occlusion(
+        v, f, parts, np.array([[0.05, 0.02, z]]), WRIST, FOCAL, CENTRE
+    )
+    assert got_hidden[0] == hidden and over[0]
+
+
+def test_mesh_occlusion_the_points_own_limb_in_front_does_not_hide_it():
+    v, f = square(2.0)
+    parts = np.full(2, J["left_elbow"])  # the forearm: the wrist's own limb
+    hidden, over = oc.mesh_occlusion(v, f, parts, np.array([[0.0, 0.0, 3.0]]), WRIST, FOCAL,
+                                     CENTRE)  # fmt: skip
+    assert not hidden[0] and not over[0]
+
+
+def test_sphere_occlusion_in_front_behind_beside_and_own():
+    centres = np.array([[0.0, 0.0, 2.0]])
+    belly, forearm = np.array([J["spine1"]]), np.array([J["left_elbow"]])
+    points = np.array([[0.0, 0.0, 3.0], [0.0, 0.0, 1.0], [0.3, 0.0, 3.0]])
+    hidden, over = oc.sphere_occlusion(centres, belly, 0.1, points, WRIST * 3)
+    assert hidden.tolist() == [True, False, False]
+    assert over.tolist() == [True, True, False]
+    hidden, over = oc.sphere_occlusion(centres, forearm, 0.1, points, WRIST * 3)
+    assert not hidden.any() and not over.any()
+
+
+def test_surface_sample_is_the_mesh_at_rest_and_turns_rigidly_with_the_root(model):
+    sample = oc.SurfaceSample(model, 10)
+    kin = get_setup(model, "blazepose33", 10).kin
+    betas = np.linspace(-1.0, 1.0, 10)
+    rest_mesh, _ = model.forward(betas, np.zeros(72))
+    rest = sample.posed(kin.chain(np.zeros(72), betas, np.zeros(3)), betas)
+    kept = np.array([np.flatnonzero((model.v_template == r).all(axis=1))[0] for r in sample.rest])
+    assert np.allclose(rest, rest_mesh[kept], atol=1e-9)
+    pose = np.zeros(72)
+    pose[:3] = [0.3, -1.1, 0.4]
+    transl = np.array([0.1, -0.2, 3.0])
+    root = kin.chain(np.zeros(72), betas, np.zeros(3))[0][0]
+    turned = sample.posed(kin.chain(pose, betas, transl), betas)
+    expected = (rest - root) @ rodrigues(pose[:3]).T + root + transl
+    assert np.allclose(turned, expected, atol=1e-9)
+    assert 500 < len(sample.rest) < 3000  # a sparse sample, yet more than a few points
+
+
+def test_surface_sample_hides_a_wrist_behind_the_belly_not_one_in_front(model):
+    """The rest body faced to the camera (root turned π about x: OpenCV's y down, z forward),
+    3 m away; a wrist point 30 cm behind the belly joint is hidden, 30 cm in front is not,
+    and both lie over another part; beside the body neither is."""
+    sample = oc.SurfaceSample(model, 10)
+    kin = get_setup(model, "blazepose33", 10).kin
+    pose = np.zeros(72)
+    pose[:3] = [np.pi, 0.0, 0.0]
+    chain = kin.chain(pose, np.zeros(10), np.array([0.0, 0.0, 3.0]))
+    centres = sample.posed(chain, np.zeros(10))
+    belly = chain[0][J["spine1"]]
+    points = belly + np.array([[0.0, 0.0, 0.3], [0.0, 0.0, -0.3], [0.6, 0.0, 0.3]])
+    hidden, over = oc.sphere_occlusion(centres, sample.part, sample.radius, points, WRIST * 3)
+    assert hidden.tolist() == [True, False, False]
+    assert over.tolist() == [True, True, False]
+
+
+def test_evidence_favours_the_body_whose_occlusion_matches_the_visibility():
+    visibility = np.array([0.1, 0.9, 0.1, 0.0])
+    base = (np.array([False, False, False, True]), np.array([True, True, False, True]))
+    other = (np.array([True, False, True, False]), np.array([True, True, False, True]))
+    # keypoint 0 turns hidden (BlazePose: hidden); 2 lies over nothing; 3 was not detected
+    assert oc.evidence(base, other, visibility) == pytest.approx(np.log(0.9) - np.log(0.1))
+    assert oc.evidence(other, base, visibility) == pytest.approx(np.log(0.1) - np.log(0.9))
+    assert oc.evidence(base, base, visibility) == 0.0
+
+
+def test_own_parts_and_groups():
+    assert oc.own_parts("right_thumb") == (J["right_elbow"], J["right_wrist"], J["right_hand"])
+    names = ("left_elbow", "nose", "right_knee", "left_heel", "right_index")
+    groups = oc.limb_keypoints(names)
+    assert groups["elbows"].tolist() == [0] and groups["knees"].tolist() == [2]
+    assert groups["ankles"].tolist() == [3] and groups["hands"].tolist() == [4]
+    with pytest.raises(KeyError):
+        oc.own_parts("left_shoulder")
