@@ -318,6 +318,7 @@ def judge(args) -> int:
     occ = oc.Occluders(model, nb, bodies.names, setup.point_index)
     seen = {str(n): np.where(c > 0, v, 0.0)[occ.limbs]
             for n, v, c in zip(vis["name"], vis["visibility"], vis["conf"])}  # fmt: skip
+    limb_names = [bodies.names[k] for k in occ.limbs]
     photos: dict = {}
     for k, key in enumerate(zip(hyp["name"], hyp["source"])):
         photos.setdefault(key, []).append(k)
@@ -333,8 +334,10 @@ def judge(args) -> int:
         judged = [occ.judge(setup.kin, hyp["x"][r][:72], hyp["x"][r][72:-3], hyp["x"][r][-3:])
                   for r in rows]  # fmt: skip
         for r, j in zip(rows, judged):
-            ev[r] = oc.evidence(judged[0], j, seen[str(name)])
-            ev_true[r] = oc.evidence(judged[0], j, oracle)
+            flipped = str(hyp["flipped"][r]).split("+") if hyp["flipped"][r] else []
+            moved = oc.moved_by(limb_names, flipped) if args.moved else None
+            ev[r] = oc.evidence(judged[0], j, seen[str(name)], moved)
+            ev_true[r] = oc.evidence(judged[0], j, oracle, moved)
     print(f"evidence of {len(ev)} hypotheses in {time.process_time() - c0:.0f} s CPU")
     flips = hyp["flipped"] != ""
     for source in SOURCES:
@@ -408,6 +411,52 @@ def flip_kind(hyp, base_joints, truth) -> int:
     return 0 if not kinds else (1 if all(kinds) else -1)
 
 
+def compare(args) -> int:
+    """The shipped fit with and without the depth search's occlusion veto (``FitOptions.
+    occlusion``, the detector's visibility for both sources), on ``--half``, in the same run:
+    per-category tables as ``lifter_confidence.py`` prints them; ``--save`` keeps the rows."""
+    from lifter_confidence import cached_keypoints, print_tables
+
+    from blender_smplify.core.body_model import BodyModel
+    from blender_smplify.core.fit import FitOptions, fit
+    from blender_smplify.core.lifter import Lifter, lifted_world
+
+    variants = {"shipped": FitOptions(), "occlusion": FitOptions(occlusion=True)}
+    lifter = Lifter(None, mirror_average=True)
+    model = BodyModel.load(gender="neutral")
+    keypoints = load_keypoints(args.work)
+    vis = np.load(args.work / "visibility.npz")
+    visibility = {str(n): v for n, v in zip(vis["name"], vis["visibility"])}
+    results, start = [], time.perf_counter()
+    for k, (png, info) in enumerate(cases(args)):
+        w, h = info["image_size"]
+        truth = np.array(info["joints_camera"])
+        row = {"name": png.stem, "category": info["category"]}
+        for source in SOURCES:
+            kp = cached_keypoints(keypoints[png.stem], source)
+            if kp is None:
+                row[source] = None
+                continue
+            row[source] = {}
+            for name, options in variants.items():
+                c0 = time.process_time()
+                world = lifted_world(kp, info["focal_px"], np.array([w / 2, h / 2]), lifter)
+                res = fit(model, kp, (w, h), info["focal_px"], world=world, options=options,
+                          visibility=visibility[png.stem])  # fmt: skip
+                m = dm.case_metrics(np.asarray(res.joints_3d), truth)
+                m["cpu_ms"] = 1e3 * (time.process_time() - c0)
+                row[source][name] = m
+        results.append(row)
+        if (k + 1) % 30 == 0:
+            print(f"{k + 1} renders, {time.perf_counter() - start:.0f} s", flush=True)
+    print(f"{len(results)} renders ({args.half}), {time.perf_counter() - start:.0f} s")
+    if args.save:
+        args.save.write_text(json.dumps({"variants": list(variants), "rows": results},
+                                        default=float))  # fmt: skip
+    print_tables(results, list(variants))
+    return 0
+
+
 def cases(args):
     return [(png, info) for png, info in re_.load_cases(args.cache, None, None)
             if args.half == "all" or half_of(png.stem) == args.half]  # fmt: skip
@@ -415,14 +464,18 @@ def cases(args):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("step", choices=("detect", "fits", "measure", "hypotheses", "judge"))
+    ap.add_argument("step", choices=("detect", "fits", "measure", "hypotheses", "judge",
+                                           "compare"))  # fmt: skip
     ap.add_argument("--cache", type=Path, default=ROOT / "benchmarks/out/rendered_3d/seed0")
     ap.add_argument("--work", type=Path, default=Path("/tmp/occlusion"))
     ap.add_argument("--half", choices=("tuning", "report", "all"), default="tuning")
     ap.add_argument("--fits", type=Path, default=None)
+    ap.add_argument("--save", type=Path, default=None)
+    ap.add_argument("--moved", type=int, default=1,
+                    help="judge: count only the flipped limb's keypoints (0: all)")  # fmt: skip
     args = ap.parse_args(argv)
     steps = {"detect": detect, "fits": fits, "measure": measure, "hypotheses": hypotheses,
-             "judge": judge}  # fmt: skip
+             "judge": judge, "compare": compare}  # fmt: skip
     return steps[args.step](args)
 
 

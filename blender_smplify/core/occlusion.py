@@ -19,8 +19,11 @@ Pinhole camera at the origin looking along +z (OpenCV), pixels ``focal · (x, y)
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
+from .edit_terms import LIMB_SEGMENTS
 from .joints import J
 
 #: The blazepose33 limb keypoints this module judges, by group, and the SMPL joints whose
@@ -44,6 +47,27 @@ _OWN: dict[str, tuple[str, ...]] = {
     "heel": ("knee", "ankle", "foot"),
     "foot_index": ("knee", "ankle", "foot"),
 }
+
+
+#: The limb keypoints from each limb joint down to the limb's end (a flip of the segment
+#: ending at the joint moves them in depth).
+_DOWN: dict[str, tuple[str, ...]] = {
+    "elbow": ("elbow", "wrist", "pinky", "index", "thumb"),
+    "wrist": ("wrist", "pinky", "index", "thumb"),
+    "knee": ("knee", "ankle", "heel", "foot_index"),
+    "ankle": ("ankle", "heel", "foot_index"),
+}
+
+
+def moved_by(names, segments) -> np.ndarray:
+    """(K,) bool: the keypoints of ``names`` that flipping ``segments`` (``edit_terms.
+    LIMB_SEGMENTS`` keys: the segment's parent joint, e.g. "left_shoulder") moves in depth,
+    those from the segment's child joint down its limb."""
+    moved = set()
+    for segment in segments:
+        side, child = LIMB_SEGMENTS[segment].split("_", 1)
+        moved |= {f"{side}_{part}" for part in _DOWN[child]}
+    return np.array([n in moved for n in names])
 
 
 def own_parts(name: str) -> tuple[int, ...]:
@@ -264,22 +288,70 @@ def evidence(
     base: tuple[np.ndarray, np.ndarray],
     other: tuple[np.ndarray, np.ndarray],
     visibility: np.ndarray,
+    moved: np.ndarray | None = None,
 ) -> float:
     """How much better a body's occlusion explains BlazePose's visibility than a base body's:
-    Σ_k [ℓ_k(other) − ℓ_k(base)] over the keypoints that lie over another part in either, with
-    ℓ_k = log(1 − v_k) where the body hides keypoint k and log v_k where it shows it.
+    Σ_k [ℓ_k(other) − ℓ_k(base)] over the (``moved``) keypoints that lie over another part in
+    either, with ℓ_k = log(1 − v_k) where the body hides keypoint k and log v_k where it
+    shows it.
 
     Parameters
     ----------
     base, other : (hidden, over) (L,) bool of each body (``Occluders.judge``).
     visibility : (L,) BlazePose's visibility of the same keypoints (0 where not detected:
         those are left out).
+    moved : (L,) bool, the keypoints to count (:func:`moved_by` the flip that made ``other``:
+        the refit also shifts the rest of the body a little, whose occlusion says nothing of
+        the flip); None: all.
     """
     v = np.clip(np.asarray(visibility, dtype=np.float64), CLIP, 1.0 - CLIP)
     seen = np.asarray(visibility) > 0
     over = (base[1] | other[1]) & seen
+    if moved is not None:
+        over &= moved
 
     def loglik(hidden):
         return np.where(hidden, np.log1p(-v), np.log(v))[over].sum()
 
     return float(loglik(other[0]) - loglik(base[0]))
+
+
+#: A depth flip is refused where the occlusion evidence against it is below −VETO (nats):
+#: chosen on the rendered benchmark's tuning half (docs/fit.md, "Occlusion as depth
+#: evidence").
+VETO = 1.0
+
+_OCCLUDERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+class OcclusionVeto:
+    """The depth search's occlusion check: a flip whose refitted body hides the flipped limb's
+    keypoints where BlazePose sees them (or shows them where it does not) is refused.
+
+    Parameters
+    ----------
+    model : the fit's BodyModel; setup : its ``FitSetup`` (layout, kinematics, point rows).
+    visibility : (K,) BlazePose's visibility of the layout's keypoints (0: not detected).
+    veto : refuse a flip whose :func:`evidence` is below −veto.
+    """
+
+    def __init__(self, model, setup, visibility: np.ndarray, veto: float = VETO) -> None:
+        self.kin, self.names, self.veto = setup.kin, setup.layout.names, veto
+        key = (setup.layout.name, setup.kin.num_betas)
+        cache = _OCCLUDERS.setdefault(model, {})
+        if key not in cache:
+            cache[key] = Occluders(model, setup.kin.num_betas, self.names, setup.point_index)
+        self.occluders = cache[key]
+        self.visibility = np.asarray(visibility, dtype=np.float64)[self.occluders.limbs]
+        self.limb_names = [self.names[k] for k in self.occluders.limbs]
+
+    def allows(self, split, x_from: np.ndarray, x_to: np.ndarray, segments) -> bool:
+        """Whether the flip of ``segments`` from x_from (n,) to x_to (n,) (``split``: x ->
+        pose, betas, transl) is not contradicted by the visibility."""
+        limbs = [s for s in segments if s in LIMB_SEGMENTS]
+        if not limbs:
+            return True
+        before = self.occluders.judge(self.kin, *split(x_from))
+        after = self.occluders.judge(self.kin, *split(x_to))
+        moved = moved_by(self.limb_names, limbs)
+        return evidence(before, after, self.visibility, moved) > -self.veto

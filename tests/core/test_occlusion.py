@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import test_depth_search
+from test_depth_search import body, scene  # noqa: F401  (the depth search's fixtures)
 
 from blender_smplify.core import occlusion as oc
 from blender_smplify.core.body_model import BodyModel
@@ -15,6 +17,7 @@ from blender_smplify.core.rotation import rodrigues
 
 FOCAL = 1000.0
 CENTRE = np.array([320.0, 240.0])
+SIZE, FOCAL_DS = test_depth_search.SIZE, test_depth_search.FOCAL
 WRIST = [oc.own_parts("left_wrist")]
 
 
@@ -130,3 +133,91 @@ def test_own_parts_and_groups():
     assert groups["ankles"].tolist() == [3] and groups["hands"].tolist() == [4]
     with pytest.raises(KeyError):
         oc.own_parts("left_shoulder")
+
+
+def arm_pose(direction) -> np.ndarray:
+    """Facing the camera 3 m away (root π about x), the left arm straight along ``direction``
+    in the body's frame (x left, y up, z forward) from the T-pose's +x."""
+    pose = np.zeros(72)
+    pose[:3] = [np.pi, 0.0, 0.0]
+    d = np.asarray(direction, dtype=np.float64) / np.linalg.norm(direction)
+    axis = np.cross([1.0, 0.0, 0.0], d)
+    angle = np.arccos(np.clip(d[0], -1.0, 1.0))
+    pose[3 * J["left_shoulder"] : 3 * J["left_shoulder"] + 3] = axis / np.linalg.norm(axis) * angle
+    return np.concatenate([pose, np.zeros(10), [0.0, 0.0, 3.0]])
+
+
+def split(x):
+    return x[:72], x[72:82], x[82:]
+
+
+@pytest.mark.parametrize("hand_seen", [False, True])
+def test_veto_refuses_the_flip_the_visibility_contradicts(model, hand_seen):
+    """The left arm reaching forward across the chest (hand in front of the body) and its
+    depth flip (hand behind the back): BlazePose seeing the hand allows the flip to the front
+    only, not seeing it the flip to the back only; a flip of the other arm moves none of its
+    keypoints and is allowed either way."""
+    setup = get_setup(model, "blazepose33", 10)
+    names = setup.layout.names
+    visibility = np.full(33, 0.9)
+    hand = [names.index(f"left_{p}") for p in ("wrist", "pinky", "index", "thumb")]
+    visibility[hand] = 0.95 if hand_seen else 0.05
+    veto = oc.OcclusionVeto(model, setup, visibility)
+    front, back = arm_pose([-0.5, -0.2, 0.85]), arm_pose([-0.5, -0.2, -0.85])
+    occ = veto.occluders
+    wrist = occ.limbs.tolist().index(names.index("left_wrist"))
+    assert occ.judge(setup.kin, *split(back))[0][wrist]  # the body hides the hand behind it
+    assert not occ.judge(setup.kin, *split(front))[0][wrist]
+    assert veto.allows(split, back, front, ("left_shoulder",)) == hand_seen
+    assert veto.allows(split, front, back, ("left_shoulder",)) != hand_seen
+    assert veto.allows(split, front, back, ("right_shoulder",))
+
+
+class Refusing:
+    """An occlusion check that refuses every flip and notes what it was asked."""
+
+    def __init__(self):
+        self.asked = []
+
+    def allows(self, split, x_from, x_to, segments):
+        self.asked.append(tuple(segments))
+        return False
+
+
+def test_the_depth_search_keeps_no_flip_its_occlusion_check_refuses(body, scene):  # noqa: F811
+    """The depth search's scene (``test_depth_search``): with the true 3D evidence it turns
+    the forearm back; with an occlusion check that refuses, it asks about that flip and keeps
+    the fit as it was."""
+    from test_depth_search import landmarks_of, settled
+
+    from blender_smplify.core import depth_search as ds
+    from blender_smplify.core.fit import FitOptions
+    from blender_smplify.core.fit_setup import prepare
+    from blender_smplify.core.objective import SmplifyWeights
+
+    truth, keypoints, x, _ = scene
+    plain = prepare(body, keypoints, SIZE, FOCAL_DS, SmplifyWeights(), FitOptions())
+    wrong = settled(plain, ds.mirrored(plain, x, ("left_elbow",)))
+    weak = SmplifyWeights(world=1.0)
+    problem = prepare(body, keypoints, SIZE, FOCAL_DS, weak, FitOptions(), landmarks_of(truth))
+    _, flipped = ds.search_depth(problem, wrong, weak.pose_stage(3))
+    assert "left_elbow" in flipped
+    refusing = Refusing()
+    found, flipped = ds.search_depth(problem, wrong, weak.pose_stage(3), occlusion=refusing)
+    assert flipped == () and ("left_elbow",) in refusing.asked
+    np.testing.assert_array_equal(found, wrong)
+
+
+def test_fit_checks_the_visibility_it_is_given(model):
+    from blender_smplify.core.errors import KeypointsError
+    from blender_smplify.core.fit import FitOptions, fit
+    from blender_smplify.core.keypoints import Keypoints2D
+
+    setup = get_setup(model, "blazepose33", 10)
+    x = arm_pose([0.0, -1.0, 0.0])
+    pts, _ = setup.kin.evaluate(*split(x), jacobian=False)
+    xy = oc.project(pts[setup.point_index], FOCAL, CENTRE)
+    keypoints = Keypoints2D("blazepose33", xy, np.ones(33))
+    options = FitOptions(occlusion=True)
+    with pytest.raises(KeypointsError, match="33 values"):
+        fit(model, keypoints, (640, 480), FOCAL, options=options, visibility=np.ones(17))
