@@ -6,6 +6,10 @@ photo cannot show a segment's depth sign from positions, but it shows occlusion.
     .venv/bin/python benchmarks/studies/occlusion.py measure --cache DIR [--work W]
         [--half tuning] [--fits W/shipped_fits.npz]
     .venv/bin/python benchmarks/studies/occlusion.py fits --cache DIR [--work W] [--half tuning]
+    .venv/bin/python benchmarks/studies/occlusion.py hypotheses --cache DIR [--half tuning]
+    .venv/bin/python benchmarks/studies/occlusion.py judge --cache DIR [--half tuning] [--moved 0]
+    .venv/bin/python benchmarks/studies/occlusion.py compare --cache DIR --half report
+        [--save W/compare_report.json]
 
 - ``detect``: the detector once more on every render, keeping what ``lifter_confidence.py``'s
   ``W/keypoints.npz`` leaves out: BlazePose's visibility (``Detection.world_visibility``) and
@@ -18,6 +22,15 @@ photo cannot show a segment's depth sign from positions, but it shows occlusion.
   another body part), how well 1 − visibility ranks it (AUC, accuracy at 0.5) per group, and,
   given ``--fits``, how many of the fit's backwards arm and leg segments have an end whose
   occlusion in the fitted body contradicts the truth or the visibility.
+- ``hypotheses``: every depth hypothesis of the fit without the search, refitted from it
+  (``depth_search.hypotheses``), with its parameters, energy, the lifter's vote and its
+  measures, in ``W/hypotheses_<half>.npz``.
+- ``judge``: the occlusion evidence of each hypothesis (``core.occlusion.evidence``: the
+  detector's visibility; the true occlusion as a diagnostic), how it splits the flips that turn
+  a segment the right and the wrong way, and criteria with and without it.
+- ``compare``: the shipped fit against ``FitOptions(occlusion=True)`` in the same run.
+
+Results: docs/fit.md, "Occlusion as depth evidence".
 """
 
 from __future__ import annotations
