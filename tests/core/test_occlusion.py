@@ -221,3 +221,28 @@ def test_fit_checks_the_visibility_it_is_given(model):
     options = FitOptions(occlusion=True)
     with pytest.raises(KeypointsError, match="33 values"):
         fit(model, keypoints, (640, 480), FOCAL, options=options, visibility=np.ones(17))
+
+
+def test_the_pipeline_gives_the_fit_blazeposes_visibility(monkeypatch):
+    """A photo through the pipeline: the fit gets the detection's own visibility (not the
+    lifter's per-point weights that replace its world landmarks)."""
+    from pathlib import Path
+
+    from blender_smplify.core import fit as fit_module
+    from blender_smplify.core import pipeline
+    from blender_smplify.core.detector import JointDetector
+    from blender_smplify.core.image_io import load_image
+
+    sample = Path(pipeline.__file__).parents[1] / "data" / "samples" / "standing_person.jpg"
+    given = {}
+    real = fit_module.fit
+
+    def spy(*args, **kwargs):
+        given.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fit_module, "fit", spy)
+    result = pipeline.fit_photo(sample)
+    detection = JointDetector().detect(load_image(sample))
+    np.testing.assert_allclose(given["visibility"], detection.world_visibility)
+    assert not np.allclose(given["visibility"], result.world.visibility)
