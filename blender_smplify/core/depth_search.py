@@ -80,10 +80,16 @@ class Hypothesis:
 
 
 def search_depth(
-    problem: FitProblem, x: np.ndarray, config: StageConfig, *, margin: float = MARGIN
+    problem: FitProblem,
+    x: np.ndarray,
+    config: StageConfig,
+    *,
+    margin: float = MARGIN,
+    occlusion=None,
 ) -> tuple[np.ndarray, tuple[str, ...]]:
     """The parameters (n,) after the search from the fit x (n,) under the stage ``config``,
-    and the segments it flipped."""
+    and the segments it flipped; ``occlusion`` (``occlusion.OcclusionVeto``, optional) may
+    refuse a flip the photo's occlusion contradicts."""
     flipped: tuple[str, ...] = ()
     if not any(block.name == "world" for block in problem.objective.blocks):
         return x, flipped  # the energy alone chose the wrong side as often as the right one
@@ -93,7 +99,10 @@ def search_depth(
         if set(segments) & set(flipped):
             continue
         trial = refitted(problem, current, config, segments)
-        if trial.energy < (1.0 - margin) * current.energy:
+        if trial.energy < (1.0 - margin) * current.energy and (
+            occlusion is None
+            or occlusion.allows(problem.objective.split, current.x, trial.x, segments)
+        ):
             current, flipped = trial, flipped + segments
     return current.x, flipped
 

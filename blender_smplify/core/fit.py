@@ -47,7 +47,7 @@ import numpy as np
 
 from .depth_search import search_depth
 from .dogleg import DoglegResult, Status, dogleg
-from .errors import SmplifyError
+from .errors import KeypointsError, SmplifyError
 from .fit_result import FitDiagnostics, FitResult
 from .fit_setup import (
     FACING,
@@ -61,6 +61,7 @@ from .fit_setup import (
 )
 from .keypoints import Keypoints2D
 from .objective import SmplifyWeights, StageConfig
+from .occlusion import OcclusionVeto
 from .outline_rounds import dogleg_in_rounds
 from .priors import PosePrior
 from .rotation import rodrigues
@@ -140,6 +141,11 @@ class FitOptions:
         objective drops too (``depth_search.py``; nothing without ``world``). On the rendered
         benchmark's report half it took the limbs backwards from 11.3 to 10.7 % (detector)
         and from 8.1 to 7.2 % (exact 2D) for 1-3 ms (docs/fit.md, "Depth hypotheses").
+    occlusion : the depth search refuses a flip whose body hides the flipped limb's keypoints
+        where BlazePose's ``visibility`` (a ``fit`` argument) says they are seen, or the
+        reverse (``occlusion.OcclusionVeto``). Off: on the rendered benchmark's report half
+        it took the limbs backwards from 11.0 to 11.2 % (detector) and 6.8 to 7.1 % (exact
+        2D) (docs/fit.md, "Occlusion as depth evidence").
     """
 
     num_betas: int = 10
@@ -156,6 +162,7 @@ class FitOptions:
     same_person_iterations: int | None = None
     same_person_radius: float = 1.0
     depth_search: bool = True
+    occlusion: bool = False
 
     def __post_init__(self) -> None:
         if len(self.max_iterations) != len(STAGE_NAMES):
@@ -184,6 +191,7 @@ def fit(
     silhouette: Silhouette | None = None,
     height: float | None = None,
     girths: dict[str, float] | None = None,
+    visibility: np.ndarray | None = None,
 ) -> FitResult:
     """Fit the body model to 2D keypoints.
 
@@ -212,6 +220,9 @@ def fit(
         unknown.
     girths : known girths in metres, {"chest_girth" | "waist_girth" | "hip_girth": value},
         soft constraints on β likewise (weight ``weights.girths``); None: none known.
+    visibility : (33,) BlazePose's visibility of blazepose33 keypoints
+        (``Detection.world_visibility``), read by the depth search with ``options.occlusion``;
+        None: not known.
 
     Returns
     -------
@@ -233,6 +244,7 @@ def fit(
         height=height,
         girths=girths,
     )
+    occlusion = _occlusion_veto(model, problem, keypoints, visibility, options)
     solver = _Solver(problem, options, callback)
     # 1. camera stage on the torso, both facings
     camera = _camera_stage(problem, solver)
@@ -240,7 +252,7 @@ def fit(
     best = _annealed_stages(problem, solver, _starts(camera))
     # 3. a fit that explains the keypoints badly is re-run from other starts
     best = _retry_if_stuck(problem, solver, camera, best)
-    best = _depth_search(problem, solver, best)  # ... and the other side of ambiguous limbs
+    best = _depth_search(problem, solver, best, occlusion)  # ... the other side of limbs
     # 4. the person's outline refines shape and pose
     best = _silhouette_stage(problem, solver, best)
     return _result(problem, solver, best, camera.seconds, _diagnostics(camera, best))
@@ -480,13 +492,27 @@ def _retry_if_stuck(
     return replace(best, seconds=tuple(seconds), retried=True)
 
 
-def _depth_search(problem: FitProblem, solver: _Solver, best: _Annealed) -> _Annealed:
+def _occlusion_veto(model, problem, keypoints, visibility, options) -> OcclusionVeto | None:
+    """The depth search's occlusion check (``options.occlusion`` and a visibility given)."""
+    if not options.occlusion or visibility is None:
+        return None
+    visibility = np.asarray(visibility, dtype=np.float64)
+    if keypoints.layout != "blazepose33" or visibility.shape != (33,):
+        raise KeypointsError(
+            "visibility needs blazepose33 keypoints and 33 values, "
+            f"got {keypoints.layout} and shape {visibility.shape}"
+        )
+    seen = np.where(np.asarray(keypoints.confidence) > 0, visibility, 0.0)
+    return OcclusionVeto(model, problem.setup, seen)
+
+
+def _depth_search(problem: FitProblem, solver: _Solver, best: _Annealed, occlusion) -> _Annealed:
     """Step 3b: the other depth sign of the limbs pointing into depth (``depth_search.py``),
     when switched on; its time is added to the last annealed stage's."""
     if not solver.options.depth_search or solver.cancelled or best.result is None:
         return best
     t0 = time.perf_counter()
-    x, _ = search_depth(problem, best.x, problem.weights.pose_stage(3))
+    x, _ = search_depth(problem, best.x, problem.weights.pose_stage(3), occlusion=occlusion)
     seconds = (*best.seconds[:-1], best.seconds[-1] + time.perf_counter() - t0)
     return replace(best, x=x, seconds=seconds)
 
