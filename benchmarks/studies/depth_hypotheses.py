@@ -58,6 +58,7 @@ def collect_case(info, kp, lifter, model, trunk=False, args_search=False) -> dic
     from blender_smplify.core.fit_setup import prepare
     from blender_smplify.core.lifter import lifted_world
     from blender_smplify.core.objective import SmplifyWeights
+    from blender_smplify.core.priors import joint_limits
 
     w, h = info["image_size"]
     principal = np.array([w / 2, h / 2])
@@ -81,18 +82,24 @@ def collect_case(info, kp, lifter, model, trunk=False, args_search=False) -> dic
         cpu = 1e3 * (time.process_time() - c0)
         lifted = world.in_camera(info["focal_px"], principal)
         lifted_signs = lifted_segment_signs(lifted, hyps[0].joints)
+        expected = lifter.lift(keypoints.xy, keypoints.confidence, info["focal_px"], principal)
         records = []
         for hyp in hyps:
             m = dm.case_metrics(hyp.joints, truth)
             signs = segment_signs(hyp.joints)
+            limits, _, _ = joint_limits(hyp.x[:72])
             records.append({
                 "segments": list(hyp.segments), "energies": hyp.energies,
                 "screen": hyp.screen, "pa24": m["pa24"], "backwards": m["backwards"],
                 "segments_judged": m["segments"], "facing_right": m["facing_right"],
-                "signs": signs,
+                "signs": signs, "limits": float(np.sum(limits**2)),
+                "limits_count": int(len(limits)),
             })  # fmt: skip
         row[source] = {"hypotheses": records, "truth_signs": truth_signs,
-                       "lifted_signs": lifted_signs, "cpu_ms": cpu}  # fmt: skip
+                       "lifted_signs": lifted_signs, "cpu_ms": cpu,
+                       "confidence": keypoints.confidence.tolist(),
+                       "expected_error": None if expected.expected_error is None
+                       else expected.expected_error.tolist()}  # fmt: skip
     return row
 
 
@@ -270,7 +277,8 @@ def add_blazepose_signs(rows: list[dict], path: Path) -> None:
                 signs[a] = float(v[2] / max(np.linalg.norm(v), 1e-9))
             case["blazepose_signs"] = signs
             if source == "detector":
-                for s, t in case["truth_signs"].items():
+                for s in signs:  # the limbs (the truth's signs hold the trunk's too)
+                    t = case["truth_signs"][s]
                     if abs(t) > dm.CLEAR_DEPTH:
                         tally["right" if np.sign(signs[s]) == np.sign(t) else "wrong"] += 1
     print("BlazePose world landmarks' sign on the clear segments:", tally)
