@@ -4,7 +4,10 @@ benchmark, from ``depth_hypotheses.py collect``'s records of both halves.
     .venv/bin/python benchmarks/studies/depth_chooser.py table W/hyp_tuning.json
         W/hyp_report.json --world-cache W/bp_world.npz --out W/features.npz
     .venv/bin/python benchmarks/studies/depth_chooser.py learn --table W/features.npz
-        [--features energy lifter ...] [--forward]
+        [--features energy lifter ...]
+    .venv/bin/python benchmarks/studies/depth_chooser.py room W/hyp_tuning.json
+        W/hyp_report.json --table W/features.npz
+    .venv/bin/python benchmarks/studies/depth_chooser.py simulate --table W/features.npz
 
 ``table`` turns every refitted hypothesis into one row of candidate features (all relative to
 the fit it was refitted from) and its label: +1 when every flipped segment that the truth shows
@@ -13,7 +16,19 @@ for learning). ``learn`` fits an L2 logistic regression of the label on the name
 the tuning half only, then lets each photo keep its most probable hypothesis when that
 probability passes a threshold (chosen on the tuning half too), and prints the per-photo
 measures on both halves beside the shipped criterion (lifter agrees and the energy drops) and
-the oracle (the hypothesis with the fewest backwards segments).
+the oracle (the hypothesis with the fewest backwards segments). ``room``: where the oracle's
+gain lies (among the hypotheses the lifter flags, the single segments, all; the shipped
+criterion with 1, 2, 3 or all flagged candidates refitted), how often each sign source is right
+on the hypotheses, and what refitting every candidate costs. ``simulate``: the shipped rule
+with a simulated per-segment sign source of a given recall (share of the right flips it asks
+for) and false-alarm rate (share of the wrong flips it asks for), errors independent of the
+fit's, and the energy allowed to rise by a factor: what a new sign source (a depth-sign head
+of the lifter, occlusion cues) must reach before it beats the shipped criterion.
+
+Adding a feature: one more key in :func:`row_features` (per hypothesis, from the records
+``depth_hypotheses.py collect`` writes; a per-segment source is reduced over the flipped
+segments as ``lifter`` is, e.g. ``away``: the lifter's depth-sign head where the records hold
+it), then ``table`` and ``learn --features ... away``.
 """
 
 from __future__ import annotations
@@ -91,6 +106,10 @@ def row_features(case: dict, base: dict, hyp: dict) -> dict[str, float]:
             float(np.mean([np.sign(votes[s]) == np.sign(base["signs"][s]) for s in others]))
             if votes is not None and others else 0.5
         )  # how far this source agrees with the fit on its other tilted limbs
+    away = case.get("away_probabilities")  # a lifter's depth-sign head, where it has one
+    out["away"] = (
+        min((away[s] - 0.5) * sign[s] for s in segs) if away is not None else np.nan
+    )
     # the truth's own depth change per length (only for simulating a sign source: never learnt)
     out["truth"] = min(case["truth_signs"][s] * sign[s] for s in segs)
     out["agree_both"] = float(
@@ -176,10 +195,11 @@ def summary(t: dict, chosen: np.ndarray) -> str:
             f"{100 * back.sum() / judged.sum():.1f} % ({back.sum()}/{judged.sum()})")  # fmt: skip
 
 
-def oracle(t: dict, sel: np.ndarray) -> np.ndarray:
+def oracle(t: dict, sel: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
+    """Per photo of ``sel``, the row (among the ``allowed``) with the fewest backwards limbs."""
     chosen = []
-    for key in sorted(set(zip(t["name"][sel], t["source"][sel]))):
-        rows = np.flatnonzero((t["name"] == key[0]) & (t["source"] == key[1]))
+    for rows in photos(t, sel):
+        rows = rows if allowed is None else rows[allowed[rows]]
         chosen.append(min(rows, key=lambda r: (t["backwards"][r], t["pa24"][r])))
     return np.array(chosen)
 
@@ -191,50 +211,179 @@ def base_rows(t: dict) -> np.ndarray:
     return np.array([base[(n, s)] for n, s in zip(t["name"], t["source"])])
 
 
+#: Columns of the table that are not features (or must never be learnt: the truth).
+NOT_FEATURES = ("name", "source", "half", "category", "index", "label", "segments", "pa24",
+                "backwards", "judged", "truth")  # fmt: skip
+
+
 def learn(args) -> int:
     t = dict(np.load(args.table))
     hyp = t["index"] > 0
     if args.label == "backwards":  # +1: fewer limbs backwards than the fit, −1: more
         t["label"] = -np.sign(t["backwards"] - t["backwards"][base_rows(t)])
     train = hyp & (t["half"] == "tuning") & (t["label"] != 0)
-    if args.sources:
-        train &= np.isin(t["source"], args.sources)
     names = args.features
+    if names == ["all"]:
+        names = [n for n in t if n not in NOT_FEATURES and np.isfinite(t[n][hyp]).any()]
     X = np.c_[tuple(np.nan_to_num(t[n].astype(float)) for n in names)]
+    if args.per_source:  # each feature's weight may differ between the two sources
+        exact = (t["source"] == "truth2d").astype(float)
+        X = np.c_[X, X * exact[:, None], exact]
     mu, sd = X[train].mean(0), X[train].std(0) + 1e-12
     Z = (X - mu) / sd
     w = logistic(Z[train], (t["label"][train] > 0).astype(float), args.l2)
-    logit = Z @ w[:-1] + w[-1]
-    prob = 1.0 / (1.0 + np.exp(-logit))
+    prob = 1.0 / (1.0 + np.exp(-(Z @ w[:-1] + w[-1])))
     raw = w[:-1] / sd
-    print("features:", names)
-    print("coefficients (raw units):", dict(zip(names, np.round(raw, 4))),
-          "intercept", round(float(w[-1] - raw @ mu), 4))  # fmt: skip
+    print("features:", names, "(per source)" if args.per_source else "")
+    if not args.per_source:
+        print("coefficients (raw units):", dict(zip(names, np.round(raw, 4))),
+              "intercept", round(float(w[-1] - raw @ mu), 4))  # fmt: skip
+    columns = halves(t)
+    tuning_back = [sum(t["backwards"][choose(t, s, hyp, prob, thr)].sum() for s in columns[:2])
+                   for thr in args.thresholds]  # fmt: skip
+    best = args.thresholds[int(np.argmin(tuning_back))]
+    print("limbs backwards on the tuning half by threshold:",
+          dict(zip(args.thresholds, map(int, tuning_back))), "-> p >", best)  # fmt: skip
     shipped = hyp & (t["lifter_sign"] > 0) & (t["energy"] < 0)
-    for half in ("tuning", "report"):
-        for source in SOURCES:
-            sel = (t["half"] == half) & (t["source"] == source)
-            if not sel.any():
-                continue
-            lab = t["label"][sel & hyp]
-            print(f"\n{half}, {source}: {np.sum(lab > 0)} right / {np.sum(lab < 0)} wrong")
-            base = sel & (t["index"] == 0)
-            print("  no search     ", summary(t, np.flatnonzero(base)))
-            print("  shipped       ", summary(t, choose(t, sel, shipped, -t["energy"], -np.inf)))
-            for thr in args.thresholds:
-                c = choose(t, sel, hyp, prob, thr)
-                acc = c[t["index"][c] > 0]
-                print(f"  chooser p>{thr:.2f}", summary(t, c),
-                      f"accepts {np.sum(t['label'][acc] > 0)} right / "
-                      f"{np.sum(t['label'][acc] < 0)} wrong / {np.sum(t['label'][acc] == 0)} "
-                      "unjudged")  # fmt: skip
-            print("  oracle        ", summary(t, oracle(t, sel)))
+    lines = {
+        "no search": lambda s: np.array([r[0] for r in photos(t, s)]),
+        "shipped": lambda s: choose(t, s, shipped, -t["energy"], -np.inf),
+        f"chooser, p > {best}": lambda s: choose(t, s, hyp, prob, best),
+        "oracle": lambda s: oracle(t, s),
+    }
+    print("| choice | " + " | ".join(f"{h}, {s}" for h in HALVES for s in SOURCES) + " |")
+    print("|---|" + "---|" * 4)
+    for name, pick in lines.items():
+        print(f"| {name} | " + " | ".join(summary(t, pick(s)) for s in columns) + " |")
     return 0
+
+
+def oracle_among(t: dict, sel: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """The oracle's row per photo of ``sel``, choosing among the fit and the ``allowed``."""
+    return oracle(t, sel, (t["index"] == 0) | allowed)
+
+
+def shipped_top(t: dict, sel: np.ndarray, k: int) -> np.ndarray:
+    """The shipped criterion with only the k flagged candidates of lowest mirrored energy
+    refitted (``depth_search.MAX_REFITS``)."""
+    chosen = []
+    for rows in photos(t, sel):
+        flagged = rows[(t["index"][rows] > 0) & (t["lifter_sign"][rows] > 0)]
+        tried = flagged[np.argsort(t["screen"][flagged])][:k]
+        kept = tried[t["energy"][tried] < 0]
+        chosen.append(kept[np.argmin(t["energy"][kept])] if len(kept) else rows[0])
+    return np.array(chosen)
+
+
+def photos(t: dict, sel: np.ndarray) -> list[np.ndarray]:
+    """The rows of each photo and source among ``sel``, the fit (index 0) first."""
+    keys = sorted(set(zip(t["name"][sel], t["source"][sel])))
+    out = []
+    for name, source in keys:
+        rows = np.flatnonzero((t["name"] == name) & (t["source"] == source))
+        out.append(rows[np.argsort(t["index"][rows])])
+    return out
+
+
+def two_flips(t: dict, rows: np.ndarray) -> int:
+    """A photo's fewest backwards limbs with at most two hypotheses of different limbs
+    (arm or leg, by side) taken together, their gains over the fit simply added."""
+    base = t["backwards"][rows[0]]
+    gains = {}
+    for r in rows[1:]:
+        limb = t["segments"][r].split("+")[0].split("_")[0] + str(t["arm"][r])
+        gains[limb] = max(gains.get(limb, 0), base - t["backwards"][r])
+    best = sorted(gains.values(), reverse=True)[:2]
+    return int(base - sum(g for g in best if g > 0))
+
+
+def room(args) -> int:
+    t = dict(np.load(args.table))
+    hyp = t["index"] > 0
+    back = t["backwards"]
+    print("limbs backwards (of those the truth shows clearly) per half and source")
+    print("| choice | " + " | ".join(f"{h}, {s}" for h in HALVES for s in SOURCES) + " |")
+    print("|---|" + "---|" * 4)
+    lines = {
+        "no search": lambda sel: np.array([r[0] for r in photos(t, sel)]),
+        **{f"shipped, {k} refitted": (lambda sel, k=k: shipped_top(t, sel, k)) for k in (1, 3)},
+        "shipped, every flagged one": lambda sel: shipped_top(t, sel, 10**6),
+        "oracle among the flagged": lambda sel: oracle_among(t, sel, hyp & (t["lifter_sign"] > 0)),
+        "oracle among single segments": lambda sel: oracle_among(t, sel, hyp & (t["chain"] == 0)),
+        "oracle among all": lambda sel: oracle_among(t, sel, hyp),
+    }
+    for name, pick in lines.items():
+        cells = [f"{back[pick(s)].sum()}" for s in halves(t)]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    cells = [f"{sum(two_flips(t, rows) for rows in photos(t, s))}" for s in halves(t)]
+    print("| oracle of two flips on different limbs (gains added, not refitted) | "
+          + " | ".join(cells) + " |")  # fmt: skip
+    per_photo = [hyp[r].sum() for r in photos(t, np.ones(len(hyp), bool))]
+    flagged = [(hyp & (t["lifter_sign"] > 0))[r].sum() for r in photos(t, np.ones(len(hyp), bool))]
+    print(f"hypotheses per photo: {np.mean(per_photo):.1f}, flagged by the lifter "
+          f"{np.mean(flagged):.2f}")  # fmt: skip
+    clear = hyp & (np.abs(t["truth"]) > 0.3)
+    for name in ("lifter", "blazepose", "away"):
+        if not np.isfinite(t[name][clear]).any():
+            continue
+        for h, s in ((h, s) for h in HALVES for s in SOURCES):
+            m = clear & (t["half"] == h) & (t["source"] == s)
+            right, asks = t["truth"][m] > 0, np.nan_to_num(t[name][m]) > 0
+            print(f"{name} on {h}, {s}: asks for {100 * asks[right].mean():.0f} % of the "
+                  f"{right.sum()} right flips and {100 * asks[~right].mean():.1f} % of the "
+                  f"{(~right).sum()} wrong ones")  # fmt: skip
+    cpu, count = [], []
+    for path in args.runs:
+        for r in json.loads(Path(path).read_text()):
+            for source in SOURCES:
+                case = r[source]
+                if case and len(case["hypotheses"]) > 1:
+                    cpu.append(case["cpu_ms"]), count.append(len(case["hypotheses"]) - 1)
+    if cpu:
+        cpu, count = np.array(cpu), np.array(count)
+        print(f"refitting every candidate: CPU median {np.median(cpu):.0f} ms, p90 "
+              f"{np.percentile(cpu, 90):.0f} ms per photo ({np.median(count):.0f} hypotheses; "
+              f"{np.median(cpu / count):.1f} ms each)")  # fmt: skip
+    return 0
+
+
+def simulate(args) -> int:
+    """The shipped rule (a source asks for the flip, the energy stays under a factor) with a
+    simulated sign source: it asks for a right flip with probability ``recall``, for a wrong
+    one with ``false_alarm``; mean over 20 draws."""
+    t = dict(np.load(args.table))
+    hyp = t["index"] > 0
+    right, wrong = t["truth"] > 0, t["truth"] <= 0
+    print("| recall | false alarms | energy factor | " + " | ".join(
+        f"{h}, {s}" for h in HALVES for s in SOURCES) + " |")  # fmt: skip
+    for recall in (0.5, 0.7, 0.9):
+        for false_alarm in (0.01, 0.02, 0.05):
+            for factor in (1.0, 1.5, 2.0):
+                total_back = np.zeros(4)
+                for seed in range(20):
+                    u = np.random.default_rng(seed).random(len(hyp))
+                    asks = (right & (u < recall)) | (wrong & (u < false_alarm))
+                    keep = hyp & asks & (t["energy"] < np.log(factor))
+                    total_back += [
+                        t["backwards"][choose(t, s, keep, -t["energy"], -np.inf)].sum()
+                        for s in halves(t)
+                    ]
+                cells = " | ".join(f"{b / 20:.0f}" for b in total_back)
+                print(f"| {recall} | {false_alarm} | ×{factor} | {cells} |")
+    return 0
+
+
+HALVES = ("tuning", "report")
+
+
+def halves(t: dict) -> list[np.ndarray]:
+    """Row masks of the four columns: tuning and report half × detector and exact 2D."""
+    return [(t["half"] == h) & (t["source"] == s) for h in HALVES for s in SOURCES]
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("step", choices=("table", "learn"))
+    ap.add_argument("step", choices=("table", "learn", "room", "simulate"))
     ap.add_argument("runs", nargs="*", default=[])
     ap.add_argument("--world-cache", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=Path("/tmp/depth_features.npz"))
@@ -242,11 +391,14 @@ def main(argv=None) -> int:
     ap.add_argument("--features", nargs="+", default=["energy", "lifter"])
     ap.add_argument("--sources", nargs="*", default=None, help="learn from these sources only")
     ap.add_argument("--l2", type=float, default=1.0)
+    ap.add_argument("--per-source", action="store_true", help="weights per source")
     ap.add_argument("--label", choices=("kind", "backwards"), default="backwards",
                     help="learn the flip kind, or whether the backwards count drops")
-    ap.add_argument("--thresholds", type=float, nargs="+", default=[0.3, 0.4, 0.5, 0.6, 0.7])
+    ap.add_argument("--thresholds", type=float, nargs="+",
+                    default=[0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8])  # fmt: skip
     args = ap.parse_args(argv)
-    return {"table": table, "learn": learn}[args.step](args)
+    steps = {"table": table, "learn": learn, "room": room, "simulate": simulate}
+    return steps[args.step](args)
 
 
 if __name__ == "__main__":

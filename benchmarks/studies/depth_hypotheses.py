@@ -99,8 +99,16 @@ def collect_case(info, kp, lifter, model, trunk=False, args_search=False) -> dic
                        "lifted_signs": lifted_signs, "cpu_ms": cpu,
                        "confidence": keypoints.confidence.tolist(),
                        "expected_error": None if expected.expected_error is None
-                       else expected.expected_error.tolist()}  # fmt: skip
+                       else expected.expected_error.tolist(),
+                       "away_probabilities": away_probabilities(expected)}  # fmt: skip
     return row
+
+
+def away_probabilities(lifted) -> dict[str, float] | None:
+    """The lifter's depth-sign head ({segment: probability that its child end is farther}),
+    where the lifter has one (``LiftedPoints.away_probabilities``), else None."""
+    method = getattr(lifted, "away_probabilities", None)
+    return method() if method is not None else None
 
 
 def lifted_segment_signs(points: np.ndarray, joints: np.ndarray) -> dict[str, float]:
@@ -131,7 +139,7 @@ def collect(args) -> int:
 
     if args.iterations:
         depth_search.ITERATIONS = args.iterations
-    lifter = Lifter(None, mirror_average=True)
+    lifter = Lifter(args.lifter, mirror_average=True)
     model = BodyModel.load(gender="neutral")
     keypoints = load_keypoints(args.work)
     cases = [(png, info) for png, info in re_.load_cases(args.cache, None, None)
@@ -319,6 +327,7 @@ def main(argv=None) -> int:
     ap.add_argument("--iterations", type=int, default=None, help="refit iterations")
     ap.add_argument("--trunk", action="store_true", help="also the trunk's lean")
     ap.add_argument("--searched", action="store_true", help="start from the searched fit")
+    ap.add_argument("--lifter", type=Path, default=None, help="lifter ONNX (default: shipped)")
     args = ap.parse_args(argv)
     return {"collect": collect, "judge": judge}[args.step](args)
 
