@@ -106,6 +106,12 @@ def row_features(case: dict, base: dict, hyp: dict) -> dict[str, float]:
             float(np.mean([np.sign(votes[s]) == np.sign(base["signs"][s]) for s in others]))
             if votes is not None and others else 0.5
         )  # how far this source agrees with the fit on its other tilted limbs
+    seen = case.get("blazepose_visibility")  # the far end of a limb is the one hidden more
+    out["visibility"] = (
+        min((seen[BLAZEPOSE33.index(a)] - seen[BLAZEPOSE33.index(b)]) * sign[s]
+            for s in segs for a, b in [endpoint(s)])
+        if seen is not None else np.nan
+    )  # fmt: skip
     away = case.get("away_probabilities")  # a lifter's depth-sign head, where it has one
     out["away"] = (
         min((away[s] - 0.5) * sign[s] for s in segs) if away is not None else np.nan

@@ -272,6 +272,7 @@ def add_blazepose_signs(rows: list[dict], path: Path) -> None:
 
     data = np.load(path)
     world = {str(n): p for n, p in zip(data["name"], data["points"])}
+    seen = {str(n): v for n, v in zip(data["name"], data["visibility"])}
     tally = {"right": 0, "wrong": 0}
     for row in rows:
         points = world.get(row["name"])
@@ -284,6 +285,7 @@ def add_blazepose_signs(rows: list[dict], path: Path) -> None:
                 v = points[BLAZEPOSE33.index(b)] - points[BLAZEPOSE33.index(a)]
                 signs[a] = float(v[2] / max(np.linalg.norm(v), 1e-9))
             case["blazepose_signs"] = signs
+            case["blazepose_visibility"] = seen[row["name"]].tolist()
             if source == "detector":
                 for s in signs:  # the limbs (the truth's signs hold the trunk's too)
                     t = case["truth_signs"][s]
