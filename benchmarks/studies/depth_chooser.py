@@ -5,6 +5,7 @@ benchmark, from ``depth_hypotheses.py collect``'s records of both halves.
         W/hyp_report.json --world-cache W/bp_world.npz --out W/features.npz
     .venv/bin/python benchmarks/studies/depth_chooser.py learn --table W/features.npz
         [--features energy lifter ...]
+    .venv/bin/python benchmarks/studies/depth_chooser.py rules --table W/features.npz
     .venv/bin/python benchmarks/studies/depth_chooser.py room W/hyp_tuning.json
         W/hyp_report.json --table W/features.npz
     .venv/bin/python benchmarks/studies/depth_chooser.py simulate --table W/features.npz
@@ -16,7 +17,8 @@ for learning). ``learn`` fits an L2 logistic regression of the label on the name
 the tuning half only, then lets each photo keep its most probable hypothesis when that
 probability passes a threshold (chosen on the tuning half too), and prints the per-photo
 measures on both halves beside the shipped criterion (lifter agrees and the energy drops) and
-the oracle (the hypothesis with the fewest backwards segments). ``room``: where the oracle's
+the oracle (the hypothesis with the fewest backwards segments). ``rules``: two-feature rules
+(the lifter's margin, the energy's factor) the same way. ``room``: where the oracle's
 gain lies (among the hypotheses the lifter flags, the single segments, all; the shipped
 criterion with 1, 2, 3 or all flagged candidates refitted), how often each sign source is right
 on the hypotheses, and what refitting every candidate costs. ``simulate``: the shipped rule
@@ -379,6 +381,26 @@ def simulate(args) -> int:
     return 0
 
 
+def rules(args) -> int:
+    """Two-feature rules: the lifter agrees by a margin (or BlazePose's world landmarks by
+    0.5 do), and the energy stays under a factor; limbs backwards per column."""
+    t = dict(np.load(args.table))
+    hyp, energy, lifter = t["index"] > 0, t["energy"], t["lifter"]
+    blazepose = np.nan_to_num(t["blazepose"])
+    print("| rule | " + " | ".join(f"{h}, {s}" for h in HALVES for s in SOURCES) + " |")
+    print("|---|" + "---|" * 4)
+    tried = [(f"lifter > {m}, E < ×{f}", lifter > m, f) for m in (0.0, 0.2, 0.3, 0.5)
+             for f in (1.0, 1.1, 1.2, 1.5, 2.0)]  # fmt: skip
+    tried += [(f"lifter > 0 or BlazePose ≥ {m}, E < ×1", (lifter > 0) | (blazepose >= m), 1.0)
+              for m in (0.3, 0.5, 0.7)]  # fmt: skip
+    for name, agrees, factor in tried:
+        keep = hyp & agrees & (energy < np.log(factor))
+        cells = [f"{t['backwards'][choose(t, s, keep, -energy, -np.inf)].sum()}"
+                 for s in halves(t)]  # fmt: skip
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    return 0
+
+
 HALVES = ("tuning", "report")
 
 
@@ -389,7 +411,7 @@ def halves(t: dict) -> list[np.ndarray]:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("step", choices=("table", "learn", "room", "simulate"))
+    ap.add_argument("step", choices=("table", "learn", "rules", "room", "simulate"))
     ap.add_argument("runs", nargs="*", default=[])
     ap.add_argument("--world-cache", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=Path("/tmp/depth_features.npz"))
@@ -403,7 +425,7 @@ def main(argv=None) -> int:
     ap.add_argument("--thresholds", type=float, nargs="+",
                     default=[0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8])  # fmt: skip
     args = ap.parse_args(argv)
-    steps = {"table": table, "learn": learn, "room": room, "simulate": simulate}
+    steps = {"table": table, "learn": learn, "rules": rules, "room": room, "simulate": simulate}
     return steps[args.step](args)
 
 
