@@ -4,33 +4,24 @@ benchmark, from ``depth_hypotheses.py collect``'s records of both halves.
     .venv/bin/python benchmarks/studies/depth_chooser.py table W/hyp_tuning.json
         W/hyp_report.json --world-cache W/bp_world.npz --out W/features.npz
     .venv/bin/python benchmarks/studies/depth_chooser.py learn --table W/features.npz
-        [--features energy lifter ...]
-    .venv/bin/python benchmarks/studies/depth_chooser.py rules --table W/features.npz
-    .venv/bin/python benchmarks/studies/depth_chooser.py room W/hyp_tuning.json
-        W/hyp_report.json --table W/features.npz
-    .venv/bin/python benchmarks/studies/depth_chooser.py simulate --table W/features.npz
+        [--features energy lifter ... | all] [--per-source] [--crossval 5]
 
 ``table`` turns every refitted hypothesis into one row of candidate features (all relative to
-the fit it was refitted from) and its label: +1 when every flipped segment that the truth shows
-clearly now has the truth's side, −1 when one of them has not, 0 when none is clear (not used
-for learning). ``learn`` fits an L2 logistic regression of the label on the named features, on
-the tuning half only, then lets each photo keep its most probable hypothesis when that
+the fit it was refitted from, :func:`row_features`) and its label. ``learn`` fits an L2
+logistic regression of the label (by default: +1 where the hypothesis has fewer limbs
+backwards than the fit, −1 more, 0 the same and not learnt) on the named features, on the
+tuning half only, then lets each photo keep its most probable hypothesis where that
 probability passes a threshold (chosen on the tuning half too), and prints the per-photo
-measures on both halves beside the shipped criterion (lifter agrees and the energy drops) and
-the oracle (the hypothesis with the fewest backwards segments). ``rules``: two-feature rules
-(the lifter's margin, the energy's factor) the same way. ``room``: where the oracle's
-gain lies (among the hypotheses the lifter flags, the single segments, all; the shipped
-criterion with 1, 2, 3 or all flagged candidates refitted), how often each sign source is right
-on the hypotheses, and what refitting every candidate costs. ``simulate``: the shipped rule
-with a simulated per-segment sign source of a given recall (share of the right flips it asks
-for) and false-alarm rate (share of the wrong flips it asks for), errors independent of the
-fit's, and the energy allowed to rise by a factor: what a new sign source (a depth-sign head
-of the lifter, occlusion cues) must reach before it beats the shipped criterion.
+measures on both halves beside the shipped criterion (the lifter agrees and the energy drops)
+and the oracle (the hypothesis with the fewest backwards limbs). ``--crossval k``: a
+diagnostic only, the same learnt on k − 1 folds of all photos and judged on the k-th.
+``depth_room.py`` reads the same table: where the oracle's gain lies, two-feature rules, and
+what a new sign source must reach.
 
 Adding a feature: one more key in :func:`row_features` (per hypothesis, from the records
 ``depth_hypotheses.py collect`` writes; a per-segment source is reduced over the flipped
-segments as ``lifter`` is, e.g. ``away``: the lifter's depth-sign head where the records hold
-it), then ``table`` and ``learn --features ... away``.
+segments as ``lifter`` is, e.g. ``away``: a lifter's depth-sign head where the records hold
+it, ``collect --lifter X.onnx``), then ``table`` and ``learn --features ... away``.
 """
 
 from __future__ import annotations
@@ -98,26 +89,30 @@ def row_features(case: dict, base: dict, hyp: dict) -> dict[str, float]:
     else:
         out["lifter_error"] = np.nan
     bp = case.get("blazepose_signs")
-    out["blazepose"] = (
-        min(bp.get(s, 0.0) * sign[s] for s in segs) if bp is not None else np.nan
-    )
-    others = [s for s, d in base["signs"].items()
-              if s not in segs and s in case["lifted_signs"] and s != "pelvis" and abs(d) >= 0.3]
+    out["blazepose"] = min(bp.get(s, 0.0) * sign[s] for s in segs) if bp is not None else np.nan
+    others = [
+        s
+        for s, d in base["signs"].items()
+        if s not in segs and s in case["lifted_signs"] and s != "pelvis" and abs(d) >= 0.3
+    ]
     for name, votes in (("lifter_others", case["lifted_signs"]), ("blazepose_others", bp)):
         out[name] = (
             float(np.mean([np.sign(votes[s]) == np.sign(base["signs"][s]) for s in others]))
-            if votes is not None and others else 0.5
+            if votes is not None and others
+            else 0.5
         )  # how far this source agrees with the fit on its other tilted limbs
     seen = case.get("blazepose_visibility")  # the far end of a limb is the one hidden more
     out["visibility"] = (
-        min((seen[BLAZEPOSE33.index(a)] - seen[BLAZEPOSE33.index(b)]) * sign[s]
-            for s in segs for a, b in [endpoint(s)])
-        if seen is not None else np.nan
-    )  # fmt: skip
-    away = case.get("away_probabilities")  # a lifter's depth-sign head, where it has one
-    out["away"] = (
-        min((away[s] - 0.5) * sign[s] for s in segs) if away is not None else np.nan
+        min(
+            (seen[BLAZEPOSE33.index(a)] - seen[BLAZEPOSE33.index(b)]) * sign[s]
+            for s in segs
+            for a, b in [endpoint(s)]
+        )
+        if seen is not None
+        else np.nan
     )
+    away = case.get("away_probabilities")  # a lifter's depth-sign head, where it has one
+    out["away"] = min((away[s] - 0.5) * sign[s] for s in segs) if away is not None else np.nan
     # the truth's own depth change per length (only for simulating a sign source: never learnt)
     out["truth"] = min(case["truth_signs"][s] * sign[s] for s in segs)
     out["agree_both"] = float(
@@ -133,8 +128,18 @@ def table(args) -> int:
     if args.world_cache:
         add_blazepose_signs(rows, args.world_cache)
     features: list[dict | None] = []
-    meta = {"name": [], "source": [], "half": [], "category": [], "index": [], "label": [],
-            "segments": [], "pa24": [], "backwards": [], "judged": []}  # fmt: skip
+    meta = {
+        "name": [],
+        "source": [],
+        "half": [],
+        "category": [],
+        "index": [],
+        "label": [],
+        "segments": [],
+        "pa24": [],
+        "backwards": [],
+        "judged": [],
+    }
     for r in rows:
         for source in SOURCES:
             case = r[source]
@@ -144,19 +149,28 @@ def table(args) -> int:
             for k, hyp in enumerate(case["hypotheses"]):
                 f = row_features(case, base, hyp) if k else None
                 for name, value in meta.items():
-                    value.append({
-                        "name": r["name"], "source": source, "half": half_of(r["name"]),
-                        "category": r["category"], "index": k,
-                        "label": flip_kind(case, hyp) if k else 0,
-                        "segments": "+".join(hyp["segments"]), "pa24": hyp["pa24"],
-                        "backwards": hyp["backwards"], "judged": hyp["segments_judged"],
-                    }[name])  # fmt: skip
+                    value.append(
+                        {
+                            "name": r["name"],
+                            "source": source,
+                            "half": half_of(r["name"]),
+                            "category": r["category"],
+                            "index": k,
+                            "label": flip_kind(case, hyp) if k else 0,
+                            "segments": "+".join(hyp["segments"]),
+                            "pa24": hyp["pa24"],
+                            "backwards": hyp["backwards"],
+                            "judged": hyp["segments_judged"],
+                        }[name]
+                    )
                 features.append(f)
     names = next(f for f in features if f is not None)
     cols = {n: [np.nan if f is None else f[n] for f in features] for n in names}
     np.savez(args.out, **{k: np.array(v) for k, v in {**meta, **cols}.items()})
-    print(f"{len(meta['name'])} rows ({sum(np.array(meta['index']) > 0)} hypotheses), "
-          f"features {list(cols)} -> {args.out}")  # fmt: skip
+    print(
+        f"{len(meta['name'])} rows ({sum(np.array(meta['index']) > 0)} hypotheses), "
+        f"features {list(cols)} -> {args.out}"
+    )
     return 0
 
 
@@ -199,8 +213,10 @@ def choose(
 
 def summary(t: dict, chosen: np.ndarray) -> str:
     pa, back, judged = t["pa24"][chosen], t["backwards"][chosen], t["judged"][chosen]
-    return (f"{np.median(pa):.0f} / {np.percentile(pa, 90):.0f} mm, "
-            f"{100 * back.sum() / judged.sum():.1f} % ({back.sum()}/{judged.sum()})")  # fmt: skip
+    return (
+        f"{np.median(pa):.0f} / {np.percentile(pa, 90):.0f} mm, "
+        f"{100 * back.sum() / judged.sum():.1f} % ({back.sum()}/{judged.sum()})"
+    )
 
 
 def oracle(t: dict, sel: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
@@ -214,14 +230,26 @@ def oracle(t: dict, sel: np.ndarray, allowed: np.ndarray | None = None) -> np.nd
 
 def base_rows(t: dict) -> np.ndarray:
     """Each row's fit: the row index of the hypothesis 0 of its photo and source."""
-    base = {(n, s): i for i, (n, s, k) in enumerate(zip(t["name"], t["source"], t["index"]))
-            if k == 0}  # fmt: skip
+    base = {
+        (n, s): i for i, (n, s, k) in enumerate(zip(t["name"], t["source"], t["index"])) if k == 0
+    }
     return np.array([base[(n, s)] for n, s in zip(t["name"], t["source"])])
 
 
 #: Columns of the table that are not features (or must never be learnt: the truth).
-NOT_FEATURES = ("name", "source", "half", "category", "index", "label", "segments", "pa24",
-                "backwards", "judged", "truth")  # fmt: skip
+NOT_FEATURES = (
+    "name",
+    "source",
+    "half",
+    "category",
+    "index",
+    "label",
+    "segments",
+    "pa24",
+    "backwards",
+    "judged",
+    "truth",
+)
 
 
 def learn(args) -> int:
@@ -244,14 +272,26 @@ def learn(args) -> int:
     raw = w[:-1] / sd
     print("features:", names, "(per source)" if args.per_source else "")
     if not args.per_source:
-        print("coefficients (raw units):", dict(zip(names, np.round(raw, 4))),
-              "intercept", round(float(w[-1] - raw @ mu), 4))  # fmt: skip
+        print(
+            "coefficients (raw units):",
+            dict(zip(names, np.round(raw, 4))),
+            "intercept",
+            round(float(w[-1] - raw @ mu), 4),
+        )
+    if args.crossval:
+        return crossval(t, X, args)
     columns = halves(t)
-    tuning_back = [sum(t["backwards"][choose(t, s, hyp, prob, thr)].sum() for s in columns[:2])
-                   for thr in args.thresholds]  # fmt: skip
+    tuning_back = [
+        sum(t["backwards"][choose(t, s, hyp, prob, thr)].sum() for s in columns[:2])
+        for thr in args.thresholds
+    ]
     best = args.thresholds[int(np.argmin(tuning_back))]
-    print("limbs backwards on the tuning half by threshold:",
-          dict(zip(args.thresholds, map(int, tuning_back))), "-> p >", best)  # fmt: skip
+    print(
+        "limbs backwards on the tuning half by threshold:",
+        dict(zip(args.thresholds, map(int, tuning_back))),
+        "-> p >",
+        best,
+    )
     shipped = hyp & (t["lifter_sign"] > 0) & (t["energy"] < 0)
     lines = {
         "no search": lambda s: np.array([r[0] for r in photos(t, s)]),
@@ -266,21 +306,46 @@ def learn(args) -> int:
     return 0
 
 
-def oracle_among(t: dict, sel: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-    """The oracle's row per photo of ``sel``, choosing among the fit and the ``allowed``."""
-    return oracle(t, sel, (t["index"] == 0) | allowed)
+def crossval(t: dict, X: np.ndarray, args) -> int:
+    """A diagnostic, never a choice: the chooser learnt (and its threshold chosen) on 4/5 of
+    all photos of both halves, judged on the fifth; limbs backwards summed over the folds."""
+    hyp = t["index"] > 0
+    names = sorted(set(t["name"]))
+    order = np.random.default_rng(0).permutation(len(names))
+    fold = dict(zip(names, order % args.crossval))
+    folds = np.array([fold[n] for n in t["name"]])
+    shipped = hyp & (t["lifter_sign"] > 0) & (t["energy"] < 0)
+    back = {s: 0 for s in SOURCES}
+    for k in range(args.crossval):
+        train = hyp & (folds != k) & (t["label"] != 0)
+        mu, sd = X[train].mean(0), X[train].std(0) + 1e-12
+        Z = (X - mu) / sd
+        w = logistic(Z[train], (t["label"][train] > 0).astype(float), args.l2)
+        prob = 1.0 / (1.0 + np.exp(-(Z @ w[:-1] + w[-1])))
+        best = min(
+            args.thresholds,
+            key=lambda p: t["backwards"][choose(t, folds != k, hyp, prob, p)].sum(),
+        )
+        for s in SOURCES:
+            back[s] += t["backwards"][
+                choose(t, (folds == k) & (t["source"] == s), hyp, prob, best)
+            ].sum()
+    for s in SOURCES:
+        sel = t["source"] == s
+        shipped_back = t["backwards"][choose(t, sel, shipped, -t["energy"], -np.inf)].sum()
+        print(
+            f"{s}: {args.crossval}-fold chooser {back[s]}, shipped {shipped_back}, no search "
+            f"{t['backwards'][sel & ~hyp].sum()}, oracle {t['backwards'][oracle(t, sel)].sum()}"
+        )
+    return 0
 
 
-def shipped_top(t: dict, sel: np.ndarray, k: int) -> np.ndarray:
-    """The shipped criterion with only the k flagged candidates of lowest mirrored energy
-    refitted (``depth_search.MAX_REFITS``)."""
-    chosen = []
-    for rows in photos(t, sel):
-        flagged = rows[(t["index"][rows] > 0) & (t["lifter_sign"][rows] > 0)]
-        tried = flagged[np.argsort(t["screen"][flagged])][:k]
-        kept = tried[t["energy"][tried] < 0]
-        chosen.append(kept[np.argmin(t["energy"][kept])] if len(kept) else rows[0])
-    return np.array(chosen)
+HALVES = ("tuning", "report")
+
+
+def halves(t: dict) -> list[np.ndarray]:
+    """Row masks of the four columns: tuning and report half × detector and exact 2D."""
+    return [(t["half"] == h) & (t["source"] == s) for h in HALVES for s in SOURCES]
 
 
 def photos(t: dict, sel: np.ndarray) -> list[np.ndarray]:
@@ -293,140 +358,28 @@ def photos(t: dict, sel: np.ndarray) -> list[np.ndarray]:
     return out
 
 
-def two_flips(t: dict, rows: np.ndarray) -> int:
-    """A photo's fewest backwards limbs with at most two hypotheses of different limbs
-    (arm or leg, by side) taken together, their gains over the fit simply added."""
-    base = t["backwards"][rows[0]]
-    gains = {}
-    for r in rows[1:]:
-        limb = t["segments"][r].split("+")[0].split("_")[0] + str(t["arm"][r])
-        gains[limb] = max(gains.get(limb, 0), base - t["backwards"][r])
-    best = sorted(gains.values(), reverse=True)[:2]
-    return int(base - sum(g for g in best if g > 0))
-
-
-def room(args) -> int:
-    t = dict(np.load(args.table))
-    hyp = t["index"] > 0
-    back = t["backwards"]
-    print("limbs backwards (of those the truth shows clearly) per half and source")
-    print("| choice | " + " | ".join(f"{h}, {s}" for h in HALVES for s in SOURCES) + " |")
-    print("|---|" + "---|" * 4)
-    lines = {
-        "no search": lambda sel: np.array([r[0] for r in photos(t, sel)]),
-        **{f"shipped, {k} refitted": (lambda sel, k=k: shipped_top(t, sel, k)) for k in (1, 3)},
-        "shipped, every flagged one": lambda sel: shipped_top(t, sel, 10**6),
-        "oracle among the flagged": lambda sel: oracle_among(t, sel, hyp & (t["lifter_sign"] > 0)),
-        "oracle among single segments": lambda sel: oracle_among(t, sel, hyp & (t["chain"] == 0)),
-        "oracle among all": lambda sel: oracle_among(t, sel, hyp),
-    }
-    for name, pick in lines.items():
-        cells = [f"{back[pick(s)].sum()}" for s in halves(t)]
-        print(f"| {name} | " + " | ".join(cells) + " |")
-    cells = [f"{sum(two_flips(t, rows) for rows in photos(t, s))}" for s in halves(t)]
-    print("| oracle of two flips on different limbs (gains added, not refitted) | "
-          + " | ".join(cells) + " |")  # fmt: skip
-    per_photo = [hyp[r].sum() for r in photos(t, np.ones(len(hyp), bool))]
-    flagged = [(hyp & (t["lifter_sign"] > 0))[r].sum() for r in photos(t, np.ones(len(hyp), bool))]
-    print(f"hypotheses per photo: {np.mean(per_photo):.1f}, flagged by the lifter "
-          f"{np.mean(flagged):.2f}")  # fmt: skip
-    clear = hyp & (np.abs(t["truth"]) > 0.3)
-    for name in ("lifter", "blazepose", "away"):
-        if not np.isfinite(t[name][clear]).any():
-            continue
-        for h, s in ((h, s) for h in HALVES for s in SOURCES):
-            m = clear & (t["half"] == h) & (t["source"] == s)
-            right, asks = t["truth"][m] > 0, np.nan_to_num(t[name][m]) > 0
-            print(f"{name} on {h}, {s}: asks for {100 * asks[right].mean():.0f} % of the "
-                  f"{right.sum()} right flips and {100 * asks[~right].mean():.1f} % of the "
-                  f"{(~right).sum()} wrong ones")  # fmt: skip
-    cpu, count = [], []
-    for path in args.runs:
-        for r in json.loads(Path(path).read_text()):
-            for source in SOURCES:
-                case = r[source]
-                if case and len(case["hypotheses"]) > 1:
-                    cpu.append(case["cpu_ms"]), count.append(len(case["hypotheses"]) - 1)
-    if cpu:
-        cpu, count = np.array(cpu), np.array(count)
-        print(f"refitting every candidate: CPU median {np.median(cpu):.0f} ms, p90 "
-              f"{np.percentile(cpu, 90):.0f} ms per photo ({np.median(count):.0f} hypotheses; "
-              f"{np.median(cpu / count):.1f} ms each)")  # fmt: skip
-    return 0
-
-
-def simulate(args) -> int:
-    """The shipped rule (a source asks for the flip, the energy stays under a factor) with a
-    simulated sign source: it asks for a right flip with probability ``recall``, for a wrong
-    one with ``false_alarm``; mean over 20 draws."""
-    t = dict(np.load(args.table))
-    hyp = t["index"] > 0
-    right, wrong = t["truth"] > 0, t["truth"] <= 0
-    print("| recall | false alarms | energy factor | " + " | ".join(
-        f"{h}, {s}" for h in HALVES for s in SOURCES) + " |")  # fmt: skip
-    for recall in (0.5, 0.7, 0.9):
-        for false_alarm in (0.01, 0.02, 0.05):
-            for factor in (1.0, 1.5, 2.0):
-                total_back = np.zeros(4)
-                for seed in range(20):
-                    u = np.random.default_rng(seed).random(len(hyp))
-                    asks = (right & (u < recall)) | (wrong & (u < false_alarm))
-                    keep = hyp & asks & (t["energy"] < np.log(factor))
-                    total_back += [
-                        t["backwards"][choose(t, s, keep, -t["energy"], -np.inf)].sum()
-                        for s in halves(t)
-                    ]
-                cells = " | ".join(f"{b / 20:.0f}" for b in total_back)
-                print(f"| {recall} | {false_alarm} | ×{factor} | {cells} |")
-    return 0
-
-
-def rules(args) -> int:
-    """Two-feature rules: the lifter agrees by a margin (or BlazePose's world landmarks by
-    0.5 do), and the energy stays under a factor; limbs backwards per column."""
-    t = dict(np.load(args.table))
-    hyp, energy, lifter = t["index"] > 0, t["energy"], t["lifter"]
-    blazepose = np.nan_to_num(t["blazepose"])
-    print("| rule | " + " | ".join(f"{h}, {s}" for h in HALVES for s in SOURCES) + " |")
-    print("|---|" + "---|" * 4)
-    tried = [(f"lifter > {m}, E < ×{f}", lifter > m, f) for m in (0.0, 0.2, 0.3, 0.5)
-             for f in (1.0, 1.1, 1.2, 1.5, 2.0)]  # fmt: skip
-    tried += [(f"lifter > 0 or BlazePose ≥ {m}, E < ×1", (lifter > 0) | (blazepose >= m), 1.0)
-              for m in (0.3, 0.5, 0.7)]  # fmt: skip
-    for name, agrees, factor in tried:
-        keep = hyp & agrees & (energy < np.log(factor))
-        cells = [f"{t['backwards'][choose(t, s, keep, -energy, -np.inf)].sum()}"
-                 for s in halves(t)]  # fmt: skip
-        print(f"| {name} | " + " | ".join(cells) + " |")
-    return 0
-
-
-HALVES = ("tuning", "report")
-
-
-def halves(t: dict) -> list[np.ndarray]:
-    """Row masks of the four columns: tuning and report half × detector and exact 2D."""
-    return [(t["half"] == h) & (t["source"] == s) for h in HALVES for s in SOURCES]
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("step", choices=("table", "learn", "rules", "room", "simulate"))
+    ap.add_argument("step", choices=("table", "learn"))
     ap.add_argument("runs", nargs="*", default=[])
     ap.add_argument("--world-cache", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=Path("/tmp/depth_features.npz"))
     ap.add_argument("--table", type=Path, default=Path("/tmp/depth_features.npz"))
     ap.add_argument("--features", nargs="+", default=["energy", "lifter"])
-    ap.add_argument("--sources", nargs="*", default=None, help="learn from these sources only")
     ap.add_argument("--l2", type=float, default=1.0)
     ap.add_argument("--per-source", action="store_true", help="weights per source")
-    ap.add_argument("--label", choices=("kind", "backwards"), default="backwards",
-                    help="learn the flip kind, or whether the backwards count drops")
-    ap.add_argument("--thresholds", type=float, nargs="+",
-                    default=[0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8])  # fmt: skip
+    ap.add_argument("--crossval", type=int, default=0, help="k-fold over all photos (diagnostic)")
+    ap.add_argument(
+        "--label",
+        choices=("kind", "backwards"),
+        default="backwards",
+        help="learn the flip kind, or whether the backwards count drops",
+    )
+    ap.add_argument(
+        "--thresholds", type=float, nargs="+", default=[0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+    )
     args = ap.parse_args(argv)
-    steps = {"table": table, "learn": learn, "rules": rules, "room": room, "simulate": simulate}
-    return steps[args.step](args)
+    return {"table": table, "learn": learn}[args.step](args)
 
 
 if __name__ == "__main__":
