@@ -192,6 +192,13 @@ MUTATIONS = (
         "-np.sign(depth)",
         (f"{DEPTH}::test_the_ray_hold_jacobian_matches_finite_differences",),
     ),
+    Mutation(
+        "depth-search-energy-ignored",
+        f"{CORE}/depth_search.py",
+        "        if trial.energy < (1.0 - margin) * current.energy:",
+        "        if True:",
+        (f"{DEPTH}::test_a_flip_the_evidence_asks_for_is_kept_only_where_the_energy_drops",),
+    ),
 )
 
 
