@@ -93,14 +93,16 @@ def room(args) -> int:
         f"{np.mean(flagged):.2f}"
     )
     clear = hyp & (np.abs(t["truth"]) > 0.3)
-    for name in ("lifter", "blazepose", "away"):
+    sources = [(n, 0.0) for n in ("lifter", "blazepose", "away")]
+    sources += [("blazepose", 0.5), ("visibility", 0.0), ("visibility", 0.3)]
+    for name, margin in sources:
         if not np.isfinite(t[name][clear]).any():
             continue
         for h, s in ((h, s) for h in HALVES for s in SOURCES):
             m = clear & (t["half"] == h) & (t["source"] == s)
-            right, asks = t["truth"][m] > 0, np.nan_to_num(t[name][m]) > 0
+            right, asks = t["truth"][m] > 0, np.nan_to_num(t[name][m]) > margin
             print(
-                f"{name} on {h}, {s}: asks for {100 * asks[right].mean():.0f} % of the "
+                f"{name} > {margin} on {h}, {s}: asks for {100 * asks[right].mean():.0f} % of the "
                 f"{right.sum()} right flips and {100 * asks[~right].mean():.1f} % of the "
                 f"{(~right).sum()} wrong ones"
             )

@@ -184,6 +184,7 @@ def fit(
     silhouette: Silhouette | None = None,
     height: float | None = None,
     girths: dict[str, float] | None = None,
+    detected: WorldLandmarks | None = None,
 ) -> FitResult:
     """Fit the body model to 2D keypoints.
 
@@ -212,6 +213,9 @@ def fit(
         unknown.
     girths : known girths in metres, {"chest_girth" | "waist_girth" | "hip_girth": value},
         soft constraints on β likewise (weight ``weights.girths``); None: none known.
+    detected : BlazePose's own world landmarks when ``world`` holds the lifter's points: not
+        in the objective, their signs and visibilities vote in the depth search only
+        (``depth_search.detector_votes``); None: the lifter's points vote alone.
 
     Returns
     -------
@@ -240,7 +244,7 @@ def fit(
     best = _annealed_stages(problem, solver, _starts(camera))
     # 3. a fit that explains the keypoints badly is re-run from other starts
     best = _retry_if_stuck(problem, solver, camera, best)
-    best = _depth_search(problem, solver, best)  # ... and the other side of ambiguous limbs
+    best = _depth_search(problem, solver, best, detected)  # ... the other side of limbs
     # 4. the person's outline refines shape and pose
     best = _silhouette_stage(problem, solver, best)
     return _result(problem, solver, best, camera.seconds, _diagnostics(camera, best))
@@ -480,13 +484,16 @@ def _retry_if_stuck(
     return replace(best, seconds=tuple(seconds), retried=True)
 
 
-def _depth_search(problem: FitProblem, solver: _Solver, best: _Annealed) -> _Annealed:
-    """Step 3b: the other depth sign of the limbs pointing into depth (``depth_search.py``),
-    when switched on; its time is added to the last annealed stage's."""
+def _depth_search(
+    problem: FitProblem, solver: _Solver, best: _Annealed, detected: WorldLandmarks | None
+) -> _Annealed:
+    """Step 3b: the other depth sign of the limbs pointing into depth (``depth_search.py``;
+    ``detected``: the detector's world landmarks vote too), when switched on; its time is
+    added to the last annealed stage's."""
     if not solver.options.depth_search or solver.cancelled or best.result is None:
         return best
     t0 = time.perf_counter()
-    x, _ = search_depth(problem, best.x, problem.weights.pose_stage(3))
+    x, _ = search_depth(problem, best.x, problem.weights.pose_stage(3), detected=detected)
     seconds = (*best.seconds[:-1], best.seconds[-1] + time.perf_counter() - t0)
     return replace(best, x=x, seconds=seconds)
 

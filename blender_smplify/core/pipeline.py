@@ -294,7 +294,9 @@ def detect_and_fit(
         if inputs.silhouette:
             silhouette = refined_silhouette(detection)
         seconds["detect"] = time.perf_counter() - start
+    detected = None  # BlazePose's own landmarks, where the lifter's points replace them
     if WORLD_FROM_LIFTER and keypoints.layout == "blazepose33":
+        detected = world
         world = lifted_world(keypoints, inputs.focal_length, principal_point(inputs.image_size))
     if not report(0.2, "fitting"):
         raise FitCancelled("cancelled before fitting")
@@ -318,6 +320,7 @@ def detect_and_fit(
             silhouette=silhouette,
             height=inputs.height,
             girths=inputs.girths or None,
+            detected=detected,
         )
     except SmplifyError as error:
         raise naming(inputs.image_path, error) from None
