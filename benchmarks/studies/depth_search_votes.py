@@ -3,6 +3,7 @@ same fits, on the rendered benchmark's tuning or report half.
 
     .venv/bin/python benchmarks/studies/depth_search_votes.py --cache DIR --work W
         --world-cache W/bp_world.npz [--half tuning] [--save W/votes_tuning.json]
+    .venv/bin/python benchmarks/studies/depth_search_votes.py --runs W/votes_report.json
 
 Every render is fitted as shipped but without the search (the lifter's points as the 3D
 evidence), from the detector's and from the exact keypoints (``lifter_confidence.py
@@ -10,7 +11,8 @@ detect``'s ``W/keypoints.npz``); then ``search_depth`` runs from that fit once p
 (``VARIANTS``), which is what ``fit()`` does in its step 3b, so the criteria meet the same
 fits. BlazePose's world landmarks and visibilities come from ``depth_world_cache.py`` (camera
 frame). Printed per source: PA-MPJPE 24 median / p90, limbs backwards, limbs flipped, and the
-search's CPU time per photo.
+search's CPU time per photo; with ``--runs`` (saved runs) also per category, before against
+what ships.
 """
 
 from __future__ import annotations
@@ -103,6 +105,24 @@ def report(rows: list[dict]) -> None:
                   f"{np.median(cpu):.1f} / {np.percentile(cpu, 90):.1f} |")  # fmt: skip
 
 
+def per_category(rows: list[dict], before: str, after: str) -> None:
+    """Limbs backwards and PA-MPJPE 24 per category, two criteria side by side."""
+    for source in SOURCES:
+        cases = [r for r in rows if r[source] is not None]
+        print(f"\n## from {source}: {before} -> {after}\n| category | PA-MPJPE 24 median / "
+              "p90, limbs backwards |\n|---|---|")  # fmt: skip
+        for cat in sorted({r["category"] for r in cases}) + ["all"]:
+            sel = [r[source] for r in cases if cat in ("all", r["category"])]
+            cells = []
+            for name in (before, after):
+                pa = np.array([c[name]["pa24"] for c in sel])
+                back = sum(c[name]["backwards"] for c in sel)
+                seg = sum(c[name]["segments"] for c in sel)
+                cells.append(f"{np.median(pa):.0f} / {np.percentile(pa, 90):.0f} mm, "
+                             f"{100 * back / seg:.1f} %")  # fmt: skip
+            print(f"| {cat} | {cells[0]} → {cells[1]} |")
+
+
 def main(argv=None) -> int:
     from blender_smplify.core.body_model import BodyModel
     from blender_smplify.core.lifter import Lifter
@@ -110,14 +130,17 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cache", type=Path, default=ROOT / "benchmarks/out/rendered_3d/seed0")
     ap.add_argument("--work", type=Path, default=Path("/tmp/lifter_confidence"))
-    ap.add_argument("--world-cache", type=Path, required=True, help="depth_world_cache.py file")
+    ap.add_argument("--world-cache", type=Path, default=None, help="depth_world_cache.py file")
     ap.add_argument("--half", choices=("tuning", "report", "all"), default="tuning")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--save", type=Path, default=None)
     ap.add_argument("--runs", type=Path, nargs="*", default=None, help="only report saved runs")
     args = ap.parse_args(argv)
     if args.runs:
-        report([row for path in args.runs for row in json.loads(path.read_text())])
+        rows = [row for path in args.runs for row in json.loads(path.read_text())]
+        report(rows)
+        names = list(VARIANTS)
+        per_category(rows, names[1], names[-1])
         return 0
     lifter = Lifter(None, mirror_average=True)
     model = BodyModel.load(gender="neutral")
