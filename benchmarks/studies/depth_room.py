@@ -95,7 +95,7 @@ def room(args) -> int:
     )
     clear = hyp & (np.abs(t["truth"]) > 0.3)
     sources = [(n, 0.0) for n in ("lifter", "blazepose", "away")]
-    sources += [("blazepose", 0.5), ("visibility", 0.0), ("visibility", 0.3)]
+    sources += [("blazepose", 0.5), ("visibility", 0.0), ("visibility", 0.3), ("visibility", 0.5)]
     for name, margin in sources:
         if not np.isfinite(t[name][clear]).any():
             continue

@@ -76,8 +76,9 @@ MARGIN = 0.0
 MARGIN_WITH_DETECTOR = -0.1
 #: How far a vote must put each flipped segment on the hypothesis's side: the lifter's and
 #: BlazePose's depth change per length, BlazePose's visibility of the near end minus the far
-#: end's (chosen with ``MARGIN`` on the tuning half of the seed-0 renders, where each asked
-#: for about 1 % of the wrong flips and 19-48 %, 19-31 %, 9-17 % of the right ones).
+#: end's (chosen with ``MARGIN_WITH_DETECTOR`` on the tuning half of the seed-0 renders,
+#: where they asked for 19-48 %, 19-31 % and 6-11 % of the right flips and 1.6 %, 0.7-1.0 %
+#: and 0.1-0.5 % of the wrong ones).
 VOTE_MARGINS = {"lifter": 0.0, "blazepose": 0.5, "visibility": 0.5}
 #: λ of the held depth signs (:class:`RayOrderBlock`; the artist's flip holds with the same).
 HOLD_WEIGHT = 2000.0
