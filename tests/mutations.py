@@ -174,8 +174,8 @@ MUTATIONS = (
     Mutation(
         "depth-search-no-vote",
         f"{CORE}/depth_search.py",
-        "        if votes is not None and not all(",
-        "        if False and not all(",
+        "        if votes is not None and not any(",
+        "        if False and not any(",
         (f"{DEPTH}::test_with_3d_evidence_the_search_flips_only_where_the_evidence_agrees",),
     ),
     Mutation(
@@ -191,6 +191,44 @@ MUTATIONS = (
         "-np.sign(depth) * np.array([-1.0 if s in flip else 1.0 for s in segments])",
         "-np.sign(depth)",
         (f"{DEPTH}::test_the_ray_hold_jacobian_matches_finite_differences",),
+    ),
+    Mutation(
+        "depth-search-energy-ignored",
+        f"{CORE}/depth_search.py",
+        "        if trial.energy < (1.0 - margin) * current.energy:",
+        "        if True:",
+        (f"{DEPTH}::test_a_flip_the_evidence_asks_for_is_kept_only_where_the_energy_drops",),
+    ),
+    Mutation(
+        "depth-search-detector-unheard",
+        f"{CORE}/depth_search.py",
+        "    if detected is not None:",
+        "    if False:",
+        (f"{DEPTH}::test_the_detectors_landmarks_vote_where_the_lifter_does_not",),
+    ),
+    Mutation(
+        "depth-search-visibility-reversed",
+        f"{CORE}/depth_search.py",
+        '        out["visibility"][segment] = float(visibility[a] - visibility[b])',
+        '        out["visibility"][segment] = float(visibility[b] - visibility[a])',
+        (f"{DEPTH}::test_the_detectors_landmarks_vote_where_the_lifter_does_not",),
+    ),
+    Mutation(
+        "fit-detected-dropped",
+        f"{CORE}/fit.py",
+        "problem.weights.pose_stage(3), detected=detected)",
+        "problem.weights.pose_stage(3), detected=None)",
+        (f"{DEPTH}::test_fit_hands_the_detectors_landmarks_to_the_search",),
+    ),
+    Mutation(
+        "pipeline-detected-dropped",
+        f"{CORE}/pipeline.py",
+        "        detected = world",
+        "        detected = None",
+        (
+            f"{DEPTH}::test_the_pipeline_hands_the_fit_the_detectors_landmarks_beside_the_"
+            "lifted_points",
+        ),
     ),
 )
 

@@ -58,6 +58,7 @@ def collect_case(info, kp, lifter, model, trunk=False, args_search=False) -> dic
     from blender_smplify.core.fit_setup import prepare
     from blender_smplify.core.lifter import lifted_world
     from blender_smplify.core.objective import SmplifyWeights
+    from blender_smplify.core.priors import joint_limits
 
     w, h = info["image_size"]
     principal = np.array([w / 2, h / 2])
@@ -81,19 +82,33 @@ def collect_case(info, kp, lifter, model, trunk=False, args_search=False) -> dic
         cpu = 1e3 * (time.process_time() - c0)
         lifted = world.in_camera(info["focal_px"], principal)
         lifted_signs = lifted_segment_signs(lifted, hyps[0].joints)
+        expected = lifter.lift(keypoints.xy, keypoints.confidence, info["focal_px"], principal)
         records = []
         for hyp in hyps:
             m = dm.case_metrics(hyp.joints, truth)
             signs = segment_signs(hyp.joints)
+            limits, _, _ = joint_limits(hyp.x[:72])
             records.append({
                 "segments": list(hyp.segments), "energies": hyp.energies,
                 "screen": hyp.screen, "pa24": m["pa24"], "backwards": m["backwards"],
                 "segments_judged": m["segments"], "facing_right": m["facing_right"],
-                "signs": signs,
+                "signs": signs, "limits": float(np.sum(limits**2)),
+                "limits_count": int(len(limits)),
             })  # fmt: skip
         row[source] = {"hypotheses": records, "truth_signs": truth_signs,
-                       "lifted_signs": lifted_signs, "cpu_ms": cpu}  # fmt: skip
+                       "lifted_signs": lifted_signs, "cpu_ms": cpu,
+                       "confidence": keypoints.confidence.tolist(),
+                       "expected_error": None if expected.expected_error is None
+                       else expected.expected_error.tolist(),
+                       "away_probabilities": away_probabilities(expected)}  # fmt: skip
     return row
+
+
+def away_probabilities(lifted) -> dict[str, float] | None:
+    """The lifter's depth-sign head ({segment: probability that its child end is farther}),
+    where the lifter has one (``LiftedPoints.away_probabilities``), else None."""
+    method = getattr(lifted, "away_probabilities", None)
+    return method() if method is not None else None
 
 
 def lifted_segment_signs(points: np.ndarray, joints: np.ndarray) -> dict[str, float]:
@@ -124,7 +139,7 @@ def collect(args) -> int:
 
     if args.iterations:
         depth_search.ITERATIONS = args.iterations
-    lifter = Lifter(None, mirror_average=True)
+    lifter = Lifter(args.lifter, mirror_average=True)
     model = BodyModel.load(gender="neutral")
     keypoints = load_keypoints(args.work)
     cases = [(png, info) for png, info in re_.load_cases(args.cache, None, None)
@@ -257,6 +272,7 @@ def add_blazepose_signs(rows: list[dict], path: Path) -> None:
 
     data = np.load(path)
     world = {str(n): p for n, p in zip(data["name"], data["points"])}
+    seen = {str(n): v for n, v in zip(data["name"], data["visibility"])}
     tally = {"right": 0, "wrong": 0}
     for row in rows:
         points = world.get(row["name"])
@@ -269,8 +285,10 @@ def add_blazepose_signs(rows: list[dict], path: Path) -> None:
                 v = points[BLAZEPOSE33.index(b)] - points[BLAZEPOSE33.index(a)]
                 signs[a] = float(v[2] / max(np.linalg.norm(v), 1e-9))
             case["blazepose_signs"] = signs
+            case["blazepose_visibility"] = seen[row["name"]].tolist()
             if source == "detector":
-                for s, t in case["truth_signs"].items():
+                for s in signs:  # the limbs (the truth's signs hold the trunk's too)
+                    t = case["truth_signs"][s]
                     if abs(t) > dm.CLEAR_DEPTH:
                         tally["right" if np.sign(signs[s]) == np.sign(t) else "wrong"] += 1
     print("BlazePose world landmarks' sign on the clear segments:", tally)
@@ -311,6 +329,7 @@ def main(argv=None) -> int:
     ap.add_argument("--iterations", type=int, default=None, help="refit iterations")
     ap.add_argument("--trunk", action="store_true", help="also the trunk's lean")
     ap.add_argument("--searched", action="store_true", help="start from the searched fit")
+    ap.add_argument("--lifter", type=Path, default=None, help="lifter ONNX (default: shipped)")
     args = ap.parse_args(argv)
     return {"collect": collect, "judge": judge}[args.step](args)
 

@@ -3,10 +3,12 @@
 The 300 LSP development photos' cached detections (``benchmarks/fit_lsp.py``'s cache), fitted
 with the default focal length from their blazepose33 keypoints, each photo twice in a row
 (without and with the search, the order alternating), so both see the same machine load;
-with ``--lifter`` the fits get the shipped lifter's points as the product's pipeline does.
+with ``--lifter`` the fits get the shipped lifter's points as the product's pipeline does, with
+``--detected`` also BlazePose's own world landmarks from the cache (the search's other votes,
+as the pipeline passes them).
 
     .venv/bin/python benchmarks/studies/depth_search_speed.py [--cache NPZ] [--limit N]
-        [--lifter] [--repeat 1]
+        [--lifter] [--detected] [--repeat 1]
 """
 
 from __future__ import annotations
@@ -28,17 +30,19 @@ def main(argv=None) -> int:
     from blender_smplify.core.fit import FitOptions, fit
     from blender_smplify.core.keypoints import Keypoints2D
     from blender_smplify.core.lifter import Lifter, lifted_world
+    from blender_smplify.core.world_landmarks import WorldLandmarks
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cache", type=Path, default=ROOT / "benchmarks/out/lsp_detections.npz")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--lifter", action="store_true")
+    ap.add_argument("--detected", action="store_true", help="BlazePose's landmarks vote too")
     ap.add_argument("--repeat", type=int, default=1)
     args = ap.parse_args(argv)
     dets = dict(np.load(args.cache))
     model = BodyModel.load(gender="neutral")
     lifter = Lifter(None, mirror_average=True) if args.lifter else None
-    variants = {"without": FitOptions(), "search": FitOptions(depth_search=True)}
+    variants = {"without": FitOptions(depth_search=False), "search": FitOptions()}
     times = {v: {"wall": [], "cpu": []} for v in variants}
     flipped = 0
     start = time.perf_counter()
@@ -48,7 +52,10 @@ def main(argv=None) -> int:
             continue
         kp = Keypoints2D("blazepose33", dets["xy"][k], dets["confidence"][k])
         size = tuple(int(v) for v in dets["size"][k])
-        world = None
+        world = detected = None
+        if args.detected:
+            rotation, centre = float(dets["crop_rotation"][k]), dets["crop_centre"][k]
+            detected = WorldLandmarks(dets["world"][k], dets["visibility"][k], rotation, centre)
         if lifter is not None:
             focal = focal_from_fov(size)
             world = lifted_world(kp, focal, np.array(size) / 2.0, lifter)
@@ -57,13 +64,14 @@ def main(argv=None) -> int:
             poses = {}
             for name in order:
                 t0, c0 = time.perf_counter(), time.process_time()
-                res = fit(model, kp, size, world=world, options=variants[name])
+                res = fit(model, kp, size, world=world, options=variants[name], detected=detected)
                 times[name]["wall"].append(1e3 * (time.perf_counter() - t0))
                 times[name]["cpu"].append(1e3 * (time.process_time() - c0))
                 poses[name] = res.pose
             flipped += not np.allclose(poses["without"], poses["search"])
     fits = len(times["without"]["wall"])
-    print(f"{fits} fits per variant, {time.perf_counter() - start:.0f} s, lifter: {args.lifter}")
+    print(f"{fits} fits per variant, {time.perf_counter() - start:.0f} s, lifter: {args.lifter}, "
+          f"detected: {args.detected}")  # fmt: skip
     for name, t in times.items():
         w, c = np.array(t["wall"]), np.array(t["cpu"])
         print(f"{name:8s} wall ms median {np.median(w):.0f} / p90 {np.percentile(w, 90):.0f} / "

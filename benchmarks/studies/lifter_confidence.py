@@ -30,7 +30,9 @@ only, never tune on it). Three steps, each reading what the previous one wrote u
   {``reweighted`` keyword arguments: group multipliers, confidence power, drop threshold,
   "lift": the lifter sees them too}]}`` fitted from the detector's and from the exact
   keypoints (``--sources`` one of them only); per-category tables as ``depth_metrics``
-  measures.
+  measures. ``--world-cache W/bp_world.npz`` (``depth_world_cache.py``): the detector's own
+  world landmarks go to every fit with the lifter's points, as the pipeline passes them
+  (their votes in the depth search).
 - ``draw``: one render's fits in each variant, over the photo and from the side.
 - ``tables``: saved runs side by side on one half (``--runs A.json B.json --half report``).
 """
@@ -229,7 +231,7 @@ def cached_keypoints(kp, source: str):
     return Keypoints2D("blazepose33", np.nan_to_num(kp[f"{key}_xy"]), conf)
 
 
-def fit_case(info, kp, variants, lifters, model, sources=SOURCES) -> dict:
+def fit_case(info, kp, variants, lifters, model, sources=SOURCES, detected=None) -> dict:
     from blender_smplify.core.fit import FitOptions, fit
     from blender_smplify.core.keypoints import Keypoints2D
     from blender_smplify.core.lifter import lifted_world
@@ -259,7 +261,8 @@ def fit_case(info, kp, variants, lifters, model, sources=SOURCES) -> dict:
             c0 = time.process_time()
             res = fit(model, fitted, (w, h), info["focal_px"],
                       weights=SmplifyWeights(**weights), world=world,
-                      options=FitOptions(**options))  # fmt: skip
+                      options=FitOptions(**options),
+                      detected=detected if world is not None else None)  # fmt: skip
             m = dm.case_metrics(np.asarray(res.joints_3d), truth)
             m["cpu_ms"] = 1e3 * (time.process_time() - c0)
             m["joints"] = np.asarray(res.joints_3d).round(4).tolist()
@@ -305,7 +308,9 @@ def fits(args) -> int:
              if args.half == "all" or half_of(png.stem) == args.half]  # fmt: skip
     start, results = time.perf_counter(), []
     for k, (png, info) in enumerate(cases):
-        row = fit_case(info, keypoints[png.stem], variants, lifters, model, args.sources)
+        detected = detected_landmarks(args.world_cache, png.stem, info)
+        row = fit_case(info, keypoints[png.stem], variants, lifters, model, args.sources,
+                       detected)  # fmt: skip
         results.append({"name": png.stem, **row})
         if (k + 1) % 30 == 0:
             print(f"{k + 1}/{len(cases)} renders, {time.perf_counter() - start:.0f} s", flush=True)
@@ -314,6 +319,25 @@ def fits(args) -> int:
         args.save.write_text(json.dumps({"variants": variants, "rows": results}, default=float))
     print_tables(results, list(variants))
     return 0
+
+
+def detected_landmarks(path: Path | None, name: str, info: dict):
+    """BlazePose's own world landmarks of a render from ``depth_world_cache.py``'s file (camera
+    frame, so no crop turn and the crop on the optical axis), as the pipeline passes them to
+    the fit beside the lifter's points (``fit(..., detected=)``); None without the file."""
+    from blender_smplify.core.world_landmarks import WorldLandmarks
+
+    if path is None:
+        return None
+    cache = _WORLD_CACHE.setdefault(path, np.load(path))
+    k = int(np.flatnonzero(cache["name"] == name)[0])
+    if not np.isfinite(cache["points"][k]).all():
+        return None
+    centre = np.array(info["image_size"]) / 2.0
+    return WorldLandmarks(cache["points"][k], cache["visibility"][k], 0.0, centre)
+
+
+_WORLD_CACHE: dict = {}
 
 
 def draw(args) -> int:
@@ -400,6 +424,8 @@ def main(argv=None) -> int:
     ap.add_argument("--work", type=Path, default=Path("/tmp/lifter_confidence"))
     ap.add_argument("--half", choices=("tuning", "report", "all"), default="tuning")
     ap.add_argument("--variants", default='{"without": ["none", {}, {}], "lifted": ["", {}, {}]}')
+    ap.add_argument("--world-cache", type=Path, default=None,
+                    help="depth_world_cache.py file: the detector's landmarks vote")  # fmt: skip
     ap.add_argument("--save", type=Path, default=None)
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                     help="detect: a DetectorSettings field (repeatable)")  # fmt: skip

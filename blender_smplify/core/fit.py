@@ -142,7 +142,7 @@ class FitOptions:
         benchmark's report half it took the limbs backwards from 11.3 to 10.7 % (detector)
         and from 8.1 to 7.2 % (exact 2D) for 1-3 ms (docs/fit.md, "Depth hypotheses").
     occlusion : the depth search refuses a flip whose body hides the flipped limb's keypoints
-        where BlazePose's ``visibility`` (a ``fit`` argument) says they are seen, or the
+        where BlazePose's visibility (``detected.visibility``) says they are seen, or the
         reverse (``occlusion.OcclusionVeto``). Off: on the rendered benchmark's report half
         it took the limbs backwards from 11.0 to 11.2 % (detector) and 6.8 to 7.1 % (exact
         2D) (docs/fit.md, "Occlusion as depth evidence").
@@ -191,7 +191,7 @@ def fit(
     silhouette: Silhouette | None = None,
     height: float | None = None,
     girths: dict[str, float] | None = None,
-    visibility: np.ndarray | None = None,
+    detected: WorldLandmarks | None = None,
 ) -> FitResult:
     """Fit the body model to 2D keypoints.
 
@@ -220,9 +220,9 @@ def fit(
         unknown.
     girths : known girths in metres, {"chest_girth" | "waist_girth" | "hip_girth": value},
         soft constraints on β likewise (weight ``weights.girths``); None: none known.
-    visibility : (33,) BlazePose's visibility of blazepose33 keypoints
-        (``Detection.world_visibility``), read by the depth search with ``options.occlusion``;
-        None: not known.
+    detected : BlazePose's own world landmarks when ``world`` holds the lifter's points: not
+        in the objective, their signs and visibilities vote in the depth search only
+        (``depth_search.detector_votes``); None: the lifter's points vote alone.
 
     Returns
     -------
@@ -244,7 +244,7 @@ def fit(
         height=height,
         girths=girths,
     )
-    occlusion = _occlusion_veto(model, problem, keypoints, visibility, options)
+    occlusion = _occlusion_veto(model, problem, keypoints, detected, options)
     solver = _Solver(problem, options, callback)
     # 1. camera stage on the torso, both facings
     camera = _camera_stage(problem, solver)
@@ -252,7 +252,7 @@ def fit(
     best = _annealed_stages(problem, solver, _starts(camera))
     # 3. a fit that explains the keypoints badly is re-run from other starts
     best = _retry_if_stuck(problem, solver, camera, best)
-    best = _depth_search(problem, solver, best, occlusion)  # ... the other side of limbs
+    best = _depth_search(problem, solver, best, detected, occlusion)  # ... the other side
     # 4. the person's outline refines shape and pose
     best = _silhouette_stage(problem, solver, best)
     return _result(problem, solver, best, camera.seconds, _diagnostics(camera, best))
@@ -492,27 +492,41 @@ def _retry_if_stuck(
     return replace(best, seconds=tuple(seconds), retried=True)
 
 
-def _occlusion_veto(model, problem, keypoints, visibility, options) -> OcclusionVeto | None:
-    """The depth search's occlusion check (``options.occlusion`` and a visibility given)."""
-    if not options.occlusion or visibility is None:
+def _occlusion_veto(model, problem, keypoints, detected, options) -> OcclusionVeto | None:
+    """The depth search's occlusion check (``options.occlusion`` and the detector's own
+    landmarks given, whose visibility it reads)."""
+    if not options.occlusion or detected is None or detected.visibility is None:
         return None
-    visibility = np.asarray(visibility, dtype=np.float64)
+    visibility = np.asarray(detected.visibility, dtype=np.float64)
     if keypoints.layout != "blazepose33" or visibility.shape != (33,):
         raise KeypointsError(
-            "visibility needs blazepose33 keypoints and 33 values, "
+            "the occlusion check needs blazepose33 keypoints and 33 visibilities, "
             f"got {keypoints.layout} and shape {visibility.shape}"
         )
     seen = np.where(np.asarray(keypoints.confidence) > 0, visibility, 0.0)
     return OcclusionVeto(model, problem.setup, seen)
 
 
-def _depth_search(problem: FitProblem, solver: _Solver, best: _Annealed, occlusion) -> _Annealed:
-    """Step 3b: the other depth sign of the limbs pointing into depth (``depth_search.py``),
-    when switched on; its time is added to the last annealed stage's."""
+def _depth_search(
+    problem: FitProblem,
+    solver: _Solver,
+    best: _Annealed,
+    detected: WorldLandmarks | None,
+    occlusion: OcclusionVeto | None,
+) -> _Annealed:
+    """Step 3b: the other depth sign of the limbs pointing into depth (``depth_search.py``;
+    ``detected``: the detector's world landmarks vote too; ``occlusion``: the occlusion
+    check), when switched on; its time is added to the last annealed stage's."""
     if not solver.options.depth_search or solver.cancelled or best.result is None:
         return best
     t0 = time.perf_counter()
-    x, _ = search_depth(problem, best.x, problem.weights.pose_stage(3), occlusion=occlusion)
+    x, _ = search_depth(
+        problem,
+        best.x,
+        problem.weights.pose_stage(3),
+        detected=detected,
+        occlusion=occlusion,
+    )
     seconds = (*best.seconds[:-1], best.seconds[-1] + time.perf_counter() - t0)
     return replace(best, x=x, seconds=seconds)
 

@@ -294,9 +294,9 @@ def detect_and_fit(
         if inputs.silhouette:
             silhouette = refined_silhouette(detection)
         seconds["detect"] = time.perf_counter() - start
-    # BlazePose's own visibility, before the lifter's points take the world's place
-    visibility = world.visibility if world is not None else None
+    detected = None  # BlazePose's own landmarks, where the lifter's points replace them
     if WORLD_FROM_LIFTER and keypoints.layout == "blazepose33":
+        detected = world
         world = lifted_world(keypoints, inputs.focal_length, principal_point(inputs.image_size))
     if not report(0.2, "fitting"):
         raise FitCancelled("cancelled before fitting")
@@ -320,7 +320,7 @@ def detect_and_fit(
             silhouette=silhouette,
             height=inputs.height,
             girths=inputs.girths or None,
-            visibility=visibility if keypoints.layout == "blazepose33" else None,
+            detected=detected,
         )
     except SmplifyError as error:
         raise naming(inputs.image_path, error) from None

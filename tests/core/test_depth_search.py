@@ -52,11 +52,11 @@ def scene(body):
     return pts[:24], keypoints, x, problem
 
 
-def settled(problem, x, iterations=40):
+def settled(problem, x, iterations=40, config=CONFIG):
     """x after the last stage's dogleg, as the fit would leave it."""
     free = np.arange(problem.objective.n)
     res = dogleg(
-        lambda y: problem.objective.normal_equations(y, free, CONFIG),
+        lambda y: problem.objective.normal_equations(y, free, config),
         x,
         max_iterations=iterations,
         ftol=1e-4,
@@ -108,6 +108,23 @@ def test_fit_runs_the_search_unless_switched_off(body, scene, monkeypatch):
     assert calls == []
     fit(body, keypoints, SIZE, FOCAL)  # on by default
     assert calls == [1]
+
+
+def test_fit_hands_the_detectors_landmarks_to_the_search(body, scene, monkeypatch):
+    from blender_smplify.core.world_landmarks import WorldLandmarks
+
+    truth, keypoints, _, _ = scene
+    seen = []
+    real = ds.search_depth
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("detected"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("blender_smplify.core.fit.search_depth", spy)
+    detected = WorldLandmarks(landmarks_of(truth).points, np.ones(33), 0.0, CENTRE)
+    fit(body, keypoints, SIZE, FOCAL, world=landmarks_of(truth), detected=detected)
+    assert seen == [detected]
 
 
 def test_the_ray_hold_jacobian_matches_finite_differences(body):
@@ -187,6 +204,71 @@ def test_with_3d_evidence_the_search_flips_only_where_the_evidence_agrees(body, 
         assert "left_elbow" not in flipped and segment_depth(joints, "left_elbow") != right
 
 
+def test_a_flip_the_evidence_asks_for_is_kept_only_where_the_energy_drops(body, scene):
+    truth, keypoints, x, _ = scene
+    plain = prepare(body, keypoints, SIZE, FOCAL, SmplifyWeights(), FitOptions())
+    right = segment_depth(truth, "left_elbow")
+    wrong = ds.joints_of(plain, ds.mirrored(plain, x, ("left_elbow",)))
+    # the fit x is right; weak evidence with the forearm mirrored asks for the flip, the
+    # energy (keypoints and prior) still prefers the fit: the criterion needs both, so no flip
+    weak = SmplifyWeights(world=1.0)
+    problem = prepare(body, keypoints, SIZE, FOCAL, weak, FitOptions(), landmarks_of(wrong))
+    config = weak.pose_stage(3)
+    x = settled(problem, x, config=config)
+    base = ds.hypothesis(problem, x, config, ())
+    assert segment_depth(base.joints, "left_elbow") == right
+    asked = ds.screened(problem, base, config, {"lifter": ds.lifted_depths(problem, base.joints)})
+    assert asked == [("left_elbow",)]
+    trial = ds.refitted(problem, base, config, ("left_elbow",))
+    assert trial.energy > (1.0 - ds.MARGIN) * base.energy
+    found, flipped = ds.search_depth(problem, x, config)
+    assert flipped == ()
+    np.testing.assert_array_equal(found, x)
+
+
+def test_detector_votes_read_the_far_end_from_depth_and_from_visibility():
+    from blender_smplify.core.keypoints import BLAZEPOSE33
+
+    points, visibility = np.zeros((33, 3)), np.ones(33)
+    wrist = BLAZEPOSE33.index("left_wrist")
+    points[wrist] = [0.0, 0.3, 0.4]  # the wrist 0.4 m farther than the elbow, 0.3 m lower
+    visibility[wrist] = 0.3
+    votes = ds.detector_votes(points, visibility)
+    assert votes["blazepose"]["left_elbow"] == pytest.approx(0.8)
+    assert votes["visibility"]["left_elbow"] == pytest.approx(0.7)
+    assert votes["visibility"]["right_elbow"] == 0.0
+    points[wrist] = np.nan  # no direction, no depth vote
+    assert "left_elbow" not in ds.detector_votes(points, visibility)["blazepose"]
+
+
+@pytest.mark.parametrize("vote", ["blazepose", "visibility", "none"])
+def test_the_detectors_landmarks_vote_where_the_lifter_does_not(body, scene, vote):
+    from blender_smplify.core.keypoints import BLAZEPOSE33
+    from blender_smplify.core.world_landmarks import WorldLandmarks
+
+    truth, keypoints, x, _ = scene
+    plain = prepare(body, keypoints, SIZE, FOCAL, SmplifyWeights(), FitOptions())
+    right = segment_depth(truth, "left_elbow")
+    wrong = settled(plain, ds.mirrored(plain, x, ("left_elbow",)))
+    # the lifter's points side with the wrong basin: they ask for no flip there
+    weak = SmplifyWeights(world=1.0)
+    problem = prepare(
+        body, keypoints, SIZE, FOCAL, weak, FitOptions(), landmarks_of(ds.joints_of(plain, wrong))
+    )
+    # the detector's own landmarks (camera frame, the crop on the optical axis): the truth's
+    # depths, or the wrong basin's with the forearm's near end (the wrist) seen, its elbow not
+    source = truth if vote == "blazepose" else ds.joints_of(plain, wrong)
+    visibility = np.ones(33)
+    if vote == "visibility":
+        visibility[BLAZEPOSE33.index("left_elbow")] = 0.2
+    detected = WorldLandmarks(landmarks_of(source).points, visibility, 0.0, CENTRE)
+    found, flipped = ds.search_depth(problem, wrong, weak.pose_stage(3), detected=detected)
+    turned = segment_depth(ds.joints_of(problem, found), "left_elbow") == right
+    assert turned == (vote != "none") == ("left_elbow" in flipped)
+    unheard, _ = ds.search_depth(problem, wrong, weak.pose_stage(3))
+    assert segment_depth(ds.joints_of(problem, unheard), "left_elbow") != right
+
+
 def test_the_mirrored_lean_keeps_the_neck_on_its_ray_and_the_legs_unturned(scene):
     _, _, x, problem = scene
     before = ds.joints_of(problem, x)
@@ -200,3 +282,31 @@ def test_the_mirrored_lean_keeps_the_neck_on_its_ray_and_the_legs_unturned(scene
         np.testing.assert_allclose(
             after[J[knee]] - after[J[hip]], before[J[knee]] - before[J[hip]], atol=1e-9
         )
+
+
+def test_the_pipeline_hands_the_fit_the_detectors_landmarks_beside_the_lifted_points(
+    tmp_path, monkeypatch
+):
+    import json
+    from pathlib import Path
+
+    from blender_smplify.core import fit as fit_module
+    from blender_smplify.core import pipeline
+
+    seen = []
+    real = fit_module.fit
+
+    def spy(*args, **kwargs):
+        seen.append((kwargs.get("world"), kwargs.get("detected")))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fit_module, "fit", spy)
+    sample = Path(pipeline.__file__).parents[1] / "data" / "samples" / "standing_person.jpg"
+    result = pipeline.fit_photo(sample)
+    world, detected = seen[-1]
+    assert world is result.world and world.crop_centre is None  # the lifter's points
+    assert detected is not None and detected.crop_centre is not None  # BlazePose's own
+    stored = tmp_path / "keypoints.json"
+    stored.write_text(json.dumps(result.keypoints.to_dict(result.image_size)))
+    pipeline.fit_photo(sample, keypoints=stored)  # a keypoints file brings no landmarks
+    assert seen[-1][1] is None

@@ -208,41 +208,18 @@ def test_the_depth_search_keeps_no_flip_its_occlusion_check_refuses(body, scene)
     np.testing.assert_array_equal(found, wrong)
 
 
-def test_fit_checks_the_visibility_it_is_given(model):
+def test_the_occlusion_check_needs_blazepose33_keypoints(model):
     from blender_smplify.core.errors import KeypointsError
     from blender_smplify.core.fit import FitOptions, fit
     from blender_smplify.core.keypoints import Keypoints2D
+    from blender_smplify.core.world_landmarks import WorldLandmarks
 
-    setup = get_setup(model, "blazepose33", 10)
+    setup = get_setup(model, "smpl24", 10)
     x = arm_pose([0.0, -1.0, 0.0])
     pts, _ = setup.kin.evaluate(*split(x), jacobian=False)
     xy = oc.project(pts[setup.point_index], FOCAL, CENTRE)
-    keypoints = Keypoints2D("blazepose33", xy, np.ones(33))
+    keypoints = Keypoints2D("smpl24", xy, np.ones(24))
+    detected = WorldLandmarks(np.zeros((33, 3)), np.ones(33))
     options = FitOptions(occlusion=True)
-    with pytest.raises(KeypointsError, match="33 values"):
-        fit(model, keypoints, (640, 480), FOCAL, options=options, visibility=np.ones(17))
-
-
-def test_the_pipeline_gives_the_fit_blazeposes_visibility(monkeypatch):
-    """A photo through the pipeline: the fit gets the detection's own visibility (not the
-    lifter's per-point weights that replace its world landmarks)."""
-    from pathlib import Path
-
-    from blender_smplify.core import fit as fit_module
-    from blender_smplify.core import pipeline
-    from blender_smplify.core.detector import JointDetector
-    from blender_smplify.core.image_io import load_image
-
-    sample = Path(pipeline.__file__).parents[1] / "data" / "samples" / "standing_person.jpg"
-    given = {}
-    real = fit_module.fit
-
-    def spy(*args, **kwargs):
-        given.update(kwargs)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(fit_module, "fit", spy)
-    result = pipeline.fit_photo(sample)
-    detection = JointDetector().detect(load_image(sample))
-    np.testing.assert_allclose(given["visibility"], detection.world_visibility)
-    assert not np.allclose(given["visibility"], result.world.visibility)
+    with pytest.raises(KeypointsError, match="needs blazepose33 keypoints"):
+        fit(model, keypoints, (640, 480), FOCAL, options=options, detected=detected)

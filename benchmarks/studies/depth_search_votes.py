@@ -1,0 +1,168 @@
+"""Study: the depth search (``core/depth_search.py``) run for real with each criterion from the
+same fits, on the rendered benchmark's tuning or report half.
+
+    .venv/bin/python benchmarks/studies/depth_search_votes.py --cache DIR --work W
+        --world-cache W/bp_world.npz [--half tuning] [--save W/votes_tuning.json]
+    .venv/bin/python benchmarks/studies/depth_search_votes.py --runs W/votes_report.json
+
+Every render is fitted as shipped but without the search (the lifter's points as the 3D
+evidence), from the detector's and from the exact keypoints (``lifter_confidence.py
+detect``'s ``W/keypoints.npz``); then ``search_depth`` runs from that fit once per criterion
+(``VARIANTS``), which is what ``fit()`` does in its step 3b, so the criteria meet the same
+fits. BlazePose's world landmarks and visibilities come from ``depth_world_cache.py`` (camera
+frame). Printed per source: PA-MPJPE 24 median / p90, limbs backwards, limbs flipped, and the
+search's CPU time per photo; with ``--runs`` (saved runs) also per category, before against
+what ships.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(ROOT / "benchmarks"))
+sys.path.insert(2, str(ROOT / "benchmarks" / "studies"))
+
+import depth_metrics as dm  # noqa: E402
+import rendered_eval as re_  # noqa: E402
+from lifter_confidence import SOURCES, cached_keypoints, half_of, load_keypoints  # noqa: E402
+
+#: name -> (MARGIN, whether the detector's landmarks vote); None: no search.
+VARIANTS = {
+    "no search": None,
+    "lifter votes, energy drops (before)": (0.0, False),
+    "lifter votes, energy < x1.1": (-0.1, False),
+    "lifter or detector votes, energy drops": (0.0, True),
+    "lifter or detector votes, energy < x1.1 (shipped)": (-0.1, True),
+}
+
+
+def search_case(info, kp, lifter, model, detected_points, visibility) -> dict:
+    from blender_smplify.core.depth_search import joints_of, search_depth
+    from blender_smplify.core.fit import FitOptions, fit
+    from blender_smplify.core.fit_setup import prepare
+    from blender_smplify.core.lifter import lifted_world
+    from blender_smplify.core.objective import SmplifyWeights
+    from blender_smplify.core.world_landmarks import WorldLandmarks
+
+    w, h = info["image_size"]
+    principal = np.array([w / 2, h / 2])
+    truth = np.array(info["joints_camera"])
+    # already in the camera frame: no crop turn, crop centred on the optical axis
+    detected = None
+    if detected_points is not None and np.isfinite(detected_points).all():
+        detected = WorldLandmarks(detected_points, visibility, 0.0, principal)
+    row = {"category": info["category"]}
+    for source in SOURCES:
+        keypoints = cached_keypoints(kp, source)
+        if keypoints is None:
+            row[source] = None
+            continue
+        world = lifted_world(keypoints, info["focal_px"], principal, lifter)
+        weights = SmplifyWeights()
+        options = FitOptions(depth_search=False)
+        res = fit(model, keypoints, (w, h), info["focal_px"], weights=weights, world=world,
+                  options=options)  # fmt: skip
+        problem = prepare(model, keypoints, (w, h), info["focal_px"], weights, options, world)
+        x0 = np.concatenate([res.pose, res.betas, res.transl])
+        out = {}
+        for name, variant in VARIANTS.items():
+            c0 = time.process_time()
+            x, flipped = x0, ()
+            if variant is not None:
+                margin, votes = variant
+                x, flipped = search_depth(problem, x0, weights.pose_stage(3), margin=margin,
+                                          detected=detected if votes else None)  # fmt: skip
+            cpu = 1e3 * (time.process_time() - c0)
+            m = dm.case_metrics(joints_of(problem, x), truth)
+            out[name] = {"pa24": m["pa24"], "backwards": m["backwards"],
+                         "segments": m["segments"], "flipped": len(flipped),
+                         "cpu_ms": cpu}  # fmt: skip
+        row[source] = out
+    return row
+
+
+def report(rows: list[dict]) -> None:
+    for source in SOURCES:
+        cases = [r for r in rows if r[source] is not None]
+        print(f"\n## from {source}: {len(cases)} photos")
+        print("| criterion | PA-MPJPE 24 median / p90 | limbs backwards | flipped | CPU ms "
+              "median / p90 |\n|---|---|---|---|---|")  # fmt: skip
+        for name in VARIANTS:
+            m = [r[source][name] for r in cases]
+            pa = np.array([x["pa24"] for x in m])
+            back, seg = sum(x["backwards"] for x in m), sum(x["segments"] for x in m)
+            cpu = np.array([x["cpu_ms"] for x in m])
+            print(f"| {name} | {np.median(pa):.0f} / {np.percentile(pa, 90):.0f} mm | "
+                  f"{100 * back / seg:.1f} % ({back}/{seg}) | {sum(x['flipped'] for x in m)} | "
+                  f"{np.median(cpu):.1f} / {np.percentile(cpu, 90):.1f} |")  # fmt: skip
+
+
+def per_category(rows: list[dict], before: str, after: str) -> None:
+    """Limbs backwards and PA-MPJPE 24 per category, two criteria side by side."""
+    for source in SOURCES:
+        cases = [r for r in rows if r[source] is not None]
+        print(f"\n## from {source}: {before} -> {after}\n| category | PA-MPJPE 24 median / "
+              "p90, limbs backwards |\n|---|---|")  # fmt: skip
+        for cat in sorted({r["category"] for r in cases}) + ["all"]:
+            sel = [r[source] for r in cases if cat in ("all", r["category"])]
+            cells = []
+            for name in (before, after):
+                pa = np.array([c[name]["pa24"] for c in sel])
+                back = sum(c[name]["backwards"] for c in sel)
+                seg = sum(c[name]["segments"] for c in sel)
+                cells.append(f"{np.median(pa):.0f} / {np.percentile(pa, 90):.0f} mm, "
+                             f"{100 * back / seg:.1f} %")  # fmt: skip
+            print(f"| {cat} | {cells[0]} → {cells[1]} |")
+
+
+def main(argv=None) -> int:
+    from blender_smplify.core.body_model import BodyModel
+    from blender_smplify.core.lifter import Lifter
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cache", type=Path, default=ROOT / "benchmarks/out/rendered_3d/seed0")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/lifter_confidence"))
+    ap.add_argument("--world-cache", type=Path, default=None, help="depth_world_cache.py file")
+    ap.add_argument("--half", choices=("tuning", "report", "all"), default="tuning")
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--save", type=Path, default=None)
+    ap.add_argument("--runs", type=Path, nargs="*", default=None, help="only report saved runs")
+    args = ap.parse_args(argv)
+    if args.runs:
+        rows = [row for path in args.runs for row in json.loads(path.read_text())]
+        report(rows)
+        names = list(VARIANTS)
+        per_category(rows, names[1], names[-1])
+        return 0
+    lifter = Lifter(None, mirror_average=True)
+    model = BodyModel.load(gender="neutral")
+    keypoints = load_keypoints(args.work)
+    cache = np.load(args.world_cache)
+    detected = {str(n): (p, v) for n, p, v in zip(cache["name"], cache["points"],
+                                                   cache["visibility"])}  # fmt: skip
+    cases = [(png, info) for png, info in re_.load_cases(args.cache, None, None)
+             if args.half == "all" or half_of(png.stem) == args.half][: args.limit]  # fmt: skip
+    start, rows = time.perf_counter(), []
+    for k, (png, info) in enumerate(cases):
+        points, visibility = detected.get(png.stem, (None, None))
+        row = search_case(info, keypoints[png.stem], lifter, model, points, visibility)
+        rows.append({"name": png.stem, **row})
+        if (k + 1) % 20 == 0:
+            print(f"{k + 1}/{len(cases)} renders, {time.perf_counter() - start:.0f} s", flush=True)
+    if args.save:
+        args.save.write_text(json.dumps(rows, default=float))
+    print(f"{len(rows)} renders, {time.perf_counter() - start:.0f} s")
+    report(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
