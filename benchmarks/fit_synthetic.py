@@ -164,10 +164,11 @@ def _split_poses(
     return {t: clean_poses(t, p) for t, p in loaded.items()}
 
 
-def make_case(model, kin, layout, pose, rng):
-    """Ground truth (pose, betas, transl), joints (24, 3), keypoints and their clean pixels."""
+def make_case(model, kin, layout, pose, rng, beta_scale=1.0):
+    """Ground truth (pose, betas, transl), joints (24, 3), keypoints and their clean pixels;
+    β ~ N(0, I) times ``beta_scale`` (the same draws for any scale)."""
     nb = kin.num_betas
-    betas = rng.normal(size=nb)
+    betas = beta_scale * rng.normal(size=nb)
     yaw = rng.uniform(-np.pi, np.pi)
     # camera frame: upright (π about x), turned by the yaw, after the mocap's own root rotation
     root = (
@@ -279,14 +280,15 @@ def write_histogram(path: Path, rows: list[dict], title: str) -> None:
     img.save(path)
 
 
-def make_cases(model, layout, poses, rng):
-    """Ground-truth keypoints (K, 3), joints (24, 3), noise (K, 2) and kept flags (K,)."""
+def make_cases(model, layout, poses, rng, beta_scale=1.0):
+    """Ground-truth keypoints (K, 3), joints (24, 3), noise (K, 2) and kept flags (K,); the
+    bodies' β drawn as :func:`make_case` draws them."""
     from blender_smplify.core.fit_setup import get_setup
 
     setup = get_setup(model, layout.name, 10, True)
     cases = []
     for pose in poses:
-        _, _, _, pts = make_case(model, setup.kin, layout, pose, rng)
+        _, _, _, pts = make_case(model, setup.kin, layout, pose, rng, beta_scale)
         noise = rng.normal(scale=3.0, size=(len(layout), 2))
         keep = rng.uniform(size=len(layout)) >= 0.1
         cases.append((pts[setup.point_index], pts[:24], noise, keep))
@@ -331,13 +333,19 @@ def main(argv: list[str] | None = None) -> int:
     add_case_arguments(ap)
     ap.add_argument("--baseline-cases", type=int, default=10)
     ap.add_argument("--layout", default="smpl24")
+    ap.add_argument(
+        "--beta-scale",
+        type=float,
+        default=1.0,
+        help="scale the bodies' shape draws (same random numbers): 0 = every body the mean one",
+    )
     ap.add_argument("--png", default=str(ROOT / "benchmarks" / "out" / "fit_synthetic.png"))
     args = ap.parse_args(argv)
 
     layout = get_layout(args.layout)
     model, model_name, poses, labels, rng = prepare_labelled(args)
     weights = SmplifyWeights()
-    cases = make_cases(model, layout, poses, rng)
+    cases = make_cases(model, layout, poses, rng, args.beta_scale)
     load_before = os.getloadavg()[0]
     analytic = [
         run_case(model, layout, c[0], c[1], FitOptions(), weights, c[2], c[3]) for c in cases

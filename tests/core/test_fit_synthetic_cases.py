@@ -44,3 +44,23 @@ def test_category_table_gives_each_categorys_own_figures(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[1].split() == ["a", "2", "150.0", "/", "190.0", "/", "150.0"]
     assert lines[2].split() == ["b", "3", "20.0", "/", "28.0", "/", "20.0"]
+
+
+def test_beta_scale_scales_the_same_shape_draws(toy_model):
+    """--beta-scale keeps every other draw and scales the shapes: 0 gives the mean body, so a
+    study can tell the shape spread from everything else."""
+    from blender_smplify.core.fit_setup import get_setup
+    from blender_smplify.core.keypoints import get_layout
+
+    setup = get_setup(toy_model, "smpl24", 10, True)
+    layout, pose = get_layout("smpl24"), np.zeros(72)
+    cases = {
+        s: fs.make_case(toy_model, setup.kin, layout, pose, np.random.default_rng(1), s)
+        for s in (0.0, 1.0, 2.0)
+    }
+    np.testing.assert_array_equal(cases[0.0][1], 0.0)
+    np.testing.assert_allclose(cases[2.0][1], 2.0 * cases[1.0][1])
+    assert np.abs(cases[1.0][1]).max() > 0.1
+    for s in (0.0, 2.0):  # the same turn; the body differs
+        np.testing.assert_array_equal(cases[s][0], cases[1.0][0])
+        assert not np.allclose(cases[s][3], cases[1.0][3])
