@@ -33,6 +33,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(ROOT / "benchmarks"))  # depth_metrics, also when imported as a module
 
 from depth_metrics import pa_mpjpe
 
@@ -78,9 +79,17 @@ def add_case_arguments(parser: argparse.ArgumentParser) -> None:
 def prepare(args: argparse.Namespace) -> tuple[BodyModel, str, np.ndarray, np.random.Generator]:
     """Model, its name, the ground-truth poses (cases, 72) and the random generator that goes on
     to make the cases; the fit is warmed up (caches, imports) and the set-up printed."""
+    model, model_name, poses, _, rng = prepare_labelled(args)
+    return model, model_name, poses, rng
+
+
+def prepare_labelled(
+    args: argparse.Namespace,
+) -> tuple[BodyModel, str, np.ndarray, list[str], np.random.Generator]:
+    """:func:`prepare`, with each pose's trial or activity (cases,) after the poses."""
     rng = np.random.default_rng(args.seed)
     model, model_name = load_model(args.model)
-    poses = load_poses(args.split, args.cases, rng, args.mocap_dir)
+    poses, labels = load_labelled_poses(args.split, args.cases, rng, args.mocap_dir)
     warm_up = Keypoints2D(
         "smpl24", np.random.default_rng(0).uniform(300, 400, (24, 2)), np.ones(24)
     )
@@ -89,7 +98,7 @@ def prepare(args: argparse.Namespace) -> tuple[BodyModel, str, np.ndarray, np.ra
         f"model: {model_name}; {len(poses)} cases from the {args.split} mocap trials; noise "
         f"3 px, 10 % dropped; {IMAGE_SIZE[0]}x{IMAGE_SIZE[1]} px"
     )
-    return model, model_name, poses, rng
+    return model, model_name, poses, labels, rng
 
 
 def load_model(path: str | None) -> tuple[BodyModel, str]:
@@ -113,6 +122,13 @@ def load_poses(
     lying down, front kicks, basketball throws; all actors); "held-out-all", every held-out
     category of ``load_held_out_cases`` (also the HDM05 actors never trained on); "train".
     """
+    return load_labelled_poses(split, cases, rng, mocap_dir)[0]
+
+
+def load_labelled_poses(
+    split: str, cases: int, rng: np.random.Generator, mocap_dir: Path | None = None
+) -> tuple[np.ndarray, list[str]]:
+    """:func:`load_poses` (the same draws), with each pose's trial or category (cases,)."""
     try:
         poses = _split_poses(split, rng, mocap_dir)
     except FileNotFoundError as exc:
@@ -120,12 +136,13 @@ def load_poses(
     if not poses:
         raise SystemExit(f"error: no mocap trials found in {mocap_dir or DEFAULT_MOCAP_DIR}")
     per = int(np.ceil(cases / len(poses)))
-    out = []
-    for motion in poses.values():
+    out, names = [], []
+    for name, motion in poses.items():
         idx = rng.choice(len(motion), size=min(per, len(motion)), replace=False)
         out.extend(motion[idx])
-    out = np.array(out)
-    return out[rng.permutation(len(out))[:cases]]
+        names.extend([name] * len(idx))
+    order = rng.permutation(len(out))[:cases]
+    return np.array(out)[order], [names[i] for i in order]
 
 
 def _split_poses(
@@ -147,10 +164,11 @@ def _split_poses(
     return {t: clean_poses(t, p) for t, p in loaded.items()}
 
 
-def make_case(model, kin, layout, pose, rng):
-    """Ground truth (pose, betas, transl), joints (24, 3), keypoints and their clean pixels."""
+def make_case(model, kin, layout, pose, rng, beta_scale=1.0):
+    """Ground truth (pose, betas, transl), joints (24, 3), keypoints and their clean pixels;
+    β ~ N(0, I) times ``beta_scale`` (the same draws for any scale)."""
     nb = kin.num_betas
-    betas = rng.normal(size=nb)
+    betas = beta_scale * rng.normal(size=nb)
     yaw = rng.uniform(-np.pi, np.pi)
     # camera frame: upright (π about x), turned by the yaw, after the mocap's own root rotation
     root = (
@@ -262,14 +280,15 @@ def write_histogram(path: Path, rows: list[dict], title: str) -> None:
     img.save(path)
 
 
-def make_cases(model, layout, poses, rng):
-    """Ground-truth keypoints (K, 3), joints (24, 3), noise (K, 2) and kept flags (K,)."""
+def make_cases(model, layout, poses, rng, beta_scale=1.0):
+    """Ground-truth keypoints (K, 3), joints (24, 3), noise (K, 2) and kept flags (K,); the
+    bodies' β drawn as :func:`make_case` draws them."""
     from blender_smplify.core.fit_setup import get_setup
 
     setup = get_setup(model, layout.name, 10, True)
     cases = []
     for pose in poses:
-        _, _, _, pts = make_case(model, setup.kin, layout, pose, rng)
+        _, _, _, pts = make_case(model, setup.kin, layout, pose, rng, beta_scale)
         noise = rng.normal(scale=3.0, size=(len(layout), 2))
         keep = rng.uniform(size=len(layout)) >= 0.1
         cases.append((pts[setup.point_index], pts[:24], noise, keep))
@@ -295,18 +314,38 @@ def table(results: list[tuple[str, list[dict]]]) -> None:
             print(f"{name:<34}" + "".join(f"{a:>8.1f} / {b:<5.1f}" for a, b in cells))
 
 
+def category_table(rows: list[dict], labels: list[str]) -> None:
+    """PA-MPJPE median / p90 / mean per held-out category (the activities the prior never saw
+    among them), by name."""
+    pa = np.array([r["pa"] for r in rows])
+    names = np.array(labels)
+    print(f"{'category':<34}{'cases':>6}{'PA-MPJPE mm median / p90 / mean':>34}")
+    for name in sorted(set(labels)):
+        x = pa[names == name]
+        print(
+            f"{name:<34}{len(x):>6}"
+            f"{np.median(x):>16.1f} / {np.percentile(x, 90):.1f} / {x.mean():.1f}"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_case_arguments(ap)
     ap.add_argument("--baseline-cases", type=int, default=10)
     ap.add_argument("--layout", default="smpl24")
+    ap.add_argument(
+        "--beta-scale",
+        type=float,
+        default=1.0,
+        help="scale the bodies' shape draws (same random numbers): 0 = every body the mean one",
+    )
     ap.add_argument("--png", default=str(ROOT / "benchmarks" / "out" / "fit_synthetic.png"))
     args = ap.parse_args(argv)
 
     layout = get_layout(args.layout)
-    model, model_name, poses, rng = prepare(args)
+    model, model_name, poses, labels, rng = prepare_labelled(args)
     weights = SmplifyWeights()
-    cases = make_cases(model, layout, poses, rng)
+    cases = make_cases(model, layout, poses, rng, args.beta_scale)
     load_before = os.getloadavg()[0]
     analytic = [
         run_case(model, layout, c[0], c[1], FitOptions(), weights, c[2], c[3]) for c in cases
@@ -343,6 +382,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"(median {what} time, same {nb} cases): {ratio:.0f}x"
             )
     title = f"fit_synthetic: {layout.name}, {len(cases)} {args.split} mocap cases, {model_name}"
+    if args.split in ("held-out-activities", "held-out-all"):
+        category_table(analytic, labels)
     write_histogram(Path(args.png), analytic, title)
     print(f"histogram: {args.png}")
     return 0

@@ -24,6 +24,7 @@ from a k-means seeded by ``--seed``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import sys
@@ -205,17 +206,23 @@ def collect(
 
 
 def load_or_collect(args: argparse.Namespace) -> tuple[dict, dict, dict]:
-    """:func:`collect`, or its result read from ``args.cache`` (written there the first time)."""
+    """:func:`collect`, or its result read from ``args.cache`` (written there the first time).
+
+    The frames are retargeted onto the template's rest bones, so a cache written for another
+    template (the open models rebuilt since) is collected again and overwritten."""
+    template = template_key()
     if args.cache is not None and args.cache.exists():
         with np.load(args.cache, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
-            train = {k: data[f"train:{k}"] for k in meta["train"]}
-            held = {k: data[f"held:{k}"] for k in meta["held"]}
-        logger.info("read retargeted frames from %s", args.cache)
-        return train, held, {k: tuple(v) for k, v in meta["counts"].items()}
+            if meta.get("template") == template:
+                train = {k: data[f"train:{k}"] for k in meta["train"]}
+                held = {k: data[f"held:{k}"] for k in meta["held"]}
+                logger.info("read retargeted frames from %s", args.cache)
+                return train, held, {k: tuple(v) for k, v in meta["counts"].items()}
+        logger.info("%s was retargeted onto another template: collecting again", args.cache)
     train, held, counts = collect(args.mocap_dir, args.hdm05_dir, args.min_change, args.max_speed)
     if args.cache is not None:
-        meta = {"train": list(train), "held": list(held), "counts": counts}
+        meta = {"train": list(train), "held": list(held), "counts": counts, "template": template}
         np.savez(
             args.cache,
             meta=np.array(json.dumps(meta)),
@@ -225,11 +232,20 @@ def load_or_collect(args: argparse.Namespace) -> tuple[dict, dict, dict]:
     return train, held, counts
 
 
+def template_key() -> str:
+    """A short fingerprint of the template's rest joints (the frames and EM results depend on
+    them): the first 12 hex digits of their SHA-256 at 0.1 mm."""
+    joints = np.round(template_joints()[0] * 1e4).astype(np.int64)
+    return hashlib.sha256(joints.tobytes()).hexdigest()[:12]
+
+
 def cached_em(args: argparse.Namespace, x_train: np.ndarray, k: int) -> dict[str, np.ndarray]:
-    """:func:`fit_em` on the training frames, or its result from ``args.cache``'s folder."""
+    """:func:`fit_em` on the training frames, or its result from ``args.cache``'s folder (named
+    by the template, since the frames are)."""
     path = None
     if args.cache is not None:
-        path = args.cache.with_name(f"{args.cache.stem}_em_K{k}_seed{args.seed}.npz")
+        name = f"{args.cache.stem}_em_K{k}_seed{args.seed}_{template_key()}.npz"
+        path = args.cache.with_name(name)
         if path.exists():
             with np.load(path) as data:
                 return {key: data[key] for key in data.files}

@@ -424,3 +424,37 @@ def test_regularised_mixture_widens_components_and_scores_like_scipy(rng):
         )
     )
     assert np.allclose(mixture_log_likelihood(x[:5], arrays), ref)
+
+
+def test_caches_of_another_template_are_not_reused(tmp_path, monkeypatch):
+    """The retargeted frames depend on the template: after a model rebuild the training tool
+    must not train on frames cached for the old one, nor reuse the EM result cached beside them."""
+    from types import SimpleNamespace
+
+    import tools.train_pose_prior as tool
+
+    collected, fitted = [], []
+
+    def collect(*args):
+        collected.append(args)
+        return {"t": np.full((2, 69), len(collected), float)}, {"h": np.zeros((1, 69))}, {}
+
+    def fit_em(x, k, seed, max_iter):
+        fitted.append(k)
+        return {"means": np.full((k, 69), len(fitted), float)}
+
+    monkeypatch.setattr(tool, "collect", collect)
+    monkeypatch.setattr(tool, "fit_em", fit_em)
+    args = SimpleNamespace(
+        cache=tmp_path / "frames.npz", mocap_dir=None, hdm05_dir=None, min_change=5.0,
+        max_speed=1500.0, seed=0, max_iter=1,
+    )  # fmt: skip
+    x = np.zeros((4, 69))
+    for _ in range(2):  # written, then read back
+        assert tool.load_or_collect(args)[0]["t"][0, 0] == 1.0 and len(collected) == 1
+        assert tool.cached_em(args, x, 2)["means"][0, 0] == 1.0 and len(fitted) == 1
+    rebuilt = tool.template_joints()[0] + np.array([0.0, 0.002, 0.0])
+    monkeypatch.setattr(tool, "template_joints", lambda: (rebuilt, "rebuilt"))
+    for _ in range(2):  # collected and fitted again for the new template, then read back
+        assert tool.load_or_collect(args)[0]["t"][0, 0] == 2.0 and len(collected) == 2
+        assert tool.cached_em(args, x, 2)["means"][0, 0] == 2.0 and len(fitted) == 2
