@@ -58,28 +58,36 @@ def sign_loss(logit, target):
 
 def sign_report(logit: np.ndarray, camera: np.ndarray, predicted: np.ndarray) -> dict:
     """How well the probabilities p = σ(logit) (N, 8) tell the true signs of the camera-frame
-    points (N, 33, 3), where clear (> ``REPORT_CLEAR``): share wrong (p on the wrong side of
-    0.5) against the share the predicted points (N, 33, 3) get backwards, log loss, Brier
-    score, expected calibration error (|mean p − share farther| over 10 bins of p, weighted by
-    the bins' counts) and the share wrong among the confident (p < 0.1 or > 0.9)."""
+    points (N, 33, 3), where clear (> ``REPORT_CLEAR``): :func:`sign_scores`, and the share the
+    predicted points (N, 33, 3) get backwards."""
     depth, length = segment_depths(camera)
     clear = np.abs(depth) / length > REPORT_CLEAR
-    away = (depth > 0)[clear]
     p = 1.0 / (1.0 + np.exp(-logit.astype(np.float64)[clear]))
     points_away = (segment_depths(predicted)[0] > 0)[clear]
+    report = sign_scores(p, (depth > 0)[clear])
+    report["points_wrong_pct"] = 100.0 * float((points_away != (depth > 0)[clear]).mean())
+    return report
+
+
+def sign_scores(p: np.ndarray, away: np.ndarray) -> dict:
+    """Probabilities p (n,) that segments point away against the truth ``away`` (n,) bool:
+    share wrong (p on the wrong side of 0.5), log loss, Brier score, expected calibration error
+    (|mean p − share away| over 10 bins of p, weighted by the bins' counts), the share of sure
+    answers (p < 0.1 or > 0.9) and of those the share wrong, and per bin (by its lower edge)
+    the share away and the count."""
     q = np.clip(p, 1e-7, 1 - 1e-7)
     bins = np.minimum((p * 10).astype(int), 9)
-    ece = sum(abs(p[bins == k].mean() - away[bins == k].mean()) * (bins == k).sum()
-              for k in range(10) if (bins == k).any()) / max(len(p), 1)  # fmt: skip
+    used = [k for k in range(10) if (bins == k).any()]
+    per_bin = {k: (float(away[bins == k].mean()), int((bins == k).sum())) for k in used}
+    ece = sum(abs(p[bins == k].mean() - share) * n for k, (share, n) in per_bin.items())
     sure = (p < 0.1) | (p > 0.9)
-    return {"segments": int(clear.sum()),
-            "head_wrong_pct": 100.0 * float(((p > 0.5) != away).mean()),
-            "points_wrong_pct": 100.0 * float((points_away != away).mean()),
-            "log_loss": float(-(away * np.log(q) + (~away) * np.log(1 - q)).mean()),
-            "brier": float(((p - away) ** 2).mean()), "ece": float(ece),
+    wrong = (p > 0.5) != away
+    return {"segments": len(p), "head_wrong_pct": 100.0 * float(wrong.mean()),
+            "log_loss": float(-np.where(away, np.log(q), np.log(1 - q)).mean()),
+            "brier": float(((p - away) ** 2).mean()), "ece": float(ece / max(len(p), 1)),
             "sure_pct": 100.0 * float(sure.mean()),
-            "sure_wrong_pct": 100.0 * float(((p[sure] > 0.5) != away[sure]).mean())
-                              if sure.any() else float("nan")}  # fmt: skip
+            "sure_wrong_pct": 100.0 * float(wrong[sure].mean()) if sure.any() else float("nan"),
+            "bins": {f"{k / 10:.1f}": v for k, v in per_bin.items()}}  # fmt: skip
 
 
 def load_onnx_weights(net, path) -> None:
