@@ -90,10 +90,11 @@ def sign_scores(p: np.ndarray, away: np.ndarray) -> dict:
             "bins": {f"{k / 10:.1f}": v for k, v in per_bin.items()}}  # fmt: skip
 
 
-def load_onnx_weights(net, path) -> None:
+def load_onnx_weights(net, path) -> int:
     """Copy a trained lifter's weights (``train_lifter.export``'s ONNX file: initializers named
-    as the torch parameters under the export wrapper's ``body.``) into ``net`` of the same
-    width; rows of the final layer beyond the file's (a sign head it lacks) stay as they are."""
+    as the torch parameters, under the export wrapper's ``body.`` or not) into ``net`` of the
+    same width; rows of the final layer beyond the file's (a sign head or error rows it lacks)
+    stay as they are. Returns the number of the final layer's rows copied."""
     import onnx
     import torch
     from onnx import numpy_helper
@@ -109,6 +110,7 @@ def load_onnx_weights(net, path) -> None:
             raise ValueError(f"{path}: {name} is {tuple(w.shape)}, the network's {value.shape}")
         value[: len(w)] = w
     net.load_state_dict(state)
+    return len(w)  # the final layer's bias, last in the state
 
 
 def train_sign_rows(net, make_samples, args, rng: np.random.Generator) -> list[dict]:

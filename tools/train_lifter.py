@@ -324,14 +324,17 @@ def train(net, points: np.ndarray, args, rng: np.random.Generator) -> list[dict]
     return history
 
 
-def export(net, path: Path, signs: bool = False) -> float:
+def export(net, path: Path, signs: bool = False, errors: bool = True) -> float:
     """Write the network to ONNX (eval mode, fp32) and return the largest difference between
-    onnxruntime's and torch's outputs on random inputs."""
+    onnxruntime's and torch's outputs on random inputs; without ``errors``, no ``log_error``
+    output (a sign head added to a network trained without the error rows)."""
     import onnxruntime as ort
     import torch
 
-    names = ["points", "log_error"] + (["away_logit"] if signs else [])
-    ends = [0, OUTPUT_SIZE, OUTPUT_SIZE + NUM, OUTPUT_SIZE + NUM + len(SEGMENT_ENDS)]
+    ends = {"points": (0, OUTPUT_SIZE), "log_error": (OUTPUT_SIZE, OUTPUT_SIZE + NUM),
+            "away_logit": (OUTPUT_SIZE + NUM, OUTPUT_SIZE + NUM + len(SEGMENT_ENDS))}  # fmt: skip
+    names = ["points"] + (["log_error"] if errors else []) + (["away_logit"] if signs else [])
+    columns = np.concatenate([np.arange(*ends[name]) for name in names])
 
     class Outputs(torch.nn.Module):
         def __init__(self, body):
@@ -340,7 +343,7 @@ def export(net, path: Path, signs: bool = False) -> float:
 
         def forward(self, x):
             out = self.body(x)
-            return tuple(out[:, a:b] for a, b in zip(ends[: len(names)], ends[1:]))
+            return tuple(out[:, ends[name][0] : ends[name][1]] for name in names)
 
     wrapped = Outputs(net).eval()  # the wrapper's mode is what the export restores
     dummy = torch.randn(64, INPUT_SIZE)
@@ -350,7 +353,7 @@ def export(net, path: Path, signs: bool = False) -> float:
                       output_names=names, dynamic_axes=axes,
                       opset_version=17, dynamo=False)  # fmt: skip
     with torch.no_grad():
-        expected = net(dummy).numpy()
+        expected = net(dummy).numpy()[:, columns]
     got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
         None, {"keypoints": dummy.numpy()}
     )
@@ -488,14 +491,19 @@ def main(argv: list[str] | None = None) -> int:
     points = body_points(poses, rng)
     logger.info("%d training bodies posed in %.0f s", len(points), time.perf_counter() - t0)
     net = build_network(args.width, args.blocks, args.dropout, signs=args.sign_weight > 0)
+    errors = True
     if args.init:
-        load_onnx_weights(net, args.init)
+        errors = load_onnx_weights(net, args.init) > OUTPUT_SIZE
     if args.signs_only:
         views = partial(samples, points, profile=args.profile, empirical=args.empirical_noise)
         history = train_sign_rows(net, views, args, rng)
     else:
         history = train(net, points, args, rng)
-    diff = export(net, args.out, signs=args.sign_weight > 0)
+    if not errors:  # the --init network had no error rows: leave none untrained in the file
+        with torch.no_grad():
+            net[-1].weight[OUTPUT_SIZE : OUTPUT_SIZE + NUM] = 0.0
+            net[-1].bias[OUTPUT_SIZE : OUTPUT_SIZE + NUM] = 0.0
+    diff = export(net, args.out, signs=args.sign_weight > 0, errors=errors)
     logger.info("onnxruntime vs torch: max |Δ| = %.2e", diff)
     if diff > 1e-4:
         raise SystemExit(f"onnxruntime's output differs from torch's by {diff:.2e}")
