@@ -270,6 +270,15 @@ def _per_photo(rows: np.ndarray | None, value, mirror: np.ndarray) -> np.ndarray
 _DEFAULT: Lifter | None = None
 
 
+def default_lifter() -> Lifter:
+    """The shipped lifter, mirror-averaged, shared by every caller (one onnxruntime session):
+    what :func:`lifted_world` uses when given none; ``default_lifter().lift(...)`` also gives
+    the depth-sign head's ``segment_away_probability``."""
+    global _DEFAULT
+    _DEFAULT = _DEFAULT or Lifter(mirror_average=True)
+    return _DEFAULT
+
+
 def lifted_world(
     keypoints,
     focal: float,
@@ -296,12 +305,9 @@ def lifted_world(
     """
     from .world_landmarks import WorldLandmarks
 
-    global _DEFAULT
     if keypoints.layout != LAYOUT.name:
         raise KeypointsError(f"the lifter takes blazepose33 keypoints, not {keypoints.layout}")
-    if lifter is None:
-        _DEFAULT = _DEFAULT or Lifter(mirror_average=True)
-        lifter = _DEFAULT
+    lifter = lifter or default_lifter()
     lifted = lifter.lift(keypoints.xy, keypoints.confidence, focal, principal)
     trust = 1.0 if error_scale is None else lifted.trust(error_scale)
     return WorldLandmarks(lifted.points, lifted.visibility * trust)

@@ -305,3 +305,16 @@ def test_shipped_depth_signs_tell_arms_reaching_toward_the_camera(lifter, turn):
     assert np.all(p[arms] < 0.1) if turn == 0.0 else np.all(p[arms] > 0.9), p
     clear = np.abs(ratio) > 0.3
     np.testing.assert_array_equal(p[clear] > 0.5, ratio[clear] > 0)
+
+
+def test_default_lifter_is_the_shared_mirror_averaged_one_lifted_world_uses():
+    from blender_smplify.core.keypoints import Keypoints2D
+    from blender_smplify.core.lifter import default_lifter, lifted_world
+
+    shared = default_lifter()
+    assert shared is default_lifter() and shared.mirror_average
+    xy = project(posed({"left_elbow": (0.0, -1.0, 0.0)}, yaw=1.1))
+    world = lifted_world(Keypoints2D("blazepose33", xy, np.ones(33)), FOCAL, PRINCIPAL)
+    lifted = shared.lift(xy, np.ones(33), FOCAL, PRINCIPAL)
+    np.testing.assert_allclose(world.in_camera(FOCAL, PRINCIPAL), lifted.points, atol=1e-9)
+    assert lifted.segment_away_probability.shape == (8,)
