@@ -4,9 +4,12 @@ Usage (build time only; torch in a private venv, see ``tools/requirements-lifter
 
     PYTHONPATH=. /tmp/venvs/lift/bin/python -m tools.train_lifter [--cache /tmp/lift]
 
-The defaults are the shipped model's run (60 epochs, 10.6 min on one shared core; the first
-run reads and caches the mocap, about 45 s). Training stops after ``--max-epochs`` (seeded, so
-the same data give the same network) or, on a slow machine, after ``--minutes`` (not seeded).
+The defaults are the shipped model's first run (60 epochs, 10.6 min on one shared core; the
+first run reads and caches the mocap, about 45 s); the shipped file is that network continued
+(``--init`` it ``--lr 1e-4 --decay-to 0.13 --minutes 15 --nll-weight 0 --sign-weight 0.1``,
+``onnx_models/lifter_blazepose33.md``). Training stops after ``--max-epochs`` (seeded, so the
+same data give the same network) or, on a slow machine, after ``--minutes`` (not seeded; nor is
+``--decay-to``, whose rate follows the clock).
 
 Steps:
 
