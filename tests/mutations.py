@@ -160,9 +160,23 @@ MUTATIONS = (
     Mutation(
         "lifter-mirror-error-unswapped",
         f"{CORE}/lifter.py",
-        "error = 0.5 * (error[0] + error[1][MIRROR])",
-        "error = 0.5 * (error[0] + error[1])",
+        'error = _per_photo(net.get("log_error"), np.exp, MIRROR)',
+        'error = _per_photo(net.get("log_error"), np.exp, np.arange(NUM_POINTS))',
         (f"{LIFTER}::test_mirror_average_is_the_mean_with_the_mirrored_photo",),
+    ),
+    Mutation(
+        "lifter-mirror-sign-unswapped",
+        f"{CORE}/lifter.py",
+        'away = _per_photo(net.get("away_logit"), _sigmoid, SEGMENT_MIRROR)',
+        'away = _per_photo(net.get("away_logit"), _sigmoid, np.arange(len(SEGMENT_NAMES)))',
+        (f"{LIFTER}::test_depth_sign_probabilities_are_per_segment_and_mirror_averaged",),
+    ),
+    Mutation(
+        "lifter-sign-odds-reversed",
+        f"{CORE}/lifter.py",
+        "return 1.0 / (1.0 + np.exp(-logit))",
+        "return 1.0 / (1.0 + np.exp(logit))",
+        (f"{LIFTER}::test_shipped_depth_signs_tell_arms_reaching_toward_the_camera",),
     ),
     Mutation(
         "depth-search-off",

@@ -4,9 +4,12 @@ Usage (build time only; torch in a private venv, see ``tools/requirements-lifter
 
     PYTHONPATH=. /tmp/venvs/lift/bin/python -m tools.train_lifter [--cache /tmp/lift]
 
-The defaults are the shipped model's run (60 epochs, 10.6 min on one shared core; the first
-run reads and caches the mocap, about 45 s). Training stops after ``--max-epochs`` (seeded, so
-the same data give the same network) or, on a slow machine, after ``--minutes`` (not seeded).
+The defaults are the shipped model's first run (60 epochs, 10.6 min on one shared core; the
+first run reads and caches the mocap, about 45 s); the shipped file is that network continued
+(``--init`` it ``--lr 1e-4 --decay-to 0.13 --minutes 15 --nll-weight 0 --sign-weight 0.1``,
+``onnx_models/lifter_blazepose33.md``). Training stops after ``--max-epochs`` (seeded, so the
+same data give the same network) or, on a slow machine, after ``--minutes`` (not seeded; nor is
+``--decay-to``, whose rate follows the clock).
 
 Steps:
 
@@ -32,6 +35,10 @@ Steps:
    distance plus ``--nll-weight`` × the errors' likelihood (``point_loss``), exported to ONNX
    (outputs ``points`` and ``log_error``; BN folded, fp32) and checked against onnxruntime.
    ``--baseline FILE.onnx`` measures another network on the same held-out views.
+   With ``--sign-weight W`` > 0 a third output, ``away_logit``: for each of the 8 limb segments
+   the log-odds that its child end lies farther along the line of sight than its parent,
+   trained by W × binary cross-entropy on the true sign (``tools/lifter_signs.py``); with
+   ``--init FILE.onnx --signs-only``, only those 8 rows, on a trained network's frozen features.
 
 Seeded: the same data and seed give the same network.
 """
@@ -43,6 +50,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +65,7 @@ from blender_smplify.core.lifter import (
     LAYOUT,
     MIRROR,
     OUTPUT_SIZE,
+    SEGMENT_ENDS,
     mirror_points,
     network_input,
     to_camera,
@@ -66,6 +75,13 @@ from blender_smplify.core.lifter import (
 )
 from blender_smplify.core.rotation import rodrigues
 from tools.lifter_noise import apply_torso_bias, detector_noise, empirical_noise
+from tools.lifter_signs import (
+    load_onnx_weights,
+    sign_loss,
+    sign_report,
+    sign_targets,
+    train_sign_rows,
+)
 from tools.pose_prior_data import (
     DUPLICATE_TRIALS,
     HELD_OUT_TRIALS,
@@ -218,26 +234,30 @@ def samples(
 ):
     """Network inputs (N, 99) and targets (N, 99) of model-frame points (N, 33, 3) under random
     cameras (2D noise: :func:`random_views`); with ``mirror``, half of them left-right
-    mirrored. Also the camera-frame truth (N, 33, 3) and R_c (N, 3, 3)."""
+    mirrored. Also the camera-frame truth (N, 33, 3), R_c (N, 3, 3) and the depth-sign
+    targets (N, 8) (``lifter_signs.sign_targets``)."""
     xy, conf, focal, centre, cam = random_views(points, rng, profile, empirical)
     inputs, R = network_input(xy, conf, focal, centre)
     hips = cam[:, list(LIFTED_HIPS)].mean(1, keepdims=True)
     target = np.einsum("nki,nij->nkj", cam - hips, R)  # R_cᵀ (p − hips), row vectors
+    flip = np.zeros(len(inputs), dtype=bool)
     if mirror:
         flip = rng.random(len(inputs)) < 0.5
         q = inputs[flip, : 2 * NUM].reshape(-1, NUM, 2)
         inputs[flip, : 2 * NUM] = mirror_points(q).reshape(-1, 2 * NUM)
         inputs[flip, 2 * NUM :] = inputs[flip, 2 * NUM :][:, MIRROR]
         target[flip] = mirror_points(target[flip])
-    return inputs.astype(np.float32), target.reshape(len(target), -1).astype(np.float32), cam, R
+    target = target.reshape(len(target), -1).astype(np.float32)
+    return inputs.astype(np.float32), target, cam, R, sign_targets(cam, flip)
 
 
 # ---- 3. network ------------------------------------------------------------------------------
 
 
-def build_network(width: int, blocks: int, dropout: float):
+def build_network(width: int, blocks: int, dropout: float, signs: bool = False):
     """Martinez et al. (2017): linear-BN-ReLU-dropout in, residual blocks, linear out: the 33
-    points (99) then the log of each point's expected error (33, :func:`point_loss`)."""
+    points (99) then the log of each point's expected error (33, :func:`point_loss`), then
+    with ``signs`` the 8 limb segments' depth-sign logits (``lifter_signs``)."""
     import torch.nn as nn
 
     def layer():
@@ -253,7 +273,8 @@ def build_network(width: int, blocks: int, dropout: float):
 
     return nn.Sequential(
         nn.Linear(INPUT_SIZE, width), nn.BatchNorm1d(width), nn.ReLU(), nn.Dropout(dropout),
-        *[Residual() for _ in range(blocks)], nn.Linear(width, OUTPUT_SIZE + NUM),
+        *[Residual() for _ in range(blocks)],
+        nn.Linear(width, OUTPUT_SIZE + NUM + (len(SEGMENT_ENDS) if signs else 0)),
     )  # fmt: skip
 
 
@@ -263,7 +284,7 @@ def point_loss(out, target, nll_weight: float):
     p(e) ∝ exp(−3‖e‖/s) / s³ (Kendall & Gal 2017, Eq. 8 in 3D), whose minimum over s is at
     s = E‖e‖. The error enters the likelihood detached, so the points learn as without it."""
     err = (out[:, :OUTPUT_SIZE] - target).reshape(-1, NUM, 3).norm(dim=2)
-    log_s = out[:, OUTPUT_SIZE:]
+    log_s = out[:, OUTPUT_SIZE : OUTPUT_SIZE + NUM]
     nll = 3.0 * (err.detach() * (-log_s).exp() + log_s)
     return err.mean() + nll_weight * nll.mean(), err.mean()
 
@@ -276,20 +297,28 @@ def train(net, points: np.ndarray, args, rng: np.random.Generator) -> list[dict]
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     history, start, epoch = [], time.perf_counter(), 0
     while time.perf_counter() - start < 60 * args.minutes and epoch < args.max_epochs:
-        x, y, _, _ = samples(points, rng, profile=args.profile, empirical=args.empirical_noise)
-        x, y = torch.from_numpy(x), torch.from_numpy(y)
+        x, y, _, _, signs = samples(points, rng, profile=args.profile,
+                                    empirical=args.empirical_noise)  # fmt: skip
+        x, y, signs = torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(signs)
         order = torch.from_numpy(rng.permutation(len(x)))
         net.train()
         total = 0.0
         for b in range(0, len(x) - args.batch + 1, args.batch):
             idx = order[b : b + args.batch]
-            loss, distance = point_loss(net(x[idx]), y[idx], args.nll_weight)
+            out = net(x[idx])
+            loss, distance = point_loss(out, y[idx], args.nll_weight)
+            if args.sign_weight > 0:
+                loss = loss + args.sign_weight * sign_loss(out[:, OUTPUT_SIZE + NUM :], signs[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
             total += float(distance.detach()) * len(idx)
         for group in opt.param_groups:
-            group["lr"] *= args.decay
+            if args.decay_to is None:
+                group["lr"] *= args.decay
+            else:  # the rate falls to decay_to × lr over the time allowed, whatever the load
+                spent = min((time.perf_counter() - start) / (60 * args.minutes), 1.0)
+                group["lr"] = args.lr * args.decay_to**spent
         epoch += 1
         history.append({"epoch": epoch, "train_mm": 1e3 * total / len(x),
                         "minutes": (time.perf_counter() - start) / 60})  # fmt: skip
@@ -298,30 +327,36 @@ def train(net, points: np.ndarray, args, rng: np.random.Generator) -> list[dict]
     return history
 
 
-def export(net, path: Path) -> float:
+def export(net, path: Path, signs: bool = False, errors: bool = True) -> float:
     """Write the network to ONNX (eval mode, fp32) and return the largest difference between
-    onnxruntime's and torch's outputs on random inputs."""
+    onnxruntime's and torch's outputs on random inputs; without ``errors``, no ``log_error``
+    output (a sign head added to a network trained without the error rows)."""
     import onnxruntime as ort
     import torch
 
-    class TwoOutputs(torch.nn.Module):
+    ends = {"points": (0, OUTPUT_SIZE), "log_error": (OUTPUT_SIZE, OUTPUT_SIZE + NUM),
+            "away_logit": (OUTPUT_SIZE + NUM, OUTPUT_SIZE + NUM + len(SEGMENT_ENDS))}  # fmt: skip
+    names = ["points"] + (["log_error"] if errors else []) + (["away_logit"] if signs else [])
+    columns = np.concatenate([np.arange(*ends[name]) for name in names])
+
+    class Outputs(torch.nn.Module):
         def __init__(self, body):
             super().__init__()
             self.body = body
 
         def forward(self, x):
             out = self.body(x)
-            return out[:, :OUTPUT_SIZE], out[:, OUTPUT_SIZE:]
+            return tuple(out[:, ends[name][0] : ends[name][1]] for name in names)
 
-    wrapped = TwoOutputs(net).eval()  # the wrapper's mode is what the export restores
+    wrapped = Outputs(net).eval()  # the wrapper's mode is what the export restores
     dummy = torch.randn(64, INPUT_SIZE)
     path.parent.mkdir(parents=True, exist_ok=True)
-    axes = {"keypoints": {0: "n"}, "points": {0: "n"}, "log_error": {0: "n"}}
+    axes = {name: {0: "n"} for name in ["keypoints", *names]}
     torch.onnx.export(wrapped, (dummy,), str(path), input_names=["keypoints"],
-                      output_names=["points", "log_error"], dynamic_axes=axes,
+                      output_names=names, dynamic_axes=axes,
                       opset_version=17, dynamo=False)  # fmt: skip
     with torch.no_grad():
-        expected = net(dummy).numpy()
+        expected = net(dummy).numpy()[:, columns]
     got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
         None, {"keypoints": dummy.numpy()}
     )
@@ -357,9 +392,9 @@ def evaluate(
     true point errors and their mean ratio (1 = calibrated)."""
     from scipy.stats import spearmanr
 
-    x, _, cam, R = samples(points, rng, mirror=False, profile=profile, empirical=empirical)
+    x, _, cam, R, _ = samples(points, rng, mirror=False, profile=profile, empirical=empirical)
     hips = cam[:, list(LIFTED_HIPS)].mean(1, keepdims=True)
-    out, log_error = run(x)
+    out, log_error, away_logit = run(x)
     pred = to_camera(out, R) + hips
     err = np.linalg.norm(pred - cam, axis=2)
     limbs = sorted({LAYOUT_INDEX[n] for pair in LIMB_POINTS for n in pair})
@@ -374,18 +409,22 @@ def evaluate(
         s = np.exp(log_error)[used]
         report["error_rank_corr"] = float(spearmanr(s, err[used]).statistic)
         report["error_ratio"] = float(err[used].mean() / s.mean())
+    if away_logit is not None:
+        report["signs"] = sign_report(away_logit, cam, pred)
     return report
 
 
 def onnx_runner(path: Path):
-    """run(x) → (points (N, 99), log errors (N, 33) or None) of an ONNX lifter file."""
+    """run(x) → (points (N, 99), log errors (N, 33) or None, depth-sign logits (N, 8) or None)
+    of an ONNX lifter file."""
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
 
     def run(x):
-        out = session.run(None, {"keypoints": x})
-        return out[0], (out[1] if len(out) > 1 else None)
+        out = dict(zip(names, session.run(None, {"keypoints": x})))
+        return out[names[0]], out.get("log_error"), out.get("away_logit")
 
     return run
 
@@ -403,11 +442,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--decay", type=float, default=0.93)
     parser.add_argument("--minutes", type=float, default=30.0, help="stop earlier (not seeded)")
+    parser.add_argument(
+        "--decay-to", type=float, default=None,
+        help="instead of --decay: the rate's last share, reached at --minutes (not seeded)",
+    )  # fmt: skip
     parser.add_argument("--max-epochs", type=int, default=60)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
         "--nll-weight", type=float, default=0.1, help="weight of the expected-error likelihood"
     )
+    parser.add_argument(
+        "--sign-weight", type=float, default=0.0, help="weight of the depth-sign head (0: none)"
+    )
+    parser.add_argument(
+        "--init", type=Path, default=None, help="start from this trained lifter's weights"
+    )
+    parser.add_argument(
+        "--signs-only", action="store_true",
+        help="train only the depth-sign rows on the --init network's frozen features",
+    )  # fmt: skip
     parser.add_argument(
         "--noise", type=Path, default=None, help="detector noise profile (detector_noise)"
     )
@@ -440,9 +493,20 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     points = body_points(poses, rng)
     logger.info("%d training bodies posed in %.0f s", len(points), time.perf_counter() - t0)
-    net = build_network(args.width, args.blocks, args.dropout)
-    history = train(net, points, args, rng)
-    diff = export(net, args.out)
+    net = build_network(args.width, args.blocks, args.dropout, signs=args.sign_weight > 0)
+    errors = True
+    if args.init:
+        errors = load_onnx_weights(net, args.init) > OUTPUT_SIZE
+    if args.signs_only:
+        views = partial(samples, points, profile=args.profile, empirical=args.empirical_noise)
+        history = train_sign_rows(net, views, args, rng)
+    else:
+        history = train(net, points, args, rng)
+    if not errors:  # the --init network had no error rows: leave none untrained in the file
+        with torch.no_grad():
+            net[-1].weight[OUTPUT_SIZE : OUTPUT_SIZE + NUM] = 0.0
+            net[-1].bias[OUTPUT_SIZE : OUTPUT_SIZE + NUM] = 0.0
+    diff = export(net, args.out, signs=args.sign_weight > 0, errors=errors)
     logger.info("onnxruntime vs torch: max |Δ| = %.2e", diff)
     if diff > 1e-4:
         raise SystemExit(f"onnxruntime's output differs from torch's by {diff:.2e}")

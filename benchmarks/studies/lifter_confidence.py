@@ -24,7 +24,9 @@ only, never tune on it). Three steps, each reading what the previous one wrote u
 - ``residuals``: the detector's own errors on the tuning half, render by render, in the body's
   2D frame (``tools.lifter_noise.residual_bank``), written to ``W/detector_residuals.npz`` for
   ``tools/train_lifter.py --empirical``.
-- ``alone``: the lifted limb points themselves, per lifter (``--variants '["", "X.onnx"]'``).
+- ``alone``: the lifted limb points themselves, per lifter (``--variants '["", "X.onnx"]'``),
+  and for a lifter with a depth-sign head its probabilities against the truth's signs
+  (``--save`` keeps the rows).
 - ``fit``: each variant ``{name: [lifter ONNX or "" (shipped) or "none", {SmplifyWeights
   fields}, {lifted_world keyword arguments}, optional {FitOptions fields}, optional
   {``reweighted`` keyword arguments: group multipliers, confidence power, drop threshold,
@@ -198,10 +200,12 @@ def lifted_alone(args) -> int:
             if conf.max() == 0:
                 continue
             xy = np.nan_to_num(kp[f"{key}_xy"])
-            row[source] = {f: alone(lifter.lift(xy, conf, info["focal_px"],
-                                                np.array([w / 2, h / 2])).points,
-                                    LAYOUT.names, truth)
-                           for f, lifter in lifters.items()}  # fmt: skip
+            row[source] = {}
+            for f, lifter in lifters.items():
+                lifted = lifter.lift(xy, conf, info["focal_px"], np.array([w / 2, h / 2]))
+                row[source][f] = alone(lifted.points, LAYOUT.names, truth)
+                row[source][f]["away"] = lifted.segment_away_probability
+        row["depth_ratio"] = np.divide(*dm.segment_depths(truth))
         rows.append(row)
     for source in SOURCES:
         print(f"\nlifted alone from {source}: PA-MPJPE 12 median / p90 | backwards")
@@ -216,7 +220,33 @@ def lifted_alone(args) -> int:
                 cells.append(f"{np.median(pa):.0f} / {np.percentile(pa, 90):.0f} mm, "
                              f"{100 * back / max(seg, 1):.1f} %")  # fmt: skip
             print(f"| {cat} | " + " | ".join(cells) + " |")
+    sign_tables(rows, files)
+    if args.save:
+        args.save.write_text(json.dumps(rows, default=lambda a: np.asarray(a).tolist()) + "\n")
     return 0
+
+
+def sign_tables(rows: list[dict], files: list[str]) -> None:
+    """The depth-sign head's probabilities (``LiftedPoints.segment_away_probability``) of each
+    lifter that has one against the truth's signs where clear (``depth_metrics``' 0.3):
+    ``tools.lifter_signs.sign_scores``."""
+    from tools.lifter_signs import sign_scores
+
+    for source in SOURCES:
+        for f in files:
+            got = [r for r in rows if source in r and r[source][f]["away"] is not None]
+            if not got:
+                continue
+            ratio = np.concatenate([r["depth_ratio"] for r in got])
+            p = np.concatenate([r[source][f]["away"] for r in got])
+            clear = np.abs(ratio) > dm.CLEAR_DEPTH
+            s = sign_scores(p[clear], ratio[clear] > 0)
+            print(f"\ndepth-sign head of {f or 'shipped'} from {source}, {s['segments']} clear "
+                  f"segments: wrong {s['head_wrong_pct']:.1f} %, log loss {s['log_loss']:.3f}, "
+                  f"Brier {s['brier']:.3f}, ECE {s['ece']:.3f}, sure {s['sure_pct']:.0f} % of "
+                  f"which wrong {s['sure_wrong_pct']:.1f} %")  # fmt: skip
+            bins = ", ".join(f"{k}: {a:.2f} ({n})" for k, (a, n) in s["bins"].items())
+            print(f"  p bin: share away (count): {bins}")
 
 
 def cached_keypoints(kp, source: str):

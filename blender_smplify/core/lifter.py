@@ -20,6 +20,12 @@ from a network trained with it (a second output ``log_error``), the log of each 
 expected error s_k in metres (trained by the likelihood p(e) ∝ exp(−3‖e‖/s) / s³, whose best
 s is E‖e‖; Kendall & Gal 2017).
 
+Depth signs: a network trained with ``tools/train_lifter.py --sign-weight`` has a third output
+``away_logit``, for each limb segment parent → child of ``edit_terms.LIMB_SEGMENTS``
+(:data:`SEGMENT_NAMES`, :data:`SEGMENT_ENDS`) the log-odds that the child end lies farther
+along the line of sight than the parent, Δ = (b − a) · r̂ > 0 with r̂ the ray to the segment's
+midpoint (``tools/lifter_signs.py``); ``LiftedPoints.segment_away_probability`` holds σ(ℓ).
+
 Confidence: ``lifted_world(..., error_scale=τ)`` weighs the lifted points by the keypoints'
 confidences times a trust t_k = 1 / (1 + (s_k / τ)²), so the bone-direction term (which
 multiplies the two ends' weights) counts less where the network expects to be wrong. Off by
@@ -35,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from .detector import MODEL_DIR
+from .edit_terms import LIMB_SEGMENTS
 from .errors import KeypointsError
 from .keypoints import get_layout
 from .onnx_runtime import onnx_session
@@ -50,6 +57,13 @@ TORSO = tuple(LAYOUT.index(n) for n in LAYOUT.torso)
 #: Index of each point's left-right mirror image.
 MIRROR = np.array([LAYOUT.index(n.replace("left_", "#").replace("right_", "left_")
                                 .replace("#", "right_")) for n in LAYOUT.names])  # fmt: skip
+#: The depth-sign head's limb segments, named by their parent joint (``edit_terms.LIMB_SEGMENTS``
+#: order), and their (parent, child) keypoint indices (8, 2).
+SEGMENT_NAMES = tuple(LIMB_SEGMENTS)
+SEGMENT_ENDS = np.array([(LAYOUT.index(a), LAYOUT.index(b)) for a, b in LIMB_SEGMENTS.items()])
+#: Index of each segment's left-right mirror image.
+_PARENTS = SEGMENT_ENDS[:, 0].tolist()
+SEGMENT_MIRROR = np.array([_PARENTS.index(MIRROR[a]) for a in _PARENTS])
 #: Keypoints with a confidence below this count as dropped.
 MIN_CONFIDENCE = 0.1
 #: τ (metres) of the trust 1 / (1 + (s / τ)²) in a lifted point of expected error s, when the
@@ -134,11 +148,22 @@ class LiftedPoints:
     visibility : (33,) the 2D keypoints' confidences (0 where the keypoint was dropped).
     expected_error : (33,) metres, the network's expected error of each point, or None for a
         network without that output.
+    segment_away_probability : (8,) for each limb segment of :data:`SEGMENT_NAMES` the
+        probability that its child end lies farther along the line of sight than its parent
+        (the network's depth-sign head), or None for a network without that output.
     """
 
     points: np.ndarray
     visibility: np.ndarray
     expected_error: np.ndarray | None = None
+    segment_away_probability: np.ndarray | None = None
+
+    def away_probabilities(self) -> dict[str, float] | None:
+        """{segment (its parent joint, ``edit_terms.LIMB_SEGMENTS``): probability that its
+        child end is farther}, or None without the depth-sign head."""
+        if self.segment_away_probability is None:
+            return None
+        return dict(zip(SEGMENT_NAMES, self.segment_away_probability.tolist()))
 
     def trust(self, scale: float = ERROR_SCALE) -> np.ndarray:
         """(33,) 1 / (1 + (s / scale)²) per point; ones without expected errors."""
@@ -169,14 +194,22 @@ class Lifter:
         self.mirror_average = mirror_average
         self._session = None
 
-    def run(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """The raw network: (N, 99) float32 inputs → (N, 99) points and (N, 33) log expected
-        errors (None for a network without them)."""
+    def outputs(self, inputs: np.ndarray) -> dict[str, np.ndarray]:
+        """The raw network: (N, 99) float32 inputs → {"points": (N, 99), and where the network
+        has them "log_error": (N, 33) log expected errors, "away_logit": (N, 8) depth-sign
+        log-odds}."""
         if self._session is None:
             self._session = onnx_session(self.model_path, self.threads, "lifter")
         name = self._session.get_inputs()[0].name
         out = self._session.run(None, {name: np.asarray(inputs, dtype=np.float32)})
-        return out[0], (out[1] if len(out) > 1 else None)
+        names = [o.name for o in self._session.get_outputs()]
+        return {"points": out[0], **dict(zip(names[1:], out[1:]))}
+
+    def run(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(N, 99) points and (N, 33) log expected errors (None for a network without them) of
+        (N, 99) float32 inputs (:meth:`outputs`)."""
+        out = self.outputs(inputs)
+        return out["points"], out.get("log_error")
 
     def lift(
         self,
@@ -206,23 +239,44 @@ class Lifter:
             mirrored = np.concatenate(
                 [q.reshape(1, -1), inputs[:, 2 * NUM_POINTS :][:, MIRROR]], 1
             )
-            out, log_error = self.run(np.concatenate([inputs, mirrored]))
-            out = out.reshape(2, NUM_POINTS, 3)
+            net = self.outputs(np.concatenate([inputs, mirrored]))
+            out = net["points"].reshape(2, NUM_POINTS, 3)
             output = 0.5 * (out[0] + mirror_points(out[1])).reshape(1, -1)
-            if log_error is not None:
-                error = np.exp(log_error.astype(np.float64))
-                error = 0.5 * (error[0] + error[1][MIRROR])
         else:
-            output, log_error = self.run(inputs)
-            if log_error is not None:
-                error = np.exp(log_error[0].astype(np.float64))
+            net = self.outputs(inputs)
+            output = net["points"]
+        error = _per_photo(net.get("log_error"), np.exp, MIRROR)
+        away = _per_photo(net.get("away_logit"), _sigmoid, SEGMENT_MIRROR)
         points = to_camera(output, R)[0]
         used = inputs[0, 2 * NUM_POINTS :]
-        return LiftedPoints(points, np.clip(confidence, 0.0, 1.0) * used,
-                            None if log_error is None else error)  # fmt: skip
+        return LiftedPoints(points, np.clip(confidence, 0.0, 1.0) * used, error, away)
+
+
+def _sigmoid(logit: np.ndarray) -> np.ndarray:
+    """Probabilities σ(ℓ) = 1 / (1 + e^−ℓ) of log-odds."""
+    return 1.0 / (1.0 + np.exp(-logit))
+
+
+def _per_photo(rows: np.ndarray | None, value, mirror: np.ndarray) -> np.ndarray | None:
+    """(K,) a per-point or per-segment output for the photo: value(row) of the network's one row
+    (1, K), or the mean of the photo's and the mirrored photo's (2, K), the mirrored one's each
+    taken from its mirror image (``mirror``, (K,) indices); None without that output."""
+    if rows is None:
+        return None
+    v = value(rows.astype(np.float64))
+    return v[0] if len(v) == 1 else 0.5 * (v[0] + v[1][mirror])
 
 
 _DEFAULT: Lifter | None = None
+
+
+def default_lifter() -> Lifter:
+    """The shipped lifter, mirror-averaged, shared by every caller (one onnxruntime session):
+    what :func:`lifted_world` uses when given none; ``default_lifter().lift(...)`` also gives
+    the depth-sign head's ``segment_away_probability``."""
+    global _DEFAULT
+    _DEFAULT = _DEFAULT or Lifter(mirror_average=True)
+    return _DEFAULT
 
 
 def lifted_world(
@@ -251,12 +305,9 @@ def lifted_world(
     """
     from .world_landmarks import WorldLandmarks
 
-    global _DEFAULT
     if keypoints.layout != LAYOUT.name:
         raise KeypointsError(f"the lifter takes blazepose33 keypoints, not {keypoints.layout}")
-    if lifter is None:
-        _DEFAULT = _DEFAULT or Lifter(mirror_average=True)
-        lifter = _DEFAULT
+    lifter = lifter or default_lifter()
     lifted = lifter.lift(keypoints.xy, keypoints.confidence, focal, principal)
     trust = 1.0 if error_scale is None else lifted.trust(error_scale)
     return WorldLandmarks(lifted.points, lifted.visibility * trust)

@@ -15,6 +15,8 @@ from blender_smplify.core.lifter import (
     HIPS,
     LAYOUT,
     MIRROR,
+    SEGMENT_ENDS,
+    SEGMENT_MIRROR,
     Lifter,
     mirror_points,
     network_input,
@@ -36,15 +38,28 @@ class HeadedLifter(Lifter):
     on each point's input, as a network trained with ``tools/train_lifter.py``'s error head
     has (the shipped one has none)."""
 
-    def run(self, inputs):
-        points, _ = super().run(inputs)
+    def outputs(self, inputs):
+        points = super().outputs(inputs)["points"]
         q = inputs[:, : 2 * 33].reshape(len(inputs), 33, 2)
-        return points, np.log(0.03 + 0.1 * np.abs(q[:, :, 0]) + 0.02 * (q[:, :, 1] > 0))
+        log_error = np.log(0.03 + 0.1 * np.abs(q[:, :, 0]) + 0.02 * (q[:, :, 1] > 0))
+        return {"points": points, "log_error": log_error}
 
 
 @pytest.fixture(scope="module")
 def headed():
     return HeadedLifter()
+
+
+class SignedLifter(HeadedLifter):
+    """HeadedLifter with a stand-in third output, the limb segments' depth-sign log-odds, each
+    from its own child and parent inputs (not left-right symmetric), as a network trained with
+    ``tools/train_lifter.py --sign-weight`` has."""
+
+    def outputs(self, inputs):
+        out = super().outputs(inputs)
+        q = inputs[:, : 2 * 33].reshape(len(inputs), 33, 2)
+        out["away_logit"] = 4.0 * q[:, SEGMENT_ENDS[:, 1], 0] + q[:, SEGMENT_ENDS[:, 0], 1]
+        return out
 
 
 def posed(
@@ -137,7 +152,9 @@ def test_mirrored_photo_gives_the_mirrored_body(lifter):
     mirrored_xy[:, 0] = 2 * PRINCIPAL[0] - mirrored_xy[:, 0]
     a = lifter.lift(xy, np.ones(33), FOCAL, PRINCIPAL).points
     b = lifter.lift(mirrored_xy, np.ones(33), FOCAL, PRINCIPAL).points
-    assert np.linalg.norm(mirror_points(b) - a, axis=1).mean() < 0.03
+    # learned from mirrored training samples, so only near: 29 mm median, 41-42 mm p90 over 30
+    # random poses for this network and the previous one (this pose 34 and 16 mm)
+    assert np.linalg.norm(mirror_points(b) - a, axis=1).mean() < 0.05
 
 
 def test_dropped_points_still_lift(lifter):
@@ -238,3 +255,66 @@ def test_lifted_world_weighs_each_point_by_confidence_and_trust(headed):
     np.testing.assert_allclose(untrusted.visibility, conf, rtol=1e-12)
     # a network without the second output: every point trusted
     np.testing.assert_array_equal(LiftedPoints(lifted.points, conf).trust(), np.ones(33))
+
+
+def test_depth_sign_probabilities_are_per_segment_and_mirror_averaged():
+    """The third output's log-odds ℓ become probabilities σ(ℓ) per limb segment, named as
+    edit_terms.LIMB_SEGMENTS; mirror-averaged, each segment takes the mirrored photo's value of
+    its mirror image (left upper arm ↔ right upper arm, ...); a network without the head gives
+    None."""
+    from blender_smplify.core.edit_terms import LIMB_SEGMENTS
+
+    truth = posed({"right_shoulder": (0.0, 0.0, 1.0), "left_knee": (1.0, 0.0, 0.0)}, yaw=0.7)
+    xy = project(truth + np.array([0.4, -0.2, 0.0]))
+    mirrored_xy = xy[MIRROR].copy()
+    mirrored_xy[:, 0] = 2 * PRINCIPAL[0] - mirrored_xy[:, 0]
+    a = SignedLifter().lift(xy, np.ones(33), FOCAL, PRINCIPAL)
+    b = SignedLifter().lift(mirrored_xy, np.ones(33), FOCAL, PRINCIPAL)
+    both = SignedLifter(mirror_average=True).lift(xy, np.ones(33), FOCAL, PRINCIPAL)
+    q = network_input(xy[None], np.ones((1, 33)), np.array([FOCAL]), PRINCIPAL[None])[0]
+    q = q[0, :66].reshape(33, 2)
+    logit = 4.0 * q[SEGMENT_ENDS[:, 1], 0] + q[SEGMENT_ENDS[:, 0], 1]
+    np.testing.assert_allclose(a.segment_away_probability, 1 / (1 + np.exp(-logit)), rtol=1e-5)
+    expected = 0.5 * (a.segment_away_probability + b.segment_away_probability[SEGMENT_MIRROR])
+    np.testing.assert_allclose(both.segment_away_probability, expected, rtol=1e-5)
+    swapped = b.segment_away_probability[SEGMENT_MIRROR]
+    assert np.abs(swapped - b.segment_away_probability).max() > 0.05  # the swap matters
+    named = both.away_probabilities()
+    assert list(named) == list(LIMB_SEGMENTS)
+    assert named["right_elbow"] == both.segment_away_probability[5]
+    assert [LAYOUT.names[i] for i in SEGMENT_ENDS[5]] == ["right_elbow", "right_wrist"]
+    plain = HeadedLifter().lift(xy, np.ones(33), FOCAL, PRINCIPAL)
+    assert plain.segment_away_probability is None and plain.away_probabilities() is None
+
+
+@pytest.mark.parametrize("turn", [0.0, np.pi], ids=["facing", "from behind"])
+def test_shipped_depth_signs_tell_arms_reaching_toward_the_camera(lifter, turn):
+    """The shipped network's depth-sign head on the arms-forward pose of
+    test_shipped_model_lifts_a_known_pose: seen from the front both arms point toward the
+    camera (p(away) < 0.1), from behind away from it (> 0.9); every segment that clearly
+    leaves the image plane in the truth (|Δ| / length > 0.3) gets its sign right."""
+    truth = posed({"left_shoulder": (0.0, -1.4, 0.0), "right_shoulder": (0.0, 1.4, 0.0),
+                   "left_elbow": (0.0, -0.5, 0.0), "right_elbow": (0.0, 0.5, 0.0),
+                   "left_knee": (0.5, 0.0, 0.0)}, yaw=0.4 + turn)  # fmt: skip
+    a, b = truth[SEGMENT_ENDS[:, 0]], truth[SEGMENT_ENDS[:, 1]]
+    ray = (a + b) / np.linalg.norm(a + b, axis=1, keepdims=True)
+    ratio = np.einsum("ij,ij->i", b - a, ray) / np.linalg.norm(b - a, axis=1)
+    p = lifter.lift(project(truth), np.ones(33), FOCAL, PRINCIPAL).segment_away_probability
+    assert p is not None and p.shape == (8,)
+    arms = [0, 1, 4, 5]  # upper arms and forearms, left then right
+    assert np.all(p[arms] < 0.1) if turn == 0.0 else np.all(p[arms] > 0.9), p
+    clear = np.abs(ratio) > 0.3
+    np.testing.assert_array_equal(p[clear] > 0.5, ratio[clear] > 0)
+
+
+def test_default_lifter_is_the_shared_mirror_averaged_one_lifted_world_uses():
+    from blender_smplify.core.keypoints import Keypoints2D
+    from blender_smplify.core.lifter import default_lifter, lifted_world
+
+    shared = default_lifter()
+    assert shared is default_lifter() and shared.mirror_average
+    xy = project(posed({"left_elbow": (0.0, -1.0, 0.0)}, yaw=1.1))
+    world = lifted_world(Keypoints2D("blazepose33", xy, np.ones(33)), FOCAL, PRINCIPAL)
+    lifted = shared.lift(xy, np.ones(33), FOCAL, PRINCIPAL)
+    np.testing.assert_allclose(world.in_camera(FOCAL, PRINCIPAL), lifted.points, atol=1e-9)
+    assert lifted.segment_away_probability.shape == (8,)
