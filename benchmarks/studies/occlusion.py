@@ -193,8 +193,10 @@ def print_visibility_table(rows) -> None:
     over = np.array([r[2] for r in rows], bool)
     v = np.array([r[3] for r in rows])
     print("\nBlazePose visibility vs true occlusion (limb keypoints in the frame)")
-    print("| group | points | hidden | AUC | accuracy at 0.5 | over another part | hidden there "
-          "| AUC there | accuracy there |")
+    print(
+        "| group | points | hidden | AUC | accuracy at 0.5 | over another part | hidden there "
+        "| AUC there | accuracy there |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for g in list(oc.GROUPS) + ["all"]:
         sel = (group == g) | (g == "all")
@@ -245,11 +247,15 @@ def contradictions(args, bodies, truths, visibility, keypoints) -> None:
             t = tally.setdefault(key, np.zeros(5, int))
             t += [1, over.any(), vs_truth.any(), vs_vis.any(),
                   (vs_truth & (v_hidden[j] == t_hidden[j])).any()]  # fmt: skip
-    print("\nThe fit's clear limb segments: does the occlusion of a limb keypoint at or below "
-          "the segment's child end in the fitted body contradict the truth's / the visibility's?")
-    print("| source | limbs | fit | segments | a point over another part (fit or truth) "
-          "| fit's occlusion ≠ truth's | fit's ≠ visibility's (over) | ≠ truth, visibility "
-          "right |")
+    print(
+        "\nThe fit's clear limb segments: does the occlusion of a limb keypoint at or below "
+        "the segment's child end in the fitted body contradict the truth's / the visibility's?"
+    )
+    print(
+        "| source | limbs | fit | segments | a point over another part (fit or truth) "
+        "| fit's occlusion ≠ truth's | fit's ≠ visibility's (over) | ≠ truth, visibility "
+        "right |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for key in sorted(tally):
         n, o, ct, cv, both = tally[key]
@@ -384,12 +390,12 @@ def criteria() -> dict:
     out = {"none": lambda h, r, b, e: False, "shipped": shipped}
     for tau in (0.5, 1.0, 2.0, 4.0):
         out[f"veto {tau}"] = lambda h, r, b, e, t=tau: shipped(h, r, b, e) and e > -t
-        out[f"add {tau}"] = lambda h, r, b, e, t=tau: shipped(h, r, b, e) or (
-            e > t and h["energy"][r] < h["energy"][b]
+        out[f"add {tau}"] = lambda h, r, b, e, t=tau: (
+            shipped(h, r, b, e) or (e > t and h["energy"][r] < h["energy"][b])
         )
         out[f"either {tau}"] = lambda h, r, b, e, t=tau: (
-            (h["agree"][r] and e > -t) or e > t
-        ) and h["energy"][r] < h["energy"][b]
+            ((h["agree"][r] and e > -t) or e > t) and h["energy"][r] < h["energy"][b]
+        )
     return out
 
 
@@ -410,8 +416,10 @@ def outcome(hyp, picked) -> str:
     pa = hyp["pa24"][picked]
     back, seg = hyp["backwards"][picked].sum(), hyp["segments"][picked].sum()
     kind = hyp["kind"][picked]
-    return (f"{np.median(pa):4.0f} / {np.percentile(pa, 90):4.0f} mm | "
-            f"{100 * back / seg:.1f} % ({back}/{seg}) | {np.sum(kind > 0)} / {np.sum(kind < 0)}")
+    return (
+        f"{np.median(pa):4.0f} / {np.percentile(pa, 90):4.0f} mm | "
+        f"{100 * back / seg:.1f} % ({back}/{seg}) | {np.sum(kind > 0)} / {np.sum(kind < 0)}"
+    )
 
 
 def flip_kind(hyp, base_joints, truth) -> int:
