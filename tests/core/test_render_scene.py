@@ -74,13 +74,19 @@ def test_camera_yaw_zero_sees_the_front_and_pi_the_back(model):
         assert np.sign(forward[2]) == sign and abs(forward[2]) > 0.8
 
 
-def test_truth_in_the_camera_frame_reproduces_the_joints(model):
-    rng = np.random.default_rng(5)
+def kneeling_shot(model, seed: int):
+    """A kneeling body on the floor, a camera framing it, its joints (24, 3) and its truth."""
+    rng = np.random.default_rng(seed)
     pose, betas = rp.kneel(rp.PoseBuilder(rng)), rng.normal(size=10)
     transl = rs.place_on_floor(model, betas, pose)
     vertices, joints = model.forward(betas, pose, transl)
     camera = rs.frame_body(vertices, rs.body_facing(pose), rs.sample_shot(rng, False))
-    info = rs.truth(model, betas, pose, transl, camera)
+    return camera, joints, rs.truth(model, betas, pose, transl, camera)
+
+
+def test_truth_in_the_camera_frame_reproduces_the_joints(model):
+    camera, joints, info = kneeling_shot(model, 5)
+    betas = np.array(info["betas"])
     _, again = model.forward(betas, np.array(info["pose_camera"]), np.array(info["transl_camera"]))
     np.testing.assert_allclose(again, info["joints_camera"], atol=1e-9)
     np.testing.assert_allclose(info["joints_2d"], camera.project(joints), atol=1e-9)
@@ -89,13 +95,25 @@ def test_truth_in_the_camera_frame_reproduces_the_joints(model):
 def test_truth_keypoints_refuse_a_render_made_with_another_model(model):
     import rendered_eval
 
-    rng = np.random.default_rng(6)
-    pose, betas = rp.kneel(rp.PoseBuilder(rng)), rng.normal(size=10)
-    transl = rs.place_on_floor(model, betas, pose)
-    vertices, _ = model.forward(betas, pose, transl)
-    camera = rs.frame_body(vertices, rs.body_facing(pose), rs.sample_shot(rng, False))
-    info = {**rs.truth(model, betas, pose, transl, camera), "category": "kneel"}
+    info = {**kneeling_shot(model, 6)[2], "category": "kneel"}
     assert rendered_eval.truth_keypoints(model, info, "blazepose33").xy.shape == (33, 2)
     other = BodyModel.load(gender="male")
     with pytest.raises(rendered_eval.StaleRenderError, match="another body model"):
         rendered_eval.truth_keypoints(other, info, "blazepose33")
+
+
+def test_a_render_cache_reads_the_models_it_keeps(tmp_path):
+    import shutil
+
+    import rendered_eval
+
+    from blender_smplify.core.body_model import open_model_path
+
+    shipped = rendered_eval.truth_models(tmp_path)
+    kept = tmp_path / rendered_eval.MODELS_FOLDER
+    kept.mkdir()
+    shutil.copyfile(open_model_path("male"), kept / open_model_path("female").name)
+    models = rendered_eval.truth_models(tmp_path)
+    np.testing.assert_array_equal(models["female"].v_template, shipped["male"].v_template)
+    np.testing.assert_array_equal(models["male"].v_template, shipped["male"].v_template)
+    assert not np.array_equal(shipped["female"].v_template, shipped["male"].v_template)
