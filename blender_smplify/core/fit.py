@@ -494,16 +494,14 @@ def _retry_if_stuck(
 
 def _occlusion_veto(model, problem, keypoints, detected, options) -> OcclusionVeto | None:
     """The depth search's occlusion check (``options.occlusion`` and the detector's own
-    landmarks given, whose visibility it reads)."""
-    if not options.occlusion or detected is None or detected.visibility is None:
+    landmarks given, whose visibility (33,) it reads: ``WorldLandmarks`` checked its shape)."""
+    if not options.occlusion or detected is None:
         return None
-    visibility = np.asarray(detected.visibility, dtype=np.float64)
-    if keypoints.layout != "blazepose33" or visibility.shape != (33,):
+    if keypoints.layout != "blazepose33":
         raise KeypointsError(
-            "the occlusion check needs blazepose33 keypoints and 33 visibilities, "
-            f"got {keypoints.layout} and shape {visibility.shape}"
+            f"the occlusion check needs blazepose33 keypoints, got {keypoints.layout}"
         )
-    seen = np.where(np.asarray(keypoints.confidence) > 0, visibility, 0.0)
+    seen = np.where(np.asarray(keypoints.confidence) > 0, detected.visibility, 0.0)
     return OcclusionVeto(model, problem.setup, seen)
 
 

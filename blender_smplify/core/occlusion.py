@@ -23,6 +23,7 @@ import weakref
 
 import numpy as np
 
+from .camera import project
 from .edit_terms import LIMB_SEGMENTS
 from .joints import J
 
@@ -91,11 +92,6 @@ def face_parts(lbs_weights: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return np.argmax(np.asarray(lbs_weights)[faces].sum(axis=1), axis=1)
 
 
-def project(points: np.ndarray, focal: float, principal: np.ndarray) -> np.ndarray:
-    """(N, 2) pixels of camera-frame points (N, 3)."""
-    return focal * points[:, :2] / points[:, 2:] + np.asarray(principal)
-
-
 def first_hits(
     vertices: np.ndarray,
     faces: np.ndarray,
@@ -162,10 +158,20 @@ def mesh_occlusion(
         the points whose depth order the image can show.
     """
     depth, _ = first_hits(vertices, faces, project(points, focal, principal), focal, principal)
-    own = np.array([np.isin(parts, o) for o in owners])  # (K, F)
+    return _hidden_and_over(depth, parts, owners, points[:, 2])
+
+
+def _hidden_and_over(
+    depth: np.ndarray, parts: np.ndarray, owners: list[tuple[int, ...]], z: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(hidden, over) (K,) of points at camera depths z (K,) from the depths (K, M) at which
+    each point's ray meets M surface elements (inf: misses) of the given parts (M,): hidden
+    where the first element met belongs to another part than the point's own (``owners``)
+    and lies in front of the point; over where the ray meets another part at all."""
+    own = np.array([np.isin(parts, o) for o in owners])  # (K, M)
     other_depth = np.where(own, np.inf, depth).min(axis=1)
     own_depth = np.where(own, depth, np.inf).min(axis=1)
-    hidden = (other_depth < points[:, 2]) & (other_depth <= own_depth)
+    hidden = (other_depth < z) & (other_depth <= own_depth)
     return hidden, np.isfinite(other_depth)
 
 
@@ -247,11 +253,7 @@ def sphere_occlusion(
     inside = off2 < radius**2
     front = along - np.sqrt(np.where(inside, radius**2 - off2, 0.0))
     depth = np.where(inside & (front > 0), front * rays[:, 2:], np.inf)  # camera z
-    own = np.array([np.isin(parts, o) for o in owners])
-    other_depth = np.where(own, np.inf, depth).min(axis=1)
-    own_depth = np.where(own, depth, np.inf).min(axis=1)
-    hidden = (other_depth < points[:, 2]) & (other_depth <= own_depth)
-    return hidden, np.isfinite(other_depth)
+    return _hidden_and_over(depth, parts, owners, points[:, 2])
 
 
 #: BlazePose's visibility is clipped to [CLIP, 1 − CLIP] before its log-likelihood is taken.
