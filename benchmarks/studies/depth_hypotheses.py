@@ -52,12 +52,25 @@ def segment_signs(joints: np.ndarray) -> dict[str, float]:
     return out
 
 
-def collect_case(info, kp, lifter, model, trunk=False, args_search=False) -> dict:
-    from blender_smplify.core import depth_search as ds
+def lifted_fit(model, keypoints, info: dict, lifter, search: bool):
+    """One render's keypoints fitted with the lifter's points as the 3D evidence: the fit's
+    problem (``fit_setup.prepare``), its parameters x (n,), the lifted world and the weights;
+    ``search``: whether the fit runs its own depth search."""
     from blender_smplify.core.fit import FitOptions, fit
     from blender_smplify.core.fit_setup import prepare
     from blender_smplify.core.lifter import lifted_world
     from blender_smplify.core.objective import SmplifyWeights
+
+    size, focal = tuple(info["image_size"]), info["focal_px"]
+    world = lifted_world(keypoints, focal, np.array(size) / 2, lifter)
+    weights, options = SmplifyWeights(), FitOptions(depth_search=search)
+    res = fit(model, keypoints, size, focal, weights=weights, world=world, options=options)
+    problem = prepare(model, keypoints, size, focal, weights, options, world)
+    return problem, np.concatenate([res.pose, res.betas, res.transl]), world, weights
+
+
+def collect_case(info, kp, lifter, model, trunk=False, args_search=False) -> dict:
+    from blender_smplify.core import depth_search as ds
     from blender_smplify.core.priors import joint_limits
 
     w, h = info["image_size"]
@@ -70,13 +83,7 @@ def collect_case(info, kp, lifter, model, trunk=False, args_search=False) -> dic
         if keypoints is None:
             row[source] = None
             continue
-        world = lifted_world(keypoints, info["focal_px"], principal, lifter)
-        weights = SmplifyWeights()
-        res = fit(model, keypoints, (w, h), info["focal_px"], weights=weights, world=world,
-                  options=FitOptions(depth_search=args_search))  # fmt: skip
-        problem = prepare(model, keypoints, (w, h), info["focal_px"], weights, FitOptions(),
-                          world)  # fmt: skip
-        x = np.concatenate([res.pose, res.betas, res.transl])
+        problem, x, world, weights = lifted_fit(model, keypoints, info, lifter, args_search)
         c0 = time.process_time()
         hyps = ds.hypotheses(problem, x, weights.pose_stage(3), trunk=trunk)
         cpu = 1e3 * (time.process_time() - c0)

@@ -32,6 +32,7 @@ sys.path.insert(2, str(ROOT / "benchmarks" / "studies"))
 
 import depth_metrics as dm  # noqa: E402
 import rendered_eval as re_  # noqa: E402
+from depth_hypotheses import lifted_fit  # noqa: E402
 from lifter_confidence import SOURCES, cached_keypoints, half_of, load_keypoints  # noqa: E402
 
 #: name -> (MARGIN, whether the detector's landmarks vote); None: no search.
@@ -46,10 +47,6 @@ VARIANTS = {
 
 def search_case(info, kp, lifter, model, detected_points, visibility) -> dict:
     from blender_smplify.core.depth_search import joints_of, search_depth
-    from blender_smplify.core.fit import FitOptions, fit
-    from blender_smplify.core.fit_setup import prepare
-    from blender_smplify.core.lifter import lifted_world
-    from blender_smplify.core.objective import SmplifyWeights
     from blender_smplify.core.world_landmarks import WorldLandmarks
 
     w, h = info["image_size"]
@@ -65,13 +62,7 @@ def search_case(info, kp, lifter, model, detected_points, visibility) -> dict:
         if keypoints is None:
             row[source] = None
             continue
-        world = lifted_world(keypoints, info["focal_px"], principal, lifter)
-        weights = SmplifyWeights()
-        options = FitOptions(depth_search=False)
-        res = fit(model, keypoints, (w, h), info["focal_px"], weights=weights, world=world,
-                  options=options)  # fmt: skip
-        problem = prepare(model, keypoints, (w, h), info["focal_px"], weights, options, world)
-        x0 = np.concatenate([res.pose, res.betas, res.transl])
+        problem, x0, _, weights = lifted_fit(model, keypoints, info, lifter, search=False)
         out = {}
         for name, variant in VARIANTS.items():
             c0 = time.process_time()
