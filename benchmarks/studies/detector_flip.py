@@ -49,7 +49,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO / "benchmarks" / "studies"))
 
 from detector_lsp import default_data, halves, settings_from  # noqa: E402
-from detector_second_look import LSP_COCO, _pass  # noqa: E402
+from detector_second_look import LSP_COCO, _pass, collect_views  # noqa: E402
 
 from blender_smplify.core.detector import JointDetector  # noqa: E402
 from blender_smplify.core.detector_settings import DetectorSettings  # noqa: E402
@@ -63,27 +63,17 @@ def collect(args: argparse.Namespace) -> int:
     """Save the final pass, its mirrored view and the 1.15× view on every photo."""
     settings = replace(SHIPPED, flip_limb=0.0, second_look_scale=0.0)
     det = JointDetector(threads=2, settings=settings)
-    gt = np.load(args.data / "joints.npz")
-    names, truth = gt["image"][: args.limit], gt["joints"][: args.limit]
-    rows: dict[str, list] = {}
-    start = time.time()
-    for name in names:
-        image = load_image(args.data / "images" / str(name))
-        result = det.results(image)
+
+    def views_of(image, result) -> dict:
         first = result.limbs
-        views = {
+        return {
             "first": first,
             "mirrored": det.movenet.run(image, first.crop.mirror()),
             "larger": det.movenet.run(image, larger_crop(first.crop, SHIPPED.second_look_scale)),
+            "limb_score": result.limb_score,
         }
-        for key, view in views.items():
-            rows.setdefault(f"{key}/xy", []).append(view.xy)
-            rows.setdefault(f"{key}/score", []).append(view.score)
-        rows.setdefault("limb_score", []).append(result.limb_score)
-    print(f"{len(names)} photos in {time.time() - start:.0f} s")
-    saved = {k: np.array(v) for k, v in rows.items()}
-    np.savez_compressed(args.out, image=names, truth=truth, **saved)
-    return 0
+
+    return collect_views(args, det, views_of)
 
 
 def score(args: argparse.Namespace) -> int:

@@ -52,27 +52,41 @@ VIEWS = {  # name -> (crop scale, mirrored)
 }
 
 
-def collect(args: argparse.Namespace) -> int:
-    """Run the passes and the extra views on every photo; save them."""
-    det = JointDetector(threads=2, settings=replace(DetectorSettings(), second_look_scale=0.0))
+def collect_views(args: argparse.Namespace, det: JointDetector, views_of) -> int:
+    """For every LSP photo (``args.data``, the first ``args.limit``), ``views_of(image,
+    det.results(image))``: {name: a MoveNet ``LimbPass`` (saved as NAME/xy and NAME/score), or
+    a number}; saved to ``args.out`` with the photos' names and truth joints."""
     gt = np.load(args.data / "joints.npz")
     names, truth = gt["image"][: args.limit], gt["joints"][: args.limit]
     rows: dict[str, list] = {}
     start = time.time()
     for name in names:
         image = load_image(args.data / "images" / str(name))
-        first = det.results(image).limbs
-        views = {"first": first}
-        for key, (scale, mirrored) in VIEWS.items():
-            crop = larger_crop(first.crop, scale)
-            views[key] = det.movenet.run(image, crop.mirror() if mirrored else crop)
-        for key, view in views.items():
-            rows.setdefault(f"{key}/xy", []).append(view.xy)
-            rows.setdefault(f"{key}/score", []).append(view.score)
+        for key, view in views_of(image, det.results(image)).items():
+            if isinstance(view, LimbPass):
+                rows.setdefault(f"{key}/xy", []).append(view.xy)
+                rows.setdefault(f"{key}/score", []).append(view.score)
+            else:
+                rows.setdefault(key, []).append(view)
     print(f"{len(names)} photos in {time.time() - start:.0f} s")
     saved = {k: np.array(v) for k, v in rows.items()}
     np.savez_compressed(args.out, image=names, truth=truth, **saved)
     return 0
+
+
+def collect(args: argparse.Namespace) -> int:
+    """Run the passes and the extra views on every photo; save them."""
+    det = JointDetector(threads=2, settings=replace(DetectorSettings(), second_look_scale=0.0))
+
+    def views_of(image, result) -> dict:
+        first = result.limbs
+        views = {"first": first}
+        for key, (scale, mirrored) in VIEWS.items():
+            crop = larger_crop(first.crop, scale)
+            views[key] = det.movenet.run(image, crop.mirror() if mirrored else crop)
+        return views
+
+    return collect_views(args, det, views_of)
 
 
 def score(args: argparse.Namespace) -> int:
