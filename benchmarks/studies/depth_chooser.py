@@ -27,7 +27,6 @@ it, ``collect --lifter X.onnx``), then ``table`` and ``learn --features ... away
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -38,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(1, str(ROOT / "benchmarks"))
 sys.path.insert(2, str(ROOT / "benchmarks" / "studies"))
 
-from depth_hypotheses import add_blazepose_signs, flip_kind, total  # noqa: E402
+from depth_hypotheses import flip_kind, saved_runs, total  # noqa: E402
 from lifter_confidence import SOURCES, half_of  # noqa: E402
 
 #: Energy terms whose change (per the base fit's total energy) is a feature.
@@ -122,11 +121,7 @@ def row_features(case: dict, base: dict, hyp: dict) -> dict[str, float]:
 
 
 def table(args) -> int:
-    rows = []
-    for path in args.runs:
-        rows += json.loads(Path(path).read_text())
-    if args.world_cache:
-        add_blazepose_signs(rows, args.world_cache)
+    rows = saved_runs(args.runs, args.world_cache)
     features: list[dict | None] = []
     meta = {
         "name": [],

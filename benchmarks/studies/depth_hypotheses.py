@@ -225,12 +225,20 @@ def criteria() -> dict:
     return out
 
 
-def judge(args) -> int:
+def saved_runs(paths, world_cache: Path | None = None) -> list[dict]:
+    """The rows of ``collect``'s saved runs, one list; with ``world_cache``
+    (``depth_world_cache.py``'s file) each case also gets BlazePose's signs
+    (:func:`add_blazepose_signs`)."""
     rows = []
-    for path in args.runs:
+    for path in paths:
         rows += json.loads(Path(path).read_text())
-    if args.world_cache:
-        add_blazepose_signs(rows, args.world_cache)
+    if world_cache:
+        add_blazepose_signs(rows, world_cache)
+    return rows
+
+
+def judge(args) -> int:
+    rows = saved_runs(args.runs, args.world_cache)
     for source in SOURCES:
         cases = [r[source] for r in rows if r[source] is not None]
         cats = [r["category"] for r in rows if r[source] is not None]

@@ -22,7 +22,6 @@ lifter, occlusion cues) must reach before it beats the shipped criterion.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from depth_chooser import HALVES, choose, halves, oracle, photos  # noqa: E402
+from depth_hypotheses import saved_runs  # noqa: E402
 from lifter_confidence import SOURCES  # noqa: E402
 
 
@@ -108,12 +108,11 @@ def room(args) -> int:
                 f"{(~right).sum()} wrong ones"
             )
     cpu, count = [], []
-    for path in args.runs:
-        for r in json.loads(Path(path).read_text()):
-            for source in SOURCES:
-                case = r[source]
-                if case and len(case["hypotheses"]) > 1:
-                    cpu.append(case["cpu_ms"]), count.append(len(case["hypotheses"]) - 1)
+    for r in saved_runs(args.runs):
+        for source in SOURCES:
+            case = r[source]
+            if case and len(case["hypotheses"]) > 1:
+                cpu.append(case["cpu_ms"]), count.append(len(case["hypotheses"]) - 1)
     if cpu:
         cpu, count = np.array(cpu), np.array(count)
         print(
