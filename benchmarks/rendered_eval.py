@@ -40,32 +40,30 @@ def truth_models(folder: Path) -> dict:
 
 
 class StaleRenderError(ValueError):
-    """A cached render was made with another body model than the one that ships now."""
+    """A cached render was made with another body model than the one given for its truth."""
 
 
-def check_same_model(model, info: dict, tolerance: float = 1e-3) -> None:
-    """Raise :class:`StaleRenderError` unless ``model`` posed with a render's own parameters
-    gives the render's truth joints (within ``tolerance`` metres): keypoints projected from
-    another model would be those of another body than the one in the photo (the open models'
-    rebuild moved joints by up to 4 cm at equal β)."""
-    _, joints = model.forward(
-        np.array(info["betas"]), np.array(info["pose_camera"]), np.array(info["transl_camera"])
-    )
+def check_same_model(joints: np.ndarray, info: dict, gender: str, tolerance: float = 1e-3):
+    """Raise :class:`StaleRenderError` unless the joints (24, 3) of a ``gender`` model posed
+    with a render's own parameters are the render's truth joints (within ``tolerance``
+    metres): keypoints projected from another model would be those of another body than the
+    one in the photo (the open models' rebuild moved joints by up to 4 cm at equal β)."""
     off = float(np.abs(joints - np.array(info["joints_camera"])).max())
     if off > tolerance:
         raise StaleRenderError(
             f"this render ({info.get('category', '?')}) was made with another body model than "
-            f"the {model.gender} model that ships now (its joints differ by {1000 * off:.0f} mm):"
-            " render the benchmark again into a new --cache folder (rendered_3d.py render)"
+            f"the {gender} model given (its joints differ by {1000 * off:.0f} mm): use the "
+            "models its cache keeps (truth_models), or render the benchmark again into a new "
+            "--cache folder (rendered_3d.py render)"
         )
 
 
 def truth_keypoints(model, info: dict, layout: str):
-    """Keypoints2D of ``layout`` projected from the true body (``model`` of the true gender)."""
+    """Keypoints2D of ``layout`` projected from the true body (``model`` of the true gender,
+    the one the render was made with: :func:`truth_models`)."""
     from blender_smplify.core.fit_setup import get_setup
     from blender_smplify.core.keypoints import Keypoints2D
 
-    check_same_model(model, info)
     setup = get_setup(model, layout, len(info["betas"]))
     pts, _ = setup.kin.evaluate(
         np.array(info["pose_camera"]),
@@ -73,6 +71,7 @@ def truth_keypoints(model, info: dict, layout: str):
         np.array(info["transl_camera"]),
         jacobian=False,
     )
+    check_same_model(pts[:24], info, model.gender)
     pts = pts[setup.point_index]
     w, h = info["image_size"]
     xy = info["focal_px"] * pts[:, :2] / pts[:, 2:] + np.array([w / 2, h / 2])
