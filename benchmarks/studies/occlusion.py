@@ -30,7 +30,7 @@ photo cannot show a segment's depth sign from positions, but it shows occlusion.
   a segment the right and the wrong way, and criteria with and without it.
 - ``compare``: the shipped fit against ``FitOptions(occlusion=True)`` in the same run.
 
-Results: docs/fit.md, "Occlusion as depth evidence".
+Results: docs/fit_depth.md, "Occlusion as depth evidence".
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ in brackets) and the per-photo change.
         [--slim /tmp/silhouette_default_detections.pkl] [--save rows.json] [--cache FOLDER]
         [--half tuning|report]
 
-(the run in docs/fit.md: ``--cache /work/main/benchmarks/out/rendered_3d/seed0 --detections
-/tmp/layout_det/detections.pkl``)
+(the run in docs/fit_silhouette.md: ``--cache /work/main/benchmarks/out/rendered_3d/seed0
+--detections /tmp/layout_det/detections.pkl``)
 """
 
 from __future__ import annotations

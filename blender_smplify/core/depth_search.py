@@ -26,7 +26,7 @@ pose prior and the lifter's points decide the basin. The search visits the other
    (1 − ``MARGIN``) × the current one's (``MARGIN_WITH_DETECTOR`` where the detector's
    landmarks vote); the next candidate starts from what was kept.
 
-The criterion, chosen on the rendered benchmark's tuning half (``docs/fit.md``, "Depth
+The criterion, chosen on the rendered benchmark's tuning half (``docs/fit_depth.md``, "Depth
 hypotheses" and "Choosing the depth hypothesis"): a vote *and* a lower energy (at most a
 tenth higher where the detector's landmarks vote too). The energy alone kept more wrong flips
 than right ones there; each vote asks for about 1 % of the wrong flips (BlazePose's landmarks
@@ -71,7 +71,7 @@ ITERATIONS = 10
 MARGIN = 0.0
 #: ... and where the detector's landmarks vote too: it may rise by a tenth (tuning half of the
 #: seed-0 renders, limbs backwards over both sources: 170 before, 168 with the votes at
-#: either margin, chosen offline at 168 against 169; ``docs/fit.md``, "Choosing the depth
+#: either margin, chosen offline at 168 against 169; ``docs/fit_depth.md``, "Choosing the depth
 #: hypothesis"). With the lifter alone a tenth was worse there (172).
 MARGIN_WITH_DETECTOR = -0.1
 #: How far a vote must put each flipped segment on the hypothesis's side: the lifter's and

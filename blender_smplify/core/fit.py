@@ -128,11 +128,11 @@ class FitOptions:
     silhouette_iterations, silhouette_radius : iterations and initial trust radius (scaled
         variables) of the stage that adds the person mask's term, last. It moves β far from
         where the keypoints left it: from radius 20 (not the default 1) 6 iterations reach the
-        girths that 10 reach from 1 (docs/fit.md, "Silhouette"); 8, where 4-5 lost and 6-10
-        were level on the shape benchmark's tuning half ("The stalled stage").
+        girths that 10 reach from 1 (docs/fit_silhouette.md, "Silhouette"); 8, where 4-5 lost and
+        6-10 were level on the shape benchmark's tuning half ("The stalled stage").
     silhouette_rounds : that stage's iterations run in this many rounds, the mask's
         correspondences chosen at the start of each and held during it
-        (``outline_rounds.py``; docs/fit.md, "The stalled stage").
+        (``outline_rounds.py``; docs/fit_silhouette.md, "The stalled stage").
     same_person_iterations, same_person_radius : iterations (None: ``silhouette_iterations``)
         and initial trust radius of ``fit_same_person``'s joint refinement when a photo has
         an outline.
@@ -140,12 +140,12 @@ class FitOptions:
         point into depth where the 3D evidence (``world``) says so, and keep it where the
         objective drops too (``depth_search.py``; nothing without ``world``). On the rendered
         benchmark's report half it took the limbs backwards from 11.3 to 10.7 % (detector)
-        and from 8.1 to 7.2 % (exact 2D) for 1-3 ms (docs/fit.md, "Depth hypotheses").
+        and from 8.1 to 7.2 % (exact 2D) for 1-3 ms (docs/fit_depth.md, "Depth hypotheses").
     occlusion : the depth search refuses a flip whose body hides the flipped limb's keypoints
         where BlazePose's visibility (``detected.visibility``) says they are seen, or the
         reverse (``occlusion.OcclusionVeto``). Off: on the rendered benchmark's report half
         it took the limbs backwards from 11.0 to 11.2 % (detector) and 6.8 to 7.1 % (exact
-        2D) (docs/fit.md, "Occlusion as depth evidence").
+        2D) (docs/fit_depth.md, "Occlusion as depth evidence").
     """
 
     num_betas: int = 10

@@ -145,7 +145,7 @@ def fit_same_person(
         for v, view in enumerate(views)
     ]
     # the single fits' last stage: its weights and iterations (with outlines 10 iterations
-    # gave girths within 1 mm of 40's, at half the time: docs/fit.md)
+    # gave girths within 1 mm of 40's, at half the time: docs/fit_known_height.md)
     outline = any(p.has_silhouette for p in problems)
     joint = _JointProblem(
         problems, weights.silhouette_stage() if outline else weights.pose_stage(3)

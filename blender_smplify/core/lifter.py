@@ -29,8 +29,9 @@ midpoint (``tools/lifter_signs.py``); ``LiftedPoints.segment_away_probability`` 
 Confidence: ``lifted_world(..., error_scale=τ)`` weighs the lifted points by the keypoints'
 confidences times a trust t_k = 1 / (1 + (s_k / τ)²), so the bone-direction term (which
 multiplies the two ends' weights) counts less where the network expects to be wrong. Off by
-default: on the rendered benchmark no τ beat the shipped network without it (``docs/fit.md``,
-"Trusting the lifter where it is sure"), and the shipped network has no ``log_error`` output.
+default: on the rendered benchmark no τ beat the shipped network without it
+(``docs/fit_lifter.md``, "Trusting the lifter where it is sure"), and the shipped network has no
+``log_error`` output.
 """
 
 from __future__ import annotations

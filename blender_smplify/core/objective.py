@@ -101,8 +101,8 @@ class SmplifyWeights:
         default: on the rendered benchmark 0.5 beat 0, 0.3, 0.7, 0.8 and a confidence power of
         2 or 4 on the tuning half of ``benchmarks/studies/lifter_confidence.py`` (the
         detector's limb points below 0.6 are off by 10-18 % of the body's height), but the
-        report half did not confirm it (docs/fit.md, "The data term against the detector's
-        errors").
+        report half did not confirm it (docs/fit_data_term.md, "The data term against the
+        detector's errors").
     pose_prior, shape_prior : (4,) λθ, λβ per stage.
     angle_ratio : λa / λθ.
     joint_limits : λl, per radian outside the box.
@@ -119,7 +119,7 @@ class SmplifyWeights:
         (what the pipeline gives) and the depth search, λw 70 beat 100 and 50 on the tuning
         half of the rendered benchmark (``benchmarks/studies/lifter_confidence.py``; from the
         detector 61 → 59 mm PA-MPJPE median, 12.8 → 11.8 % limbs backwards) and lowered the
-        medians and p90s on the report half too (docs/fit.md, "The data term against the
+        medians and p90s on the report half too (docs/fit_data_term.md, "The data term against the
         detector's errors").
     silhouette : λs of the person mask (``silhouette.SilhouetteBlock``; present only when the
         fit is given a mask), in its own stage after the last annealed one

@@ -319,7 +319,7 @@ def evidence(
 
 
 #: A depth flip is refused where the occlusion evidence against it is below −VETO (nats):
-#: chosen on the rendered benchmark's tuning half (docs/fit.md, "Occlusion as depth
+#: chosen on the rendered benchmark's tuning half (docs/fit_depth.md, "Occlusion as depth
 #: evidence").
 VETO = 1.0
 

@@ -6,7 +6,7 @@ The silhouette term matches each mask boundary pixel to an outline point of the 
 jump: one outline point turning a little toward the camera leaves the outline, and the pixels
 it served are matched to points 15-20 cm away, each at its robust cap. The dogleg's trial
 steps then see energies their linear model cannot predict, however short the step, and the
-trust region collapses (docs/fit.md, "The stalled stage"). So, as in ICP (Besl and McKay
+trust region collapses (docs/fit_silhouette.md, "The stalled stage"). So, as in ICP (Besl and McKay
 1992), the correspondences are chosen at the start of a round and held during it, where the
 term is a smooth function of the parameters; the next round chooses them again at the round's
 result, with the trust radius carried on.

@@ -8,8 +8,8 @@ outermost person cells (its distance transform is zero there, its boundary point
 there): half a cell inside the cells' edge. On the shape benchmark's renders a cell is about
 2.5 image px, so the fit saw the body 1.3–2 px (5–8 mm) narrower per side than the mask
 says, while the mask's own 0.5 crossing (bilinear between cell centres) lies within 0.3 px of
-the true edge (``benchmarks/mask_accuracy.py``; docs/fit.md, "The person mask against the
-truth").
+the true edge (``benchmarks/mask_accuracy.py``; docs/fit_silhouette.md, "The person mask
+against the truth").
 
 :func:`refined_silhouette` resamples the mask bilinearly onto a grid ``upsample`` times finer
 (only over the person's box), so the half-cell shift shrinks by that factor, and moves the

@@ -37,13 +37,14 @@ from .world_landmarks import WorldLandmarks
 
 #: The fit's 3D evidence for blazepose33 keypoints (detected, stored or read from a file): the
 #: learned lifter's points (``lifter.lifted_world``) instead of BlazePose's world landmarks. On
-#: the 360 rendered photos (``benchmarks/studies/lifter.py``, docs/fit.md): PA-MPJPE median / p90
-#: 70 / 133 → 66 / 119 mm, limb segments backwards 13.8 → 11.3 %, facing right 216/216 both.
+#: the 360 rendered photos (``benchmarks/studies/lifter.py``, docs/fit_lifter.md): PA-MPJPE
+#: median / p90 70 / 133 → 66 / 119 mm, limb segments backwards 13.8 → 11.3 %, facing right
+#: 216/216 both.
 WORLD_FROM_LIFTER = True
 
 #: Fit the detected person's outline too (``silhouette.py``), when the keypoints were detected
 #: here (a keypoints file has no mask); ``prepare(silhouette=)``, ``--silhouette`` and the
-#: panel's "Fit the outline (tight clothing)" override it per fit. Off (docs/fit.md,
+#: panel's "Fit the outline (tight clothing)" override it per fit. Off (docs/fit_silhouette.md,
 #: "Silhouette", "The default"): on 100 LSP photos it moves clothed people's girths by
 #: -20 to +17 cm (p10 / p90; loose clothes widen the body, +33 to +44 cm of waist); on 300 it
 #: costs 28 ms (CPU median 79 -> 107 ms) and doubles "explains poorly" (35 -> 78); its gain on

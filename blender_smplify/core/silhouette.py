@@ -26,7 +26,7 @@ skinning (``surface_points.py``; analytic Jacobians in pose, β and translation)
 (ψ² = ρ, bounded by σ); s is the normalised px per image px. The assignment b_i → x_j and the
 outline are chosen at the start of each of the solver's rounds and held during it
 (``hold``, ``outline_rounds.py``; ICP-style): re-chosen at every evaluation they made the
-energy jump and the stage stall (docs/fit.md, "The stalled stage").
+energy jump and the stage stall (docs/fit_silhouette.md, "The stalled stage").
 
 The term runs in a stage of its own after the annealed ones (``fit.py`` step 4), from the
 settled fit, with weight λs (``SmplifyWeights.silhouette``).
@@ -39,10 +39,10 @@ normalised px (about 2.5 cm), so a sleeve or a coat hem standing far off the bod
 a force that fades with its distance (the Geman-McClure gradient falls as 1/e³ beyond σ)
 while a mask that hugs the body still pulls the outline onto it. Its weight λ_in is 1 (it was
 0.5 while the stage stalled above 0.65; on the shape benchmark's tuning half 1 beat 0.5 and
-0.75, docs/fit.md). That bounds what far-off clothing (a hem beyond ≈ 5 cm) can do, not what
-a jumper does: measured (docs/fit.md, "Silhouette"), a mask widened by 3 cm all round (a tape
-3 cm out measures about 19 cm more) makes the fitted girths 10-25 cm larger, whatever the
-weighting; the outline alone cannot tell a body from its clothes. Mask pixels at the border of
+0.75, docs/fit_silhouette.md). That bounds what far-off clothing (a hem beyond ≈ 5 cm) can do, not
+what a jumper does: measured (docs/fit_silhouette.md, "Silhouette"), a mask widened by 3 cm all
+round (a tape 3 cm out measures about 19 cm more) makes the fitted girths 10-25 cm larger, whatever
+the weighting; the outline alone cannot tell a body from its clothes. Mask pixels at the border of
 the mask's grid (a person the crop cuts) are not used.
 """
 
@@ -67,7 +67,7 @@ MAX_SIDE = 512
 #: Occlusion test of outline points (``SilhouetteSettings.occlusion``): probe PROBE point
 #: spacings out, covered when a projected surface point lies within REACH spacings of the
 #: probe. 1.0 / 0.8 left the synthetic wide body's waist 4.5 cm small, 0.5 / 0.5 6.5 cm;
-#: 0.7 / 0.6 3.5 cm (docs/fit.md, "Outline points hidden in the silhouette").
+#: 0.7 / 0.6 3.5 cm (docs/fit_silhouette.md, "Outline points hidden in the silhouette").
 PROBE, REACH = 0.7, 0.6
 
 
@@ -80,7 +80,7 @@ class SilhouetteSettings:
     outside_sigma : σ_out, normalised px.
     inside_weight : λ_in relative to λ_out = 1. 0.5 with the refined mask
         (``person_mask.py``); 1.0 was best on BlazePose's coarse grid, whose outline lies half
-        a cell inside the person (docs/fit.md, "The stalled stage").
+        a cell inside the person (docs/fit_silhouette.md, "The stalled stage").
     inside_sigma : σ_in, normalised px.
     outline_cos : |cos| between a surface normal and the line of sight below which a point is
         on the outline.
@@ -269,7 +269,7 @@ class SilhouetteBlock(ResidualBlock):
         evaluation until ``release``: within a solver run the term is then a smooth function
         whose linear model predicts its change (re-chosen per evaluation, one outline point
         leaving the outline re-matched its pixels to points 15-20 cm away and the trust region
-        collapsed: docs/fit.md, "The stalled stage")."""
+        collapsed: docs/fit_silhouette.md, "The stalled stage")."""
         posed = self.surface.pose(state)
         uv = self.focal * posed.points[:, :2] / posed.points[:, 2:] + self.centre
         match, gap = self._matches(posed.points, posed.normals, uv)

@@ -61,7 +61,7 @@ def test_front_and_side_recover_the_shape_better_than_either_photo(male, measure
     the stature stays the given one.
 
     Not asserted: the girths. From 24 keypoints they are hardly observable, and the joint fit
-    does not reliably beat one photo on them (docs/fit.md, "Known height and several
+    does not reliably beat one photo on them (docs/fit_known_height.md, "Known height and several
     photos"); the silhouette term is what should make the side view pay there."""
     rng = np.random.default_rng(0)
     joint, front, side = 0.0, 0.0, 0.0

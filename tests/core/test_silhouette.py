@@ -204,8 +204,8 @@ def test_the_stage_does_not_stall_when_the_mask_pulls_at_full_weight(model, wide
     """Inside weight 1 (mask outside the body weighed as much as the body outside the mask):
     with the outline points re-chosen at every evaluation, one point leaving the outline
     re-matched its boundary pixels 15-20 cm away, every step was rejected and the waist stayed
-    37 cm too small (docs/fit.md, "The stalled stage"). Held within the solver's rounds, the
-    stage brings the waist within 5 cm (3.7 cm small with the occlusion rule, 0.7 cm without
+    37 cm too small (docs/fit_silhouette.md, "The stalled stage"). Held within the solver's rounds,
+    the stage brings the waist within 5 cm (3.7 cm small with the occlusion rule, 0.7 cm without
     it)."""
     measurer, truth, kp, mask = wide_body
     settings = replace(SETTINGS, inside_weight=1.0)
