@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from smplify_toy import make_toy_body
+from toy_camera import CENTRE, FOCAL, SIZE, project
 
 from blender_smplify.core import depth_search as ds
 from blender_smplify.core.dogleg import dogleg
@@ -19,19 +19,7 @@ from blender_smplify.core.objective import SmplifyWeights
 from blender_smplify.core.priors import PosePrior
 from blender_smplify.core.rotation import matrix_to_rotvec, rodrigues
 
-SIZE = (750, 1000)
-FOCAL = 1000.0
-CENTRE = np.array([375.0, 500.0])
 CONFIG = SmplifyWeights().pose_stage(3)
-
-
-def project(points: np.ndarray) -> np.ndarray:
-    return FOCAL * points[:, :2] / points[:, 2:] + CENTRE
-
-
-@pytest.fixture(scope="module")
-def body():
-    return make_toy_body()
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 from smplify_toy import make_toy_body
+from toy_camera import FOCAL, SIZE, project
 
 from blender_smplify.core.dogleg import Status
 from blender_smplify.core.errors import KeypointsError
@@ -17,15 +18,6 @@ from blender_smplify.core.keypoints import Keypoints2D, get_layout
 from blender_smplify.core.objective import SmplifyWeights
 from blender_smplify.core.priors import PosePrior, within_joint_limits
 from blender_smplify.core.rotation import matrix_to_rotvec, rodrigues
-
-SIZE = (750, 1000)
-FOCAL = 1000.0
-CENTRE = np.array([375.0, 500.0])
-
-
-@pytest.fixture(scope="module")
-def body():
-    return make_toy_body()
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +44,7 @@ def truth(body, prior, layout="smpl24", facing_away=False, seed=0, yaw=0.4):
     setup = get_setup(body, setup_layout.name, 10, True)
     pts, _ = setup.kin.evaluate(pose, betas, transl, jacobian=False)
     kp = pts[setup.point_index]
-    xy = FOCAL * kp[:, :2] / kp[:, 2:] + CENTRE
+    xy = project(kp)
     return pose, pts[:24], Keypoints2D(layout, xy, np.ones(len(xy)))
 
 

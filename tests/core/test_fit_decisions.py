@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from smplify_toy import make_toy_body, random_pose
+from smplify_toy import random_pose
+from toy_camera import FOCAL, SIZE, project
 
 from blender_smplify.core.errors import SmplifyError
 from blender_smplify.core.fit import FACING_AWAY, FitOptions, fit
@@ -24,16 +25,8 @@ from blender_smplify.core.priors import PosePrior, SphereBody, angle_prior, with
 from blender_smplify.core.rotation import matrix_to_rotvec, rodrigues
 from blender_smplify.core.world_landmarks import WorldLandmarks
 
-SIZE = (750, 1000)
-FOCAL = 1000.0
-CENTRE = np.array([375.0, 500.0])
 TRANSL = np.array([0.1, 0.05, 3.5])
 UPRIGHT = np.array([np.pi, 0.0, 0.0])
-
-
-@pytest.fixture(scope="module")
-def body():
-    return make_toy_body()
 
 
 #: The decisions are exercised with a frozen prior (the 8-component CMU prior shipped until the
@@ -52,7 +45,7 @@ def pixels(body, pose, betas, seed):
     setup = get_setup(body, "smpl24", 10, True)
     pts, _ = setup.kin.evaluate(pose, betas, TRANSL, jacobian=False)
     kp = pts[setup.point_index]
-    xy = FOCAL * kp[:, :2] / kp[:, 2:] + CENTRE
+    xy = project(kp)
     xy = xy + np.random.default_rng(seed).normal(scale=1.0, size=xy.shape)
     return pts[:24], Keypoints2D("smpl24", xy, np.ones(len(xy)))
 

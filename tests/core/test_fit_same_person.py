@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from toy_camera import FOCAL, SIZE, project
 
-from blender_smplify.core.body_model import BodyModel
 from blender_smplify.core.errors import SmplifyError
 from blender_smplify.core.fit import FitOptions, fit
 from blender_smplify.core.fit_same_person import (
@@ -19,23 +19,10 @@ from blender_smplify.core.fit_same_person import (
 )
 from blender_smplify.core.fit_setup import get_setup
 from blender_smplify.core.keypoints import Keypoints2D
-from blender_smplify.core.measurements import BodyMeasurer
 from blender_smplify.core.objective import SmplifyWeights
 from blender_smplify.core.priors import PosePrior
 from blender_smplify.core.rotation import matrix_to_rotvec, rodrigues
 from blender_smplify.core.silhouette import Silhouette
-
-SIZE, FOCAL, CENTRE = (750, 1000), 1000.0, np.array([375.0, 500.0])
-
-
-@pytest.fixture(scope="module")
-def male():
-    return BodyModel.load(gender="male")
-
-
-@pytest.fixture(scope="module")
-def measurer(male):
-    return BodyMeasurer(male)
 
 
 def photo(model, betas, yaw, rng, noise=3.0, keep_pose=False):
@@ -46,7 +33,7 @@ def photo(model, betas, yaw, rng, noise=3.0, keep_pose=False):
     pose[3:] = PosePrior.load().mean_pose + rng.normal(scale=0.05, size=69)
     pose[:3] = matrix_to_rotvec(rodrigues(np.r_[np.pi, 0, 0]) @ rodrigues(np.r_[0, yaw, 0]))
     pts, _ = get_setup(model, "smpl24", 10).kin.evaluate(pose, betas, np.r_[0, 0.1, 4.0], False)
-    xy = FOCAL * pts[:24, :2] / pts[:24, 2:] + CENTRE + rng.normal(scale=noise, size=(24, 2))
+    xy = project(pts[:24]) + rng.normal(scale=noise, size=(24, 2))
     view = PhotoView(Keypoints2D("smpl24", xy, np.ones(24)), SIZE, FOCAL)
     return (view, (pose, np.r_[0, 0.1, 4.0])) if keep_pose else view
 
@@ -87,7 +74,7 @@ def test_each_photo_keeps_its_own_pose_and_camera(male):
     for view, res in zip(views, result.views):
         setup = get_setup(male, "smpl24", 10)
         pts, _ = setup.kin.evaluate(res.pose, res.betas, res.transl, False)
-        uv = FOCAL * pts[:24, :2] / pts[:24, 2:] + CENTRE
+        uv = project(pts[:24])
         assert np.median(np.linalg.norm(uv - view.keypoints.xy, axis=1)) < 10.0
         assert res.image_size == SIZE
 
@@ -174,7 +161,7 @@ def outline(model, betas, pose, transl, samples: int = 5) -> Silhouette:
     from scipy import ndimage
 
     vertices, _ = model.forward(betas, pose, transl)
-    tri = (FOCAL * vertices[:, :2] / vertices[:, 2:] + CENTRE)[model.faces]
+    tri = project(vertices)[model.faces]
     a, b = np.meshgrid(np.linspace(0, 1, samples), np.linspace(0, 1, samples))
     a, b = a[a + b <= 1], b[a + b <= 1]
     pts = tri[:, None, 0] + a[None, :, None] * (tri[:, None, 1] - tri[:, None, 0])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from smplify_toy import make_toy_body
+from toy_camera import FOCAL, SIZE, project
 
 from blender_smplify.core.fit import fit
 from blender_smplify.core.fit_setup import MIN_KEYPOINTS, checked_keypoints, get_setup
@@ -13,15 +13,6 @@ from blender_smplify.core.keypoints import Keypoints2D
 from blender_smplify.core.objective import SmplifyWeights
 from blender_smplify.core.priors import PosePrior
 from blender_smplify.core.rotation import matrix_to_rotvec, rodrigues
-
-SIZE = (750, 1000)
-FOCAL = 1000.0
-CENTRE = np.array([375.0, 500.0])
-
-
-@pytest.fixture(scope="module")
-def body():
-    return make_toy_body()
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +25,7 @@ def scene(body):
     setup = get_setup(body, "smpl24", 10, True)
     pts, _ = setup.kin.evaluate(pose, np.zeros(10), np.array([0.1, 0.05, 3.5]), jacobian=False)
     kp = pts[setup.point_index]
-    return FOCAL * kp[:, :2] / kp[:, 2:] + CENTRE
+    return project(kp)
 
 
 def test_keypoints_below_min_confidence_get_no_weight(body, scene):
@@ -60,7 +51,7 @@ def test_too_few_confident_keypoints_keep_their_weights(body, scene):
 def fitted_wrist_px(body, keypoints, weights):
     res = fit(body, keypoints, SIZE, FOCAL, weights=weights)
     wrist = res.joints_3d[J["left_wrist"]]
-    return FOCAL * wrist[:2] / wrist[2] + CENTRE
+    return project(wrist)
 
 
 def test_an_unsure_keypoint_is_fitted_as_if_missing(body, scene):

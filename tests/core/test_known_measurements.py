@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from toy_camera import FOCAL, SIZE, project
 
-from blender_smplify.core.body_model import BodyModel
 from blender_smplify.core.fit import fit
 from blender_smplify.core.fit_setup import get_setup
 from blender_smplify.core.keypoints import Keypoints2D
@@ -15,21 +15,8 @@ from blender_smplify.core.known_measurements import (
     check_girths,
     check_height,
 )
-from blender_smplify.core.measurements import BodyMeasurer
 from blender_smplify.core.priors import PosePrior
 from blender_smplify.core.rotation import matrix_to_rotvec, rodrigues
-
-SIZE, FOCAL, CENTRE = (750, 1000), 1000.0, np.array([375.0, 500.0])
-
-
-@pytest.fixture(scope="module")
-def male():
-    return BodyModel.load(gender="male")
-
-
-@pytest.fixture(scope="module")
-def measurer(male):
-    return BodyMeasurer(male)
 
 
 def synthetic_keypoints(model, betas, rng, yaw=0.3, noise=3.0) -> Keypoints2D:
@@ -38,7 +25,7 @@ def synthetic_keypoints(model, betas, rng, yaw=0.3, noise=3.0) -> Keypoints2D:
     pose[3:] = PosePrior.load().mean_pose
     pose[:3] = matrix_to_rotvec(rodrigues(np.array([np.pi, 0, 0])) @ rodrigues(np.r_[0, yaw, 0]))
     pts, _ = get_setup(model, "smpl24", 10).kin.evaluate(pose, betas, np.r_[0, 0.1, 4.0], False)
-    xy = FOCAL * pts[:24, :2] / pts[:24, 2:] + CENTRE + rng.normal(scale=noise, size=(24, 2))
+    xy = project(pts[:24]) + rng.normal(scale=noise, size=(24, 2))
     return Keypoints2D("smpl24", xy, np.ones(24))
 
 

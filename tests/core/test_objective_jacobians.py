@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from smplify_toy import make_placeholder_prior, make_toy_body, random_pose
+from differences import central_difference
+from smplify_toy import make_placeholder_prior, random_pose
 
 from blender_smplify.core.edit_terms import DepthOrderBlock, FacingBlock, PinBlock
 from blender_smplify.core.joints import J
@@ -42,22 +43,6 @@ EDIT_BLOCKS = (
     DepthOrderBlock({"left_elbow": "toward", "right_knee": "away"}, margin=10.0),
     FacingBlock("away", margin=100.0),
 )
-
-
-def central_difference(f, x, h=1e-6):
-    f0 = f(x)
-    out = np.zeros(f0.shape + (len(x),))
-    for k in range(len(x)):
-        xp, xm = x.copy(), x.copy()
-        xp[k] += h
-        xm[k] -= h
-        out[..., k] = (f(xp) - f(xm)) / (2 * h)
-    return out
-
-
-@pytest.fixture(scope="module")
-def body():
-    return make_toy_body()
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import test_depth_search
-from test_depth_search import body, scene  # noqa: F401  (the depth search's fixtures)
+import toy_camera
+from test_depth_search import scene  # noqa: F401  (the depth search's fixture)
 
 from blender_smplify.core import occlusion as oc
 from blender_smplify.core.body_model import BodyModel
@@ -17,7 +17,7 @@ from blender_smplify.core.rotation import rodrigues
 
 FOCAL = 1000.0
 CENTRE = np.array([320.0, 240.0])
-SIZE, FOCAL_DS = test_depth_search.SIZE, test_depth_search.FOCAL
+SIZE, FOCAL_DS = toy_camera.SIZE, toy_camera.FOCAL
 WRIST = [oc.own_parts("left_wrist")]
 
 

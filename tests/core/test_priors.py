@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
-from smplify_toy import make_toy_body
 
 from blender_smplify.core.errors import ModelFileError
 from blender_smplify.core.joints import MIRROR_PERMUTATION, J
@@ -119,11 +118,6 @@ def test_joint_limits_are_hinges_and_mirror_symmetric():
     lo, hi = JOINT_LIMIT_LOWER[perm] * flip, JOINT_LIMIT_UPPER[perm] * flip
     np.testing.assert_allclose(np.minimum(lo, hi)[3:], JOINT_LIMIT_LOWER[3:])
     np.testing.assert_allclose(np.maximum(lo, hi)[3:], JOINT_LIMIT_UPPER[3:])
-
-
-@pytest.fixture(scope="module")
-def body():
-    return make_toy_body()
 
 
 def sphere_overlaps(body, spheres, pose, betas):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from smplify_toy import make_toy_body
+from toy_camera import FOCAL, SIZE, project
 
 from blender_smplify.core.dogleg import Status
 from blender_smplify.core.edit_terms import LIMB_SEGMENTS, body_facing, segment_depth
@@ -17,15 +17,7 @@ from blender_smplify.core.priors import PosePrior
 from blender_smplify.core.refit import RefitOptions, flip_depth, flip_facing, refit
 from blender_smplify.core.rotation import matrix_to_rotvec, rodrigues
 
-SIZE = (750, 1000)
-FOCAL = 1000.0
-CENTRE = np.array([375.0, 500.0])
 LAYOUT = get_layout("smpl24")
-
-
-@pytest.fixture(scope="module")
-def body():
-    return make_toy_body()
 
 
 @pytest.fixture(scope="module")
@@ -42,10 +34,6 @@ def fitted(body):
     pts, _ = setup.kin.evaluate(pose, betas, np.array([0.1, 0.05, 3.5]), jacobian=False)
     keypoints = Keypoints2D("smpl24", project(pts[setup.point_index]), np.ones(24))
     return fit(body, keypoints, SIZE, FOCAL), keypoints
-
-
-def project(points: np.ndarray) -> np.ndarray:
-    return FOCAL * points[:, :2] / points[:, 2:] + CENTRE
 
 
 def moved(keypoints: Keypoints2D, name: str, offset) -> Keypoints2D:

@@ -9,17 +9,11 @@ import pytest
 
 from blender_smplify.__main__ import main
 from blender_smplify.core import pipeline
-from blender_smplify.core.body_model import BodyModel
 from blender_smplify.core.errors import SmplifyError
 from blender_smplify.core.fit_setup import get_setup
 from blender_smplify.core.known_measurements import Stature
 from blender_smplify.core.rotation import matrix_to_rotvec, rodrigues
 from blender_smplify.core.same_person_pipeline import detect_and_fit_same_person
-
-
-@pytest.fixture(scope="module")
-def male():
-    return BodyModel.load(gender="male")
 
 
 def keypoints_file(path, model, betas, yaw):

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from differences import central_difference
 from smplify_toy import make_placeholder_prior, make_toy_body, random_pose
+from toy_camera import CENTRE, FOCAL, SIZE, project
 
 from blender_smplify.core.camera import focal_from_fov, principal_point
 from blender_smplify.core.detector import B, JointDetector
@@ -28,17 +30,6 @@ from blender_smplify.core.world_landmarks import (
 )
 
 SAMPLE = Path(__file__).resolve().parents[2] / "blender_smplify/data/samples/standing_person.jpg"
-
-
-def central_difference(f, x, h=1e-6):
-    f0 = f(x)
-    out = np.zeros(f0.shape + (len(x),))
-    for k in range(len(x)):
-        xp, xm = x.copy(), x.copy()
-        xp[k] += h
-        xm[k] -= h
-        out[..., k] = (f(xp) - f(xm)) / (2 * h)
-    return out
 
 
 @pytest.mark.parametrize("rotation", [0.0, 0.4, -np.pi / 2, 2.9])
@@ -94,11 +85,6 @@ def test_detected_world_landmarks_in_the_camera_frame(detector, turns):
     assert cam[B["nose"], 2] < cam[B["left_hip"], 2]  # the nose is nearer than the hips
     assert det.world_visibility.shape == (33,)
     assert det.world_visibility[B["left_shoulder"]] > 0.9
-
-
-@pytest.fixture(scope="module")
-def body():
-    return make_toy_body()
 
 
 @pytest.fixture(scope="module")
@@ -222,7 +208,6 @@ def test_bad_world_landmarks_are_refused_or_masked():
 
 
 # ---------------------------------------------------------------------- in the fit
-SIZE, FOCAL, CENTRE = (750, 1000), 1000.0, np.array([375.0, 500.0])
 
 
 def synthetic_case(body, layout, root, seed=0):
@@ -242,7 +227,7 @@ def synthetic_case(body, layout, root, seed=0):
     setup = get_setup(body, layout, 10, True)
     pts, _ = setup.kin.evaluate(pose, betas, np.array([0.1, 0.05, 3.5]), jacobian=False)
     kp = pts[setup.point_index]
-    xy = FOCAL * kp[:, :2] / kp[:, 2:] + CENTRE + rng.normal(scale=2.0, size=(len(kp), 2))
+    xy = project(kp) + rng.normal(scale=2.0, size=(len(kp), 2))
     return pts, Keypoints2D(layout, xy, np.ones(len(xy)))
 
 
@@ -264,7 +249,7 @@ def test_world_landmarks_put_limbs_right_in_depth(body):
     setup = get_setup(body, "blazepose33", 10, True)
     true = pts[setup.point_index]
     hips = 0.5 * (true[B["left_hip"]] + true[B["right_hip"]])
-    centre = FOCAL * hips[:2] / hips[2] + CENTRE
+    centre = project(hips)
     in_crop = (true - hips) @ ray_rotation(centre, FOCAL, CENTRE)  # camera = R · crop
     world = WorldLandmarks(in_crop, np.ones(33), 0.0, centre)
     errors = {}
