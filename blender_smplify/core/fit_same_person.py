@@ -61,8 +61,13 @@ class PhotoView:
     keypoints : the photo's 2D keypoints.
     image_size : (width, height) in pixels.
     focal_length : pixels; None for the default field of view.
-    world : BlazePose's world landmarks of the photo, or None.
+    world : the photo's 3D evidence (BlazePose's world landmarks, or the lifter's points), or
+        None.
     silhouette : the person mask of the photo (``silhouette.Silhouette``), or None.
+    detected : BlazePose's own world landmarks when ``world`` holds the lifter's points (as
+        ``pipeline.detect_and_fit`` gives them): they vote in the depth search of the photo's
+        own fit (``fit.fit(detected=)``), not in the joint refinement, which has no depth
+        search; None: the lifter's points vote alone.
     """
 
     keypoints: Keypoints2D
@@ -70,6 +75,7 @@ class PhotoView:
     focal_length: float | None = None
     world: WorldLandmarks | None = None
     silhouette: Silhouette | None = None
+    detected: WorldLandmarks | None = None
 
 
 @dataclass(frozen=True)
@@ -207,6 +213,7 @@ def _single_fits(model, views, height, girths, weights, options, given, callback
             silhouette=view.silhouette,
             height=height,
             girths=girths,
+            detected=view.detected,
             callback=report,
         )
         out.append(result)

@@ -23,6 +23,7 @@ from blender_smplify.core.objective import SmplifyWeights
 from blender_smplify.core.priors import PosePrior
 from blender_smplify.core.rotation import matrix_to_rotvec, rodrigues
 from blender_smplify.core.silhouette import Silhouette
+from blender_smplify.core.world_landmarks import WorldLandmarks
 
 
 def photo(model, betas, yaw, rng, noise=3.0, keep_pose=False):
@@ -129,6 +130,29 @@ def test_one_photo_is_its_single_fit(male):
     assert len(result.views) == 1 and result.joint_seconds == 0.0
     np.testing.assert_array_equal(result.views[0].betas, alone.betas)
     np.testing.assert_array_equal(result.views[0].pose, alone.pose)
+
+
+def test_each_photo_fit_hands_its_detector_landmarks_to_the_depth_search(body, monkeypatch):
+    """As the pipeline's single photo does (``fit(..., detected=)``), each photo's own fit
+    gives the depth search that photo's BlazePose landmarks; a photo without them gives None."""
+    from blender_smplify.core import depth_search
+
+    seen, real = [], depth_search.search_depth
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("detected"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("blender_smplify.core.fit.search_depth", spy)
+    rng = np.random.default_rng(4)
+    front, side = front_and_side(body, rng.normal(scale=0.5, size=10), rng)
+    landmarks = [WorldLandmarks(rng.normal(scale=0.3, size=(33, 3)), np.ones(33)) for _ in "fs"]
+    views = [replace(front, detected=landmarks[0]), replace(side, detected=landmarks[1])]
+    fit_same_person(body, views)
+    assert len(seen) == 2 and all(a is b for a, b in zip(seen, landmarks))
+    seen.clear()
+    fit_same_person(body, [front, side])
+    assert seen == [None, None]
 
 
 def test_no_photos_is_an_error(male):
