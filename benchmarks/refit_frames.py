@@ -23,6 +23,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 NAMES = {
     "left_shoulder": "left upper arm",
@@ -87,10 +88,10 @@ def truth_side(path: Path, folder: Path, height: int):
     import json
 
     from PIL import Image
+    from rendered_eval import truth_models
 
     from blender_smplify.blender import build_rig, render
     from blender_smplify.core.fit_result import FitResult
-    from blender_smplify.core.pipeline import load_model
 
     data = json.loads(path.read_text())
     size = tuple(data["image_size"])
@@ -104,7 +105,9 @@ def truth_side(path: Path, folder: Path, height: int):
         joints_3d=np.asarray(data["joints_camera"]),
         gender=data["gender"],
     )
-    avatar = build_rig.build(truth, load_model(data["gender"]), name="truth")
+    # the body the photo was rendered with (the cache keeps it), not today's shipped one
+    model = truth_models(path.parent)[data["gender"]]
+    avatar = build_rig.build(truth, model, name="truth")
     side = render.render_orbit(
         avatar, folder / "truth.png", azimuth_deg=90.0, size=(int(height * 0.75), height)
     )
