@@ -156,7 +156,8 @@ def missing_pieces(cond: Condition) -> list[str]:
 class DoorFitter:
     """Fits a person's photos as a condition says, with the project's own pieces: the
     detector of ``core.pipeline`` (run once per photo), the 3D evidence ``detect_and_fit``
-    gives the fit (the lifter's points while ``pipeline.WORLD_FROM_LIFTER``), the person's
+    gives the fit (the lifter's points while ``pipeline.WORLD_FROM_LIFTER``, and BlazePose's
+    own landmarks as ``detected``, voting in the depth search), the person's
     gender, the true focal length; then ``core.fit.fit`` (one photo) or
     ``core.fit_same_person.fit_same_person`` (several), with the true stature as ``height``
     and the person mask ``--mask`` names as ``silhouette`` where the condition has them (by
@@ -212,6 +213,19 @@ class DoorFitter:
             raise found
         return found
 
+    @staticmethod
+    def detected(detection, keypoints):
+        """BlazePose's own world landmarks where the lifter's points are the fit's 3D evidence
+        (they vote in the depth search, as ``pipeline.fit_photo`` hands them), else None."""
+        from blender_smplify.core import pipeline
+        from blender_smplify.core.world_landmarks import WorldLandmarks
+
+        if detection is None or not pipeline.WORLD_FROM_LIFTER:
+            return None
+        if keypoints.layout != "blazepose33":
+            return None
+        return WorldLandmarks.from_detection(detection)
+
     def __call__(self, cond: Condition, person: dict) -> tuple[str, np.ndarray, float]:
         from shape_errors import FitFailed, Unavailable
 
@@ -231,6 +245,7 @@ class DoorFitter:
                 "image_size": tuple(info["image_size"]),
                 "focal_length": info["focal_px"],
                 "world": world,
+                "detected": self.detected(detection, keypoints),
             }
             if cond.silhouette:
                 from truth_masks import mask_silhouette

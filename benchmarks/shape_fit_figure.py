@@ -38,7 +38,12 @@ def fit_person(person: dict):
         png, info = person["photos"][view]
         mask = mask_silhouette("refined", detection, Path(png).stem)
         size = tuple(info["image_size"])
-        views.append(PhotoView(keypoints, size, info["focal_px"], world=world, silhouette=mask))
+        detected = doors.detected(detection, keypoints)
+        views.append(
+            PhotoView(
+                keypoints, size, info["focal_px"], world=world, silhouette=mask, detected=detected
+            )
+        )
     model = pipeline.load_model(person["gender"])
     return model, fit_same_person(model, views, height=person["measurements"]["stature"])
 
