@@ -140,9 +140,9 @@ def cached_poses(cache: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
 def straightened(poses: np.ndarray, rng: np.random.Generator, share: float) -> np.ndarray:
     """Poses (N, 72) with each knee and elbow (``BENDING_JOINTS``), independently with
     probability ``share``, bent by only 0-15 % of its mocap angle (same axis): the mocap holds
-    few straight limbs held away from the body (2.8 % of its arms are straight within 20° and
-    25-60° from hanging, against A-poses and people standing with arms apart), and a lifter
-    trained on it bends them (``docs/fit_apose_chair.md``)."""
+    few straight limbs held away from the body (3 % of its arms are straight, interior angle
+    above 160°, and 25-60° from hanging, as in an A-pose), and a lifter trained on it bends
+    them (``docs/fit_apose_chair.md``)."""
     out = poses.copy()
     for j in BENDING_JOINTS:
         pick = np.flatnonzero(rng.random(len(out)) < share)
