@@ -15,7 +15,10 @@ Steps:
 
 1. Poses: SMPL poses of the CMU trials not in ``HELD_OUT_TRIALS`` (the cgspeed copies of
    ``DUPLICATE_TRIALS`` dropped) and the HDM05 training clips, cleaned as for the pose prior
-   (``clean_poses``); held-out poses (``load_held_out_cases``) only for the report.
+   (``clean_poses``); held-out poses (``load_held_out_cases``) only for the report. Optionally
+   widened (off by default; measured, not used for the shipped file, ``docs/fit_apose_chair.md``):
+   ``--straighten P`` straightens a share of the knees and elbows (``straightened``),
+   ``--abduct P`` raises a share of the arms sideways (``abducted``).
 2. Samples: each pose (its own global orientation kept; 30 % of the bodies also tilted by up to
    100°) posed with the open body models (neutral, female or male, β ~ N(0, I)),
    its blazepose33 points (the fit's own ``FitSetup`` kinematics: joints, surface landmarks),
@@ -73,7 +76,7 @@ from blender_smplify.core.lifter import (
 from blender_smplify.core.lifter import (
     NUM_POINTS as NUM,
 )
-from blender_smplify.core.rotation import rodrigues
+from blender_smplify.core.rotation import matrix_to_rotvec, rodrigues
 from tools.lifter_noise import apply_torso_bias, detector_noise, empirical_noise
 from tools.lifter_signs import (
     load_onnx_weights,
@@ -98,6 +101,13 @@ GENDERS = ("neutral", "female", "male")
 LAYOUT_INDEX = {n: i for i, n in enumerate(LAYOUT.names)}
 #: Share of the training bodies tilted away from the mocap's own orientation.
 TILTED = 0.3
+#: SMPL joints whose bend ``--straighten`` takes out: the knees and elbows.
+BENDING_JOINTS = (4, 5, 18, 19)
+#: SMPL shoulder joints that ``--abduct`` raises, and the sign of a raise about the body's
+#: forward axis (the left arm lies along +x at rest, the right along −x).
+SHOULDERS = ((16, 1.0), (17, -1.0))
+#: The most ``--abduct`` raises an arm (degrees).
+MAX_ABDUCTION = 45.0
 
 
 # ---- 1. poses --------------------------------------------------------------------------------
@@ -125,6 +135,35 @@ def cached_poses(cache: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     data = np.load(path)
     held = {k.removeprefix("held:"): data[k] for k in data.files if k.startswith("held:")}
     return data["train"], held
+
+
+def straightened(poses: np.ndarray, rng: np.random.Generator, share: float) -> np.ndarray:
+    """Poses (N, 72) with each knee and elbow (``BENDING_JOINTS``), independently with
+    probability ``share``, bent by only 0-15 % of its mocap angle (same axis): the mocap holds
+    few straight limbs held away from the body (3 % of its arms are straight, interior angle
+    above 160°, and 25-60° from hanging, as in an A-pose), and a lifter trained on it bends
+    them (``docs/fit_apose_chair.md``)."""
+    out = poses.copy()
+    for j in BENDING_JOINTS:
+        pick = np.flatnonzero(rng.random(len(out)) < share)
+        out[pick, 3 * j : 3 * j + 3] *= rng.uniform(0.0, 0.15, (len(pick), 1))
+    return out
+
+
+def abducted(poses: np.ndarray, rng: np.random.Generator, share: float) -> np.ndarray:
+    """Poses (N, 72) with each arm, independently with probability ``share``, raised sideways by
+    0-``MAX_ABDUCTION``° (its shoulder turned about the body's forward axis before its own
+    rotation): the mocap's arms hang within 25° of the body 60 % of the time, and a lifter
+    trained on it pulls arms held apart (A-poses) in toward the body where the view puts that
+    apart in depth (``docs/fit_apose_chair.md``)."""
+    out = poses.copy()
+    for j, sign in SHOULDERS:
+        pick = np.flatnonzero(rng.random(len(out)) < share)
+        angle = sign * np.radians(rng.uniform(0.0, MAX_ABDUCTION, len(pick)))
+        for i, a in zip(pick, angle):
+            R = rodrigues(np.array([0.0, 0.0, a])) @ rodrigues(out[i, 3 * j : 3 * j + 3])
+            out[i, 3 * j : 3 * j + 3] = matrix_to_rotvec(R)
+    return out
 
 
 # ---- 2. samples ------------------------------------------------------------------------------
@@ -474,6 +513,14 @@ def main(argv: list[str] | None = None) -> int:
         "--independent", action="store_true", help="--empirical per keypoint, not per render"
     )
     parser.add_argument(
+        "--straighten", type=float, default=0.0,
+        help="share of knees and elbows straightened in the training poses (straightened)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--abduct", type=float, default=0.0,
+        help="share of arms raised sideways in the training poses (abducted)",
+    )  # fmt: skip
+    parser.add_argument(
         "--baseline", type=Path, default=None, help="another lifter measured on the same views"
     )
     args = parser.parse_args(argv)
@@ -490,6 +537,10 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(args.seed)
     train_poses, held = cached_poses(args.cache)
     poses = np.concatenate([train_poses] * args.bodies)
+    if args.straighten > 0:
+        poses = straightened(poses, rng, args.straighten)
+    if args.abduct > 0:
+        poses = abducted(poses, rng, args.abduct)
     t0 = time.perf_counter()
     points = body_points(poses, rng)
     logger.info("%d training bodies posed in %.0f s", len(points), time.perf_counter() - t0)

@@ -372,7 +372,8 @@ _WORLD_CACHE: dict = {}
 
 def draw(args) -> int:
     """Each variant's fits of one render, over the photo and from the side
-    (``rendered_views.draw_fit``), as ``--out-dir/<name>_<variant>.png``."""
+    (``rendered_views.draw_fit``), as ``--out-dir/<name>_<variant>.png``; with
+    ``--world-cache`` the detector's landmarks vote as in ``fit``."""
     from rendered_views import draw_fit
 
     from blender_smplify.core.body_model import BodyModel
@@ -384,7 +385,9 @@ def draw(args) -> int:
     model = BodyModel.load(gender="neutral")
     png = args.cache / f"{args.name}.png"
     info = json.loads(png.with_suffix(".json").read_text())
-    row = fit_case(info, load_keypoints(args.work)[args.name], variants, lifters, model)
+    detected = detected_landmarks(args.world_cache, args.name, info)
+    row = fit_case(info, load_keypoints(args.work)[args.name], variants, lifters, model,
+                   detected=detected)  # fmt: skip
     args.out_dir.mkdir(parents=True, exist_ok=True)
     for name in variants:
         result = {s: (row[s] or {}).get(name) for s in SOURCES}
