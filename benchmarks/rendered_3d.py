@@ -2,6 +2,7 @@
 the pose prior never saw, through the real detector and the fit.
 
     .venv/bin/python benchmarks/rendered_3d.py render [--per-category 24] [--seed 0]
+        [--split benchmark|train]
     .venv/bin/python benchmarks/rendered_3d.py evaluate [--prior PATH] [--gender neutral|true]
         [--md docs-table.md] [--limit N] [--categories a,b]
     .venv/bin/python benchmarks/rendered_3d.py sheet OUT.png [--count 12] [--width 1200]
@@ -14,8 +15,10 @@ the pose prior never saw, through the real detector and the fit.
 renders what is missing, and each photo's random draws depend only on (seed, category, index).
 Per photo: random gender (female / male) and β ~ N(0, I) (10), a pose of the category
 (``rendered_poses.py``) resting on the floor, a look and a phone-like camera
-(``render_scene.py``), rendered by ``render_people.Renderer``. ``evaluate`` (no bpy) detects and
-fits every cached photo and prints the tables (``depth_metrics.py`` defines the measures).
+(``render_scene.py``), rendered by ``render_people.Renderer``. ``--split train`` draws the
+poses of ``rendered_training.py`` instead (sources the benchmark never uses). ``evaluate`` (no
+bpy) detects and fits every cached photo and prints the tables (``depth_metrics.py`` defines the
+measures).
 """
 
 from __future__ import annotations
@@ -99,13 +102,17 @@ def keep_models(out: Path) -> None:
 def render(args) -> int:
     from render_people import Renderer
     from rendered_poses import PoseSource
+    from rendered_training import TrainingPoseSource
 
     from blender_smplify.core.body_model import BodyModel
 
     out = Path(args.cache) / f"seed{args.seed}"
     out.mkdir(parents=True, exist_ok=True)
-    source = PoseSource()
+    source = TrainingPoseSource() if args.split == "train" else PoseSource()
     categories = args.categories.split(",") if args.categories else source.categories
+    foreign = {js.name for js in out.glob("*.json") if js.stem.rsplit("_", 1)[0] not in categories}
+    if foreign and not args.categories:
+        raise SystemExit(f"{out} holds photos of another split (e.g. {min(foreign)})")
     models = {g: BodyModel.load(gender=g) for g in ("female", "male")}
     keep_models(out)
     renderer = Renderer(samples=args.samples, threads=args.threads)
@@ -251,6 +258,13 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--per-category", type=int, default=24)
     r.add_argument("--samples", type=int, default=4)
     r.add_argument("--threads", type=int, default=2)
+    r.add_argument(
+        "--split",
+        choices=("benchmark", "train"),
+        default="benchmark",
+        help="poses of the benchmark, or of the training split (rendered_training.py; give it "
+        "its own --seed and --cache)",
+    )
     e = sub.add_parser("evaluate", help="detect and fit the cached photos, print the tables")
     d = sub.add_parser("draw", help="one photo's fit over the photo and from the side")
     d.add_argument("name", help="photo name, e.g. crawl_003")
