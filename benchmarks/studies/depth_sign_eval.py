@@ -1,0 +1,144 @@
+"""Study: the image's depth-sign network (``core/depth_sign.py``) against the lifter's sign head
+and BlazePose's landmarks on the rendered benchmark, and on the fit's backwards segments.
+
+    .venv/bin/python benchmarks/studies/depth_sign_eval.py --cache .../rendered_3d/seed0
+        --work W --world-cache W/bp_world.npz --fit-run W/shipped_all.json
+        [--model X.onnx] [--half tuning] [--save W/signs.json]
+
+Per render of the half (``W/keypoints.npz``: the detector's blazepose33 keypoints), for each
+of the 8 limb segments whose truth is clear (|Δ| / length > 0.3, ``depth_metrics``): the
+network's probability that the child end is the farther (mirror-averaged), the lifter's
+(``LiftedPoints.segment_away_probability``), BlazePose's world landmarks' depth change per
+length, and the fit's own side (``--fit-run``: a ``lifter_confidence.py fit --save`` file,
+its first variant, from the detector). Tables: share wrong, log loss, ECE; then on the fit's
+backwards and right segments, how often each source asks for the other side by a margin
+(recall and false alarms of a vote in ``depth_search``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(ROOT / "benchmarks"))
+
+import depth_metrics as dm  # noqa: E402
+import rendered_eval as re_  # noqa: E402
+from lifter_confidence import half_of  # noqa: E402
+
+from blender_smplify.core.depth_sign import SEGMENT_ENDS, SEGMENT_NAMES, DepthSign  # noqa: E402
+from blender_smplify.core.image_io import load_image  # noqa: E402
+from blender_smplify.core.keypoints import Keypoints2D  # noqa: E402
+from blender_smplify.core.lifter import default_lifter  # noqa: E402
+
+
+def collect(args) -> list[dict]:
+    net = DepthSign(args.model)
+    lifter = default_lifter()
+    kp = np.load(args.work / "keypoints.npz")
+    world = np.load(args.world_cache) if args.world_cache else None
+    fitted = {}
+    if args.fit_run:
+        run = json.loads(args.fit_run.read_text())
+        variant = next(iter(run["variants"]))
+        fitted = {r["name"]: r["detector"][variant]["joints"] for r in run["rows"]
+                  if r.get("detector")}  # fmt: skip
+    rows, seconds = [], []
+    for png, info in re_.load_cases(args.cache, None, None):
+        if args.half != "all" and half_of(png.stem) != args.half:
+            continue
+        k = int(np.flatnonzero(kp["name"] == png.stem)[0])
+        conf = kp["detector_conf"][k]
+        if conf.max() == 0:
+            continue
+        xy = np.nan_to_num(kp["detector_xy"][k])
+        image = load_image(png)
+        start = time.perf_counter()
+        p_net = net.away_probability(image, Keypoints2D("blazepose33", xy, conf))
+        seconds.append(time.perf_counter() - start)
+        w, h = info["image_size"]
+        lifted = lifter.lift(xy, np.clip(conf, 0, 1), info["focal_px"], np.array([w / 2, h / 2]))
+        depth, length = dm.segment_depths(np.asarray(info["joints_camera"]))
+        fit_depth = (dm.segment_depths(np.asarray(fitted[png.stem]))[0]
+                     if png.stem in fitted else np.full(8, np.nan))  # fmt: skip
+        for s in range(8):
+            bp = np.nan
+            if world is not None:
+                v = world["points"][k][SEGMENT_ENDS[s, 1]] - world["points"][k][SEGMENT_ENDS[s, 0]]
+                bp = float(v[2] / np.linalg.norm(v)) if np.isfinite(v).all() else np.nan
+            rows.append({
+                "name": png.stem, "category": info["category"], "segment": SEGMENT_NAMES[s],
+                "tilt": float(depth[s] / length[s]), "net": float(p_net[s]),
+                "lifter": float(lifted.segment_away_probability[s]), "blazepose": bp,
+                "fit": float(fit_depth[s]),
+            })  # fmt: skip
+    print(f"{len(seconds)} photos; network {1e3 * np.median(seconds):.1f} ms median per photo "
+          f"(p90 {1e3 * np.percentile(seconds, 90):.1f})")  # fmt: skip
+    return rows
+
+
+def tables(rows: list[dict], margins=(0.0, 0.2, 0.4, 0.6, 0.8, 0.9)) -> None:
+    r = {k: np.array([row[k] for row in rows]) for k in rows[0] if k not in ("name", "category",
+                                                                            "segment")}
+    clear = np.abs(r["tilt"]) > dm.CLEAR_DEPTH
+    away = r["tilt"] > 0
+    ok = clear & np.isfinite(r["net"])
+    print(f"\n{ok.sum()} clear segments with both ends detected")
+    print("| source | wrong | log loss | Brier | ECE |\n|---|---|---|---|---|")
+    bp_p = np.where(np.isfinite(r["blazepose"]), (1 + np.clip(r["blazepose"], -1, 1)) / 2, 0.5)
+    for name, p in (("image network", r["net"]), ("lifter's head", r["lifter"]),
+                    ("BlazePose (1+dz)/2", bp_p)):  # fmt: skip
+        f = dm.sign_figures(p[ok], away[ok])
+        print(f"| {name} | {100 * f['wrong']:.1f} % | {f['log_loss']:.3f} | {f['brier']:.3f} | "
+              f"{f['ece']:.3f} |")  # fmt: skip
+    arms = np.array([row["segment"].endswith(("shoulder", "elbow")) for row in rows])
+    for label, sel in (("arms", arms), ("legs", ~arms)):
+        f = dm.sign_figures(r["net"][ok & sel], away[ok & sel])
+        g = dm.sign_figures(r["lifter"][ok & sel], away[ok & sel])
+        print(f"{label}: network wrong {100 * f['wrong']:.1f} %, lifter {100 * g['wrong']:.1f} %")
+    if not np.isfinite(r["fit"]).any():
+        return
+    fit_away = r["fit"] > 0
+    back = ok & (fit_away != away)
+    right = ok & (fit_away == away)
+    print(f"\nthe fit: {back.sum()} backwards of {ok.sum()} ({100 * back.mean() / ok.mean():.1f} %)")
+    print("votes for the other side than the fit, vote v = 2p − 1 (BlazePose: dz/len) beyond m")
+    print("| source | m | recall (of backwards) | false alarms (of right) |\n|---|---|---|---|")
+    for name, v in (("image network", 2 * r["net"] - 1), ("lifter's head", 2 * r["lifter"] - 1),
+                    ("BlazePose", np.nan_to_num(r["blazepose"]))):  # fmt: skip
+        for m in margins:
+            asks = -v * np.sign(r["fit"]) > m
+            print(f"| {name} | {m} | {asks[back].mean():.2f} ({asks[back].sum()}) | "
+                  f"{100 * asks[right].mean():.1f} % ({asks[right].sum()}) |")  # fmt: skip
+    p_true = np.where(away, r["net"], 1 - r["net"])
+    print(f"network's p of the true side on the fit's backwards segments: median "
+          f"{np.median(p_true[back]):.2f}, above 0.5 on {100 * (p_true[back] > 0.5).mean():.0f} %")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--cache", type=Path, required=True)
+    p.add_argument("--work", type=Path, required=True)
+    p.add_argument("--model", type=Path, default=None)
+    p.add_argument("--world-cache", type=Path, default=None)
+    p.add_argument("--fit-run", type=Path, default=None)
+    p.add_argument("--half", choices=("tuning", "report", "all"), default="tuning")
+    p.add_argument("--save", type=Path, default=None)
+    p.add_argument("--load", type=Path, default=None, help="a --save file: tables only")
+    args = p.parse_args(argv)
+    rows = json.loads(args.load.read_text()) if args.load else collect(args)
+    if args.save:
+        args.save.write_text(json.dumps(rows))
+    tables(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
