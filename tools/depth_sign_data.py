@@ -11,12 +11,12 @@ ray to its midpoint (``benchmarks/depth_metrics.segment_depths``; positive: the 
 the farther). Segments whose truth lies within ``--min-tilt`` of the image plane are left out.
 
     .venv/bin/python tools/depth_sign_data.py --photos DIR --keypoints KP.npz --out crops.npz
-        [--names-from-half tuning] [--jitter 2] [--limit N]
+        [--half tuning] [--jitter 2] [--truth] [--limit N]
 
 Runs in the project's own environment (numpy, Pillow); ``tools/train_depth_sign.py`` trains on
 the file in the torch environment. The output holds crops as uint8 (N, 8, 64, 64) (RGB, marks and
 context RGB, × 255), scalars (N, 5), tilt (N,), segment (N,), photo names and index (N,), version
-(N,: 0 as detected).
+(N,: 0 as detected, then the jittered copies, then ``--truth``'s).
 """
 
 from __future__ import annotations
@@ -42,9 +42,10 @@ from blender_smplify.core.image_io import load_image  # noqa: E402
 from blender_smplify.core.keypoints import Keypoints2D  # noqa: E402
 
 
-def photo_rows(png: Path, xy: np.ndarray, conf: np.ndarray, jitter: int, sigma: float, rng):
-    """The crops of one photo's segments (as detected, then ``jitter`` jittered copies) and
-    their labels; None where the detector found no one."""
+def photo_rows(png: Path, xy, conf, jitter: int, sigma: float, rng, truth=None):
+    """The crops of one photo's segments (as detected, then ``jitter`` jittered copies, then
+    from the exact keypoints ``truth`` = (xy, conf) if given) and their labels; None where the
+    detector found no one."""
     if not np.isfinite(xy).any() or conf.max() <= 0:
         return None
     info = json.loads(png.with_suffix(".json").read_text())
@@ -58,6 +59,9 @@ def photo_rows(png: Path, xy: np.ndarray, conf: np.ndarray, jitter: int, sigma: 
         moved = xy if version == 0 else xy + rng.normal(0.0, sigma * scale, xy.shape)
         crops, scalars, ok = segment_crops(image, Keypoints2D("blazepose33", moved, conf))
         out.append((crops, scalars, ok, version))
+    if truth is not None:
+        crops, scalars, ok = segment_crops(image, Keypoints2D("blazepose33", *truth))
+        out.append((crops, scalars, ok, 1 + jitter))
     return tilt, out
 
 
@@ -76,8 +80,9 @@ def build(args) -> int:
         if not png.exists() or not png.with_suffix(".json").exists():
             continue
         k = index[name]
+        truth = (np.nan_to_num(kp["truth_xy"][k]), kp["truth_conf"][k]) if args.truth else None
         got = photo_rows(png, kp["detector_xy"][k], kp["detector_conf"][k], args.jitter,
-                         args.sigma, rng)  # fmt: skip
+                         args.sigma, rng, truth)  # fmt: skip
         if got is None:
             continue
         tilt, versions = got
@@ -115,6 +120,8 @@ def main(argv=None) -> int:
                    help="only that half's names (the benchmark's renders: evaluation only)")
     p.add_argument("--jitter", type=int, default=2)
     p.add_argument("--sigma", type=float, default=0.03, help="jitter per body scale")
+    p.add_argument("--truth", action="store_true",
+                   help="also crops from the exact keypoints (the npz's truth_xy, truth_conf)")
     p.add_argument("--min-tilt", type=float, default=0.15)
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)

@@ -3,7 +3,7 @@ and BlazePose's landmarks on the rendered benchmark, and on the fit's backwards 
 
     .venv/bin/python benchmarks/studies/depth_sign_eval.py --cache .../rendered_3d/seed0
         --work W --world-cache W/bp_world.npz --fit-run W/shipped_all.json
-        [--model X.onnx] [--half tuning] [--save W/signs.json]
+        [--model X.onnx] [--half tuning] [--save W/signs.json] [--save-votes W/votes.npz]
 
 Per render of the half (``W/keypoints.npz``: the detector's blazepose33 keypoints), for each
 of the 8 limb segments whose truth is clear (|Δ| / length > 0.3, ``depth_metrics``): the
@@ -132,10 +132,16 @@ def main(argv=None) -> int:
     p.add_argument("--half", choices=("tuning", "report", "all"), default="tuning")
     p.add_argument("--save", type=Path, default=None)
     p.add_argument("--load", type=Path, default=None, help="a --save file: tables only")
+    p.add_argument("--save-votes", type=Path, default=None,
+                   help="npz of name (N,), away (N, 8) for depth_search_votes.py --image-votes")
     args = p.parse_args(argv)
     rows = json.loads(args.load.read_text()) if args.load else collect(args)
     if args.save:
         args.save.write_text(json.dumps(rows))
+    if args.save_votes:
+        names = list(dict.fromkeys(r["name"] for r in rows))
+        away = np.array([r["net"] for r in rows]).reshape(len(names), 8)
+        np.savez(args.save_votes, name=np.array(names), away=away)
     tables(rows)
     return 0
 
