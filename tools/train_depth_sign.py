@@ -130,14 +130,15 @@ def train(args) -> int:
     weight = np.where(np.abs(tilt) > CLEAR, 1.0, args.near_weight).astype(np.float32)
     net = DepthSignNet(args.width)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
-    steps_per_epoch = max(1, len(train_rows) // args.batch)
+    groups = data["photo"][train_rows] * 8 + data["segment"][train_rows]
+    steps_per_epoch = max(1, len(np.unique(groups)) // args.batch)
     gen = torch.Generator().manual_seed(args.seed)
     history, start, epoch = [], time.perf_counter(), 0
     total_steps = args.epochs * steps_per_epoch
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, args.lr, total_steps=total_steps)
     while epoch < args.epochs and (time.perf_counter() - start) / 60 < args.minutes:
         net.train()
-        order = rng.permutation(train_rows)
+        order = one_version_each(train_rows, groups, rng)
         losses = []
         for k in range(steps_per_epoch):
             r = np.sort(order[k * args.batch : (k + 1) * args.batch])
@@ -170,6 +171,14 @@ def train(args) -> int:
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=1))
     print(f"wrote {args.out} ({report['bytes'] / 1e6:.2f} MB), ONNX check {check}")
     return 0
+
+
+def one_version_each(rows: np.ndarray, groups: np.ndarray, rng) -> np.ndarray:
+    """``rows`` shuffled, one of each segment's versions (as detected, jittered, exact) drawn
+    at random: an epoch sees each segment once."""
+    shuffled = rng.permutation(len(rows))
+    _, first = np.unique(groups[shuffled], return_index=True)
+    return rng.permutation(rows[shuffled[first]])
 
 
 class Exported(nn.Module):

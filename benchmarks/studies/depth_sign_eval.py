@@ -63,6 +63,8 @@ def collect(args) -> list[dict]:
         start = time.perf_counter()
         p_net = net.away_probability(image, Keypoints2D("blazepose33", xy, conf))
         seconds.append(time.perf_counter() - start)
+        exact = Keypoints2D("blazepose33", np.nan_to_num(kp["truth_xy"][k]), kp["truth_conf"][k])
+        p_exact = net.away_probability(image, exact)
         w, h = info["image_size"]
         lifted = lifter.lift(xy, np.clip(conf, 0, 1), info["focal_px"], np.array([w / 2, h / 2]))
         depth, length = dm.segment_depths(np.asarray(info["joints_camera"]))
@@ -76,6 +78,7 @@ def collect(args) -> list[dict]:
             rows.append({
                 "name": png.stem, "category": info["category"], "segment": SEGMENT_NAMES[s],
                 "tilt": float(depth[s] / length[s]), "net": float(p_net[s]),
+                "net_exact": float(p_exact[s]),
                 "lifter": float(lifted.segment_away_probability[s]), "blazepose": bp,
                 "fit": float(fit_depth[s]),
             })  # fmt: skip
@@ -133,7 +136,9 @@ def main(argv=None) -> int:
     p.add_argument("--save", type=Path, default=None)
     p.add_argument("--load", type=Path, default=None, help="a --save file: tables only")
     p.add_argument("--save-votes", type=Path, default=None,
-                   help="npz of name (N,), away (N, 8) for depth_search_votes.py --image-votes")
+                   help="npz of name (N,), away (N, 8) from the detector's keypoints, away_truth2d "
+                   "from the exact ones, for --image-votes of depth_search_votes.py and "
+                   "lifter_confidence.py fit")
     args = p.parse_args(argv)
     rows = json.loads(args.load.read_text()) if args.load else collect(args)
     if args.save:
@@ -141,7 +146,8 @@ def main(argv=None) -> int:
     if args.save_votes:
         names = list(dict.fromkeys(r["name"] for r in rows))
         away = np.array([r["net"] for r in rows]).reshape(len(names), 8)
-        np.savez(args.save_votes, name=np.array(names), away=away)
+        exact = np.array([r["net_exact"] for r in rows]).reshape(len(names), 8)
+        np.savez(args.save_votes, name=np.array(names), away=away, away_truth2d=exact)
     tables(rows)
     return 0
 
