@@ -50,11 +50,16 @@ WORLD_FROM_LIFTER = True
 #: the rendered benchmark is small (report half PA-MPJPE median 62 -> 59 mm).
 SILHOUETTE_FROM_MASK = False
 
+#: The photo's own depth-sign network (``depth_sign.py``) votes in the fit's depth search
+#: where the keypoints are blazepose33 and the photo is at hand (``fit(image_votes=)``).
+IMAGE_DEPTH_SIGNS = False
+
 #: progress(fraction done, message) -> False to cancel
 Progress = Callable[[float, str], bool]
 
 _models: dict[tuple, BodyModel] = {}
 _detectors: dict[int, object] = {}
+_depth_signs: list = []
 
 
 def load_model(gender: str = "neutral", path: str | os.PathLike | None = None) -> BodyModel:
@@ -75,6 +80,15 @@ def detector(threads: int | None = None):
     if key not in _detectors:
         _detectors[key] = JointDetector(threads=threads)
     return _detectors[key]
+
+
+def depth_signs():
+    """The image's depth-sign network, a ``core.depth_sign.DepthSign`` (made once)."""
+    from .depth_sign import DepthSign
+
+    if not _depth_signs:
+        _depth_signs.append(DepthSign())
+    return _depth_signs[0]
 
 
 @dataclass(frozen=True)
@@ -298,6 +312,9 @@ def detect_and_fit(
     if WORLD_FROM_LIFTER and keypoints.layout == "blazepose33":
         detected = world
         world = lifted_world(keypoints, inputs.focal_length, principal_point(inputs.image_size))
+    image_votes = None
+    if IMAGE_DEPTH_SIGNS and keypoints.layout == "blazepose33" and inputs.image is not None:
+        image_votes = depth_signs().votes(inputs.image, keypoints)
     if not report(0.2, "fitting"):
         raise FitCancelled("cancelled before fitting")
     stages = tuple(fit_module.STAGE_NAMES)
@@ -321,6 +338,7 @@ def detect_and_fit(
             height=inputs.height,
             girths=inputs.girths or None,
             detected=detected,
+            image_votes=image_votes,
         )
     except SmplifyError as error:
         raise naming(inputs.image_path, error) from None

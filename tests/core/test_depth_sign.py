@@ -130,3 +130,30 @@ def test_bad_inputs_raise_readable_errors(network, tmp_path):
     (tmp_path / "bad.onnx").write_bytes(b"not a model")
     with pytest.raises(ModelFileError, match="not a readable ONNX depth-sign"):
         DepthSign(tmp_path / "bad.onnx")
+
+
+@pytest.mark.parametrize("switch", [True, False])
+def test_the_pipeline_hands_the_fit_the_photos_votes_when_switched_on(monkeypatch, switch):
+    from pathlib import Path
+
+    from blender_smplify.core import fit as fit_module
+    from blender_smplify.core import pipeline
+
+    seen = []
+    real = fit_module.fit
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("image_votes"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fit_module, "fit", spy)
+    monkeypatch.setattr(pipeline, "IMAGE_DEPTH_SIGNS", switch)
+    sample = Path(pipeline.__file__).parents[1] / "data" / "samples" / "standing_person.jpg"
+    result = pipeline.fit_photo(sample)
+    if not switch:
+        assert seen == [None]
+        return
+    expected = pipeline.depth_signs().votes(pipeline.load_image(sample), result.keypoints)
+    assert seen[0].keys() == expected.keys() and len(expected) >= 6
+    for segment, vote in expected.items():
+        assert seen[0][segment] == pytest.approx(vote)
