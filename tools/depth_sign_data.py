@@ -10,12 +10,15 @@ N(0, (σ × body scale)²), and each segment's label: its true depth change per 
 ray to its midpoint (``benchmarks/depth_metrics.segment_depths``; positive: the child end is
 the farther). Segments whose truth lies within ``--min-tilt`` of the image plane are left out.
 
-    .venv/bin/python tools/depth_sign_data.py --photos DIR --keypoints KP.npz --out crops.npz
+    .venv/bin/python tools/depth_sign_data.py --photos DIR --keypoints KP.npz --world BP.npz
+        --out crops.npz
         [--half tuning] [--jitter 2] [--truth] [--limit N]
 
 Runs in the project's own environment (numpy, Pillow); ``tools/train_depth_sign.py`` trains on
 the file in the torch environment. The output holds crops as uint8 (N, 8, 64, 64) (RGB, marks and
-context RGB, × 255), scalars (N, 5), tilt (N,), segment (N,), photo names and index (N,), version
+context RGB, × 255), scalars (N, 8) (``core/depth_sign.py``: the geometry's and the other
+sources', the lifter's sign head and BlazePose's world landmarks (``--world``, as
+``depth_world_cache.py`` writes them)), tilt (N,), segment (N,), photo names and index (N,), version
 (N,: 0 as detected, then the jittered copies, then ``--truth``'s).
 """
 
@@ -35,20 +38,27 @@ sys.path.insert(1, str(ROOT / "benchmarks"))
 
 import depth_metrics as dm  # noqa: E402
 
-from blender_smplify.core.depth_sign import body_scale, segment_crops  # noqa: E402
+from blender_smplify.core.depth_sign import body_scale, evidence, segment_crops  # noqa: E402
 
 RGB = [0, 1, 2, 5, 6, 7]
 from blender_smplify.core.image_io import load_image  # noqa: E402
 from blender_smplify.core.keypoints import Keypoints2D  # noqa: E402
+from blender_smplify.core.lifter import default_lifter  # noqa: E402
 
 
-def photo_rows(png: Path, xy, conf, jitter: int, sigma: float, rng, truth=None):
+def photo_rows(png: Path, xy, conf, world, jitter: int, sigma: float, rng, truth=None):
     """The crops of one photo's segments (as detected, then ``jitter`` jittered copies, then
-    from the exact keypoints ``truth`` = (xy, conf) if given) and their labels; None where the
-    detector found no one."""
-    if not np.isfinite(xy).any() or conf.max() <= 0:
+    from the exact keypoints ``truth`` = (xy, conf) if given), their scalars with the other
+    sources' (the lifter's sign head on the detected keypoints, BlazePose's ``world`` =
+    (points (33, 3) camera frame, visibility (33,))) and their labels; None where the detector
+    found no one."""
+    if not np.isfinite(xy).any() or conf.max() <= 0 or not np.isfinite(world[0]).all():
         return None
     info = json.loads(png.with_suffix(".json").read_text())
+    w, h = info["image_size"]
+    lifted = default_lifter().lift(np.nan_to_num(xy), np.clip(conf, 0, 1), info["focal_px"],
+                                   np.array([w / 2, h / 2]))  # fmt: skip
+    others = evidence(lifted.segment_away_probability, *world)
     depth, length = dm.segment_depths(np.asarray(info["joints_camera"]))
     tilt = depth / length
     image = load_image(png)
@@ -58,15 +68,17 @@ def photo_rows(png: Path, xy, conf, jitter: int, sigma: float, rng, truth=None):
     for version in range(1 + jitter):
         moved = xy if version == 0 else xy + rng.normal(0.0, sigma * scale, xy.shape)
         crops, scalars, ok = segment_crops(image, Keypoints2D("blazepose33", moved, conf))
-        out.append((crops, scalars, ok, version))
+        out.append((crops, np.concatenate([scalars, others], 1), ok, version))
     if truth is not None:
         crops, scalars, ok = segment_crops(image, Keypoints2D("blazepose33", *truth))
-        out.append((crops, scalars, ok, 1 + jitter))
+        out.append((crops, np.concatenate([scalars, others], 1), ok, 1 + jitter))
     return tilt, out
 
 
 def build(args) -> int:
     kp = np.load(args.keypoints)
+    bp = np.load(args.world)
+    assert (bp["name"] == kp["name"]).all(), "keypoints and world landmarks rows differ"
     names = [str(n) for n in kp["name"]]
     if args.half:
         names = [n for n in names if (int(n.rsplit("_", 1)[1]) % 2 == 0) == (args.half == "tuning")]
@@ -81,7 +93,8 @@ def build(args) -> int:
             continue
         k = index[name]
         truth = (np.nan_to_num(kp["truth_xy"][k]), kp["truth_conf"][k]) if args.truth else None
-        got = photo_rows(png, kp["detector_xy"][k], kp["detector_conf"][k], args.jitter,
+        world = (bp["points"][k], bp["visibility"][k])
+        got = photo_rows(png, kp["detector_xy"][k], kp["detector_conf"][k], world, args.jitter,
                          args.sigma, rng, truth)  # fmt: skip
         if got is None:
             continue
@@ -115,6 +128,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--photos", type=Path, required=True)
     p.add_argument("--keypoints", type=Path, required=True)
+    p.add_argument("--world", type=Path, required=True,
+                   help="bp_world.npz: BlazePose's world landmarks (camera frame), same rows")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--half", choices=("tuning", "report"), default=None,
                    help="only that half's names (the benchmark's renders: evaluation only)")

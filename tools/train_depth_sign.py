@@ -6,7 +6,7 @@ depth change (segments clearly out of the image plane, |Δ| / length > 0.3, weig
 nearer the plane ``--near-weight``), with the photo's left-right mirror (the crop flipped
 horizontally: a mirror keeps every Δ), colour jitter, and the jittered keypoints' crops as
 augmentation, and writes the ONNX file (inputs ``crops`` (N, 8, 64, 64) float32 and ``scalars``
-(N, 5) float32, output ``away_logit`` (N,)) and a JSON report beside it (settings, loss per
+(N, 8) float32, output ``away_logit`` (N,)) and a JSON report beside it (settings, loss per
 epoch, held-out figures, the ONNX-vs-torch check).
 
     /tmp/torchvenv/bin/python tools/train_depth_sign.py --data crops.npz [more.npz]
@@ -41,9 +41,11 @@ RGB = [0, 1, 2, 5, 6, 7]
 
 class DepthSignNet(nn.Module):
     """Four 3 × 3 convolution stages (the first with stride 2), 64 × 64 → 4 × 4, then with the
-    segment's scalars two linear layers to one logit."""
+    segment's scalars two linear layers to one logit, plus a linear function of the scalars
+    alone (a logistic regression on the other sources, fitted first and frozen: the image path
+    learns corrections to it, :func:`fit_direct`)."""
 
-    def __init__(self, width: int = 16, scalars: int = 5, hidden: int = 64):
+    def __init__(self, width: int = 16, scalars: int = 8, hidden: int = 64):
         super().__init__()
         w = width
 
@@ -61,9 +63,11 @@ class DepthSignNet(nn.Module):
             nn.Linear(hidden, 1),
         )  # fmt: skip
 
+        self.direct = nn.Linear(scalars, 1)  # the scalars' own logistic regression
+
     def forward(self, crops, scalars):
         f = self.features(crops).flatten(1)
-        return self.head(torch.cat([f, scalars], 1)).squeeze(1)
+        return (self.head(torch.cat([f, scalars], 1)) + self.direct(scalars)).squeeze(1)
 
 
 def load(paths: list[Path]) -> dict:
@@ -129,11 +133,15 @@ def train(args) -> int:
     tilt = data["tilt"]
     weight = np.where(np.abs(tilt) > CLEAR, 1.0, args.near_weight).astype(np.float32)
     net = DepthSignNet(args.width)
-    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
+    direct = fit_direct(net, data, train_rows, weight)
+    opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=args.lr,
+                            weight_decay=1e-4)  # fmt: skip
     groups = data["photo"][train_rows] * 8 + data["segment"][train_rows]
     steps_per_epoch = max(1, len(np.unique(groups)) // args.batch)
     gen = torch.Generator().manual_seed(args.seed)
     history, start, epoch = [], time.perf_counter(), 0
+    best = {"epoch": 0, "held_out": evaluate(net, data, val_rows), "state": copy_state(net)}
+    print(json.dumps({"epoch": 0, "direct": direct, "held_out": best["held_out"]}), flush=True)
     total_steps = args.epochs * steps_per_epoch
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, args.lr, total_steps=total_steps)
     while epoch < args.epochs and (time.perf_counter() - start) / 60 < args.minutes:
@@ -152,25 +160,63 @@ def train(args) -> int:
             loss.backward()
             opt.step()
             sched.step()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
         epoch += 1
         held_out = evaluate(net, data, val_rows)
         history.append({"epoch": epoch, "train_bce": float(np.mean(losses)), "held_out": held_out,
                         "minutes": (time.perf_counter() - start) / 60})  # fmt: skip
         print(json.dumps(history[-1]), flush=True)
+        if held_out["log_loss"] < best["held_out"]["log_loss"]:
+            best = {"epoch": epoch, "held_out": held_out, "state": copy_state(net)}
+    net.load_state_dict(best["state"])
     net.eval()
     check = export(net, data, val_rows, args.out)
     report = {
         "args": {k: str(v) for k, v in vars(args).items()},
         "parameters": int(sum(p.numel() for p in net.parameters())),
         "photos": int(data["photos"]), "held_out_photos": int(held.sum()),
-        "train_crops": int(len(train_rows)), "history": history, "onnx_check": check,
+        "train_crops": int(len(train_rows)), "direct": direct, "history": history,
+        "kept_epoch": best["epoch"], "kept_held_out": best["held_out"], "onnx_check": check,
         "sha256": hashlib.sha256(args.out.read_bytes()).hexdigest(),
         "bytes": args.out.stat().st_size, "torch": torch.__version__,
     }  # fmt: skip
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=1))
     print(f"wrote {args.out} ({report['bytes'] / 1e6:.2f} MB), ONNX check {check}")
     return 0
+
+
+def copy_state(net) -> dict:
+    return {k: v.detach().clone() for k, v in net.state_dict().items()}
+
+
+def fit_direct(net, data, rows, weight, lam: float = 1e-3) -> dict:
+    """Fit the network's linear path on the scalars alone (L2 logistic regression, L-BFGS, on
+    the segments as detected) and freeze it; zero the image path's last layer, so that training
+    starts from that regression and the photo only corrects it. Returns the coefficients."""
+    rows = rows[data["version"][rows] == 0]
+    s = torch.from_numpy(data["scalars"][rows])
+    y = torch.from_numpy((data["tilt"][rows] > 0).astype(np.float32))
+    w = torch.from_numpy(weight[rows])
+    layer = net.direct
+    opt = torch.optim.LBFGS(layer.parameters(), max_iter=200, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        logit = layer(s).squeeze(1)
+        loss = (nn.functional.binary_cross_entropy_with_logits(logit, y, reduction="none")
+                * w).sum() / w.sum() + lam * (layer.weight**2).sum()  # fmt: skip
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    bce = float(closure())
+    for p in layer.parameters():
+        p.requires_grad_(False)
+    last = net.head[-1]
+    nn.init.zeros_(last.weight)
+    nn.init.zeros_(last.bias)
+    return {"weight": layer.weight.detach().numpy().ravel().round(4).tolist(),
+            "bias": float(layer.bias.detach()), "bce": bce}  # fmt: skip
 
 
 def one_version_each(rows: np.ndarray, groups: np.ndarray, rng) -> np.ndarray:

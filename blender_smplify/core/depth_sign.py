@@ -17,7 +17,9 @@ Gaussian mark at the parent end and one at the child end, then the RGB of a cont
 ``WIDE`` times as large around the same centre, turned the same way. The body's scale is the longest of
 the 2D torso (shoulders' to hips' midpoint) and the 8 limb segments, so a segment pointing
 at the camera is drawn short beside it. Beside the crop the network reads the segment's kind
-(one-hot: upper arm, forearm, thigh, shin) and its 2D length per body scale.
+(one-hot: upper arm, forearm, thigh, shin), its 2D length per body scale, and what the other
+sources say of its sign (:func:`evidence`): the lifter's sign head and BlazePose's world
+landmarks and visibilities, so that it learns where the photo should overrule them.
 
 Mirror symmetry: a photo mirrored left-right with its keypoints swapped gives each segment's
 mirror image the horizontally flipped crop, and a mirror keeps every Δ; the answer averages
@@ -61,8 +63,12 @@ CHANNELS = 8
 MARK_SIGMA = 0.05
 #: Keypoints below this confidence count as missing: no answer for their segments.
 MIN_CONFIDENCE = 0.1
-#: Scalar inputs per segment: kind one-hot (4), 2D length per body scale (1).
-NUM_SCALARS = 5
+#: Scalar inputs per segment: kind one-hot (4), 2D length per body scale (1), then the other
+#: sources' signs (:func:`evidence`): the lifter's log-odds / 4, BlazePose's depth change per
+#: length, BlazePose's visibility of the parent end minus the child end's.
+NUM_SCALARS = 8
+#: The lifter's log-odds are clipped to ± this before scaling.
+MAX_LOGIT = 6.0
 
 
 def body_scale(xy: np.ndarray, used: np.ndarray) -> float:
@@ -102,7 +108,8 @@ def segment_crops(image: np.ndarray, keypoints: Keypoints2D):
 
     Returns
     -------
-    crops : (8, CHANNELS, SIZE, SIZE) float32; scalars : (8, NUM_SCALARS) float32;
+    crops : (8, CHANNELS, SIZE, SIZE) float32; scalars : (8, 5) float32 (the geometric ones,
+    kind and 2D length, of ``NUM_SCALARS``);
     ok : (8,) bool, False where an end is missing (its crop is not meaningful).
     """
     image = _checked_image(image)
@@ -125,10 +132,27 @@ def segment_crops(image: np.ndarray, keypoints: Keypoints2D):
             gy = np.exp(-0.5 * ((grid - v) / (MARK_SIGMA * SIZE)) ** 2)
             crops[k, 3 + channel] = np.outer(gy, gx)
     crops[~ok] = 0.0
-    scalars = np.zeros((8, NUM_SCALARS), dtype=np.float32)
+    scalars = np.zeros((8, 5), dtype=np.float32)
     scalars[np.arange(8), KINDS] = 1.0
     scalars[:, 4] = short
     return crops, scalars, ok
+
+
+def evidence(lifter_away: np.ndarray, points: np.ndarray, visibility: np.ndarray) -> np.ndarray:
+    """(8, 3) float32 the other sources' scalar inputs per segment: the lifter's log-odds
+    (``LiftedPoints.segment_away_probability`` (8,), clipped to ± ``MAX_LOGIT``) / 4,
+    BlazePose's depth change per length along the optical axis (its world landmarks in the
+    camera frame, points (33, 3); 0 where an end is not finite) and its visibility (33,) of
+    the parent end minus the child end's (``depth_search.detector_votes``' two votes)."""
+    p = np.clip(np.nan_to_num(np.asarray(lifter_away, dtype=np.float64), nan=0.5), 1e-9, 1 - 1e-9)
+    logit = np.clip(np.log(p / (1 - p)), -MAX_LOGIT, MAX_LOGIT) / 4.0
+    a, b = SEGMENT_ENDS[:, 0], SEGMENT_ENDS[:, 1]
+    v = np.asarray(points, dtype=np.float64)[b] - np.asarray(points, dtype=np.float64)[a]
+    n = np.linalg.norm(v, axis=1)
+    good = np.isfinite(v).all(axis=1) & (n > 1e-9)
+    dz = np.where(good, v[:, 2] / np.where(good, n, 1.0), 0.0)
+    vis = np.nan_to_num(np.asarray(visibility, dtype=np.float64))
+    return np.stack([logit, dz, vis[a] - vis[b]], axis=1).astype(np.float32)
 
 
 def _resampled(photo: Image.Image, centre, axes, side: float) -> np.ndarray:
@@ -161,11 +185,27 @@ class DepthSign:
         self.model_path = Path(model_path) if model_path else MODEL_DIR / DEPTH_SIGN_FILE
         self.session = onnx_session(self.model_path, threads, what="depth-sign")
 
-    def away_probability(self, image: np.ndarray, keypoints: Keypoints2D) -> np.ndarray:
+    def away_probability(
+        self,
+        image: np.ndarray,
+        keypoints: Keypoints2D,
+        lifter_away: np.ndarray,
+        points: np.ndarray,
+        visibility: np.ndarray,
+    ) -> np.ndarray:
         """(8,) for each segment of :data:`SEGMENT_NAMES` the probability that its child end
         lies farther along the line of sight than its parent, the crop's and its mirror
-        image's averaged; NaN where an end is missing. One batched run of 16 crops."""
-        crops, scalars, ok = segment_crops(image, keypoints)
+        image's averaged; NaN where an end is missing. One batched run of 16 crops.
+
+        Parameters
+        ----------
+        image : (H, W, 3) uint8 RGB; keypoints : the detector's blazepose33 keypoints;
+        lifter_away : (8,) the lifter's ``segment_away_probability`` of those keypoints;
+        points, visibility : BlazePose's world landmarks in the camera frame (33, 3)
+            (``WorldLandmarks.in_camera``) and their visibilities (33,).
+        """
+        crops, geometry, ok = segment_crops(image, keypoints)
+        scalars = np.concatenate([geometry, evidence(lifter_away, points, visibility)], axis=1)
         both = np.concatenate([crops, crops[:, :, :, ::-1]])
         (logit,) = self.session.run(
             ["away_logit"], {"crops": np.ascontiguousarray(both), "scalars": np.tile(scalars, (2, 1))}
@@ -173,8 +213,9 @@ class DepthSign:
         p = 1.0 / (1.0 + np.exp(-np.asarray(logit, dtype=np.float64).reshape(2, 8)))
         return np.where(ok, p.mean(axis=0), np.nan)
 
-    def votes(self, image: np.ndarray, keypoints: Keypoints2D) -> dict[str, float]:
-        """{segment: 2p − 1} for the segments it can answer: the depth search's vote
-        (``depth_search.VOTE_MARGINS["image"]``), positive where the child end is the farther."""
-        p = self.away_probability(image, keypoints)
+    def votes(self, *args) -> dict[str, float]:
+        """{segment: 2p − 1} of :meth:`away_probability` (same arguments) for the segments it
+        can answer: the depth search's vote (``depth_search.VOTE_MARGINS["image"]``), positive
+        where the child end is the farther."""
+        p = self.away_probability(*args)
         return {s: float(2 * q - 1) for s, q in zip(SEGMENT_NAMES, p) if np.isfinite(q)}
