@@ -70,14 +70,17 @@ def collect(args) -> list[dict]:
         principal = np.array([w / 2, h / 2])
         lifted = lifter.lift(xy, np.clip(conf, 0, 1), info["focal_px"], principal)
         bp = (world["points"][k], world["visibility"][k])
+        if args.image_only:  # a network trained with train_depth_sign.py --image-only
+            bp = (np.zeros((33, 3)), np.zeros(33))
         start = time.perf_counter()
-        p_net = net.away_probability(image, Keypoints2D("blazepose33", xy, conf),
-                                     lifted.segment_away_probability, *bp)  # fmt: skip
+        away = np.full(8, 0.5) if args.image_only else lifted.segment_away_probability
+        p_net = net.away_probability(image, Keypoints2D("blazepose33", xy, conf), away, *bp)
         seconds.append(time.perf_counter() - start)
         xy_exact = np.nan_to_num(kp["truth_xy"][k])
         exact = Keypoints2D("blazepose33", xy_exact, kp["truth_conf"][k])
         p_lift = lifter.lift(xy_exact, kp["truth_conf"][k], info["focal_px"], principal)
-        p_exact = net.away_probability(image, exact, p_lift.segment_away_probability, *bp)
+        away = np.full(8, 0.5) if args.image_only else p_lift.segment_away_probability
+        p_exact = net.away_probability(image, exact, away, *bp)
         scalars = np.concatenate([segment_crops(image, Keypoints2D("blazepose33", xy, conf))[1],
                                   evidence(lifted.segment_away_probability, *bp)], 1)  # fmt: skip
         depth, length = dm.segment_depths(np.asarray(info["joints_camera"]))
@@ -151,6 +154,8 @@ def main(argv=None) -> int:
     p.add_argument("--half", choices=("tuning", "report", "all"), default="tuning")
     p.add_argument("--save", type=Path, default=None)
     p.add_argument("--load", type=Path, default=None, help="a --save file: tables only")
+    p.add_argument("--image-only", action="store_true",
+                   help="a network trained with --image-only: the other sources read as 0")
     p.add_argument("--report", type=Path, default=None,
                    help="the network's training report (X.json): its scalars-alone path too")
     p.add_argument("--save-votes", type=Path, default=None,
