@@ -1,13 +1,16 @@
 """Build-time tool: train the depth-sign network (``core/depth_sign.py``) and export it to ONNX.
 
 Reads the crops of ``tools/depth_sign_data.py`` (one or more files), holds out a share of the
-photos, trains a small CNN by binary cross-entropy on the true sign of each limb segment's
-depth change (segments clearly out of the image plane, |Δ| / length > 0.3, weigh 1, those
-nearer the plane ``--near-weight``), with the photo's left-right mirror (the crop flipped
-horizontally: a mirror keeps every Δ), colour jitter, and the jittered keypoints' crops as
-augmentation, and writes the ONNX file (inputs ``crops`` (N, 8, 64, 64) float32 and ``scalars``
-(N, 8) float32, output ``away_logit`` (N,)) and a JSON report beside it (settings, loss per
-epoch, held-out figures, the ONNX-vs-torch check).
+photos, first fits the network's linear path on the scalars alone (logistic regression on the
+other sources' signs, then frozen), then trains the CNN path by binary cross-entropy on the
+true sign of each limb segment's depth change (segments clearly out of the image plane,
+|Δ| / length > 0.3, weigh 1, those nearer the plane ``--near-weight``), each segment once per
+epoch in one of its versions (as detected, jittered, exact keypoints), with the photo's
+left-right mirror (the crop flipped horizontally: a mirror keeps every Δ) and colour jitter as
+augmentation; keeps the epoch with the lowest held-out log loss and writes the ONNX file
+(inputs ``crops`` (N, 8, 64, 64) float32 and ``scalars`` (N, 8) float32, output
+``away_logit`` (N,)) and a JSON report beside it (settings, the linear path, loss per epoch,
+held-out figures, the ONNX-vs-torch check).
 
     /tmp/torchvenv/bin/python tools/train_depth_sign.py --data crops.npz [more.npz]
         --out onnx_models/depth_sign.onnx [--minutes 12] [--threads 2] [--seed 0]
@@ -143,7 +146,8 @@ def train(args) -> int:
     gen = torch.Generator().manual_seed(args.seed)
     history, start, epoch = [], time.perf_counter(), 0
     best = {"epoch": 0, "held_out": evaluate(net, data, val_rows), "state": copy_state(net)}
-    print(json.dumps({"epoch": 0, "direct": direct, "held_out": best["held_out"]}), flush=True)
+    direct["held_out"] = best["held_out"]  # the scalars alone, before the photo's path
+    print(json.dumps({"epoch": 0, "direct": direct}), flush=True)
     total_steps = args.epochs * steps_per_epoch
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, args.lr, total_steps=total_steps)
     while epoch < args.epochs and (time.perf_counter() - start) / 60 < args.minutes:
@@ -211,7 +215,7 @@ def fit_direct(net, data, rows, weight, lam: float = 1e-3) -> dict:
         return loss
 
     opt.step(closure)
-    bce = float(closure())
+    bce = float(closure().detach())
     for p in layer.parameters():
         p.requires_grad_(False)
     last = net.head[-1]
