@@ -15,11 +15,11 @@ the farther). Segments whose truth lies within ``--min-tilt`` of the image plane
         [--half tuning] [--jitter 2] [--truth] [--limit N]
 
 Runs in the project's own environment (numpy, Pillow); ``tools/train_depth_sign.py`` trains on
-the file in the torch environment. The output holds crops as uint8 (N, 8, 64, 64) (RGB, marks and
-context RGB, × 255), scalars (N, 8) (``core/depth_sign.py``: the geometry's and the other
+the file in the torch environment. The output holds crops as uint8 (N, 8, 64, 64) (RGB, marks
+and context RGB, × 255), scalars (N, 8) (``core/depth_sign.py``: the geometry's and the other
 sources', the lifter's sign head and BlazePose's world landmarks (``--world``, as
-``depth_world_cache.py`` writes them)), tilt (N,), segment (N,), photo names and index (N,), version
-(N,: 0 as detected, then the jittered copies, then ``--truth``'s).
+``depth_world_cache.py`` writes them)), tilt (N,), segment (N,), photo names and index (N,),
+version (N,: 0 as detected, then the jittered copies, then ``--truth``'s).
 """
 
 from __future__ import annotations
@@ -81,7 +81,9 @@ def build(args) -> int:
     assert (bp["name"] == kp["name"]).all(), "keypoints and world landmarks rows differ"
     names = [str(n) for n in kp["name"]]
     if args.half:
-        names = [n for n in names if (int(n.rsplit("_", 1)[1]) % 2 == 0) == (args.half == "tuning")]
+        names = [
+            n for n in names if (int(n.rsplit("_", 1)[1]) % 2 == 0) == (args.half == "tuning")
+        ]
     names = names[: args.limit] if args.limit else names
     index = {str(n): k for k, n in enumerate(kp["name"])}
     rng = np.random.default_rng(args.seed)
@@ -128,15 +130,26 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--photos", type=Path, required=True)
     p.add_argument("--keypoints", type=Path, required=True)
-    p.add_argument("--world", type=Path, required=True,
-                   help="bp_world.npz: BlazePose's world landmarks (camera frame), same rows")
+    p.add_argument(
+        "--world",
+        type=Path,
+        required=True,
+        help="bp_world.npz: BlazePose's world landmarks (camera frame), same rows",
+    )
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--half", choices=("tuning", "report"), default=None,
-                   help="only that half's names (the benchmark's renders: evaluation only)")
+    p.add_argument(
+        "--half",
+        choices=("tuning", "report"),
+        default=None,
+        help="only that half's names (the benchmark's renders: evaluation only)",
+    )
     p.add_argument("--jitter", type=int, default=2)
     p.add_argument("--sigma", type=float, default=0.03, help="jitter per body scale")
-    p.add_argument("--truth", action="store_true",
-                   help="also crops from the exact keypoints (the npz's truth_xy, truth_conf)")
+    p.add_argument(
+        "--truth",
+        action="store_true",
+        help="also crops from the exact keypoints (the npz's truth_xy, truth_conf)",
+    )
     p.add_argument("--min-tilt", type=float, default=0.15)
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)

@@ -272,9 +272,12 @@ def main(argv=None) -> int:
     p.add_argument("--minutes", type=float, default=12.0, help="stop after the epoch past this")
     p.add_argument("--near-weight", type=float, default=0.3)
     p.add_argument("--held-out", type=float, default=0.1, help="share of photos held out")
-    p.add_argument("--image-only", action="store_true",
-                   help="zero the other sources' scalars (a measurement of the photo alone; "
-                   "run it with evidence(0.5, 0, 0), as depth_sign_eval.py --image-only does)")
+    p.add_argument(
+        "--image-only",
+        action="store_true",
+        help="zero the other sources' scalars (a measurement of the photo alone; "
+        "run it with evidence(0.5, 0, 0), as depth_sign_eval.py --image-only does)",
+    )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     return train(p.parse_args(argv))

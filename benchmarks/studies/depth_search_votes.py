@@ -87,11 +87,20 @@ def search_case(info, kp, lifter, model, detected_points, visibility, image=None
                 votes_image, image_margin = None, None
                 if by_image and source == "detector":
                     depth_search.VOTE_MARGINS["image"], image_margin = by_image
-                    votes_image = {s: 2 * p - 1 for s, p in zip(depth_search.LIMB_SEGMENTS,
-                                                                image) if np.isfinite(p)}
-                x, flipped = search_depth(problem, x0, weights.pose_stage(3), margin=margin,
-                                          detected=detected if votes else None,
-                                          image=votes_image, image_margin=image_margin)  # fmt: skip
+                    votes_image = {
+                        s: 2 * p - 1
+                        for s, p in zip(depth_search.LIMB_SEGMENTS, image)
+                        if np.isfinite(p)
+                    }
+                x, flipped = search_depth(
+                    problem,
+                    x0,
+                    weights.pose_stage(3),
+                    margin=margin,
+                    detected=detected if votes else None,
+                    image=votes_image,
+                    image_margin=image_margin,
+                )
             cpu = 1e3 * (time.process_time() - c0)
             m = dm.case_metrics(joints_of(problem, x), truth)
             out[name] = {"pa24": m["pa24"], "backwards": m["backwards"],
@@ -147,7 +156,7 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--save", type=Path, default=None)
     ap.add_argument("--image-votes", type=Path, default=None,
-                    help="depth_sign_eval.py --save-votes file: the image network votes too")
+                    help="depth_sign_eval.py --save-votes file: the image votes too")  # fmt: skip
     ap.add_argument("--runs", type=Path, nargs="*", default=None, help="only report saved runs")
     args = ap.parse_args(argv)
     if args.runs:

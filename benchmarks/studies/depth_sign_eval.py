@@ -9,8 +9,9 @@ Per render of the half (``W/keypoints.npz``: the detector's blazepose33 keypoint
 of the 8 limb segments whose truth is clear (|Δ| / length > 0.3, ``depth_metrics``): the
 network's probability that the child end is the farther (mirror-averaged), the lifter's
 (``LiftedPoints.segment_away_probability``), BlazePose's world landmarks' depth change per
-length (the network reads these two as well, and BlazePose's visibilities), and the fit's own side (``--fit-run``: a ``lifter_confidence.py fit --save`` file,
-its first variant, from the detector). Tables: share wrong, log loss, ECE; then on the fit's
+length (the network reads these two as well, and BlazePose's visibilities), and the fit's own
+side (``--fit-run``: a ``lifter_confidence.py fit --save`` file, its first variant, from the
+detector). Tables: share wrong, log loss, ECE; then on the fit's
 backwards and right segments, how often each source asks for the other side by a margin
 (recall and false alarms of a vote in ``depth_search``).
 """
@@ -104,8 +105,11 @@ def collect(args) -> list[dict]:
 def tables(rows: list[dict], direct=None, margins=(0.0, 0.2, 0.4, 0.6, 0.8, 0.9)) -> None:
     """``direct``: the training report's linear path on the scalars alone (the network without
     the photo), shown beside it."""
-    r = {k: np.array([row[k] for row in rows]) for k in rows[0] if k not in ("name", "category",
-                                                                            "segment")}
+    r = {
+        k: np.array([row[k] for row in rows])
+        for k in rows[0]
+        if k not in ("name", "category", "segment")
+    }
     sources = {"image network": r["net"], "lifter's head": r["lifter"]}
     if direct is not None:
         z = r["scalars"] @ np.array(direct["weight"]) + direct["bias"]
@@ -130,7 +134,9 @@ def tables(rows: list[dict], direct=None, margins=(0.0, 0.2, 0.4, 0.6, 0.8, 0.9)
     fit_away = r["fit"] > 0
     back = ok & (fit_away != away)
     right = ok & (fit_away == away)
-    print(f"\nthe fit: {back.sum()} backwards of {ok.sum()} ({100 * back.mean() / ok.mean():.1f} %)")
+    print(
+        f"\nthe fit: {back.sum()} backwards of {ok.sum()} ({100 * back.mean() / ok.mean():.1f} %)"
+    )
     print("votes for the other side than the fit, vote v = 2p − 1 (BlazePose: dz/len) beyond m")
     print("| source | m | recall (of backwards) | false alarms (of right) |\n|---|---|---|---|")
     votes = {name: 2 * p - 1 for name, p in sources.items()}
@@ -140,8 +146,10 @@ def tables(rows: list[dict], direct=None, margins=(0.0, 0.2, 0.4, 0.6, 0.8, 0.9)
             print(f"| {name} | {m} | {asks[back].mean():.2f} ({asks[back].sum()}) | "
                   f"{100 * asks[right].mean():.1f} % ({asks[right].sum()}) |")  # fmt: skip
     p_true = np.where(away, r["net"], 1 - r["net"])
-    print(f"network's p of the true side on the fit's backwards segments: median "
-          f"{np.median(p_true[back]):.2f}, above 0.5 on {100 * (p_true[back] > 0.5).mean():.0f} %")
+    print(
+        f"network's p of the true side on the fit's backwards segments: median "
+        f"{np.median(p_true[back]):.2f}, above 0.5 on {100 * (p_true[back] > 0.5).mean():.0f} %"
+    )
 
 
 def main(argv=None) -> int:
@@ -154,14 +162,25 @@ def main(argv=None) -> int:
     p.add_argument("--half", choices=("tuning", "report", "all"), default="tuning")
     p.add_argument("--save", type=Path, default=None)
     p.add_argument("--load", type=Path, default=None, help="a --save file: tables only")
-    p.add_argument("--image-only", action="store_true",
-                   help="a network trained with --image-only: the other sources read as 0")
-    p.add_argument("--report", type=Path, default=None,
-                   help="the network's training report (X.json): its scalars-alone path too")
-    p.add_argument("--save-votes", type=Path, default=None,
-                   help="npz of name (N,), away (N, 8) from the detector's keypoints, away_truth2d "
-                   "from the exact ones, for --image-votes of depth_search_votes.py and "
-                   "lifter_confidence.py fit")
+    p.add_argument(
+        "--image-only",
+        action="store_true",
+        help="a network trained with --image-only: the other sources read as 0",
+    )
+    p.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        help="the network's training report (X.json): its scalars-alone path too",
+    )
+    p.add_argument(
+        "--save-votes",
+        type=Path,
+        default=None,
+        help="npz of name (N,), away (N, 8) from the detector's keypoints, away_truth2d "
+        "from the exact ones, for --image-votes of depth_search_votes.py and "
+        "lifter_confidence.py fit",
+    )
     args = p.parse_args(argv)
     rows = json.loads(args.load.read_text()) if args.load else collect(args)
     if args.save:

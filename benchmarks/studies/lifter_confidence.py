@@ -350,8 +350,8 @@ def fits(args) -> int:
     image = {}
     if args.image_votes:
         saved = np.load(args.image_votes)
-        image = {str(n): {"detector": a, "truth2d": b}
-                 for n, a, b in zip(saved["name"], saved["away"], saved["away_truth2d"])}  # fmt: skip
+        rows = zip(saved["name"], saved["away"], saved["away_truth2d"])
+        image = {str(n): {"detector": a, "truth2d": b} for n, a, b in rows}
     start, results = time.perf_counter(), []
     for k, (png, info) in enumerate(cases):
         detected = detected_landmarks(args.world_cache, png.stem, info)
@@ -473,7 +473,7 @@ def main(argv=None) -> int:
     ap.add_argument("--world-cache", type=Path, default=None,
                     help="depth_world_cache.py file: the detector's landmarks vote")  # fmt: skip
     ap.add_argument("--image-votes", type=Path, default=None,
-                    help="depth_sign_eval.py --save-votes file: the image network votes")
+                    help="depth_sign_eval.py --save-votes file: the image votes")  # fmt: skip
     ap.add_argument("--save", type=Path, default=None)
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                     help="detect: a DetectorSettings field (repeatable)")  # fmt: skip

@@ -14,12 +14,17 @@ The crop (:func:`segment_crops`): a square of side max(``ALONG`` × the segment'
 ``ACROSS`` × the body's 2D scale) around the segment's midpoint, turned so that parent → child
 points down, resampled to ``SIZE`` × ``SIZE`` (bilinear); channels: RGB in [−½, ½], then a
 Gaussian mark at the parent end and one at the child end, then the RGB of a context crop
-``WIDE`` times as large around the same centre, turned the same way. The body's scale is the longest of
-the 2D torso (shoulders' to hips' midpoint) and the 8 limb segments, so a segment pointing
-at the camera is drawn short beside it. Beside the crop the network reads the segment's kind
-(one-hot: upper arm, forearm, thigh, shin), its 2D length per body scale, and what the other
-sources say of its sign (:func:`evidence`): the lifter's sign head and BlazePose's world
-landmarks and visibilities, so that it learns where the photo should overrule them.
+``WIDE`` times as large around the same centre, turned the same way. The body's scale is the
+longest of the 2D torso (shoulders' to hips' midpoint) and the 8 limb segments, so a segment
+pointing at the camera is drawn short beside it. Beside the crop the network reads the
+segment's kind (one-hot: upper arm, forearm, thigh, shin), its 2D length per body scale, and
+what the other sources say of its sign (:func:`evidence`): the lifter's sign head and
+BlazePose's world landmarks and visibilities; a linear path on these scalars alone is fitted
+first, so that the photo's path learns corrections to it.
+
+Measured (``docs/depth_sign.md``): from scratch on ~800 renders the photo adds little to what
+the segment's kind says, and as a vote in the depth search the network changed no count of
+limbs backwards on the benchmark's tuning half; ``pipeline.IMAGE_DEPTH_SIGNS`` is off.
 
 Mirror symmetry: a photo mirrored left-right with its keypoints swapped gives each segment's
 mirror image the horizontally flipped crop, and a mirror keeps every Δ; the answer averages
@@ -47,8 +52,9 @@ SEGMENT_NAMES = tuple(LIMB_SEGMENTS)
 SEGMENT_ENDS = np.array([(LAYOUT.index(a), LAYOUT.index(b)) for a, b in LIMB_SEGMENTS.items()])
 #: Each segment's kind: 0 upper arm, 1 forearm, 2 thigh, 3 shin.
 KINDS = np.arange(8) % 4
-TORSO_ENDS = tuple(LAYOUT.index(n) for n in ("left_shoulder", "right_shoulder")), tuple(
-    LAYOUT.index(n) for n in ("left_hip", "right_hip")
+TORSO_ENDS = (
+    tuple(LAYOUT.index(n) for n in ("left_shoulder", "right_shoulder")),
+    tuple(LAYOUT.index(n) for n in ("left_hip", "right_hip")),
 )
 #: Crop side in pixels, and its size in the photo: at least ALONG × the segment's 2D length
 #: and ACROSS × the body's 2D scale.
@@ -74,9 +80,7 @@ MAX_LOGIT = 6.0
 def body_scale(xy: np.ndarray, used: np.ndarray) -> float:
     """The body's 2D scale in pixels: the longest of the torso (shoulders' midpoint to hips'
     midpoint) and the limb segments whose two ends are ``used``; xy (33, 2), used (33,)."""
-    lengths = [
-        np.linalg.norm(xy[b] - xy[a]) for a, b in SEGMENT_ENDS if used[a] and used[b]
-    ]
+    lengths = [np.linalg.norm(xy[b] - xy[a]) for a, b in SEGMENT_ENDS if used[a] and used[b]]
     shoulders, hips = TORSO_ENDS
     if used[list(shoulders + hips)].all():
         lengths.append(np.linalg.norm(xy[list(shoulders)].mean(0) - xy[list(hips)].mean(0)))
@@ -208,7 +212,8 @@ class DepthSign:
         scalars = np.concatenate([geometry, evidence(lifter_away, points, visibility)], axis=1)
         both = np.concatenate([crops, crops[:, :, :, ::-1]])
         (logit,) = self.session.run(
-            ["away_logit"], {"crops": np.ascontiguousarray(both), "scalars": np.tile(scalars, (2, 1))}
+            ["away_logit"],
+            {"crops": np.ascontiguousarray(both), "scalars": np.tile(scalars, (2, 1))},
         )
         p = 1.0 / (1.0 + np.exp(-np.asarray(logit, dtype=np.float64).reshape(2, 8)))
         return np.where(ok, p.mean(axis=0), np.nan)

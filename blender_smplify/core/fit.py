@@ -518,7 +518,8 @@ def _depth_search(
 ) -> _Annealed:
     """Step 3b: the other depth sign of the limbs pointing into depth (``depth_search.py``;
     ``detected``: the detector's world landmarks vote too, ``image_votes`` the photo's
-    depth-sign network; ``occlusion``: the occlusion check), when switched on; its time is added to the last annealed stage's."""
+    depth-sign network; ``occlusion``: the occlusion check), when switched on; its time is
+    added to the last annealed stage's."""
     if not solver.options.depth_search or solver.cancelled or best.result is None:
         return best
     t0 = time.perf_counter()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from blender_smplify.core import depth_sign
 from blender_smplify.core.depth_sign import (
     CHANNELS,
     SEGMENT_ENDS,
