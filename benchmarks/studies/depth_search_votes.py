@@ -46,7 +46,7 @@ VARIANTS = {
 }
 #: With ``--image-votes``: the shipped criterion plus the image's depth-sign network asking by
 #: a vote margin (2p − 1 beyond it), the energy allowed to rise to (1 − energy margin) × E.
-IMAGE_VOTE_MARGINS = (0.4, 0.6, 0.8, 0.9)
+IMAGE_VOTE_MARGINS = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9)
 IMAGE_ENERGY_MARGINS = (-0.1, -0.3, -0.5)
 
 
