@@ -13,8 +13,9 @@ pose prior and the lifter's points decide the basin. The search visits the other
    on the other side than the fit does (:func:`lifted_depths`), or, given the detector's own
    world landmarks besides, they do by at least ``VOTE_MARGINS["blazepose"]`` of the length,
    or BlazePose's visibility of each segment's near end (on the other side) exceeds its far
-   end's by ``VOTE_MARGINS["visibility"]`` (:func:`detector_votes`). Without 3D evidence
-   in the fit, none.
+   end's by ``VOTE_MARGINS["visibility"]`` (:func:`detector_votes`), or, given the photo's
+   own depth-sign votes (``depth_sign.py``; off in the pipeline), they do by
+   ``VOTE_MARGINS["image"]``. Without 3D evidence in the fit, none.
 2. Mirror the candidate's segments (``refit.mirror_pose``: each moved end stays on its camera
    ray) and evaluate the objective there without refitting; only the ``MAX_REFITS``
    candidates with the lowest such energy go on.
