@@ -123,3 +123,20 @@ def case_metrics(pred: np.ndarray, truth: np.ndarray) -> dict:
         "segments": counted,
         "facing_right": facing_right(pred, truth),
     }
+
+
+def sign_figures(p: np.ndarray, away: np.ndarray) -> dict:
+    """Share wrong, log loss, Brier score and expected calibration error (10 bins) of
+    probabilities p (N,) against the truth away (N,) bool."""
+    if len(p) == 0:
+        return {}
+    q = np.clip(p, 1e-6, 1 - 1e-6)
+    bins = np.minimum((p * 10).astype(int), 9)
+    ece = sum(abs(p[bins == b].mean() - away[bins == b].mean()) * (bins == b).mean()
+              for b in range(10) if (bins == b).any())  # fmt: skip
+    return {
+        "wrong": float(((p > 0.5) != away).mean()),
+        "log_loss": float(-np.mean(np.where(away, np.log(q), np.log(1 - q)))),
+        "brier": float(np.mean((p - away) ** 2)),
+        "ece": float(ece),
+    }

@@ -29,6 +29,7 @@ WORLD = "tests/core/test_world_landmarks.py"
 LIFTER = "tests/core/test_lifter.py"
 CONFIDENCE = "tests/core/test_keypoint_confidence.py"
 DEPTH = "tests/core/test_depth_search.py"
+SIGN = "tests/core/test_depth_sign.py"
 NAN_STEP_TEST = "test_a_non_finite_step_shrinks_to_a_quarter_of_its_length_and_is_not_retried"
 
 
@@ -209,8 +210,8 @@ MUTATIONS = (
     Mutation(
         "depth-search-energy-ignored",
         f"{CORE}/depth_search.py",
-        "        if trial.energy < (1.0 - margin) * current.energy:",
-        "        if True:",
+        "        if trial.energy < (1.0 - allowed) * current.energy and (",
+        "        if True and (",
         (f"{DEPTH}::test_a_flip_the_evidence_asks_for_is_kept_only_where_the_energy_drops",),
     ),
     Mutation(
@@ -243,6 +244,62 @@ MUTATIONS = (
             f"{DEPTH}::test_the_pipeline_hands_the_fit_the_detectors_landmarks_beside_the_"
             "lifted_points",
         ),
+    ),
+    Mutation(
+        "depth-search-image-vote-dropped",
+        f"{CORE}/depth_search.py",
+        '        votes["image"] = image',
+        "        pass",
+        (f"{DEPTH}::test_the_images_depth_signs_vote_where_the_lifter_does_not",),
+    ),
+    Mutation(
+        "depth-search-image-margin-ignored",
+        f"{CORE}/depth_search.py",
+        "allowed = min(margin, IMAGE_MARGIN if image_margin is None else image_margin)",
+        "allowed = margin",
+        (f"{DEPTH}::test_where_the_image_asks_the_energy_may_rise_by_its_margin",),
+    ),
+    Mutation(
+        "fit-image-votes-dropped",
+        f"{CORE}/fit.py",
+        "        image=image_votes,",
+        "        image=None,",
+        (f"{DEPTH}::test_fit_hands_the_images_votes_to_the_search",),
+    ),
+    Mutation(
+        "pipeline-image-votes-dropped",
+        f"{CORE}/pipeline.py",
+        "            image_votes=image_votes,",
+        "            image_votes=None,",
+        (f"{SIGN}::test_the_pipeline_hands_the_fit_the_photos_votes_when_switched_on",),
+    ),
+    Mutation(
+        "depth-sign-marks-swapped",
+        f"{CORE}/depth_sign.py",
+        "        for channel, end in enumerate(SEGMENT_ENDS[k]):",
+        "        for channel, end in enumerate(SEGMENT_ENDS[k][::-1]):",
+        (f"{SIGN}::test_the_crop_turns_each_segment_upright_with_its_marks_on_its_ends",),
+    ),
+    Mutation(
+        "depth-sign-child-up",
+        f"{CORE}/depth_sign.py",
+        "    axes = np.stack([np.stack([down[:, 1], -down[:, 0]], 1), down], axis=1)",
+        "    axes = np.stack([np.stack([down[:, 1], -down[:, 0]], 1), -down], axis=1)",
+        (f"{SIGN}::test_the_crop_turns_each_segment_upright_with_its_marks_on_its_ends",),
+    ),
+    Mutation(
+        "depth-sign-no-mirror-average",
+        f"{CORE}/depth_sign.py",
+        "        both = np.concatenate([crops, crops[:, :, :, ::-1]])",
+        "        both = np.concatenate([crops, crops])",
+        (f"{SIGN}::test_the_answer_is_the_same_on_a_photo_and_its_mirror_image",),
+    ),
+    Mutation(
+        "depth-sign-visibility-reversed",
+        f"{CORE}/depth_sign.py",
+        "    return np.stack([logit, dz, vis[a] - vis[b]], axis=1).astype(np.float32)",
+        "    return np.stack([logit, dz, vis[b] - vis[a]], axis=1).astype(np.float32)",
+        (f"{SIGN}::test_the_other_sources_scalars_read_each_segments_sign",),
     ),
 )
 

@@ -35,7 +35,8 @@ import rendered_eval as re_  # noqa: E402
 from depth_hypotheses import lifted_fit  # noqa: E402
 from lifter_confidence import SOURCES, cached_keypoints, half_of, load_keypoints  # noqa: E402
 
-#: name -> (MARGIN, whether the detector's landmarks vote); None: no search.
+#: name -> (MARGIN, whether the detector's landmarks vote[, the image network's vote margin,
+#: its energy margin]); None: no search.
 VARIANTS = {
     "no search": None,
     "lifter votes, energy drops (before)": (0.0, False),
@@ -43,9 +44,21 @@ VARIANTS = {
     "lifter or detector votes, energy drops": (0.0, True),
     "lifter or detector votes, energy < x1.1 (shipped)": (-0.1, True),
 }
+#: With ``--image-votes``: the shipped criterion plus the image's depth-sign network asking by
+#: a vote margin (2p − 1 beyond it), the energy allowed to rise to (1 − energy margin) × E.
+IMAGE_VOTE_MARGINS = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9)
+IMAGE_ENERGY_MARGINS = (-0.1, -0.3, -0.5)
 
 
-def search_case(info, kp, lifter, model, detected_points, visibility) -> dict:
+def image_variants() -> dict:
+    return {f"shipped + image > {m}, energy < x{1 - e:.1f}": (-0.1, True, m, e)
+            for m in IMAGE_VOTE_MARGINS for e in IMAGE_ENERGY_MARGINS}  # fmt: skip
+
+
+def search_case(info, kp, lifter, model, detected_points, visibility, image=None) -> dict:
+    """``image``: (8,) the image network's away-probabilities of the detector's keypoints
+    (``depth_sign_eval.py --save-votes``), or None."""
+    from blender_smplify.core import depth_search
     from blender_smplify.core.depth_search import joints_of, search_depth
     from blender_smplify.core.world_landmarks import WorldLandmarks
 
@@ -64,13 +77,30 @@ def search_case(info, kp, lifter, model, detected_points, visibility) -> dict:
             continue
         problem, x0, _, weights = lifted_fit(model, keypoints, info, lifter, search=False)
         out = {}
-        for name, variant in VARIANTS.items():
+        by_image = image is not None and source == "detector"
+        variants = {**VARIANTS, **(image_variants() if by_image else {})}
+        for name, variant in variants.items():
             c0 = time.process_time()
             x, flipped = x0, ()
             if variant is not None:
-                margin, votes = variant
-                x, flipped = search_depth(problem, x0, weights.pose_stage(3), margin=margin,
-                                          detected=detected if votes else None)  # fmt: skip
+                margin, votes, *by_image = variant
+                votes_image, image_margin = None, None
+                if by_image and source == "detector":
+                    depth_search.VOTE_MARGINS["image"], image_margin = by_image
+                    votes_image = {
+                        s: 2 * p - 1
+                        for s, p in zip(depth_search.LIMB_SEGMENTS, image)
+                        if np.isfinite(p)
+                    }
+                x, flipped = search_depth(
+                    problem,
+                    x0,
+                    weights.pose_stage(3),
+                    margin=margin,
+                    detected=detected if votes else None,
+                    image=votes_image,
+                    image_margin=image_margin,
+                )
             cpu = 1e3 * (time.process_time() - c0)
             m = dm.case_metrics(joints_of(problem, x), truth)
             out[name] = {"pa24": m["pa24"], "backwards": m["backwards"],
@@ -86,7 +116,7 @@ def report(rows: list[dict]) -> None:
         print(f"\n## from {source}: {len(cases)} photos")
         print("| criterion | PA-MPJPE 24 median / p90 | limbs backwards | flipped | CPU ms "
               "median / p90 |\n|---|---|---|---|---|")  # fmt: skip
-        for name in VARIANTS:
+        for name in cases[0][source]:
             m = [r[source][name] for r in cases]
             pa = np.array([x["pa24"] for x in m])
             back, seg = sum(x["backwards"] for x in m), sum(x["segments"] for x in m)
@@ -125,6 +155,8 @@ def main(argv=None) -> int:
     ap.add_argument("--half", choices=("tuning", "report", "all"), default="tuning")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--save", type=Path, default=None)
+    ap.add_argument("--image-votes", type=Path, default=None,
+                    help="depth_sign_eval.py --save-votes file: the image votes too")  # fmt: skip
     ap.add_argument("--runs", type=Path, nargs="*", default=None, help="only report saved runs")
     args = ap.parse_args(argv)
     if args.runs:
@@ -141,10 +173,15 @@ def main(argv=None) -> int:
                                                    cache["visibility"])}  # fmt: skip
     cases = [(png, info) for png, info in re_.load_cases(args.cache, None, None)
              if args.half == "all" or half_of(png.stem) == args.half][: args.limit]  # fmt: skip
+    image = {}
+    if args.image_votes:
+        saved = np.load(args.image_votes)
+        image = dict(zip((str(n) for n in saved["name"]), saved["away"]))
     start, rows = time.perf_counter(), []
     for k, (png, info) in enumerate(cases):
         points, visibility = detected.get(png.stem, (None, None))
-        row = search_case(info, keypoints[png.stem], lifter, model, points, visibility)
+        row = search_case(info, keypoints[png.stem], lifter, model, points, visibility,
+                          image.get(png.stem))  # fmt: skip
         rows.append({"name": png.stem, **row})
         if (k + 1) % 20 == 0:
             print(f"{k + 1}/{len(cases)} renders, {time.perf_counter() - start:.0f} s", flush=True)

@@ -34,7 +34,9 @@ only, never tune on it). Three steps, each reading what the previous one wrote u
   keypoints (``--sources`` one of them only); per-category tables as ``depth_metrics``
   measures. ``--world-cache W/bp_world.npz`` (``depth_world_cache.py``): the detector's own
   world landmarks go to every fit with the lifter's points, as the pipeline passes them
-  (their votes in the depth search).
+  (their votes in the depth search). ``--image-votes W/votes.npz`` (``depth_sign_eval.py
+  --save-votes``): the image's depth-sign network votes too in variants whose FitOptions
+  fields hold ``"image": true``.
 - ``draw``: one render's fits in each variant, over the photo and from the side.
 - ``tables``: saved runs side by side on one half (``--runs A.json B.json --half report``).
 """
@@ -261,7 +263,11 @@ def cached_keypoints(kp, source: str):
     return Keypoints2D("blazepose33", np.nan_to_num(kp[f"{key}_xy"]), conf)
 
 
-def fit_case(info, kp, variants, lifters, model, sources=SOURCES, detected=None) -> dict:
+def fit_case(info, kp, variants, lifters, model, sources=SOURCES, detected=None, image=None):
+    """``image``: {source: (8,) the image network's away-probabilities from that source's
+    keypoints} (``depth_sign_eval.py --save-votes``), for variants whose FitOptions carry
+    ``"image": true``; None: none."""
+    from blender_smplify.core.depth_sign import SEGMENT_NAMES
     from blender_smplify.core.fit import FitOptions, fit
     from blender_smplify.core.keypoints import Keypoints2D
     from blender_smplify.core.lifter import lifted_world
@@ -278,7 +284,11 @@ def fit_case(info, kp, variants, lifters, model, sources=SOURCES, detected=None)
             continue
         row[source] = {}
         for name, (model_file, weights, lift_kwargs, *more) in variants.items():
-            options = more[0] if more else {}
+            options = dict(more[0]) if more else {}
+            votes = None
+            if options.pop("image", False) and image is not None:
+                votes = {s: 2 * p - 1 for s, p in zip(SEGMENT_NAMES, image[source])
+                         if np.isfinite(p)}  # fmt: skip
             kw = dict(more[1]) if len(more) > 1 else {}
             lift_too = kw.pop("lift", False)  # the lifter also sees the reweighted keypoints
             fitted = reweighted(keypoints, **kw)
@@ -292,7 +302,8 @@ def fit_case(info, kp, variants, lifters, model, sources=SOURCES, detected=None)
             res = fit(model, fitted, (w, h), info["focal_px"],
                       weights=SmplifyWeights(**weights), world=world,
                       options=FitOptions(**options),
-                      detected=detected if world is not None else None)  # fmt: skip
+                      detected=detected if world is not None else None,
+                      image_votes=votes)  # fmt: skip
             m = dm.case_metrics(np.asarray(res.joints_3d), truth)
             m["cpu_ms"] = 1e3 * (time.process_time() - c0)
             m["joints"] = np.asarray(res.joints_3d).round(4).tolist()
@@ -336,11 +347,16 @@ def fits(args) -> int:
     keypoints = load_keypoints(args.work)
     cases = [(png, info) for png, info in re_.load_cases(args.cache, None, None)
              if args.half == "all" or half_of(png.stem) == args.half]  # fmt: skip
+    image = {}
+    if args.image_votes:
+        saved = np.load(args.image_votes)
+        rows = zip(saved["name"], saved["away"], saved["away_truth2d"])
+        image = {str(n): {"detector": a, "truth2d": b} for n, a, b in rows}
     start, results = time.perf_counter(), []
     for k, (png, info) in enumerate(cases):
         detected = detected_landmarks(args.world_cache, png.stem, info)
         row = fit_case(info, keypoints[png.stem], variants, lifters, model, args.sources,
-                       detected)  # fmt: skip
+                       detected, image.get(png.stem))  # fmt: skip
         results.append({"name": png.stem, **row})
         if (k + 1) % 30 == 0:
             print(f"{k + 1}/{len(cases)} renders, {time.perf_counter() - start:.0f} s", flush=True)
@@ -459,6 +475,8 @@ def main(argv=None) -> int:
     ap.add_argument("--variants", default='{"without": ["none", {}, {}], "lifted": ["", {}, {}]}')
     ap.add_argument("--world-cache", type=Path, default=None,
                     help="depth_world_cache.py file: the detector's landmarks vote")  # fmt: skip
+    ap.add_argument("--image-votes", type=Path, default=None,
+                    help="depth_sign_eval.py --save-votes file: the image votes")  # fmt: skip
     ap.add_argument("--save", type=Path, default=None)
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                     help="detect: a DetectorSettings field (repeatable)")  # fmt: skip

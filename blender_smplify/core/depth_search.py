@@ -13,8 +13,9 @@ pose prior and the lifter's points decide the basin. The search visits the other
    on the other side than the fit does (:func:`lifted_depths`), or, given the detector's own
    world landmarks besides, they do by at least ``VOTE_MARGINS["blazepose"]`` of the length,
    or BlazePose's visibility of each segment's near end (on the other side) exceeds its far
-   end's by ``VOTE_MARGINS["visibility"]`` (:func:`detector_votes`). Without 3D evidence
-   in the fit, none.
+   end's by ``VOTE_MARGINS["visibility"]`` (:func:`detector_votes`), or, given the photo's
+   own depth-sign votes (``depth_sign.py``; off in the pipeline), they do by
+   ``VOTE_MARGINS["image"]``. Without 3D evidence in the fit, none.
 2. Mirror the candidate's segments (``refit.mirror_pose``: each moved end stays on its camera
    ray) and evaluate the objective there without refitting; only the ``MAX_REFITS``
    candidates with the lowest such energy go on.
@@ -79,7 +80,13 @@ MARGIN_WITH_DETECTOR = -0.1
 #: end's (chosen with ``MARGIN_WITH_DETECTOR`` on the tuning half of the seed-0 renders,
 #: where they asked for 19-48 %, 19-31 % and 6-11 % of the right flips and 1.6 %, 0.7-1.0 %
 #: and 0.1-0.5 % of the wrong ones).
-VOTE_MARGINS = {"lifter": 0.0, "blazepose": 0.5, "visibility": 0.5}
+VOTE_MARGINS = {"lifter": 0.0, "blazepose": 0.5, "visibility": 0.5, "image": 0.0}
+#: Where the image's depth-sign network (``depth_sign.DepthSign.votes``, 2p − 1) asks for a
+#: flip by its ``VOTE_MARGINS["image"]``, the energy may rise to (1 − IMAGE_MARGIN) × the
+#: current one's (with the margin, chosen on the tuning half of the seed-0 renders from
+#: margins 0-0.9 and rises ×1.1-1.5: 99 → 97 limbs backwards from the detector,
+#: ``docs/depth_sign.md``; the pipeline does not ask for these votes by default).
+IMAGE_MARGIN = -0.1
 #: λ of the held depth signs (:class:`RayOrderBlock`; the artist's flip holds with the same).
 HOLD_WEIGHT = 2000.0
 
@@ -107,12 +114,16 @@ def search_depth(
     *,
     margin: float | None = None,
     detected: WorldLandmarks | None = None,
+    image: dict[str, float] | None = None,
+    image_margin: float | None = None,
     occlusion=None,
 ) -> tuple[np.ndarray, tuple[str, ...]]:
     """The parameters (n,) after the search from the fit x (n,) under the stage ``config``,
     and the segments it flipped; ``detected``: the detector's own world landmarks when the
     fit's 3D evidence is the lifter's (their signs and visibilities vote too); ``margin``:
-    None = ``MARGIN``, or ``MARGIN_WITH_DETECTOR`` with ``detected``; ``occlusion``
+    None = ``MARGIN``, or ``MARGIN_WITH_DETECTOR`` with ``detected``; ``image``: the image's
+    depth-sign votes ({segment: 2p − 1}, ``depth_sign.DepthSign.votes``), with their own
+    ``image_margin`` (None = ``IMAGE_MARGIN``) where they ask for the flip; ``occlusion``
     (``occlusion.OcclusionVeto``, optional) may refuse a flip the photo's occlusion
     contradicts."""
     if margin is None:
@@ -125,11 +136,17 @@ def search_depth(
     if detected is not None:
         points = detected.in_camera(problem.focal, problem.centre)
         votes.update(detector_votes(points, detected.visibility))
+    if image is not None:
+        votes["image"] = image
+    base = current.joints
     for segments in screened(problem, current, config, votes):
         if set(segments) & set(flipped):
             continue
         trial = refitted(problem, current, config, segments)
-        if trial.energy < (1.0 - margin) * current.energy and (
+        allowed = margin
+        if _asks(votes.get("image"), base, segments, VOTE_MARGINS["image"]):
+            allowed = min(margin, IMAGE_MARGIN if image_margin is None else image_margin)
+        if trial.energy < (1.0 - allowed) * current.energy and (
             occlusion is None
             or occlusion.allows(problem.objective.split, current.x, trial.x, segments)
         ):

@@ -192,6 +192,7 @@ def fit(
     height: float | None = None,
     girths: dict[str, float] | None = None,
     detected: WorldLandmarks | None = None,
+    image_votes: dict[str, float] | None = None,
 ) -> FitResult:
     """Fit the body model to 2D keypoints.
 
@@ -223,6 +224,8 @@ def fit(
     detected : BlazePose's own world landmarks when ``world`` holds the lifter's points: not
         in the objective, their signs and visibilities vote in the depth search only
         (``depth_search.detector_votes``); None: the lifter's points vote alone.
+    image_votes : the photo's own depth-sign votes ({segment: 2p − 1},
+        ``depth_sign.DepthSign.votes``): they vote in the depth search too; None: none.
 
     Returns
     -------
@@ -252,7 +255,7 @@ def fit(
     best = _annealed_stages(problem, solver, _starts(camera))
     # 3. a fit that explains the keypoints badly is re-run from other starts
     best = _retry_if_stuck(problem, solver, camera, best)
-    best = _depth_search(problem, solver, best, detected, occlusion)  # ... the other side
+    best = _depth_search(problem, solver, best, detected, occlusion, image_votes)  # other side
     # 4. the person's outline refines shape and pose
     best = _silhouette_stage(problem, solver, best)
     return _result(problem, solver, best, camera.seconds, _diagnostics(camera, best))
@@ -511,10 +514,12 @@ def _depth_search(
     best: _Annealed,
     detected: WorldLandmarks | None,
     occlusion: OcclusionVeto | None,
+    image_votes: dict[str, float] | None = None,
 ) -> _Annealed:
     """Step 3b: the other depth sign of the limbs pointing into depth (``depth_search.py``;
-    ``detected``: the detector's world landmarks vote too; ``occlusion``: the occlusion
-    check), when switched on; its time is added to the last annealed stage's."""
+    ``detected``: the detector's world landmarks vote too, ``image_votes`` the photo's
+    depth-sign network; ``occlusion``: the occlusion check), when switched on; its time is
+    added to the last annealed stage's."""
     if not solver.options.depth_search or solver.cancelled or best.result is None:
         return best
     t0 = time.perf_counter()
@@ -523,6 +528,7 @@ def _depth_search(
         best.x,
         problem.weights.pose_stage(3),
         detected=detected,
+        image=image_votes,
         occlusion=occlusion,
     )
     seconds = (*best.seconds[:-1], best.seconds[-1] + time.perf_counter() - t0)

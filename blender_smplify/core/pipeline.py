@@ -30,7 +30,7 @@ from .fit_result import FitResult
 from .image_io import Decoder, load_image
 from .keypoints import Keypoints2D, read_keypoints
 from .known_measurements import check_girths, check_height
-from .lifter import lifted_world
+from .lifter import default_lifter, lifted_world
 from .person_mask import refined_silhouette
 from .silhouette import Silhouette
 from .world_landmarks import WorldLandmarks
@@ -51,11 +51,17 @@ WORLD_FROM_LIFTER = True
 #: the rendered benchmark is small (report half PA-MPJPE median 62 -> 59 mm).
 SILHOUETTE_FROM_MASK = False
 
+#: The photo's own depth-sign network (``depth_sign.py``) votes in the fit's depth search
+#: where BlazePose's landmarks vote (detected blazepose33 keypoints) and the photo is at hand
+#: (``fit(image_votes=)``).
+IMAGE_DEPTH_SIGNS = False
+
 #: progress(fraction done, message) -> False to cancel
 Progress = Callable[[float, str], bool]
 
 _models: dict[tuple, BodyModel] = {}
 _detectors: dict[int, object] = {}
+_depth_signs: list = []
 
 
 def load_model(gender: str = "neutral", path: str | os.PathLike | None = None) -> BodyModel:
@@ -76,6 +82,15 @@ def detector(threads: int | None = None):
     if key not in _detectors:
         _detectors[key] = JointDetector(threads=threads)
     return _detectors[key]
+
+
+def depth_signs():
+    """The image's depth-sign network, a ``core.depth_sign.DepthSign`` (made once)."""
+    from .depth_sign import DepthSign
+
+    if not _depth_signs:
+        _depth_signs.append(DepthSign())
+    return _depth_signs[0]
 
 
 @dataclass(frozen=True)
@@ -236,6 +251,17 @@ def _detection(image: np.ndarray, image_path: Path | None, threads: int | None):
         raise naming(image_path, error) from None
 
 
+def _image_votes(inputs: FitInputs, keypoints: Keypoints2D, detected: WorldLandmarks) -> dict:
+    """The photo's depth-sign votes (``depth_sign.DepthSign.votes``), from the lifter's sign
+    head and BlazePose's landmarks besides the photo."""
+    centre = principal_point(inputs.image_size)
+    lifted = default_lifter().lift(keypoints.xy, keypoints.confidence, inputs.focal_length, centre)
+    points = detected.in_camera(inputs.focal_length, centre)
+    return depth_signs().votes(
+        inputs.image, keypoints, lifted.segment_away_probability, points, detected.visibility
+    )
+
+
 #: Limb landmarks whose absence from the photo the user should hear about.
 _LIMB_ENDS = tuple(
     f"{side}_{part}" for part in ("elbow", "wrist", "knee", "ankle") for side in ("left", "right")
@@ -299,6 +325,9 @@ def detect_and_fit(
     if WORLD_FROM_LIFTER and keypoints.layout == "blazepose33":
         detected = world
         world = lifted_world(keypoints, inputs.focal_length, principal_point(inputs.image_size))
+    image_votes = None
+    if IMAGE_DEPTH_SIGNS and detected is not None and inputs.image is not None:
+        image_votes = _image_votes(inputs, keypoints, detected)
     if not report(0.2, "fitting"):
         raise FitCancelled("cancelled before fitting")
     stages = tuple(fit_module.STAGE_NAMES)
@@ -322,6 +351,7 @@ def detect_and_fit(
             height=inputs.height,
             girths=inputs.girths or None,
             detected=detected,
+            image_votes=image_votes,
         )
     except SmplifyError as error:
         raise naming(inputs.image_path, error) from None

@@ -298,3 +298,57 @@ def test_the_pipeline_hands_the_fit_the_detectors_landmarks_beside_the_lifted_po
     stored.write_text(json.dumps(result.keypoints.to_dict(result.image_size)))
     pipeline.fit_photo(sample, keypoints=stored)  # a keypoints file brings no landmarks
     assert seen[-1][1] is None
+
+
+@pytest.mark.parametrize("vote", ["right", "wrong", "none"])
+def test_the_images_depth_signs_vote_where_the_lifter_does_not(body, scene, vote, monkeypatch):
+    truth, keypoints, x, _ = scene
+    plain = prepare(body, keypoints, SIZE, FOCAL, SmplifyWeights(), FitOptions())
+    right = segment_depth(truth, "left_elbow")
+    wrong = settled(plain, ds.mirrored(plain, x, ("left_elbow",)))
+    weak = SmplifyWeights(world=1.0)  # the lifter's points side with the wrong basin
+    problem = prepare(
+        body, keypoints, SIZE, FOCAL, weak, FitOptions(), landmarks_of(ds.joints_of(plain, wrong))
+    )
+    # the image's network: sure of the truth's side (2p − 1 = ±0.9), or of the wrong one
+    sign = {"right": 1.0, "wrong": -1.0, "none": 0.0}[vote]
+    image = {"left_elbow": 0.9 * sign * np.sign(ds._depth(truth, "left_elbow"))}
+    found, flipped = ds.search_depth(problem, wrong, weak.pose_stage(3), image=image)
+    turned = segment_depth(ds.joints_of(problem, found), "left_elbow") == right
+    assert turned == (vote == "right") == ("left_elbow" in flipped)
+
+
+@pytest.mark.parametrize("rise", [-0.01, 0.01])
+def test_where_the_image_asks_the_energy_may_rise_by_its_margin(body, scene, monkeypatch, rise):
+    truth, keypoints, x, _ = scene
+    # the lifter's points where the fit is (its forearm on the truth's side): they ask nothing
+    weak = SmplifyWeights(world=1.0)
+    plain = prepare(body, keypoints, SIZE, FOCAL, SmplifyWeights(), FitOptions())
+    world = landmarks_of(ds.joints_of(plain, x))
+    problem = prepare(body, keypoints, SIZE, FOCAL, weak, FitOptions(), world)
+    config = weak.pose_stage(3)
+    x = settled(problem, x, config=config)
+    base = ds.hypothesis(problem, x, config, ())
+    ratio = ds.refitted(problem, base, config, ("left_elbow",)).energy / base.energy
+    assert ratio > 1.0  # the other side costs energy: only the image's margin may allow it
+    image = {"left_elbow": 0.9 * np.sign(ds._depth(truth, "left_elbow")) * -1.0}
+    monkeypatch.setattr(ds, "IMAGE_MARGIN", 1.0 - ratio + rise)
+    _, flipped = ds.search_depth(problem, x, config, image=image)
+    assert ("left_elbow" in flipped) == (rise < 0)
+    _, unheard = ds.search_depth(problem, x, config)
+    assert unheard == ()
+
+
+def test_fit_hands_the_images_votes_to_the_search(body, scene, monkeypatch):
+    truth, keypoints, _, _ = scene
+    seen = []
+    real = ds.search_depth
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("image"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("blender_smplify.core.fit.search_depth", spy)
+    votes = {"left_elbow": 0.8}
+    fit(body, keypoints, SIZE, FOCAL, world=landmarks_of(truth), image_votes=votes)
+    assert seen == [votes]
