@@ -48,7 +48,10 @@ from blender_smplify.core.depth_sign import (  # noqa: E402
     segment_frames,
 )
 
-LAMBDAS = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
+LAMBDAS = (10.0, 100.0, 1000.0, 10000.0)
+#: L2 weight of the scalar inputs (the lifter's and BlazePose's signs), fixed: the features'
+#: weight (``LAMBDAS``) is chosen by cross-validation.
+SCALAR_LAMBDA = 1.0
 GROUPS = {"scalars": ("scalars",), "features": ("global", "spatial"),
           "all": ("scalars", "global", "spatial"), "global": ("scalars", "global"),
           "spatial": ("scalars", "spatial")}  # fmt: skip
@@ -66,8 +69,9 @@ def group_arrays(f) -> dict[str, np.ndarray]:
     return {"scalars": ev, "global": f["glob"].astype(np.float32), "spatial": spatial}
 
 
-def design(arrays, groups, segment, pca=None) -> np.ndarray:
-    """(N, D) inputs of one segment from :func:`group_arrays` (global: its PCA projection)."""
+def design(arrays, groups, segment, pca=None) -> tuple[np.ndarray, np.ndarray]:
+    """(N, D) inputs of one segment from :func:`group_arrays` (global: its PCA projection),
+    and (D,) True where a column is a scalar (penalised by ``SCALAR_LAMBDA``)."""
     cols = []
     for g in groups:
         if g == "global":
@@ -75,21 +79,21 @@ def design(arrays, groups, segment, pca=None) -> np.ndarray:
             cols.append((x - pca[0]) @ pca[1] if pca is not None else x)
         else:
             cols.append(arrays[g][:, segment])
-    return np.concatenate(cols, axis=1).astype(np.float64)
+    is_scalar = np.concatenate([np.full(c.shape[1], g == "scalars") for g, c in zip(groups, cols)])
+    return np.concatenate(cols, axis=1).astype(np.float64), is_scalar
 
 
 def fit_logistic(x, y, w, lam) -> np.ndarray:
-    """Weights (D + 1,) (bias last) minimising Σ w·BCE + lam/2 |weights|² (bias free);
-    x standardised (N, D), y (N,) in {0, 1}, w (N,)."""
+    """Weights (D + 1,) (bias last) minimising Σ w·BCE + ½ Σ lam_j weight_j² (bias free);
+    x standardised (N, D), y (N,) in {0, 1}, w (N,), lam (D,)."""
+    lam = np.append(lam, 0.0)
     xb = np.hstack([x, np.ones((len(x), 1))])
 
     def loss(theta):
         z = xb @ theta
         l = np.logaddexp(0.0, z) - y * z
         g = xb.T @ (w * (1 / (1 + np.exp(-z)) - y))
-        reg = theta.copy()
-        reg[-1] = 0.0
-        return (w * l).sum() + 0.5 * lam * reg @ reg, g + lam * reg
+        return (w * l).sum() + 0.5 * (lam * theta) @ theta, g + lam * theta
 
     res = minimize(loss, np.zeros(xb.shape[1]), jac=True, method="L-BFGS-B",
                    options={"maxiter": 500})  # fmt: skip
@@ -115,11 +119,12 @@ class Head:
             self.pca = (mean, vt[: self.pca_dims].T)
         self.models = []
         for s in range(8):
-            x = design(arrays, self.groups, s, self.pca)
+            x, is_scalar = design(arrays, self.groups, s, self.pca)
             rows = keep[:, s]
             mu, sd = x[rows].mean(0), x[rows].std(0) + 1e-6
+            lam = np.where(is_scalar, SCALAR_LAMBDA, self.lam)
             theta = fit_logistic((x[rows] - mu) / sd, (tilt[rows, s] > 0).astype(float),
-                                 weight[rows, s], self.lam)  # fmt: skip
+                                 weight[rows, s], lam)  # fmt: skip
             self.models.append((mu, sd, theta))
         return self
 
@@ -127,8 +132,17 @@ class Head:
         """(N, 8) P(child end farther)."""
         out = []
         for s, (mu, sd, theta) in enumerate(self.models):
-            out.append(predict(theta, (design(arrays, self.groups, s, self.pca) - mu) / sd))
+            out.append(predict(theta, (design(arrays, self.groups, s, self.pca)[0] - mu) / sd))
         return np.stack(out, axis=1)
+
+
+def clip_names(folder: Path, names) -> list[str]:
+    """Each photo's motion clip (its truth's ``origin`` before '#'; a hand-built pose its own)."""
+    out = []
+    for n in names:
+        origin = json.loads((folder / f"{n}.json").read_text()).get("origin", str(n))
+        out.append(origin.split("#")[0] if "#" in origin else str(n))
+    return out
 
 
 def labels(tilt, min_tilt, near_weight):
@@ -141,10 +155,11 @@ def subset(arrays, rows):
     return {k: v[rows] for k, v in arrays.items()}
 
 
-def cross_validate(arrays, tilt, keep, weight, groups, pca, folds=5, seed=0):
-    """{lam: (log loss, wrong)} on the clear segments of held-out photos."""
-    n = len(tilt)
-    fold = np.random.default_rng(seed).permutation(n) % folds
+def cross_validate(arrays, tilt, keep, weight, groups, pca, clips, folds=5, seed=0):
+    """{lam: (log loss, wrong)} on the clear segments of held-out photos; the folds split by
+    ``clips`` (N,) (photos of one motion clip, near-duplicate poses, share a fold)."""
+    names, clip = np.unique(clips, return_inverse=True)
+    fold = (np.random.default_rng(seed).permutation(len(names)) % folds)[clip]
     clear = np.abs(tilt) > dm.CLEAR_DEPTH
     out = {}
     for lam in LAMBDAS:
@@ -193,6 +208,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--train", type=Path, required=True)
     p.add_argument("--eval", type=Path, required=True)
+    p.add_argument("--train-photos", type=Path, default=Path("/work/wt/_data/depth_train/seed1000"),
+                   help="the training renders' folder (their truth names each photo's clip)")
     p.add_argument("--sets", default="scalars,features,all")
     p.add_argument("--pca", type=int, default=64)
     p.add_argument("--min-tilt", type=float, default=0.15)
@@ -200,6 +217,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, default=None, help="npz of the last set's head")
     p.add_argument("--fit-run", type=Path, default=None,
                    help="lifter_confidence.py fit --save file: depth_sign_eval's tables on --eval")
+    p.add_argument("--report-eval", type=Path, default=None,
+                   help="a second evaluation file (the report half): tables only")
     p.add_argument("--direct", type=Path, default=None,
                    help="train_depth_sign.py's report: its scalars-alone path beside")
     p.add_argument("--probs", type=Path, default=None,
@@ -211,15 +230,17 @@ def main(argv=None) -> int:
     clear_ev = np.abs(ev["tilt"]) > dm.CLEAR_DEPTH
     print(f"training photos {len(tr['name'])} ({(np.abs(tr['tilt']) > 0.3).sum()} clear "
           f"segments); evaluation photos {len(ev['name'])} ({clear_ev.sum()} clear)")
-    probs = {"name": ev["name"]}
+    clips = clip_names(args.train_photos, tr["name"])
+    print(f"{len(set(clips))} clips (cross-validation groups)")
+    probs, heads = {"name": ev["name"]}, {}
     for name in args.sets.split(","):
         start = time.perf_counter()
         groups = GROUPS[name]
-        cv = cross_validate(a_tr, tr["tilt"], keep, weight, groups, args.pca)
+        cv = cross_validate(a_tr, tr["tilt"], keep, weight, groups, args.pca, clips)
         lam = min(cv, key=lambda k: cv[k][0])
         head = Head(groups, lam, args.pca).fit(a_tr, tr["tilt"], keep, weight)
         pe = head.probability(a_ev)
-        probs[name] = pe
+        probs[name], heads[name] = pe, head
         f = dm.sign_figures(pe[clear_ev], ev["tilt"][clear_ev] > 0)
         print(f"{name}: λ {lam} (CV log loss {cv[lam][0]:.3f}, wrong {100 * cv[lam][1]:.1f} %); "
               f"eval wrong {100 * f['wrong']:.1f} %, log loss {f['log_loss']:.3f}, "
@@ -230,6 +251,12 @@ def main(argv=None) -> int:
         for name in args.sets.split(","):
             print(f"\n### {name} as the 'image network' column")
             tables(benchmark_rows(ev, probs[name], args.fit_run), direct)
+        if args.report_eval:
+            rep = np.load(args.report_eval)
+            for name, head in heads.items():
+                print(f"\n### {name} on {args.report_eval.name} (report half: once, no choice)")
+                tables(benchmark_rows(rep, head.probability(group_arrays(rep)), args.fit_run),
+                       direct)  # fmt: skip
     if args.probs:
         np.savez(args.probs, **probs)
     if args.out:
