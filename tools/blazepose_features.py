@@ -130,7 +130,9 @@ def main(argv=None) -> int:
     done = {str(r["name"]) for r in rows}
     pngs = [q for q in sorted(args.photos.glob("*.png")) if q.with_suffix(".json").exists()]
     if args.half:
-        pngs = [q for q in pngs if (int(q.stem.rsplit("_", 1)[1]) % 2 == 0) == (args.half == "tuning")]
+        pngs = [
+            q for q in pngs if (int(q.stem.rsplit("_", 1)[1]) % 2 == 0) == (args.half == "tuning")
+        ]
     todo = [q for q in pngs if q.stem not in done][: args.limit]
     detector = JointDetector(model_path=args.model)
     tap, lifter = FeatureTap(detector), default_lifter()

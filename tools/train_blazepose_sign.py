@@ -91,9 +91,9 @@ def fit_logistic(x, y, w, lam) -> np.ndarray:
 
     def loss(theta):
         z = xb @ theta
-        l = np.logaddexp(0.0, z) - y * z
+        bce = np.logaddexp(0.0, z) - y * z
         g = xb.T @ (w * (1 / (1 + np.exp(-z)) - y))
-        return (w * l).sum() + 0.5 * (lam * theta) @ theta, g + lam * theta
+        return (w * bce).sum() + 0.5 * (lam * theta) @ theta, g + lam * theta
 
     res = minimize(loss, np.zeros(xb.shape[1]), jac=True, method="L-BFGS-B",
                    options={"maxiter": 500})  # fmt: skip
@@ -155,14 +155,16 @@ def subset(arrays, rows):
     return {k: v[rows] for k, v in arrays.items()}
 
 
-def cross_validate(arrays, tilt, keep, weight, groups, pca, clips, folds=5, seed=0):
+def cross_validate(
+    arrays, tilt, keep, weight, groups, pca, clips, lambdas=LAMBDAS, folds=5, seed=0
+):
     """{lam: (log loss, wrong)} on the clear segments of held-out photos; the folds split by
     ``clips`` (N,) (photos of one motion clip, near-duplicate poses, share a fold)."""
     names, clip = np.unique(clips, return_inverse=True)
     fold = (np.random.default_rng(seed).permutation(len(names)) % folds)[clip]
     clear = np.abs(tilt) > dm.CLEAR_DEPTH
     out = {}
-    for lam in LAMBDAS:
+    for lam in lambdas:
         p = np.zeros_like(tilt)
         for k in range(folds):
             tr, te = fold != k, fold == k
@@ -208,43 +210,74 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--train", type=Path, required=True)
     p.add_argument("--eval", type=Path, required=True)
-    p.add_argument("--train-photos", type=Path, default=Path("/work/wt/_data/depth_train/seed1000"),
-                   help="the training renders' folder (their truth names each photo's clip)")
+    p.add_argument(
+        "--train-photos",
+        type=Path,
+        default=Path("/work/wt/_data/depth_train/seed1000"),
+        help="the training renders' folder (their truth names each photo's clip)",
+    )
     p.add_argument("--sets", default="scalars,features,all")
-    p.add_argument("--pca", type=int, default=64)
+    p.add_argument("--pca", type=int, default=32, help="global features' components (0: all)")
+    p.add_argument(
+        "--lambdas",
+        type=lambda t: tuple(float(v) for v in t.split(",")),
+        default=LAMBDAS,
+        help="the features' L2 weights to cross-validate",
+    )
     p.add_argument("--min-tilt", type=float, default=0.15)
     p.add_argument("--near-weight", type=float, default=0.3)
     p.add_argument("--out", type=Path, default=None, help="npz of the last set's head")
-    p.add_argument("--fit-run", type=Path, default=None,
-                   help="lifter_confidence.py fit --save file: depth_sign_eval's tables on --eval")
-    p.add_argument("--report-eval", type=Path, default=None,
-                   help="a second evaluation file (the report half): tables only")
-    p.add_argument("--direct", type=Path, default=None,
-                   help="train_depth_sign.py's report: its scalars-alone path beside")
-    p.add_argument("--probs", type=Path, default=None,
-                   help="npz: name, and each set's (N, 8) probabilities on --eval")
+    p.add_argument(
+        "--fit-run",
+        type=Path,
+        default=None,
+        help="lifter_confidence.py fit --save file: depth_sign_eval's tables on --eval",
+    )
+    p.add_argument(
+        "--report-eval",
+        type=Path,
+        default=None,
+        help="a second evaluation file (the report half): tables only",
+    )
+    p.add_argument(
+        "--direct",
+        type=Path,
+        default=None,
+        help="train_depth_sign.py's report: its scalars-alone path beside",
+    )
+    p.add_argument(
+        "--probs",
+        type=Path,
+        default=None,
+        help="npz: name, and each set's (N, 8) probabilities on --eval",
+    )
     args = p.parse_args(argv)
     tr, ev = np.load(args.train), np.load(args.eval)
     a_tr, a_ev = group_arrays(tr), group_arrays(ev)
     keep, weight = labels(tr["tilt"], args.min_tilt, args.near_weight)
     clear_ev = np.abs(ev["tilt"]) > dm.CLEAR_DEPTH
-    print(f"training photos {len(tr['name'])} ({(np.abs(tr['tilt']) > 0.3).sum()} clear "
-          f"segments); evaluation photos {len(ev['name'])} ({clear_ev.sum()} clear)")
+    print(
+        f"training photos {len(tr['name'])} ({(np.abs(tr['tilt']) > 0.3).sum()} clear "
+        f"segments); evaluation photos {len(ev['name'])} ({clear_ev.sum()} clear)"
+    )
     clips = clip_names(args.train_photos, tr["name"])
     print(f"{len(set(clips))} clips (cross-validation groups)")
     probs, heads = {"name": ev["name"]}, {}
     for name in args.sets.split(","):
         start = time.perf_counter()
         groups = GROUPS[name]
-        cv = cross_validate(a_tr, tr["tilt"], keep, weight, groups, args.pca, clips)
+        cv = cross_validate(a_tr, tr["tilt"], keep, weight, groups, args.pca, clips, args.lambdas)
         lam = min(cv, key=lambda k: cv[k][0])
         head = Head(groups, lam, args.pca).fit(a_tr, tr["tilt"], keep, weight)
         pe = head.probability(a_ev)
         probs[name], heads[name] = pe, head
         f = dm.sign_figures(pe[clear_ev], ev["tilt"][clear_ev] > 0)
-        print(f"{name}: λ {lam} (CV log loss {cv[lam][0]:.3f}, wrong {100 * cv[lam][1]:.1f} %); "
-              f"eval wrong {100 * f['wrong']:.1f} %, log loss {f['log_loss']:.3f}, "
-              f"ECE {f['ece']:.3f}  [{time.perf_counter() - start:.0f} s]", flush=True)
+        print(
+            f"{name}: λ {lam} (CV log loss {cv[lam][0]:.3f}, wrong {100 * cv[lam][1]:.1f} %); "
+            f"eval wrong {100 * f['wrong']:.1f} %, log loss {f['log_loss']:.3f}, "
+            f"ECE {f['ece']:.3f}  [{time.perf_counter() - start:.0f} s]",
+            flush=True,
+        )
         print("   CV: " + ", ".join(f"{k}: {v[0]:.3f}/{100 * v[1]:.1f}%" for k, v in cv.items()))
     if args.fit_run:
         direct = json.loads(args.direct.read_text())["direct"] if args.direct else None
@@ -260,10 +293,17 @@ def main(argv=None) -> int:
     if args.probs:
         np.savez(args.probs, **probs)
     if args.out:
-        np.savez(args.out, groups=np.array(head.groups), lam=lam, pca_mean=head.pca[0] if
-                 head.pca else 0, pca_basis=head.pca[1] if head.pca else 0,
-                 mu=np.stack([m[0] for m in head.models]), sd=np.stack([m[1] for m in head.models]),
-                 theta=np.stack([m[2] for m in head.models]))  # fmt: skip
+        mean, basis = head.pca if head.pca is not None else (0.0, 0.0)
+        np.savez(
+            args.out,
+            groups=np.array(head.groups),
+            lam=head.lam,
+            pca_mean=mean,
+            pca_basis=basis,
+            mu=np.stack([m[0] for m in head.models]),
+            sd=np.stack([m[1] for m in head.models]),
+            theta=np.stack([m[2] for m in head.models]),
+        )
     return 0
 
 
