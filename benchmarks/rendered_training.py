@@ -3,7 +3,7 @@ backgrounds, Cycles settings) with poses from sources the benchmark never draws 
 learning from photos (e.g. a limb's depth sign) without training on the benchmark.
 
     .venv/bin/python benchmarks/rendered_3d.py render --split train --seed 1000 \
-        --per-category 1000 --cache /work/wt/_data/depth_train
+        --per-category 1000 --cache OUTSIDE/depth_train     # -> OUTSIDE/depth_train/seed1000
 
 Categories, one photo of each in turn (half mocap, half hand-built):
 

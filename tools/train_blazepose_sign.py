@@ -213,8 +213,9 @@ def main(argv=None) -> int:
     p.add_argument(
         "--train-photos",
         type=Path,
-        default=Path("/work/wt/_data/depth_train/seed1000"),
-        help="the training renders' folder (their truth names each photo's clip)",
+        required=True,
+        help="the training renders' folder, e.g. CACHE/seed1000 of `rendered_3d.py render "
+        "--split train` (their truth names each photo's clip)",
     )
     p.add_argument("--sets", default="scalars,features,all")
     p.add_argument("--pca", type=int, default=32, help="global features' components (0: all)")

@@ -98,21 +98,27 @@ def test_fit_runs_the_search_unless_switched_off(body, scene, monkeypatch):
     assert calls == [1]
 
 
-def test_fit_hands_the_detectors_landmarks_to_the_search(body, scene, monkeypatch):
-    from blender_smplify.core.world_landmarks import WorldLandmarks
-
-    truth, keypoints, _, _ = scene
-    seen = []
+@pytest.fixture
+def search_calls(monkeypatch) -> list[dict]:
+    """The keyword arguments of every call fit makes to the depth search (which still runs)."""
+    calls = []
     real = ds.search_depth
 
     def spy(*args, **kwargs):
-        seen.append(kwargs.get("detected"))
+        calls.append(kwargs)
         return real(*args, **kwargs)
 
     monkeypatch.setattr("blender_smplify.core.fit.search_depth", spy)
+    return calls
+
+
+def test_fit_hands_the_detectors_landmarks_to_the_search(body, scene, search_calls):
+    from blender_smplify.core.world_landmarks import WorldLandmarks
+
+    truth, keypoints, _, _ = scene
     detected = WorldLandmarks(landmarks_of(truth).points, np.ones(33), 0.0, CENTRE)
     fit(body, keypoints, SIZE, FOCAL, world=landmarks_of(truth), detected=detected)
-    assert seen == [detected]
+    assert [call.get("detected") for call in search_calls] == [detected]
 
 
 def test_the_ray_hold_jacobian_matches_finite_differences(body):
@@ -339,16 +345,8 @@ def test_where_the_image_asks_the_energy_may_rise_by_its_margin(body, scene, mon
     assert unheard == ()
 
 
-def test_fit_hands_the_images_votes_to_the_search(body, scene, monkeypatch):
+def test_fit_hands_the_images_votes_to_the_search(body, scene, search_calls):
     truth, keypoints, _, _ = scene
-    seen = []
-    real = ds.search_depth
-
-    def spy(*args, **kwargs):
-        seen.append(kwargs.get("image"))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr("blender_smplify.core.fit.search_depth", spy)
     votes = {"left_elbow": 0.8}
     fit(body, keypoints, SIZE, FOCAL, world=landmarks_of(truth), image_votes=votes)
-    assert seen == [votes]
+    assert [call.get("image") for call in search_calls] == [votes]
