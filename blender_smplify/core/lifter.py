@@ -304,11 +304,23 @@ def lifted_world(
     world_landmarks.WorldLandmarks in the camera frame (no crop turn), for
     ``fit(..., world=...)``.
     """
-    from .world_landmarks import WorldLandmarks
+    return world_of(lift_keypoints(keypoints, focal, principal, lifter), error_scale)
 
+
+def lift_keypoints(
+    keypoints, focal: float, principal: np.ndarray, lifter: Lifter | None = None
+) -> LiftedPoints:
+    """The lifter's points of blazepose33 ``keypoints`` (focal in pixels, principal (2,)
+    pixels); ``lifter``: None = the shipped one, mirror-averaged."""
     if keypoints.layout != LAYOUT.name:
         raise KeypointsError(f"the lifter takes blazepose33 keypoints, not {keypoints.layout}")
     lifter = lifter or default_lifter()
-    lifted = lifter.lift(keypoints.xy, keypoints.confidence, focal, principal)
+    return lifter.lift(keypoints.xy, keypoints.confidence, focal, principal)
+
+
+def world_of(lifted: LiftedPoints, error_scale: float | None = None):
+    """Lifted points as the fit's world-landmark evidence (:func:`lifted_world`)."""
+    from .world_landmarks import WorldLandmarks
+
     trust = 1.0 if error_scale is None else lifted.trust(error_scale)
     return WorldLandmarks(lifted.points, lifted.visibility * trust)

@@ -30,7 +30,7 @@ from .fit_result import FitResult
 from .image_io import Decoder, load_image
 from .keypoints import Keypoints2D, read_keypoints
 from .known_measurements import check_girths, check_height
-from .lifter import default_lifter, lifted_world
+from .lifter import LiftedPoints, lift_keypoints, world_of
 from .person_mask import refined_silhouette
 from .silhouette import Silhouette
 from .world_landmarks import WorldLandmarks
@@ -251,11 +251,12 @@ def _detection(image: np.ndarray, image_path: Path | None, threads: int | None):
         raise naming(image_path, error) from None
 
 
-def _image_votes(inputs: FitInputs, keypoints: Keypoints2D, detected: WorldLandmarks) -> dict:
+def _image_votes(
+    inputs: FitInputs, keypoints: Keypoints2D, detected: WorldLandmarks, lifted: LiftedPoints
+) -> dict:
     """The photo's depth-sign votes (``depth_sign.DepthSign.votes``), from the lifter's sign
-    head and BlazePose's landmarks besides the photo."""
+    head (of the ``lifted`` points) and BlazePose's landmarks besides the photo."""
     centre = principal_point(inputs.image_size)
-    lifted = default_lifter().lift(keypoints.xy, keypoints.confidence, inputs.focal_length, centre)
     points = detected.in_camera(inputs.focal_length, centre)
     return depth_signs().votes(
         inputs.image, keypoints, lifted.segment_away_probability, points, detected.visibility
@@ -324,10 +325,12 @@ def detect_and_fit(
     detected = None  # BlazePose's own landmarks, where the lifter's points replace them
     if WORLD_FROM_LIFTER and keypoints.layout == "blazepose33":
         detected = world
-        world = lifted_world(keypoints, inputs.focal_length, principal_point(inputs.image_size))
+        centre = principal_point(inputs.image_size)
+        lifted = lift_keypoints(keypoints, inputs.focal_length, centre)
+        world = world_of(lifted)
     image_votes = None
     if IMAGE_DEPTH_SIGNS and detected is not None and inputs.image is not None:
-        image_votes = _image_votes(inputs, keypoints, detected)
+        image_votes = _image_votes(inputs, keypoints, detected, lifted)
     if not report(0.2, "fitting"):
         raise FitCancelled("cancelled before fitting")
     stages = tuple(fit_module.STAGE_NAMES)
