@@ -64,25 +64,30 @@ def finished_photos(folder: Path) -> list[tuple[Path, dict]]:
     return [(png, info) for png, info in cases if png.exists()]
 
 
-def detect_one(detector, models, png: Path, info: dict) -> tuple[tuple, tuple]:
-    """One photo's keypoints row and world-landmarks row (column order of KEYPOINTS, WORLD)."""
-    import rendered_eval as re_
-
+def detected(detector, png: Path, info: dict) -> tuple[np.ndarray, ...]:
+    """The detector's keypoints xy (33, 2) px and confidences (33,), and BlazePose's world
+    landmarks in the render's camera frame (33, 3) m with their visibilities (33,), of one
+    photo; NaN and zeros where it finds no person."""
     from blender_smplify.core.errors import NoPersonFound
     from blender_smplify.core.image_io import load_image
     from blender_smplify.core.world_landmarks import WorldLandmarks
 
-    truth = re_.truth_keypoints(models[info["gender"]], info, "blazepose33")
     try:
         detection = detector.detect(load_image(png))
-        xy, conf = detection.keypoints.xy, detection.keypoints.confidence
-        world = WorldLandmarks.from_detection(detection)
-        w, h = info["image_size"]
-        points = world.in_camera(info["focal_px"], np.array([w / 2, h / 2]))
-        visibility = world.visibility
     except NoPersonFound:
-        xy, conf = np.full((33, 2), np.nan), np.zeros(33)
-        points, visibility = np.full((33, 3), np.nan), np.zeros(33)
+        return np.full((33, 2), np.nan), np.zeros(33), np.full((33, 3), np.nan), np.zeros(33)
+    world = WorldLandmarks.from_detection(detection)
+    w, h = info["image_size"]
+    points = world.in_camera(info["focal_px"], np.array([w / 2, h / 2]))
+    return detection.keypoints.xy, detection.keypoints.confidence, points, world.visibility
+
+
+def detect_one(detector, models, png: Path, info: dict) -> tuple[tuple, tuple]:
+    """One photo's keypoints row and world-landmarks row (column order of KEYPOINTS, WORLD)."""
+    import rendered_eval as re_
+
+    truth = re_.truth_keypoints(models[info["gender"]], info, "blazepose33")
+    xy, conf, points, visibility = detected(detector, png, info)
     return (png.stem, xy, conf, truth.xy, truth.confidence), (png.stem, points, visibility)
 
 

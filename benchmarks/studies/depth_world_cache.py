@@ -21,10 +21,9 @@ import rendered_eval as re_  # noqa: E402
 
 
 def main(argv=None) -> int:
+    from rendered_detections import detected
+
     from blender_smplify.core.detector import JointDetector
-    from blender_smplify.core.errors import NoPersonFound
-    from blender_smplify.core.image_io import load_image
-    from blender_smplify.core.world_landmarks import WorldLandmarks
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cache", type=Path, required=True)
@@ -34,13 +33,7 @@ def main(argv=None) -> int:
     names, points, visibility = [], [], []
     start = time.perf_counter()
     for png, info in re_.load_cases(args.cache, None, None):
-        w, h = info["image_size"]
-        try:
-            world = WorldLandmarks.from_detection(detector.detect(load_image(png)))
-            cam = world.in_camera(info["focal_px"], np.array([w / 2, h / 2]))
-            vis = world.visibility
-        except NoPersonFound:
-            cam, vis = np.full((33, 3), np.nan), np.zeros(33)
+        _, _, cam, vis = detected(detector, png, info)
         names.append(png.stem), points.append(cam), visibility.append(vis)
     np.savez(
         args.out, name=np.array(names), points=np.array(points), visibility=np.array(visibility)

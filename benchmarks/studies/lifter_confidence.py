@@ -67,22 +67,17 @@ def half_of(name: str) -> str:
 
 
 def detect(args) -> int:
+    from rendered_detections import KEYPOINTS, detect_one
+
     from blender_smplify.core.detector import JointDetector
-    from blender_smplify.core.errors import NoPersonFound
-    from blender_smplify.core.image_io import load_image
 
     models = re_.truth_models(args.cache)
     detector = JointDetector(settings=detector_settings(args.set))
-    out = {k: [] for k in ("name", "detector_xy", "detector_conf", "truth_xy", "truth_conf")}
+    out = {k: [] for k in KEYPOINTS}
     start = time.perf_counter()
     for k, (png, info) in enumerate(re_.load_cases(args.cache, None, None)):
-        truth = re_.truth_keypoints(models[info["gender"]], info, "blazepose33")
-        try:
-            kp = detector.detect(load_image(png)).keypoints
-            xy, conf = kp.xy, kp.confidence
-        except NoPersonFound:
-            xy, conf = np.full((33, 2), np.nan), np.zeros(33)
-        for key, value in zip(out, (png.stem, xy, conf, truth.xy, truth.confidence)):
+        row, _ = detect_one(detector, models, png, info)
+        for key, value in zip(out, row):
             out[key].append(value)
         if (k + 1) % 50 == 0:
             print(f"{k + 1} renders, {time.perf_counter() - start:.0f} s", flush=True)
