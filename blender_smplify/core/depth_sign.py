@@ -148,15 +148,16 @@ def evidence(lifter_away: np.ndarray, points: np.ndarray, visibility: np.ndarray
     BlazePose's depth change per length along the optical axis (its world landmarks in the
     camera frame, points (33, 3); 0 where an end is not finite) and its visibility (33,) of
     the parent end minus the child end's (``depth_search.detector_votes``' two votes)."""
+    from .depth_search import detector_votes
+
     p = np.clip(np.nan_to_num(np.asarray(lifter_away, dtype=np.float64), nan=0.5), 1e-9, 1 - 1e-9)
     logit = np.clip(np.log(p / (1 - p)), -MAX_LOGIT, MAX_LOGIT) / 4.0
-    a, b = SEGMENT_ENDS[:, 0], SEGMENT_ENDS[:, 1]
-    v = np.asarray(points, dtype=np.float64)[b] - np.asarray(points, dtype=np.float64)[a]
-    n = np.linalg.norm(v, axis=1)
-    good = np.isfinite(v).all(axis=1) & (n > 1e-9)
-    dz = np.where(good, v[:, 2] / np.where(good, n, 1.0), 0.0)
-    vis = np.nan_to_num(np.asarray(visibility, dtype=np.float64))
-    return np.stack([logit, dz, vis[a] - vis[b]], axis=1).astype(np.float32)
+    votes = detector_votes(
+        np.asarray(points, dtype=np.float64), np.nan_to_num(np.asarray(visibility, np.float64))
+    )
+    dz = [votes["blazepose"].get(segment, 0.0) for segment in SEGMENT_NAMES]
+    vis = [votes["visibility"][segment] for segment in SEGMENT_NAMES]
+    return np.stack([logit, dz, vis], axis=1).astype(np.float32)
 
 
 def _resampled(photo: Image.Image, centre, axes, side: float) -> np.ndarray:
