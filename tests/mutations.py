@@ -30,6 +30,7 @@ LIFTER = "tests/core/test_lifter.py"
 CONFIDENCE = "tests/core/test_keypoint_confidence.py"
 DEPTH = "tests/core/test_depth_search.py"
 SIGN = "tests/core/test_depth_sign.py"
+TRAINING = "tests/core/test_lifter_training.py"
 NAN_STEP_TEST = "test_a_non_finite_step_shrinks_to_a_quarter_of_its_length_and_is_not_retried"
 
 
@@ -300,6 +301,41 @@ MUTATIONS = (
         "    return np.stack([logit, dz, vis[a] - vis[b]], axis=1).astype(np.float32)",
         "    return np.stack([logit, dz, vis[b] - vis[a]], axis=1).astype(np.float32)",
         (f"{SIGN}::test_the_other_sources_scalars_read_each_segments_sign",),
+    ),
+    Mutation(
+        "lifter-chunks-one-seed",
+        "tools/lifter_stream.py",
+        "    return body_points(poses, np.random.default_rng([seed, 1, index]))",
+        "    return body_points(poses, np.random.default_rng([seed, 1, 0]))",
+        (f"{TRAINING}::test_bodies_posed_in_parallel_are_the_seeded_chunks_whatever_the_workers",),
+    ),
+    Mutation(
+        "lifter-stream-repeats-a-chunk",
+        "tools/lifter_stream.py",
+        "                chunk += step",
+        "                chunk += 0",
+        (f"{TRAINING}::test_view_stream_yields_the_recipe_s_samples_of_seeded_random_bodies",),
+    ),
+    Mutation(
+        "lifter-stream-no-step",
+        "tools/lifter_stream.py",
+        "            opt.step()",
+        "            pass",
+        (f"{TRAINING}::test_streamed_training_learns_and_stops_after_its_epochs",),
+    ),
+    Mutation(
+        "half-weights-no-cast",
+        "tools/export_lifter.py",
+        "    graph.node.extend(casts + nodes)",
+        "    graph.node.extend(nodes)",
+        (f"{TRAINING}::test_weights_stored_as_half_give_the_same_network_in_half_the_file",),
+    ),
+    Mutation(
+        "half-weights-none-stored",
+        "tools/export_lifter.py",
+        "        if array.dtype != np.float32 or array.size <= HALF_MIN_SIZE:",
+        "        if True:",
+        (f"{TRAINING}::test_weights_stored_as_half_give_the_same_network_in_half_the_file",),
     ),
 )
 

@@ -44,6 +44,11 @@ Steps:
    ``--init FILE.onnx --signs-only``, only those 8 rows, on a trained network's frozen features.
 
 Seeded: the same data and seed give the same network.
+
+On a machine with a GPU, ``--workers N --device cuda`` poses the bodies and makes each chunk of
+views in N processes while the GPU trains (``tools/lifter_stream.py``; not bit-for-bit
+repeatable), and ``--state-out`` keeps the torch weights for ``tools/export_lifter.py``. The
+shipped file was trained so on a lent H200 (``onnx_models/lifter_blazepose33.md``).
 """
 
 from __future__ import annotations
@@ -85,6 +90,7 @@ from tools.lifter_signs import (
     sign_targets,
     train_sign_rows,
 )
+from tools.lifter_stream import posed_in_parallel, train_streamed
 from tools.pose_prior_data import (
     DUPLICATE_TRIALS,
     HELD_OUT_TRIALS,
@@ -488,6 +494,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-epochs", type=int, default=60)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
+        "--workers", type=int, default=0,
+        help="make the views in this many processes and train on --device (lifter_stream)",
+    )  # fmt: skip
+    parser.add_argument("--device", default="cpu", help="torch device for --workers (cuda)")
+    parser.add_argument("--chunk", type=int, default=16384, help="bodies per --workers chunk")
+    parser.add_argument(
+        "--state-out", type=Path, default=None, help="also save the trained torch weights here"
+    )
+    parser.add_argument(
         "--nll-weight", type=float, default=0.1, help="weight of the expected-error likelihood"
     )
     parser.add_argument(
@@ -542,7 +557,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.abduct > 0:
         poses = abducted(poses, rng, args.abduct)
     t0 = time.perf_counter()
-    points = body_points(poses, rng)
+    if args.workers:
+        points = posed_in_parallel(poses, args.seed, args.workers)
+    else:
+        points = body_points(poses, rng)
     logger.info("%d training bodies posed in %.0f s", len(points), time.perf_counter() - t0)
     net = build_network(args.width, args.blocks, args.dropout, signs=args.sign_weight > 0)
     errors = True
@@ -551,8 +569,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.signs_only:
         views = partial(samples, points, profile=args.profile, empirical=args.empirical_noise)
         history = train_sign_rows(net, views, args, rng)
+    elif args.workers:
+        history = train_streamed(net, points, args, args.device)
     else:
         history = train(net, points, args, rng)
+    if args.state_out:
+        torch.save(net.state_dict(), args.state_out)
     if not errors:  # the --init network had no error rows: leave none untrained in the file
         with torch.no_grad():
             net[-1].weight[OUTPUT_SIZE : OUTPUT_SIZE + NUM] = 0.0
