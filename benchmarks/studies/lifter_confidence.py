@@ -30,7 +30,8 @@ only, never tune on it). Three steps, each reading what the previous one wrote u
 - ``fit``: each variant ``{name: [lifter ONNX or "" (shipped) or "none", {SmplifyWeights
   fields}, {lifted_world keyword arguments}, optional {FitOptions fields}, optional
   {``reweighted`` keyword arguments: group multipliers, confidence power, drop threshold,
-  "lift": the lifter sees them too}]}`` fitted from the detector's and from the exact
+  "lift": the lifter sees them too, "lift_drop": the lifter alone loses the keypoints less
+  confident than this}]}`` fitted from the detector's and from the exact
   keypoints (``--sources`` one of them only); per-category tables as ``depth_metrics``
   measures. ``--world-cache W/bp_world.npz`` (``depth_world_cache.py``): the detector's own
   world landmarks go to every fit with the lifter's points, as the pipeline passes them
@@ -286,11 +287,14 @@ def fit_case(info, kp, variants, lifters, model, sources=SOURCES, detected=None,
                          if np.isfinite(p)}  # fmt: skip
             kw = dict(more[1]) if len(more) > 1 else {}
             lift_too = kw.pop("lift", False)  # the lifter also sees the reweighted keypoints
+            lift_drop = kw.pop("lift_drop", 0.0)  # the lifter alone loses those less confident
             fitted = reweighted(keypoints, **kw)
             world = None
             if model_file != "none":
                 seen = fitted if lift_too else keypoints
-                seen = Keypoints2D(seen.layout, seen.xy, np.clip(seen.confidence, 0, 1))
+                confidence = np.clip(seen.confidence, 0, 1)
+                confidence = np.where(confidence < lift_drop, 0.0, confidence)
+                seen = Keypoints2D(seen.layout, seen.xy, confidence)
                 world = lifted_world(seen, info["focal_px"], principal,
                                      lifters[model_file], **lift_kwargs)  # fmt: skip
             c0 = time.process_time()
