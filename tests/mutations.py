@@ -319,8 +319,8 @@ MUTATIONS = (
     Mutation(
         "lifter-stream-no-step",
         "tools/lifter_stream.py",
-        "            opt.step()",
-        "            pass",
+        "        opt.step()",
+        "        pass",
         (f"{TRAINING}::test_streamed_training_learns_and_stops_after_its_epochs",),
     ),
     Mutation(
