@@ -31,6 +31,14 @@ CONFIDENCE = "tests/core/test_keypoint_confidence.py"
 DEPTH = "tests/core/test_depth_search.py"
 SIGN = "tests/core/test_depth_sign.py"
 TRAINING = "tests/core/test_lifter_training.py"
+SAME_DOOR = "tests/core/test_same_person_cli.py"
+SAME_BPY = "tests/blender/test_same_person.py"
+PANEL = "tests/blender/test_photo_to_avatar.py"
+BLENDER = "blender_smplify/blender"
+KEPT_FOR_REFIT = (
+    f"{SAME_BPY}::test_the_detectors_landmarks_are_kept_for_refit_and_old_avatars_still_refit"
+)
+JOINING = f"{SAME_BPY}::test_a_detected_photo_joining_a_person_keeps_the_detectors_landmarks"
 NAN_STEP_TEST = "test_a_non_finite_step_shrinks_to_a_quarter_of_its_length_and_is_not_retried"
 
 
@@ -336,6 +344,55 @@ MUTATIONS = (
         "        if array.dtype != np.float32 or array.size <= HALF_MIN_SIZE:",
         "        if True:",
         (f"{TRAINING}::test_weights_stored_as_half_give_the_same_network_in_half_the_file",),
+    ),
+    Mutation(
+        "pipeline-detected-not-returned",
+        f"{CORE}/pipeline.py",
+        "        detected,",
+        "        None,",
+        (f"{SAME_DOOR}::test_each_photos_view_keeps_the_detectors_landmarks_its_fit_got",),
+    ),
+    Mutation(
+        "same-person-door-detected-dropped",
+        f"{CORE}/same_person_pipeline.py",
+        "            detected=p.detected_world,",
+        "            detected=None,",
+        (f"{SAME_DOOR}::test_each_photos_view_keeps_the_detectors_landmarks_its_fit_got",),
+    ),
+    Mutation(
+        "avatar-detected-not-kept",
+        f"{BLENDER}/same_person.py",
+        '"detected": None if detected is None else detected.to_dict(),',
+        '"detected": None,',
+        (KEPT_FOR_REFIT, JOINING),
+    ),
+    Mutation(
+        "refit-view-detected-dropped",
+        f"{BLENDER}/same_person.py",
+        "return PhotoView(keypoints, fit.image_size, fit.focal_length, world, mask, detected)",
+        "return PhotoView(keypoints, fit.image_size, fit.focal_length, world, mask)",
+        (KEPT_FOR_REFIT, JOINING),
+    ),
+    Mutation(
+        "old-avatar-evidence-indexed",
+        f"{BLENDER}/same_person.py",
+        "None if evidence.get(name) is None else",
+        "None if evidence[name] is None else",
+        (KEPT_FOR_REFIT,),
+    ),
+    Mutation(
+        "scene-detected-not-kept",
+        f"{BLENDER}/inputs.py",
+        "result.image_size, result.world, result.detected_world",
+        "result.image_size, result.world, None",
+        (JOINING, f"{PANEL}::test_fit_again_hands_the_fit_the_detectors_landmarks_again"),
+    ),
+    Mutation(
+        "fit-again-lifter-as-detected",
+        f"{BLENDER}/inputs.py",
+        "return keypoints, world if detected is None else detected",
+        "return keypoints, world",
+        (f"{PANEL}::test_fit_again_hands_the_fit_the_detectors_landmarks_again",),
     ),
 )
 

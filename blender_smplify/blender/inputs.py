@@ -147,14 +147,31 @@ def model_for(inputs: Inputs):
 
 
 def stored_keypoints(settings, key: str) -> tuple[Keypoints2D | None, WorldLandmarks | None]:
-    """The last detection (keypoints, world landmarks or None) if it belongs to this photo,
-    else (None, None)."""
+    """The last detection (keypoints, BlazePose's world landmarks or None) if it belongs to
+    this photo, else (None, None): what a new fit of the photo takes (``prepare(world=)``)."""
     if settings.keypoints_key != key or not settings.keypoints_json:
         return None, None
     data = json.loads(settings.keypoints_json)
     keypoints, _ = Keypoints2D.from_dict(data)
-    world = data.get("world")
-    return keypoints, None if world is None else WorldLandmarks.from_dict(world)
+    world, detected = _landmarks(data)
+    return keypoints, world if detected is None else detected
+
+
+def stored_evidence(settings, key: str) -> tuple[WorldLandmarks | None, WorldLandmarks | None]:
+    """The world landmarks the photo's last fit used and BlazePose's own that it got as
+    ``detected`` (``FitJobResult.world``, ``.detected_world``; None where none, or where the
+    scene's detection belongs to another photo)."""
+    if settings.keypoints_key != key or not settings.keypoints_json:
+        return None, None
+    return _landmarks(json.loads(settings.keypoints_json))
+
+
+def _landmarks(data: dict) -> tuple[WorldLandmarks | None, WorldLandmarks | None]:
+    """The "world" and "detected" entries of a stored detection, read."""
+    return tuple(
+        None if data.get(name) is None else WorldLandmarks.from_dict(data[name])
+        for name in ("world", "detected")
+    )
 
 
 def stored_fit(settings, key: str) -> FitResult | None:
@@ -165,20 +182,31 @@ def stored_fit(settings, key: str) -> FitResult | None:
 
 
 def store_keypoints(
-    settings, key: str, keypoints: Keypoints2D, image_size, world: WorldLandmarks | None = None
+    settings,
+    key: str,
+    keypoints: Keypoints2D,
+    image_size,
+    world: WorldLandmarks | None = None,
+    detected: WorldLandmarks | None = None,
 ) -> None:
     """Keep a detection on the scene (in the .blend), in ``Keypoints2D.to_dict``'s form with
-    its world landmarks under "world" (``WorldLandmarks.to_dict``) when there are any."""
+    its world landmarks under "world" (``WorldLandmarks.to_dict``) when there are any; after a
+    fit, "world" holds the landmarks the fit used and "detected" BlazePose's own where the
+    lifter's points replaced them (``FitJobResult.detected_world``)."""
     data = keypoints.to_dict(image_size)
     if world is not None:
         data["world"] = world.to_dict()
+    if detected is not None:
+        data["detected"] = detected.to_dict()
     settings.keypoints_json = json.dumps(data)
     settings.keypoints_key = key
 
 
 def store_result(settings, key: str, result: FitJobResult, model_path: str | None = None) -> None:
     """Keep the detection and fit, and the model file it used, on the scene (in the .blend)."""
-    store_keypoints(settings, key, result.keypoints, result.image_size, result.world)
+    store_keypoints(
+        settings, key, result.keypoints, result.image_size, result.world, result.detected_world
+    )
     settings.fit_json = json.dumps(result.fit.to_dict())
     settings.fit_key = key
     settings.fit_model = model_path or ""

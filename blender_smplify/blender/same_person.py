@@ -36,7 +36,9 @@ from .image_io import image_decoder
 PERSON_PROP = "smplify_person"
 #: armature property: the photo's evidence besides its keypoints (which the keypoint markers
 #: keep, as the user drags them: ``keypoint_markers.KEYPOINTS_PROP``), JSON {"world":
-#: ``WorldLandmarks.to_dict()`` or null, "mask": :func:`mask_to_dict` or null}
+#: ``WorldLandmarks.to_dict()`` or null, "mask": :func:`mask_to_dict` or null, "detected":
+#: BlazePose's own landmarks where "world" holds the lifter's points (``PhotoView.detected``),
+#: ``WorldLandmarks.to_dict()`` or null; absent on avatars kept before it was stored}
 EVIDENCE_PROP = "smplify_photo_evidence"
 
 
@@ -98,7 +100,12 @@ def build_person(job: SamePersonJobResult, prepared, scene=None) -> list[build_r
             photo.fit, one.model, image_path=one.image_path, pixels=one.image, scene=scene
         )
         _keep_keypoints(
-            avatar.armature, photo.keypoints, photo.image_size, photo.world, photo.silhouette
+            avatar.armature,
+            photo.keypoints,
+            photo.image_size,
+            photo.world,
+            photo.silhouette,
+            photo.detected_world,
         )
         avatars.append(avatar)
     person = avatars[0].armature[build_rig.KEY_PROP]
@@ -107,14 +114,18 @@ def build_person(job: SamePersonJobResult, prepared, scene=None) -> list[build_r
     return avatars
 
 
-def _keep_keypoints(armature, keypoints: Keypoints2D, image_size, world, mask=None) -> None:
+def _keep_keypoints(
+    armature, keypoints: Keypoints2D, image_size, world, mask=None, detected=None
+) -> None:
     """Keep what the avatar's fit saw on its armature for Refit with all photos: the keypoints
-    as markers (``edit_ops.edit_keypoints``), the world landmarks and the person mask."""
+    as markers (``edit_ops.edit_keypoints``), the world landmarks, the person mask and
+    BlazePose's own landmarks (``EVIDENCE_PROP``)."""
     edit_ops.edit_keypoints(armature, keypoints)
     armature[EVIDENCE_PROP] = json.dumps(
         {
             "world": None if world is None else world.to_dict(),
             "mask": None if mask is None else mask_to_dict(mask),
+            "detected": None if detected is None else detected.to_dict(),
         }
     )
 
@@ -152,7 +163,8 @@ def person_armatures(scene, armature) -> list:
 
 def _view(armature) -> PhotoView:
     """The photo evidence of an avatar: its keypoints as the markers hold them now, and the
-    world landmarks and person mask its fit used."""
+    world landmarks, person mask and BlazePose's own landmarks its fit used (None where it
+    kept none)."""
     fit = stored_fit(armature)
     text = armature.get(keypoint_markers.KEYPOINTS_PROP)
     if not text:
@@ -162,10 +174,12 @@ def _view(armature) -> PhotoView:
         )
     keypoints, _ = Keypoints2D.from_dict(json.loads(text))
     evidence = json.loads(armature.get(EVIDENCE_PROP) or "{}")
-    world, mask = evidence.get("world"), evidence.get("mask")
-    world = None if world is None else WorldLandmarks.from_dict(world)
-    mask = None if mask is None else mask_from_dict(mask)
-    return PhotoView(keypoints, fit.image_size, fit.focal_length, world, mask)
+    world, detected = (
+        None if evidence.get(name) is None else WorldLandmarks.from_dict(evidence[name])
+        for name in ("world", "detected")
+    )
+    mask = None if evidence.get("mask") is None else mask_from_dict(evidence["mask"])
+    return PhotoView(keypoints, fit.image_size, fit.focal_length, world, mask, detected)
 
 
 def _model(armature):
@@ -216,6 +230,8 @@ def add_photo(context, armature) -> build_rig.Avatar:
     key = run.key
     if any(a.get(build_rig.KEY_PROP) == key for a in person_armatures(context.scene, armature)):
         raise SmplifyError(f"{run.label} is already a photo of this avatar")
+    if armature.get(EVIDENCE_PROP) is None:  # built before it joined a person: keep its
+        _keep_evidence(context.scene.smplify, armature)  # photo's before the scene has another
     keypoints, world = inputs.stored_keypoints(context.scene.smplify, key)
     result = inputs.fit_job(run, keypoints, world)(lambda fraction, message: True)
     model = inputs.model_for(run)
@@ -228,10 +244,13 @@ def add_photo(context, armature) -> build_rig.Avatar:
     image = run.image if run.image_path is None else None
     avatar = build_rig.build(result.fit, model, image_path=run.image_path, image=image)
     _keep_keypoints(
-        avatar.armature, result.keypoints, result.image_size, result.world, result.silhouette
+        avatar.armature,
+        result.keypoints,
+        result.image_size,
+        result.world,
+        result.silhouette,
+        result.detected_world,
     )
-    if armature.get(EVIDENCE_PROP) is None:  # built before it joined a person
-        _keep_evidence(context.scene.smplify, armature)
     person = armature.get(PERSON_PROP) or armature[build_rig.KEY_PROP]
     armature[PERSON_PROP] = avatar.armature[PERSON_PROP] = person
     return avatar
@@ -239,9 +258,12 @@ def add_photo(context, armature) -> build_rig.Avatar:
 
 def _keep_evidence(settings, armature) -> None:
     """Keep a single-photo avatar's evidence as it joins a person: its keypoints (the markers',
-    else the scene's detection of its photo), the detection's world landmarks and its photo's
-    person mask; or say what is missing."""
-    stored, world = inputs.stored_keypoints(settings, str(armature[build_rig.KEY_PROP]))
+    else the scene's detection of its photo), the world landmarks its fit used and BlazePose's
+    own (the scene's, ``inputs.stored_evidence``) and its photo's person mask; or say what is
+    missing."""
+    key = str(armature[build_rig.KEY_PROP])
+    stored, _ = inputs.stored_keypoints(settings, key)
+    world, detected = inputs.stored_evidence(settings, key)
     text = armature.get(keypoint_markers.KEYPOINTS_PROP)
     keypoints = Keypoints2D.from_dict(json.loads(text))[0] if text else stored
     if keypoints is None:
@@ -250,7 +272,7 @@ def _keep_evidence(settings, armature) -> None:
         )
     size = stored_fit(armature).image_size
     mask = _photo_mask(armature, keypoints, size, settings.fit_outline)
-    _keep_keypoints(armature, keypoints, size, world, mask)
+    _keep_keypoints(armature, keypoints, size, world, mask, detected)
 
 
 #: A detection's mask belongs to stored keypoints whose median distance from the detection's

@@ -138,7 +138,10 @@ class FitJobResult:
 
     ``seconds`` holds the time of every step, reading the inputs included; ``world`` the world
     landmarks the fit used (None: from keypoints alone); ``silhouette`` the person mask it used
-    (None: none).
+    (None: none); ``detected_world`` BlazePose's own world landmarks where the lifter's points
+    replaced them as ``world``: the fit got them as ``detected`` (they vote in its depth
+    search, ``depth_search.detector_votes``); None where it got none (keypoints given without
+    landmarks, another layout, or ``WORLD_FROM_LIFTER`` off).
     """
 
     fit: FitResult
@@ -149,6 +152,7 @@ class FitJobResult:
     keypoints_source: str = "detected"
     world: WorldLandmarks | None = None
     silhouette: Silhouette | None = None
+    detected_world: WorldLandmarks | None = None
 
 
 def prepare(
@@ -372,6 +376,7 @@ def detect_and_fit(
         inputs.keypoints_source,
         world,
         silhouette,
+        detected,
     )
 
 

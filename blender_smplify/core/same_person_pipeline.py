@@ -74,7 +74,14 @@ def detect_and_fit_same_person(
     if not report(n / (n + 0.1), "one shape for all photos"):
         raise FitCancelled("cancelled before the joint fit")
     views = [
-        PhotoView(p.keypoints, p.image_size, one.focal_length, p.world, p.silhouette)
+        PhotoView(
+            p.keypoints,
+            p.image_size,
+            one.focal_length,
+            p.world,
+            p.silhouette,
+            detected=p.detected_world,
+        )
         for p, one in zip(photos, inputs)
     ]
     start = time.perf_counter()

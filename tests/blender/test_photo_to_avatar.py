@@ -78,6 +78,33 @@ def test_detect_keeps_the_world_landmarks_for_a_later_fit(bpy_module, empty_scen
     assert fit["diagnostics"] == direct.fit.to_dict()["diagnostics"]
 
 
+def test_fit_again_hands_the_fit_the_detectors_landmarks_again(
+    bpy_module, empty_scene, monkeypatch
+):
+    """Fit detects, and keeps the detection with the fit on the scene; Fit again starts from it
+    and hands the fit BlazePose's own landmarks as ``detected`` again (not the lifter's points
+    the first fit used as ``world``): the same fit twice."""
+    from blender_smplify.core import fit as fit_module
+
+    seen, real = [], fit_module.fit
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("detected"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fit_module, "fit", spy)
+    settings = empty_scene.smplify
+    settings.image_path = str(SAMPLE)
+    fits = []
+    for _ in range(2):
+        assert bpy_module.ops.smplify.fit() == {"FINISHED"}
+        fits.append(json.loads(settings.fit_json))
+    first, again = seen
+    assert first.crop_centre is not None and again.crop_centre is not None  # BlazePose's own
+    np.testing.assert_array_equal(again.points, first.points)
+    assert fits[1]["body_pose"] == fits[0]["body_pose"]
+
+
 def test_detect_and_fit_are_undo_steps(bpy_module, empty_scene):
     """Ctrl+Z after Detect or Fit undoes just that button, and Ctrl+Shift+Z brings it back."""
     bpy = bpy_module

@@ -199,3 +199,90 @@ def test_detected_photos_refit_with_their_outlines(bpy_module, empty_scene, tmp_
     front, side = armatures(bpy_module)
     assert list(front["betas"]) == list(side["betas"])
     assert "silhouette" in json.loads(front["smplify_fit"])["energy"]
+
+
+def detectors_landmarks(photo: Path):
+    """BlazePose's own world landmarks of a photo, detected here."""
+    from blender_smplify.core import pipeline
+    from blender_smplify.core.image_io import load_image
+    from blender_smplify.core.world_landmarks import WorldLandmarks
+
+    return WorldLandmarks.from_detection(pipeline.detector().detect(load_image(photo)))
+
+
+def refit_views(bpy, monkeypatch) -> list:
+    """Refit with all photos of the active avatar's person; the photo views it fitted."""
+    from blender_smplify.blender import same_person
+
+    views, real = [], same_person.fit_same_person
+
+    def spy(model, given, **kwargs):
+        views.extend(given)
+        return real(model, given, **kwargs)
+
+    monkeypatch.setattr(same_person, "fit_same_person", spy)
+    assert bpy.ops.smplify.refit_person() == {"FINISHED"}
+    return views
+
+
+def assert_same_landmarks(got, expected) -> None:
+    np.testing.assert_array_equal(got.points, expected.points)
+    np.testing.assert_array_equal(got.visibility, expected.visibility)
+    np.testing.assert_array_equal(got.crop_centre, expected.crop_centre)
+
+
+def test_the_detectors_landmarks_are_kept_for_refit_and_old_avatars_still_refit(
+    bpy_module, empty_scene, tmp_path, capsys, monkeypatch
+):
+    """``build --same-person`` on detected photos keeps each photo's BlazePose landmarks (what
+    its fit got as ``detected``) on its avatar, and Refit with all photos reads them back into
+    the photo's view; an avatar kept before they were stored (no "detected") refits with none."""
+    from blender_smplify.__main__ import main
+
+    photos = []
+    for name in ("front", "side"):
+        photos.append(tmp_path / f"{name}.jpg")
+        shutil.copy(SAMPLE, photos[-1])
+    argv = ["build", *(str(p) for p in photos), "--same-person", "--blend", str(tmp_path / "p")]
+    assert main(argv) == 0, capsys.readouterr().err
+    expected = detectors_landmarks(SAMPLE)
+    bpy_module.context.view_layer.objects.active = armatures(bpy_module)[0]
+    views = refit_views(bpy_module, monkeypatch)
+    assert len(views) == 2
+    for view in views:
+        assert_same_landmarks(view.detected, expected)
+        assert view.world.crop_centre is None  # the lifter's points, beside them
+    for armature in armatures(bpy_module):  # as avatars built before this entry was kept
+        evidence = json.loads(armature["smplify_photo_evidence"])
+        del evidence["detected"]
+        armature["smplify_photo_evidence"] = json.dumps(evidence)
+    views.clear()
+    assert refit_views(bpy_module, monkeypatch)
+    assert [v.detected for v in views] == [None, None] and views[0].world is not None
+    front, side = armatures(bpy_module)
+    assert list(front["betas"]) == list(side["betas"])
+
+
+def test_a_detected_photo_joining_a_person_keeps_the_detectors_landmarks(
+    bpy_module, empty_scene, tmp_path, monkeypatch
+):
+    """The panel: Fit and Build a detected photo, then Add photo to this avatar with another:
+    both avatars keep their photo's BlazePose landmarks (the first from the scene's detection,
+    as it joins the person), and Refit with all photos hands them to the photos' views."""
+    photos = []
+    for name in ("front", "side"):
+        photos.append(tmp_path / f"{name}.jpg")
+        shutil.copy(SAMPLE, photos[-1])
+    settings = empty_scene.smplify
+    settings.image_path = str(photos[0])
+    assert bpy_module.ops.smplify.fit() == {"FINISHED"}
+    assert bpy_module.ops.smplify.build() == {"FINISHED"}
+    bpy_module.context.view_layer.objects.active = armatures(bpy_module)[0]
+    settings.image_path = str(photos[1])
+    assert bpy_module.ops.smplify.add_photo() == {"FINISHED"}
+    expected = detectors_landmarks(SAMPLE)
+    views = refit_views(bpy_module, monkeypatch)
+    assert len(views) == 2
+    for view in views:
+        assert_same_landmarks(view.detected, expected)
+        assert view.world is not None and view.world.crop_centre is None  # the lifter's

@@ -131,3 +131,41 @@ def test_fit_takes_known_girths_in_cm(tmp_path, front_side, capsys):
         ("hip_girth", 101),
     ):
         assert values[name] == pytest.approx(cm, abs=0.5), name
+
+
+def test_each_photos_view_keeps_the_detectors_landmarks_its_fit_got(monkeypatch):
+    """Detected photos (the sample twice): each photo's fit gets BlazePose's own landmarks as
+    ``detected`` beside the lifter's points (``pipeline.detect_and_fit``), and the photo's view
+    handed to ``fit_same_person`` keeps those same landmarks, so the views hold all of each
+    fit's evidence: fitting them again gives the door's own fits."""
+    from pathlib import Path
+
+    from blender_smplify.core import fit as fit_module
+    from blender_smplify.core import same_person_pipeline
+    from blender_smplify.core.fit_same_person import fit_same_person
+
+    fitted, views = [], []
+    real_fit, real_joint = fit_module.fit, same_person_pipeline.fit_same_person
+
+    def fit_spy(*args, **kwargs):
+        fitted.append(kwargs.get("detected"))
+        return real_fit(*args, **kwargs)
+
+    def joint_spy(model, given, **kwargs):
+        views.extend(given)
+        return real_joint(model, given, **kwargs)
+
+    monkeypatch.setattr(fit_module, "fit", fit_spy)
+    monkeypatch.setattr(same_person_pipeline, "fit_same_person", joint_spy)
+    sample = Path(pipeline.__file__).parents[1] / "data" / "samples" / "standing_person.jpg"
+    inputs = [pipeline.prepare(sample), pipeline.prepare(sample)]
+    job = detect_and_fit_same_person(inputs)
+    assert len(fitted) == len(views) == 2
+    for got, view, photo in zip(fitted, views, job.photos):
+        assert got is not None and got.crop_centre is not None  # BlazePose's own
+        assert view.detected is got is photo.detected_world
+        assert view.world is photo.world and view.world is not got  # the lifter's points
+    again = fit_same_person(inputs[0].model, views)
+    for mine, door in zip(again.single, job.joint.single):
+        np.testing.assert_array_equal(mine.pose, door.pose)
+        np.testing.assert_array_equal(mine.betas, door.betas)
