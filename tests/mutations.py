@@ -394,6 +394,13 @@ MUTATIONS = (
         "return keypoints, world",
         (f"{PANEL}::test_fit_again_hands_the_fit_the_detectors_landmarks_again",),
     ),
+    Mutation(
+        "strong-blazepose-vote-ignored",
+        f"{CORE}/depth_search.py",
+        "            allowed = min(allowed, strong)",
+        "            pass",
+        (f"{DEPTH}::test_where_blazepose_asks_strongly_the_energy_may_rise_by_its_margin",),
+    ),
 )
 
 

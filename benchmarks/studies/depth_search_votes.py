@@ -50,16 +50,31 @@ IMAGE_VOTE_MARGINS = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9)
 IMAGE_ENERGY_MARGINS = (-0.1, -0.3, -0.5)
 
 
+#: With ``--strong``: the shipped criterion with BlazePose's strong votes (its depth change per
+#: length beyond the vote margin) allowed to raise the energy to (1 − energy margin) × E.
+STRONG_VOTES = (0.6, 0.7, 0.8, 0.9)
+STRONG_ENERGY_MARGINS = (-0.3, -0.6, -1.0, -2.0)
+
+
+def strong_variants() -> dict:
+    return {f"shipped + blazepose > {v}, energy < x{1 - e:.1f}": (-0.1, True, None, None, v, e)
+            for v in STRONG_VOTES for e in STRONG_ENERGY_MARGINS}  # fmt: skip
+
+
 def image_variants() -> dict:
     return {f"shipped + image > {m}, energy < x{1 - e:.1f}": (-0.1, True, m, e)
             for m in IMAGE_VOTE_MARGINS for e in IMAGE_ENERGY_MARGINS}  # fmt: skip
 
 
-def search_case(info, kp, lifter, model, detected_points, visibility, image=None) -> dict:
+def search_case(
+    info, kp, lifter, model, detected_points, visibility, image=None, strong=False
+) -> dict:
     """``image``: (8,) the image network's away-probabilities of the detector's keypoints
     (``depth_sign_eval.py --save-votes``), or None."""
     from blender_smplify.core import depth_search
     from blender_smplify.core.depth_search import joints_of, search_depth
+
+    shipped_strong_vote = depth_search.STRONG_VOTE
     from blender_smplify.core.world_landmarks import WorldLandmarks
 
     w, h = info["image_size"]
@@ -78,20 +93,24 @@ def search_case(info, kp, lifter, model, detected_points, visibility, image=None
         problem, x0, _, weights = lifted_fit(model, keypoints, info, lifter, search=False)
         out = {}
         by_image = image is not None and source == "detector"
-        variants = {**VARIANTS, **(image_variants() if by_image else {})}
+        variants = {**VARIANTS, **(image_variants() if by_image else {}),
+                    **(strong_variants() if strong else {})}  # fmt: skip
         for name, variant in variants.items():
             c0 = time.process_time()
             x, flipped = x0, ()
             if variant is not None:
-                margin, votes, *by_image = variant
-                votes_image, image_margin = None, None
-                if by_image and source == "detector":
+                margin, votes, *more = variant
+                by_image, by_strength = more[:2], more[2:]
+                votes_image, image_margin, strong_margin = None, None, None
+                if by_image and by_image[0] is not None and source == "detector":
                     depth_search.VOTE_MARGINS["image"], image_margin = by_image
                     votes_image = {
                         s: 2 * p - 1
                         for s, p in zip(depth_search.LIMB_SEGMENTS, image)
                         if np.isfinite(p)
                     }
+                if by_strength:
+                    depth_search.STRONG_VOTE, strong_margin = by_strength
                 x, flipped = search_depth(
                     problem,
                     x0,
@@ -100,7 +119,9 @@ def search_case(info, kp, lifter, model, detected_points, visibility, image=None
                     detected=detected if votes else None,
                     image=votes_image,
                     image_margin=image_margin,
+                    strong_margin=strong_margin,
                 )
+                depth_search.STRONG_VOTE = shipped_strong_vote
             cpu = 1e3 * (time.process_time() - c0)
             m = dm.case_metrics(joints_of(problem, x), truth)
             out[name] = {"pa24": m["pa24"], "backwards": m["backwards"],
@@ -158,6 +179,8 @@ def main(argv=None) -> int:
     ap.add_argument("--image-votes", type=Path, default=None,
                     help="depth_sign_eval.py --save-votes file: the image votes too")  # fmt: skip
     ap.add_argument("--runs", type=Path, nargs="*", default=None, help="only report saved runs")
+    ap.add_argument("--strong", action="store_true",
+                    help="also the grid of strong BlazePose votes (strong_variants)")  # fmt: skip
     args = ap.parse_args(argv)
     if args.runs:
         rows = [row for path in args.runs for row in json.loads(path.read_text())]
@@ -181,7 +204,7 @@ def main(argv=None) -> int:
     for k, (png, info) in enumerate(cases):
         points, visibility = detected.get(png.stem, (None, None))
         row = search_case(info, keypoints[png.stem], lifter, model, points, visibility,
-                          image.get(png.stem))  # fmt: skip
+                          image.get(png.stem), args.strong)  # fmt: skip
         rows.append({"name": png.stem, **row})
         if (k + 1) % 20 == 0:
             print(f"{k + 1}/{len(cases)} renders, {time.perf_counter() - start:.0f} s", flush=True)

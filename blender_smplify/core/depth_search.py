@@ -87,6 +87,14 @@ VOTE_MARGINS = {"lifter": 0.0, "blazepose": 0.5, "visibility": 0.5, "image": 0.0
 #: margins 0-0.9 and rises ×1.1-1.5: 99 → 97 limbs backwards from the detector,
 #: ``docs/depth_sign.md``; the pipeline does not ask for these votes by default).
 IMAGE_MARGIN = -0.1
+#: Where BlazePose's own landmarks put each flipped segment on the hypothesis's side by at
+#: least ``STRONG_VOTE`` of its length, the energy may rise to (1 − ``STRONG_MARGIN``) × the
+#: current one's: a lifter sure of the wrong side otherwise outweighs them in the energy.
+#: Measured and not switched on (``STRONG_MARGIN`` None: off): the best setting on the tuning
+#: half, 0.8 and −1.0 (energy up to ×2.0), did not hold on the report half
+#: (``docs/lifter_gpu.md``, "BlazePose's strong votes against a sure lifter").
+STRONG_VOTE = 0.8
+STRONG_MARGIN: float | None = None
 #: λ of the held depth signs (:class:`RayOrderBlock`; the artist's flip holds with the same).
 HOLD_WEIGHT = 2000.0
 
@@ -116,6 +124,7 @@ def search_depth(
     detected: WorldLandmarks | None = None,
     image: dict[str, float] | None = None,
     image_margin: float | None = None,
+    strong_margin: float | None = None,
     occlusion=None,
 ) -> tuple[np.ndarray, tuple[str, ...]]:
     """The parameters (n,) after the search from the fit x (n,) under the stage ``config``,
@@ -123,7 +132,9 @@ def search_depth(
     fit's 3D evidence is the lifter's (their signs and visibilities vote too); ``margin``:
     None = ``MARGIN``, or ``MARGIN_WITH_DETECTOR`` with ``detected``; ``image``: the image's
     depth-sign votes ({segment: 2p − 1}, ``depth_sign.DepthSign.votes``), with their own
-    ``image_margin`` (None = ``IMAGE_MARGIN``) where they ask for the flip; ``occlusion``
+    ``image_margin`` (None = ``IMAGE_MARGIN``) where they ask for the flip;
+    ``strong_margin`` (None = ``STRONG_MARGIN``, itself None: off) where BlazePose's landmarks
+    ask for it by ``STRONG_VOTE``; ``occlusion``
     (``occlusion.OcclusionVeto``, optional) may refuse a flip the photo's occlusion
     contradicts."""
     if margin is None:
@@ -146,6 +157,9 @@ def search_depth(
         allowed = margin
         if _asks(votes.get("image"), base, segments, VOTE_MARGINS["image"]):
             allowed = min(margin, IMAGE_MARGIN if image_margin is None else image_margin)
+        strong = STRONG_MARGIN if strong_margin is None else strong_margin
+        if strong is not None and _asks(votes.get("blazepose"), base, segments, STRONG_VOTE):
+            allowed = min(allowed, strong)
         if trial.energy < (1.0 - allowed) * current.energy and (
             occlusion is None
             or occlusion.allows(problem.objective.split, current.x, trial.x, segments)

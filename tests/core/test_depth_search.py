@@ -345,6 +345,35 @@ def test_where_the_image_asks_the_energy_may_rise_by_its_margin(body, scene, mon
     assert unheard == ()
 
 
+@pytest.mark.parametrize("rise", [-0.01, 0.01])
+def test_where_blazepose_asks_strongly_the_energy_may_rise_by_its_margin(body, scene, rise):
+    from blender_smplify.core.world_landmarks import WorldLandmarks
+
+    truth, keypoints, x, _ = scene
+    weak = SmplifyWeights(world=1.0)
+    plain = prepare(body, keypoints, SIZE, FOCAL, SmplifyWeights(), FitOptions())
+    problem = prepare(
+        body, keypoints, SIZE, FOCAL, weak, FitOptions(), landmarks_of(ds.joints_of(plain, x))
+    )
+    config = weak.pose_stage(3)
+    x = settled(problem, x, config=config)
+    base = ds.hypothesis(problem, x, config, ())
+    ratio = ds.refitted(problem, base, config, ("left_elbow",)).energy / base.energy
+    assert ratio > 1.0  # the other side costs energy: only the strong vote's margin may allow it
+    # BlazePose's own landmarks put the forearm on the other side, by more than STRONG_VOTE
+    other = ds.joints_of(problem, ds.mirrored(problem, x, ("left_elbow",)))
+    detected = WorldLandmarks(landmarks_of(other).points, np.ones(33), 0.0, CENTRE)
+    vote = ds.detector_votes(detected.in_camera(FOCAL, CENTRE), np.ones(33))["blazepose"]
+    assert abs(vote["left_elbow"]) > ds.STRONG_VOTE
+    found = {}
+    for strong in (1.0 - ratio + rise, None):  # the margin given, and the shipped one
+        _, found[strong] = ds.search_depth(
+            problem, x, config, margin=0.0, detected=detected, strong_margin=strong
+        )
+    assert ("left_elbow" in found[1.0 - ratio + rise]) == (rise < 0)
+    assert ds.STRONG_MARGIN is None and "left_elbow" not in found[None]  # off as shipped
+
+
 def test_fit_hands_the_images_votes_to_the_search(body, scene, search_calls):
     truth, keypoints, _, _ = scene
     votes = {"left_elbow": 0.8}
