@@ -92,14 +92,16 @@ def sign_scores(p: np.ndarray, away: np.ndarray) -> dict:
 
 def load_onnx_weights(net, path) -> int:
     """Copy a trained lifter's weights (``train_lifter.export``'s ONNX file: initializers named
-    as the torch parameters, under the export wrapper's ``body.`` or not) into ``net`` of the
+    as the torch parameters, under the export wrapper's ``body.`` or not, stored as float16 by
+    ``export_lifter.store_weights_as_half`` or not) into ``net`` of the
     same width; rows of the final layer beyond the file's (a sign head or error rows it lacks)
     stay as they are. Returns the number of the final layer's rows copied."""
     import onnx
     import torch
     from onnx import numpy_helper
 
-    weights = {i.name.removeprefix("body."): numpy_helper.to_array(i)
+    weights = {i.name.removeprefix("body.").removesuffix("_float16"):
+               numpy_helper.to_array(i).astype(np.float32)
                for i in onnx.load(str(path)).graph.initializer}  # fmt: skip
     state = net.state_dict()
     for name, value in state.items():

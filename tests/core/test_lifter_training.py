@@ -75,6 +75,28 @@ def test_weights_stored_as_half_give_the_same_network_in_half_the_file(tmp_path)
         assert array.dtype == np.float16 or array.size <= HALF_MIN_SIZE
 
 
+def test_a_file_with_half_weights_can_start_another_training(tmp_path):
+    from tools.lifter_signs import load_onnx_weights
+
+    torch.manual_seed(0)
+    net = build_network(64, 1, 0.0, signs=True).eval()
+    with torch.no_grad():  # a trained network's batch norms (fresh equal ones export as one)
+        for layer in net.modules():
+            if isinstance(layer, torch.nn.BatchNorm1d):
+                for values in (layer.weight, layer.bias, layer.running_mean):
+                    values.normal_()
+                layer.running_var.uniform_(0.5, 2.0)
+    path = tmp_path / "lifter.onnx"
+    export(net, path, signs=True, errors=False)
+    store_weights_as_half(path)
+    torch.manual_seed(1)
+    again = build_network(64, 1, 0.0, signs=True).eval()
+    load_onnx_weights(again, path)
+    x = torch.randn(32, 99)
+    with torch.no_grad():
+        np.testing.assert_allclose(again(x).numpy(), net(x).numpy(), atol=1e-2)
+
+
 def test_largest_difference_sees_a_changed_network(tmp_path):
     torch.manual_seed(0)
     net = build_network(16, 1, 0.0, signs=True).eval()
