@@ -326,7 +326,7 @@ MUTATIONS = (
     ),
     Mutation(
         "lifter-stream-no-step",
-        "tools/lifter_stream.py",
+        "tools/train_lifter.py",
         "        opt.step()",
         "        pass",
         (f"{TRAINING}::test_streamed_training_learns_and_stops_after_its_epochs",),

@@ -74,6 +74,8 @@ def train_streamed(net, points: np.ndarray, args, device: str) -> list[dict]:
     ``args.max_epochs`` epochs or ``args.minutes``."""
     import torch
 
+    from tools.train_lifter import train_on_batches
+
     loader = torch.utils.data.DataLoader(
         view_stream(points, args), batch_size=None, num_workers=args.workers,
         pin_memory=device != "cpu", prefetch_factor=4 if args.workers else None,
@@ -85,7 +87,8 @@ def train_streamed(net, points: np.ndarray, args, device: str) -> list[dict]:
     seen, total = 0, torch.zeros((), device=device)
     for chunk in chunks:
         x, y, signs = (t.to(device, non_blocking=True) for t in chunk)
-        total += _train_on_chunk(net, opt, x, y, signs, args)
+        order = torch.randperm(len(x), device=device)
+        total += train_on_batches(net, opt, x, y, signs, order, args)
         seen += len(x) - len(x) % args.batch
         if seen < len(points):
             continue
@@ -103,26 +106,3 @@ def train_streamed(net, points: np.ndarray, args, device: str) -> list[dict]:
             break
     net.to("cpu")
     return history
-
-
-def _train_on_chunk(net, opt, x, y, signs, args):
-    """One Adam step per whole batch of a chunk of samples, in random order; returns the summed
-    mean point distance × batch size (a device tensor: no synchronisation per step)."""
-    import torch
-
-    from tools.lifter_signs import sign_loss
-    from tools.train_lifter import NUM, OUTPUT_SIZE, point_loss
-
-    order = torch.randperm(len(x), device=x.device)
-    total = torch.zeros((), device=x.device)
-    for b in range(0, len(x) - args.batch + 1, args.batch):
-        idx = order[b : b + args.batch]
-        out = net(x[idx])
-        loss, distance = point_loss(out, y[idx], args.nll_weight)
-        if args.sign_weight > 0:
-            loss = loss + args.sign_weight * sign_loss(out[:, OUTPUT_SIZE + NUM :], signs[idx])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        total += distance.detach() * len(idx)
-    return total

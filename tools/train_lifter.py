@@ -334,6 +334,28 @@ def point_loss(out, target, nll_weight: float):
     return err.mean() + nll_weight * nll.mean(), err.mean()
 
 
+def train_on_batches(net, opt, x, y, signs, order, args):
+    """One Adam step per whole batch of ``args.batch`` samples x (C, 99), targets y (C, 99) and
+    depth signs (C, 8) (torch tensors), taken in ``order`` (C,): on the mean point distance
+    plus ``args.nll_weight`` × the errors' likelihood (:func:`point_loss`) and
+    ``args.sign_weight`` × the sign loss. Returns the summed distance × batch size, a tensor
+    on x's device (no synchronisation per step)."""
+    import torch
+
+    total = torch.zeros((), device=x.device)
+    for b in range(0, len(x) - args.batch + 1, args.batch):
+        idx = order[b : b + args.batch]
+        out = net(x[idx])
+        loss, distance = point_loss(out, y[idx], args.nll_weight)
+        if args.sign_weight > 0:
+            loss = loss + args.sign_weight * sign_loss(out[:, OUTPUT_SIZE + NUM :], signs[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        total += distance.detach() * len(idx)
+    return total
+
+
 def train(net, points: np.ndarray, args, rng: np.random.Generator) -> list[dict]:
     """Adam on the mean per-point distance, fresh random views of the training bodies every
     epoch, the learning rate decayed exponentially; stops after ``args.minutes``."""
@@ -347,17 +369,7 @@ def train(net, points: np.ndarray, args, rng: np.random.Generator) -> list[dict]
         x, y, signs = torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(signs)
         order = torch.from_numpy(rng.permutation(len(x)))
         net.train()
-        total = 0.0
-        for b in range(0, len(x) - args.batch + 1, args.batch):
-            idx = order[b : b + args.batch]
-            out = net(x[idx])
-            loss, distance = point_loss(out, y[idx], args.nll_weight)
-            if args.sign_weight > 0:
-                loss = loss + args.sign_weight * sign_loss(out[:, OUTPUT_SIZE + NUM :], signs[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += float(distance.detach()) * len(idx)
+        total = float(train_on_batches(net, opt, x, y, signs, order, args))
         for group in opt.param_groups:
             if args.decay_to is None:
                 group["lr"] *= args.decay
