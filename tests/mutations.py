@@ -240,8 +240,8 @@ MUTATIONS = (
     Mutation(
         "fit-detected-dropped",
         f"{CORE}/fit.py",
-        "problem.weights.pose_stage(3), detected=detected)",
-        "problem.weights.pose_stage(3), detected=None)",
+        "        detected=detected,",
+        "        detected=None,",
         (f"{DEPTH}::test_fit_hands_the_detectors_landmarks_to_the_search",),
     ),
     Mutation(
@@ -306,8 +306,8 @@ MUTATIONS = (
     Mutation(
         "depth-sign-visibility-reversed",
         f"{CORE}/depth_sign.py",
-        "    return np.stack([logit, dz, vis[a] - vis[b]], axis=1).astype(np.float32)",
-        "    return np.stack([logit, dz, vis[b] - vis[a]], axis=1).astype(np.float32)",
+        '    vis = [votes["visibility"][segment] for segment in SEGMENT_NAMES]',
+        '    vis = [-votes["visibility"][segment] for segment in SEGMENT_NAMES]',
         (f"{SIGN}::test_the_other_sources_scalars_read_each_segments_sign",),
     ),
     Mutation(

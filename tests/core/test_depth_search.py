@@ -52,9 +52,14 @@ def settled(problem, x, iterations=40, config=CONFIG):
     return res.x
 
 
-def test_without_3d_evidence_the_search_leaves_the_fit_alone(scene):
+def test_without_3d_evidence_the_search_leaves_the_fit_alone(scene, monkeypatch):
     _, _, x, problem = scene
     wrong = settled(problem, ds.mirrored(problem, x, ("left_elbow",)))
+
+    def evaluated(*args, **kwargs):
+        raise AssertionError("without 3D evidence the search evaluates nothing")
+
+    monkeypatch.setattr(ds, "hypothesis", evaluated)  # nor costs a fit anything
     found, flipped = ds.search_depth(problem, wrong, CONFIG)
     assert flipped == ()
     np.testing.assert_array_equal(found, wrong)
