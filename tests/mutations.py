@@ -264,8 +264,9 @@ MUTATIONS = (
     Mutation(
         "depth-search-image-margin-ignored",
         f"{CORE}/depth_search.py",
-        "allowed = min(margin, IMAGE_MARGIN if image_margin is None else image_margin)",
-        "allowed = margin",
+        '        ("image", VOTE_MARGINS["image"], IMAGE_MARGIN if image_margin is None else '
+        "image_margin),",
+        '        ("image", VOTE_MARGINS["image"], None),',
         (f"{DEPTH}::test_where_the_image_asks_the_energy_may_rise_by_its_margin",),
     ),
     Mutation(
@@ -397,8 +398,9 @@ MUTATIONS = (
     Mutation(
         "strong-blazepose-vote-ignored",
         f"{CORE}/depth_search.py",
-        "            allowed = min(allowed, strong)",
-        "            pass",
+        '        ("blazepose", STRONG_VOTE, STRONG_MARGIN if strong_margin is None else '
+        "strong_margin),",
+        '        ("blazepose", STRONG_VOTE, None),',
         (f"{DEPTH}::test_where_blazepose_asks_strongly_the_energy_may_rise_by_its_margin",),
     ),
 )

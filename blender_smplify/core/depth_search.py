@@ -150,16 +150,20 @@ def search_depth(
     if image is not None:
         votes["image"] = image
     base = current.joints
+    # (source, its vote margin, the energy margin where it asks; None: not asked)
+    allowances = (
+        ("image", VOTE_MARGINS["image"], IMAGE_MARGIN if image_margin is None else image_margin),
+        ("blazepose", STRONG_VOTE, STRONG_MARGIN if strong_margin is None else strong_margin),
+    )
     for segments in screened(problem, current, config, votes):
         if set(segments) & set(flipped):
             continue
         trial = refitted(problem, current, config, segments)
-        allowed = margin
-        if _asks(votes.get("image"), base, segments, VOTE_MARGINS["image"]):
-            allowed = min(margin, IMAGE_MARGIN if image_margin is None else image_margin)
-        strong = STRONG_MARGIN if strong_margin is None else strong_margin
-        if strong is not None and _asks(votes.get("blazepose"), base, segments, STRONG_VOTE):
-            allowed = min(allowed, strong)
+        allowed = min(
+            [margin]
+            + [m for source, vote_margin, m in allowances
+               if m is not None and _asks(votes.get(source), base, segments, vote_margin)]
+        )  # fmt: skip
         if trial.energy < (1.0 - allowed) * current.energy and (
             occlusion is None
             or occlusion.allows(problem.objective.split, current.x, trial.x, segments)
