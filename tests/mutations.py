@@ -376,9 +376,9 @@ MUTATIONS = (
     ),
     Mutation(
         "old-avatar-evidence-indexed",
-        f"{BLENDER}/same_person.py",
-        "None if evidence.get(name) is None else",
-        "None if evidence[name] is None else",
+        f"{BLENDER}/inputs.py",
+        "None if data.get(name) is None else",
+        "None if data[name] is None else",
         (KEPT_FOR_REFIT,),
     ),
     Mutation(

@@ -153,7 +153,7 @@ def stored_keypoints(settings, key: str) -> tuple[Keypoints2D | None, WorldLandm
         return None, None
     data = json.loads(settings.keypoints_json)
     keypoints, _ = Keypoints2D.from_dict(data)
-    world, detected = _landmarks(data)
+    world, detected = stored_landmarks(data)
     return keypoints, world if detected is None else detected
 
 
@@ -163,11 +163,12 @@ def stored_evidence(settings, key: str) -> tuple[WorldLandmarks | None, WorldLan
     scene's detection belongs to another photo)."""
     if settings.keypoints_key != key or not settings.keypoints_json:
         return None, None
-    return _landmarks(json.loads(settings.keypoints_json))
+    return stored_landmarks(json.loads(settings.keypoints_json))
 
 
-def _landmarks(data: dict) -> tuple[WorldLandmarks | None, WorldLandmarks | None]:
-    """The "world" and "detected" entries of a stored detection, read."""
+def stored_landmarks(data: dict) -> tuple[WorldLandmarks | None, WorldLandmarks | None]:
+    """The "world" and "detected" entries (``WorldLandmarks.to_dict`` or null, or absent) of a
+    stored detection or an avatar's stored evidence, read."""
     return tuple(
         None if data.get(name) is None else WorldLandmarks.from_dict(data[name])
         for name in ("world", "detected")

@@ -27,7 +27,6 @@ from ..core.keypoints import Keypoints2D
 from ..core.person_mask import refined_silhouette
 from ..core.same_person_pipeline import SamePersonJobResult, detect_and_fit_same_person
 from ..core.silhouette import Silhouette
-from ..core.world_landmarks import WorldLandmarks
 from . import build_rig, edit_ops, inputs, keypoint_markers
 from .avatar_ops import AvatarOperator, avatar_armature, stored_fit
 from .image_io import image_decoder
@@ -174,10 +173,7 @@ def _view(armature) -> PhotoView:
         )
     keypoints, _ = Keypoints2D.from_dict(json.loads(text))
     evidence = json.loads(armature.get(EVIDENCE_PROP) or "{}")
-    world, detected = (
-        None if evidence.get(name) is None else WorldLandmarks.from_dict(evidence[name])
-        for name in ("world", "detected")
-    )
+    world, detected = inputs.stored_landmarks(evidence)
     mask = None if evidence.get("mask") is None else mask_from_dict(evidence["mask"])
     return PhotoView(keypoints, fit.image_size, fit.focal_length, world, mask, detected)
 
