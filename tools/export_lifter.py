@@ -55,32 +55,16 @@ def store_weights_as_half(path: Path, out: Path | None = None) -> int:
     return len(casts)
 
 
-def largest_difference(path: Path, net) -> float:
-    """Largest |onnxruntime − torch| of the ONNX file at ``path`` (points and depth-sign
-    logits, as :func:`main` exports them) and the torch network ``net`` (eval mode) on 256
-    random inputs."""
-    import onnxruntime as ort
-    import torch
-
-    from tools.train_lifter import INPUT_SIZE, NUM, OUTPUT_SIZE
-
-    x = torch.randn(256, INPUT_SIZE, generator=torch.Generator().manual_seed(0))
-    with torch.no_grad():
-        out = net.eval()(x).numpy()
-    expected = np.concatenate([out[:, :OUTPUT_SIZE], out[:, OUTPUT_SIZE + NUM :]], axis=1)
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = np.concatenate(session.run(None, {"keypoints": x.numpy()}), axis=1)
-    return float(np.abs(got - expected).max())
-
-
 def main(argv: list[str] | None = None) -> int:
     from tools.train_lifter import (
         DEFAULT_OUT,
+        INPUT_SIZE,
         body_points,
         build_network,
         cached_poses,
         export,
         held_out_report,
+        onnx_difference,
         onnx_runner,
     )
 
@@ -104,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
               "onnx_max_abs_diff": float32_difference}  # fmt: skip
     if args.half_weights:
         report["half_weight_arrays"] = store_weights_as_half(args.out)
-        report["onnx_max_abs_diff_half"] = largest_difference(args.out, net)
+        inputs = torch.randn(256, INPUT_SIZE, generator=torch.Generator().manual_seed(0))
+        report["onnx_max_abs_diff_half"] = onnx_difference(args.out, net, inputs)
     _, held = cached_poses(args.cache)
     held = {name: body_points(pose, np.random.default_rng(999), tilted=0.0)
             for name, pose in held.items()}  # fmt: skip

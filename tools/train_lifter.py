@@ -384,17 +384,23 @@ def train(net, points: np.ndarray, args, rng: np.random.Generator) -> list[dict]
     return history
 
 
+#: Each ONNX output's columns of the network's last layer.
+OUTPUT_ENDS = {
+    "points": (0, OUTPUT_SIZE),
+    "log_error": (OUTPUT_SIZE, OUTPUT_SIZE + NUM),
+    "away_logit": (OUTPUT_SIZE + NUM, OUTPUT_SIZE + NUM + len(SEGMENT_ENDS)),
+}
+
+
 def export(net, path: Path, signs: bool = False, errors: bool = True) -> float:
     """Write the network to ONNX (eval mode, fp32) and return the largest difference between
-    onnxruntime's and torch's outputs on random inputs; without ``errors``, no ``log_error``
-    output (a sign head added to a network trained without the error rows)."""
-    import onnxruntime as ort
+    onnxruntime's and torch's outputs on random inputs (:func:`onnx_difference`); without
+    ``errors``, no ``log_error`` output (a sign head added to a network trained without the
+    error rows)."""
     import torch
 
-    ends = {"points": (0, OUTPUT_SIZE), "log_error": (OUTPUT_SIZE, OUTPUT_SIZE + NUM),
-            "away_logit": (OUTPUT_SIZE + NUM, OUTPUT_SIZE + NUM + len(SEGMENT_ENDS))}  # fmt: skip
+    ends = OUTPUT_ENDS
     names = ["points"] + (["log_error"] if errors else []) + (["away_logit"] if signs else [])
-    columns = np.concatenate([np.arange(*ends[name]) for name in names])
 
     class Outputs(torch.nn.Module):
         def __init__(self, body):
@@ -412,12 +418,23 @@ def export(net, path: Path, signs: bool = False, errors: bool = True) -> float:
     torch.onnx.export(wrapped, (dummy,), str(path), input_names=["keypoints"],
                       output_names=names, dynamic_axes=axes,
                       opset_version=17, dynamo=False)  # fmt: skip
+    return onnx_difference(path, net, dummy)
+
+
+def onnx_difference(path: Path, net, x) -> float:
+    """Largest |onnxruntime − torch| over the outputs the ONNX file at ``path`` has (its
+    columns of ``net``'s last layer by name, :data:`OUTPUT_ENDS`), on inputs x (N, 99), a torch
+    tensor; ``net`` is put in eval mode."""
+    import onnxruntime as ort
+    import torch
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = [output.name for output in session.get_outputs()]
+    columns = np.concatenate([np.arange(*OUTPUT_ENDS[name]) for name in names])
     with torch.no_grad():
-        expected = net(dummy).numpy()[:, columns]
-    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
-        None, {"keypoints": dummy.numpy()}
-    )
-    return float(np.abs(np.concatenate(got, axis=1) - expected).max())
+        expected = net.eval()(x).numpy()[:, columns]
+    got = np.concatenate(session.run(None, {"keypoints": x.numpy()}), axis=1)
+    return float(np.abs(got - expected).max())
 
 
 # ---- evaluation ------------------------------------------------------------------------------
