@@ -19,6 +19,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +62,6 @@ Progress = Callable[[float, str], bool]
 
 _models: dict[tuple, BodyModel] = {}
 _detectors: dict[int, object] = {}
-_depth_signs: list = []
 
 
 def load_model(gender: str = "neutral", path: str | os.PathLike | None = None) -> BodyModel:
@@ -84,13 +84,12 @@ def detector(threads: int | None = None):
     return _detectors[key]
 
 
+@cache
 def depth_signs():
     """The image's depth-sign network, a ``core.depth_sign.DepthSign`` (made once)."""
     from .depth_sign import DepthSign
 
-    if not _depth_signs:
-        _depth_signs.append(DepthSign())
-    return _depth_signs[0]
+    return DepthSign()
 
 
 @dataclass(frozen=True)
