@@ -35,21 +35,22 @@ import rendered_eval as re_  # noqa: E402
 from depth_hypotheses import lifted_fit  # noqa: E402
 from lifter_confidence import SOURCES, cached_keypoints, half_of, load_keypoints  # noqa: E402
 
-#: name -> (MARGIN, whether the detector's landmarks vote[, the image network's vote margin,
-#: its energy margin]); None: no search.
+#: name -> the search's settings: ``margin`` (``MARGIN``), whether the detector's landmarks
+#: vote (``detector``); with the image's votes their vote margin and energy margin
+#: (``image_vote``, ``image_margin``); with BlazePose's strong votes theirs (``strong_vote``,
+#: ``strong_margin``); None: no search.
 VARIANTS = {
     "no search": None,
-    "lifter votes, energy drops (before)": (0.0, False),
-    "lifter votes, energy < x1.1": (-0.1, False),
-    "lifter or detector votes, energy drops": (0.0, True),
-    "lifter or detector votes, energy < x1.1 (shipped)": (-0.1, True),
+    "lifter votes, energy drops (before)": {"margin": 0.0, "detector": False},
+    "lifter votes, energy < x1.1": {"margin": -0.1, "detector": False},
+    "lifter or detector votes, energy drops": {"margin": 0.0, "detector": True},
+    "lifter or detector votes, energy < x1.1 (shipped)": {"margin": -0.1, "detector": True},
 }
+SHIPPED = VARIANTS["lifter or detector votes, energy < x1.1 (shipped)"]
 #: With ``--image-votes``: the shipped criterion plus the image's depth-sign network asking by
 #: a vote margin (2p − 1 beyond it), the energy allowed to rise to (1 − energy margin) × E.
 IMAGE_VOTE_MARGINS = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9)
 IMAGE_ENERGY_MARGINS = (-0.1, -0.3, -0.5)
-
-
 #: With ``--strong``: the shipped criterion with BlazePose's strong votes (its depth change per
 #: length beyond the vote margin) allowed to raise the energy to (1 − energy margin) × E.
 STRONG_VOTES = (0.6, 0.7, 0.8, 0.9)
@@ -57,13 +58,38 @@ STRONG_ENERGY_MARGINS = (-0.3, -0.6, -1.0, -2.0)
 
 
 def strong_variants() -> dict:
-    return {f"shipped + blazepose > {v}, energy < x{1 - e:.1f}": (-0.1, True, None, None, v, e)
+    return {f"shipped + blazepose > {v}, energy < x{1 - e:.1f}":
+            {**SHIPPED, "strong_vote": v, "strong_margin": e}
             for v in STRONG_VOTES for e in STRONG_ENERGY_MARGINS}  # fmt: skip
 
 
 def image_variants() -> dict:
-    return {f"shipped + image > {m}, energy < x{1 - e:.1f}": (-0.1, True, m, e)
+    return {f"shipped + image > {m}, energy < x{1 - e:.1f}":
+            {**SHIPPED, "image_vote": m, "image_margin": e}
             for m in IMAGE_VOTE_MARGINS for e in IMAGE_ENERGY_MARGINS}  # fmt: skip
+
+
+def searched(problem, x0, config, variant: dict, detected, image_votes):
+    """``search_depth`` from x0 under one variant's settings (its vote thresholds set on
+    ``depth_search`` for the call, then restored)."""
+    from blender_smplify.core import depth_search
+
+    shipped = depth_search.VOTE_MARGINS["image"], depth_search.STRONG_VOTE
+    depth_search.VOTE_MARGINS["image"] = variant.get("image_vote", shipped[0])
+    depth_search.STRONG_VOTE = variant.get("strong_vote", shipped[1])
+    try:
+        return depth_search.search_depth(
+            problem,
+            x0,
+            config,
+            margin=variant["margin"],
+            detected=detected if variant["detector"] else None,
+            image=image_votes if "image_vote" in variant else None,
+            image_margin=variant.get("image_margin"),
+            strong_margin=variant.get("strong_margin"),
+        )
+    finally:
+        depth_search.VOTE_MARGINS["image"], depth_search.STRONG_VOTE = shipped
 
 
 def search_case(
@@ -71,10 +97,7 @@ def search_case(
 ) -> dict:
     """``image``: (8,) the image network's away-probabilities of the detector's keypoints
     (``depth_sign_eval.py --save-votes``), or None."""
-    from blender_smplify.core import depth_search
-    from blender_smplify.core.depth_search import joints_of, search_depth
-
-    shipped_strong_vote = depth_search.STRONG_VOTE
+    from blender_smplify.core.depth_search import LIMB_SEGMENTS, joints_of
     from blender_smplify.core.world_landmarks import WorldLandmarks
 
     w, h = info["image_size"]
@@ -93,35 +116,17 @@ def search_case(
         problem, x0, _, weights = lifted_fit(model, keypoints, info, lifter, search=False)
         out = {}
         by_image = image is not None and source == "detector"
+        image_votes = None
+        if by_image:
+            image_votes = {s: 2 * p - 1 for s, p in zip(LIMB_SEGMENTS, image) if np.isfinite(p)}
         variants = {**VARIANTS, **(image_variants() if by_image else {}),
                     **(strong_variants() if strong else {})}  # fmt: skip
         for name, variant in variants.items():
             c0 = time.process_time()
             x, flipped = x0, ()
             if variant is not None:
-                margin, votes, *more = variant
-                by_image, by_strength = more[:2], more[2:]
-                votes_image, image_margin, strong_margin = None, None, None
-                if by_image and by_image[0] is not None and source == "detector":
-                    depth_search.VOTE_MARGINS["image"], image_margin = by_image
-                    votes_image = {
-                        s: 2 * p - 1
-                        for s, p in zip(depth_search.LIMB_SEGMENTS, image)
-                        if np.isfinite(p)
-                    }
-                if by_strength:
-                    depth_search.STRONG_VOTE, strong_margin = by_strength
-                x, flipped = search_depth(
-                    problem,
-                    x0,
-                    weights.pose_stage(3),
-                    margin=margin,
-                    detected=detected if votes else None,
-                    image=votes_image,
-                    image_margin=image_margin,
-                    strong_margin=strong_margin,
-                )
-                depth_search.STRONG_VOTE = shipped_strong_vote
+                config = weights.pose_stage(3)
+                x, flipped = searched(problem, x0, config, variant, detected, image_votes)
             cpu = 1e3 * (time.process_time() - c0)
             m = dm.case_metrics(joints_of(problem, x), truth)
             out[name] = {"pa24": m["pa24"], "backwards": m["backwards"],
