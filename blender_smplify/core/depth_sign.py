@@ -39,17 +39,13 @@ import numpy as np
 from PIL import Image
 
 from .detector import MODEL_DIR
-from .edit_terms import LIMB_SEGMENTS
 from .errors import KeypointsError
 from .keypoints import Keypoints2D, get_layout
+from .lifter import SEGMENT_ENDS, SEGMENT_NAMES  # the segments of the lifter's sign head
 from .onnx_runtime import onnx_session
 
 DEPTH_SIGN_FILE = "depth_sign.onnx"
 LAYOUT = get_layout("blazepose33")
-#: The segments, named by their parent joint (``edit_terms.LIMB_SEGMENTS`` order), and their
-#: (parent, child) blazepose33 indices (8, 2).
-SEGMENT_NAMES = tuple(LIMB_SEGMENTS)
-SEGMENT_ENDS = np.array([(LAYOUT.index(a), LAYOUT.index(b)) for a, b in LIMB_SEGMENTS.items()])
 #: Each segment's kind: 0 upper arm, 1 forearm, 2 thigh, 3 shin.
 KINDS = np.arange(8) % 4
 TORSO_ENDS = (
