@@ -403,6 +403,26 @@ MUTATIONS = (
         '        ("blazepose", STRONG_VOTE, None),',
         (f"{DEPTH}::test_where_blazepose_asks_strongly_the_energy_may_rise_by_its_margin",),
     ),
+    Mutation(
+        "extremities-left-behind",
+        f"{CORE}/detector_result.py",
+        "    shift = np.where(taken[:, None], m_xy - xy[LIMB_B], 0.0)",
+        "    shift = np.zeros_like(m_xy)",
+        (
+            "tests/core/test_detector_frame.py::"
+            "test_blazeposes_hands_and_feet_move_with_the_wrist_or_ankle_movenet_replaced",
+        ),
+    ),
+    Mutation(
+        "extremities-moved-by-unsure-joint",
+        f"{CORE}/detector_result.py",
+        "    shift = np.where(taken[:, None], m_xy - xy[LIMB_B], 0.0)",
+        "    shift = m_xy - xy[LIMB_B]",
+        (
+            "tests/core/test_detector_frame.py::"
+            "test_blazeposes_hands_and_feet_move_with_the_wrist_or_ankle_movenet_replaced",
+        ),
+    ),
 )
 
 

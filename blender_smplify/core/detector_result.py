@@ -17,6 +17,13 @@ from .movenet import LIMB_COCO, LIMB_JOINTS, LimbPass
 LIMB_B = np.array([B[n] for n in LIMB_JOINTS])
 """(12,) BlazePose indices of the limb joints, in LIMB_JOINTS order."""
 TORSO = (LIMB_JOINTS.index("right_shoulder"), LIMB_JOINTS.index("left_hip"))
+#: BlazePose's hand and foot points, each carried by the limb joint it hangs from.
+_CARRIED = {"wrist": ("pinky", "index", "thumb"), "ankle": ("heel", "foot_index")}
+EXTREMITIES = {
+    f"{side}_{joint}": tuple(f"{side}_{point}" for point in points)
+    for side in ("left", "right")
+    for joint, points in _CARRIED.items()
+}
 
 
 @dataclass(frozen=True)
@@ -115,6 +122,11 @@ def fuse_limbs(
 
     Joints BlazePose marks missing (confidence 0, out of frame) stay missing.
 
+    BlazePose's hand and foot points (``EXTREMITIES``) move with their wrist or ankle when
+    MoveNet's replaces it: where the two models disagree, BlazePose's whole hand or foot is off
+    with its joint (on the rendered benchmark the heels' median error falls from 3.8 % to 2.4 %
+    of the body's size, the toes' mean from 8.9 % to 6.6 %; ``docs/detector.md``).
+
     Parameters
     ----------
     xy : (33, 2) BlazePose's landmarks in image pixels.
@@ -131,8 +143,11 @@ def fuse_limbs(
     calibrated = sigmoid(w0 * np.log(p / (1.0 - p)) + w1 * apart + w2)
     seen = conf[LIMB_B] > 0.0
     taken = seen & (m >= settings.limb_min_score)
+    shift = np.where(taken[:, None], m_xy - xy[LIMB_B], 0.0)
     xy[LIMB_B[taken]] = m_xy[taken]
     conf[LIMB_B[seen]] = calibrated[seen]
+    for joint, points in EXTREMITIES.items():
+        xy[[B[p] for p in points]] += shift[LIMB_JOINTS.index(joint)]
 
 
 def outside_image(xy: np.ndarray, h: int, w: int) -> np.ndarray:

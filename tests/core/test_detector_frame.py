@@ -192,6 +192,31 @@ def test_limb_confidence_is_calibrated_on_score_and_agreement():
     np.testing.assert_allclose(xy[LIMB_B], m_xy[LIMB_COCO])  # MoveNet's joints are taken
 
 
+def test_blazeposes_hands_and_feet_move_with_the_wrist_or_ankle_movenet_replaced():
+    from blender_smplify.core.detector import LIMB_B, fuse_limbs
+    from blender_smplify.core.detector_crop import Crop
+    from blender_smplify.core.movenet import LIMB_COCO
+
+    m_xy = np.zeros((17, 2))
+    m_xy[LIMB_COCO] = np.arange(24, dtype=float).reshape(12, 2) * 10.0
+    score = np.full(17, 0.5)
+    score[LIMB_COCO[LIMB_JOINTS.index("right_ankle")]] = 0.1  # MoveNet unsure: BlazePose's kept
+    limbs = LimbPass(Crop(np.zeros(2), 100.0), m_xy, score)
+    xy, conf = np.zeros((33, 2)), np.full(33, 0.8)
+    xy[LIMB_B] = m_xy[LIMB_COCO]
+    for joint, points in (("left_ankle", FEET[::2]), ("right_ankle", FEET[1::2]),
+                          ("left_wrist", ("left_pinky", "left_index", "left_thumb"))):  # fmt: skip
+        xy[B[joint]] += [30.0, -20.0]  # BlazePose put the joint and all it carries elsewhere
+        for k, name in enumerate(points):
+            xy[B[name]] = xy[B[joint]] + [5.0 * k, 8.0]
+    before = xy.copy()
+    fuse_limbs(xy, conf, limbs, dataclasses.replace(DetectorSettings(), limb_min_score=0.3))
+    for name in ("left_heel", "left_foot_index", "left_pinky", "left_index", "left_thumb"):
+        np.testing.assert_allclose(xy[B[name]], before[B[name]] - [30.0, -20.0])
+    for name in ("right_heel", "right_foot_index", "right_pinky", "nose"):
+        np.testing.assert_array_equal(xy[B[name]], before[B[name]])
+
+
 @pytest.mark.skipif(not (LSP / "joints.npz").exists(), reason=f"LSP photos not at {LSP}")
 @pytest.mark.parametrize("name", ["im1011.jpg", "im1024.jpg", "im1030.jpg"])
 def test_lsp_photo_turned_by_90_degrees(detector, name):
