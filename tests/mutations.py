@@ -34,6 +34,7 @@ TRAINING = "tests/core/test_lifter_training.py"
 SAME_DOOR = "tests/core/test_same_person_cli.py"
 SAME_BPY = "tests/blender/test_same_person.py"
 PANEL = "tests/blender/test_photo_to_avatar.py"
+FRAME = "tests/core/test_detector_frame.py"
 BLENDER = "blender_smplify/blender"
 KEPT_FOR_REFIT = (
     f"{SAME_BPY}::test_the_detectors_landmarks_are_kept_for_refit_and_old_avatars_still_refit"
@@ -409,8 +410,7 @@ MUTATIONS = (
         "    shift = np.where(taken[:, None], m_xy - xy[LIMB_B], 0.0)",
         "    shift = np.zeros_like(m_xy)",
         (
-            "tests/core/test_detector_frame.py::"
-            "test_blazeposes_hands_and_feet_move_with_the_wrist_or_ankle_movenet_replaced",
+            f"{FRAME}::test_blazeposes_hands_and_feet_move_with_the_wrist_or_ankle_movenet_replaced",
         ),
     ),
     Mutation(
@@ -419,9 +419,29 @@ MUTATIONS = (
         "    shift = np.where(taken[:, None], m_xy - xy[LIMB_B], 0.0)",
         "    shift = m_xy - xy[LIMB_B]",
         (
-            "tests/core/test_detector_frame.py::"
-            "test_blazeposes_hands_and_feet_move_with_the_wrist_or_ankle_movenet_replaced",
+            f"{FRAME}::test_blazeposes_hands_and_feet_move_with_the_wrist_or_ankle_movenet_replaced",
         ),
+    ),
+    Mutation(
+        "face-left-behind",
+        f"{CORE}/detector_result.py",
+        "    move_face(xy, limbs)",
+        "    pass",
+        (f"{FRAME}::test_blazeposes_face_moves_onto_movenets_by_movenets_scores",),
+    ),
+    Mutation(
+        "face-moved-by-unweighted-mean",
+        f"{CORE}/detector_result.py",
+        "    xy[FACE_B] += weight @ offsets / weight.sum()",
+        "    xy[FACE_B] += offsets.mean(axis=0)",
+        (f"{FRAME}::test_blazeposes_face_moves_onto_movenets_by_movenets_scores",),
+    ),
+    Mutation(
+        "face-moved-when-movenet-sees-none",
+        f"{CORE}/detector_result.py",
+        "    if weight.sum() <= 0.0:",
+        "    if False:",
+        (f"{FRAME}::test_blazeposes_face_moves_onto_movenets_by_movenets_scores",),
     ),
 )
 

@@ -32,8 +32,9 @@ Procedure for one image (``JointDetector.detect``), defaults in brackets:
    agree with it (within ``second_look_agree`` / ``flip_agree`` × the torso), the final
    pass's elsewhere. Scores stay the final pass's.
 7. MoveNet's twelve limb joints replace BlazePose's (``fuse_limbs``, with a calibrated
-   confidence); face, hands, heels, toes, mask and world landmarks stay BlazePose's, the hands'
-   and feet's points moved with the wrist or ankle they hang from.
+   confidence); face, hands, heels, toes, mask and world landmarks stay BlazePose's, the hands
+   and feet moved with the wrist or ankle they hang from, the face onto MoveNet's nose, eyes
+   and ears (``move_face``).
    Landmarks BlazePose places outside the image are out of frame (``Detection.out_of_frame``):
    confidence 0, left out of the limb score, so a person the frame cuts is decided on the
    visible part.

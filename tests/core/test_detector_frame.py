@@ -217,6 +217,28 @@ def test_blazeposes_hands_and_feet_move_with_the_wrist_or_ankle_movenet_replaced
         np.testing.assert_array_equal(xy[B[name]], before[B[name]])
 
 
+def test_blazeposes_face_moves_onto_movenets_by_movenets_scores():
+    from blender_smplify.core.detector import fuse_limbs
+    from blender_smplify.core.detector_crop import Crop
+
+    xy, conf = np.random.default_rng(0).uniform(0, 200, (33, 2)), np.full(33, 0.8)
+    m_xy, score = np.zeros((17, 2)), np.zeros(17)
+    for name, offset, s in (("nose", (12.0, -6.0), 0.9), ("left_eye", (12.0, -6.0), 0.9),
+                            ("right_ear", (-24.0, 12.0), 0.45)):  # fmt: skip
+        m_xy[COCO17_NAMES.index(name)] = xy[B[name]] + offset
+        score[COCO17_NAMES.index(name)] = s
+    face = [B[n] for n in ("nose", "left_eye_inner", "right_eye_outer", "mouth_right")]
+    before = xy.copy()
+    fuse_limbs(xy, conf, LimbPass(Crop(np.zeros(2), 100.0), m_xy, score), DetectorSettings())
+    mean = (0.9 * 2 * np.array([12.0, -6.0]) + 0.45 * np.array([-24.0, 12.0])) / 2.25
+    np.testing.assert_allclose(xy[face], before[face] + mean)
+    assert np.allclose(mean, [4.8, -2.4])
+    unsure = before.copy()
+    fuse_limbs(unsure, conf.copy(), LimbPass(Crop(np.zeros(2), 100.0), m_xy, 0 * score),
+               DetectorSettings())  # fmt: skip
+    np.testing.assert_array_equal(unsure[face], before[face])
+
+
 @pytest.mark.skipif(not (LSP / "joints.npz").exists(), reason=f"LSP photos not at {LSP}")
 @pytest.mark.parametrize("name", ["im1011.jpg", "im1024.jpg", "im1030.jpg"])
 def test_lsp_photo_turned_by_90_degrees(detector, name):
