@@ -35,6 +35,9 @@ SAME_DOOR = "tests/core/test_same_person_cli.py"
 SAME_BPY = "tests/blender/test_same_person.py"
 PANEL = "tests/blender/test_photo_to_avatar.py"
 FRAME = "tests/core/test_detector_frame.py"
+UNSURE_UNIT = (
+    "tests/core/test_fit.py::test_two_unsure_limb_joints_or_missing_ones_are_not_warned_of"
+)
 BLENDER = "blender_smplify/blender"
 KEPT_FOR_REFIT = (
     f"{SAME_BPY}::test_the_detectors_landmarks_are_kept_for_refit_and_old_avatars_still_refit"
@@ -442,6 +445,27 @@ MUTATIONS = (
         "    if weight.sum() <= 0.0:",
         "    if False:",
         (f"{FRAME}::test_blazeposes_face_moves_onto_movenets_by_movenets_scores",),
+    ),
+    Mutation(
+        "unsure-warning-dropped",
+        f"{CORE}/fit.py",
+        "    return replace(result, warnings=result.warnings + unsure)",
+        "    return result",
+        ("tests/core/test_fit.py::test_a_fit_names_the_limb_joints_the_detector_is_unsure_of",),
+    ),
+    Mutation(
+        "unsure-counts-missing-joints",
+        f"{CORE}/fit_setup.py",
+        "if name in layout.names and 0.0 < confidence[layout.index(name)] < UNSURE_CONFIDENCE",
+        "if name in layout.names and confidence[layout.index(name)] < UNSURE_CONFIDENCE",
+        (UNSURE_UNIT,),
+    ),
+    Mutation(
+        "unsure-at-two-joints",
+        f"{CORE}/fit_setup.py",
+        "UNSURE_JOINTS = 3",
+        "UNSURE_JOINTS = 2",
+        (UNSURE_UNIT,),
     ),
 )
 

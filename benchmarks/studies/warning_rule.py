@@ -10,7 +10,10 @@ or without the world landmarks) and compares warning rules against a failure lab
 - failure: fewer than ``--pck`` of the fitted body's 12 limb joints, projected, lie within
   0.2 × torso size (right shoulder to left hip) of the annotated joints (PCK@0.2, LSP's metric);
 - rules: joint energy per visible keypoint above T, and "at least N keypoints off by more than
-  ``--off`` × the fitted body's projected height".
+  ``--off`` × the fitted body's projected height";
+- and, joining the energy warning above ``fit.WARN_JOINT_ENERGY``: "at least N of the 12 limb
+  joints with a detector confidence in (0, c)" (``fit_setup.unsure_warnings``), with the fit's
+  own warnings as shipped beside it.
 
 Rules are chosen on the first 150 photos by id (highest F1 of the warnings against the failures:
 balanced accuracy rewards catching every rare failure whatever the false alarms, and picks
@@ -39,6 +42,7 @@ from detector_lsp import LSP_TO_BLAZEPOSE  # LSP's 12 limb joints by name
 def fit_rows(dets, gt: np.ndarray, world: bool, off: float) -> list[dict]:
     """Fit every detection; per photo its energy, keypoint errors and PCK against LSP's truth."""
     from blender_smplify.core.body_model import BodyModel
+    from blender_smplify.core.detector_result import LIMB_B
     from blender_smplify.core.fit import fit
     from blender_smplify.core.fit_setup import get_setup
     from blender_smplify.core.joints import J
@@ -71,10 +75,23 @@ def fit_rows(dets, gt: np.ndarray, world: bool, off: float) -> list[dict]:
                 "energy": res.energy.get("joints", 0.0) / max(int(used.sum()), 1),
                 "n_off": int((err[used] > off * height_px).sum()),
                 "poor": any("poorly" in w for w in res.warnings),
+                "unsure": any("unsure" in w for w in res.warnings),
+                "limb_conf": dets["confidence"][k][LIMB_B],
                 "retried": bool(res.diagnostics.retried),
             }
         )
     return rows
+
+
+#: The fit's energy warning (``fit.WARN_JOINT_ENERGY``), which the unsure-joints rule joins.
+WARN = 500.0
+
+
+def with_unsure(a: dict, c: float, n: int) -> np.ndarray:
+    """Warned by the energy above ``WARN`` or by at least ``n`` of the 12 limb joints with a
+    confidence in (0, c) (``fit_setup.unsure_warnings``)."""
+    conf = a["limb_conf"]
+    return (a["energy"] > WARN) | (((conf > 0) & (conf < c)).sum(axis=1) >= n)
 
 
 def scores(warn: np.ndarray, fail: np.ndarray) -> dict:
@@ -135,6 +152,12 @@ def main(argv: list[str] | None = None) -> int:
         s = scores(tune[kind] > value if kind == "energy" else tune[kind] >= value, fail)
         if kind not in best or s["f1"] > best[kind][1]["f1"]:
             best[kind] = (value, s)
+    best_unsure = None
+    if "limb_conf" in tune:
+        grid = [(c, n) for c in (0.3, 0.4, 0.5, 0.6) for n in (1, 2, 3)]
+        best_unsure = max(grid, key=lambda cn: scores(with_unsure(tune, *cn), fail)["f1"])
+        print(f"chosen on the first 150 with the energy warning: >= {best_unsure[1]} limb joints "
+              f"with confidence in (0, {best_unsure[0]:g})")  # fmt: skip
     print(f"failure: limb PCK@0.2 < {args.pck:g}; keypoint off: > {args.off:g} × body height")
     print(f"chosen on the first 150: energy > {best['energy'][0]}, n_off >= {best['n_off'][0]}\n")
     for label, a in arrays.items():
@@ -150,6 +173,11 @@ def main(argv: list[str] | None = None) -> int:
         print(line(f"energy > {t}", scores(a["energy"] > t, fail)))
         n = best["n_off"][0]
         print(line(f">= {n} keypoints off > {args.off:g} height", scores(a["n_off"] >= n, fail)))
+        if "limb_conf" in a:
+            c, n = best_unsure
+            print(line(f"energy > {WARN:g} or >= {n} limb joints in (0, {c:g})",
+                       scores(with_unsure(a, c, n), fail)))  # fmt: skip
+            print(line("the fit's own warnings", scores(a["poor"] | a["unsure"], fail)))
         print()
     return 0
 

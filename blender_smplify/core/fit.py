@@ -27,11 +27,12 @@ Procedure:
 
 ``fit`` calls one function per step: ``fit_setup.prepare`` (0), ``_camera_stage`` (1),
 ``_starts`` and ``_annealed_stages`` (2), ``_retry_if_stuck`` and ``_depth_search`` (3),
-``_silhouette_stage`` (4), ``_result``. Each stage runs Powell's dogleg (``dogleg.py``) on
-normal equations assembled from analytic Jacobians (``objective.py``), in float64, under
-that stage's frozen ``StageConfig`` (``SmplifyWeights.camera_stage`` / ``pose_stage``: a
-weight per residual block, and the keypoints the joint term uses); the objective itself never
-changes during a fit.
+``_silhouette_stage`` (4), ``_result``; the result also names the limb joints the detector
+was unsure of when there are several (``fit_setup.unsure_warnings``). Each stage runs
+Powell's dogleg (``dogleg.py``) on normal equations assembled from analytic Jacobians
+(``objective.py``), in float64, under that stage's frozen ``StageConfig``
+(``SmplifyWeights.camera_stage`` / ``pose_stage``: a weight per residual block, and the
+keypoints the joint term uses); the objective itself never changes during a fit.
 ``FitOptions.jacobian = "2-point"`` swaps in forward finite differences of the same residuals:
 the baseline of ``benchmarks/fit_synthetic.py``.
 """
@@ -57,6 +58,7 @@ from .fit_setup import (
     initial_translation,
     mirror_yaw,
     prepare,
+    unsure_warnings,
     visibility_warnings,
 )
 from .keypoints import Keypoints2D
@@ -258,7 +260,9 @@ def fit(
     best = _depth_search(problem, solver, best, detected, occlusion, image_votes)  # other side
     # 4. the person's outline refines shape and pose
     best = _silhouette_stage(problem, solver, best)
-    return _result(problem, solver, best, camera.seconds, _diagnostics(camera, best))
+    result = _result(problem, solver, best, camera.seconds, _diagnostics(camera, best))
+    unsure = unsure_warnings(problem.setup.layout, np.asarray(keypoints.confidence))
+    return replace(result, warnings=result.warnings + unsure)
 
 
 class _Solver:

@@ -316,6 +316,35 @@ def finite_difference_normal_equations(
     return float(r @ r), J.T @ r, J.T @ J
 
 
+#: Limb joints whose confidence lies below this (but above 0: a missing joint is warned of
+#: apart) count as ones the detector is unsure of ...
+UNSURE_CONFIDENCE = 0.6
+#: ... and a fit with at least this many of them carries the warning of
+#: :func:`unsure_warnings`. Both chosen on the first 150 LSP photos with the energy warning
+#: (``benchmarks/studies/warning_rule.py``, highest F1 against "limb PCK@0.2 below 75 %"; grid
+#: 0.3-0.6 × 1-3): there the two together warn on 10 photos, 6 of them failures (13 in all); on
+#: the other 150 on 12, 6 of them failures (14). The energy alone then warned on 2 and 5.
+UNSURE_JOINTS = 3
+LIMB_JOINT_NAMES = tuple(
+    f"{side}_{part}"
+    for side in ("left", "right")
+    for part in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
+)
+
+
+def unsure_warnings(layout, confidence: np.ndarray) -> tuple[str, ...]:
+    """A warning naming the limb joints the detector is unsure of (confidence in (0,
+    ``UNSURE_CONFIDENCE``)) when there are at least ``UNSURE_JOINTS``; none otherwise."""
+    unsure = [
+        name.replace("_", " ")
+        for name in LIMB_JOINT_NAMES
+        if name in layout.names and 0.0 < confidence[layout.index(name)] < UNSURE_CONFIDENCE
+    ]
+    if len(unsure) < UNSURE_JOINTS:
+        return ()
+    return (f"the detector is unsure of the {', '.join(unsure)}: check them",)
+
+
 def visibility_warnings(layout, use: np.ndarray) -> tuple[str, ...]:
     out = []
     groups = {"legs": ("knee", "ankle"), "arms": ("elbow", "wrist")}

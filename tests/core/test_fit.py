@@ -13,6 +13,7 @@ from toy_camera import FOCAL, SIZE, project
 from blender_smplify.core.dogleg import Status
 from blender_smplify.core.errors import KeypointsError
 from blender_smplify.core.fit import FACING_AWAY, STAGE_NAMES, FitOptions, FitResult, fit
+from blender_smplify.core.fit_setup import unsure_warnings
 from blender_smplify.core.joints import J
 from blender_smplify.core.keypoints import Keypoints2D, get_layout
 from blender_smplify.core.objective import SmplifyWeights
@@ -233,6 +234,38 @@ def test_one_keypoint_off_is_retried_without_a_warning_two_are_flagged(body, pri
         )
         results.append((fitted.diagnostics.retried, any("poorly" in w for w in fitted.warnings)))
     assert results == [(True, False), (True, True)]
+
+
+def test_a_fit_names_the_limb_joints_the_detector_is_unsure_of(body, prior):
+    _, _, kp = truth(body, prior, seed=9)
+    layout = get_layout("smpl24")
+    confidence = np.ones(24)
+    for name in ("right_knee", "left_wrist", "left_ankle"):
+        confidence[layout.index(name)] = 0.4
+    fitted = fit(
+        body,
+        Keypoints2D("smpl24", kp.xy, confidence),
+        SIZE,
+        FOCAL,
+        options=FitOptions(pose_prior=prior),
+    )
+    unsure = [w for w in fitted.warnings if "unsure" in w]
+    named = "left wrist, left ankle, right knee"
+    assert unsure == [f"the detector is unsure of the {named}: check them"]
+
+
+def test_two_unsure_limb_joints_or_missing_ones_are_not_warned_of():
+    layout = get_layout("blazepose33")
+    confidence = np.ones(33)
+    confidence[[layout.index("left_wrist"), layout.index("right_knee")]] = 0.59
+    confidence[layout.index("left_heel")] = 0.1  # not a limb joint
+    assert unsure_warnings(layout, confidence) == ()
+    confidence[layout.index("left_ankle")] = 0.0  # missing: warned of elsewhere
+    assert unsure_warnings(layout, confidence) == ()
+    confidence[layout.index("left_ankle")] = 0.6  # at the threshold: sure enough
+    assert unsure_warnings(layout, confidence) == ()
+    confidence[layout.index("left_ankle")] = 0.3
+    assert len(unsure_warnings(layout, confidence)) == 1
 
 
 def test_pose_only_fit_without_shape_coefficients(body, prior):
