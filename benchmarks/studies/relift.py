@@ -105,9 +105,14 @@ def main(argv=None) -> int:
             print(f"{k + 1}/{len(cases)}, {time.perf_counter() - start:.0f} s", flush=True)
     if args.save:
         args.save.write_text(json.dumps({"rows": rows}, default=float))
-    print("from detector:")
-    lc.print_tables([{"name": r["name"], "category": r["category"], "detector": r["detector"],
-                      "truth2d": None} for r in rows], ["shipped", *variants])  # fmt: skip
+    names = ["shipped", *variants]
+    print("from detector: PA-MPJPE 24 median / p90 | backwards | facing right | CPU ms")
+    print("| category | " + " | ".join(names) + " |")
+    print("|---" * (len(names) + 1) + "|")
+    for cat in sorted({r["category"] for r in rows}) + ["all"]:
+        fits = [r["detector"] for r in rows
+                if r["detector"] is not None and cat in (r["category"], "all")]  # fmt: skip
+        print(f"| {cat} | " + " | ".join(lc.summary([f[v] for f in fits]) for v in names) + " |")
     return 0
 
 
