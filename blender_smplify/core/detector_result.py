@@ -17,18 +17,21 @@ from .movenet import COCO17_NAMES, LIMB_COCO, LIMB_JOINTS, LimbPass
 LIMB_B = np.array([B[n] for n in LIMB_JOINTS])
 """(12,) BlazePose indices of the limb joints, in LIMB_JOINTS order."""
 TORSO = (LIMB_JOINTS.index("right_shoulder"), LIMB_JOINTS.index("left_hip"))
-#: BlazePose's hand and foot points, each carried by the limb joint it hangs from.
-_CARRIED = {"wrist": ("pinky", "index", "thumb"), "ankle": ("heel", "foot_index")}
-EXTREMITIES = {
-    f"{side}_{joint}": tuple(f"{side}_{point}" for point in points)
+#: BlazePose's hand and foot points (``EXTREMITY_B``), each carried by the limb joint it hangs
+#: from (``EXTREMITY_JOINT``, its index in LIMB_JOINTS).
+_HANGING = {"wrist": ("pinky", "index", "thumb"), "ankle": ("heel", "foot_index")}
+_CARRIED = [
+    (f"{side}_{point}", f"{side}_{joint}")
     for side in ("left", "right")
-    for joint, points in _CARRIED.items()
-}
-#: The face points both models give (MoveNet's COCO index, BlazePose's index).
-SHARED_FACE = tuple(
-    (COCO17_NAMES.index(n), B[n])
-    for n in ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
-)
+    for joint, points in _HANGING.items()
+    for point in points
+]
+EXTREMITY_B = np.array([B[point] for point, _ in _CARRIED])
+EXTREMITY_JOINT = np.array([LIMB_JOINTS.index(joint) for _, joint in _CARRIED])
+#: The face points both models give, as MoveNet's and as BlazePose's indices.
+_SHARED_FACE = ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
+SHARED_FACE_COCO = np.array([COCO17_NAMES.index(n) for n in _SHARED_FACE])
+SHARED_FACE_B = np.array([B[n] for n in _SHARED_FACE])
 FACE_B = np.arange(B["mouth_right"] + 1)
 """BlazePose's 11 face points (nose to mouth)."""
 
@@ -129,7 +132,7 @@ def fuse_limbs(
 
     Joints BlazePose marks missing (confidence 0, out of frame) stay missing.
 
-    BlazePose's hand and foot points (``EXTREMITIES``) move with their wrist or ankle when
+    BlazePose's hand and foot points (``EXTREMITY_B``) move with their wrist or ankle when
     MoveNet's replaces it: where the two models disagree, BlazePose's whole hand or foot is off
     with its joint (on the rendered benchmark the heels' median error falls from 3.8 % to 2.4 %
     of the body's size, the toes' mean from 8.9 % to 6.6 %; ``docs/detector.md``). Its face
@@ -154,8 +157,7 @@ def fuse_limbs(
     shift = np.where(taken[:, None], m_xy - xy[LIMB_B], 0.0)
     xy[LIMB_B[taken]] = m_xy[taken]
     conf[LIMB_B[seen]] = calibrated[seen]
-    for joint, points in EXTREMITIES.items():
-        xy[[B[p] for p in points]] += shift[LIMB_JOINTS.index(joint)]
+    xy[EXTREMITY_B] += shift[EXTREMITY_JOINT]
     move_face(xy, limbs)
 
 
@@ -167,11 +169,10 @@ def move_face(xy: np.ndarray, limbs: LimbPass) -> None:
     of the body's size against BlazePose's 2.0 / 8.7 %), where BlazePose puts a face looking
     down onto the chest; its eye corners and mouth, which MoveNet lacks, move with them.
     """
-    coco, blaze = (list(i) for i in zip(*SHARED_FACE))
-    weight = np.clip(limbs.score[coco], 0.0, 1.0)
+    weight = np.clip(limbs.score[SHARED_FACE_COCO], 0.0, 1.0)
     if weight.sum() <= 0.0:
         return
-    offsets = limbs.xy[coco] - xy[blaze]
+    offsets = limbs.xy[SHARED_FACE_COCO] - xy[SHARED_FACE_B]
     xy[FACE_B] += weight @ offsets / weight.sum()
 
 
