@@ -260,9 +260,8 @@ def fit(
     best = _depth_search(problem, solver, best, detected, occlusion, image_votes)  # other side
     # 4. the person's outline refines shape and pose
     best = _silhouette_stage(problem, solver, best)
-    result = _result(problem, solver, best, camera.seconds, _diagnostics(camera, best))
-    unsure = unsure_warnings(problem.setup.layout, np.asarray(keypoints.confidence))
-    return replace(result, warnings=result.warnings + unsure)
+    diagnostics = _diagnostics(camera, best)
+    return _result(problem, solver, best, camera.seconds, diagnostics, keypoints.confidence)
 
 
 class _Solver:
@@ -596,8 +595,10 @@ def _result(
     best: _Annealed,
     camera_seconds: float,
     diagnostics: FitDiagnostics,
+    confidence: np.ndarray,
 ) -> FitResult:
-    """The FitResult of the best outcome, with energies of the last stage's weights."""
+    """The FitResult of the best outcome, with energies of the last stage's weights;
+    ``confidence`` (K,): the keypoints' as given, for the warning on unsure limb joints."""
     res = best.result
     if solver.cancelled:
         status = Status.CANCELLED
@@ -614,6 +615,7 @@ def _result(
     notes = visibility_warnings(problem.setup.layout, problem.use)
     if not solver.cancelled and problem.joint_energy_per_keypoint(best.x) > WARN_JOINT_ENERGY:
         notes += ("the body explains the keypoints poorly; check them (or the focal length)",)
+    notes += unsure_warnings(problem.setup.layout, confidence)
     return FitResult(
         betas=betas.copy(),
         pose=pose.copy(),
