@@ -119,16 +119,22 @@ def cached_world(dets, k: int) -> WorldLandmarks:
     )
 
 
-def keypoint_errors(model, res, kp) -> np.ndarray:
-    """(K,) pixel distance of each fitted keypoint from the detected one (NaN: not used)."""
+def fitted_keypoints(model, res, layout: str) -> np.ndarray:
+    """(K, 2) pixels: where the fitted body ``res`` puts the keypoints of ``layout``."""
     from blender_smplify.core.fit_setup import get_setup
 
-    setup = get_setup(model, kp.layout, len(res.betas), True)
+    setup = get_setup(model, layout, len(res.betas), True)
     pts, _ = setup.kin.evaluate(res.pose, res.betas, res.transl, jacobian=False)
     kpts = pts[setup.point_index]
-    uv = res.focal_length * kpts[:, :2] / kpts[:, 2:] + res.principal_point
-    err = np.linalg.norm(uv - kp.xy, axis=1)
-    return np.where(kp.confidence * setup.layout.weights > 0, err, np.nan)
+    return res.focal_length * kpts[:, :2] / kpts[:, 2:] + res.principal_point
+
+
+def keypoint_errors(model, res, kp) -> np.ndarray:
+    """(K,) pixel distance of each fitted keypoint from the detected one (NaN: not used)."""
+    from blender_smplify.core.keypoints import get_layout
+
+    err = np.linalg.norm(fitted_keypoints(model, res, kp.layout) - kp.xy, axis=1)
+    return np.where(kp.confidence * get_layout(kp.layout).weights > 0, err, np.nan)
 
 
 def fit_all(model, dets, world: bool, retry: bool = True) -> list[dict]:

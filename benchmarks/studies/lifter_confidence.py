@@ -424,9 +424,9 @@ def summary(rows: list[dict]) -> str:
             f"{sum(judged)}/{len(judged)} | {ms:.0f}")  # fmt: skip
 
 
-def print_tables(results: list[dict], variants: list[str]) -> None:
+def print_tables(results: list[dict], variants: list[str], sources=SOURCES) -> None:
     categories = sorted({r["category"] for r in results}) + ["all"]
-    for source in SOURCES:
+    for source in sources:
         print(f"\nfrom {source}: PA-MPJPE 24 median / p90 | backwards | facing right | CPU ms")
         print("| category | " + " | ".join(variants) + " |")
         print("|---" * (len(variants) + 1) + "|")

@@ -23,18 +23,9 @@ sys.path.insert(1, str(ROOT / "benchmarks"))
 sys.path.insert(2, str(ROOT / "benchmarks/studies"))
 
 import depth_metrics as dm  # noqa: E402
+import fit_lsp  # noqa: E402
 import lifter_confidence as lc  # noqa: E402
 import rendered_eval as re_  # noqa: E402
-
-
-def reprojected(model, res, layout="blazepose33"):
-    """(33, 2) the fitted body's keypoints in the image."""
-    from blender_smplify.core.fit_setup import get_setup
-
-    setup = get_setup(model, layout, len(res.betas))
-    pts, _ = setup.kin.evaluate(res.pose, res.betas, res.transl, jacobian=False)
-    pts = pts[setup.point_index]
-    return res.focal_length * pts[:, :2] / pts[:, 2:] + res.principal_point
 
 
 def blended(keypoints, fitted_xy, threshold, size):
@@ -66,7 +57,7 @@ def run_case(info, kp, model, variants, detected):
     first = fit(model, keypoints, (w, h), info["focal_px"], world=world, detected=detected)
     first_ms = 1e3 * (time.process_time() - c0)
     out["shipped"] = {**dm.case_metrics(np.asarray(first.joints_3d), truth), "cpu_ms": first_ms}
-    xy = reprojected(model, first)
+    xy = fit_lsp.fitted_keypoints(model, first, "blazepose33")
     seen = xy[np.asarray(keypoints.confidence) > 0.3]
     size = float(np.ptp(seen, axis=0).max()) if len(seen) else 1.0
     for name, threshold in variants.items():
@@ -105,14 +96,7 @@ def main(argv=None) -> int:
             print(f"{k + 1}/{len(cases)}, {time.perf_counter() - start:.0f} s", flush=True)
     if args.save:
         args.save.write_text(json.dumps({"rows": rows}, default=float))
-    names = ["shipped", *variants]
-    print("from detector: PA-MPJPE 24 median / p90 | backwards | facing right | CPU ms")
-    print("| category | " + " | ".join(names) + " |")
-    print("|---" * (len(names) + 1) + "|")
-    for cat in sorted({r["category"] for r in rows}) + ["all"]:
-        fits = [r["detector"] for r in rows
-                if r["detector"] is not None and cat in (r["category"], "all")]  # fmt: skip
-        print(f"| {cat} | " + " | ".join(lc.summary([f[v] for f in fits]) for v in names) + " |")
+    lc.print_tables(rows, ["shipped", *variants], sources=("detector",))
     return 0
 
 

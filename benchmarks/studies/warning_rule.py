@@ -38,6 +38,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import fit_lsp  # read-only use of its cached detections
 from detector_lsp import LSP_TO_BLAZEPOSE  # LSP's 12 limb joints by name
 
+from blender_smplify.core.fit import WARN_JOINT_ENERGY as WARN  # noqa: E402
+
 
 def fit_rows(dets, gt: np.ndarray, world: bool, off: float) -> list[dict]:
     """Fit every detection; per photo its energy, keypoint errors and PCK against LSP's truth."""
@@ -81,10 +83,6 @@ def fit_rows(dets, gt: np.ndarray, world: bool, off: float) -> list[dict]:
             }
         )
     return rows
-
-
-#: The fit's energy warning (``fit.WARN_JOINT_ENERGY``), which the unsure-joints rule joins.
-WARN = 500.0
 
 
 def with_unsure(a: dict, c: float, n: int) -> np.ndarray:
