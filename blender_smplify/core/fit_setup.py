@@ -17,7 +17,7 @@ import numpy as np
 from .camera import focal_from_fov, principal_point
 from .errors import KeypointsError
 from .joints import J
-from .keypoints import Keypoints2D, get_layout
+from .keypoints import LIMB_JOINTS, Keypoints2D, get_layout
 from .kinematics import PointKinematics, kinematics_from_model
 from .known_measurements import known_blocks
 from .objective import (
@@ -325,11 +325,8 @@ UNSURE_CONFIDENCE = 0.6
 #: 0.3-0.6 × 1-3): there the two together warn on 10 photos, 6 of them failures (13 in all); on
 #: the other 150 on 12, 6 of them failures (14). The energy alone then warned on 2 and 5.
 UNSURE_JOINTS = 3
-LIMB_JOINT_NAMES = tuple(
-    f"{side}_{part}"
-    for side in ("left", "right")
-    for part in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
-)
+#: The limb joints in the order the warning names them: the left side's, then the right's.
+_LEFT_FIRST = sorted(LIMB_JOINTS, key=lambda name: name.startswith("right"))
 
 
 def unsure_warnings(layout, confidence: np.ndarray) -> tuple[str, ...]:
@@ -337,7 +334,7 @@ def unsure_warnings(layout, confidence: np.ndarray) -> tuple[str, ...]:
     ``UNSURE_CONFIDENCE``)) when there are at least ``UNSURE_JOINTS``; none otherwise."""
     unsure = [
         name.replace("_", " ")
-        for name in LIMB_JOINT_NAMES
+        for name in _LEFT_FIRST
         if name in layout.names and 0.0 < confidence[layout.index(name)] < UNSURE_CONFIDENCE
     ]
     if len(unsure) < UNSURE_JOINTS:

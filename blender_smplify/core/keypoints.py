@@ -227,6 +227,15 @@ BLAZEPOSE33 = _blazepose33()
 COCO17 = _coco17()
 
 #: Registered layouts by name.
+# fmt: off
+LIMB_JOINTS = (
+    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+    "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+)
+# fmt: on
+"""The twelve limb joints, named alike in every layout: those MoveNet refines, the LSP
+benchmark scores and the unsure-joints warning names."""
+
 LAYOUTS: dict[str, KeypointLayout] = {lay.name: lay for lay in (SMPL24, BLAZEPOSE33, COCO17)}
 
 

@@ -14,18 +14,10 @@ import numpy as np
 
 from .blazepose import COCO17_MIRROR, INPUT, onnx_session
 from .detector_crop import Crop, sample
-from .keypoints import COCO17
+from .keypoints import COCO17, LIMB_JOINTS
 
 COCO17_NAMES = COCO17.names
 """MoveNet's (COCO) keypoint order."""
-
-# fmt: off
-LIMB_JOINTS = (
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
-    "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
-)
-# fmt: on
-"""The twelve joints that MoveNet refines (and that the LSP benchmark scores)."""
 
 LIMB_COCO = np.array([COCO17_NAMES.index(n) for n in LIMB_JOINTS])
 """(12,) COCO indices of LIMB_JOINTS."""
