@@ -58,11 +58,11 @@ def check_same_model(joints: np.ndarray, info: dict, gender: str, tolerance: flo
         )
 
 
-def truth_keypoints(model, info: dict, layout: str):
-    """Keypoints2D of ``layout`` projected from the true body (``model`` of the true gender,
-    the one the render was made with: :func:`truth_models`)."""
+def truth_points(model, info: dict, layout: str) -> np.ndarray:
+    """(K, 3) metres, camera frame: the true body's points of ``layout`` (its joints and surface
+    landmarks, as the fit maps each keypoint); ``model`` of the true gender
+    (:func:`truth_models`)."""
     from blender_smplify.core.fit_setup import get_setup
-    from blender_smplify.core.keypoints import Keypoints2D
 
     setup = get_setup(model, layout, len(info["betas"]))
     pts, _ = setup.kin.evaluate(
@@ -72,7 +72,15 @@ def truth_keypoints(model, info: dict, layout: str):
         jacobian=False,
     )
     check_same_model(pts[:24], info, model.gender)
-    pts = pts[setup.point_index]
+    return pts[setup.point_index]
+
+
+def truth_keypoints(model, info: dict, layout: str):
+    """Keypoints2D of ``layout`` projected from the true body (``model`` of the true gender,
+    the one the render was made with: :func:`truth_models`)."""
+    from blender_smplify.core.keypoints import Keypoints2D
+
+    pts = truth_points(model, info, layout)
     w, h = info["image_size"]
     xy = info["focal_px"] * pts[:, :2] / pts[:, 2:] + np.array([w / 2, h / 2])
     inside = (xy[:, 0] >= 0) & (xy[:, 0] < w) & (xy[:, 1] >= 0) & (xy[:, 1] < h) & (pts[:, 2] > 0)
