@@ -18,6 +18,7 @@ the lifter's accuracy in the units of the fit's term. ``angles`` gives that figu
 lifter files (``""``: the shipped one), e.g. those of earlier commits, without fitting.
 
     .venv/bin/python benchmarks/studies/lift_needed.py fit --work W [--half tuning] [--save F]
+        [--by-category shipped exact "lifter's error × 0.5"]
     .venv/bin/python benchmarks/studies/lift_needed.py angles --work W --lifters "" OLD.onnx
 
 ``W`` holds ``keypoints.npz`` (``lifter_confidence.py detect``) and ``bp_world.npz``
@@ -187,6 +188,8 @@ def main(argv=None) -> int:
     ap.add_argument("--work", type=Path, required=True)
     ap.add_argument("--half", choices=("tuning", "report", "all"), default="tuning")
     ap.add_argument("--save", type=Path, default=None, help="the per-render rows as JSON")
+    ap.add_argument("--by-category", nargs="*", default=[], metavar="VARIANT",
+                    help="fit: also these variants per category")  # fmt: skip
     args = ap.parse_args(argv)
     model = BodyModel.load(gender="neutral")
     truth_models = re_.truth_models(args.cache)
@@ -207,6 +210,8 @@ def main(argv=None) -> int:
     if args.save:
         args.save.write_text(json.dumps(cases, default=float))
     print_table(cases, args.half)
+    if args.by_category:
+        lc.print_tables(cases, args.by_category)
     return 0
 
 
