@@ -159,8 +159,9 @@ def print_table(cases: list[dict], half: str) -> None:
             print(f"| {name} | {lc.summary(rows)} | {angle_summary(rows)} |")
 
 
-def lifted_angles(cases, keypoints, truth_models, files: list[str]) -> None:
-    """The limb bones' angles of each lifter file's points (mirror-averaged, as shipped)."""
+def lifted_angles(cases, keypoints, truth_models, files: list[str], world_cache: Path) -> None:
+    """The limb bones' angles of each lifter file's points (mirror-averaged, as shipped), and of
+    BlazePose's own world landmarks (``world_cache``)."""
     from blender_smplify.core.lifter import Lifter, lift_keypoints
 
     for file in files:
@@ -176,6 +177,15 @@ def lifted_angles(cases, keypoints, truth_models, files: list[str]) -> None:
                     rows[source].append({"angles": bone_angles(lifted.points, truth)})
         cells = ", ".join(f"from {s} {angle_summary(r)}" for s, r in rows.items())
         print(f"| {file or 'shipped'} | {cells} |")
+    blazepose = []
+    for png, info in cases:
+        landmarks = lc.detected_landmarks(world_cache, png.stem, info)
+        if landmarks is not None:
+            centre = np.array(info["image_size"]) / 2.0
+            truth = re_.truth_points(truth_models[info["gender"]], info, "blazepose33")
+            points = landmarks.in_camera(info["focal_px"], centre)
+            blazepose.append({"angles": bone_angles(points, truth)})
+    print(f"| BlazePose's world landmarks | {angle_summary(blazepose)} |")
 
 
 def main(argv=None) -> int:
@@ -198,7 +208,7 @@ def main(argv=None) -> int:
                if args.half == "all" or lc.half_of(png.stem) == args.half]  # fmt: skip
     if args.step == "angles":
         print(f"{args.half} half: limb bones' angle to the truth, median / p90, share over 30°")
-        lifted_angles(renders, keypoints, truth_models, args.lifters)
+        lifted_angles(renders, keypoints, truth_models, args.lifters, args.work / "bp_world.npz")
         return 0
     rng = np.random.default_rng(0)
     cases = []
