@@ -22,19 +22,14 @@ import numpy as np
 
 from blender_smplify.core.edit_terms import LIMB_SEGMENTS as EDITABLE_SEGMENTS
 from blender_smplify.core.joints import J
+from blender_smplify.core.keypoints import LIMB_JOINTS as LIMB_JOINT_NAMES
 
 #: |Δ| / length above which a truth segment counts as pointing toward / away from the camera.
 CLEAR_DEPTH = 0.3
 #: |f · r̂| above which the truth's torso counts as facing toward / away from the camera.
 CLEAR_FACING = 0.5
 
-LIMB_JOINTS = np.array(
-    [
-        J[f"{s}_{p}"]
-        for s in ("left", "right")
-        for p in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
-    ]
-)
+LIMB_JOINTS = np.array([J[name] for name in LIMB_JOINT_NAMES])
 LIMB_SEGMENTS = tuple((J[parent], J[child]) for parent, child in EDITABLE_SEGMENTS.items())
 
 

@@ -114,8 +114,8 @@ def hip_centred(points: np.ndarray) -> np.ndarray:
 
 
 def fits_of_case(info, kp, model, truth_model, detected, rng) -> dict:
-    """{source: {variant: case_metrics with "angles" (8,)}, or None where that source has no
-    keypoints (the detector found no one)} of one render."""
+    """{source: {variant: case_metrics with "angles" (8,) and the fitted "joints"}, or None
+    where that source has no keypoints (the detector found no one)} of one render."""
     from blender_smplify.core.fit import fit
     from blender_smplify.core.lifter import default_lifter, lift_keypoints
     from blender_smplify.core.world_landmarks import WorldLandmarks
@@ -139,6 +139,7 @@ def fits_of_case(info, kp, model, truth_model, detected, rng) -> dict:
             metrics = dm.case_metrics(np.asarray(res.joints_3d), joints)
             metrics["cpu_ms"] = 1e3 * (time.process_time() - start)
             metrics["angles"] = bone_angles(points, truth).tolist()
+            metrics["joints"] = np.asarray(res.joints_3d).round(4).tolist()
             rows[source][name] = metrics
     return rows
 

@@ -226,7 +226,6 @@ SMPL24 = KeypointLayout(
 BLAZEPOSE33 = _blazepose33()
 COCO17 = _coco17()
 
-#: Registered layouts by name.
 # fmt: off
 LIMB_JOINTS = (
     "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
@@ -236,6 +235,7 @@ LIMB_JOINTS = (
 """The twelve limb joints, named alike in every layout: those MoveNet refines, the LSP
 benchmark scores and the unsure-joints warning names."""
 
+#: Registered layouts by name.
 LAYOUTS: dict[str, KeypointLayout] = {lay.name: lay for lay in (SMPL24, BLAZEPOSE33, COCO17)}
 
 
