@@ -20,6 +20,10 @@ lifter files (``""``: the shipped one), e.g. those of earlier commits, without f
     .venv/bin/python benchmarks/studies/lift_needed.py fit --work W [--half tuning] [--save F]
         [--by-category shipped exact "lifter's error × 0.5"]
     .venv/bin/python benchmarks/studies/lift_needed.py angles --work W --lifters "" OLD.onnx
+    .venv/bin/python benchmarks/studies/lift_needed.py shallow --work W --runs F [--half all]
+
+``shallow`` reads a saved ``fit`` run: the segments still backwards with the true limb signs,
+how far out of the image plane the (sign-corrected) lift puts them against the right ones.
 
 ``W`` holds ``keypoints.npz`` (``lifter_confidence.py detect``) and ``bp_world.npz``
 (``depth_world_cache.py``).
@@ -189,11 +193,53 @@ def lifted_angles(cases, keypoints, truth_models, files: list[str], world_cache:
     print(f"| BlazePose's world landmarks | {angle_summary(blazepose)} |")
 
 
+def backwards_mask(joints: np.ndarray, true_depth: np.ndarray, clear: np.ndarray) -> np.ndarray:
+    """(8,) bool: the clear limb segments whose depth in the fitted ``joints`` (24, 3) has the
+    other sign than ``true_depth`` (``depth_metrics.segment_depths``)."""
+    depth, _ = dm.segment_depths(joints)
+    return clear & (np.sign(depth) != np.sign(true_depth))
+
+
+def shallow(renders, keypoints, truth_models, saved: Path) -> None:
+    """The clear limb segments the fit with ``true limb signs`` still has backwards: the
+    sign-corrected lift's |depth| / length there, against the truth's and the right ones'."""
+    from blender_smplify.core.lifter import SEGMENT_ENDS, lift_keypoints
+
+    fits = {c["name"]: c["detector"] for c in json.loads(saved.read_text())}
+    backwards, right, truth_ratio, shipped_too = [], [], [], 0
+    for png, info in renders:
+        if fits.get(png.stem) is None:
+            continue
+        true_depth, length = dm.segment_depths(np.array(info["joints_camera"]))
+        clear = np.abs(true_depth) / length > dm.CLEAR_DEPTH
+        kp = lc.cached_keypoints(keypoints[png.stem], "detector")
+        w, h = info["image_size"]
+        lifted = lift_keypoints(kp, info["focal_px"], np.array([w / 2, h / 2]))
+        truth = hip_centred(re_.truth_points(truth_models[info["gender"]], info, "blazepose33"))
+        fixed = with_true_signs(lifted.points, truth)
+        a, b = fixed[SEGMENT_ENDS[:, 0]], fixed[SEGMENT_ENDS[:, 1]]
+        ratio = np.abs(b[:, 2] - a[:, 2]) / np.linalg.norm(b - a, axis=1)
+        fitted = {v: np.array(fits[png.stem][v]["joints"]) for v in ("true limb signs", "shipped")}
+        still = backwards_mask(fitted["true limb signs"], true_depth, clear)
+        backwards += ratio[still].tolist()
+        right += ratio[clear & ~still].tolist()
+        truth_ratio += (np.abs(true_depth) / length)[still].tolist()
+        shipped_too += int(np.count_nonzero(still & backwards_mask(fitted["shipped"], true_depth,
+                                                                   clear)))  # fmt: skip
+    print(f"{len(backwards)} clear segments backwards with the true limb signs, {shipped_too} "
+          f"of them backwards in the shipped fit too; |depth| / length median (share < 0.15): "
+          f"the corrected lift there {np.median(backwards):.2f} "
+          f"({np.mean(np.array(backwards) < 0.15):.2f}), the truth there "
+          f"{np.median(truth_ratio):.2f}, the lift on the {len(right)} right ones "
+          f"{np.median(right):.2f} ({np.mean(np.array(right) < 0.15):.2f})")  # fmt: skip
+
+
 def main(argv=None) -> int:
     from blender_smplify.core.body_model import BodyModel
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("step", choices=("fit", "angles"))
+    ap.add_argument("step", choices=("fit", "angles", "shallow"))
+    ap.add_argument("--runs", type=Path, default=None, help="shallow: a saved fit run")
     ap.add_argument("--lifters", nargs="+", default=[""], help="angles: ONNX files")
     ap.add_argument("--cache", type=Path, default=ROOT / "benchmarks/out/rendered_3d/seed0")
     ap.add_argument("--work", type=Path, required=True)
@@ -210,6 +256,9 @@ def main(argv=None) -> int:
     if args.step == "angles":
         print(f"{args.half} half: limb bones' angle to the truth, median / p90, share over 30°")
         lifted_angles(renders, keypoints, truth_models, args.lifters, args.work / "bp_world.npz")
+        return 0
+    if args.step == "shallow":
+        shallow(renders, keypoints, truth_models, args.runs)
         return 0
     rng = np.random.default_rng(0)
     cases = []
