@@ -399,7 +399,6 @@ def export(net, path: Path, signs: bool = False, errors: bool = True) -> float:
     error rows)."""
     import torch
 
-    ends = OUTPUT_ENDS
     names = ["points"] + (["log_error"] if errors else []) + (["away_logit"] if signs else [])
 
     class Outputs(torch.nn.Module):
@@ -409,7 +408,7 @@ def export(net, path: Path, signs: bool = False, errors: bool = True) -> float:
 
         def forward(self, x):
             out = self.body(x)
-            return tuple(out[:, ends[name][0] : ends[name][1]] for name in names)
+            return tuple(out[:, slice(*OUTPUT_ENDS[name])] for name in names)
 
     wrapped = Outputs(net).eval()  # the wrapper's mode is what the export restores
     dummy = torch.randn(64, INPUT_SIZE)

@@ -120,9 +120,10 @@ def hip_centred(points: np.ndarray) -> np.ndarray:
 def fits_of_case(info, kp, model, truth_model, detected, rng) -> dict:
     """{source: {variant: case_metrics with "angles" (8,) and the fitted "joints"}, or None
     where that source has no keypoints (the detector found no one)} of one render."""
+    from dataclasses import replace
+
     from blender_smplify.core.fit import fit
-    from blender_smplify.core.lifter import default_lifter, lift_keypoints
-    from blender_smplify.core.world_landmarks import WorldLandmarks
+    from blender_smplify.core.lifter import default_lifter, lift_keypoints, world_of
 
     w, h = info["image_size"]
     focal, principal = info["focal_px"], np.array([w / 2, h / 2])
@@ -138,7 +139,7 @@ def fits_of_case(info, kp, model, truth_model, detected, rng) -> dict:
         rows[source] = {}
         for name, points in variants(lifted.points, truth, rng).items():
             start = time.process_time()
-            world = WorldLandmarks(points, lifted.visibility)
+            world = world_of(replace(lifted, points=points))  # as the pipeline passes a lift
             res = fit(model, keypoints, (w, h), focal, world=world, detected=detected)
             metrics = dm.case_metrics(np.asarray(res.joints_3d), joints)
             metrics["cpu_ms"] = 1e3 * (time.process_time() - start)

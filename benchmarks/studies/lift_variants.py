@@ -35,6 +35,7 @@ sys.path.insert(2, str(ROOT / "benchmarks/studies"))
 
 import lifter_confidence as lc  # noqa: E402
 import rendered_eval as re_  # noqa: E402
+from lift_needed import hip_centred  # noqa: E402
 
 #: Bones beyond the limbs, torso lines and hips that ``--bones`` adds, by group.
 EXTRA_BONES = {
@@ -89,14 +90,11 @@ class BlendedLifter:
     def lift(self, xy, confidence, focal, principal):
         from dataclasses import replace
 
-        from blender_smplify.core.keypoints import BLAZEPOSE33
-
         out = self.base.lift(xy, confidence, focal, principal)
         if self.current is None:
             return out
-        landmarks = self.current.in_camera(focal, np.asarray(principal, dtype=float).reshape(2))
-        hips = [BLAZEPOSE33.index("left_hip"), BLAZEPOSE33.index("right_hip")]
-        landmarks = landmarks - landmarks[hips].mean(0)
+        principal = np.asarray(principal, dtype=float).reshape(2)
+        landmarks = hip_centred(self.current.in_camera(focal, principal))
         share = self.alpha * self.current.visibility[:, None]
         return replace(out, points=(1 - share) * out.points + share * landmarks)
 
